@@ -1,0 +1,109 @@
+/**
+ * buildApp(options) assembles the server without listening, so tests can listen on port
+ * 0 (or inject) and `main.ts` can listen on the configured port.
+ */
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { api } from './api.ts';
+import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
+import { type Feed, MemoryFeed } from './feed.ts';
+import type { Transport, TransportContext } from './transport.ts';
+import { transports as allTransports } from './transports/index.ts';
+import { WireMeter } from './wire.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The technique a route belongs to; set for every route of a Transport's scope. */
+    technique?: string;
+  }
+}
+
+export interface AppOptions {
+  /** Settings; anything left out takes its default (see config.ts). */
+  config?: Partial<Config>;
+  /** The feed to serve; a new in-memory feed by default. */
+  feed?: Feed;
+  /** The techniques to serve; all of them by default. */
+  transports?: readonly Transport[];
+}
+
+export interface RealtimeLab {
+  app: FastifyInstance;
+  feed: Feed;
+  config: Config;
+  wire: WireMeter;
+}
+
+const PAGES_DIR = fileURLToPath(new URL('../pages/', import.meta.url));
+
+/**
+ * How long shutdown waits for held connections to end politely (their last event or close
+ * frame written) before the remaining sockets are cut, ms.
+ */
+export const SHUTDOWN_GRACE_MS = 500;
+
+export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
+  const config = checkConsistency({ ...DEFAULT_CONFIG, ...options.config });
+  const transports = options.transports ?? allTransports;
+  const feed = options.feed ?? new MemoryFeed({ historySize: config.historySize });
+  const wire = new WireMeter(transports.map((transport) => transport.id));
+
+  const app = Fastify({
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    // On Node 20 the top-level timeouts alone did not stop a slow body; these reach
+    // http.createServer. Node checks them every connectionsCheckingInterval.
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    },
+  });
+
+  // Held requests and connections, each with the function that ends it politely.
+  const held = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    if (held.size === 0) return;
+    for (const close of [...held]) close();
+    // Give the last events and close frames a moment to leave, then cut what remains:
+    // Fastify's own close only reaps idle keep-alive sockets, and would otherwise wait.
+    await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
+    app.server.closeAllConnections();
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    wire.begin(request.raw, reply.raw, request.routeOptions.config.technique);
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
+  await api(app, { feed, config, wire });
+
+  for (const transport of transports) {
+    const context: TransportContext = {
+      feed,
+      config,
+      delivered: (messages, payloadBytes) => wire.delivered(transport.id, messages, payloadBytes),
+      upgraded: (request) => wire.upgraded(request),
+      hold(close) {
+        held.add(close);
+        return () => held.delete(close);
+      },
+    };
+    await app.register(
+      async (scope) => {
+        scope.addHook('onRoute', (route) => {
+          route.config = { ...route.config, technique: transport.id };
+        });
+        await transport.register(scope, context);
+      },
+      { prefix: `/api/${transport.id}` },
+    );
+  }
+
+  await app.register(fastifyStatic, { root: PAGES_DIR, prefix: '/' });
+
+  return { app, feed, config, wire };
+}

@@ -1,0 +1,179 @@
+/**
+ * The server's configuration: every knob, its environment variable, its default and its
+ * unit, in one table. `loadConfig(process.env)` reads them all and refuses a bad value
+ * with a message that names the variable, so a typo stops the start instead of
+ * surfacing later as odd behaviour.
+ */
+
+export interface Config {
+  /** TCP port to listen on. `PORT`, default 3000; 0 picks a free port. */
+  port: number;
+  /** Interface to listen on. `HOST`, default 127.0.0.1; 0.0.0.0 lets a classroom connect. */
+  host: string;
+  /** Feed backend. `FEED`, default `memory` (the only backend so far). */
+  feed: 'memory';
+  /** Messages kept for clients that resume with a cursor. `HISTORY_SIZE`, default 1000. */
+  historySize: number;
+  /** Longest message text, in bytes of UTF-8. `MAX_TEXT_BYTES`, default 4096. */
+  maxTextBytes: number;
+  /**
+   * Largest publish body (HTTP) or frame (WebSocket), in bytes. `BODY_LIMIT_BYTES`,
+   * default 16384: room for a full-length text even when JSON escapes every character.
+   */
+  bodyLimitBytes: number;
+  /** Interval between heartbeats on held connections, ms. `HEARTBEAT_MS`, default 15000. */
+  heartbeatMs: number;
+  /** Long-poll hold when the request names no `timeout`, ms. `LONG_POLL_TIMEOUT_MS`, default 25000. */
+  longPollTimeoutMs: number;
+  /** Longest hold a request may ask for with `timeout`, ms. `LONG_POLL_MAX_TIMEOUT_MS`, default 55000. */
+  longPollMaxTimeoutMs: number;
+  /**
+   * Bytes one forever-iframe response may carry before the server ends it and the client
+   * reopens with its cursor, so the iframe's document does not grow forever.
+   * `IFRAME_MAX_BYTES`, default 262144.
+   */
+  iframeMaxBytes: number;
+  /**
+   * How long a streaming client (SSE, iframe, WebSocket) may leave a full buffer unread
+   * before the server drops it as too slow, ms. `SLOW_CLIENT_TIMEOUT_MS`, default 15000.
+   * A slow client that keeps draining is kept; it gets a gap if it falls out of history.
+   */
+  slowClientTimeoutMs: number;
+  /**
+   * Browser origins, besides the server's own, that may open a WebSocket.
+   * `ALLOWED_ORIGINS`, comma-separated, default none.
+   */
+  allowedOrigins: string[];
+  /** Time a client has to send a whole request, ms. `REQUEST_TIMEOUT_MS`, default 30000. */
+  requestTimeoutMs: number;
+  /** Time a client has to send the request headers, ms. `HEADERS_TIMEOUT_MS`, default 10000. */
+  headersTimeoutMs: number;
+  /** Fastify's logger level. `LOG_LEVEL`, default `info`; `silent` turns it off. */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Thrown for a bad environment variable; `main.ts` prints the message and exits with 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const DEFAULT_CONFIG: Config = Object.freeze({
+  port: 3000,
+  host: '127.0.0.1',
+  feed: 'memory',
+  historySize: 1000,
+  maxTextBytes: 4096,
+  bodyLimitBytes: 16384,
+  heartbeatMs: 15_000,
+  longPollTimeoutMs: 25_000,
+  longPollMaxTimeoutMs: 55_000,
+  iframeMaxBytes: 256 * 1024,
+  slowClientTimeoutMs: 15_000,
+  allowedOrigins: [],
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  logLevel: 'info',
+}) as Config;
+
+/** Reads the configuration from environment variables; throws ConfigError on a bad value. */
+export function loadConfig(env: Env): Config {
+  const config: Config = {
+    port: integer(env, 'PORT', DEFAULT_CONFIG.port, 0, 65535),
+    host: text(env, 'HOST', DEFAULT_CONFIG.host),
+    feed: feedBackend(env),
+    historySize: integer(env, 'HISTORY_SIZE', DEFAULT_CONFIG.historySize, 1, 10_000_000),
+    maxTextBytes: integer(env, 'MAX_TEXT_BYTES', DEFAULT_CONFIG.maxTextBytes, 1, 1024 * 1024),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', DEFAULT_CONFIG.bodyLimitBytes, 64, 16 * 1024 * 1024),
+    heartbeatMs: integer(env, 'HEARTBEAT_MS', DEFAULT_CONFIG.heartbeatMs, 100, 3_600_000),
+    longPollTimeoutMs: integer(env, 'LONG_POLL_TIMEOUT_MS', DEFAULT_CONFIG.longPollTimeoutMs, 1, 3_600_000),
+    longPollMaxTimeoutMs: integer(env, 'LONG_POLL_MAX_TIMEOUT_MS', DEFAULT_CONFIG.longPollMaxTimeoutMs, 1, 3_600_000),
+    iframeMaxBytes: integer(env, 'IFRAME_MAX_BYTES', DEFAULT_CONFIG.iframeMaxBytes, 1024, 1024 * 1024 * 1024),
+    slowClientTimeoutMs: integer(env, 'SLOW_CLIENT_TIMEOUT_MS', DEFAULT_CONFIG.slowClientTimeoutMs, 100, 3_600_000),
+    allowedOrigins: origins(env),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1000, 3_600_000),
+    headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', DEFAULT_CONFIG.headersTimeoutMs, 1000, 3_600_000),
+    logLevel: oneOf(env, 'LOG_LEVEL', DEFAULT_CONFIG.logLevel, LOG_LEVELS),
+  };
+  return checkConsistency(config);
+}
+
+/** Checks the relations between settings; also used for configs built in code (tests). */
+export function checkConsistency(config: Config): Config {
+  if (config.longPollTimeoutMs > config.longPollMaxTimeoutMs) {
+    throw new ConfigError(
+      `LONG_POLL_TIMEOUT_MS (${config.longPollTimeoutMs}) must not exceed LONG_POLL_MAX_TIMEOUT_MS (${config.longPollMaxTimeoutMs})`,
+    );
+  }
+  if (config.bodyLimitBytes < config.maxTextBytes) {
+    throw new ConfigError(
+      `BODY_LIMIT_BYTES (${config.bodyLimitBytes}) must be at least MAX_TEXT_BYTES (${config.maxTextBytes}), or no full-length text could be published`,
+    );
+  }
+  // Node's headersTimeout must be below requestTimeout, or Node refuses to start.
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError(
+      `HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`,
+    );
+  }
+  return config;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new ConfigError(`${name} must be a whole number between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+  }
+  const value = Number(raw.trim());
+  if (value < min || value > max) {
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function text(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/\s/.test(raw)) throw new ConfigError(`${name} must not contain spaces, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return raw as T;
+}
+
+function feedBackend(env: Env): 'memory' {
+  const raw = env.FEED;
+  if (raw === undefined || raw === '' || raw === 'memory') return 'memory';
+  if (raw.startsWith('redis://') || raw.startsWith('rediss://')) {
+    throw new ConfigError('FEED=redis://… is not available yet: only the in-memory feed exists (FEED=memory)');
+  }
+  throw new ConfigError(`FEED must be "memory", got ${JSON.stringify(raw)}`);
+}
+
+function origins(env: Env): string[] {
+  const raw = env.ALLOWED_ORIGINS;
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const origin = entry.trim();
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigError(`ALLOWED_ORIGINS holds ${JSON.stringify(origin)}, which is not an origin like https://example.org`);
+    }
+    if (url.origin !== origin) {
+      throw new ConfigError(`ALLOWED_ORIGINS holds ${JSON.stringify(origin)}; write the bare origin ${JSON.stringify(url.origin)}`);
+    }
+    return origin;
+  });
+}

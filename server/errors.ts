@@ -1,0 +1,28 @@
+/**
+ * Every error the API answers with, as a table of codes. Fastify turns a thrown one into
+ * `{"statusCode", "code", "error", "message"}` with its status, so handlers and hooks
+ * simply throw. `%s` is filled from the constructor's arguments.
+ */
+import createError from '@fastify/error';
+
+export const BadCursor = createError(
+  'RTL_BAD_CURSOR',
+  '%s must be a non-negative integer (a message id), got %s',
+  400,
+);
+export const BadTimeout = createError(
+  'RTL_BAD_TIMEOUT',
+  'timeout must be a whole number of milliseconds from 0 to %s, got %s',
+  400,
+);
+export const BadPublish = createError('RTL_BAD_PUBLISH', '%s', 400);
+export const ForbiddenOrigin = createError(
+  'RTL_FORBIDDEN_ORIGIN',
+  'Origin %s may not open a WebSocket here; allowed: this server\'s own origin%s',
+  403,
+);
+export const UpgradeRequired = createError(
+  'RTL_UPGRADE_REQUIRED',
+  'this endpoint speaks WebSocket: send an Upgrade: websocket request (e.g. new WebSocket("ws://host/api/websocket"))',
+  426,
+);

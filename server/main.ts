@@ -1,0 +1,60 @@
+/**
+ * `npm start`: reads the configuration from the environment, serves the API and the
+ * pages, and shuts down cleanly on SIGINT/SIGTERM (every stream told, every long poll
+ * answered, every WebSocket closed with 1001).
+ */
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { transports } from './transports/index.ts';
+
+/** If a clean shutdown takes longer than this, ms, the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 5000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`realtime-lab: bad configuration: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  const { app } = await buildApp({ config });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint = code === 'EADDRINUSE' ? ` (port ${config.port} is taken: set PORT to another one)` : '';
+    console.error(`realtime-lab: cannot listen on ${config.host}:${config.port}${hint}: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  console.log(`realtime-lab: serving http://${shown}:${port}/ (${transports.map((t) => t.id).join(', ')})`);
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    console.log(`realtime-lab: ${signal}: closing connections`);
+    setTimeout(() => {
+      console.error('realtime-lab: shutdown took too long; exiting anyway');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('realtime-lab: error while closing', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+await main();

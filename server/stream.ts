@@ -1,0 +1,102 @@
+/**
+ * Serving one never-ending HTTP response that follows the feed: the machinery Server-Sent
+ * Events and the forever iframe share. Each of them only says how a message, a control
+ * event and a heartbeat look on the wire (a StreamFormat); this file does the rest:
+ * headers, replay and live delivery with backpressure, heartbeats, dropping a client that
+ * stopped reading, ending on shutdown, and cleaning up when the client hangs up.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Message } from './message.ts';
+import { type ControlEvent, type EndReason, type TransportContext, followFeed } from './transport.ts';
+
+/** How one streaming technique writes things on the wire. */
+export interface StreamFormat {
+  /** Response headers: content type, caching and proxy buffering. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Written once, right after the headers. */
+  open(): string;
+  /** One message; `json` is its payload, exactly as every technique carries it. */
+  message(message: Message, json: string): string;
+  control(event: ControlEvent): string;
+  heartbeat(): string;
+  /**
+   * Bytes after which the server ends the response with an `end` event, so the client
+   * reopens from its cursor. Undefined for no limit.
+   */
+  readonly maxBytes?: number;
+}
+
+/** Why a stream ended: the server's reasons, or the client hanging up. */
+type StreamEnd = EndReason | 'hangup';
+
+/**
+ * Takes over the response and streams the feed from `cursor` into it until the client
+ * hangs up, the server shuts down, the byte limit is reached or the client stops reading.
+ */
+export function serveStream(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  context: TransportContext,
+  cursor: number | undefined,
+  format: StreamFormat,
+): void {
+  reply.hijack();
+  const res = reply.raw;
+  const { heartbeatMs, slowClientTimeoutMs } = context.config;
+  const abort = new AbortController();
+  let ending: StreamEnd = 'hangup';
+  let written = 0;
+  let stallTimer: NodeJS.Timeout | undefined;
+
+  const stop = (why: StreamEnd) => {
+    if (abort.signal.aborted) return;
+    ending = why;
+    abort.abort();
+  };
+  const write = (chunk: string): boolean => {
+    written += Buffer.byteLength(chunk);
+    return res.write(chunk);
+  };
+
+  res.writeHead(200, format.headers);
+  write(format.open());
+  res.once('close', () => stop('hangup'));
+  const release = context.hold(() => stop('shutdown'));
+  // A heartbeat behind unread data would only pile up: send it when the buffer is empty.
+  const heartbeat = setInterval(() => {
+    if (res.writableLength === 0) write(format.heartbeat());
+  }, heartbeatMs);
+
+  const outlet = {
+    message(message: Message, json: string): boolean {
+      const room = write(format.message(message, json));
+      context.delivered(1, Buffer.byteLength(json));
+      if (format.maxBytes !== undefined && written >= format.maxBytes) stop('limit');
+      return room;
+    },
+    control: (event: ControlEvent) => write(format.control(event)),
+    drained(): Promise<void> {
+      return new Promise((resolve) => {
+        stallTimer = setTimeout(() => stop('slow'), slowClientTimeoutMs);
+        res.once('drain', () => {
+          clearTimeout(stallTimer);
+          resolve();
+        });
+      });
+    },
+  };
+
+  void followFeed(context.feed, cursor, outlet, abort.signal).then((sent) => {
+    clearInterval(heartbeat);
+    clearTimeout(stallTimer);
+    release();
+    if (ending === 'hangup') return;
+    if (ending === 'slow') {
+      // Its buffer is full, so a polite last word would never arrive: cut it.
+      request.log.info({ technique: request.routeOptions.config.technique }, 'dropped a client that stopped reading');
+      res.destroy();
+      return;
+    }
+    res.end(format.control({ type: 'end', cursor: sent, reason: ending }));
+  });
+}

@@ -1,0 +1,188 @@
+/**
+ * The Transport interface every technique implements, the context the app hands it, and
+ * the machinery the techniques share: reading a cursor, waiting for the next message, and
+ * following the feed into a client with backpressure.
+ *
+ * A technique is one file in `transports/` exporting a Transport, plus one line in
+ * `transports/index.ts`. The app, the stats and the shutdown loop over that list and never
+ * look at a technique's name.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { BadCursor } from './errors.ts';
+import type { Batch, Feed } from './feed.ts';
+import type { Message } from './message.ts';
+
+export interface Transport {
+  /** The technique id of the contract: the URL `/api/<id>`, the stats key, the page name. */
+  readonly id: string;
+  /** What it is, in one line, for people. */
+  readonly summary: string;
+  /**
+   * Registers the technique's routes on `scope`, an encapsulated Fastify context prefixed
+   * with `/api/<id>`: a route at `/` is the technique's endpoint.
+   */
+  register(scope: FastifyInstance, context: TransportContext): void | Promise<void>;
+}
+
+/** What the app gives a technique: the feed, the settings and its meters. */
+export interface TransportContext {
+  readonly feed: Feed;
+  readonly config: Config;
+  /** Counts messages handed to a client of this technique, and their payload bytes. */
+  delivered(messages: number, payloadBytes: number): void;
+  /** Tells the wire meter a WebSocket handshake is done (before the first frame). */
+  upgraded(request: IncomingMessage): void;
+  /**
+   * Keeps a held request or connection so that shutdown can end it: `close` must answer or
+   * close it politely. Returns the release to call when it ends by itself.
+   */
+  hold(close: () => void): () => void;
+}
+
+/** What a client is told besides messages. Every technique carries these the same way. */
+export type ControlEvent =
+  /** The cursor was older than the history: `missed` messages can never be delivered. */
+  | { type: 'gap'; missed: number }
+  /** The cursor was ahead of the feed (the server restarted): history follows from id 1 or the oldest kept. */
+  | { type: 'reset' }
+  /** The server ends this response or connection; reconnect with `cursor`. */
+  | { type: 'end'; cursor: number; reason: EndReason };
+
+export type EndReason = 'limit' | 'shutdown' | 'slow';
+
+/** Keep writing to a client until this many bytes wait unsent, then wait for it to drain. */
+export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
+
+const CURSOR_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * Reads a cursor (`since` or a Last-Event-ID value): undefined when absent, a safe integer
+ * when valid, and a 400 for anything else (negative, fractional, huge, repeated, empty).
+ */
+export function parseCursor(name: string, raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !CURSOR_PATTERN.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw new BadCursor(name, JSON.stringify(raw));
+  }
+  return Number(raw);
+}
+
+/** The `since` query parameter of a technique's request. */
+export function sinceOf(query: unknown): number | undefined {
+  return parseCursor('since', (query as Record<string, unknown> | undefined)?.since);
+}
+
+/**
+ * Resolves at the next publish, or when `signal` aborts. Subscribes only while waiting,
+ * so a client that hangs up leaves no listener behind.
+ */
+export function nextPublish(feed: Feed, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      unsubscribe();
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const unsubscribe = feed.subscribe(done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Where `followFeed` writes: one per client of a streaming technique. */
+export interface FeedOutlet {
+  /** Writes a message; returns false when the client's buffer is full. */
+  message(message: Message, json: string): boolean;
+  /** Writes a control event; returns false when the client's buffer is full. */
+  control(event: ControlEvent): boolean;
+  /** Resolves once the client has taken what was written. */
+  drained(): Promise<void>;
+}
+
+/**
+ * Follows the feed from `cursor` into one client until `signal` aborts.
+ *
+ * It pulls rather than queues: each round asks the feed for everything after the last
+ * message written, writes it, and sleeps until the next publish. A client that reads
+ * slowly is simply waited for (with at most STREAM_HIGH_WATER_BYTES unsent); when it
+ * falls behind the history, the next read says so with a gap. So memory per client is
+ * bounded, and nothing is skipped silently. Resolves with the id of the last message
+ * written, the cursor the client resumes from. A client that stops reading altogether is
+ * the outlet's to drop: its `drained()` never resolves, so it aborts `signal`.
+ */
+export async function followFeed(
+  feed: Feed,
+  cursor: number | undefined,
+  outlet: FeedOutlet,
+  signal: AbortSignal,
+): Promise<number> {
+  let sent = cursor ?? feed.lastId;
+  // Set by every publish, cleared before each read: no wake-up can fall between the two.
+  let dirty = true;
+  let wake: (() => void) | null = null;
+  const unsubscribe = feed.subscribe(() => {
+    dirty = true;
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort);
+  try {
+    while (!signal.aborted) {
+      if (!dirty) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+        continue;
+      }
+      dirty = false;
+      const batch = feed.since(sent);
+      let room = true;
+      if (batch.reset) room = outlet.control({ type: 'reset' });
+      if (batch.missed) room = outlet.control({ type: 'gap', missed: batch.missed }) && room;
+      if (batch.reset || batch.missed) sent = (batch.messages[0]?.id ?? batch.cursor + 1) - 1;
+      for (const message of batch.messages) {
+        if (signal.aborted) break;
+        room = outlet.message(message, JSON.stringify(message)) && room;
+        sent = message.id;
+        if (!room) {
+          await untilAborted(outlet.drained(), signal);
+          room = true;
+          // Read again from `sent`: the history may have moved on meanwhile (a gap).
+          dirty = true;
+          break;
+        }
+      }
+      if (!room) await untilAborted(outlet.drained(), signal);
+    }
+  } finally {
+    unsubscribe();
+    signal.removeEventListener('abort', onAbort);
+  }
+  return sent;
+}
+
+/** Resolves when `promise` settles or `signal` aborts, whichever comes first. */
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    promise.then(done, done);
+  });
+}
+
+/**
+ * The JSON body of a polling answer, `{"cursor":N,"messages":[...]}` (+ `"missed"` or
+ * `"reset"`), built from each message's own JSON so the payload bytes inside it are known
+ * exactly.
+ */
+export function batchBody(batch: Batch): { body: string; payloadBytes: number } {
+  const jsons = batch.messages.map((message) => JSON.stringify(message));
+  const extra = (batch.missed ? `,"missed":${batch.missed}` : '') + (batch.reset ? ',"reset":true' : '');
+  const body = `{"cursor":${batch.cursor},"messages":[${jsons.join(',')}]${extra}}`;
+  return { body, payloadBytes: jsons.reduce((sum, json) => sum + Buffer.byteLength(json), 0) };
+}

@@ -1,0 +1,51 @@
+/**
+ * Long polling: the client asks the same question as short polling, but the server holds
+ * the request until there is an answer (or the timeout runs out), then the client asks
+ * again at once. About one request per message, and no waiting for the next poll.
+ */
+import { BadTimeout } from '../errors.ts';
+import { type Transport, batchBody, nextPublish, sinceOf } from '../transport.ts';
+
+export const longPolling: Transport = {
+  id: 'long-polling',
+  summary: 'the client asks the same, and the server holds the request until there is something, or a timeout',
+  register(scope, context) {
+    const { feed, config } = context;
+    scope.get('/', async (request, reply) => {
+      const cursor = sinceOf(request.query);
+      const timeoutMs = timeoutOf(request.query, config.longPollTimeoutMs, config.longPollMaxTimeoutMs);
+      let batch = feed.since(cursor);
+      if (batch.messages.length === 0 && !batch.reset && timeoutMs > 0) {
+        const abort = new AbortController();
+        const timer = setTimeout(() => abort.abort(), timeoutMs);
+        const onHangup = () => abort.abort();
+        reply.raw.once('close', onHangup);
+        const release = context.hold(() => {
+          reply.header('connection', 'close');
+          abort.abort();
+        });
+        await nextPublish(feed, abort.signal);
+        clearTimeout(timer);
+        reply.raw.off('close', onHangup);
+        release();
+        // The client hung up: there is nobody left to answer.
+        if (reply.raw.destroyed) return reply.hijack();
+        // `batch.cursor` is where this request started, so a message published during the
+        // hold is in this answer even when the request named no `since`.
+        batch = feed.since(batch.cursor);
+      }
+      const { body, payloadBytes } = batchBody(batch);
+      context.delivered(batch.messages.length, payloadBytes);
+      return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
+    });
+  },
+};
+
+/** The hold time a request asks for with `timeout=MS`, bounded; the default otherwise. */
+function timeoutOf(query: unknown, fallback: number, max: number): number {
+  const raw = (query as Record<string, unknown> | undefined)?.timeout;
+  if (raw === undefined) return fallback;
+  const value = typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= 0 && value <= max)) throw new BadTimeout(max, JSON.stringify(raw));
+  return value;
+}

@@ -1,0 +1,19 @@
+/**
+ * Short polling: the client asks "anything after cursor C?" every few hundred ms and the
+ * server answers at once, mostly with nothing. Simple and proxy-proof; it pays a full
+ * HTTP request and response per poll, and a message waits on average half an interval.
+ */
+import { type Transport, batchBody, sinceOf } from '../transport.ts';
+
+export const shortPolling: Transport = {
+  id: 'short-polling',
+  summary: 'the client asks every N ms "anything after cursor C?", and the server answers at once',
+  register(scope, context) {
+    scope.get('/', async (request, reply) => {
+      const batch = context.feed.since(sinceOf(request.query));
+      const { body, payloadBytes } = batchBody(batch);
+      context.delivered(batch.messages.length, payloadBytes);
+      return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
+    });
+  },
+};
