@@ -66,9 +66,14 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   app.addHook('preClose', async () => {
     if (held.size === 0) return;
     for (const close of [...held]) close();
-    // Give the last events and close frames a moment to leave, then cut what remains:
-    // Fastify's own close only reaps idle keep-alive sockets, and would otherwise wait.
-    await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
+    // Give the last events and close frames a moment to leave, reaping each connection as
+    // soon as it is idle, then cut what remains: a peer that never answers a close frame
+    // must not hold the shutdown.
+    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+    while (Date.now() < deadline && (await openConnections(app)) > 0) {
+      app.server.closeIdleConnections();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     app.server.closeAllConnections();
   });
 
@@ -106,4 +111,8 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   await app.register(fastifyStatic, { root: PAGES_DIR, prefix: '/' });
 
   return { app, feed, config, wire };
+}
+
+function openConnections(app: FastifyInstance): Promise<number> {
+  return new Promise((resolve) => app.server.getConnections((error, count) => resolve(error ? 0 : count)));
 }

@@ -1,0 +1,130 @@
+/**
+ * The cross-technique conformance suite: the same promises, checked against every
+ * technique with a real client of that technique.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Message } from './message.ts';
+import { clients, publish, startServer } from './testing.ts';
+import { transports } from './transports/index.ts';
+
+/** Texts that break naive framing: line breaks, quotes, script breakouts, fake SSE fields. */
+const TRICKY_TEXTS = [
+  'plain',
+  'two\nlines',
+  'carriage\rreturn',
+  'crlf\r\nline',
+  'quotes " and \' and `',
+  'back\\slash \\n not a newline',
+  '</script><script>parent.onFeedMessage({"id":999,"ts":0,"author":"x","text":"forged"})</script>',
+  '<!--<script>swallow what follows',
+  'emoji 🦊🚀 and é',
+  'line\u2028separator and paragraph\u2029separator',
+  'id: 999\ndata: {"forged":true}\n\nretry: 1',
+  '\u0000 nul and \u001b escape',
+  'x'.repeat(4096),
+  '€'.repeat(1365), // 4095 bytes of UTF-8
+];
+
+for (const transport of transports) {
+  const technique = transport.id;
+  const open = clients[technique];
+  if (!open) throw new Error(`no test client for ${technique}: add one to testing.ts`);
+
+  describe(`${technique} conformance`, () => {
+    test('delivers every published message once, in order, unchanged', async (t) => {
+      const server = await startServer(t);
+      const client = await open(server.url, { since: 0 });
+      t.after(() => client.close());
+      const published: Message[] = [];
+      for (const text of TRICKY_TEXTS) published.push(await publish(server.url, { author: 'ada', text }));
+      await client.received(published.length);
+      assert.deepEqual(client.messages, published);
+      assert.deepEqual(client.events, []);
+    });
+
+    test('without since, delivers only what is published after it connects', async (t) => {
+      const server = await startServer(t);
+      await publish(server.url, { author: 'ada', text: 'before' });
+      const client = await open(server.url, {});
+      t.after(() => client.close());
+      const after = await publish(server.url, { author: 'ada', text: 'after' });
+      await client.received(1);
+      // Give a wrongly replayed 'before' the time to show up too.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(client.messages, [after]);
+    });
+
+    test('since=0 replays the whole history', async (t) => {
+      const server = await startServer(t);
+      const published = [
+        await publish(server.url, { author: 'ada', text: 'one' }),
+        await publish(server.url, { author: 'bob', text: 'two' }),
+      ];
+      const client = await open(server.url, { since: 0 });
+      t.after(() => client.close());
+      await client.received(2);
+      assert.deepEqual(client.messages, published);
+    });
+
+    test('a client that comes back with its cursor gets exactly what it missed', async (t) => {
+      const server = await startServer(t);
+      const first = await open(server.url, { since: 0 });
+      const before = [];
+      for (let i = 1; i <= 3; i += 1) before.push(await publish(server.url, { author: 'ada', text: `m${i}` }));
+      await first.received(3);
+      await first.close();
+      const cursor = first.messages.at(-1)?.id;
+      assert.equal(cursor, 3);
+
+      const missed = [];
+      for (let i = 4; i <= 6; i += 1) missed.push(await publish(server.url, { author: 'ada', text: `m${i}` }));
+      const second = await open(server.url, { since: cursor });
+      t.after(() => second.close());
+      const live = await publish(server.url, { author: 'ada', text: 'm7' });
+      await second.received(4);
+      assert.deepEqual(second.messages, [...missed, live]);
+      assert.deepEqual(first.messages, before);
+    });
+
+    test('a cursor older than the history gets the gap signal, then what is left', async (t) => {
+      const server = await startServer(t, { config: { historySize: 5 } });
+      const published = [];
+      for (let i = 1; i <= 10; i += 1) published.push(await publish(server.url, { author: 'ada', text: `m${i}` }));
+      const client = await open(server.url, { since: 2 });
+      t.after(() => client.close());
+      await client.received(5);
+      // History holds 6..10; the client had 2, so 3, 4 and 5 are gone.
+      assert.deepEqual(client.events, [{ type: 'gap', missed: 3 }]);
+      assert.deepEqual(client.messages, published.slice(5));
+    });
+
+    test('a cursor ahead of the feed (server restarted) gets a reset, then the history', async (t) => {
+      const server = await startServer(t);
+      const published = [
+        await publish(server.url, { author: 'ada', text: 'one' }),
+        await publish(server.url, { author: 'ada', text: 'two' }),
+      ];
+      const client = await open(server.url, { since: 500 });
+      t.after(() => client.close());
+      await client.received(2);
+      assert.deepEqual(client.events, [{ type: 'reset' }]);
+      assert.deepEqual(client.messages, published);
+    });
+
+    for (const since of ['-1', '1.5', 'abc', '', '1e3', '99999999999999999999']) {
+      test(`since=${JSON.stringify(since)} is refused with 400 and a JSON error`, async (t) => {
+        const server = await startServer(t);
+        const answer = await fetch(`${server.url}/api/${technique}?since=${encodeURIComponent(since)}`);
+        assert.equal(answer.status, 400);
+        assert.match(answer.headers.get('content-type') ?? '', /application\/json/);
+        const body = (await answer.json()) as Record<string, unknown>;
+        assert.equal(body.statusCode, 400);
+        assert.equal(body.error, 'Bad Request');
+        assert.match(String(body.message), /since must be a non-negative integer/);
+        const health = await fetch(`${server.url}/api/health`);
+        assert.equal(health.status, 200);
+      });
+    }
+  });
+}

@@ -1,0 +1,248 @@
+/**
+ * Test support: a real server on port 0, and one real client per technique behind one
+ * interface, so a suite can run the same assertions against every technique.
+ *
+ * The clients are the ones a user would use: fetch for the polling techniques, the
+ * `eventsource` package for SSE, `ws` for WebSocket, and for the forever iframe a
+ * streaming fetch whose <script> elements run in a `vm` context that plays the parent page.
+ */
+import type { TestContext } from 'node:test';
+import vm from 'node:vm';
+import { EventSource } from 'eventsource';
+import WebSocket from 'ws';
+import { type AppOptions, type RealtimeLab, buildApp } from './app.ts';
+import type { Message, PublishInput } from './message.ts';
+import type { ControlEvent } from './transport.ts';
+
+export interface TestServer extends RealtimeLab {
+  /** http://127.0.0.1:PORT, no trailing slash. */
+  url: string;
+}
+
+/** Builds the app with a quiet logger, listens on a free port, and closes it after the test. */
+export async function startServer(t: TestContext, options: AppOptions = {}): Promise<TestServer> {
+  const lab = await buildApp({ ...options, config: { logLevel: 'silent', ...options.config } });
+  await lab.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = lab.app.server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('server has no address');
+  t.after(() => lab.app.close());
+  return { ...lab, url: `http://127.0.0.1:${address.port}` };
+}
+
+/** Publishes over HTTP and returns the stored message; throws on anything but 201. */
+export async function publish(url: string, input: PublishInput): Promise<Message> {
+  const response = await fetch(`${url}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  if (response.status !== 201) throw new Error(`publish answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as Message;
+}
+
+/** Resolves when `condition()` holds, polling every few ms; rejects with `what` after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A subscriber of one technique, as the tests see it. */
+export interface FeedClient {
+  readonly technique: string;
+  /** Every message received, in arrival order, duplicates included. */
+  readonly messages: Message[];
+  /** Every control event received (gap, reset, end). */
+  readonly events: ControlEvent[];
+  /** Resolves once `count` messages have arrived. */
+  received(count: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ClientOptions {
+  /** The cursor to start from; omitted means live only. */
+  since?: number;
+  /** SSE only: sent as the Last-Event-ID header of the first request. */
+  lastEventId?: number;
+  /** Polling only: pause between polls, ms. */
+  pollIntervalMs?: number;
+}
+
+type ClientFactory = (url: string, options: ClientOptions) => Promise<FeedClient>;
+
+/**
+ * One real client per technique id. Each resolves once it is subscribed, so a message
+ * published after that must reach it.
+ */
+export const clients: Record<string, ClientFactory> = {
+  'short-polling': (url, options) => pollingClient('short-polling', url, options),
+  'long-polling': (url, options) => pollingClient('long-polling', url, options),
+  'forever-iframe': iframeClient,
+  sse: sseClient,
+  websocket: websocketClient,
+};
+
+function base(technique: string): Omit<FeedClient, 'close'> {
+  const messages: Message[] = [];
+  return {
+    technique,
+    messages,
+    events: [],
+    received: (count, timeoutMs = 5000) =>
+      until(() => messages.length >= count, `${count} messages on ${technique} (have ${messages.length})`, timeoutMs),
+  };
+}
+
+function query(options: ClientOptions): string {
+  return options.since === undefined ? '' : `?since=${options.since}`;
+}
+
+interface PollAnswer {
+  cursor: number;
+  messages: Message[];
+  missed?: number;
+  reset?: boolean;
+}
+
+async function pollingClient(technique: string, url: string, options: ClientOptions): Promise<FeedClient> {
+  const client = base(technique);
+  const abort = new AbortController();
+  const extra = technique === 'long-polling' ? '&timeout=1000' : '';
+  const interval = options.pollIntervalMs ?? 20;
+  let cursor = options.since;
+  let failure: unknown = null;
+
+  const poll = async (): Promise<void> => {
+    const since = cursor === undefined ? '' : `since=${cursor}`;
+    const response = await fetch(`${url}/api/${technique}?${since}${extra}`, { signal: abort.signal });
+    if (response.status !== 200) throw new Error(`${technique} answered ${response.status}: ${await response.text()}`);
+    const answer = (await response.json()) as PollAnswer;
+    if (answer.reset) client.events.push({ type: 'reset' });
+    if (answer.missed) client.events.push({ type: 'gap', missed: answer.missed });
+    client.messages.push(...answer.messages);
+    cursor = answer.cursor;
+  };
+  // The first answer fixes the cursor, so from here on nothing can be missed.
+  await poll();
+  const loop = (async () => {
+    while (!abort.signal.aborted) {
+      if (technique === 'short-polling') await new Promise((resolve) => setTimeout(resolve, interval));
+      try {
+        await poll();
+      } catch (error) {
+        if (!abort.signal.aborted) failure = error;
+        return;
+      }
+    }
+  })();
+  return {
+    ...client,
+    received: async (count, timeoutMs) => {
+      await client.received(count, timeoutMs).catch((error: unknown) => {
+        throw failure ?? error;
+      });
+    },
+    close: async () => {
+      abort.abort();
+      await loop;
+    },
+  };
+}
+
+async function sseClient(url: string, options: ClientOptions): Promise<FeedClient> {
+  const client = base('sse');
+  const headers: Record<string, string> = {};
+  if (options.lastEventId !== undefined) headers['last-event-id'] = String(options.lastEventId);
+  let first = true;
+  const source = new EventSource(`${url}/api/sse${query(options)}`, {
+    // Only the first request carries our header; reconnects carry EventSource's own.
+    fetch: (input, init) => {
+      const merged = first ? { ...init, headers: { ...init?.headers, ...headers } } : init;
+      first = false;
+      return fetch(input, merged);
+    },
+  });
+  source.addEventListener('message', (event) => client.messages.push(JSON.parse(event.data) as Message));
+  for (const type of ['gap', 'reset', 'end'] as const) {
+    source.addEventListener(type, (event) => client.events.push(JSON.parse(event.data) as ControlEvent));
+  }
+  await new Promise<void>((resolve, reject) => {
+    source.addEventListener('open', () => resolve(), { once: true });
+    source.addEventListener('error', (event) => reject(new Error(`sse failed to open: ${event.message ?? 'error'}`)), { once: true });
+  });
+  return { ...client, close: async () => source.close() };
+}
+
+async function websocketClient(url: string, options: ClientOptions): Promise<FeedClient> {
+  const client = base('websocket');
+  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/api/websocket${query(options)}`);
+  socket.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+    if ('type' in frame) client.events.push(frame as ControlEvent);
+    else client.messages.push(frame as unknown as Message);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  return {
+    ...client,
+    close: async () => {
+      if (socket.readyState === WebSocket.CLOSED) return;
+      await new Promise((resolve) => {
+        socket.once('close', resolve);
+        socket.close();
+      });
+    },
+  };
+}
+
+/**
+ * Reads the never-ending HTML as a browser would, as it arrives, and runs each <script> in
+ * a context whose `parent` has the two functions a real parent page defines.
+ */
+async function iframeClient(url: string, options: ClientOptions): Promise<FeedClient> {
+  const client = base('forever-iframe');
+  const abort = new AbortController();
+  const response = await fetch(`${url}/api/forever-iframe${query(options)}`, { signal: abort.signal });
+  if (response.status !== 200 || !response.body) throw new Error(`forever-iframe answered ${response.status}`);
+  // Objects made inside the vm have the vm's prototypes: copy them into this realm.
+  const parentPage = {
+    onFeedMessage: (message: Message) => client.messages.push(structuredClone(message)),
+    onFeedEvent: (event: ControlEvent) => client.events.push(structuredClone(event)),
+  };
+  const sandbox = vm.createContext({ parent: parentPage });
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    let html = '';
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        html += decoder.decode(chunk, { stream: true });
+        for (const match of takeScripts(html)) vm.runInContext(match.code, sandbox);
+        html = html.slice(lastScriptEnd(html));
+      }
+    } catch (error) {
+      if (!abort.signal.aborted) throw error;
+    }
+  })();
+  return {
+    ...client,
+    close: async () => {
+      abort.abort();
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+const SCRIPT = /<script>([\s\S]*?)<\/script>/g;
+
+function takeScripts(html: string): { code: string }[] {
+  return [...html.matchAll(SCRIPT)].map((match) => ({ code: match[1] ?? '' }));
+}
+
+function lastScriptEnd(html: string): number {
+  const index = html.lastIndexOf('</script>');
+  return index === -1 ? 0 : index + '</script>'.length;
+}
