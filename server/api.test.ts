@@ -1,0 +1,141 @@
+/**
+ * POST /api/messages, /api/stats, /api/health and the error shape, against a real server.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startServer } from './testing.ts';
+
+async function post(url: string, body: string | Uint8Array, contentType: string | null = 'application/json') {
+  const headers: Record<string, string> = {};
+  if (contentType !== null) headers['content-type'] = contentType;
+  const response = await fetch(`${url}/api/messages`, { method: 'POST', headers, body });
+  const text = await response.text();
+  return { status: response.status, type: response.headers.get('content-type') ?? '', body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+function assertError(answer: Awaited<ReturnType<typeof post>>, status: number, message: RegExp) {
+  assert.equal(answer.status, status, JSON.stringify(answer.body));
+  assert.match(answer.type, /application\/json/);
+  assert.equal(answer.body.statusCode, status);
+  assert.equal(typeof answer.body.error, 'string');
+  assert.match(String(answer.body.message), message);
+}
+
+test('a valid publish answers 201 with the stored message', async (t) => {
+  const server = await startServer(t);
+  const answer = await post(server.url, JSON.stringify({ author: 'ada', text: 'hello' }));
+  assert.equal(answer.status, 201);
+  assert.deepEqual(Object.keys(answer.body), ['id', 'ts', 'author', 'text']);
+  assert.equal(answer.body.id, 1);
+  assert.equal(answer.body.author, 'ada');
+  assert.equal(answer.body.text, 'hello');
+  assert.equal(typeof answer.body.ts, 'number');
+});
+
+test('application/json with a charset parameter is accepted', async (t) => {
+  const server = await startServer(t);
+  const answer = await post(server.url, JSON.stringify({ author: 'ada', text: 'hi' }), 'application/json; charset=utf-8');
+  assert.equal(answer.status, 201);
+});
+
+test('the largest text (4096 bytes of UTF-8) and the longest author (32 characters) are accepted', async (t) => {
+  const server = await startServer(t);
+  const answer = await post(server.url, JSON.stringify({ author: '🦊'.repeat(32), text: '€'.repeat(1365) + 'x' }));
+  assert.equal(answer.status, 201);
+});
+
+const BAD_BODIES: [string, string, RegExp][] = [
+  ['not JSON', '{"author":', /not valid JSON/],
+  ['an empty body', '', /empty/i],
+  ['a JSON array', '["hi"]', /JSON object/],
+  ['JSON null', 'null', /JSON object/],
+  ['a JSON string', '"hi"', /JSON object/],
+  ['text as a number (no coercion)', '{"author":"ada","text":123}', /"text" must be a string, got number/],
+  ['text as an array (no coercion)', '{"author":"ada","text":["hi"]}', /"text" must be a string, got an array/],
+  ['text null (no coercion)', '{"author":"ada","text":null}', /"text" must be a string, got null/],
+  ['a missing text', '{"author":"ada"}', /"text" must be a string, got nothing/],
+  ['a missing author', '{"text":"hi"}', /"author" must be a string/],
+  ['an unknown field', '{"author":"ada","text":"hi","admin":true}', /unknown field "admin"/],
+  ['a __proto__ key', '{"author":"ada","text":"hi","__proto__":{"x":1}}', /.+/],
+  ['a constructor.prototype key', '{"author":"ada","text":"hi","constructor":{"prototype":{"x":1}}}', /.+/],
+  ['an empty text', '{"author":"ada","text":""}', /must not be empty/],
+  ['a text of 4097 bytes', JSON.stringify({ author: 'ada', text: 'x'.repeat(4097) }), /4097 bytes of UTF-8; the limit is 4096/],
+  ['a text of 4098 bytes in 2-byte characters', JSON.stringify({ author: 'ada', text: 'é'.repeat(2049) }), /4098 bytes/],
+  ['an empty author', '{"author":"","text":"hi"}', /1 to 32 characters, got 0/],
+  ['an author of 33 characters', JSON.stringify({ author: 'a'.repeat(33), text: 'hi' }), /got 33/],
+  ['an author with a newline', '{"author":"a\\nb","text":"hi"}', /control characters/],
+  ['a lone surrogate in the text', '{"author":"ada","text":"\\ud800"}', /well-formed Unicode/],
+];
+
+for (const [what, body, message] of BAD_BODIES) {
+  test(`a publish with ${what} gets 400 and a message`, async (t) => {
+    const server = await startServer(t);
+    assertError(await post(server.url, body), 400, message);
+    assert.equal(server.feed.lastId, 0, 'nothing was stored');
+  });
+}
+
+test('a body over the limit gets 413', async (t) => {
+  const server = await startServer(t);
+  const body = JSON.stringify({ author: 'ada', text: 'x'.repeat(20_000) });
+  assertError(await post(server.url, body), 413, /too large/i);
+});
+
+for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
+  test(`a publish sent as ${type} gets 415, so a cross-site form cannot publish`, async (t) => {
+    const server = await startServer(t);
+    assertError(await post(server.url, JSON.stringify({ author: 'ada', text: 'hi' }), type), 415, /Unsupported Media Type/);
+    assert.equal(server.feed.lastId, 0);
+  });
+}
+
+test('a publish with no content type gets a 4xx', async (t) => {
+  const server = await startServer(t);
+  const answer = await post(server.url, new TextEncoder().encode('{"author":"ada","text":"hi"}'), null);
+  assert.ok(answer.status >= 400 && answer.status < 500, `status ${answer.status}`);
+  assert.equal(server.feed.lastId, 0);
+});
+
+test('a publish is delivered to a poller', async (t) => {
+  const server = await startServer(t);
+  await post(server.url, JSON.stringify({ author: 'ada', text: 'hi' }));
+  const answer = (await (await fetch(`${server.url}/api/short-polling?since=0`)).json()) as { messages: { text: string }[] };
+  assert.deepEqual(answer.messages.map((m) => m.text), ['hi']);
+});
+
+test('an unknown path gets a JSON 404', async (t) => {
+  const server = await startServer(t);
+  const response = await fetch(`${server.url}/api/nope`);
+  assert.equal(response.status, 404);
+  const body = (await response.json()) as Record<string, unknown>;
+  assert.equal(body.statusCode, 404);
+  assert.equal(body.error, 'Not Found');
+});
+
+test('health answers 200', async (t) => {
+  const server = await startServer(t);
+  const response = await fetch(`${server.url}/api/health`);
+  assert.equal(response.status, 200);
+  assert.equal(((await response.json()) as { status: string }).status, 'ok');
+});
+
+test('stats has counters for every technique id', async (t) => {
+  const server = await startServer(t);
+  const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as { techniques: Record<string, Record<string, unknown>> };
+  for (const id of ['short-polling', 'long-polling', 'forever-iframe', 'sse', 'websocket']) {
+    const counters = stats.techniques[id];
+    assert.ok(counters, id);
+    for (const key of ['openConnections', 'httpRequests', 'messagesDelivered', 'bytesIn', 'bytesOut', 'payloadBytes']) {
+      assert.ok(key in counters, `${id}.${key}`);
+    }
+  }
+});
+
+test('every answer carries X-Content-Type-Options: nosniff', async (t) => {
+  const server = await startServer(t);
+  for (const path of ['/', '/api/health', '/api/stats', '/api/short-polling', '/api/nope']) {
+    const response = await fetch(`${server.url}${path}`);
+    await response.arrayBuffer();
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff', path);
+  }
+});

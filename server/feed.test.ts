@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MemoryFeed } from './feed.ts';
+
+const input = (text: string) => ({ author: 'ada', text });
+
+test('ids start at 1 and grow by one', async () => {
+  const feed = new MemoryFeed({ historySize: 10 });
+  assert.equal(feed.lastId, 0);
+  const ids = [];
+  for (let i = 0; i < 3; i += 1) ids.push((await feed.publish(input(`m${i}`))).id);
+  assert.deepEqual(ids, [1, 2, 3]);
+  assert.equal(feed.lastId, 3);
+});
+
+test('ts is epoch milliseconds with sub-millisecond precision, never going back', async () => {
+  const feed = new MemoryFeed({ historySize: 100 });
+  const before = Date.now();
+  const stamps = [];
+  for (let i = 0; i < 50; i += 1) stamps.push((await feed.publish(input('x'))).ts);
+  assert.ok(stamps.every((ts) => Math.abs(ts - before) < 60_000));
+  assert.ok(stamps.some((ts) => !Number.isInteger(ts)), 'some stamp has a fraction of a millisecond');
+  assert.deepEqual([...stamps].sort((a, b) => a - b), stamps);
+});
+
+test('since(undefined) is live only: no messages, the cursor of the newest', async () => {
+  const feed = new MemoryFeed({ historySize: 10 });
+  await feed.publish(input('a'));
+  assert.deepEqual(feed.since(undefined), { cursor: 1, messages: [] });
+});
+
+test('since(C) returns every message with id > C, and its last id as cursor', async () => {
+  const feed = new MemoryFeed({ historySize: 10 });
+  for (const text of ['a', 'b', 'c', 'd']) await feed.publish(input(text));
+  const batch = feed.since(2);
+  assert.deepEqual(batch.messages.map((m) => m.text), ['c', 'd']);
+  assert.equal(batch.cursor, 4);
+  assert.equal(batch.missed, undefined);
+  assert.deepEqual(feed.since(4), { cursor: 4, messages: [] });
+});
+
+test('history is bounded, and a cursor older than it is told how many it missed', async () => {
+  const feed = new MemoryFeed({ historySize: 3 });
+  for (let i = 1; i <= 10; i += 1) await feed.publish(input(`m${i}`));
+  const batch = feed.since(0);
+  assert.deepEqual(batch.messages.map((m) => m.id), [8, 9, 10]);
+  assert.equal(batch.missed, 7);
+  assert.equal(feed.since(5).missed, 2);
+  assert.equal(feed.since(7).missed, undefined, 'cursor 7 misses nothing: 8 is still there');
+});
+
+test('a cursor ahead of the feed gets a reset and the whole history', async () => {
+  const feed = new MemoryFeed({ historySize: 10 });
+  await feed.publish(input('a'));
+  const batch = feed.since(99);
+  assert.equal(batch.reset, true);
+  assert.deepEqual(batch.messages.map((m) => m.id), [1]);
+  assert.deepEqual(new MemoryFeed({ historySize: 1 }).since(5), { cursor: 0, messages: [], reset: true });
+});
+
+test('subscribe delivers each publish and returns its own unsubscribe', async () => {
+  const feed = new MemoryFeed({ historySize: 10 });
+  const seen: number[] = [];
+  const listener = (m: { id: number }) => seen.push(m.id);
+  const first = feed.subscribe(listener);
+  const second = feed.subscribe(listener);
+  assert.equal(feed.listenerCount, 2);
+  await feed.publish(input('a'));
+  first();
+  await feed.publish(input('b'));
+  second();
+  second();
+  await feed.publish(input('c'));
+  assert.deepEqual(seen, [1, 1, 2]);
+  assert.equal(feed.listenerCount, 0);
+});
+
+test('a throwing listener is reported and does not stop the others', async () => {
+  const errors: unknown[] = [];
+  const feed = new MemoryFeed({ historySize: 10, onListenerError: (error) => errors.push(error) });
+  const seen: number[] = [];
+  feed.subscribe(() => {
+    throw new Error('boom');
+  });
+  feed.subscribe((m) => seen.push(m.id));
+  await feed.publish(input('a'));
+  assert.deepEqual(seen, [1]);
+  assert.equal(errors.length, 1);
+});
+
+test('a history size that is not a positive integer is refused', () => {
+  assert.throws(() => new MemoryFeed({ historySize: 0 }), RangeError);
+  assert.throws(() => new MemoryFeed({ historySize: 1.5 }), RangeError);
+});
