@@ -52,8 +52,10 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   const app = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
-    // On Node 20 the top-level timeouts alone did not stop a slow body; these reach
-    // http.createServer. Node checks them every connectionsCheckingInterval.
+    // Fastify copies its own requestTimeout onto the server after creating it, so it is
+    // set here as well as in `http`, which reaches http.createServer (headersTimeout and
+    // the interval at which Node checks both timeouts).
+    requestTimeout: config.requestTimeoutMs,
     http: {
       requestTimeout: config.requestTimeoutMs,
       headersTimeout: config.headersTimeoutMs,
