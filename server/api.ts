@@ -4,8 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import { BadPublish } from './errors.ts';
-import type { Feed } from './feed.ts';
+import { BadClientId, BadPublish } from './errors.ts';
+import { type Feed, preciseNow } from './feed.ts';
 import { checkPublish } from './message.ts';
 import type { WireMeter } from './wire.ts';
 
@@ -30,13 +30,30 @@ export async function api(app: FastifyInstance, { feed, config, wire }: ApiOptio
     });
   });
 
-  app.get('/api/stats', async (_request, reply) => {
+  app.get('/api/stats', async (request, reply) => {
     reply.header('cache-control', 'no-store');
+    const client = clientOf(request.query);
+    if (client !== undefined) return { client, techniques: wire.snapshot(client) };
     return { lastId: feed.lastId, listeners: feed.listenerCount, techniques: wire.snapshot() };
   });
 
   app.get('/api/health', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
-    return { status: 'ok', feed: config.feed, lastId: feed.lastId };
+    // `now` lets a browser estimate its clock's offset from the server's, so the delays
+    // it computes from a message's `ts` stay honest on another machine.
+    return { status: 'ok', feed: config.feed, lastId: feed.lastId, now: preciseNow() };
   });
+}
+
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The `client` query parameter: an id a page gives its connections so that
+ * `/api/stats?client=ID` reports their bytes alone. Absent is fine; malformed is a 400.
+ */
+export function clientOf(query: unknown): string | undefined {
+  const raw = (query as Record<string, unknown> | undefined)?.client;
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !CLIENT_ID.test(raw)) throw new BadClientId(JSON.stringify(raw));
+  return raw;
 }

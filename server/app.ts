@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { api } from './api.ts';
+import { api, clientOf } from './api.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
 import type { Transport, TransportContext } from './transport.ts';
@@ -80,7 +80,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    wire.begin(request.raw, reply.raw, request.routeOptions.config.technique);
+    wire.begin(request.raw, reply.raw, request.routeOptions.config.technique, clientOf(request.query));
   });
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');

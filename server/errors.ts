@@ -26,3 +26,8 @@ export const UpgradeRequired = createError(
   'this endpoint speaks WebSocket: send an Upgrade: websocket request (e.g. new WebSocket("ws://host/api/websocket"))',
   426,
 );
+export const BadClientId = createError(
+  'RTL_BAD_CLIENT_ID',
+  'client must be 1 to 64 letters, digits, "-" or "_", got %s',
+  400,
+);

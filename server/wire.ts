@@ -10,6 +10,9 @@
  * to the request the socket is serving now. Long-lived requests (streams, WebSockets) are
  * attributed again whenever a snapshot is taken, so their figures move while they last.
  *
+ * A request may name its client (`?client=ID`, as the demo page does): its bytes are then
+ * also counted for that client alone, so a page can show what *its* connections cost.
+ *
  * The split between headers and body is exact for responses (Node keeps the header block
  * it wrote) and for WebSocket handshakes; for requests, the body is the declared
  * Content-Length and the rest is headers (a chunked request body would count its chunk
@@ -44,8 +47,13 @@ export interface WireCounters {
 /** The bucket for requests that belong to no technique (publish, stats, pages). */
 export const OTHER = 'other';
 
+/** Clients whose figures are kept; past this, the least recently seen is forgotten. */
+export const MAX_CLIENTS = 1000;
+
 interface RequestRecord {
   technique: string;
+  /** Where this request's figures go: its technique's counters, and its client's if named. */
+  buckets: WireCounters[];
   res: ServerResponse | null;
   declaredBodyBytes: number;
   requestHeadersCounted: boolean;
@@ -58,40 +66,51 @@ interface SocketRecord {
   socket: Socket;
   readMark: number;
   writeMark: number;
-  /** Technique of the latest request: the one this connection counts as open for. */
-  owner: string | null;
+  /** Counters of the latest request: the ones this connection counts as open for. */
+  owner: WireCounters[] | null;
   current: RequestRecord | null;
 }
 
 export class WireMeter {
   readonly #counters = new Map<string, WireCounters>();
+  /** Per client id, per technique; a Map keeps insertion order, oldest first. */
+  readonly #clients = new Map<string, Map<string, WireCounters>>();
+  readonly #techniques: readonly string[];
   readonly #sockets = new WeakMap<Socket, SocketRecord>();
   /** Sockets serving a request right now: flushed on every snapshot. */
   readonly #busy = new Set<SocketRecord>();
 
   constructor(techniques: readonly string[]) {
+    this.#techniques = techniques;
     for (const id of [...techniques, OTHER]) this.#counters.set(id, emptyCounters());
   }
 
-  /** Starts accounting for a request; `technique` is undefined for non-technique routes. */
-  begin(req: IncomingMessage, res: ServerResponse, technique: string | undefined): void {
+  /**
+   * Starts accounting for a request; `technique` is undefined for non-technique routes,
+   * `client` is the id the request named, if any.
+   */
+  begin(req: IncomingMessage, res: ServerResponse, technique: string | undefined, client?: string): void {
     const record = this.#socketRecord(req.socket);
     if (!record) return;
     // Not flushed first: what was read since the socket's mark is this request's headers.
     const id = technique && this.#counters.has(technique) ? technique : OTHER;
+    const buckets = [this.#get(id)];
+    if (client !== undefined && id !== OTHER) buckets.push(this.#clientCounters(client, id));
     const declared = Number(req.headers['content-length']);
     record.current = {
       technique: id,
+      buckets,
       res,
       declaredBodyBytes: Number.isFinite(declared) && declared > 0 ? declared : 0,
       requestHeadersCounted: false,
       responseHeadersCounted: false,
       handshakeBytes: null,
     };
-    this.#setOwner(record, id);
-    const counters = this.#get(id);
-    counters.httpRequests += 1;
-    counters.activeRequests += 1;
+    this.#setOwner(record, buckets);
+    for (const counters of buckets) {
+      counters.httpRequests += 1;
+      counters.activeRequests += 1;
+    }
     this.#busy.add(record);
     res.once('close', () => this.#end(record));
   }
@@ -116,12 +135,41 @@ export class WireMeter {
     counters.payloadBytes += payloadBytes;
   }
 
-  /** Current counters per technique; long-lived requests are brought up to date first. */
-  snapshot(): Record<string, WireCounters> {
+  /**
+   * Current counters per technique, of every client or of the one named; long-lived
+   * requests are brought up to date first.
+   */
+  snapshot(client?: string): Record<string, WireCounters> {
     for (const record of this.#busy) this.#flush(record);
     const out: Record<string, WireCounters> = {};
-    for (const [id, counters] of this.#counters) out[id] = structuredClone(counters);
+    if (client === undefined) {
+      for (const [id, counters] of this.#counters) out[id] = structuredClone(counters);
+    } else {
+      const known = this.#clients.get(client);
+      for (const id of this.#techniques) out[id] = structuredClone(known?.get(id) ?? emptyCounters());
+    }
     return out;
+  }
+
+  #clientCounters(client: string, technique: string): WireCounters {
+    let byTechnique = this.#clients.get(client);
+    if (byTechnique) {
+      // Seen again: move it to the young end, so the oldest is the least recently seen.
+      this.#clients.delete(client);
+    } else {
+      byTechnique = new Map();
+      if (this.#clients.size >= MAX_CLIENTS) {
+        const oldest = this.#clients.keys().next().value;
+        if (oldest !== undefined) this.#clients.delete(oldest);
+      }
+    }
+    this.#clients.set(client, byTechnique);
+    let counters = byTechnique.get(technique);
+    if (!counters) {
+      counters = emptyCounters();
+      byTechnique.set(technique, counters);
+    }
+    return counters;
   }
 
   #socketRecord(socket: Socket | null | undefined): SocketRecord | null {
@@ -151,7 +199,7 @@ export class WireMeter {
     if (!current) return;
     // An upgraded socket keeps its request until the socket closes.
     if (current.handshakeBytes !== null && !record.socket.destroyed) return;
-    this.#get(current.technique).activeRequests -= 1;
+    for (const counters of current.buckets) counters.activeRequests -= 1;
     record.current = null;
     this.#busy.delete(record);
   }
@@ -167,19 +215,14 @@ export class WireMeter {
     record.writeMark = written;
 
     const current = record.current;
-    const counters = this.#get(current?.technique ?? record.owner ?? OTHER);
     if (!current) {
-      counters.bytesIn.body += readDelta;
-      counters.bytesOut.body += writeDelta;
+      for (const counters of record.owner ?? [this.#get(OTHER)]) add(counters, 0, readDelta, 0, writeDelta);
       return;
     }
+    let headersIn = 0;
     if (!current.requestHeadersCounted) {
-      const body = Math.min(current.declaredBodyBytes, readDelta);
-      counters.bytesIn.headers += readDelta - body;
-      counters.bytesIn.body += body;
+      headersIn = readDelta - Math.min(current.declaredBodyBytes, readDelta);
       current.requestHeadersCounted = readDelta > 0;
-    } else {
-      counters.bytesIn.body += readDelta;
     }
     let headersOut = 0;
     if (!current.responseHeadersCounted) {
@@ -194,14 +237,13 @@ export class WireMeter {
       }
     }
     headersOut = Math.min(headersOut, writeDelta);
-    counters.bytesOut.headers += headersOut;
-    counters.bytesOut.body += writeDelta - headersOut;
+    for (const counters of current.buckets) add(counters, headersIn, readDelta - headersIn, headersOut, writeDelta - headersOut);
   }
 
-  #setOwner(record: SocketRecord, owner: string | null): void {
+  #setOwner(record: SocketRecord, owner: WireCounters[] | null): void {
     if (record.owner === owner) return;
-    if (record.owner) this.#get(record.owner).openConnections -= 1;
-    if (owner) this.#get(owner).openConnections += 1;
+    for (const counters of record.owner ?? []) counters.openConnections -= 1;
+    for (const counters of owner ?? []) counters.openConnections += 1;
     record.owner = owner;
   }
 
@@ -210,6 +252,13 @@ export class WireMeter {
     if (!counters) throw new Error('the "other" bucket always exists');
     return counters;
   }
+}
+
+function add(counters: WireCounters, headersIn: number, bodyIn: number, headersOut: number, bodyOut: number): void {
+  counters.bytesIn.headers += headersIn;
+  counters.bytesIn.body += bodyIn;
+  counters.bytesOut.headers += headersOut;
+  counters.bytesOut.body += bodyOut;
 }
 
 function emptyCounters(): WireCounters {
