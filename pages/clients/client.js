@@ -1,0 +1,149 @@
+// What every technique's browser client shares: the cursor, the connection state, the
+// reconnect backoff, and the events the panels draw. Each technique's own file only says
+// how to connect and how to hang up; read those first.
+
+/** @typedef {{ id: number, ts: number, author: string, text: string }} Message */
+/** @typedef {{ type: 'gap', missed: number } | { type: 'reset' } | { type: 'end', cursor: number, reason: string }} ControlEvent */
+/** @typedef {'CONNECTING' | 'OPEN' | 'CLOSING' | 'CLOSED'} State */
+/**
+ * One HTTP request or connection, for the wire timeline: `end` is undefined while it lasts.
+ * @typedef {{ kind: 'request' | 'connection', start: number, end?: number }} Span
+ */
+
+/**
+ * @typedef {object} ClientHooks
+ * @property {(message: Message) => void} [onMessage]
+ * @property {(event: ControlEvent) => void} [onEvent]
+ * @property {(state: State) => void} [onState]
+ * @property {(span: Span) => void} [onSpan]  called when a span starts and again when it ends
+ * @property {(line: string) => void} [onLog]
+ */
+
+/** Reconnect backoff, ms: 1 s doubling to 5 s, each wait drawn from half to all of it. */
+export const BACKOFF = Object.freeze({ firstMs: 1000, maxMs: 5000 });
+
+export class FeedClient {
+  /** The technique id of the server's API: `/api/<technique>`. */
+  technique = '';
+  /** @type {State} */
+  state = 'CLOSED';
+  /** Id of the last message received: where a reconnect resumes. */
+  cursor = /** @type {number | undefined} */ (undefined);
+  #attempt = 0;
+  #retryTimer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
+  #wanted = false;
+
+  /**
+   * @param {ClientHooks & { clientId: string, baseUrl?: string }} options
+   */
+  constructor(options) {
+    this.hooks = options;
+    this.clientId = options.clientId;
+    this.baseUrl = options.baseUrl ?? location.origin;
+  }
+
+  /** URL of this technique's endpoint, with the cursor and this client's id. */
+  url(extra = '') {
+    const url = new URL(`/api/${this.technique}`, this.baseUrl);
+    if (this.cursor !== undefined) url.searchParams.set('since', String(this.cursor));
+    url.searchParams.set('client', this.clientId);
+    return url.toString() + extra;
+  }
+
+  /** Starts receiving; `since` omitted means live only. */
+  open(since = this.cursor) {
+    this.cursor = since;
+    this.#wanted = true;
+    this.setState('CONNECTING');
+    this.connect();
+  }
+
+  /** Stops for good (the page is leaving, or the user paused). */
+  close() {
+    this.#wanted = false;
+    clearTimeout(this.#retryTimer);
+    this.setState('CLOSING');
+    this.disconnect();
+    this.setState('CLOSED');
+  }
+
+  /** Cuts the connection as a network fault would; the client comes back by itself. */
+  drop() {
+    this.log('connection dropped');
+    this.disconnect();
+    this.retry();
+  }
+
+  // ---- called by the technique files ----
+
+  /** @param {Message} message */
+  receive(message) {
+    // A message at or before the cursor was already shown: never show it twice.
+    if (this.cursor !== undefined && message.id <= this.cursor) return;
+    this.cursor = message.id;
+    this.hooks.onMessage?.(message);
+  }
+
+  /** @param {ControlEvent} event */
+  control(event) {
+    this.log(event.type === 'gap' ? `gap: ${event.missed} messages are gone from the history` : `event: ${event.type}`);
+    if (event.type === 'reset') this.cursor = 0;
+    this.hooks.onEvent?.(event);
+  }
+
+  /** The connection works: reset the backoff. */
+  opened() {
+    this.#attempt = 0;
+    this.setState('OPEN');
+  }
+
+  /** The connection failed or ended: come back after a jittered, growing wait. */
+  retry() {
+    if (!this.#wanted) return;
+    clearTimeout(this.#retryTimer);
+    const ceiling = Math.min(BACKOFF.maxMs, BACKOFF.firstMs * 2 ** this.#attempt);
+    const wait = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    this.#attempt += 1;
+    this.setState('CONNECTING');
+    this.log(`reconnecting in ${wait} ms from cursor ${this.cursor ?? '(live)'}`);
+    this.#retryTimer = setTimeout(() => this.#wanted && this.connect(), wait);
+  }
+
+  /** @param {Span['kind']} kind @returns {Span} */
+  spanStart(kind) {
+    const span = { kind, start: performance.now(), end: undefined };
+    this.hooks.onSpan?.(span);
+    return span;
+  }
+
+  /** @param {Span} span */
+  spanEnd(span) {
+    if (span.end !== undefined) return;
+    span.end = performance.now();
+    this.hooks.onSpan?.(span);
+  }
+
+  /** @param {State} state */
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.hooks.onState?.(state);
+  }
+
+  /** @param {string} line */
+  log(line) {
+    this.hooks.onLog?.(line);
+  }
+
+  // ---- what each technique implements ----
+
+  /** Opens the connection (or starts the polling loop) from `this.cursor`. */
+  connect() {
+    throw new Error('connect() is the technique file\'s to write');
+  }
+
+  /** Closes the connection or stops the loop, without reconnecting. */
+  disconnect() {
+    throw new Error('disconnect() is the technique file\'s to write');
+  }
+}

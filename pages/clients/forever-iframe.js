@@ -1,0 +1,53 @@
+// Forever iframe: a hidden iframe loads a page that never ends; the server writes one
+// <script> per message, calling window.onFeedMessage of this page. When the document
+// ends (the server caps its size), the iframe's load event fires: reopen from the cursor.
+import { FeedClient } from './client.js';
+
+export class ForeverIframeClient extends FeedClient {
+  technique = 'forever-iframe';
+  /** @type {HTMLIFrameElement | null} */
+  #frame = null;
+  /** @type {import('./client.js').Span | null} */
+  #span = null;
+  /** Set when the server said it ends this document on purpose: reopen at once. */
+  #endedByServer = false;
+
+  connect() {
+    // The server calls these two fixed names; there is one iframe client per page.
+    Object.assign(window, {
+      onFeedMessage: (/** @type {import('./client.js').Message} */ message) => {
+        this.opened();
+        this.receive(message);
+      },
+      onFeedEvent: (/** @type {import('./client.js').ControlEvent} */ event) => {
+        if (event.type === 'end' && event.reason === 'limit') this.#endedByServer = true;
+        this.control(event);
+      },
+    });
+    this.#endedByServer = false;
+    const frame = document.createElement('iframe');
+    frame.hidden = true;
+    frame.title = 'forever iframe transport';
+    frame.src = this.url();
+    frame.onload = () => {
+      // The document ended: the server's byte cap, a shutdown, or a failure.
+      if (this.#span) this.spanEnd(this.#span);
+      if (this.#frame !== frame) return; // removed on purpose
+      frame.remove();
+      if (this.#endedByServer) this.connect();
+      else this.retry();
+    };
+    this.#frame = frame;
+    this.#span = this.spanStart('connection');
+    document.body.append(frame);
+    // Streaming documents fire no event when they start; count the request as the open.
+    this.opened();
+  }
+
+  disconnect() {
+    const frame = this.#frame;
+    this.#frame = null;
+    frame?.remove();
+    if (this.#span) this.spanEnd(this.#span);
+  }
+}

@@ -1,0 +1,38 @@
+// Long polling: ask the same question, but the server holds the request until there is
+// an answer (or 25 s pass); ask again as soon as it comes back.
+import { FeedClient } from './client.js';
+
+export class LongPollingClient extends FeedClient {
+  technique = 'long-polling';
+  #abort = new AbortController();
+
+  connect() {
+    this.#abort = new AbortController();
+    this.#poll();
+  }
+
+  async #poll() {
+    const span = this.spanStart('request');
+    this.opened();
+    try {
+      const response = await fetch(this.url(), { signal: this.#abort.signal, cache: 'no-store' });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const answer = await response.json();
+      this.spanEnd(span);
+      if (answer.reset) this.control({ type: 'reset' });
+      if (answer.missed) this.control({ type: 'gap', missed: answer.missed });
+      for (const message of answer.messages) this.receive(message);
+      this.cursor = answer.cursor;
+      this.#poll();
+    } catch (error) {
+      this.spanEnd(span);
+      if (this.#abort.signal.aborted) return;
+      this.log(`long poll failed: ${error}`);
+      this.retry();
+    }
+  }
+
+  disconnect() {
+    this.#abort.abort();
+  }
+}

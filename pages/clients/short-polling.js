@@ -1,0 +1,42 @@
+// Short polling: ask "anything after my cursor?" every interval. Each question is a whole
+// HTTP request and response, and most answers are empty.
+import { FeedClient } from './client.js';
+
+export class ShortPollingClient extends FeedClient {
+  technique = 'short-polling';
+  /** Pause between polls, ms; the panel's slider changes it. */
+  intervalMs = 1000;
+  #timer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
+  #abort = new AbortController();
+
+  connect() {
+    this.#abort = new AbortController();
+    this.#poll();
+  }
+
+  async #poll() {
+    const span = this.spanStart('request');
+    try {
+      const response = await fetch(this.url(), { signal: this.#abort.signal, cache: 'no-store' });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const answer = await response.json();
+      this.spanEnd(span);
+      this.opened();
+      if (answer.reset) this.control({ type: 'reset' });
+      if (answer.missed) this.control({ type: 'gap', missed: answer.missed });
+      for (const message of answer.messages) this.receive(message);
+      this.cursor = answer.cursor;
+      this.#timer = setTimeout(() => this.#poll(), this.intervalMs);
+    } catch (error) {
+      this.spanEnd(span);
+      if (this.#abort.signal.aborted) return;
+      this.log(`poll failed: ${error}`);
+      this.retry();
+    }
+  }
+
+  disconnect() {
+    clearTimeout(this.#timer);
+    this.#abort.abort();
+  }
+}

@@ -1,0 +1,39 @@
+// Server-Sent Events: one response that never ends, read by the browser's EventSource.
+// EventSource reconnects by itself and sends the last id it saw as Last-Event-ID.
+import { FeedClient } from './client.js';
+
+export class SseClient extends FeedClient {
+  technique = 'sse';
+  /** @type {EventSource | null} */
+  #source = null;
+  /** @type {import('./client.js').Span | null} */
+  #span = null;
+
+  connect() {
+    const source = new EventSource(this.url());
+    this.#source = source;
+    this.#span = this.spanStart('connection');
+    source.onopen = () => this.opened();
+    source.onmessage = (event) => this.receive(JSON.parse(event.data));
+    for (const type of ['gap', 'reset', 'end']) {
+      source.addEventListener(type, (event) => this.control(JSON.parse(/** @type {MessageEvent} */ (event).data)));
+    }
+    source.onerror = () => {
+      if (this.#span) this.spanEnd(this.#span);
+      if (source.readyState === EventSource.CLOSED) {
+        // The browser gave up (an HTTP error): reconnect ourselves, with backoff.
+        this.retry();
+      } else {
+        // The browser is reconnecting by itself, after `retry:` ms.
+        this.setState('CONNECTING');
+        this.#span = this.spanStart('connection');
+      }
+    };
+  }
+
+  disconnect() {
+    this.#source?.close();
+    this.#source = null;
+    if (this.#span) this.spanEnd(this.#span);
+  }
+}

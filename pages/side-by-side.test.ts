@@ -1,0 +1,155 @@
+/**
+ * The side-by-side page in a real browser: Debian's Chromium driven by playwright-core,
+ * against the real server on port 0. Skipped, loudly, where no Chromium is installed.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { publish, startServer } from '../server/testing.ts';
+
+const TECHNIQUES = ['short-polling', 'long-polling', 'forever-iframe', 'sse', 'websocket'];
+const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
+
+if (!CHROMIUM) {
+  console.error(
+    '\n*** SKIPPED: the browser tests need Chromium. Install it with `apt-get install -y chromium`' +
+      ' (or set CHROMIUM_PATH). .ci/run installs it when it is missing. ***\n',
+  );
+}
+
+// Flags a headless Chromium needs on a machine with no outside network (see the README).
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+describe('side-by-side page in Chromium', { skip: !CHROMIUM }, () => {
+  let browser: Browser;
+  before(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+  after(() => browser?.close());
+
+  /** Opens `/` with every console message and page error recorded, and waits for five open panels. */
+  async function openPage(t: import('node:test').TestContext, options: { config?: Record<string, unknown> } = {}) {
+    const server = await startServer(t, { config: { heartbeatMs: 1000, ...options.config } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    t.after(() => context.close());
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    page.on('dialog', (dialog) => {
+      problems.push(`dialog: ${dialog.message()}`);
+      void dialog.dismiss();
+    });
+    await page.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' });
+    for (const id of TECHNIQUES) {
+      await page.locator(`[data-technique="${id}"] [data-role="state"]`).filter({ hasText: 'OPEN' }).waitFor({ timeout: 10_000 });
+    }
+    return { server, page, problems };
+  }
+
+  /** Message ids shown in one panel, newest last. */
+  async function shownIds(page: Page, technique: string): Promise<number[]> {
+    const ids = await page.locator(`[data-technique="${technique}"] [data-role="messages"] li[data-id]`).evaluateAll((items) =>
+      items.map((item) => Number(item.getAttribute('data-id'))),
+    );
+    return ids.reverse();
+  }
+
+  async function allShow(page: Page, ids: number[]): Promise<void> {
+    for (const id of TECHNIQUES) {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const shown = await shownIds(page, id);
+        if (ids.every((wanted) => shown.includes(wanted))) break;
+        if (Date.now() > deadline) assert.fail(`${id} shows ${JSON.stringify(shown)}, wanted ${JSON.stringify(ids)}`);
+        await page.waitForTimeout(100);
+      }
+    }
+  }
+
+  async function figure(page: Page, technique: string, name: string): Promise<string> {
+    return (await page.locator(`[data-technique="${technique}"] [data-figure="${name}"]`).textContent()) ?? '';
+  }
+
+  test('a message published from the composer appears in all five panels, once each, in order', async (t) => {
+    const { page, problems } = await openPage(t);
+    for (const text of ['first', 'second', 'third']) {
+      await page.fill('input[name="text"]', text);
+      await page.click('button[type="submit"]');
+      await page.locator('#composer-status').filter({ hasText: 'sent' }).waitFor();
+    }
+    await allShow(page, [1, 2, 3]);
+    for (const id of TECHNIQUES) {
+      assert.deepEqual(await shownIds(page, id), [1, 2, 3], id);
+      const texts = await page.locator(`[data-technique="${id}"] [data-role="messages"] li[data-id] span`).allTextContents();
+      assert.deepEqual(texts.reverse(), ['first', 'second', 'third'], id);
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  test('figures move, and only short polling keeps making requests while idle', async (t) => {
+    const { server, page, problems } = await openPage(t);
+    await publish(server.url, { author: 'ada', text: 'hello' });
+    await allShow(page, [1]);
+    // The figures come from the server once a second.
+    await page.waitForTimeout(1500);
+    const before: Record<string, number> = {};
+    for (const id of TECHNIQUES) {
+      before[id] = Number(await figure(page, id, 'requests'));
+      assert.ok(before[id] >= 1, `${id} made a request`);
+      assert.match(await figure(page, id, 'down'), /[1-9]/, `${id} bytes down`);
+      assert.match(await figure(page, id, 'up'), /[1-9]/, `${id} bytes up`);
+      assert.equal(await figure(page, id, 'messages'), '1', `${id} messages`);
+    }
+    await page.waitForTimeout(3000);
+    const idle: Record<string, number> = {};
+    for (const id of TECHNIQUES) idle[id] = Number(await figure(page, id, 'requests')) - (before[id] ?? 0);
+    assert.ok((idle['short-polling'] ?? 0) >= 2, `short polling polled while idle: ${JSON.stringify(idle)}`);
+    for (const id of ['forever-iframe', 'sse', 'websocket']) assert.equal(idle[id], 0, `${id} made no request while idle`);
+    assert.deepEqual(problems, []);
+  });
+
+  test('texts built to break out of a script or a page are shown as text and run nothing', async (t) => {
+    const { server, page, problems } = await openPage(t);
+    const texts = [
+      '</script><script>window.pwned = 1; alert("x")</script>',
+      '<!--<script>',
+      '<img src=x onerror="window.pwned = 2">',
+      'line\u2028separator\u2029end',
+    ];
+    for (const text of texts) await publish(server.url, { author: 'eve', text });
+    await allShow(page, [1, 2, 3, 4]);
+    for (const id of TECHNIQUES) {
+      const shown = await page.locator(`[data-technique="${id}"] [data-role="messages"] li[data-id] span`).allTextContents();
+      assert.deepEqual(shown.reverse(), texts, id);
+    }
+    assert.equal(await page.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
+    assert.equal(await page.locator('img').count(), 0);
+    assert.deepEqual(problems, []);
+  });
+
+  test('"drop connection" on every panel ends with every message present, none twice', async (t) => {
+    const { server, page, problems } = await openPage(t);
+    let published = 0;
+    const publishSome = async (count: number) => {
+      for (let i = 0; i < count; i += 1) {
+        published += 1;
+        await publish(server.url, { author: 'ada', text: `m${published}` });
+      }
+    };
+    await publishSome(3);
+    for (const id of TECHNIQUES) await page.click(`[data-technique="${id}"] [data-action="drop"]`);
+    // Published while every panel is reconnecting (backoff of at least half a second).
+    await publishSome(5);
+    const everything = Array.from({ length: published }, (_, i) => i + 1);
+    await allShow(page, everything);
+    await publishSome(2);
+    everything.push(published - 1, published);
+    await allShow(page, everything);
+    for (const id of TECHNIQUES) assert.deepEqual(await shownIds(page, id), everything, id);
+    assert.deepEqual(problems, []);
+  });
+});
