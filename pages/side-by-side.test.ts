@@ -153,3 +153,41 @@ describe('side-by-side page in Chromium', { skip: !CHROMIUM }, () => {
     assert.deepEqual(problems, []);
   });
 });
+
+describe('technique pages in Chromium', { skip: !CHROMIUM }, () => {
+  let browser: Browser;
+  before(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+  after(() => browser?.close());
+
+  for (const id of TECHNIQUES) {
+    test(`/techniques/${id}.html shows a real transcript and the panel's own client code`, async (t) => {
+      const server = await startServer(t);
+      await publish(server.url, { author: 'ada', text: 'shown in the transcript' });
+      const page = await browser.newPage();
+      t.after(() => page.close());
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+      await page.goto(`${server.url}/techniques/${id}.html`);
+      await page.locator('#transcript-note').filter({ hasText: 'recorded just now' }).waitFor({ timeout: 5000 });
+      assert.match((await page.locator('#transcript-request').textContent()) ?? '', new RegExp(`^GET /api/${id}\\?since=0 HTTP/1.1`));
+      const response = (await page.locator('#transcript-response').textContent()) ?? '';
+      assert.match(response, /^HTTP\/1.1 (200 OK|101 Switching Protocols)/);
+      assert.match(response, /shown in the transcript/);
+      const served = await (await fetch(`${server.url}/clients/${id}.js`)).text();
+      await page.locator('#client-code').filter({ hasText: 'export class' }).waitFor();
+      assert.equal(await page.locator('#client-code').textContent(), served);
+      assert.deepEqual(errors, []);
+    });
+  }
+
+  test('/results/ explains how to get results when there are none', async (t) => {
+    const server = await startServer(t);
+    const page = await browser.newPage();
+    t.after(() => page.close());
+    await page.goto(`${server.url}/results/`);
+    assert.match((await page.locator('main').textContent()) ?? '', /npm run bench/);
+  });
+});

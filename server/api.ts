@@ -4,18 +4,21 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import { BadClientId, BadPublish } from './errors.ts';
+import { BadClientId, BadPublish, UnknownTechnique } from './errors.ts';
 import { type Feed, preciseNow } from './feed.ts';
 import { checkPublish } from './message.ts';
+import { recordTranscript } from './transcript.ts';
+import type { Transport } from './transport.ts';
 import type { WireMeter } from './wire.ts';
 
 export interface ApiOptions {
   feed: Feed;
   config: Config;
   wire: WireMeter;
+  transports: readonly Transport[];
 }
 
-export async function api(app: FastifyInstance, { feed, config, wire }: ApiOptions): Promise<void> {
+export async function api(app: FastifyInstance, { feed, config, wire, transports }: ApiOptions): Promise<void> {
   // Publishing lives in its own scope because it accepts only application/json: Fastify
   // also parses text/plain by default, and text/plain is what a cross-site HTML form (or
   // a "simple" cross-origin fetch, which needs no preflight) can send.
@@ -35,6 +38,18 @@ export async function api(app: FastifyInstance, { feed, config, wire }: ApiOptio
     const client = clientOf(request.query);
     if (client !== undefined) return { client, techniques: wire.snapshot(client) };
     return { lastId: feed.lastId, listeners: feed.listenerCount, techniques: wire.snapshot() };
+  });
+
+  // A real exchange with this very server, for the technique pages: the latest message
+  // (if any) as the technique delivers it, with every header.
+  app.get<{ Params: { technique: string } }>('/api/transcripts/:technique', async (request, reply) => {
+    const transport = transports.find((candidate) => candidate.id === request.params.technique);
+    if (!transport) throw new UnknownTechnique(JSON.stringify(request.params.technique), transports.map((t) => t.id).join(', '));
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const since = Math.max(0, feed.lastId - 1);
+    reply.header('cache-control', 'no-store');
+    return recordTranscript(port, `/api/${transport.id}?since=${since}`, transport.upgrade === true);
   });
 
   app.get('/api/health', async (_request, reply) => {

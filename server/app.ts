@@ -86,7 +86,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     reply.header('x-content-type-options', 'nosniff');
   });
 
-  await api(app, { feed, config, wire });
+  await api(app, { feed, config, wire, transports });
 
   for (const transport of transports) {
     const context: TransportContext = {

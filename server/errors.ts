@@ -31,3 +31,4 @@ export const BadClientId = createError(
   'client must be 1 to 64 letters, digits, "-" or "_", got %s',
   400,
 );
+export const UnknownTechnique = createError('RTL_UNKNOWN_TECHNIQUE', 'no technique %s; the techniques are %s', 404);

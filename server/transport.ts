@@ -19,6 +19,8 @@ export interface Transport {
   readonly id: string;
   /** What it is, in one line, for people. */
   readonly summary: string;
+  /** True when a client reaches the endpoint by an HTTP Upgrade (WebSocket). */
+  readonly upgrade?: boolean;
   /**
    * Registers the technique's routes on `scope`, an encapsulated Fastify context prefixed
    * with `/api/<id>`: a route at `/` is the technique's endpoint.

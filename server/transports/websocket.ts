@@ -44,6 +44,7 @@ const CLOSE_GRACE_MS = 1000;
 export const websocket: Transport = {
   id: 'websocket',
   summary: 'one upgraded connection, frames both ways',
+  upgrade: true,
   async register(scope, context) {
     const { config } = context;
     // Registered here, inside this technique's scope, and nowhere else.

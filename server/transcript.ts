@@ -1,0 +1,90 @@
+/**
+ * Real wire transcripts for the technique pages: the server opens a raw TCP connection to
+ * itself, sends one request of the technique, and records the bytes both ways for a
+ * moment. What a page shows is what this server actually wrote, not a hand-written copy.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+
+/** How long a transcript listens to a response that does not end by itself, ms. */
+export const TRANSCRIPT_LISTEN_MS = 700;
+/** Bytes of response kept; the rest is cut (a replayed history can be long). */
+export const TRANSCRIPT_MAX_BYTES = 6000;
+
+export interface Transcript {
+  /** The request exactly as sent. */
+  request: string;
+  /** The response bytes as received (text), with WebSocket frames made readable. */
+  response: string;
+  /** Bytes received in all, before any cut. */
+  responseBytes: number;
+}
+
+/**
+ * Sends `GET path` (as a WebSocket handshake when `upgrade` is set) to 127.0.0.1:port
+ * and records what comes back until the connection ends or TRANSCRIPT_LISTEN_MS pass.
+ */
+export function recordTranscript(port: number, path: string, upgrade: boolean): Promise<Transcript> {
+  const lines = [`GET ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'User-Agent: realtime-lab-transcript', 'Accept: */*'];
+  if (upgrade) {
+    lines.push('Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`);
+  } else {
+    lines.push('Connection: close');
+  }
+  const request = `${lines.join('\r\n')}\r\n\r\n`;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      const raw = Buffer.concat(chunks);
+      resolve({ request, response: readable(raw), responseBytes: raw.length });
+    };
+    const timer = setTimeout(finish, TRANSCRIPT_LISTEN_MS);
+    socket.on('connect', () => socket.write(request));
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('end', finish);
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/** The response as text; after a 101, each WebSocket frame on a line of its own, described. */
+function readable(raw: Buffer): string {
+  const headerEnd = raw.indexOf('\r\n\r\n');
+  const head = headerEnd === -1 ? raw : raw.subarray(0, headerEnd + 4);
+  let text = head.toString('latin1');
+  if (headerEnd !== -1) {
+    const rest = raw.subarray(headerEnd + 4);
+    text += text.startsWith('HTTP/1.1 101') ? describeFrames(rest) : rest.toString('utf8');
+  }
+  if (text.length > TRANSCRIPT_MAX_BYTES) text = `${text.slice(0, TRANSCRIPT_MAX_BYTES)}\n[… cut here: ${raw.length} bytes in all]`;
+  return text;
+}
+
+const OPCODES: Record<number, string> = { 1: 'text', 2: 'binary', 8: 'close', 9: 'ping', 10: 'pong' };
+
+/** Server frames are unmasked: 2 header bytes, plus 2 or 8 for longer payloads. */
+function describeFrames(bytes: Buffer): string {
+  const out: string[] = [];
+  let offset = 0;
+  while (offset + 2 <= bytes.length) {
+    const opcode = (bytes[offset] ?? 0) & 0x0f;
+    let length = (bytes[offset + 1] ?? 0) & 0x7f;
+    let header = 2;
+    if (length === 126) {
+      length = bytes.readUInt16BE(offset + 2);
+      header = 4;
+    } else if (length === 127) {
+      length = Number(bytes.readBigUInt64BE(offset + 2));
+      header = 10;
+    }
+    const payload = bytes.subarray(offset + header, offset + header + length);
+    out.push(`[${OPCODES[opcode] ?? `opcode ${opcode}`} frame: ${header}-byte header + ${length}-byte payload] ${payload.toString('utf8')}`);
+    offset += header + length;
+  }
+  return out.join('\n') + (out.length ? '\n' : '');
+}
