@@ -152,6 +152,36 @@ describe('side-by-side page in Chromium', { skip: !CHROMIUM }, () => {
     for (const id of TECHNIQUES) assert.deepEqual(await shownIds(page, id), everything, id);
     assert.deepEqual(problems, []);
   });
+
+  test('pausing past the history shows the gap notice on resume, then every message kept', async (t) => {
+    const { server, page, problems } = await openPage(t, { config: { historySize: 3 } });
+    await publish(server.url, { author: 'ada', text: 'm1' });
+    await allShow(page, [1]);
+    for (const id of TECHNIQUES) await page.click(`[data-technique="${id}"] [data-action="pause"]`);
+    for (let i = 2; i <= 7; i += 1) await publish(server.url, { author: 'ada', text: `m${i}` });
+    for (const id of TECHNIQUES) await page.click(`[data-technique="${id}"] [data-action="pause"]`);
+    // History keeps 5, 6, 7: the panels had 1, so 2, 3 and 4 are gone, and they say so.
+    await allShow(page, [5, 6, 7]);
+    for (const id of TECHNIQUES) {
+      assert.deepEqual(await shownIds(page, id), [1, 5, 6, 7], id);
+      const notice = await page.locator(`[data-technique="${id}"] li.notice`).allTextContents();
+      assert.deepEqual(notice, ['3 messages were too old to recover'], id);
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  test('after going to another page and back, every panel is open and receiving again', async (t) => {
+    const { server, page, problems } = await openPage(t);
+    await page.click('[data-technique="sse"] h2 a');
+    await page.waitForURL(/techniques\/sse.html/);
+    await page.goBack({ waitUntil: 'domcontentloaded' });
+    for (const id of TECHNIQUES) {
+      await page.locator(`[data-technique="${id}"] [data-role="state"]`).filter({ hasText: 'OPEN' }).waitFor({ timeout: 10_000 });
+    }
+    const message = await publish(server.url, { author: 'ada', text: 'after back' });
+    await allShow(page, [message.id]);
+    assert.deepEqual(problems, []);
+  });
 });
 
 describe('technique pages in Chromium', { skip: !CHROMIUM }, () => {
