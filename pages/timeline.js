@@ -79,7 +79,8 @@ export class Timeline {
       const left = Math.max(0, x(span.start));
       const right = x(span.end ?? now);
       g.fillStyle = span.kind === 'request' ? COLORS.request : COLORS.connection;
-      g.fillRect(left, y, Math.max(2, right - left), laneHeight);
+      // One pixel short, so back-to-back requests (long polling under load) stay apart.
+      g.fillRect(left, y, Math.max(1.5, right - left - 1), laneHeight);
     }
 
     // Message ticks under the bars.
