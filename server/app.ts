@@ -66,11 +66,10 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   // Held requests and connections, each with the function that ends it politely.
   const held = new Set<() => void>();
   app.addHook('preClose', async () => {
-    if (held.size === 0) return;
     for (const close of [...held]) close();
     // Give the last events and close frames a moment to leave, reaping each connection as
-    // soon as it is idle, then cut what remains: a peer that never answers a close frame
-    // must not hold the shutdown.
+    // soon as it is idle, then cut what remains: a peer that never answers a close frame,
+    // or a connection that never sent a request, must not hold the shutdown.
     const deadline = Date.now() + SHUTDOWN_GRACE_MS;
     while (Date.now() < deadline && (await openConnections(app)) > 0) {
       app.server.closeIdleConnections();

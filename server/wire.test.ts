@@ -1,0 +1,186 @@
+/**
+ * The wire accounting of /api/stats, checked against an independent count: a TCP proxy
+ * in the test counts every byte each way, and the server's figures must match it exactly.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import type { WireCounters } from './wire.ts';
+import { clients, publish, startServer, until } from './testing.ts';
+import { transports } from './transports/index.ts';
+
+interface CountingProxy {
+  url: string;
+  /** Bytes client → server and server → client, over every connection so far. */
+  up: number;
+  down: number;
+  /** The raw client → server and server → client streams, for counting requests and headers. */
+  upText: string;
+  downText: string;
+  open: number;
+  /** Closes every proxied connection, as a client going away would. */
+  cutAll(): void;
+}
+
+async function countingProxy(t: import('node:test').TestContext, targetPort: number): Promise<CountingProxy> {
+  const sockets = new Set<net.Socket>();
+  const proxy: CountingProxy = {
+    url: '',
+    up: 0,
+    down: 0,
+    upText: '',
+    downText: '',
+    open: 0,
+    cutAll: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+  const server = net.createServer((client) => {
+    proxy.open += 1;
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    client.on('data', (chunk) => {
+      proxy.up += chunk.length;
+      proxy.upText += chunk.toString('latin1');
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      proxy.down += chunk.length;
+      proxy.downText += chunk.toString('latin1');
+      client.write(chunk);
+    });
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      proxy.open -= 1;
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', close);
+    upstream.on('close', close);
+    client.on('error', close);
+    upstream.on('error', close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address() as net.AddressInfo;
+  proxy.url = `http://127.0.0.1:${address.port}`;
+  return proxy;
+}
+
+async function stats(url: string): Promise<Record<string, WireCounters>> {
+  const response = await fetch(`${url}/api/stats`);
+  return ((await response.json()) as { techniques: Record<string, WireCounters> }).techniques;
+}
+
+/** Header blocks of HTTP responses in a raw stream (each up to and including CRLF CRLF). */
+function responseHeaderBytes(raw: string): number {
+  let total = 0;
+  for (const match of raw.matchAll(/HTTP\/1\.1 \d{3}[^]*?\r\n\r\n/g)) total += match[0].length;
+  return total;
+}
+
+for (const transport of transports) {
+  const technique = transport.id;
+  test(`${technique}: bytes in and out match a counting proxy exactly, and so do requests and messages`, async (t) => {
+    const server = await startServer(t);
+    const proxy = await countingProxy(t, Number(new URL(server.url).port));
+    const open = clients[technique];
+    assert.ok(open);
+    const client = await open(proxy.url, { since: 0, pollIntervalMs: 50 });
+    for (let i = 1; i <= 5; i += 1) await publish(server.url, { author: 'ada', text: `message ${i} ${'x'.repeat(i * 10)}` });
+    await client.received(5);
+    await client.close();
+    // fetch keeps idle connections for reuse: cut them, as a client leaving would. (A
+    // closing fetch may open a spare connection that never sends a byte; it counts nothing.)
+    proxy.cutAll();
+
+    // Every request a client made starts with a request line (or is the upgrade request).
+    const requests = proxy.upText.match(/^GET \/api\/\S+ HTTP\/1\.1\r\n/gm)?.length ?? 0;
+    let counters: WireCounters | undefined;
+    // The server sees the close a moment after the proxy does.
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      counters = (await stats(server.url))[technique];
+      assert.ok(counters);
+      if ((counters.openConnections === 0 && counters.activeRequests === 0) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(counters);
+    assert.equal(counters.bytesIn.headers + counters.bytesIn.body, proxy.up, 'bytes in = client → server');
+    assert.equal(counters.bytesOut.headers + counters.bytesOut.body, proxy.down, 'bytes out = server → client');
+    assert.equal(counters.httpRequests, requests, 'one per request line the proxy saw');
+    assert.equal(counters.messagesDelivered, client.messages.length);
+    const payload = client.messages.reduce((sum, message) => sum + Buffer.byteLength(JSON.stringify(message)), 0);
+    assert.equal(counters.payloadBytes, payload);
+    assert.equal(counters.bytesOut.headers, responseHeaderBytes(proxy.downText), 'response header blocks, exactly');
+    assert.equal(counters.bytesIn.body, technique === 'websocket' ? proxy.up - counters.bytesIn.headers : 0);
+    assert.equal(counters.openConnections, 0);
+    assert.equal(counters.activeRequests, 0);
+  });
+}
+
+test('an open stream is counted while it lasts, and per client when it names one', async (t) => {
+  const server = await startServer(t);
+  const proxy = await countingProxy(t, Number(new URL(server.url).port));
+  const response = await fetch(`${proxy.url}/api/sse?since=0&client=page-1`);
+  const reader = response.body?.getReader();
+  assert.ok(reader);
+  await publish(server.url, { author: 'ada', text: 'hello' });
+  let text = '';
+  while (!text.includes('hello')) text += new TextDecoder().decode((await reader.read()).value);
+
+  const live = (await stats(server.url)).sse;
+  assert.ok(live);
+  assert.equal(live.openConnections, 1);
+  assert.equal(live.activeRequests, 1);
+  assert.equal(live.bytesOut.headers + live.bytesOut.body, proxy.down, 'counted before the stream ends');
+  assert.equal(live.bytesIn.headers, proxy.up);
+
+  const mine = (await (await fetch(`${server.url}/api/stats?client=page-1`)).json()) as { techniques: Record<string, WireCounters> };
+  assert.equal(mine.techniques.sse?.httpRequests, 1);
+  assert.equal((mine.techniques.sse?.bytesOut.headers ?? 0) + (mine.techniques.sse?.bytesOut.body ?? 0), proxy.down);
+  const other = (await (await fetch(`${server.url}/api/stats?client=page-2`)).json()) as { techniques: Record<string, WireCounters> };
+  assert.equal(other.techniques.sse?.httpRequests, 0);
+  await reader.cancel();
+});
+
+test('a malformed client id is refused with 400', async (t) => {
+  const server = await startServer(t);
+  for (const path of ['/api/stats?client=a%20b', '/api/sse?client=' + 'x'.repeat(65), '/api/short-polling?client=%3Cscript%3E']) {
+    const response = await fetch(`${server.url}${path}`);
+    assert.equal(response.status, 400, path);
+    assert.match(((await response.json()) as { message: string }).message, /client must be/);
+  }
+});
+
+test('one keep-alive connection used by two techniques splits its bytes between them', async (t) => {
+  const server = await startServer(t);
+  const proxy = await countingProxy(t, Number(new URL(server.url).port));
+  await publish(server.url, { author: 'ada', text: 'hello' });
+  const port = Number(new URL(proxy.url).port);
+  const socket = net.connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (chunk) => {
+    received += chunk.toString('latin1');
+  });
+  const ask = async (path: string, answers: number) => {
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await until(() => (received.match(/\r\n\r\n\{/g)?.length ?? 0) >= answers, `${answers} answers`);
+  };
+  await ask('/api/short-polling?since=0', 1);
+  const afterFirst = proxy.down;
+  await ask('/api/long-polling?since=0', 2);
+  socket.destroy();
+  await until(() => proxy.open === 0, 'close');
+  const all = await stats(server.url);
+  const short = all['short-polling'];
+  const long = all['long-polling'];
+  assert.ok(short && long);
+  assert.equal(short.bytesOut.headers + short.bytesOut.body, afterFirst);
+  assert.equal(long.bytesOut.headers + long.bytesOut.body, proxy.down - afterFirst);
+  assert.equal(short.httpRequests, 1);
+  assert.equal(long.httpRequests, 1);
+});
