@@ -128,3 +128,12 @@ for (const transport of transports) {
     }
   });
 }
+
+test('HEAD on every technique answers at once instead of hanging', async (t) => {
+  const server = await startServer(t);
+  for (const transport of transports) {
+    const response = await fetch(`${server.url}/api/${transport.id}?timeout=0`, { method: 'HEAD', signal: AbortSignal.timeout(3000) });
+    assert.ok(response.status < 500, `${transport.id}: ${response.status}`);
+  }
+  assert.equal(server.feed.listenerCount, 0);
+});

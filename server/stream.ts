@@ -42,6 +42,12 @@ export function serveStream(
 ): void {
   reply.hijack();
   const res = reply.raw;
+  if (request.method === 'HEAD') {
+    // Fastify answers HEAD with the GET handler; a HEAD response has no body, so a stream
+    // would never end. The headers are the whole answer.
+    res.writeHead(200, format.headers).end();
+    return;
+  }
   const { heartbeatMs, slowClientTimeoutMs } = context.config;
   const abort = new AbortController();
   let ending: StreamEnd = 'hangup';
