@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { publish, startServer, until } from '../testing.ts';
+
+interface Answer {
+  cursor: number;
+  messages: { id: number; text: string }[];
+}
+
+async function poll(url: string): Promise<Answer> {
+  const response = await fetch(url);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /application\/json/);
+  assert.equal(response.headers.get('cache-control'), 'no-store');
+  return (await response.json()) as Answer;
+}
+
+test('a message already waiting is answered at once', async (t) => {
+  const server = await startServer(t);
+  await publish(server.url, { author: 'ada', text: 'waiting' });
+  const answer = await poll(`${server.url}/api/long-polling?since=0&timeout=30000`);
+  assert.deepEqual(answer.messages.map((m) => m.text), ['waiting']);
+  assert.equal(answer.cursor, 1);
+});
+
+test('a held request is answered by the next publish, and one publish wakes every waiter', async (t) => {
+  const server = await startServer(t);
+  const waiters = Array.from({ length: 20 }, () => poll(`${server.url}/api/long-polling?since=0&timeout=30000`));
+  await until(() => server.feed.listenerCount === 20, '20 held requests');
+  const message = await publish(server.url, { author: 'ada', text: 'wake up' });
+  for (const answer of await Promise.all(waiters)) {
+    assert.deepEqual(answer.messages, [message]);
+    assert.equal(answer.cursor, message.id);
+  }
+  assert.equal(server.feed.listenerCount, 0);
+});
+
+test('without since, a held request gets what is published during its hold', async (t) => {
+  const server = await startServer(t);
+  await publish(server.url, { author: 'ada', text: 'before' });
+  const held = poll(`${server.url}/api/long-polling?timeout=30000`);
+  await until(() => server.feed.listenerCount === 1, 'the held request');
+  await publish(server.url, { author: 'ada', text: 'during' });
+  assert.deepEqual((await held).messages.map((m) => m.text), ['during']);
+});
+
+test('the timeout ends the hold with an empty list and the same cursor', async (t) => {
+  const server = await startServer(t);
+  await publish(server.url, { author: 'ada', text: 'one' });
+  const answer = await poll(`${server.url}/api/long-polling?since=1&timeout=50`);
+  assert.deepEqual(answer, { cursor: 1, messages: [] });
+  assert.equal(server.feed.listenerCount, 0);
+});
+
+test('a client that hangs up during the hold leaves no listener behind', async (t) => {
+  const server = await startServer(t);
+  const abort = new AbortController();
+  const held = fetch(`${server.url}/api/long-polling?timeout=30000`, { signal: abort.signal }).catch(() => null);
+  await until(() => server.feed.listenerCount === 1, 'the held request');
+  abort.abort();
+  await held;
+  await until(() => server.feed.listenerCount === 0, 'the listener to go');
+  // And the server is fine afterwards.
+  await publish(server.url, { author: 'ada', text: 'after' });
+  assert.equal((await poll(`${server.url}/api/long-polling?since=0`)).messages.length, 1);
+});
+
+for (const timeout of ['-1', 'abc', '1.5', '55001', '', '1e3']) {
+  test(`timeout=${JSON.stringify(timeout)} is refused with 400`, async (t) => {
+    const server = await startServer(t);
+    const response = await fetch(`${server.url}/api/long-polling?timeout=${encodeURIComponent(timeout)}`);
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as Record<string, unknown>;
+    assert.equal(body.statusCode, 400);
+    assert.match(String(body.message), /timeout must be a whole number of milliseconds from 0 to 55000/);
+  });
+}
