@@ -1,0 +1,59 @@
+/**
+ * A streaming client that stops reading must not make the server buffer without bound:
+ * the server waits with at most a small backlog, then drops the client; a client that
+ * keeps reading, however slowly, is kept.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { type TestServer, startServer, until } from './testing.ts';
+
+const TEXT = 'x'.repeat(4000);
+
+/** Opens a raw connection that sends `request` and then never reads. */
+async function stalledClient(server: TestServer, request: string): Promise<net.Socket> {
+  const socket = net.connect({ port: Number(new URL(server.url).port), host: '127.0.0.1' });
+  await once(socket, 'connect');
+  socket.write(request);
+  socket.pause();
+  return socket;
+}
+
+const requests: Record<string, string> = {
+  sse: 'GET /api/sse HTTP/1.1\r\nHost: x\r\n\r\n',
+  'forever-iframe': 'GET /api/forever-iframe HTTP/1.1\r\nHost: x\r\n\r\n',
+  websocket:
+    'GET /api/websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+};
+
+for (const [technique, request] of Object.entries(requests)) {
+  test(`${technique}: a client that stops reading is dropped, and its listener goes`, async (t) => {
+    const server = await startServer(t, { config: { slowClientTimeoutMs: 300, iframeMaxBytes: 1024 * 1024 * 1024 } });
+    const socket = await stalledClient(server, request);
+    t.after(() => socket.destroy());
+    await until(() => server.feed.listenerCount === 1, 'the subscription');
+    const rssBefore = process.memoryUsage().rss;
+    // 40 MB published at a client that reads nothing.
+    for (let i = 0; i < 10_000 && server.feed.listenerCount > 0; i += 1) {
+      await server.feed.publish({ author: 'ada', text: TEXT });
+      if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await until(() => server.feed.listenerCount === 0, 'the stalled client to be dropped', 10_000);
+    const grown = process.memoryUsage().rss - rssBefore;
+    console.log(`${technique}: dropped after ${server.feed.lastId} messages; RSS grew ${(grown / 1048576).toFixed(1)} MiB`);
+    // The history holds 1,000 messages of 4 KB (4 MB): the client's backlog adds little.
+    assert.ok(grown < 64 * 1024 * 1024, `RSS grew ${grown} bytes`);
+    // The connection itself goes too (a WebSocket gets a second to take its close frame).
+    let active = -1;
+    const deadline = Date.now() + 5000;
+    while (active !== 0 && Date.now() < deadline) {
+      const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as { techniques: Record<string, { activeRequests: number }> };
+      active = stats.techniques[technique]?.activeRequests ?? -1;
+      if (active !== 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(active, 0);
+  });
+}
