@@ -84,6 +84,18 @@ export class FeedClient {
     this.hooks.onMessage?.(message);
   }
 
+  /**
+   * Takes a polling answer, `{cursor, messages, missed?, reset?}`: the same for short and
+   * long polling.
+   * @param {{ cursor: number, messages: Message[], missed?: number, reset?: boolean }} answer
+   */
+  receiveBatch(answer) {
+    if (answer.reset) this.control({ type: 'reset' });
+    if (answer.missed) this.control({ type: 'gap', missed: answer.missed });
+    for (const message of answer.messages) this.receive(message);
+    this.cursor = answer.cursor;
+  }
+
   /** @param {ControlEvent} event */
   control(event) {
     this.log(event.type === 'gap' ? `gap: ${event.missed} messages are gone from the history` : `event: ${event.type}`);
@@ -91,7 +103,7 @@ export class FeedClient {
     this.hooks.onEvent?.(event);
   }
 
-  /** The connection works: reset the backoff. */
+  /** The connection has proven to work (an answer, an open event): reset the backoff. */
   opened() {
     this.#attempt = 0;
     this.setState('OPEN');

@@ -40,8 +40,9 @@ export class ForeverIframeClient extends FeedClient {
     this.#frame = frame;
     this.#span = this.spanStart('connection');
     document.body.append(frame);
-    // Streaming documents fire no event when they start; count the request as the open.
-    this.opened();
+    // A streaming document fires no event when it starts: show it open; the backoff is
+    // reset by the first message that arrives through it.
+    this.setState('OPEN');
   }
 
   disconnect() {

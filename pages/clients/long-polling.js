@@ -13,16 +13,15 @@ export class LongPollingClient extends FeedClient {
 
   async #poll() {
     const span = this.spanStart('request');
-    this.opened();
+    // Held by the server: open, though nothing has come back yet.
+    this.setState('OPEN');
     try {
       const response = await fetch(this.url(), { signal: this.#abort.signal, cache: 'no-store' });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const answer = await response.json();
       this.spanEnd(span);
-      if (answer.reset) this.control({ type: 'reset' });
-      if (answer.missed) this.control({ type: 'gap', missed: answer.missed });
-      for (const message of answer.messages) this.receive(message);
-      this.cursor = answer.cursor;
+      this.opened();
+      this.receiveBatch(answer);
       this.#poll();
     } catch (error) {
       this.spanEnd(span);

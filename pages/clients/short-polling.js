@@ -22,10 +22,7 @@ export class ShortPollingClient extends FeedClient {
       const answer = await response.json();
       this.spanEnd(span);
       this.opened();
-      if (answer.reset) this.control({ type: 'reset' });
-      if (answer.missed) this.control({ type: 'gap', missed: answer.missed });
-      for (const message of answer.messages) this.receive(message);
-      this.cursor = answer.cursor;
+      this.receiveBatch(answer);
       this.#timer = setTimeout(() => this.#poll(), this.intervalMs);
     } catch (error) {
       this.spanEnd(span);
