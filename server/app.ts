@@ -91,7 +91,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     const context: TransportContext = {
       feed,
       config,
-      delivered: (messages, payloadBytes) => wire.delivered(transport.id, messages, payloadBytes),
+      delivered: (request, messages, payloadBytes) => wire.delivered(request, messages, payloadBytes),
       upgraded: (request) => wire.upgraded(request),
       hold(close) {
         held.add(close);

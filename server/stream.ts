@@ -76,7 +76,7 @@ export function serveStream(
   const outlet = {
     message(message: Message, json: string): boolean {
       const room = write(format.message(message, json));
-      context.delivered(1, Buffer.byteLength(json));
+      context.delivered(request.raw, 1, Buffer.byteLength(json));
       if (format.maxBytes !== undefined && written >= format.maxBytes) stop('limit');
       return room;
     },

@@ -32,8 +32,11 @@ export interface Transport {
 export interface TransportContext {
   readonly feed: Feed;
   readonly config: Config;
-  /** Counts messages handed to a client of this technique, and their payload bytes. */
-  delivered(messages: number, payloadBytes: number): void;
+  /**
+   * Counts messages handed to the client of `request` and their payload bytes, for this
+   * technique and, when the request named one, for its client.
+   */
+  delivered(request: IncomingMessage, messages: number, payloadBytes: number): void;
   /** Tells the wire meter a WebSocket handshake is done (before the first frame). */
   upgraded(request: IncomingMessage): void;
   /**

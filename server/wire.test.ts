@@ -141,6 +141,7 @@ test('an open stream is counted while it lasts, and per client when it names one
 
   const mine = (await (await fetch(`${server.url}/api/stats?client=page-1`)).json()) as { techniques: Record<string, WireCounters> };
   assert.equal(mine.techniques.sse?.httpRequests, 1);
+  assert.equal(mine.techniques.sse?.messagesDelivered, 1);
   assert.equal((mine.techniques.sse?.bytesOut.headers ?? 0) + (mine.techniques.sse?.bytesOut.body ?? 0), proxy.down);
   const other = (await (await fetch(`${server.url}/api/stats?client=page-2`)).json()) as { techniques: Record<string, WireCounters> };
   assert.equal(other.techniques.sse?.httpRequests, 0);

@@ -128,11 +128,16 @@ export class WireMeter {
     this.#flush(record);
   }
 
-  /** Counts messages handed to a client of `technique` and their payload bytes. */
-  delivered(technique: string, messages: number, payloadBytes: number): void {
-    const counters = this.#get(technique);
-    counters.messagesDelivered += messages;
-    counters.payloadBytes += payloadBytes;
+  /**
+   * Counts messages handed to the client of `req` and their payload bytes, in the
+   * counters of the request the socket is serving (its technique's, and its client's).
+   */
+  delivered(req: IncomingMessage, messages: number, payloadBytes: number): void {
+    const buckets = this.#sockets.get(req.socket)?.current?.buckets ?? [];
+    for (const counters of buckets) {
+      counters.messagesDelivered += messages;
+      counters.payloadBytes += payloadBytes;
+    }
   }
 
   /**

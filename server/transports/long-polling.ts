@@ -35,7 +35,7 @@ export const longPolling: Transport = {
         batch = feed.since(batch.cursor);
       }
       const { body, payloadBytes } = batchBody(batch);
-      context.delivered(batch.messages.length, payloadBytes);
+      context.delivered(request.raw, batch.messages.length, payloadBytes);
       return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
     });
   },

@@ -12,7 +12,7 @@ export const shortPolling: Transport = {
     scope.get('/', async (request, reply) => {
       const batch = context.feed.since(sinceOf(request.query));
       const { body, payloadBytes } = batchBody(batch);
-      context.delivered(batch.messages.length, payloadBytes);
+      context.delivered(request.raw, batch.messages.length, payloadBytes);
       return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
     });
   },

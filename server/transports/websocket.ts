@@ -172,7 +172,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
 
   const outlet = {
     message(_message: Message, json: string): boolean {
-      context.delivered(1, Buffer.byteLength(json));
+      context.delivered(request.raw, 1, Buffer.byteLength(json));
       return send(json);
     },
     control: (event: ControlEvent) => sendControl(event),
