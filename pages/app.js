@@ -80,6 +80,7 @@ class Panel {
     this.stateBadge = el('span', { class: 'state', 'data-role': 'state' }, 'CLOSED');
     header.append(title, this.stateBadge);
 
+    /** @type {Record<string, HTMLElement>} */
     this.figures = {};
     const table = el('dl', { class: 'figures' });
     for (const [key, label] of [
