@@ -57,7 +57,7 @@ export type ControlEvent =
 
 export type EndReason = 'limit' | 'shutdown' | 'slow';
 
-/** Keep writing to a client until this many bytes wait unsent, then wait for it to drain. */
+/** WebSocket clients: keep writing until this many bytes wait unsent, then wait for a drain. */
 export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
 
 const CURSOR_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
@@ -111,7 +111,9 @@ export interface FeedOutlet {
  *
  * It pulls rather than queues: each round asks the feed for everything after the last
  * message written, writes it, and sleeps until the next publish. A client that reads
- * slowly is simply waited for (with at most STREAM_HIGH_WATER_BYTES unsent); when it
+ * slowly is simply waited for, with at most a buffer's worth unsent (the outlet says when
+ * its buffer is full: Node's 16 KiB for an HTTP response, STREAM_HIGH_WATER_BYTES for a
+ * WebSocket); when it
  * falls behind the history, the next read says so with a gap. So memory per client is
  * bounded, and nothing is skipped silently. Resolves with the id of the last message
  * written, the cursor the client resumes from. A client that stops reading altogether is
