@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { api, clientOf } from './api.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
@@ -51,6 +51,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
 
   const app = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    logController: new QuietRequestLog(),
     bodyLimit: config.bodyLimitBytes,
     // Fastify copies its own requestTimeout onto the server after creating it, so it is
     // set here as well as in `http`, which reaches http.createServer (headersTimeout and
@@ -112,6 +113,31 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   await app.register(fastifyStatic, { root: PAGES_DIR, prefix: '/' });
 
   return { app, feed, config, wire };
+}
+
+/**
+ * A page polls every second: two log lines per request would drown the terminal a
+ * teacher is looking at. Requests, and the 4xx a client earns with bad input, are logged
+ * at debug level (LOG_LEVEL=debug shows them); a server failure is still an error.
+ */
+class QuietRequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, _request: FastifyRequest, reply: FastifyReply): void {
+    if (error || reply.statusCode >= 500) reply.log.error({ res: reply, err: error }, 'request failed');
+    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+
+  override defaultErrorLog(error: Error, _request: FastifyRequest, reply: FastifyReply): void {
+    if (reply.statusCode >= 500) reply.log.error({ res: reply, err: error }, error.message);
+    else reply.log.debug({ res: reply, err: error }, error.message);
+  }
+
+  override routeNotFound(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'route not found');
+  }
 }
 
 function openConnections(app: FastifyInstance): Promise<number> {

@@ -3,6 +3,7 @@
  * pages, and shuts down cleanly on SIGINT/SIGTERM (every stream told, every long poll
  * answered, every WebSocket closed with 1001).
  */
+import { networkInterfaces } from 'node:os';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { transports } from './transports/index.ts';
@@ -33,8 +34,15 @@ async function main(): Promise<void> {
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const everywhere = config.host === '0.0.0.0' || config.host === '::';
+  const shown = everywhere ? 'localhost' : config.host;
   console.log(`realtime-lab: serving http://${shown}:${port}/ (${transports.map((t) => t.id).join(', ')})`);
+  if (everywhere) {
+    // What a classroom types: this machine's addresses on its networks.
+    for (const address of Object.values(networkInterfaces()).flat()) {
+      if (address && address.family === 'IPv4' && !address.internal) console.log(`realtime-lab: on the network: http://${address.address}:${port}/`);
+    }
+  }
 
   let closing = false;
   const shutdown = (signal: string) => {
