@@ -1,0 +1,82 @@
+/**
+ * What the bench needs from each technique: a way to start N real subscribers against a
+ * server, and the simple model that predicts what they should cost. One file per
+ * technique in this folder, listed in `index.ts`, mirroring `server/transports/`.
+ */
+import type { Clock } from '../clock.ts';
+import type { DeliveryTracker } from '../delivery.ts';
+
+export interface SubscribeContext {
+  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  baseUrl: string;
+  /** Sent as `?client=` on every request, so the server counts these subscribers apart. */
+  clientId: string;
+  clients: number;
+  /** The cursor every subscriber starts from: the feed's last id before the run. */
+  since: number;
+  pollIntervalMs: number;
+  tracker: DeliveryTracker;
+  clock: Clock;
+}
+
+/** autocannon's own figures, kept as it reported them. */
+export interface AutocannonFigures {
+  requests: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  /** autocannon's latency: for the publisher, the time to the 201; for pollers, each request's time. */
+  latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
+}
+
+export interface SubscriberReport {
+  /** Connection errors and non-2xx answers the subscribers saw. */
+  errors: number;
+  autocannon?: AutocannonFigures;
+}
+
+export interface Subscribers {
+  /** Resolves once every subscriber is connected and waiting for messages. */
+  ready: Promise<void>;
+  /** Disconnects every subscriber. */
+  stop(): Promise<SubscriberReport>;
+}
+
+/** What a model is given: the run as it actually happened. */
+export interface ModelInput {
+  clients: number;
+  /** The ids the publisher got back, in order. */
+  publishedIds: readonly number[];
+  /** Publishing time, ms: first 201 to last 201 (0 when nothing was published). */
+  publishWindowMs: number;
+  /** How long the subscribers were connected, ms. */
+  subscribedMs: number;
+  pollIntervalMs: number;
+  /** Mean size of a delivered message's JSON, bytes. */
+  payloadBytesPerMessage: number;
+}
+
+export interface Prediction {
+  metric: 'httpRequests' | 'meanLatencyMs' | 'framingBytesPerMessage';
+  predicted: number;
+  /** How far the measurement may be from the prediction, as a fraction of it (0.1 = ±10%) … */
+  tolerance: number;
+  /** … or in the metric's own unit, whichever is larger. */
+  toleranceAbs?: number;
+  /** The model in words, for the summary. */
+  model: string;
+}
+
+export interface BenchDriver {
+  /** The technique id, as in `server/transports/`. */
+  id: string;
+  /** Which client the figures were measured with. */
+  client: string;
+  subscribe(context: SubscribeContext): Subscribers;
+  predict(input: ModelInput): Prediction[];
+}
+
+/** The query string every subscriber sends. */
+export function subscriberQuery(context: SubscribeContext, cursor: number, extra = ''): string {
+  return `since=${cursor}&client=${encodeURIComponent(context.clientId)}${extra}`;
+}

@@ -1,0 +1,98 @@
+/**
+ * Polling subscribers on autocannon: one keep-alive connection per client, each request
+ * carrying the client's own cursor, each answer checked message by message. Short and
+ * long polling differ only in the path, the pace, and when they count as ready.
+ */
+import { type AutocannonClient, figuresOf, paced, start } from '../autocannon.ts';
+import type { SubscribeContext, SubscriberReport, Subscribers } from './driver.ts';
+import { subscriberQuery } from './driver.ts';
+
+interface PollBody {
+  cursor: number;
+  messages: { id: number; ts: number; author: string }[];
+  missed?: number;
+}
+
+export interface PollerOptions {
+  /** `/api/short-polling` or `/api/long-polling`. */
+  path: string;
+  /** Appended to every request's query. */
+  extraQuery?: string;
+  /** One request per interval (short polling); undefined sends the next request at once. */
+  intervalMs?: number;
+  /** autocannon's per-request timeout, seconds: longer than any answer may take. */
+  timeoutSec: number;
+  /** Resolves when the pollers are in place (long polling: every request held). */
+  ready(firstAnswers: Promise<void>): Promise<void>;
+}
+
+export function pollers(context: SubscribeContext, options: PollerOptions): Subscribers {
+  const { clients, tracker, clock } = context;
+  let next = 0;
+  let answered = 0;
+  let errors = 0;
+  let allAnswered!: () => void;
+  const firstAnswers = new Promise<void>((resolve) => (allAnswered = resolve));
+  const origin = performance.now();
+  let stopping = false;
+
+  const setupClient = (client: AutocannonClient) => {
+    const index = next++;
+    let cursor = context.since;
+    let first = true;
+    // Phases spread evenly over one interval, as independent clients would be.
+    if (options.intervalMs !== undefined) paced(client, options.intervalMs, origin + (index * options.intervalMs) / clients, () => stopping);
+    client.setRequests([
+      {
+        method: 'GET',
+        setupRequest: (request) => ({ ...request, path: `${options.path}?${subscriberQuery(context, cursor, options.extraQuery)}` }),
+        onResponse: (status, body) => {
+          if (first) {
+            first = false;
+            if (++answered === clients) allAnswered();
+          }
+          if (status !== 200) {
+            errors += 1;
+            return;
+          }
+          const now = clock.now();
+          const batch = JSON.parse(body) as PollBody;
+          if (batch.missed) tracker.gap(index, batch.missed);
+          for (const message of batch.messages) tracker.record(index, message, now - message.ts, Buffer.byteLength(JSON.stringify(message)));
+          cursor = batch.cursor;
+        },
+      },
+    ]);
+  };
+
+  const { instance, done } = start({
+    url: context.baseUrl,
+    connections: clients,
+    pipelining: 1,
+    // Until stopped: the engine ends the subscribers once the messages are in.
+    duration: 24 * 3600,
+    timeout: options.timeoutSec,
+    setupClient,
+  });
+  return {
+    ready: options.ready(firstAnswers),
+    async stop(): Promise<SubscriberReport> {
+      stopping = true;
+      instance.stop();
+      const result = await done;
+      return { errors: errors + result.errors, autocannon: figuresOf(result) };
+    },
+  };
+}
+
+/** Resolves once the server holds `count` requests of this client id open. */
+export async function heldOpen(context: SubscribeContext, technique: string, count: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const response = await fetch(`${context.baseUrl}/api/stats?client=${encodeURIComponent(context.clientId)}`);
+    const stats = (await response.json()) as { techniques: Record<string, { activeRequests: number }> };
+    if ((stats.techniques[technique]?.activeRequests ?? 0) >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${technique}: only some of the ${count} subscribers connected within ${timeoutMs} ms`);
+}

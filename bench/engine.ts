@@ -1,0 +1,333 @@
+/**
+ * The bench engine: for each client count and each technique, a fresh server (unless
+ * `--url`), N real subscribers, a steady publisher, a drain until every message is in (or
+ * a deadline), then the figures: from the subscribers (delivery and delay), from the
+ * server's per-client wire accounting (requests and bytes), from /proc (server CPU and
+ * memory). It reports what it is doing as events and renders nothing itself (the CLI and
+ * the reports do).
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { calibrate } from './clock.ts';
+import { DeliveryTracker, round } from './delivery.ts';
+import type { BenchDriver, ModelInput, SubscriberReport } from './drivers/driver.ts';
+import { drivers } from './drivers/index.ts';
+import type { BenchOptions } from './options.ts';
+import { paddedText, publish } from './publisher.ts';
+import { type BenchResult, SCHEMA_VERSION, type TechniqueResult, type TheoryCheck } from './result.ts';
+import { type ProcessFigures, type ServerProcess, startServerProcess } from './server-process.ts';
+
+/** How long subscribers may take to connect, ms. */
+const CONNECT_TIMEOUT_MS = 60_000;
+/** After the last publish, how long to wait for stragglers at least, ms. */
+const MIN_DRAIN_MS = 2000;
+/** Bench CPU above this share of one core, or event-loop delay above this, taints the figures. */
+const SATURATED_CPU_PERCENT = 85;
+const SATURATED_LOOP_DELAY_MS = 50;
+/** How often the server's resident memory is sampled for its peak, ms. */
+const RSS_SAMPLE_EVERY_MS = 100;
+/** How often progress events are emitted, ms. */
+const PROGRESS_EVERY_MS = 500;
+/** How often the event-loop monitor samples, ms; each sample holds this much plus the delay. */
+const LOOP_MONITOR_RESOLUTION_MS = 10;
+
+export type BenchEvent =
+  | { type: 'phase'; index: number; total: number; technique: string; clients: number; step: string }
+  | { type: 'progress'; technique: string; clients: number; elapsedMs: number; durationMs: number; published: number; delivered: number; expected: number }
+  | { type: 'done'; result: TechniqueResult };
+
+export interface BenchEvents {
+  emit(event: 'event', payload: BenchEvent): boolean;
+}
+
+/** Runs the whole bench; progress goes to `events` as `'event'`s. */
+export async function runBench(options: BenchOptions, events: BenchEvents = new EventEmitter()): Promise<BenchResult> {
+  const startedAt = new Date().toISOString();
+  const load = loadavg();
+  const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchDriver);
+  const runs = options.clients.flatMap((clients) => selected.map((driver) => ({ driver, clients })));
+  const results: TechniqueResult[] = [];
+  for (const [index, run] of runs.entries()) {
+    results.push(await runOne(run.driver, run.clients, options, events, index, runs.length));
+  }
+  const warnings = [...new Set(results.flatMap((r) => r.warnings.map((w) => `${r.technique} (${r.clients} clients): ${w}`)))];
+  if (load[0] !== undefined && load[0] > cpus().length * 0.5) {
+    warnings.unshift(`the machine was busy before the bench started (load average ${load[0].toFixed(2)} on ${cpus().length} CPUs): figures may be noisy`);
+  }
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    config: {
+      scenario: options.scenario,
+      techniques: options.techniques,
+      clients: options.clients.length === 1 ? (options.clients[0] as number) : options.clients,
+      rate: options.rate,
+      durationSec: options.durationSec,
+      payloadBytes: options.payloadBytes,
+      pollIntervalMs: options.pollIntervalMs,
+      url: options.url,
+    },
+    environment: {
+      node: process.version,
+      platform: platform(),
+      arch: arch(),
+      osRelease: release(),
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      totalMemoryBytes: totalmem(),
+      loadAverage: load.map((l) => round(l)),
+      autocannon: autocannonVersion(),
+      server: options.url ? `a running server at ${options.url}` : 'a fresh server process per technique, on 127.0.0.1',
+      startedAt,
+      finishedAt: new Date().toISOString(),
+    },
+    techniques: results,
+    warnings,
+  };
+}
+
+async function runOne(driver: BenchDriver, clients: number, options: BenchOptions, events: BenchEvents, index: number, total: number): Promise<TechniqueResult> {
+  const technique = driver.id;
+  const phase = (step: string) => events.emit('event', { type: 'phase', index, total, technique, clients, step });
+  phase('starting the server');
+  const server: ServerProcess | null = options.url ? null : await startServerProcess();
+  const baseUrl = options.url ?? (server as ServerProcess).baseUrl;
+  try {
+    const clock = await calibrate(baseUrl);
+    const health = (await (await fetch(`${baseUrl}/api/health`)).json()) as { lastId: number };
+    const tag = randomBytes(4).toString('hex');
+    const author = `bench-${tag}`;
+    const clientId = `bench-${tag}-${technique}`;
+    const tracker = new DeliveryTracker(author, clients);
+    const count = Math.round(options.rate * options.durationSec);
+    const expected = count * clients;
+
+    const processStart = server?.figures() ?? null;
+    // VmHWM would include the server's own start-up; the run's peak is sampled instead.
+    let peakRss = processStart?.rssBytes ?? 0;
+    const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, server?.figures()?.rssBytes ?? 0)), RSS_SAMPLE_EVERY_MS);
+    const benchCpuStart = process.cpuUsage();
+    const loopDelay = monitorEventLoopDelay({ resolution: LOOP_MONITOR_RESOLUTION_MS });
+    loopDelay.enable();
+    const phaseStart = performance.now();
+
+    phase(`connecting ${clients} subscribers`);
+    const subscribers = driver.subscribe({ baseUrl, clientId, clients, since: health.lastId, pollIntervalMs: options.pollIntervalMs, tracker, clock });
+    let report: SubscriberReport | undefined;
+    try {
+      await withTimeout(subscribers.ready, CONNECT_TIMEOUT_MS, `${technique}: the ${clients} subscribers did not all connect within ${CONNECT_TIMEOUT_MS / 1000} s`);
+
+      const durationMs = options.durationSec * 1000;
+      const publishStart = performance.now();
+      let answered = 0;
+      const ticker = setInterval(() => {
+        events.emit('event', { type: 'progress', technique, clients, elapsedMs: performance.now() - publishStart, durationMs, published: answered, delivered: tracker.delivered, expected });
+      }, PROGRESS_EVERY_MS);
+      let published: Awaited<ReturnType<typeof publish>> | null = null;
+      try {
+        if (count > 0) {
+          phase(`publishing ${count} messages at ${options.rate}/s`);
+          published = await publish({ baseUrl, rate: options.rate, count, author, text: paddedText(options.payloadBytes, author), onAnswer: () => (answered += 1) });
+        } else {
+          phase(`waiting ${options.durationSec} s with nothing published`);
+          await sleep(durationMs);
+        }
+        const ids = published?.ids ?? [];
+        phase('waiting for the last deliveries');
+        const deadline = performance.now() + Math.max(MIN_DRAIN_MS, 2 * options.pollIntervalMs);
+        while (ids.length > 0 && performance.now() < deadline) {
+          if (tracker.delivered >= ids.length * clients && tracker.hasAll(ids)) break;
+          await sleep(10);
+        }
+      } finally {
+        clearInterval(ticker);
+      }
+      const subscribedMs = performance.now() - phaseStart;
+      phase('disconnecting');
+      report = await subscribers.stop();
+      // Let the server see the hang-ups, so every byte is attributed before we ask.
+      await sleep(200);
+      const stats = await clientStats(baseUrl, clientId, technique);
+      const processEnd = server?.figures() ?? null;
+      clearInterval(rssSampler);
+      if (processEnd) processEnd.maxRssBytes = Math.max(peakRss, processEnd.rssBytes);
+      const phaseMs = performance.now() - phaseStart;
+      loopDelay.disable();
+      const benchCpu = process.cpuUsage(benchCpuStart);
+
+      const result = measure({
+        driver,
+        clients,
+        tracker,
+        stats,
+        report,
+        published,
+        subscribedMs,
+        phaseMs,
+        process: processStart && processEnd ? { start: processStart, end: processEnd } : null,
+        benchCpuMs: (benchCpu.user + benchCpu.system) / 1000,
+        loopDelayP99Ms: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_MONITOR_RESOLUTION_MS),
+        pollIntervalMs: options.pollIntervalMs,
+        clockUncertaintyMs: clock.uncertaintyMs,
+      });
+      if (!server) result.warnings.push('server CPU and memory are not measured with --url');
+      events.emit('event', { type: 'done', result });
+      return result;
+    } finally {
+      clearInterval(rssSampler);
+      if (!report) await subscribers.stop().catch(() => undefined);
+    }
+  } finally {
+    await server?.stop();
+  }
+}
+
+interface WireStats {
+  httpRequests: number;
+  messagesDelivered: number;
+  payloadBytes: number;
+  bytesIn: { headers: number; body: number };
+  bytesOut: { headers: number; body: number };
+}
+
+async function clientStats(baseUrl: string, clientId: string, technique: string): Promise<WireStats> {
+  const response = await fetch(`${baseUrl}/api/stats?client=${encodeURIComponent(clientId)}`);
+  const body = (await response.json()) as { techniques?: Record<string, WireStats> };
+  const stats = body.techniques?.[technique];
+  if (!stats) throw new Error(`${baseUrl}/api/stats has no figures for ${technique}: is this a realtime-lab server?`);
+  return stats;
+}
+
+interface Measurements {
+  driver: BenchDriver;
+  clients: number;
+  tracker: DeliveryTracker;
+  stats: WireStats;
+  report: SubscriberReport;
+  published: Awaited<ReturnType<typeof publish>> | null;
+  subscribedMs: number;
+  phaseMs: number;
+  process: { start: ProcessFigures; end: ProcessFigures } | null;
+  benchCpuMs: number;
+  loopDelayP99Ms: number;
+  pollIntervalMs: number;
+  clockUncertaintyMs: number;
+}
+
+/** Turns what was recorded into one entry of results.json. */
+export function measure(m: Measurements): TechniqueResult {
+  const delivery = m.tracker.figures();
+  const ids = m.published?.ids ?? [];
+  const expected = ids.length * m.clients;
+  const delivered = delivery.messagesDelivered;
+  const { stats } = m;
+  const total = stats.bytesIn.headers + stats.bytesIn.body + stats.bytesOut.headers + stats.bytesOut.body;
+  const bytes = {
+    requestHeaders: stats.bytesIn.headers,
+    responseHeaders: stats.bytesOut.headers,
+    framing: total - stats.bytesIn.headers - stats.bytesOut.headers - stats.payloadBytes,
+    payload: stats.payloadBytes,
+    total,
+  };
+  const perMessage = (value: number) => (delivered > 0 ? round(value / delivered) : null);
+  const minutes = m.subscribedMs / 60_000;
+  const warnings: string[] = [];
+  if (delivery.payloadBytes !== stats.payloadBytes) {
+    warnings.push(`the subscribers received ${delivery.payloadBytes} payload bytes, the server counted ${stats.payloadBytes}`);
+  }
+  if (delivered < expected) warnings.push(`${expected - delivered} of ${expected} messages did not arrive before the drain deadline`);
+  if (delivery.duplicates > 0) warnings.push(`${delivery.duplicates} duplicate deliveries`);
+  if (delivery.outOfOrder > 0) warnings.push(`${delivery.outOfOrder} messages out of order`);
+  if (m.report.errors > 0) warnings.push(`${m.report.errors} subscriber errors`);
+  const benchCpuPercent = (m.benchCpuMs / m.phaseMs) * 100;
+  const saturated = benchCpuPercent > SATURATED_CPU_PERCENT || m.loopDelayP99Ms > SATURATED_LOOP_DELAY_MS;
+  if (saturated) {
+    warnings.push(`the bench process itself was saturated (CPU ${benchCpuPercent.toFixed(0)}% of a core, event-loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms): delays include the bench's own queueing`);
+  }
+  if (m.clockUncertaintyMs > 1) warnings.push(`the clock offset to the server is only known to ±${m.clockUncertaintyMs.toFixed(2)} ms`);
+
+  const latency = delivery.latencyMs;
+  const framingPerMessage = perMessage(bytes.framing);
+  const modelInput: ModelInput = {
+    clients: m.clients,
+    publishedIds: ids,
+    publishWindowMs: m.published?.windowMs ?? 0,
+    subscribedMs: m.subscribedMs,
+    pollIntervalMs: m.pollIntervalMs,
+    payloadBytesPerMessage: delivered > 0 ? delivery.payloadBytes / delivered : 0,
+  };
+  const measuredOf: Record<TheoryCheck['metric'], number | null> = {
+    httpRequests: stats.httpRequests,
+    meanLatencyMs: latency?.mean ?? null,
+    framingBytesPerMessage: framingPerMessage,
+  };
+  const theory: TheoryCheck[] = [];
+  for (const prediction of m.driver.predict(modelInput)) {
+    const measured = measuredOf[prediction.metric];
+    if (measured === null) continue;
+    const allowed = Math.max(prediction.tolerance * prediction.predicted, prediction.toleranceAbs ?? 0);
+    const agrees = Math.abs(measured - prediction.predicted) <= allowed;
+    theory.push({ ...prediction, predicted: round(prediction.predicted), measured: round(measured), ratio: round(prediction.predicted === 0 ? 0 : measured / prediction.predicted), agrees });
+    if (!agrees) warnings.push(`${prediction.metric}: measured ${round(measured)}, the model (${prediction.model}) predicts ${round(prediction.predicted)}`);
+  }
+
+  return {
+    technique: m.driver.id,
+    clients: m.clients,
+    client: m.driver.client,
+    messagesPublished: ids.length,
+    messagesExpected: expected,
+    messagesDelivered: delivered,
+    lost: Math.max(0, expected - delivered),
+    duplicates: delivery.duplicates,
+    outOfOrder: delivery.outOfOrder,
+    gapsReported: delivery.gapsReported,
+    foreignMessages: delivery.foreign,
+    httpRequests: stats.httpRequests,
+    httpRequestsPerMessage: perMessage(stats.httpRequests),
+    bytes,
+    overheadBytesPerMessage: perMessage(total - bytes.payload),
+    bytesPerMessage: perMessage(total),
+    bytesPerClientPerMinute: round(total / m.clients / minutes),
+    httpRequestsPerClientPerMinute: round(stats.httpRequests / m.clients / minutes),
+    latencyMs: latency,
+    server: m.process
+      ? {
+          cpuMs: round(m.process.end.cpuMs - m.process.start.cpuMs),
+          cpuPercent: round(((m.process.end.cpuMs - m.process.start.cpuMs) / m.phaseMs) * 100),
+          maxRssBytes: m.process.end.maxRssBytes,
+          rssAtStartBytes: m.process.start.rssBytes,
+        }
+      : null,
+    bench: { cpuMs: round(m.benchCpuMs), cpuPercent: round(benchCpuPercent), eventLoopDelayP99Ms: round(m.loopDelayP99Ms), saturated },
+    subscriberErrors: m.report.errors,
+    autocannon: m.report.autocannon ?? null,
+    publisher: m.published
+      ? { ...m.published.autocannon, achievedRate: round(m.published.windowMs > 0 ? ((ids.length - 1) * 1000) / m.published.windowMs : 0) }
+      : null,
+    subscribedMs: round(m.subscribedMs),
+    publishWindowMs: round(m.published?.windowMs ?? 0),
+    theory,
+    warnings,
+  };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function autocannonVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('autocannon/package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}

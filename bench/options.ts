@@ -1,0 +1,181 @@
+/**
+ * The bench's command line: the flags of the contract, named scenarios (presets the flags
+ * then override), and a check of every value before anything starts. A bad value is a
+ * `UsageError`: the CLI prints its message and exits 2.
+ */
+import { parseArgs } from 'node:util';
+import { drivers } from './drivers/index.ts';
+
+export interface BenchOptions {
+  scenario: string;
+  techniques: string[];
+  /** One client count, or several for a sweep (`--clients 10,100,1000`). */
+  clients: number[];
+  /** Messages per second the publisher sends; 0 publishes nothing (the idle scenario). */
+  rate: number;
+  durationSec: number;
+  /** Size in bytes of each message's JSON as delivered (the text is padded to fit). */
+  payloadBytes: number;
+  pollIntervalMs: number;
+  /** Measure this running server instead of starting one per technique. */
+  url: string | null;
+  out: string;
+  json: boolean;
+}
+
+export class UsageError extends Error {}
+
+interface Scenario {
+  summary: string;
+  clients: number[];
+  rate: number;
+  durationSec: number;
+  payloadBytes: number;
+  pollIntervalMs: number;
+}
+
+/** Named presets. Every flag given on the command line overrides the preset's value. */
+export const SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
+  chat: { summary: 'a busy chat room: 100 clients, 20 msg/s (the default)', clients: [100], rate: 20, durationSec: 8, payloadBytes: 100, pollIntervalMs: 1000 },
+  ticker: { summary: 'a price ticker: few clients, 200 msg/s', clients: [20], rate: 200, durationSec: 8, payloadBytes: 80, pollIntervalMs: 1000 },
+  idle: { summary: 'nothing happens for 32 s: what waiting costs (heartbeats, polls, long-poll timeouts)', clients: [100], rate: 0, durationSec: 32, payloadBytes: 100, pollIntervalMs: 1000 },
+  crowd: { summary: 'many quiet clients: 1,000 clients, 5 msg/s', clients: [1000], rate: 5, durationSec: 10, payloadBytes: 100, pollIntervalMs: 1000 },
+});
+
+export const DEFAULT_SCENARIO = 'chat';
+export const DEFAULT_OUT = 'results/latest';
+
+/** Limits that keep a run on one machine bounded; past them the bench refuses to start. */
+export const LIMITS = Object.freeze({
+  clients: 5000,
+  rate: 2000,
+  durationSec: 600,
+  /** The server's default text limit is 4 KiB; the JSON around the text adds ~70 bytes. */
+  payloadBytes: 4096,
+  pollIntervalMs: 60_000,
+});
+
+/** The smallest message the padding can produce: `{"id":…,"ts":…,"author":"bench-…","text":"x"}`. */
+export const MIN_PAYLOAD_BYTES = 80;
+
+export const HELP = `Usage: npm run bench -- [options]
+
+Runs publishers and subscribers against realtime-lab for each technique and measures what
+each one costs: messages delivered, lost, duplicated, HTTP requests, bytes on the wire
+(headers, framing, payload), delivery delay, server CPU and memory.
+
+Options:
+  --scenario NAME       a preset: ${Object.keys(SCENARIOS).join(', ')} (default ${DEFAULT_SCENARIO})
+  --techniques IDS      comma-separated technique ids (default: all)
+                        ${drivers.map((d) => d.id).join(', ')}
+  --clients N[,N...]    subscribers per technique; several values run a sweep
+  --rate MSG_PER_S      messages published per second (0: none)
+  --duration S          seconds of publishing per technique
+  --payload BYTES       size of each message's JSON (${MIN_PAYLOAD_BYTES}..${LIMITS.payloadBytes})
+  --poll-interval MS    short polling's interval
+  --url URL             measure a running server (default: start one per technique,
+                        which also measures its CPU and memory)
+  --out DIR             where results go (default ${DEFAULT_OUT})
+  --json                print results.json to stdout and nothing else there
+  -h, --help            this text
+
+Scenarios:
+${Object.entries(SCENARIOS)
+  .map(([name, s]) => `  ${name.padEnd(8)} ${s.summary}\n           (--clients ${s.clients.join(',')} --rate ${s.rate} --duration ${s.durationSec} --payload ${s.payloadBytes} --poll-interval ${s.pollIntervalMs})`)
+  .join('\n')}
+
+Writes DIR/results.json, DIR/summary.md, DIR/*.png and DIR/index.html.
+Examples:
+  npm run bench
+  npm run bench -- --scenario idle --techniques sse,websocket
+  npm run bench -- --clients 10,100,1000 --duration 5 --out results/sweep
+`;
+
+/** Parses argv (without node and the script); returns null when help was asked for. */
+export function parseOptions(argv: readonly string[]): BenchOptions | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        scenario: { type: 'string' },
+        techniques: { type: 'string' },
+        clients: { type: 'string' },
+        rate: { type: 'string' },
+        duration: { type: 'string' },
+        payload: { type: 'string' },
+        'poll-interval': { type: 'string' },
+        url: { type: 'string' },
+        out: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    // node:util's messages name the flag ("Unknown option '--clent'"); keep them.
+    throw new UsageError((error as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) return null;
+
+  const scenarioName = values.scenario ?? DEFAULT_SCENARIO;
+  const scenario = SCENARIOS[scenarioName];
+  if (!scenario) throw new UsageError(`--scenario: unknown scenario ${JSON.stringify(scenarioName)}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+
+  const known = drivers.map((d) => d.id);
+  let techniques = known;
+  if (values.techniques !== undefined) {
+    techniques = list('--techniques', values.techniques);
+    for (const id of techniques) {
+      if (!known.includes(id)) throw new UsageError(`--techniques: unknown technique ${JSON.stringify(id)}; known: ${known.join(', ')}`);
+    }
+    if (new Set(techniques).size !== techniques.length) throw new UsageError('--techniques: a technique is listed twice');
+  }
+
+  const clients = values.clients === undefined ? scenario.clients : list('--clients', values.clients).map((v) => integer('--clients', v, 1, LIMITS.clients));
+  if (new Set(clients).size !== clients.length) throw new UsageError('--clients: a client count is listed twice');
+
+  return {
+    scenario: scenarioName,
+    techniques,
+    clients,
+    rate: values.rate === undefined ? scenario.rate : integer('--rate', values.rate, 0, LIMITS.rate),
+    durationSec: values.duration === undefined ? scenario.durationSec : number('--duration', values.duration, 1, LIMITS.durationSec),
+    payloadBytes: values.payload === undefined ? scenario.payloadBytes : integer('--payload', values.payload, MIN_PAYLOAD_BYTES, LIMITS.payloadBytes),
+    pollIntervalMs: values['poll-interval'] === undefined ? scenario.pollIntervalMs : integer('--poll-interval', values['poll-interval'], 50, LIMITS.pollIntervalMs),
+    url: values.url === undefined ? null : url(values.url),
+    out: values.out ?? DEFAULT_OUT,
+    json: values.json ?? false,
+  };
+}
+
+function list(flag: string, raw: string): string[] {
+  const items = raw.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) throw new UsageError(`${flag}: expected a comma-separated list, got ${JSON.stringify(raw)}`);
+  return items;
+}
+
+function number(flag: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value)) throw new UsageError(`${flag}: expected a number, got ${JSON.stringify(raw)}`);
+  if (value < min || value > max) throw new UsageError(`${flag}: ${value} is out of range (${min}..${max})`);
+  return value;
+}
+
+function integer(flag: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw.trim())) throw new UsageError(`${flag}: expected a whole number, got ${JSON.stringify(raw)}`);
+  return number(flag, raw, min, max);
+}
+
+function url(raw: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new UsageError(`--url: not a URL: ${JSON.stringify(raw)}`);
+  }
+  if (parsed.protocol !== 'http:') throw new UsageError(`--url: only http:// is supported, got ${parsed.protocol}`);
+  return parsed.origin;
+}

@@ -1,0 +1,96 @@
+/**
+ * The shape of `results.json` (`../shared/CONTRACT.md` § Bench, plus the fields this bench
+ * adds, listed in the README). `results.schema.json` says the same for validators.
+ */
+import type { LatencySummary } from './delivery.ts';
+import type { AutocannonFigures, Prediction } from './drivers/driver.ts';
+
+export const SCHEMA_VERSION = 1;
+
+export interface BytesSplit {
+  requestHeaders: number;
+  responseHeaders: number;
+  /** Everything that is neither headers nor payload: envelopes, field names, frame headers, chunk lines, heartbeats. */
+  framing: number;
+  payload: number;
+  total: number;
+}
+
+export interface TheoryCheck extends Prediction {
+  measured: number;
+  /** measured ÷ predicted. */
+  ratio: number;
+  agrees: boolean;
+}
+
+export interface TechniqueResult {
+  technique: string;
+  clients: number;
+  /** Which client the figures were measured with. */
+  client: string;
+  messagesPublished: number;
+  messagesExpected: number;
+  messagesDelivered: number;
+  lost: number;
+  duplicates: number;
+  outOfOrder: number;
+  /** Messages the server reported as missed past its history. */
+  gapsReported: number;
+  /** Messages from someone else's publishing during the run (with --url). */
+  foreignMessages: number;
+  httpRequests: number;
+  httpRequestsPerMessage: number | null;
+  bytes: BytesSplit;
+  overheadBytesPerMessage: number | null;
+  bytesPerMessage: number | null;
+  bytesPerClientPerMinute: number;
+  httpRequestsPerClientPerMinute: number;
+  latencyMs: LatencySummary | null;
+  /**
+   * The server process during this run (null with --url): CPU time (user + system), as a
+   * share of one core over the run, its resident memory when subscribers began to connect,
+   * and the peak sampled every 100 ms until they were gone.
+   */
+  server: { cpuMs: number; cpuPercent: number; maxRssBytes: number; rssAtStartBytes: number } | null;
+  bench: { cpuMs: number; cpuPercent: number; eventLoopDelayP99Ms: number; saturated: boolean };
+  subscriberErrors: number;
+  /** autocannon's figures for the subscribers, when autocannon drove them. */
+  autocannon: AutocannonFigures | null;
+  publisher: (AutocannonFigures & { achievedRate: number }) | null;
+  /** How long subscribers were connected, and how long publishing took, ms. */
+  subscribedMs: number;
+  publishWindowMs: number;
+  theory: TheoryCheck[];
+  warnings: string[];
+}
+
+export interface BenchResult {
+  schemaVersion: number;
+  config: {
+    scenario: string;
+    techniques: string[];
+    /** A number, or an array for a sweep. */
+    clients: number | number[];
+    rate: number;
+    durationSec: number;
+    payloadBytes: number;
+    pollIntervalMs: number;
+    url: string | null;
+  };
+  environment: {
+    node: string;
+    platform: string;
+    arch: string;
+    osRelease: string;
+    cpus: number;
+    cpuModel: string;
+    totalMemoryBytes: number;
+    loadAverage: number[];
+    autocannon: string;
+    server: string;
+    startedAt: string;
+    finishedAt: string;
+  };
+  techniques: TechniqueResult[];
+  warnings: string[];
+}

@@ -1,0 +1,92 @@
+/**
+ * The server under test, in a process of its own, so that its CPU time and memory are its
+ * own and not the bench's. Figures come from Linux's /proc: `stat` for CPU time (user +
+ * system), `status` for the resident set (VmRSS now, VmHWM the peak since start).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const START_TIMEOUT_MS = 20_000;
+
+export interface ProcessFigures {
+  cpuMs: number;
+  rssBytes: number;
+  maxRssBytes: number;
+}
+
+export interface ServerProcess {
+  baseUrl: string;
+  pid: number;
+  /** Null where /proc cannot be read (not Linux). */
+  figures(): ProcessFigures | null;
+  stop(): Promise<void>;
+}
+
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** Reads a process's CPU time and memory from /proc; null if that is not possible. */
+export function procFigures(pid: number): ProcessFigures | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+    return { cpuMs: (ticks * 1000) / ticksPerSecond(), rssBytes: kib('VmRSS'), maxRssBytes: kib('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+/** Starts `server/main.ts` on a free loopback port with `env` added to its environment. */
+export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /serving (http:\/\/[^/\s]+)\//.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with code ${code} before serving:\n${output}`));
+    });
+  });
+  const pid = child.pid as number;
+  return {
+    baseUrl,
+    pid,
+    figures: () => procFigures(pid),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 6000).unref();
+      }),
+  };
+}
