@@ -1,0 +1,167 @@
+/**
+ * A short real bench run, end to end through the CLI: fresh server processes, real
+ * subscribers of every technique, autocannon publishing. The result must validate
+ * against the schema and hold the invariants a healthy run must hold. Timings are never
+ * asserted tightly: the machine is shared.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { drivers } from './drivers/index.ts';
+import type { BenchResult } from './result.ts';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLIENTS = 4;
+const RATE = 20;
+const DURATION_SEC = 2;
+const POLL_INTERVAL_MS = 250;
+
+function bench(args: string[]) {
+  return run(process.execPath, ['--import', 'tsx', 'bench/cli.ts', ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 180_000 });
+}
+
+describe('a short bench run of every technique', () => {
+  let out: string;
+  let result: BenchResult;
+  let stdout: string;
+  let stderr: string;
+
+  before(async () => {
+    out = await mkdtemp(join(tmpdir(), 'realtime-lab-bench-'));
+    ({ stdout, stderr } = await bench(['--clients', String(CLIENTS), '--rate', String(RATE), '--duration', String(DURATION_SEC), '--poll-interval', String(POLL_INTERVAL_MS), '--out', out, '--json']));
+    result = JSON.parse(stdout) as BenchResult;
+  });
+  after(() => rm(out, { recursive: true, force: true }));
+
+  test('--json prints exactly results.json on stdout, and progress on stderr', async () => {
+    assert.deepEqual(JSON.parse(await readFile(join(out, 'results.json'), 'utf8')), result);
+    assert.match(stderr, /\[1\/5\] short-polling, 4 clients/);
+    assert.match(stderr, /✓ websocket \(4 clients\): all delivered/);
+  });
+
+  test('results.json validates against the schema', async () => {
+    const schema = JSON.parse(await readFile(join(ROOT, 'bench/results.schema.json'), 'utf8'));
+    const ajv = new Ajv({ allErrors: true, strict: true });
+    addFormats.default(ajv);
+    const validate = ajv.compile(schema);
+    assert.ok(validate(result), ajv.errorsText(validate.errors));
+  });
+
+  test('the configuration and the environment are recorded', () => {
+    assert.deepEqual(result.config.techniques, drivers.map((d) => d.id));
+    assert.equal(result.config.clients, CLIENTS);
+    assert.equal(result.config.rate, RATE);
+    assert.equal(result.environment.node, process.version);
+    assert.ok(result.environment.cpus >= 1);
+  });
+
+  test('every message reaches every subscriber once, in order', () => {
+    assert.equal(result.techniques.length, drivers.length);
+    for (const t of result.techniques) {
+      assert.equal(t.messagesPublished, RATE * DURATION_SEC, t.technique);
+      assert.equal(t.messagesExpected, t.messagesPublished * CLIENTS, t.technique);
+      assert.equal(t.messagesDelivered, t.messagesExpected, t.technique);
+      assert.equal(t.lost, 0, t.technique);
+      assert.equal(t.duplicates, 0, t.technique);
+      assert.equal(t.outOfOrder, 0, t.technique);
+      assert.equal(t.subscriberErrors, 0, t.technique);
+    }
+  });
+
+  test('the byte parts add up to the total, and the payload is what the subscribers received', () => {
+    for (const t of result.techniques) {
+      const { requestHeaders, responseHeaders, framing, payload, total } = t.bytes;
+      assert.equal(requestHeaders + responseHeaders + framing + payload, total, t.technique);
+      assert.ok(framing > 0 && requestHeaders > 0 && responseHeaders > 0, `${t.technique}: every part is on the wire`);
+      // ~100-byte messages: the padding aims at the configured payload size.
+      assert.ok(Math.abs(payload / t.messagesDelivered - 100) <= 5, `${t.technique}: ${payload / t.messagesDelivered} bytes per payload`);
+      assert.equal(t.overheadBytesPerMessage, Math.round(((total - payload) / t.messagesDelivered) * 1000) / 1000, t.technique);
+      assert.ok(!t.warnings.some((w) => w.includes('payload bytes')), `${t.technique}: ${t.warnings.join('; ')}`);
+    }
+  });
+
+  test('request counts follow the models: streams one per client, long polling one per message, short polling one per interval', () => {
+    const byId = new Map(result.techniques.map((t) => [t.technique, t]));
+    for (const id of ['sse', 'websocket', 'forever-iframe']) assert.equal(byId.get(id)?.httpRequests, CLIENTS, id);
+    const long = byId.get('long-polling');
+    assert.ok(long);
+    assert.ok(Math.abs(long.httpRequests - CLIENTS * (1 + long.messagesPublished)) <= CLIENTS, `long polling made ${long.httpRequests} requests`);
+    const short = byId.get('short-polling');
+    assert.ok(short);
+    const model = short.theory.find((c) => c.metric === 'httpRequests');
+    assert.ok(model, 'short polling has a request model');
+    assert.equal(model.predicted, Math.round(((CLIENTS * short.subscribedMs) / POLL_INTERVAL_MS) * 1000) / 1000);
+    assert.ok(model.agrees, `short polling made ${model.measured} requests, the model says ${model.predicted}`);
+    // Polling answers are delayed by the wait for the next poll; streams are not.
+    assert.ok((short.latencyMs?.mean ?? 0) > (byId.get('websocket')?.latencyMs?.mean ?? Infinity), 'short polling is slower than WebSocket');
+  });
+
+  test('autocannon figures are kept for the pollers and the publisher', () => {
+    for (const t of result.techniques) {
+      assert.equal(t.publisher?.requests, t.messagesPublished, t.technique);
+      assert.equal(t.publisher?.non2xx, 0, t.technique);
+      if (t.technique.endsWith('polling')) assert.ok((t.autocannon?.requests ?? 0) > 0, `${t.technique}: autocannon counted requests`);
+    }
+  });
+
+  test('the server process is measured', () => {
+    for (const t of result.techniques) {
+      assert.ok(t.server, t.technique);
+      assert.ok(t.server.cpuMs >= 0 && t.server.maxRssBytes >= t.server.rssAtStartBytes && t.server.rssAtStartBytes > 10 * 1024 * 1024, t.technique);
+    }
+  });
+
+  test('the folder holds results.json, summary.md, index.html and a PNG per chart', async () => {
+    const files = await readdir(out);
+    for (const file of ['results.json', 'summary.md', 'index.html', 'chart.umd.js', 'view.js']) assert.ok(files.includes(file), file);
+    const pngs = files.filter((f) => f.endsWith('.png')).sort();
+    assert.deepEqual(pngs, ['bytes-per-client-minute.png', 'bytes-per-message.png', 'latency-cdf.png', 'latency-percentiles.png', 'requests-per-message.png', 'server-resources.png', 'theory-vs-measured.png']);
+    for (const png of pngs) {
+      const data = await readFile(join(out, png));
+      assert.equal(data.subarray(1, 4).toString(), 'PNG', png);
+      assert.equal(data.readUInt32BE(16), 1200, `${png} width`);
+      assert.ok(data.length > 10_000, `${png} has something drawn`);
+    }
+    const html = await readFile(join(out, 'index.html'), 'utf8');
+    for (const png of pngs) assert.ok(html.includes(`data-chart="${png.replace('.png', '')}"`), png);
+    assert.ok(!/<script[^>]+src="(https?:)?\/\//.test(html), 'no script from another site');
+    const summary = await readFile(join(out, 'summary.md'), 'utf8');
+    for (const t of result.techniques) assert.ok(summary.includes(`| ${t.technique} |`), t.technique);
+  });
+});
+
+describe('the bench command line', () => {
+  test('--help explains the options and exits 0', async () => {
+    const { stdout } = await bench(['--help']);
+    for (const flag of ['--techniques', '--clients', '--rate', '--duration', '--payload', '--poll-interval', '--url', '--out', '--json', '--scenario']) assert.ok(stdout.includes(flag), flag);
+  });
+
+  for (const [args, message] of [
+    [['--clients', '0'], /--clients: 0 is out of range/],
+    [['--clients', 'many'], /--clients: expected a whole number/],
+    [['--rate=-5'], /--rate: expected a whole number/],
+    [['--techniques', 'carrier-pigeon'], /--techniques: unknown technique "carrier-pigeon"/],
+    [['--payload', '10'], /--payload: 10 is out of range/],
+    [['--url', 'ftp://example.com'], /--url: only http:\/\/ is supported/],
+    [['--scenario', 'party'], /--scenario: unknown scenario "party"/],
+    [['--clent', '3'], /Unknown option '--clent'/],
+  ] as const) {
+    test(`${args.join(' ')} is refused with exit code 2 before anything starts`, async () => {
+      await assert.rejects(bench([...args]), (error: { code: number; stderr: string; stdout: string }) => {
+        assert.equal(error.code, 2);
+        assert.match(error.stderr, message);
+        assert.doesNotMatch(error.stderr, /starting the server/);
+        assert.equal(error.stdout, '');
+        return true;
+      });
+    });
+  }
+});

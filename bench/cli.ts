@@ -1,0 +1,102 @@
+/**
+ * `npm run bench`: parses the flags, runs the bench with progress on stderr, prints the
+ * table, and writes the results folder. With `--json`, stdout carries results.json and
+ * nothing else. Exit codes: 0 done, 1 the run failed, 2 bad usage.
+ */
+import { EventEmitter } from 'node:events';
+import { relative } from 'node:path';
+import { type BenchEvent, runBench } from './engine.ts';
+import { HELP, parseOptions, UsageError } from './options.ts';
+import { renderTable } from './report/table.ts';
+import { writeReport } from './report/write.ts';
+
+async function main(argv: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseOptions(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`bench: ${error.message}\nRun "npm run bench -- --help" for the options.\n`);
+    return 2;
+  }
+  if (!options) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+
+  const events = new EventEmitter();
+  const progress = new Progress(process.stderr);
+  events.on('event', (event: BenchEvent) => progress.show(event));
+  const runs = options.clients.length * options.techniques.length;
+  const perRunSec = options.durationSec + 3;
+  progress.note(`bench: ${runs} run${runs > 1 ? 's' : ''} (${options.techniques.join(', ')}; ${options.clients.join(', ')} clients), about ${Math.ceil((runs * perRunSec) / 60)} min`);
+
+  const result = await runBench(options, events);
+  progress.clear();
+  const files = await writeReport(result, options.out);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    process.stdout.write(`\n${renderTable(result)}`);
+    for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
+    process.stdout.write(`\nwrote ${files.length} files to ${relative(process.cwd(), options.out) || '.'}/: open index.html, or read summary.md\n`);
+  }
+  return 0;
+}
+
+/**
+ * Progress on stderr: one rewritten line on a terminal, plain lines otherwise (CI logs),
+ * never on stdout, so `--json` stays clean.
+ */
+class Progress {
+  readonly #stream: NodeJS.WriteStream;
+  readonly #tty: boolean;
+  #lastPlain = 0;
+
+  constructor(stream: NodeJS.WriteStream) {
+    this.#stream = stream;
+    this.#tty = stream.isTTY === true;
+  }
+
+  note(text: string): void {
+    this.clear();
+    this.#stream.write(`${text}\n`);
+  }
+
+  show(event: BenchEvent): void {
+    if (event.type === 'phase') {
+      const line = `[${event.index + 1}/${event.total}] ${event.technique}, ${event.clients} clients: ${event.step}`;
+      if (this.#tty) this.#line(line);
+      else this.#stream.write(`${line}\n`);
+    } else if (event.type === 'progress') {
+      const share = event.expected > 0 ? ` · delivered ${Math.floor((event.delivered / event.expected) * 100)}%` : '';
+      const line = `    ${event.technique}: ${(event.elapsedMs / 1000).toFixed(1)} of ${(event.durationMs / 1000).toFixed(0)} s · published ${event.published}${share}`;
+      if (this.#tty) this.#line(line);
+      else if (performance.now() - this.#lastPlain > 5000) {
+        this.#lastPlain = performance.now();
+        this.#stream.write(`${line}\n`);
+      }
+    } else {
+      const r = event.result;
+      const verdict = r.lost === 0 && r.duplicates === 0 ? 'all delivered' : `${r.lost} lost, ${r.duplicates} duplicated`;
+      this.note(`✓ ${r.technique} (${r.clients} clients): ${verdict}, ${r.httpRequests} requests, p99 ${r.latencyMs ? `${r.latencyMs.p99} ms` : '–'}`);
+    }
+  }
+
+  clear(): void {
+    if (this.#tty) this.#stream.write('\r\x1b[K');
+  }
+
+  #line(text: string): void {
+    const width = this.#stream.columns || 100;
+    this.#stream.write(`\r\x1b[K${text.slice(0, width - 1)}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`\nbench: failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,92 @@
+/**
+ * `index.html`: the run as a page. The same chart.js configurations as the PNGs, drawn
+ * by chart.js in the browser (a local copy beside the page, no CDN), the table, the
+ * warnings and the configuration. It works opened from disk and served at `/results/`.
+ */
+import type { BenchResult } from '../result.ts';
+import type { NamedChart } from './charts.ts';
+import { count, fixed, mib, ms } from './format.ts';
+import { describeConfig, describeEnvironment } from './table.ts';
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** JSON that is safe inside a <script> element: no `<` can close it or open a comment. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
+  const rows = result.techniques
+    .map((r) => {
+      const cells = [
+        r.technique,
+        count(r.clients),
+        `${count(r.messagesDelivered)} / ${count(r.messagesExpected)}`,
+        count(r.lost),
+        count(r.duplicates),
+        count(r.httpRequests),
+        fixed(r.httpRequestsPerMessage, 3),
+        fixed(r.bytesPerMessage),
+        fixed(r.overheadBytesPerMessage),
+        fixed(r.bytesPerClientPerMinute / 1000),
+        ms(r.latencyMs?.p50),
+        ms(r.latencyMs?.p99),
+        r.server ? count(Math.round(r.server.cpuMs)) : '–',
+        mib(r.server?.maxRssBytes),
+        r.theory.every((t) => t.agrees) ? 'agrees' : `differs: ${r.theory.filter((t) => !t.agrees).map((t) => t.metric).join(', ')}`,
+      ];
+      return `<tr>${cells.map((c, i) => `<td${i > 0 && i < 14 ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`;
+    })
+    .join('\n');
+  const headings = ['technique', 'clients', 'delivered / expected', 'lost', 'dup', 'HTTP requests', 'requests / msg', 'bytes / msg', 'overhead bytes / msg', 'kB / client / min', 'delay p50 ms', 'p99 ms', 'server CPU ms', 'peak RSS MiB', 'model'];
+  const warnings = result.warnings.length
+    ? `<ul class="warnings">${result.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
+    : '<p>No warnings: every message arrived once and in order, the bench was not saturated, and every model held.</p>';
+  const figures = charts
+    .map(
+      (chart) => `<figure>
+  <canvas data-chart="${escapeHtml(chart.name)}" role="img" aria-label="${escapeHtml(chart.caption)}"></canvas>
+  <figcaption>${escapeHtml(chart.caption)} <a href="${escapeHtml(chart.name)}.png">PNG</a></figcaption>
+</figure>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>realtime-lab bench: ${escapeHtml(describeConfig(result))}</title>
+<style>
+  body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 16px; max-width: 1240px; color: #17202a; }
+  h1 { margin: 0 0 4px; font-size: 1.5rem; }
+  .meta { color: #566573; margin: 0 0 12px; }
+  .table { overflow-x: auto; }
+  table { border-collapse: collapse; font-size: 0.85rem; }
+  th, td { padding: 4px 8px; border-bottom: 1px solid #e5e7e9; text-align: left; white-space: nowrap; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  figure { margin: 24px 0; }
+  figcaption { color: #566573; font-size: 0.9rem; }
+  .warnings li { color: #7a5a00; }
+</style>
+</head>
+<body>
+<h1>realtime-lab bench results</h1>
+<p class="meta">${escapeHtml(describeConfig(result))}<br>${escapeHtml(describeEnvironment(result))}<br>Server: ${escapeHtml(result.environment.server)}. Raw figures: <a href="results.json">results.json</a>, <a href="summary.md">summary.md</a>.</p>
+<div class="table"><table>
+<thead><tr>${headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table></div>
+<h2>Warnings</h2>
+${warnings}
+${figures}
+<script type="application/json" id="charts">${scriptJson(charts)}</script>
+<script src="chart.umd.js"></script>
+<script src="view.js"></script>
+</body>
+</html>
+`;
+}

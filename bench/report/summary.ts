@@ -1,0 +1,63 @@
+/**
+ * `summary.md`: the run in words and tables, for reading in a terminal, a pull request or
+ * GitHub, with the charts beside it.
+ */
+import type { BenchResult } from '../result.ts';
+import type { NamedChart } from './charts.ts';
+import { count, fixed, mib, ms } from './format.ts';
+import { describeConfig, describeEnvironment } from './table.ts';
+
+export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
+  const lines: string[] = [];
+  const e = result.environment;
+  lines.push('# realtime-lab bench results', '');
+  lines.push(`${describeConfig(result)}  `, `${describeEnvironment(result)}  `);
+  lines.push(`Server: ${e.server}. autocannon ${e.autocannon}. Load average at start: ${e.loadAverage.join(', ')}.`, '');
+
+  lines.push('## Delivery and cost', '');
+  lines.push('| technique | clients | delivered / expected | lost | dup | out of order | HTTP requests | requests / msg | bytes / msg | overhead bytes / msg | kB / client / min | delay mean | p50 | p90 | p99 | max | server CPU | peak RSS |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of result.techniques) {
+    const l = r.latencyMs;
+    lines.push(
+      `| ${r.technique} | ${count(r.clients)} | ${count(r.messagesDelivered)} / ${count(r.messagesExpected)} | ${r.lost} | ${r.duplicates} | ${r.outOfOrder} | ${count(r.httpRequests)} | ${fixed(r.httpRequestsPerMessage, 3)} | ${fixed(r.bytesPerMessage)} | ${fixed(r.overheadBytesPerMessage)} | ${fixed(r.bytesPerClientPerMinute / 1000)} | ${ms(l?.mean)} ms | ${ms(l?.p50)} | ${ms(l?.p90)} | ${ms(l?.p99)} | ${ms(l?.max)} | ${r.server ? `${count(Math.round(r.server.cpuMs))} ms (${fixed(r.server.cpuPercent)}%)` : '–'} | ${r.server ? `${mib(r.server.maxRssBytes)} MiB` : '–'} |`,
+    );
+  }
+  lines.push('');
+
+  lines.push('## Bytes on the wire, both directions (subscribers only)', '');
+  lines.push('| technique | clients | request headers | response headers | framing | payload | total |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of result.techniques) {
+    const b = r.bytes;
+    lines.push(`| ${r.technique} | ${count(r.clients)} | ${count(b.requestHeaders)} | ${count(b.responseHeaders)} | ${count(b.framing)} | ${count(b.payload)} | ${count(b.total)} |`);
+  }
+  lines.push('');
+
+  lines.push('## Theory vs measurement', '');
+  lines.push('Each technique has a simple model of what it should cost. Where the measurement and the model disagree by more than the tolerance, either the model is too simple for the run (and that is the lesson) or something is wrong.', '');
+  lines.push('| technique | clients | metric | model | predicted | measured | ratio | verdict |');
+  lines.push('| --- | ---: | --- | --- | ---: | ---: | ---: | --- |');
+  for (const r of result.techniques) {
+    for (const t of r.theory) {
+      const tolerance = [t.tolerance > 0 ? `±${Math.round(t.tolerance * 100)}%` : '', t.toleranceAbs ? `±${t.toleranceAbs}` : ''].filter(Boolean).join(' or ') || 'exact';
+      lines.push(`| ${r.technique} | ${count(r.clients)} | ${t.metric} | ${t.model} | ${fixed(t.predicted, 2)} | ${fixed(t.measured, 2)} | ${fixed(t.ratio, 3)} | ${t.agrees ? `agrees (${tolerance})` : `**differs** (${tolerance})`} |`);
+    }
+  }
+  lines.push('');
+
+  lines.push('## Clients used', '');
+  for (const r of result.techniques.filter((r, i, all) => all.findIndex((o) => o.technique === r.technique) === i)) {
+    lines.push(`- **${r.technique}**: ${r.client}`);
+  }
+  lines.push('- **publisher**: autocannon, `POST /api/messages`, paced evenly at the configured rate', '');
+
+  lines.push('## Warnings', '');
+  if (result.warnings.length === 0) lines.push('None: every message arrived once and in order, the bench was not saturated, and every model held.');
+  for (const warning of result.warnings) lines.push(`- ${warning}`);
+  lines.push('');
+
+  lines.push('## Charts', '');
+  for (const chart of charts) lines.push(`### ${chart.name}`, '', chart.caption, '', `![${chart.caption}](${chart.name}.png)`, '');
+  return lines.join('\n');
+}

@@ -1,0 +1,54 @@
+/**
+ * The table the CLI prints at the end: one row per technique (and client count), the
+ * figures a reader compares first. Returns a string; printing is the caller's business.
+ */
+import type { BenchResult, TechniqueResult } from '../result.ts';
+import { count, fixed, mib, ms } from './format.ts';
+
+interface Column {
+  title: string;
+  /** Right-aligned numbers, left-aligned text. */
+  align: 'left' | 'right';
+  cell(result: TechniqueResult): string;
+}
+
+const COLUMNS: Column[] = [
+  { title: 'technique', align: 'left', cell: (r) => r.technique },
+  { title: 'clients', align: 'right', cell: (r) => count(r.clients) },
+  { title: 'delivered', align: 'right', cell: (r) => `${count(r.messagesDelivered)}/${count(r.messagesExpected)}` },
+  { title: 'lost', align: 'right', cell: (r) => count(r.lost) },
+  { title: 'dup', align: 'right', cell: (r) => count(r.duplicates) },
+  { title: 'requests', align: 'right', cell: (r) => count(r.httpRequests) },
+  { title: 'req/msg', align: 'right', cell: (r) => fixed(r.httpRequestsPerMessage, 3) },
+  { title: 'B/msg', align: 'right', cell: (r) => fixed(r.bytesPerMessage, 1) },
+  { title: 'overhead B/msg', align: 'right', cell: (r) => fixed(r.overheadBytesPerMessage, 1) },
+  { title: 'KB/client/min', align: 'right', cell: (r) => fixed(r.bytesPerClientPerMinute / 1000, 1) },
+  { title: 'delay p50 ms', align: 'right', cell: (r) => ms(r.latencyMs?.p50) },
+  { title: 'p99 ms', align: 'right', cell: (r) => ms(r.latencyMs?.p99) },
+  { title: 'server CPU ms', align: 'right', cell: (r) => (r.server ? count(Math.round(r.server.cpuMs)) : '–') },
+  { title: 'peak RSS MiB', align: 'right', cell: (r) => mib(r.server?.maxRssBytes) },
+  { title: 'model', align: 'left', cell: (r) => (r.theory.every((t) => t.agrees) ? 'agrees' : `DIFFERS: ${r.theory.filter((t) => !t.agrees).map((t) => t.metric).join(', ')}`) },
+];
+
+export function renderTable(result: BenchResult): string {
+  const rows = result.techniques.map((r) => COLUMNS.map((c) => c.cell(r)));
+  const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (COLUMNS[i]?.align === 'right' ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(COLUMNS.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** The run's configuration in one line, as every chart and report shows it. */
+export function describeConfig(result: BenchResult): string {
+  const c = result.config;
+  const clients = Array.isArray(c.clients) ? c.clients.join(', ') : String(c.clients);
+  return `scenario ${c.scenario} · ${clients} clients · ${c.rate} msg/s · ${c.durationSec} s · ${c.payloadBytes} B payload · poll ${c.pollIntervalMs} ms`;
+}
+
+export function describeEnvironment(result: BenchResult): string {
+  const e = result.environment;
+  return `Node ${e.node} · ${e.platform} · ${e.cpus} × ${e.cpuModel} · ${e.startedAt.slice(0, 16).replace('T', ' ')} UTC`;
+}
