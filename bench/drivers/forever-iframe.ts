@@ -5,7 +5,7 @@
  * U+2028 and U+2029 escaped, which `JSON.parse` reads back.
  */
 import type { BenchDriver } from './driver.ts';
-import { chunkFraming, httpStreams, type StreamItem, type StreamParser } from './streams.ts';
+import { httpStreams, type StreamItem, type StreamParser } from './streams.ts';
 
 /** What the server writes around a message's JSON (server/transports/forever-iframe.ts). */
 const BEFORE = '<script>m(';
@@ -66,11 +66,10 @@ export const foreverIframe: BenchDriver = {
     if (publishedIds.length > 0) {
       predictions.push({
         metric: 'framingBytesPerMessage',
-        predicted:
-          perMessage + chunkFraming(perMessage + Math.round(payloadBytesPerMessage)) + (OPENING.length + chunkFraming(OPENING.length)) / publishedIds.length,
+        predicted: perMessage + OPENING.length / publishedIds.length,
         tolerance: 0.05,
         toleranceAbs: 2,
-        model: 'the `<script>m(` … `)</script>` around the JSON and the chunk line per message, and the opening page once',
+        model: 'the `<script>m(` … `)</script>` around the JSON per message, and the opening page once',
       });
     }
     return predictions;

@@ -4,7 +4,7 @@
  * events; `id:`, `retry:` and comments are skipped).
  */
 import type { BenchDriver } from './driver.ts';
-import { chunkFraming, httpStreams, type StreamItem, type StreamParser } from './streams.ts';
+import { httpStreams, type StreamItem, type StreamParser } from './streams.ts';
 
 /** What the server writes once per stream before any message: `retry: 2000` and a blank line. */
 const OPENING = 'retry: 2000\n\n';
@@ -41,23 +41,21 @@ export const sse: BenchDriver = {
   subscribe(context) {
     return httpStreams(context, { path: '/api/sse', accept: 'text/event-stream', parser: sseParser });
   },
-  predict({ clients, publishedIds, payloadBytesPerMessage }) {
+  predict({ clients, publishedIds }) {
     const predictions: ReturnType<BenchDriver['predict']> = [
       { metric: 'httpRequests', predicted: clients, tolerance: 0, model: 'one request per client, for the whole run' },
     ];
     if (publishedIds.length > 0) {
-      // `id: N\ndata: ` before the JSON and a blank line after it, in one chunk of its own.
-      const perMessage = (id: number) => {
-        const fields = `id: ${id}\ndata: \n\n`.length;
-        return fields + chunkFraming(fields + Math.round(payloadBytesPerMessage));
-      };
-      const opening = OPENING.length + chunkFraming(OPENING.length);
+      // `id: N\ndata: ` before the JSON and a blank line after it; nothing else (the
+      // server sends the stream without chunked encoding).
+      const perMessage = (id: number) => `id: ${id}\ndata: \n\n`.length;
+      const opening = OPENING.length;
       predictions.push({
         metric: 'framingBytesPerMessage',
         predicted: (opening + publishedIds.reduce((sum, id) => sum + perMessage(id), 0)) / publishedIds.length,
         tolerance: 0.05,
         toleranceAbs: 2,
-        model: 'the `id:` and `data:` field names, the blank line and the chunk line per message, and the `retry:` line once',
+        model: 'the `id:` and `data:` field names and the blank line per message, and the `retry:` line once',
       });
     }
     return predictions;

@@ -91,8 +91,3 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
     },
   };
 }
-
-/** Bytes of HTTP/1.1 chunked framing around one write of `length` bytes: `<hex>\r\n…\r\n`. */
-export function chunkFraming(length: number): number {
-  return length.toString(16).length + 4;
-}
