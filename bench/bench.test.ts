@@ -44,7 +44,7 @@ describe('a short bench run of every technique', () => {
   test('--json prints exactly results.json on stdout, and progress on stderr', async () => {
     assert.deepEqual(JSON.parse(await readFile(join(out, 'results.json'), 'utf8')), result);
     assert.match(stderr, /\[1\/5\] short-polling, 4 clients/);
-    assert.match(stderr, /✓ websocket \(4 clients\): all delivered/);
+    assert.match(stderr, /✓ websocket \(4 clients\): all 160 delivered/);
   });
 
   test('results.json validates against the schema', async () => {

@@ -4,9 +4,9 @@
  * nothing else. Exit codes: 0 done, 1 the run failed, 2 bad usage.
  */
 import { EventEmitter } from 'node:events';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { type BenchEvent, runBench } from './engine.ts';
-import { HELP, parseOptions, UsageError } from './options.ts';
+import { DEFAULT_OUT, HELP, parseOptions, UsageError } from './options.ts';
 import { renderTable } from './report/table.ts';
 import { writeReport } from './report/write.ts';
 
@@ -28,8 +28,9 @@ async function main(argv: string[]): Promise<number> {
   const progress = new Progress(process.stderr);
   events.on('event', (event: BenchEvent) => progress.show(event));
   const runs = options.clients.length * options.techniques.length;
-  const perRunSec = options.durationSec + 3;
-  progress.note(`bench: ${runs} run${runs > 1 ? 's' : ''} (${options.techniques.join(', ')}; ${options.clients.join(', ')} clients), about ${Math.ceil((runs * perRunSec) / 60)} min`);
+  // Per run: the duration, ~3 s to start a server and drain, and connecting the clients.
+  const estimateSec = options.clients.reduce((sum, clients) => sum + options.techniques.length * (options.durationSec + 3 + clients * 0.003), 0);
+  progress.note(`bench: ${runs} run${runs > 1 ? 's' : ''} (${options.techniques.join(', ')}; ${options.clients.join(', ')} clients), about ${Math.max(1, Math.round(estimateSec / 60))} min`);
 
   const result = await runBench(options, events);
   progress.clear();
@@ -39,7 +40,10 @@ async function main(argv: string[]): Promise<number> {
   } else {
     process.stdout.write(`\n${renderTable(result)}`);
     for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
-    process.stdout.write(`\nwrote ${files.length} files to ${relative(process.cwd(), options.out) || '.'}/: open index.html, or read summary.md\n`);
+    const shown = relative(process.cwd(), options.out);
+    const where = shown === '' ? '.' : shown.startsWith('..') ? resolve(options.out) : shown;
+    const served = resolve(options.out) === resolve(DEFAULT_OUT) ? ' (or /results/ while npm start runs)' : '';
+    process.stdout.write(`\nwrote ${files.length} files to ${where}/: open index.html${served}, or read summary.md\n`);
   }
   return 0;
 }
@@ -78,7 +82,8 @@ class Progress {
       }
     } else {
       const r = event.result;
-      const verdict = r.lost === 0 && r.duplicates === 0 ? 'all delivered' : `${r.lost} lost, ${r.duplicates} duplicated`;
+      const verdict =
+        r.messagesExpected === 0 ? 'nothing published' : r.lost === 0 && r.duplicates === 0 ? `all ${r.messagesDelivered} delivered` : `${r.lost} lost, ${r.duplicates} duplicated`;
       this.note(`✓ ${r.technique} (${r.clients} clients): ${verdict}, ${r.httpRequests} requests, p99 ${r.latencyMs ? `${r.latencyMs.p99} ms` : '–'}`);
     }
   }

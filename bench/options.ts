@@ -3,6 +3,7 @@
  * then override), and a check of every value before anything starts. A bad value is a
  * `UsageError`: the CLI prints its message and exits 2.
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { drivers } from './drivers/index.ts';
 
@@ -43,7 +44,8 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
 });
 
 export const DEFAULT_SCENARIO = 'chat';
-export const DEFAULT_OUT = 'results/latest';
+/** Where results go by default: the repo's results/latest/, whatever the working directory (the server shows it at /results/). */
+export const DEFAULT_OUT = fileURLToPath(new URL('../results/latest/', import.meta.url));
 
 /** Limits that keep a run on one machine bounded; past them the bench refuses to start. */
 export const LIMITS = Object.freeze({
@@ -75,7 +77,7 @@ Options:
   --poll-interval MS    short polling's interval
   --url URL             measure a running server (default: start one per technique,
                         which also measures its CPU and memory)
-  --out DIR             where results go (default ${DEFAULT_OUT})
+  --out DIR             where results go (default results/latest, shown at /results/)
   --json                print results.json to stdout and nothing else there
   -h, --help            this text
 

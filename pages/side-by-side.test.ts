@@ -3,6 +3,9 @@
  * against the real server on port 0. Skipped, loudly, where no Chromium is installed.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -214,10 +217,31 @@ describe('technique pages in Chromium', { skip: !CHROMIUM }, () => {
   }
 
   test('/results/ explains how to get results when there are none', async (t) => {
-    const server = await startServer(t);
+    const empty = await mkdtemp(join(tmpdir(), 'realtime-lab-no-results-'));
+    t.after(() => rm(empty, { recursive: true, force: true }));
+    const server = await startServer(t, { resultsDir: empty });
     const page = await browser.newPage();
     t.after(() => page.close());
     await page.goto(`${server.url}/results/`);
     assert.match((await page.locator('main').textContent()) ?? '', /npm run bench/);
+  });
+
+  test('/results/ draws every chart of the bench run with chart.js', async (t) => {
+    // The repo's results/: the committed reference run, or a newer local one.
+    const server = await startServer(t);
+    const page = await browser.newPage();
+    t.after(() => page.close());
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+    await page.goto(`${server.url}/results/`);
+    assert.equal(await page.locator('h1').textContent(), 'realtime-lab bench results');
+    const canvases = await page.locator('canvas[data-chart]').count();
+    assert.ok(canvases >= 6, `${canvases} charts`);
+    // A string: this runs in the page, where the DOM and chart.js's global exist.
+    const drawn = await page.evaluate("[...document.querySelectorAll('canvas[data-chart]')].filter((canvas) => Chart.getChart(canvas)).length");
+    assert.equal(drawn, canvases, 'chart.js drew every canvas');
+    assert.ok((await page.locator('tbody tr').count()) >= 5, 'the table has a row per technique');
+    assert.deepEqual(errors, []);
   });
 });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { api, clientOf } from './api.ts';
+import { results } from './results.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
 import type { Transport, TransportContext } from './transport.ts';
@@ -26,6 +27,8 @@ export interface AppOptions {
   feed?: Feed;
   /** The techniques to serve; all of them by default. */
   transports?: readonly Transport[];
+  /** Where `/results/` finds bench runs (`latest/`, then `reference/`); the repo's results/ by default. */
+  resultsDir?: string;
 }
 
 export interface RealtimeLab {
@@ -111,6 +114,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   }
 
   await app.register(fastifyStatic, { root: PAGES_DIR, prefix: '/' });
+  await app.register(results, { resultsDir: options.resultsDir });
 
   return { app, feed, config, wire };
 }

@@ -148,6 +148,8 @@ function stackedBytes(title: string, subtitle: string[], rows: TechniqueResult[]
 function bars(title: string, subtitle: string[], rows: TechniqueResult[], value: (r: TechniqueResult) => number, yTitle: string, logY: boolean): ChartConfiguration {
   const options = baseOptions(title, subtitle, yTitle, logY);
   if (options?.plugins?.legend) options.plugins.legend.display = false;
+  // chart.js picks a log axis floor near the smallest value, which hides that bar: start a decade lower.
+  if (logY && options?.scales?.y) Object.assign(options.scales.y, { min: decadeBelow(rows.map(value)) });
   return {
     type: 'bar',
     data: {
@@ -216,7 +218,8 @@ function theoryChart(title: string, subtitle: string[], rows: TechniqueResult[])
           data: checks.map(({ check }) => round4(check.ratio)),
           backgroundColor: checks.map(({ check }) => METRIC_LABELS[check.metric]?.color ?? '#999'),
           borderColor: checks.map(({ check }) => (check.agrees ? 'rgba(0,0,0,0)' : '#e01b24')),
-          borderWidth: 4,
+          // A border is drawn inside the bar: none at all where the model holds, or the bar looks short.
+          borderWidth: checks.map(({ check }) => (check.agrees ? 0 : 4)),
         },
         { type: 'line', label: 'model = measurement', data: checks.map(() => 1), borderColor: '#17202a', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5 },
       ] as ChartDataset[],
@@ -235,9 +238,9 @@ function serverResources(title: string, subtitle: string[], rows: TechniqueResul
     data: {
       labels: rows.map((r) => r.technique),
       datasets: [
-        { type: 'bar', label: 'CPU time, ms', data: rows.map((r) => r.server?.cpuMs ?? null), backgroundColor: rows.map((r, i) => colorOf(r.technique, i)), yAxisID: 'y' },
-        { type: 'line', label: 'memory growth (peak RSS − RSS at start), MiB', data: rows.map((r) => (r.server ? round1((r.server.maxRssBytes - r.server.rssAtStartBytes) / 1024 / 1024) : null)), borderColor: '#17202a', backgroundColor: '#17202a', showLine: false, pointRadius: 7, pointStyle: 'rectRot', yAxisID: 'memory' },
-      ] as ChartDataset[],
+        { label: 'CPU time, ms (left axis)', data: rows.map((r) => r.server?.cpuMs ?? null), backgroundColor: rows.map((r, i) => colorOf(r.technique, i)), yAxisID: 'y' },
+        { label: 'memory growth: peak RSS − RSS at start, MiB (right axis)', data: rows.map((r) => (r.server ? round1((r.server.maxRssBytes - r.server.rssAtStartBytes) / 1024 / 1024) : null)), backgroundColor: '#aab7b8', yAxisID: 'memory' },
+      ],
     },
     options,
   };
@@ -261,6 +264,12 @@ function scalingChart(title: string, subtitle: string[], all: TechniqueResult[],
     },
     options,
   };
+}
+
+/** The power of ten at or below the smallest positive value. */
+function decadeBelow(values: number[]): number {
+  const positive = values.filter((v) => v > 0);
+  return positive.length ? 10 ** Math.floor(Math.log10(Math.min(...positive))) : 1;
 }
 
 function round1(value: number): number {

@@ -58,6 +58,7 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>realtime-lab bench: ${escapeHtml(describeConfig(result))}</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 16px; max-width: 1240px; color: #17202a; }
   h1 { margin: 0 0 4px; font-size: 1.5rem; }
