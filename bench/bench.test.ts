@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import { publish, startServer } from '../server/testing.ts';
 import { drivers } from './drivers/index.ts';
 import type { BenchResult } from './result.ts';
 
@@ -136,6 +137,23 @@ describe('a short bench run of every technique', () => {
     const summary = await readFile(join(out, 'summary.md'), 'utf8');
     for (const t of result.techniques) assert.ok(summary.includes(`| ${t.technique} |`), t.technique);
   });
+});
+
+test('--url measures a running server, and says what it could not measure there', async (t) => {
+  const server = await startServer(t);
+  // Someone else's message already in the feed must not count.
+  await publish(server.url, { author: 'someone', text: 'before the bench' });
+  const out = await mkdtemp(join(tmpdir(), 'realtime-lab-bench-url-'));
+  t.after(() => rm(out, { recursive: true, force: true }));
+  const { stdout } = await bench(['--url', server.url, '--techniques', 'sse,long-polling', '--clients', '2', '--rate', '10', '--duration', '1', '--out', out, '--json']);
+  const result = JSON.parse(stdout) as BenchResult;
+  assert.equal(result.config.url, server.url);
+  for (const t of result.techniques) {
+    assert.equal(t.messagesDelivered, 20, t.technique);
+    assert.equal(t.foreignMessages, 0, t.technique);
+    assert.equal(t.server, null, t.technique);
+    assert.ok(t.warnings.some((w) => w.includes('not measured with --url')), t.technique);
+  }
 });
 
 describe('the bench command line', () => {

@@ -74,7 +74,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   if (withMessages.length === 0) {
     charts.push({
       name: 'requests-per-client-minute',
-      caption: 'HTTP requests per client per minute while nothing is published.',
+      caption: 'HTTP requests per client per minute while nothing is published (a stream makes one request for the whole run, spread here over its minutes).',
       config: bars(`HTTP requests per client per minute${at}`, subtitle, rows, (r) => r.httpRequestsPerClientPerMinute, 'requests per client per minute (log scale)', true),
     });
   }
@@ -126,7 +126,7 @@ function baseOptions(title: string, subtitle: string[], yTitle: string, logY: bo
 
 const PARTS = [
   { key: 'payload', label: 'payload (the message JSON)' },
-  { key: 'framing', label: 'framing (envelope, fields, frame headers, chunks)' },
+  { key: 'framing', label: 'framing (envelopes, fields, frame headers, heartbeats)' },
   { key: 'responseHeaders', label: 'response headers' },
   { key: 'requestHeaders', label: 'request headers' },
 ] as const;
