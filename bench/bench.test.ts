@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, after, describe, test } from 'node:test';
@@ -154,6 +155,20 @@ test('--url measures a running server, and says what it could not measure there'
     assert.equal(t.server, null, t.technique);
     assert.ok(t.warnings.some((w) => w.includes('not measured with --url')), t.technique);
   }
+});
+
+test('--url with nothing listening fails at once with exit code 1 and says so', async () => {
+  // A port that was free a moment ago.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  await assert.rejects(bench(['--url', `http://127.0.0.1:${port}`]), (error: { code: number; stderr: string }) => {
+    assert.equal(error.code, 1);
+    assert.match(error.stderr, /cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): is the server running\?/);
+    assert.doesNotMatch(error.stderr, /starting the server|connecting/);
+    return true;
+  });
 });
 
 describe('the bench command line', () => {

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { relative, resolve } from 'node:path';
-import { type BenchEvent, runBench } from './engine.ts';
+import { type BenchEvent, checkServer, runBench } from './engine.ts';
 import { DEFAULT_OUT, HELP, parseOptions, UsageError } from './options.ts';
 import { renderTable } from './report/table.ts';
 import { writeReport } from './report/write.ts';
@@ -24,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  // A --url that does not answer is said at once, before any estimate of the run.
+  if (options.url) await checkServer(options.url);
   const events = new EventEmitter();
   const progress = new Progress(process.stderr);
   events.on('event', (event: BenchEvent) => progress.show(event));

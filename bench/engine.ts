@@ -46,6 +46,7 @@ export interface BenchEvents {
 
 /** Runs the whole bench; progress goes to `events` as `'event'`s. */
 export async function runBench(options: BenchOptions, events: BenchEvents = new EventEmitter()): Promise<BenchResult> {
+  if (options.url) await checkServer(options.url);
   const startedAt = new Date().toISOString();
   const load = loadavg();
   const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchDriver);
@@ -313,6 +314,22 @@ export function measure(m: Measurements): TechniqueResult {
     theory,
     warnings,
   };
+}
+
+/** Fails with a plain message unless `url` is a realtime-lab server that answers. */
+export async function checkServer(url: string): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(5000) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new Error(`cannot reach ${url} (${why}): is the server running? (npm start)`);
+  }
+  const body = (await response.json().catch(() => null)) as { now?: unknown; lastId?: unknown } | null;
+  if (!response.ok || typeof body?.now !== 'number' || typeof body.lastId !== 'number') {
+    throw new Error(`${url}/api/health answered ${response.status} without a realtime-lab health document: is this a realtime-lab server?`);
+  }
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
