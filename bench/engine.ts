@@ -13,6 +13,7 @@ import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { calibrate } from './clock.ts';
+import { FaultProxy } from './fault-proxy.ts';
 import { DeliveryTracker, round } from './delivery.ts';
 import type { BenchDriver, ModelInput, SubscriberReport } from './drivers/driver.ts';
 import { drivers } from './drivers/index.ts';
@@ -30,6 +31,10 @@ const SATURATED_CPU_PERCENT = 85;
 const SATURATED_LOOP_DELAY_MS = 50;
 /** How often the server's resident memory is sampled for its peak, ms. */
 const RSS_SAMPLE_EVERY_MS = 100;
+/** With --chaos: one subscriber connection is cut this often while publishing, ms. */
+const CHAOS_CUT_EVERY_MS = 500;
+/** With --chaos: how long the drain may wait for clients still backing off, ms. */
+const CHAOS_DRAIN_MS = 20_000;
 /** How often progress events are emitted, ms. */
 const PROGRESS_EVERY_MS = 500;
 /** How often the event-loop monitor samples, ms; each sample holds this much plus the delay. */
@@ -70,6 +75,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
       payloadBytes: options.payloadBytes,
       pollIntervalMs: options.pollIntervalMs,
       url: options.url,
+      chaos: options.chaos,
     },
     environment: {
       node: process.version,
@@ -94,8 +100,17 @@ async function runOne(driver: BenchDriver, clients: number, options: BenchOption
   const technique = driver.id;
   const phase = (step: string) => events.emit('event', { type: 'phase', index, total, technique, clients, step });
   phase('starting the server');
-  const server: ServerProcess | null = options.url ? null : await startServerProcess();
+  const count = Math.round(options.rate * options.durationSec);
+  // Under --chaos the run tests recovery by cursor, so the history holds the whole run: a
+  // client that backs off twice in a row must not fall out of it. (Falling out of history,
+  // and the gap signal that says so, is tested in server/conformance.test.ts.)
+  const env: Record<string, string> = options.chaos ? { HISTORY_SIZE: String(Math.max(1000, 2 * count)) } : {};
+  const server: ServerProcess | null = options.url ? null : await startServerProcess(env);
   const baseUrl = options.url ?? (server as ServerProcess).baseUrl;
+  const target = new URL(baseUrl);
+  const proxy = options.chaos ? await FaultProxy.start({ host: target.hostname, port: Number(target.port || 80) }) : null;
+  // Subscribers go through the fault proxy when there is one; publishing and the figures do not.
+  const subscriberUrl = proxy?.url ?? baseUrl;
   try {
     const clock = await calibrate(baseUrl);
     const health = (await (await fetch(`${baseUrl}/api/health`)).json()) as { lastId: number };
@@ -103,7 +118,6 @@ async function runOne(driver: BenchDriver, clients: number, options: BenchOption
     const author = `bench-${tag}`;
     const clientId = `bench-${tag}-${technique}`;
     const tracker = new DeliveryTracker(author, clients);
-    const count = Math.round(options.rate * options.durationSec);
     const expected = count * clients;
 
     const processStart = server?.figures() ?? null;
@@ -116,7 +130,7 @@ async function runOne(driver: BenchDriver, clients: number, options: BenchOption
     const phaseStart = performance.now();
 
     phase(`connecting ${clients} subscribers`);
-    const subscribers = driver.subscribe({ baseUrl, clientId, clients, since: health.lastId, pollIntervalMs: options.pollIntervalMs, tracker, clock });
+    const subscribers = driver.subscribe({ baseUrl: subscriberUrl, clientId, clients, since: health.lastId, pollIntervalMs: options.pollIntervalMs, tracker, clock });
     let report: SubscriberReport | undefined;
     try {
       await withTimeout(subscribers.ready, CONNECT_TIMEOUT_MS, `${technique}: the ${clients} subscribers did not all connect within ${CONNECT_TIMEOUT_MS / 1000} s`);
@@ -128,6 +142,8 @@ async function runOne(driver: BenchDriver, clients: number, options: BenchOption
         events.emit('event', { type: 'progress', technique, clients, elapsedMs: performance.now() - publishStart, durationMs, published: answered, delivered: tracker.delivered, expected });
       }, PROGRESS_EVERY_MS);
       let published: Awaited<ReturnType<typeof publish>> | null = null;
+      let kind = 0;
+      const chaos = proxy ? setInterval(() => proxy.cutRandom(kind++ % 2 === 0 ? 'reset' : 'close'), CHAOS_CUT_EVERY_MS) : undefined;
       try {
         if (count > 0) {
           phase(`publishing ${count} messages at ${options.rate}/s`);
@@ -136,15 +152,17 @@ async function runOne(driver: BenchDriver, clients: number, options: BenchOption
           phase(`waiting ${options.durationSec} s with nothing published`);
           await sleep(durationMs);
         }
+        clearInterval(chaos);
         const ids = published?.ids ?? [];
         phase('waiting for the last deliveries');
-        const deadline = performance.now() + Math.max(MIN_DRAIN_MS, 2 * options.pollIntervalMs);
+        const deadline = performance.now() + Math.max(MIN_DRAIN_MS, 2 * options.pollIntervalMs, proxy ? CHAOS_DRAIN_MS : 0);
         while (ids.length > 0 && performance.now() < deadline) {
           if (tracker.delivered >= ids.length * clients && tracker.hasAll(ids)) break;
           await sleep(10);
         }
       } finally {
         clearInterval(ticker);
+        clearInterval(chaos);
       }
       const subscribedMs = performance.now() - phaseStart;
       phase('disconnecting');
@@ -173,6 +191,7 @@ async function runOne(driver: BenchDriver, clients: number, options: BenchOption
         loopDelayP99Ms: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_MONITOR_RESOLUTION_MS),
         pollIntervalMs: options.pollIntervalMs,
         clockUncertaintyMs: clock.uncertaintyMs,
+        chaos: proxy ? { cuts: proxy.stats.cut, everyMs: CHAOS_CUT_EVERY_MS } : null,
       });
       if (!server) result.warnings.push('server CPU and memory are not measured with --url');
       events.emit('event', { type: 'done', result });
@@ -182,6 +201,7 @@ async function runOne(driver: BenchDriver, clients: number, options: BenchOption
       if (!report) await subscribers.stop().catch(() => undefined);
     }
   } finally {
+    await proxy?.close();
     await server?.stop();
   }
 }
@@ -216,6 +236,7 @@ interface Measurements {
   loopDelayP99Ms: number;
   pollIntervalMs: number;
   clockUncertaintyMs: number;
+  chaos: { cuts: number; everyMs: number } | null;
 }
 
 /** Turns what was recorded into one entry of results.json. */
@@ -236,7 +257,8 @@ export function measure(m: Measurements): TechniqueResult {
   const perMessage = (value: number) => (delivered > 0 ? round(value / delivered) : null);
   const minutes = m.subscribedMs / 60_000;
   const warnings: string[] = [];
-  if (delivery.payloadBytes !== stats.payloadBytes) {
+  // Under --chaos the server also counts what it wrote into connections that were then cut.
+  if (!m.chaos && delivery.payloadBytes !== stats.payloadBytes) {
     warnings.push(`the subscribers received ${delivery.payloadBytes} payload bytes, the server counted ${stats.payloadBytes}`);
   }
   if (delivered < expected) warnings.push(`${expected - delivered} of ${expected} messages did not arrive before the drain deadline`);
@@ -266,7 +288,8 @@ export function measure(m: Measurements): TechniqueResult {
     framingBytesPerMessage: framingPerMessage,
   };
   const theory: TheoryCheck[] = [];
-  for (const prediction of m.driver.predict(modelInput)) {
+  // Under --chaos, reconnections add requests, headers and stream openings the simple models leave out.
+  for (const prediction of m.chaos ? [] : m.driver.predict(modelInput)) {
     const measured = measuredOf[prediction.metric];
     if (measured === null) continue;
     const allowed = Math.max(prediction.tolerance * prediction.predicted, prediction.toleranceAbs ?? 0);
@@ -305,6 +328,8 @@ export function measure(m: Measurements): TechniqueResult {
       : null,
     bench: { cpuMs: round(m.benchCpuMs), cpuPercent: round(benchCpuPercent), eventLoopDelayP99Ms: round(m.loopDelayP99Ms), saturated },
     subscriberErrors: m.report.errors,
+    reconnects: m.report.reconnects,
+    chaos: m.chaos,
     autocannon: m.report.autocannon ?? null,
     publisher: m.published
       ? { ...m.published.autocannon, achievedRate: round(m.published.windowMs > 0 ? ((ids.length - 1) * 1000) / m.published.windowMs : 0) }

@@ -22,6 +22,8 @@ export interface BenchOptions {
   url: string | null;
   out: string;
   json: boolean;
+  /** Put a fault proxy between subscribers and server and cut connections at random. */
+  chaos: boolean;
 }
 
 export class UsageError extends Error {}
@@ -79,6 +81,8 @@ Options:
                         which also measures its CPU and memory)
   --out DIR             where results go (default results/latest, shown at /results/)
   --json                print results.json to stdout and nothing else there
+  --chaos               cut subscriber connections at random (through a fault proxy)
+                        while publishing: the result must still show lost 0, dup 0
   -h, --help            this text
 
 Scenarios:
@@ -112,6 +116,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
         url: { type: 'string' },
         out: { type: 'string' },
         json: { type: 'boolean' },
+        chaos: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -150,6 +155,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     url: values.url === undefined ? null : url(values.url),
     out: values.out ?? DEFAULT_OUT,
     json: values.json ?? false,
+    chaos: values.chaos ?? false,
   };
 }
 

@@ -54,6 +54,10 @@ export interface TechniqueResult {
   server: { cpuMs: number; cpuPercent: number; maxRssBytes: number; rssAtStartBytes: number } | null;
   bench: { cpuMs: number; cpuPercent: number; eventLoopDelayP99Ms: number; saturated: boolean };
   subscriberErrors: number;
+  /** Times a subscriber opened a new connection after one ended or broke. */
+  reconnects: number;
+  /** With --chaos: connections the fault proxy cut, and how often it cut one. */
+  chaos: { cuts: number; everyMs: number } | null;
   /** autocannon's figures for the subscribers, when autocannon drove them. */
   autocannon: AutocannonFigures | null;
   publisher: (AutocannonFigures & { achievedRate: number }) | null;
@@ -76,6 +80,7 @@ export interface BenchResult {
     payloadBytes: number;
     pollIntervalMs: number;
     url: string | null;
+    chaos: boolean;
   };
   environment: {
     node: string;

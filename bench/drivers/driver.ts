@@ -30,8 +30,10 @@ export interface AutocannonFigures {
 }
 
 export interface SubscriberReport {
-  /** Connection errors and non-2xx answers the subscribers saw. */
+  /** Non-2xx answers and other failures the subscribers saw (a broken connection is a reconnect, not an error). */
   errors: number;
+  /** Times a subscriber opened a new connection after its previous one ended or broke. */
+  reconnects: number;
   autocannon?: AutocannonFigures;
 }
 

@@ -31,6 +31,7 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
   let next = 0;
   let answered = 0;
   let errors = 0;
+  let reconnects = 0;
   let allAnswered!: () => void;
   const firstAnswers = new Promise<void>((resolve) => (allAnswered = resolve));
   const origin = performance.now();
@@ -40,6 +41,10 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
     const index = next++;
     let cursor = context.since;
     let first = true;
+    // autocannon reconnects a broken connection at once and asks again with the same
+    // cursor (it only moves when an answer is in), so nothing is lost or repeated.
+    // (`connError` is autocannon's event for it; its type definitions omit it.)
+    (client as unknown as NodeJS.EventEmitter).on('connError', () => (reconnects += 1));
     // Phases spread evenly over one interval, as independent clients would be.
     if (options.intervalMs !== undefined) paced(client, options.intervalMs, origin + (index * options.intervalMs) / clients, () => stopping);
     client.setRequests([
@@ -80,7 +85,7 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
       stopping = true;
       instance.stop();
       const result = await done;
-      return { errors: errors + result.errors, autocannon: figuresOf(result) };
+      return { errors, reconnects, autocannon: figuresOf(result) };
     },
   };
 }

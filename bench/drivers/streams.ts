@@ -4,9 +4,11 @@
  * minimal parser of the technique's format. No client library: FACTS.md measured the
  * `eventsource` package making SSE look 1.5× slower than the server is, and the bench
  * measures the server. When the server ends a response (the iframe's byte limit), the
- * client reopens from its cursor, as the pages do.
+ * client reopens from its cursor at once; when a connection breaks, it reopens from its
+ * cursor after a backoff, as the pages do.
  */
 import { type ClientRequest, request as httpRequest } from 'node:http';
+import { reconnectDelay } from './backoff.ts';
 import type { SubscribeContext, SubscriberReport, Subscribers } from './driver.ts';
 import { subscriberQuery } from './driver.ts';
 
@@ -27,8 +29,10 @@ export interface StreamOptions {
 export function httpStreams(context: SubscribeContext, options: StreamOptions): Subscribers {
   const { clients, tracker, clock } = context;
   const open = new Set<ClientRequest>();
+  const timers = new Set<NodeJS.Timeout>();
   let stopping = false;
   let errors = 0;
+  let reconnects = 0;
   let connected = 0;
   let allConnected!: () => void;
   let failed!: (error: Error) => void;
@@ -37,8 +41,27 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
     failed = reject;
   });
 
-  const connect = (index: number, cursor: number, first: boolean) => {
+  const connect = (index: number, cursor: number, first: boolean, attempt: number) => {
     const parser = options.parser();
+    let settled = false;
+    // The server's own `end` event: only then did the stream end on purpose (a body that
+    // ends with its connection cannot tell a clean end from a cut by itself).
+    let endedByServer = false;
+    // Called once per request, whichever way it ends: the server ended it (its byte
+    // limit: reopen at once), or it broke (a cut, a refused connection: back off).
+    const ended = (clean: boolean) => {
+      if (settled) return;
+      settled = true;
+      open.delete(req);
+      if (stopping) return;
+      reconnects += 1;
+      const delay = clean ? 0 : reconnectDelay(attempt);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        connect(index, cursor, false, clean ? 0 : attempt + 1);
+      }, delay);
+      timers.add(timer);
+    };
     const req = httpRequest(`${context.baseUrl}${options.path}?${subscriberQuery(context, cursor)}`, {
       agent: false,
       headers: { accept: options.accept },
@@ -49,8 +72,11 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
         errors += 1;
         res.resume();
         if (first) failed(new Error(`${options.path} answered ${res.statusCode}`));
+        else ended(false);
         return;
       }
+      // A working connection: the next failure starts the backoff from the beginning.
+      attempt = 0;
       if (first && ++connected === clients) allConnected();
       res.setEncoding('utf8');
       res.on('data', (text: string) => {
@@ -62,32 +88,31 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
             cursor = message.id;
           } else if (item.event.type === 'gap') {
             tracker.gap(index, item.event.missed ?? 0);
+          } else if (item.event.type === 'end') {
+            endedByServer = true;
           }
         }
       });
-      res.on('end', () => {
-        open.delete(req);
-        // The server ended the response (its byte limit): reopen from where we are.
-        if (!stopping) connect(index, cursor, false);
-      });
+      res.on('end', () => ended(endedByServer));
+      res.on('close', () => ended(endedByServer));
+      res.on('error', () => ended(false));
     });
     req.on('error', (error) => {
-      open.delete(req);
-      if (stopping) return;
-      errors += 1;
-      if (first) failed(error);
+      if (first && !stopping && connected < clients) failed(error);
+      ended(false);
     });
     req.end();
   };
 
-  for (let i = 0; i < clients; i++) connect(i, context.since, true);
+  for (let i = 0; i < clients; i++) connect(i, context.since, true, 0);
   return {
     ready,
     async stop(): Promise<SubscriberReport> {
       stopping = true;
+      for (const timer of timers) clearTimeout(timer);
       for (const req of open) req.destroy();
       open.clear();
-      return { errors };
+      return { errors, reconnects };
     },
   };
 }

@@ -1,8 +1,10 @@
 /**
  * WebSocket subscribers on the `ws` client, without compression (the server offers
- * none), each on its own connection.
+ * none), each on its own connection; one that closes without being asked to reopens
+ * from its cursor after a backoff.
  */
 import WebSocket from 'ws';
+import { reconnectDelay } from './backoff.ts';
 import type { BenchDriver, SubscriberReport } from './driver.ts';
 import { subscriberQuery } from './driver.ts';
 
@@ -19,34 +21,60 @@ export const websocket: BenchDriver = {
   client: 'the ws package, one connection per client',
   subscribe(context) {
     const { clients, tracker, clock } = context;
-    const sockets: WebSocket[] = [];
+    const sockets = new Set<WebSocket>();
+    const timers = new Set<NodeJS.Timeout>();
+    let stopping = false;
     let errors = 0;
-    const ready = Promise.all(
-      Array.from({ length: clients }, (_, index) => {
-        const url = `${context.baseUrl.replace(/^http/, 'ws')}/api/websocket?${subscriberQuery(context, context.since)}`;
-        const socket = new WebSocket(url, { perMessageDeflate: false });
-        sockets.push(socket);
-        socket.on('message', (data, isBinary) => {
-          const now = clock.now();
-          const json = data.toString();
-          const frame = JSON.parse(json) as { type?: string; missed?: number; id: number; ts: number; author: string };
-          if (isBinary) errors += 1;
-          else if (frame.type === undefined) tracker.record(index, frame, now - frame.ts, Buffer.byteLength(json));
-          else if (frame.type === 'gap') tracker.gap(index, frame.missed ?? 0);
+    let reconnects = 0;
+
+    // Resolves when the first connection opens; later ones (after a cut) reopen from the
+    // client's cursor after a backoff.
+    const open = (index: number, cursor: number, attempt: number): Promise<void> => {
+      const url = `${context.baseUrl.replace(/^http/, 'ws')}/api/websocket?${subscriberQuery(context, cursor)}`;
+      const socket = new WebSocket(url, { perMessageDeflate: false });
+      sockets.add(socket);
+      socket.on('message', (data, isBinary) => {
+        const now = clock.now();
+        const json = data.toString();
+        const frame = JSON.parse(json) as { type?: string; missed?: number; id: number; ts: number; author: string };
+        if (isBinary) errors += 1;
+        else if (frame.type === undefined) {
+          tracker.record(index, frame, now - frame.ts, Buffer.byteLength(json));
+          cursor = frame.id;
+        } else if (frame.type === 'gap') tracker.gap(index, frame.missed ?? 0);
+      });
+      socket.on('error', () => undefined);
+      socket.once('close', () => {
+        sockets.delete(socket);
+        if (stopping) return;
+        reconnects += 1;
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          open(index, cursor, attempt + 1).catch(() => undefined);
+        }, reconnectDelay(attempt));
+        timers.add(timer);
+      });
+      return new Promise<void>((resolve, reject) => {
+        socket.once('open', () => {
+          attempt = 0;
+          resolve();
         });
-        socket.on('error', () => (errors += 1));
-        return new Promise<void>((resolve, reject) => {
-          socket.once('open', () => resolve());
-          socket.once('unexpected-response', (_req, res) => reject(new Error(`/api/websocket answered ${res.statusCode}`)));
-          socket.once('error', reject);
+        socket.once('unexpected-response', (_req, res) => {
+          errors += 1;
+          reject(new Error(`/api/websocket answered ${res.statusCode}`));
         });
-      }),
-    ).then(() => undefined);
+        socket.once('error', reject);
+      });
+    };
+
+    const ready = Promise.all(Array.from({ length: clients }, (_, index) => open(index, context.since, 0))).then(() => undefined);
     return {
       ready,
       async stop(): Promise<SubscriberReport> {
+        stopping = true;
+        for (const timer of timers) clearTimeout(timer);
         await Promise.all(
-          sockets.map(
+          [...sockets].map(
             (socket) =>
               new Promise<void>((resolve) => {
                 if (socket.readyState === WebSocket.CLOSED) return resolve();
@@ -60,7 +88,7 @@ export const websocket: BenchDriver = {
               }),
           ),
         );
-        return { errors };
+        return { errors, reconnects };
       },
     };
   },

@@ -6,7 +6,7 @@
 import type { BenchResult } from '../result.ts';
 import type { NamedChart } from './charts.ts';
 import { count, fixed, mib, ms } from './format.ts';
-import { describeConfig, describeEnvironment } from './table.ts';
+import { describeConfig, describeEnvironment, modelVerdict } from './table.ts';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -35,7 +35,7 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
         ms(r.latencyMs?.p99),
         r.server ? count(Math.round(r.server.cpuMs)) : '–',
         mib(r.server?.maxRssBytes),
-        r.theory.every((t) => t.agrees) ? 'agrees' : `differs: ${r.theory.filter((t) => !t.agrees).map((t) => t.metric).join(', ')}`,
+        modelVerdict(r),
       ];
       return `<tr>${cells.map((c, i) => `<td${i > 0 && i < 14 ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`;
     })

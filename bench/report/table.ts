@@ -27,8 +27,15 @@ const COLUMNS: Column[] = [
   { title: 'p99 ms', align: 'right', cell: (r) => ms(r.latencyMs?.p99) },
   { title: 'server CPU ms', align: 'right', cell: (r) => (r.server ? count(Math.round(r.server.cpuMs)) : '–') },
   { title: 'peak RSS MiB', align: 'right', cell: (r) => mib(r.server?.maxRssBytes) },
-  { title: 'model', align: 'left', cell: (r) => (r.theory.every((t) => t.agrees) ? 'agrees' : `DIFFERS: ${r.theory.filter((t) => !t.agrees).map((t) => t.metric).join(', ')}`) },
+  { title: 'model', align: 'left', cell: modelVerdict },
 ];
+
+/** One word on the models, for tables: agrees, DIFFERS (and where), or why none was checked. */
+export function modelVerdict(r: TechniqueResult): string {
+  if (r.chaos) return `${r.chaos.cuts} cuts, ${r.reconnects} reconnects`;
+  if (r.theory.every((t) => t.agrees)) return 'agrees';
+  return `DIFFERS: ${r.theory.filter((t) => !t.agrees).map((t) => t.metric).join(', ')}`;
+}
 
 export function renderTable(result: BenchResult): string {
   const rows = result.techniques.map((r) => COLUMNS.map((c) => c.cell(r)));
@@ -45,7 +52,8 @@ export function renderTable(result: BenchResult): string {
 export function describeConfig(result: BenchResult): string {
   const c = result.config;
   const clients = Array.isArray(c.clients) ? c.clients.join(', ') : String(c.clients);
-  return `scenario ${c.scenario} · ${clients} clients · ${c.rate} msg/s · ${c.durationSec} s · ${c.payloadBytes} B payload · poll ${c.pollIntervalMs} ms`;
+  const chaos = c.chaos ? ' · chaos: connections cut at random' : '';
+  return `scenario ${c.scenario} · ${clients} clients · ${c.rate} msg/s · ${c.durationSec} s · ${c.payloadBytes} B payload · poll ${c.pollIntervalMs} ms${chaos}`;
 }
 
 export function describeEnvironment(result: BenchResult): string {
