@@ -123,7 +123,7 @@ describe('a short bench run of every technique', () => {
 
   test('the folder holds results.json, summary.md, index.html and a PNG per chart', async () => {
     const files = await readdir(out);
-    for (const file of ['results.json', 'summary.md', 'index.html', 'chart.umd.js', 'view.js']) assert.ok(files.includes(file), file);
+    for (const file of ['results.json', 'summary.md', 'index.html', 'chart.umd.js', 'view.js', 'results.css']) assert.ok(files.includes(file), file);
     const pngs = files.filter((f) => f.endsWith('.png')).sort();
     assert.deepEqual(pngs, ['bytes-per-client-minute.png', 'bytes-per-message.png', 'latency-cdf.png', 'latency-percentiles.png', 'requests-per-message.png', 'server-resources.png', 'theory-vs-measured.png']);
     for (const png of pngs) {

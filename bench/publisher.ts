@@ -45,7 +45,8 @@ export async function publish(options: { baseUrl: string; rate: number; count: n
     client.setRequests([
       {
         method: 'POST',
-        path: '/api/messages',
+        // Its own client id: a server's publish rate limit then applies to it alone.
+        path: `/api/messages?client=${encodeURIComponent(options.author)}`,
         headers: { 'content-type': 'application/json' },
         body,
         onResponse: (status, answer) => {

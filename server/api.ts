@@ -7,18 +7,21 @@ import type { Config } from './config.ts';
 import { BadClientId, BadPublish, UnknownTechnique } from './errors.ts';
 import { type Feed, preciseNow } from './feed.ts';
 import { checkPublish } from './message.ts';
+import { retryAfter } from './limits.ts';
 import { recordTranscript } from './transcript.ts';
 import type { Transport } from './transport.ts';
 import type { WireMeter } from './wire.ts';
 
 export interface ApiOptions {
+  /** Counts a publish against its client's rate limit; throws the 429 when over it. */
+  limitPublish(request: import('node:http').IncomingMessage, client: string | undefined): void;
   feed: Feed;
   config: Config;
   wire: WireMeter;
   transports: readonly Transport[];
 }
 
-export async function api(app: FastifyInstance, { feed, config, wire, transports }: ApiOptions): Promise<void> {
+export async function api(app: FastifyInstance, { feed, config, wire, transports, limitPublish }: ApiOptions): Promise<void> {
   // Publishing lives in its own scope because it accepts only application/json: Fastify
   // also parses text/plain by default, and text/plain is what a cross-site HTML form (or
   // a "simple" cross-origin fetch, which needs no preflight) can send.
@@ -28,6 +31,12 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     scope.post('/api/messages', { bodyLimit: config.bodyLimitBytes }, async (request, reply) => {
       const checked = checkPublish(request.body, config);
       if (!checked.ok) throw new BadPublish(checked.message);
+      try {
+        limitPublish(request.raw, clientOf(request.query));
+      } catch (error) {
+        retryAfter(reply, error);
+        throw error;
+      }
       const message = await feed.publish(checked.value);
       return reply.code(201).header('cache-control', 'no-store').send(message);
     });

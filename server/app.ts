@@ -3,10 +3,12 @@
  * 0 (or inject) and `main.ts` can listen on the configured port.
  */
 import { fileURLToPath } from 'node:url';
+import type { IncomingMessage } from 'node:http';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { api, clientOf } from './api.ts';
 import { results } from './results.ts';
+import { applyCors, checkConnectionCap, limitKey, PAGE_CSP, PublishLimiter } from './limits.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
 import type { Transport, TransportContext } from './transport.ts';
@@ -85,11 +87,28 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   app.addHook('onRequest', async (request, reply) => {
     wire.begin(request.raw, reply.raw, request.routeOptions.config.technique, clientOf(request.query));
   });
+  // The API's cross-origin policy (limits.ts); a preflight needs a route to land on.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/api/')) applyCors(request, reply, config.allowedOrigins);
+  });
+  app.options('/api/*', async (_request, reply) => reply.code(204).send());
+  // A refused WebSocket handshake (403, 426, 503) is answered over a socket Node handed
+  // over for the upgrade and no longer tracks: close it, or a client that keeps it open
+  // holds the server's shutdown forever.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.headers.upgrade !== undefined && reply.statusCode >= 400) request.raw.socket.end();
+  });
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && type.startsWith('text/html') && !reply.hasHeader('content-security-policy')) {
+      reply.header('content-security-policy', PAGE_CSP);
+    }
   });
 
-  await api(app, { feed, config, wire, transports });
+  const limiter = new PublishLimiter(config);
+  const limitPublish = (request: IncomingMessage, client: string | undefined) => limiter.take(limitKey(client, request.socket.remoteAddress));
+  await api(app, { feed, config, wire, transports, limitPublish });
 
   for (const transport of transports) {
     const context: TransportContext = {
@@ -101,11 +120,16 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
         held.add(close);
         return () => held.delete(close);
       },
+      limitPublish,
     };
     await app.register(
       async (scope) => {
         scope.addHook('onRoute', (route) => {
           route.config = { ...route.config, technique: transport.id };
+        });
+        // Before any handler (and before a WebSocket upgrade): is there room for one more?
+        scope.addHook('onRequest', async (_request, reply) => {
+          checkConnectionCap(reply, transport.id, wire.activeRequests(transport.id), config.maxConnectionsPerTechnique);
         });
         await transport.register(scope, context);
       },

@@ -40,10 +40,23 @@ export interface Config {
    */
   slowClientTimeoutMs: number;
   /**
-   * Browser origins, besides the server's own, that may open a WebSocket.
-   * `ALLOWED_ORIGINS`, comma-separated, default none.
+   * Browser origins, besides the server's own, that may open a WebSocket and read the API
+   * across origins (CORS). `ALLOWED_ORIGINS`, comma-separated, default none.
    */
   allowedOrigins: string[];
+  /**
+   * Messages one client may publish per second, sustained (HTTP and WebSocket together),
+   * keyed by its `client` id, or by its address when it names none.
+   * `PUBLISH_RATE_PER_CLIENT`, default 50; 0 turns the limit off.
+   */
+  publishRatePerClient: number;
+  /** Messages a client may publish in a burst above the sustained rate. `PUBLISH_BURST`, default 100. */
+  publishBurst: number;
+  /**
+   * Requests one technique may hold open at once (streams, WebSockets, held long polls);
+   * past it, new ones get 503 with Retry-After. `MAX_CONNECTIONS_PER_TECHNIQUE`, default 10000.
+   */
+  maxConnectionsPerTechnique: number;
   /** Time a client has to send a whole request, ms. `REQUEST_TIMEOUT_MS`, default 30000. */
   requestTimeoutMs: number;
   /** Time a client has to send the request headers, ms. `HEADERS_TIMEOUT_MS`, default 10000. */
@@ -74,6 +87,9 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   iframeMaxBytes: 256 * 1024,
   slowClientTimeoutMs: 15_000,
   allowedOrigins: [],
+  publishRatePerClient: 50,
+  publishBurst: 100,
+  maxConnectionsPerTechnique: 10_000,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   logLevel: 'info',
@@ -94,6 +110,9 @@ export function loadConfig(env: Env): Config {
     iframeMaxBytes: integer(env, 'IFRAME_MAX_BYTES', DEFAULT_CONFIG.iframeMaxBytes, 1024, 1024 * 1024 * 1024),
     slowClientTimeoutMs: integer(env, 'SLOW_CLIENT_TIMEOUT_MS', DEFAULT_CONFIG.slowClientTimeoutMs, 100, 3_600_000),
     allowedOrigins: origins(env),
+    publishRatePerClient: integer(env, 'PUBLISH_RATE_PER_CLIENT', DEFAULT_CONFIG.publishRatePerClient, 0, 1_000_000),
+    publishBurst: integer(env, 'PUBLISH_BURST', DEFAULT_CONFIG.publishBurst, 1, 1_000_000),
+    maxConnectionsPerTechnique: integer(env, 'MAX_CONNECTIONS_PER_TECHNIQUE', DEFAULT_CONFIG.maxConnectionsPerTechnique, 1, 10_000_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1000, 3_600_000),
     headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', DEFAULT_CONFIG.headersTimeoutMs, 1000, 3_600_000),
     logLevel: oneOf(env, 'LOG_LEVEL', DEFAULT_CONFIG.logLevel, LOG_LEVELS),

@@ -32,3 +32,18 @@ export const BadClientId = createError(
   400,
 );
 export const UnknownTechnique = createError('RTL_UNKNOWN_TECHNIQUE', 'no technique %s; the techniques are %s', 404);
+export const TooManyConnections = createError(
+  'RTL_TOO_MANY_CONNECTIONS',
+  '%s already holds %s connections, its limit (MAX_CONNECTIONS_PER_TECHNIQUE): try again later',
+  503,
+);
+export const PublishRateLimited = createError(
+  'RTL_RATE_LIMITED',
+  'client %s publishes faster than its limit (%s): wait %s ms',
+  429,
+);
+export const ForbiddenCorsOrigin = createError(
+  'RTL_FORBIDDEN_ORIGIN',
+  'Origin %s may not call this API across origins; allowed: %s',
+  403,
+);

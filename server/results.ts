@@ -13,7 +13,7 @@ const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 /** Where runs are looked for, first found wins. */
 export const RESULT_FOLDERS = Object.freeze(['latest', 'reference']);
 /** The files a bench run writes: plain names, no path. */
-const FILE_NAME = /^[a-z0-9][a-z0-9.-]*\.(html|js|json|md|png)$/;
+const FILE_NAME = /^[a-z0-9][a-z0-9.-]*\.(css|html|js|json|md|png)$/;
 
 /** The folder of the run to show, or undefined when there is none. */
 export function currentRun(resultsDir = RESULTS_DIR): string | undefined {

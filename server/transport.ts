@@ -44,6 +44,11 @@ export interface TransportContext {
    * close it politely. Returns the release to call when it ends by itself.
    */
   hold(close: () => void): () => void;
+  /**
+   * Counts one publish against the rate limit of `client` (or of the request's address
+   * when it names none); throws the 429 error when the client is over its limit.
+   */
+  limitPublish(request: IncomingMessage, client: string | undefined): void;
 }
 
 /** What a client is told besides messages. Every technique carries these the same way. */

@@ -85,6 +85,11 @@ export class WireMeter {
     for (const id of [...techniques, OTHER]) this.#counters.set(id, emptyCounters());
   }
 
+  /** Requests of `technique` in progress right now (held long polls, streams, WebSockets). */
+  activeRequests(technique: string): number {
+    return this.#counters.get(technique)?.activeRequests ?? 0;
+  }
+
   /**
    * Starts accounting for a request; `technique` is undefined for non-technique routes,
    * `client` is the id the request named, if any.

@@ -59,18 +59,7 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>realtime-lab bench: ${escapeHtml(describeConfig(result))}</title>
 <link rel="icon" href="data:,">
-<style>
-  body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 16px; max-width: 1240px; color: #17202a; }
-  h1 { margin: 0 0 4px; font-size: 1.5rem; }
-  .meta { color: #566573; margin: 0 0 12px; }
-  .table { overflow-x: auto; }
-  table { border-collapse: collapse; font-size: 0.85rem; }
-  th, td { padding: 4px 8px; border-bottom: 1px solid #e5e7e9; text-align: left; white-space: nowrap; }
-  td.num { text-align: right; font-variant-numeric: tabular-nums; }
-  figure { margin: 24px 0; }
-  figcaption { color: #566573; font-size: 0.9rem; }
-  .warnings li { color: #7a5a00; }
-</style>
+<link rel="stylesheet" href="results.css">
 </head>
 <body>
 <h1>realtime-lab bench results</h1>

@@ -33,7 +33,7 @@ export async function writeReport(result: BenchResult, out: string, onFile: (fil
   await write('index.html', renderHtml(result, charts));
   // The UMD build is not in chart.js's `exports`; it sits beside the CommonJS entry.
   await copyFile(join(dirname(require.resolve('chart.js')), 'chart.umd.js'), join(out, 'chart.umd.js'));
-  await copyFile(fileURLToPath(new URL('view.js', import.meta.url)), join(out, 'view.js'));
-  written.push('chart.umd.js', 'view.js');
+  for (const file of ['view.js', 'results.css']) await copyFile(fileURLToPath(new URL(file, import.meta.url)), join(out, file));
+  written.push('chart.umd.js', 'view.js', 'results.css');
   return written;
 }

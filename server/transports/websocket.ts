@@ -11,6 +11,7 @@
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
+import { clientOf } from '../api.ts';
 import { ForbiddenOrigin, UpgradeRequired } from '../errors.ts';
 import { checkPublish } from '../message.ts';
 import type { Message } from '../message.ts';
@@ -124,9 +125,12 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     alive = true;
   });
 
+  // Answers go out in the order the frames came in (a publish awaits the feed, an error
+  // does not), so a run of bad frames is counted as a run.
+  let answered: Promise<void> = Promise.resolve();
   socket.on('message', (data: RawData, isBinary: boolean) => {
     const answer = handleFrame(data, isBinary);
-    void answer.then((reply) => {
+    answered = answered.then(() => answer).then((reply) => {
       if (socket.readyState !== socket.OPEN) return;
       sendControl(reply);
       badFramesInARow = reply.type === 'error' ? badFramesInARow + 1 : 0;
@@ -155,6 +159,12 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     }
     const checked = checkPublish(frame, config, ['type', 'ref']);
     if (!checked.ok) return withRef({ type: 'error' as const, message: checked.message });
+    try {
+      // A flood is answered with error frames, and counts towards the 1008 below.
+      context.limitPublish(request.raw, clientOf(request.query));
+    } catch (error) {
+      return withRef({ type: 'error' as const, message: (error as Error).message });
+    }
     try {
       const message: Message = await feed.publish(checked.value);
       return withRef({ type: 'ack' as const, id: message.id });
