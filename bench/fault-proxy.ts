@@ -27,6 +27,8 @@ export interface FaultProxyStats {
 export class FaultProxy {
   readonly #server: Server;
   readonly #open = new Map<number, ProxiedConnection>();
+  /** Every socket still open, blackholed ones included, so that close() ends them all. */
+  readonly #sockets = new Set<Socket>();
   readonly #stats: FaultProxyStats = { accepted: 0, cut: 0, blackholed: 0 };
   #nextId = 1;
 
@@ -100,10 +102,7 @@ export class FaultProxy {
 
   /** Closes the listener and every connection. */
   async close(): Promise<void> {
-    for (const connection of this.#open.values()) {
-      connection.client.destroy();
-      connection.upstream.destroy();
-    }
+    for (const socket of this.#sockets) socket.destroy();
     this.#open.clear();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -137,7 +136,10 @@ export class FaultProxy {
     };
     client.on('close', gone);
     upstream.on('close', gone);
-    client.on('error', () => undefined);
-    upstream.on('error', () => undefined);
+    for (const socket of [client, upstream]) {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
   }
 }

@@ -1,0 +1,119 @@
+/**
+ * Faults the server must survive without losing track: a thousand clients that hang up,
+ * a WebSocket peer that vanishes without a FIN or RST (through the fault proxy), and the
+ * server process killed and started again under its clients.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { type ClientRequest, request as httpRequest } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { EventSource } from 'eventsource';
+import WebSocket from 'ws';
+import { FaultProxy } from '../bench/fault-proxy.ts';
+import { publish, startServer, until } from './testing.ts';
+
+const CLIENTS = 1000;
+
+for (const technique of ['long-polling', 'sse', 'forever-iframe']) {
+  test(`${technique}: ${CLIENTS} clients that hang up leave no listener behind, within a second`, async (t) => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    t.after(() => process.off('warning', onWarning));
+    const server = await startServer(t);
+    const baseline = server.feed.listenerCount;
+    const requests: ClientRequest[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const req = httpRequest(`${server.url}/api/${technique}?since=0`, { agent: false });
+      req.on('error', () => undefined);
+      req.on('response', (res) => res.resume());
+      req.end();
+      requests.push(req);
+    }
+    await until(() => server.wire.activeRequests(technique) === CLIENTS, `${CLIENTS} held requests`, 20_000);
+    assert.equal(server.feed.listenerCount, baseline + CLIENTS);
+    for (const req of requests) req.destroy();
+    await until(() => server.feed.listenerCount === baseline, 'the listeners to go', 1000);
+    await until(() => server.wire.activeRequests(technique) === 0, 'the requests to end', 1000);
+    assert.deepEqual(warnings.filter((name) => name === 'MaxListenersExceededWarning'), []);
+  });
+}
+
+test('a WebSocket peer that vanishes without FIN or RST is dropped by the heartbeat within two intervals', async (t) => {
+  const HEARTBEAT_MS = 300;
+  const server = await startServer(t, { config: { heartbeatMs: HEARTBEAT_MS } });
+  const { port } = new URL(server.url);
+  const proxy = await FaultProxy.start({ host: '127.0.0.1', port: Number(port) });
+  t.after(() => proxy.close());
+  const baseline = server.feed.listenerCount;
+  const socket = new WebSocket(`${proxy.url.replace('http', 'ws')}/api/websocket`);
+  socket.on('error', () => undefined);
+  await once(socket, 'open');
+  assert.equal(server.feed.listenerCount, baseline + 1);
+  const [connection] = proxy.connections;
+  assert.ok(connection);
+  proxy.blackhole(connection);
+  const started = Date.now();
+  await until(() => server.feed.listenerCount === baseline && server.wire.activeRequests('websocket') === 0, 'the server to drop the peer', 5000);
+  const took = Date.now() - started;
+  console.log(`blackholed WebSocket dropped after ${took} ms (heartbeat ${HEARTBEAT_MS} ms)`);
+  assert.ok(took <= 3 * HEARTBEAT_MS, `took ${took} ms`);
+  assert.equal(connection.client.destroyed, false, 'the peer never closed anything itself');
+});
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+async function startProcess(t: import('node:test').TestContext, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  await until(() => output.includes('serving'), 'the server to start', 15_000);
+  return child;
+}
+
+test('killed and started again, the server tells its returning clients their history is gone', async (t) => {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const first = await startProcess(t, port);
+  for (const text of ['one', 'two', 'three']) await publish(url, { author: 'ada', text });
+
+  // A real EventSource: it reconnects by itself, with the last id it saw.
+  const source = new EventSource(`${url}/api/sse?since=0`);
+  t.after(() => source.close());
+  const seen: string[] = [];
+  source.onmessage = (event) => seen.push(`${event.lastEventId}:${JSON.parse(event.data).text}`);
+  source.addEventListener('reset', () => seen.push('reset'));
+  await until(() => seen.length === 3, 'the history', 5000);
+
+  first.kill('SIGKILL');
+  await once(first, 'exit');
+  await startProcess(t, port);
+  await publish(url, { author: 'ada', text: 'after the restart' });
+
+  // EventSource comes back with Last-Event-ID 3, ahead of the new, empty feed.
+  await until(() => seen.length === 5, 'the reset and the new message', 15_000);
+  assert.deepEqual(seen, ['1:one', '2:two', '3:three', 'reset', '1:after the restart']);
+
+  // A poller with the old cursor is told the same, and gets the new history.
+  const answer = (await (await fetch(`${url}/api/short-polling?since=3`)).json()) as { reset?: boolean; messages: { text: string }[] };
+  assert.equal(answer.reset, true);
+  assert.deepEqual(answer.messages.map((m) => m.text), ['after the restart']);
+});
