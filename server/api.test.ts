@@ -139,3 +139,21 @@ test('every answer carries X-Content-Type-Options: nosniff', async (t) => {
     assert.equal(response.headers.get('x-content-type-options'), 'nosniff', path);
   }
 });
+
+for (const timeout of ['-1', '1.5', 'soon', '99999999999', '1e3']) {
+  test(`a long poll asking for timeout=${timeout} gets 400 at once`, async (t) => {
+    const server = await startServer(t);
+    const response = await fetch(`${server.url}/api/long-polling?timeout=${timeout}`);
+    assert.equal(response.status, 400);
+    assert.match(((await response.json()) as { message: string }).message, /timeout must be a whole number of milliseconds from 0 to 55000/);
+  });
+}
+
+test('a URL or headers larger than Node accepts get 431, and the server stays up', async (t) => {
+  const server = await startServer(t);
+  const longUrl = await fetch(`${server.url}/api/short-polling?since=0&pad=${'x'.repeat(64 * 1024)}`);
+  assert.equal(longUrl.status, 431);
+  const longHeader = await fetch(`${server.url}/api/health`, { headers: { 'x-pad': 'x'.repeat(64 * 1024) } });
+  assert.equal(longHeader.status, 431);
+  assert.equal((await fetch(`${server.url}/api/health`)).status, 200);
+});

@@ -57,3 +57,31 @@ for (const [technique, request] of Object.entries(requests)) {
     assert.equal(active, 0);
   });
 }
+
+for (const [technique, request] of Object.entries(requests)) {
+  test(`${technique}: a client that reads in short bursts, paused most of the time, is kept`, async (t) => {
+    const SLOW_CLIENT_TIMEOUT_MS = 400;
+    const server = await startServer(t, { config: { slowClientTimeoutMs: SLOW_CLIENT_TIMEOUT_MS, iframeMaxBytes: 1024 * 1024 * 1024 } });
+    const socket = await stalledClient(server, request);
+    t.after(() => socket.destroy());
+    let read = 0;
+    socket.on('data', (chunk: Buffer) => (read += chunk.length));
+    // Reads for 5 ms out of every 100: far slower than the feed, but never stalled for
+    // as long as the slow-client timeout.
+    const reader = setInterval(() => {
+      socket.resume();
+      setTimeout(() => socket.pause(), 5);
+    }, 100);
+    t.after(() => clearInterval(reader));
+    await until(() => server.feed.listenerCount === 1, 'the subscription');
+    const until_ = Date.now() + 3 * SLOW_CLIENT_TIMEOUT_MS + 1000;
+    while (Date.now() < until_) {
+      await server.feed.publish({ author: 'ada', text: TEXT });
+      if (server.feed.lastId % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(server.feed.listenerCount, 1, `the reading client was dropped after ${server.feed.lastId} messages`);
+    }
+    console.log(`${technique}: kept through ${server.feed.lastId} messages, having read ${(read / 1048576).toFixed(1)} MiB`);
+    assert.ok(read > 64 * 1024, 'it kept reading');
+    assert.equal(server.wire.activeRequests(technique), 1);
+  });
+}

@@ -228,3 +228,59 @@ test('raw: a reserved opcode is a protocol error (1002)', async (t) => {
   socket.write(frame(0x3, Buffer.from('x')));
   assert.equal(await closeCode(), 1002);
 });
+
+// Autobahn 7.9.x: close codes a peer may not send (1004-1006, 1015, out of range).
+for (const code of [999, 1004, 1005, 1006, 1015, 2999, 5000]) {
+  test(`raw: a close frame with code ${code} is a protocol error (1002)`, async (t) => {
+    const server = await startServer(t);
+    const { socket, closeCode } = await rawSocket(server);
+    t.after(() => socket.destroy());
+    const payload = Buffer.alloc(2);
+    payload.writeUInt16BE(code);
+    socket.write(frame(0x8, payload));
+    assert.equal(await closeCode(), 1002);
+  });
+}
+
+test('raw: a valid close code is echoed in the server\'s close frame (Autobahn 7.7)', async (t) => {
+  const server = await startServer(t);
+  const { socket, closeCode } = await rawSocket(server);
+  t.after(() => socket.destroy());
+  const payload = Buffer.alloc(2);
+  payload.writeUInt16BE(3000);
+  socket.write(frame(0x8, payload));
+  assert.equal(await closeCode(), 3000);
+});
+
+test('raw: a fragmented control frame is a protocol error (1002, Autobahn 5.1)', async (t) => {
+  const server = await startServer(t);
+  const { socket, closeCode } = await rawSocket(server);
+  t.after(() => socket.destroy());
+  const ping = frame(0x9, Buffer.from('ping'));
+  ping[0] = 0x09; // FIN cleared
+  socket.write(ping);
+  assert.equal(await closeCode(), 1002);
+});
+
+test('raw: a continuation frame with nothing to continue is a protocol error (1002, Autobahn 5.9)', async (t) => {
+  const server = await startServer(t);
+  const { socket, closeCode } = await rawSocket(server);
+  t.after(() => socket.destroy());
+  socket.write(frame(0x0, Buffer.from('orphan')));
+  assert.equal(await closeCode(), 1002);
+});
+
+test('raw: a publish split over fragments is put back together and acked (Autobahn 5.6)', async (t) => {
+  const server = await startServer(t);
+  const { socket } = await rawSocket(server);
+  t.after(() => socket.destroy());
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  const json = Buffer.from(JSON.stringify({ type: 'publish', author: 'ada', text: 'in pieces', ref: 'r1' }));
+  const first = frame(0x1, json.subarray(0, 10));
+  first[0] = 0x01; // FIN cleared, text
+  socket.write(first);
+  socket.write(frame(0x0, json.subarray(10)));
+  await until(() => text.includes('"type":"ack"'), 'the ack');
+  assert.match(text, /"ref":"r1"/);
+});
