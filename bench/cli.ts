@@ -100,6 +100,11 @@ class Progress {
   }
 }
 
+// Interrupted (Ctrl-C, or a parent's SIGTERM): exit through process.exit, so the 'exit'
+// handler in server-process.ts ends the servers this bench started.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
