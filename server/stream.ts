@@ -7,7 +7,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Message } from './message.ts';
-import { type ControlEvent, type EndReason, type TransportContext, followFeed } from './transport.ts';
+import { type ControlEvent, type EndReason, type TransportContext, encode, followFeed } from './transport.ts';
 
 /** How one streaming technique writes things on the wire. */
 export interface StreamFormat {
@@ -24,6 +24,18 @@ export interface StreamFormat {
    * reopens from its cursor. Undefined for no limit.
    */
   readonly maxBytes?: number;
+}
+
+// What a format writes for a message, kept once per (format, message) rather than built
+// again for every client: the SSE lines or the escaped <script> call, as UTF-8 bytes.
+const formattedByFormat = new WeakMap<StreamFormat, WeakMap<Message, string>>();
+
+function formatted(format: StreamFormat, message: Message): string {
+  let cache = formattedByFormat.get(format);
+  if (!cache) formattedByFormat.set(format, (cache = new WeakMap()));
+  let text = cache.get(message);
+  if (!text) cache.set(message, (text = format.message(message, encode(message).json)));
+  return text;
 }
 
 /** Why a stream ended: the server's reasons, or the client hanging up. */
@@ -59,8 +71,8 @@ export function serveStream(
     ending = why;
     abort.abort();
   };
-  const write = (chunk: string): boolean => {
-    written += Buffer.byteLength(chunk);
+  const write = (chunk: string | Buffer): boolean => {
+    written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     return res.write(chunk);
   };
 
@@ -80,9 +92,9 @@ export function serveStream(
   }, heartbeatMs);
 
   const outlet = {
-    message(message: Message, json: string): boolean {
-      const room = write(format.message(message, json));
-      context.delivered(request.raw, 1, Buffer.byteLength(json));
+    message(message: Message): boolean {
+      const room = write(formatted(format, message));
+      context.delivered(request.raw, 1, encode(message).bytes);
       if (format.maxBytes !== undefined && written >= format.maxBytes) stop('limit');
       return room;
     },

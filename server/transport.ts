@@ -71,6 +71,30 @@ const CURSOR_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
  * Reads a cursor (`since` or a Last-Event-ID value): undefined when absent, a safe integer
  * when valid, and a 400 for anything else (negative, fractional, huge, repeated, empty).
  */
+/** A message as it goes on the wire: its JSON, the JSON's UTF-8 bytes, and their count. */
+export interface EncodedMessage {
+  json: string;
+  utf8: Buffer;
+  bytes: number;
+}
+
+// Encoded once per message, not once per client: with 1,000 subscribers, a message would
+// otherwise be serialized and measured 1,000 times. Messages are the feed's own objects,
+// so the cache goes when they leave the history.
+const encodings = new WeakMap<Message, EncodedMessage>();
+
+/** The message's JSON (the payload every technique carries), computed once. */
+export function encode(message: Message): EncodedMessage {
+  let encoded = encodings.get(message);
+  if (!encoded) {
+    const json = JSON.stringify(message);
+    const utf8 = Buffer.from(json);
+    encoded = { json, utf8, bytes: utf8.length };
+    encodings.set(message, encoded);
+  }
+  return encoded;
+}
+
 export function parseCursor(name: string, raw: unknown): number | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string' || !CURSOR_PATTERN.test(raw) || !Number.isSafeInteger(Number(raw))) {
@@ -103,8 +127,8 @@ export function nextPublish(feed: Feed, signal: AbortSignal): Promise<void> {
 
 /** Where `followFeed` writes: one per client of a streaming technique. */
 export interface FeedOutlet {
-  /** Writes a message; returns false when the client's buffer is full. */
-  message(message: Message, json: string): boolean;
+  /** Writes a message (its payload is `encode(message)`); returns false when the client's buffer is full. */
+  message(message: Message): boolean;
   /** Writes a control event; returns false when the client's buffer is full. */
   control(event: ControlEvent): boolean;
   /** Resolves once the client has taken what was written. */
@@ -155,7 +179,7 @@ export async function followFeed(
       if (batch.reset || batch.missed) sent = (batch.messages[0]?.id ?? batch.cursor + 1) - 1;
       for (const message of batch.messages) {
         if (signal.aborted) break;
-        room = outlet.message(message, JSON.stringify(message)) && room;
+        room = outlet.message(message) && room;
         sent = message.id;
         if (!room) {
           await untilAborted(outlet.drained(), signal);
@@ -193,8 +217,8 @@ function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void
  * exactly.
  */
 export function batchBody(batch: Batch): { body: string; payloadBytes: number } {
-  const jsons = batch.messages.map((message) => JSON.stringify(message));
+  const encoded = batch.messages.map(encode);
   const extra = (batch.missed ? `,"missed":${batch.missed}` : '') + (batch.reset ? ',"reset":true' : '');
-  const body = `{"cursor":${batch.cursor},"messages":[${jsons.join(',')}]${extra}}`;
-  return { body, payloadBytes: jsons.reduce((sum, json) => sum + Buffer.byteLength(json), 0) };
+  const body = `{"cursor":${batch.cursor},"messages":[${encoded.map((e) => e.json).join(',')}]${extra}}`;
+  return { body, payloadBytes: encoded.reduce((sum, e) => sum + e.bytes, 0) };
 }

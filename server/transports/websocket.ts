@@ -21,6 +21,7 @@ import {
   STREAM_HIGH_WATER_BYTES,
   type Transport,
   type TransportContext,
+  encode,
   followFeed,
   sinceOf,
 } from '../transport.ts';
@@ -106,8 +107,8 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     ending = why;
     abort.abort();
   };
-  const send = (frame: string): boolean => {
-    lastSend = new Promise((resolve) => socket.send(frame, () => resolve()));
+  const send = (frame: string | Buffer, binary = false): boolean => {
+    lastSend = new Promise((resolve) => socket.send(frame, { binary }, () => resolve()));
     return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
   };
   const sendControl = (frame: object) => send(JSON.stringify(frame));
@@ -181,8 +182,9 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   });
 
   const outlet = {
-    message(_message: Message, json: string): boolean {
-      context.delivered(request.raw, 1, Buffer.byteLength(json));
+    message(message: Message): boolean {
+      const { json, bytes } = encode(message);
+      context.delivered(request.raw, 1, bytes);
       return send(json);
     },
     control: (event: ControlEvent) => sendControl(event),
