@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { relative, resolve } from 'node:path';
 import { type BenchEvent, checkServer, runBench } from './engine.ts';
 import { DEFAULT_OUT, HELP, parseOptions, UsageError } from './options.ts';
+import { ms } from './report/format.ts';
 import { renderTable } from './report/table.ts';
 import { writeReport } from './report/write.ts';
 
@@ -32,7 +33,8 @@ async function main(argv: string[]): Promise<number> {
   const runs = options.clients.length * options.techniques.length;
   // Per run: the duration, ~3 s to start a server and drain, and connecting the clients.
   const estimateSec = options.clients.reduce((sum, clients) => sum + options.techniques.length * (options.durationSec + 3 + clients * 0.003), 0);
-  progress.note(`bench: ${runs} run${runs > 1 ? 's' : ''} (${options.techniques.join(', ')}; ${options.clients.join(', ')} clients), about ${Math.max(1, Math.round(estimateSec / 60))} min`);
+  const estimate = estimateSec < 90 ? `${Math.ceil(estimateSec / 5) * 5} s` : `${Math.round(estimateSec / 60)} min`;
+  progress.note(`bench: ${runs} run${runs > 1 ? 's' : ''} (${options.techniques.join(', ')}; ${options.clients.join(', ')} clients), about ${estimate}`);
 
   const result = await runBench(options, events);
   progress.clear();
@@ -86,7 +88,7 @@ class Progress {
       const r = event.result;
       const verdict =
         r.messagesExpected === 0 ? 'nothing published' : r.lost === 0 && r.duplicates === 0 ? `all ${r.messagesDelivered} delivered` : `${r.lost} lost, ${r.duplicates} duplicated`;
-      this.note(`✓ ${r.technique} (${r.clients} clients): ${verdict}, ${r.httpRequests} requests, p99 ${r.latencyMs ? `${r.latencyMs.p99} ms` : '–'}`);
+      this.note(`✓ ${r.technique} (${r.clients} clients): ${verdict}, ${r.httpRequests} requests, p99 ${r.latencyMs ? `${ms(r.latencyMs.p99)} ms` : '–'}`);
     }
   }
 
