@@ -27,15 +27,18 @@ export interface StreamFormat {
 }
 
 // What a format writes for a message, kept once per (format, message) rather than built
-// again for every client: the SSE lines or the escaped <script> call, as UTF-8 bytes.
-const formattedByFormat = new WeakMap<StreamFormat, WeakMap<Message, string>>();
+// and measured again for every client: the SSE lines or the escaped <script> call.
+const formattedByFormat = new WeakMap<StreamFormat, WeakMap<Message, { text: string; bytes: number }>>();
 
-function formatted(format: StreamFormat, message: Message): string {
+function formatted(format: StreamFormat, message: Message): { text: string; bytes: number } {
   let cache = formattedByFormat.get(format);
   if (!cache) formattedByFormat.set(format, (cache = new WeakMap()));
-  let text = cache.get(message);
-  if (!text) cache.set(message, (text = format.message(message, encode(message).json)));
-  return text;
+  let entry = cache.get(message);
+  if (!entry) {
+    const text = format.message(message, encode(message).json);
+    cache.set(message, (entry = { text, bytes: Buffer.byteLength(text) }));
+  }
+  return entry;
 }
 
 /** Why a stream ended: the server's reasons, or the client hanging up. */
@@ -71,8 +74,8 @@ export function serveStream(
     ending = why;
     abort.abort();
   };
-  const write = (chunk: string | Buffer): boolean => {
-    written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+  const write = (chunk: string, bytes = Buffer.byteLength(chunk)): boolean => {
+    written += bytes;
     return res.write(chunk);
   };
 
@@ -93,7 +96,8 @@ export function serveStream(
 
   const outlet = {
     message(message: Message): boolean {
-      const room = write(formatted(format, message));
+      const { text, bytes } = formatted(format, message);
+      const room = write(text, bytes);
       context.delivered(request.raw, 1, encode(message).bytes);
       if (format.maxBytes !== undefined && written >= format.maxBytes) stop('limit');
       return room;

@@ -67,14 +67,9 @@ export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
 
 const CURSOR_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
 
-/**
- * Reads a cursor (`since` or a Last-Event-ID value): undefined when absent, a safe integer
- * when valid, and a 400 for anything else (negative, fractional, huge, repeated, empty).
- */
-/** A message as it goes on the wire: its JSON, the JSON's UTF-8 bytes, and their count. */
+/** A message as it goes on the wire: its JSON (the payload) and its size in UTF-8 bytes. */
 export interface EncodedMessage {
   json: string;
-  utf8: Buffer;
   bytes: number;
 }
 
@@ -88,13 +83,16 @@ export function encode(message: Message): EncodedMessage {
   let encoded = encodings.get(message);
   if (!encoded) {
     const json = JSON.stringify(message);
-    const utf8 = Buffer.from(json);
-    encoded = { json, utf8, bytes: utf8.length };
+    encoded = { json, bytes: Buffer.byteLength(json) };
     encodings.set(message, encoded);
   }
   return encoded;
 }
 
+/**
+ * Reads a cursor (`since` or a Last-Event-ID value): undefined when absent, a safe integer
+ * when valid, and a 400 for anything else (negative, fractional, huge, repeated, empty).
+ */
 export function parseCursor(name: string, raw: unknown): number | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string' || !CURSOR_PATTERN.test(raw) || !Number.isSafeInteger(Number(raw))) {

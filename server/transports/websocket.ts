@@ -107,8 +107,8 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     ending = why;
     abort.abort();
   };
-  const send = (frame: string | Buffer, binary = false): boolean => {
-    lastSend = new Promise((resolve) => socket.send(frame, { binary }, () => resolve()));
+  const send = (frame: string): boolean => {
+    lastSend = new Promise((resolve) => socket.send(frame, () => resolve()));
     return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
   };
   const sendControl = (frame: object) => send(JSON.stringify(frame));
