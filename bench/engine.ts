@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { calibrate } from './clock.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { DeliveryTracker, round } from './delivery.ts';
-import type { BenchDriver, ModelInput, SubscriberReport } from './drivers/driver.ts';
+import { type BenchDriver, type ModelInput, type SubscriberReport, type WireStats, fetchClientStats } from './drivers/driver.ts';
 import { drivers } from './drivers/index.ts';
 import type { BenchOptions } from './options.ts';
 import { paddedText, publish } from './publisher.ts';
@@ -206,18 +206,8 @@ async function runOne(driver: BenchDriver, clients: number, options: BenchOption
   }
 }
 
-interface WireStats {
-  httpRequests: number;
-  messagesDelivered: number;
-  payloadBytes: number;
-  bytesIn: { headers: number; body: number };
-  bytesOut: { headers: number; body: number };
-}
-
 async function clientStats(baseUrl: string, clientId: string, technique: string): Promise<WireStats> {
-  const response = await fetch(`${baseUrl}/api/stats?client=${encodeURIComponent(clientId)}`);
-  const body = (await response.json()) as { techniques?: Record<string, WireStats> };
-  const stats = body.techniques?.[technique];
+  const stats = (await fetchClientStats(baseUrl, clientId))[technique];
   if (!stats) throw new Error(`${baseUrl}/api/stats has no figures for ${technique}: is this a realtime-lab server?`);
   return stats;
 }

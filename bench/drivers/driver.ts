@@ -82,3 +82,20 @@ export interface BenchDriver {
 export function subscriberQuery(context: SubscribeContext, cursor: number, extra = ''): string {
   return `since=${cursor}&client=${encodeURIComponent(context.clientId)}${extra}`;
 }
+
+/** One technique's counters for one client id, as the server's `/api/stats?client=` gives them. */
+export interface WireStats {
+  activeRequests: number;
+  httpRequests: number;
+  messagesDelivered: number;
+  payloadBytes: number;
+  bytesIn: { headers: number; body: number };
+  bytesOut: { headers: number; body: number };
+}
+
+/** The server's socket counts for the requests that named `clientId`, per technique (none yet: empty). */
+export async function fetchClientStats(baseUrl: string, clientId: string): Promise<Record<string, WireStats>> {
+  const response = await fetch(`${baseUrl}/api/stats?client=${encodeURIComponent(clientId)}`);
+  const body = (await response.json()) as { techniques?: Record<string, WireStats> };
+  return body.techniques ?? {};
+}

@@ -5,7 +5,7 @@
  */
 import { type AutocannonClient, figuresOf, paced, start } from '../autocannon.ts';
 import type { SubscribeContext, SubscriberReport, Subscribers } from './driver.ts';
-import { subscriberQuery } from './driver.ts';
+import { fetchClientStats, subscriberQuery } from './driver.ts';
 
 interface PollBody {
   cursor: number;
@@ -94,9 +94,8 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
 export async function heldOpen(context: SubscribeContext, technique: string, count: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const response = await fetch(`${context.baseUrl}/api/stats?client=${encodeURIComponent(context.clientId)}`);
-    const stats = (await response.json()) as { techniques: Record<string, { activeRequests: number }> };
-    if ((stats.techniques[technique]?.activeRequests ?? 0) >= count) return;
+    const stats = await fetchClientStats(context.baseUrl, context.clientId);
+    if ((stats[technique]?.activeRequests ?? 0) >= count) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`${technique}: only some of the ${count} subscribers connected within ${timeoutMs} ms`);
