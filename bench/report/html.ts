@@ -5,8 +5,7 @@
  */
 import type { BenchResult } from '../result.ts';
 import type { NamedChart } from './charts.ts';
-import { count, fixed, mib, ms } from './format.ts';
-import { describeConfig, describeEnvironment, modelVerdict } from './table.ts';
+import { COLUMNS, describeConfig, describeEnvironment } from './table.ts';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -19,28 +18,9 @@ function scriptJson(value: unknown): string {
 
 export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
   const rows = result.techniques
-    .map((r) => {
-      const cells = [
-        r.technique,
-        count(r.clients),
-        `${count(r.messagesDelivered)} / ${count(r.messagesExpected)}`,
-        count(r.lost),
-        count(r.duplicates),
-        count(r.httpRequests),
-        fixed(r.httpRequestsPerMessage, 3),
-        fixed(r.bytesPerMessage),
-        fixed(r.overheadBytesPerMessage),
-        fixed(r.bytesPerClientPerMinute / 1000),
-        ms(r.latencyMs?.p50),
-        ms(r.latencyMs?.p99),
-        r.server ? count(Math.round(r.server.cpuMs)) : '–',
-        mib(r.server?.maxRssBytes),
-        modelVerdict(r),
-      ];
-      return `<tr>${cells.map((c, i) => `<td${i > 0 && i < 14 ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`;
-    })
+    .map((r) => `<tr>${COLUMNS.map((c) => `<td${c.align === 'right' ? ' class="num"' : ''}>${escapeHtml(c.cell(r))}</td>`).join('')}</tr>`)
     .join('\n');
-  const headings = ['technique', 'clients', 'delivered / expected', 'lost', 'dup', 'HTTP requests', 'requests / msg', 'bytes / msg', 'overhead bytes / msg', 'kB / client / min', 'delay p50 ms', 'p99 ms', 'server CPU ms', 'peak RSS MiB', 'model'];
+  const headings = COLUMNS.map((c) => c.heading ?? c.title);
   const warnings = result.warnings.length
     ? `<ul class="warnings">${result.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
     : '<p>No warnings: every message arrived once and in order, the bench was not saturated, and every model held.</p>';

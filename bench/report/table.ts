@@ -5,24 +5,28 @@
 import type { BenchResult, TechniqueResult } from '../result.ts';
 import { count, fixed, mib, ms } from './format.ts';
 
-interface Column {
+export interface Column {
+  /** The terminal table's heading: short. */
   title: string;
+  /** The page's heading, where it can afford more words; the title otherwise. */
+  heading?: string;
   /** Right-aligned numbers, left-aligned text. */
   align: 'left' | 'right';
   cell(result: TechniqueResult): string;
 }
 
-const COLUMNS: Column[] = [
+/** The columns of the result table, shared by the terminal table and index.html. */
+export const COLUMNS: readonly Column[] = [
   { title: 'technique', align: 'left', cell: (r) => r.technique },
   { title: 'clients', align: 'right', cell: (r) => count(r.clients) },
-  { title: 'delivered', align: 'right', cell: (r) => `${count(r.messagesDelivered)}/${count(r.messagesExpected)}` },
+  { title: 'delivered', heading: 'delivered / expected', align: 'right', cell: (r) => `${count(r.messagesDelivered)}/${count(r.messagesExpected)}` },
   { title: 'lost', align: 'right', cell: (r) => count(r.lost) },
   { title: 'dup', align: 'right', cell: (r) => count(r.duplicates) },
-  { title: 'requests', align: 'right', cell: (r) => count(r.httpRequests) },
-  { title: 'req/msg', align: 'right', cell: (r) => fixed(r.httpRequestsPerMessage, 3) },
-  { title: 'B/msg', align: 'right', cell: (r) => fixed(r.bytesPerMessage, 1) },
-  { title: 'overhead B/msg', align: 'right', cell: (r) => fixed(r.overheadBytesPerMessage, 1) },
-  { title: 'KB/client/min', align: 'right', cell: (r) => fixed(r.bytesPerClientPerMinute / 1000, 1) },
+  { title: 'requests', heading: 'HTTP requests', align: 'right', cell: (r) => count(r.httpRequests) },
+  { title: 'req/msg', heading: 'requests / msg', align: 'right', cell: (r) => fixed(r.httpRequestsPerMessage, 3) },
+  { title: 'B/msg', heading: 'bytes / msg', align: 'right', cell: (r) => fixed(r.bytesPerMessage, 1) },
+  { title: 'overhead B/msg', heading: 'overhead bytes / msg', align: 'right', cell: (r) => fixed(r.overheadBytesPerMessage, 1) },
+  { title: 'KB/client/min', heading: 'kB / client / min', align: 'right', cell: (r) => fixed(r.bytesPerClientPerMinute / 1000, 1) },
   { title: 'delay p50 ms', align: 'right', cell: (r) => ms(r.latencyMs?.p50) },
   { title: 'p99 ms', align: 'right', cell: (r) => ms(r.latencyMs?.p99) },
   { title: 'server CPU ms', align: 'right', cell: (r) => (r.server ? count(Math.round(r.server.cpuMs)) : '–') },
