@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import { BadClientId, BadPublish, UnknownTechnique } from './errors.ts';
 import { type Feed, preciseNow } from './feed.ts';
 import { checkPublish } from './message.ts';
+import { redact } from './redis-feed.ts';
 import { retryAfter } from './limits.ts';
 import { recordTranscript } from './transcript.ts';
 import type { Transport } from './transport.ts';
@@ -20,6 +21,9 @@ export interface ApiOptions {
   wire: WireMeter;
   transports: readonly Transport[];
 }
+
+/** Retry-After on a publish the feed could not take, s: Redis reconnects within about a second. */
+const FEED_RETRY_AFTER_S = 1;
 
 export async function api(app: FastifyInstance, { feed, config, wire, transports, limitPublish }: ApiOptions): Promise<void> {
   // Publishing lives in its own scope because it accepts only application/json: Fastify
@@ -37,7 +41,14 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
         retryAfter(reply, error);
         throw error;
       }
-      const message = await feed.publish(checked.value);
+      let message;
+      try {
+        message = await feed.publish(checked.value);
+      } catch (error) {
+        // The feed's backplane is away (503): say when to come back.
+        reply.header('retry-after', String(FEED_RETRY_AFTER_S));
+        throw error;
+      }
       return reply.code(201).header('cache-control', 'no-store').send(message);
     });
   });
@@ -63,9 +74,13 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
 
   app.get('/api/health', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
+    const health = feed.health();
     // `now` lets a browser estimate its clock's offset from the server's, so the delays
-    // it computes from a message's `ts` stay honest on another machine.
-    return { status: 'ok', feed: config.feed, lastId: feed.lastId, now: preciseNow() };
+    // it computes from a message's `ts` stay honest on another machine. Unhealthy (the
+    // feed's Redis is away) is a 503 for load balancers, and still says what it can.
+    const body = { status: health.ok ? 'ok' : 'unhealthy', feed: redact(config.feed), lastId: feed.lastId, now: preciseNow() };
+    if (health.ok) return body;
+    return reply.code(503).send({ ...body, reason: health.reason });
   });
 }
 

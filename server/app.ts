@@ -11,6 +11,7 @@ import { results } from './results.ts';
 import { applyCors, checkConnectionCap, limitKey, PAGE_CSP, PublishLimiter } from './limits.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
+import { RedisFeed } from './redis-feed.ts';
 import type { Transport, TransportContext } from './transport.ts';
 import { transports as allTransports } from './transports/index.ts';
 import { WireMeter } from './wire.ts';
@@ -25,7 +26,7 @@ declare module 'fastify' {
 export interface AppOptions {
   /** Settings; anything left out takes its default (see config.ts). */
   config?: Partial<Config>;
-  /** The feed to serve; a new in-memory feed by default. */
+  /** The feed to serve; by default the one `config.feed` names, which the app then closes with itself. */
   feed?: Feed;
   /** The techniques to serve; all of them by default. */
   transports?: readonly Transport[];
@@ -51,7 +52,7 @@ export const SHUTDOWN_GRACE_MS = 500;
 export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   const config = checkConsistency({ ...DEFAULT_CONFIG, ...options.config });
   const transports = options.transports ?? allTransports;
-  const feed = options.feed ?? new MemoryFeed({ historySize: config.historySize });
+  const feed = options.feed ?? (await openFeed(config));
   const wire = new WireMeter(transports.map((transport) => transport.id));
 
   const app = Fastify({
@@ -137,10 +138,20 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     );
   }
 
+  // After preClose has ended the held clients, so none reads a closed feed.
+  if (!options.feed) app.addHook('onClose', () => feed.close());
+
   await app.register(fastifyStatic, { root: PAGES_DIR, prefix: '/' });
   await app.register(results, { resultsDir: options.resultsDir });
 
   return { app, feed, config, wire };
+}
+
+/** The feed `config.feed` names: in memory, or shared through Redis. */
+export async function openFeed(config: Config): Promise<Feed> {
+  if (config.feed === 'memory') return new MemoryFeed({ historySize: config.historySize });
+  const log = config.logLevel === 'silent' ? () => {} : (line: string) => console.error(line);
+  return RedisFeed.open({ url: config.feed, historySize: config.historySize, keyPrefix: config.redisKeyPrefix, log });
 }
 
 /**

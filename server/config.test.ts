@@ -39,7 +39,9 @@ const BAD: Record<string, string>[] = [
   { HEARTBEAT_MS: '10' },
   { MAX_TEXT_BYTES: '' + 2 ** 30 },
   { FEED: 'postgres://x' },
-  { FEED: 'redis://127.0.0.1:6379' },
+  { FEED: 'redis://' },
+  { FEED: 'redis://127.0.0.1:6379/feed' },
+  { REDIS_KEY_PREFIX: '{lab}' },
   { ALLOWED_ORIGINS: 'not a url' },
   { ALLOWED_ORIGINS: 'https://a.example/path' },
   { LOG_LEVEL: 'loud' },
@@ -58,3 +60,10 @@ for (const env of BAD) {
     );
   });
 }
+
+test('FEED takes a redis:// URL, and REDIS_KEY_PREFIX names its keys', () => {
+  const config = loadConfig({ FEED: 'redis://:secret@127.0.0.1:6380/2', REDIS_KEY_PREFIX: 'class-3b' });
+  assert.equal(config.feed, 'redis://:secret@127.0.0.1:6380/2');
+  assert.equal(config.redisKeyPrefix, 'class-3b');
+  assert.equal(loadConfig({}).feed, 'memory');
+});

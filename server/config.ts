@@ -10,8 +10,13 @@ export interface Config {
   port: number;
   /** Interface to listen on. `HOST`, default 127.0.0.1; 0.0.0.0 lets a classroom connect. */
   host: string;
-  /** Feed backend. `FEED`, default `memory` (the only backend so far). */
-  feed: 'memory';
+  /**
+   * Feed backend. `FEED`, default `memory` (one process); a `redis://host:port[/db]` URL
+   * shares the feed between every node on that Redis.
+   */
+  feed: 'memory' | `redis://${string}` | `rediss://${string}`;
+  /** Prefix of the feed's Redis keys, so several labs can share one Redis. `REDIS_KEY_PREFIX`, default `realtime-lab`. */
+  redisKeyPrefix: string;
   /** Messages kept for clients that resume with a cursor. `HISTORY_SIZE`, default 1000. */
   historySize: number;
   /** Longest message text, in bytes of UTF-8. `MAX_TEXT_BYTES`, default 4096. */
@@ -78,6 +83,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   port: 3000,
   host: '127.0.0.1',
   feed: 'memory',
+  redisKeyPrefix: 'realtime-lab',
   historySize: 1000,
   maxTextBytes: 4096,
   bodyLimitBytes: 16384,
@@ -101,6 +107,7 @@ export function loadConfig(env: Env): Config {
     port: integer(env, 'PORT', DEFAULT_CONFIG.port, 0, 65535),
     host: text(env, 'HOST', DEFAULT_CONFIG.host),
     feed: feedBackend(env),
+    redisKeyPrefix: keyPrefix(env),
     historySize: integer(env, 'HISTORY_SIZE', DEFAULT_CONFIG.historySize, 1, 10_000_000),
     maxTextBytes: integer(env, 'MAX_TEXT_BYTES', DEFAULT_CONFIG.maxTextBytes, 1, 1024 * 1024),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', DEFAULT_CONFIG.bodyLimitBytes, 64, 16 * 1024 * 1024),
@@ -170,13 +177,33 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
   return raw as T;
 }
 
-function feedBackend(env: Env): 'memory' {
+function feedBackend(env: Env): Config['feed'] {
   const raw = env.FEED;
   if (raw === undefined || raw === '' || raw === 'memory') return 'memory';
   if (raw.startsWith('redis://') || raw.startsWith('rediss://')) {
-    throw new ConfigError('FEED=redis://… is not available yet: only the in-memory feed exists (FEED=memory)');
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError(`FEED must be a URL like redis://127.0.0.1:6379, got ${JSON.stringify(raw)}`);
+    }
+    if (!url.hostname) throw new ConfigError(`FEED names no host: write it like redis://127.0.0.1:6379, got ${JSON.stringify(raw)}`);
+    if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d{1,2}$/.test(url.pathname)) {
+      throw new ConfigError(`FEED's path must be a database number like /0, got ${JSON.stringify(url.pathname)}`);
+    }
+    return raw as Config['feed'];
   }
-  throw new ConfigError(`FEED must be "memory", got ${JSON.stringify(raw)}`);
+  throw new ConfigError(`FEED must be "memory" or a redis:// URL, got ${JSON.stringify(raw)}`);
+}
+
+function keyPrefix(env: Env): string {
+  const raw = env.REDIS_KEY_PREFIX;
+  if (raw === undefined || raw === '') return DEFAULT_CONFIG.redisKeyPrefix;
+  // Braces would break the hash tag that keeps the feed's keys on one Redis Cluster slot.
+  if (!/^[A-Za-z0-9:._-]{1,64}$/.test(raw)) {
+    throw new ConfigError(`REDIS_KEY_PREFIX must be 1 to 64 letters, digits or ":._-", got ${JSON.stringify(raw)}`);
+  }
+  return raw;
 }
 
 function origins(env: Env): string[] {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Message } from './message.ts';
-import { clients, publish, startServer } from './testing.ts';
+import { clients, feedBackends, publish, startServer } from './testing.ts';
 import { transports } from './transports/index.ts';
 
 /** Texts that break naive framing: line breaks, quotes, script breakouts, fake SSE fields. */
@@ -26,14 +26,17 @@ const TRICKY_TEXTS = [
   '€'.repeat(1365), // 4095 bytes of UTF-8
 ];
 
+const backends = feedBackends();
+
+for (const backend of backends)
 for (const transport of transports) {
   const technique = transport.id;
   const open = clients[technique];
   if (!open) throw new Error(`no test client for ${technique}: add one to testing.ts`);
 
-  describe(`${technique} conformance`, () => {
+  describe(`${technique} conformance (${backend.name} feed)`, () => {
     test('delivers every published message once, in order, unchanged', async (t) => {
-      const server = await startServer(t);
+      const server = await startServer(t, { config: backend.config() });
       const client = await open(server.url, { since: 0 });
       t.after(() => client.close());
       const published: Message[] = [];
@@ -44,7 +47,7 @@ for (const transport of transports) {
     });
 
     test('without since, delivers only what is published after it connects', async (t) => {
-      const server = await startServer(t);
+      const server = await startServer(t, { config: backend.config() });
       await publish(server.url, { author: 'ada', text: 'before' });
       const client = await open(server.url, {});
       t.after(() => client.close());
@@ -56,7 +59,7 @@ for (const transport of transports) {
     });
 
     test('since=0 replays the whole history', async (t) => {
-      const server = await startServer(t);
+      const server = await startServer(t, { config: backend.config() });
       const published = [
         await publish(server.url, { author: 'ada', text: 'one' }),
         await publish(server.url, { author: 'bob', text: 'two' }),
@@ -68,7 +71,7 @@ for (const transport of transports) {
     });
 
     test('a client that comes back with its cursor gets exactly what it missed', async (t) => {
-      const server = await startServer(t);
+      const server = await startServer(t, { config: backend.config() });
       const first = await open(server.url, { since: 0 });
       const before = [];
       for (let i = 1; i <= 3; i += 1) before.push(await publish(server.url, { author: 'ada', text: `m${i}` }));
@@ -88,7 +91,7 @@ for (const transport of transports) {
     });
 
     test('a cursor older than the history gets the gap signal, then what is left', async (t) => {
-      const server = await startServer(t, { config: { historySize: 5 } });
+      const server = await startServer(t, { config: { ...backend.config(), historySize: 5 } });
       const published = [];
       for (let i = 1; i <= 10; i += 1) published.push(await publish(server.url, { author: 'ada', text: `m${i}` }));
       const client = await open(server.url, { since: 2 });
@@ -100,7 +103,7 @@ for (const transport of transports) {
     });
 
     test('a cursor ahead of the feed (server restarted) gets a reset, then the history', async (t) => {
-      const server = await startServer(t);
+      const server = await startServer(t, { config: backend.config() });
       const published = [
         await publish(server.url, { author: 'ada', text: 'one' }),
         await publish(server.url, { author: 'ada', text: 'two' }),
@@ -114,7 +117,7 @@ for (const transport of transports) {
 
     for (const since of ['-1', '1.5', 'abc', '', '1e3', '99999999999999999999']) {
       test(`since=${JSON.stringify(since)} is refused with 400 and a JSON error`, async (t) => {
-        const server = await startServer(t);
+        const server = await startServer(t, { config: backend.config() });
         const answer = await fetch(`${server.url}/api/${technique}?since=${encodeURIComponent(since)}`);
         assert.equal(answer.status, 400);
         assert.match(answer.headers.get('content-type') ?? '', /application\/json/);

@@ -47,3 +47,8 @@ export const ForbiddenCorsOrigin = createError(
   'Origin %s may not call this API across origins; allowed: %s',
   403,
 );
+export const FeedUnavailable = createError(
+  'RTL_FEED_UNAVAILABLE',
+  'the feed cannot take messages now (%s); try again shortly',
+  503,
+);

@@ -1,11 +1,42 @@
+/**
+ * The feed's contract, checked on both backends: in memory, and on a private Redis.
+ */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { MemoryFeed } from './feed.ts';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { type Feed, MemoryFeed } from './feed.ts';
+import { RedisFeed } from './redis-feed.ts';
+import { type RedisProcess, startRedis } from './redis-process.ts';
 
 const input = (text: string) => ({ author: 'ada', text });
 
-test('ids start at 1 and grow by one', async () => {
-  const feed = new MemoryFeed({ historySize: 10 });
+let redis: RedisProcess;
+before(async () => {
+  redis = await startRedis();
+});
+after(() => redis.dispose());
+
+interface FeedOptions {
+  historySize: number;
+  onListenerError?: (error: unknown) => void;
+}
+
+let prefixes = 0;
+/** One way to make a fresh, empty feed per backend; each test gets its own Redis keys. */
+const backends: Record<string, (options: FeedOptions) => Promise<Feed>> = {
+  memory: async (options) => new MemoryFeed(options),
+  redis: (options) => RedisFeed.open({ url: redis.url, keyPrefix: `feed-test-${(prefixes += 1)}`, ...options }),
+};
+
+for (const [backend, openFeed] of Object.entries(backends)) {
+describe(`${backend} feed`, () => {
+  const open = async (t: TestContext, options: FeedOptions) => {
+    const feed = await openFeed(options);
+    t.after(() => feed.close());
+    return feed;
+  };
+
+test('ids start at 1 and grow by one', async (t) => {
+  const feed = await open(t, { historySize: 10 });
   assert.equal(feed.lastId, 0);
   const ids = [];
   for (let i = 0; i < 3; i += 1) ids.push((await feed.publish(input(`m${i}`))).id);
@@ -13,8 +44,8 @@ test('ids start at 1 and grow by one', async () => {
   assert.equal(feed.lastId, 3);
 });
 
-test('ts is epoch milliseconds with sub-millisecond precision, never going back', async () => {
-  const feed = new MemoryFeed({ historySize: 100 });
+test('ts is epoch milliseconds with sub-millisecond precision, never going back', async (t) => {
+  const feed = await open(t, { historySize: 100 });
   const before = Date.now();
   const stamps = [];
   for (let i = 0; i < 50; i += 1) stamps.push((await feed.publish(input('x'))).ts);
@@ -23,43 +54,43 @@ test('ts is epoch milliseconds with sub-millisecond precision, never going back'
   assert.deepEqual([...stamps].sort((a, b) => a - b), stamps);
 });
 
-test('since(undefined) is live only: no messages, the cursor of the newest', async () => {
-  const feed = new MemoryFeed({ historySize: 10 });
+test('since(undefined) is live only: no messages, the cursor of the newest', async (t) => {
+  const feed = await open(t, { historySize: 10 });
   await feed.publish(input('a'));
-  assert.deepEqual(feed.since(undefined), { cursor: 1, messages: [] });
+  assert.deepEqual(await feed.since(undefined), { cursor: 1, messages: [] });
 });
 
-test('since(C) returns every message with id > C, and its last id as cursor', async () => {
-  const feed = new MemoryFeed({ historySize: 10 });
+test('since(C) returns every message with id > C, and its last id as cursor', async (t) => {
+  const feed = await open(t, { historySize: 10 });
   for (const text of ['a', 'b', 'c', 'd']) await feed.publish(input(text));
-  const batch = feed.since(2);
+  const batch = await feed.since(2);
   assert.deepEqual(batch.messages.map((m) => m.text), ['c', 'd']);
   assert.equal(batch.cursor, 4);
   assert.equal(batch.missed, undefined);
-  assert.deepEqual(feed.since(4), { cursor: 4, messages: [] });
+  assert.deepEqual(await feed.since(4), { cursor: 4, messages: [] });
 });
 
-test('history is bounded, and a cursor older than it is told how many it missed', async () => {
-  const feed = new MemoryFeed({ historySize: 3 });
+test('history is bounded, and a cursor older than it is told how many it missed', async (t) => {
+  const feed = await open(t, { historySize: 3 });
   for (let i = 1; i <= 10; i += 1) await feed.publish(input(`m${i}`));
-  const batch = feed.since(0);
+  const batch = await feed.since(0);
   assert.deepEqual(batch.messages.map((m) => m.id), [8, 9, 10]);
   assert.equal(batch.missed, 7);
-  assert.equal(feed.since(5).missed, 2);
-  assert.equal(feed.since(7).missed, undefined, 'cursor 7 misses nothing: 8 is still there');
+  assert.equal((await feed.since(5)).missed, 2);
+  assert.equal((await feed.since(7)).missed, undefined, 'cursor 7 misses nothing: 8 is still there');
 });
 
-test('a cursor ahead of the feed gets a reset and the whole history', async () => {
-  const feed = new MemoryFeed({ historySize: 10 });
+test('a cursor ahead of the feed gets a reset and the whole history', async (t) => {
+  const feed = await open(t, { historySize: 10 });
   await feed.publish(input('a'));
-  const batch = feed.since(99);
+  const batch = await feed.since(99);
   assert.equal(batch.reset, true);
   assert.deepEqual(batch.messages.map((m) => m.id), [1]);
-  assert.deepEqual(new MemoryFeed({ historySize: 1 }).since(5), { cursor: 0, messages: [], reset: true });
+  assert.deepEqual(await (await open(t, { historySize: 1 })).since(5), { cursor: 0, messages: [], reset: true });
 });
 
-test('subscribe delivers each publish and returns its own unsubscribe', async () => {
-  const feed = new MemoryFeed({ historySize: 10 });
+test('subscribe delivers each publish and returns its own unsubscribe', async (t) => {
+  const feed = await open(t, { historySize: 10 });
   const seen: number[] = [];
   const listener = (m: { id: number }) => seen.push(m.id);
   const first = feed.subscribe(listener);
@@ -75,9 +106,9 @@ test('subscribe delivers each publish and returns its own unsubscribe', async ()
   assert.equal(feed.listenerCount, 0);
 });
 
-test('a throwing listener is reported and does not stop the others', async () => {
+test('a throwing listener is reported and does not stop the others', async (t) => {
   const errors: unknown[] = [];
-  const feed = new MemoryFeed({ historySize: 10, onListenerError: (error) => errors.push(error) });
+  const feed = await open(t, { historySize: 10, onListenerError: (error) => errors.push(error) });
   const seen: number[] = [];
   feed.subscribe(() => {
     throw new Error('boom');
@@ -88,7 +119,14 @@ test('a throwing listener is reported and does not stop the others', async () =>
   assert.equal(errors.length, 1);
 });
 
-test('a history size that is not a positive integer is refused', () => {
-  assert.throws(() => new MemoryFeed({ historySize: 0 }), RangeError);
-  assert.throws(() => new MemoryFeed({ historySize: 1.5 }), RangeError);
+test('a history size that is not a positive integer is refused', async () => {
+  await assert.rejects(openFeed({ historySize: 0 }), RangeError);
+  await assert.rejects(openFeed({ historySize: 1.5 }), RangeError);
 });
+
+test('reports itself healthy', async (t) => {
+  const feed = await open(t, { historySize: 10 });
+  assert.deepEqual(feed.health(), { ok: true });
+});
+});
+}

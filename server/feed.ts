@@ -24,18 +24,127 @@ export interface Batch {
 
 export type FeedListener = (message: Message) => void;
 
-/** The feed as every technique sees it. A Redis-backed feed will implement the same. */
+/** Whether the feed can take publishes; with a reason for people when it cannot. */
+export interface FeedHealth {
+  ok: boolean;
+  /** Why not, e.g. "redis://127.0.0.1:6379 unreachable: connect ECONNREFUSED". */
+  reason?: string;
+}
+
+/**
+ * The feed as every technique sees it. Two backends implement it: MemoryFeed (one
+ * process) and RedisFeed (redis-feed.ts: several nodes on one Redis Stream).
+ */
 export interface Feed {
-  /** Appends a checked message; resolves with it as stored, id and ts set. */
+  /** Appends a checked message; resolves with it as stored, id and ts set. Rejects with FeedUnavailable when it cannot. */
   publish(input: PublishInput): Promise<Message>;
-  /** Messages after `cursor`; with no cursor, none, and the cursor for "from now on". */
-  since(cursor: number | undefined): Batch;
-  /** Calls `listener` with each message published from now on; returns its unsubscribe. */
+  /**
+   * Messages after `cursor`; with no cursor, none, and the cursor for "from now on".
+   * Asynchronous because a node of a shared feed may have to ask the backplane: a cursor
+   * another node has served can be ahead of what this node holds yet.
+   */
+  since(cursor: number | undefined): Promise<Batch>;
+  /** Calls `listener` with each message this node learns of from now on; returns its unsubscribe. */
   subscribe(listener: FeedListener): () => void;
-  /** The id of the newest message, 0 when the feed is empty. */
+  /** The id of the newest message this node holds, 0 when none. */
   readonly lastId: number;
   /** Subscribed listeners: lets tests prove that hung-up clients leave nothing behind. */
   readonly listenerCount: number;
+  /** Whether publishes can be taken now; `/api/health` reports it. */
+  health(): FeedHealth;
+  /** Lets go of connections and timers; the feed takes no publish after it. */
+  close(): Promise<void>;
+}
+
+/** Epoch milliseconds with sub-millisecond precision, rounded to the microsecond. */
+export function preciseNow(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
+}
+
+/**
+ * The answer to "since `cursor`" from a run of consecutive messages (oldest first) that
+ * ends with the feed's newest, whose id is `lastId`. It may start anywhere up to
+ * `cursor + 1`: what it lacks before that is what the cursor missed.
+ */
+export function batchFrom(messages: readonly Message[], lastId: number, cursor: number | undefined): Batch {
+  if (cursor === undefined) return { cursor: lastId, messages: [] };
+  if (cursor > lastId) return { cursor: lastId, messages: [...messages], reset: true };
+  const oldest = messages[0]?.id ?? lastId + 1;
+  const missed = Math.max(0, oldest - 1 - cursor);
+  const start = Math.max(0, cursor - oldest + 1);
+  const after = messages.slice(start);
+  const batch: Batch = { cursor: after.at(-1)?.id ?? cursor + missed, messages: after };
+  if (missed > 0) batch.missed = missed;
+  return batch;
+}
+
+/** The last `size` messages, consecutive, oldest first: a feed's history or a node's mirror of it. */
+export class History {
+  readonly #size: number;
+  // Trimmed from the front. At 1,000 entries a shift is cheap.
+  #messages: Message[] = [];
+  #lastId = 0;
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`historySize must be a positive integer, got ${size}`);
+    this.#size = size;
+  }
+
+  get lastId(): number {
+    return this.#lastId;
+  }
+
+  /** Appends the next message. One that does not follow the last starts a new run: what lies between is a gap. */
+  append(message: Message): void {
+    if (message.id !== this.#lastId + 1) this.#messages = [];
+    this.#messages.push(message);
+    this.#lastId = message.id;
+    if (this.#messages.length > this.#size) this.#messages.shift();
+  }
+
+  /** Forgets everything: the feed behind it started again from id 1. */
+  clear(): void {
+    this.#messages = [];
+    this.#lastId = 0;
+  }
+
+  since(cursor: number | undefined): Batch {
+    return batchFrom(this.#messages, this.#lastId, cursor);
+  }
+}
+
+/** A set of listeners, each called in turn; one that throws is reported and the rest still run. */
+export class Listeners {
+  readonly #listeners = new Set<FeedListener>();
+  readonly #onError: (error: unknown) => void;
+
+  constructor(onError: (error: unknown) => void = (error) => console.error('feed listener failed', error)) {
+    this.#onError = onError;
+  }
+
+  get size(): number {
+    return this.#listeners.size;
+  }
+
+  add(listener: FeedListener): () => void {
+    // Wrapped so the same function subscribed twice is two subscriptions.
+    const entry: FeedListener = (message) => listener(message);
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  notify(message: Message): void {
+    // A copy, so a listener that unsubscribes (or subscribes) while we loop is safe.
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(message);
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
+  }
 }
 
 export interface MemoryFeedOptions {
@@ -45,30 +154,18 @@ export interface MemoryFeedOptions {
   onListenerError?: (error: unknown) => void;
 }
 
-/** Epoch milliseconds with sub-millisecond precision, rounded to the microsecond. */
-export function preciseNow(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
-}
-
 /** The in-memory feed: one process, history in a ring of `historySize` messages. */
 export class MemoryFeed implements Feed {
-  readonly #historySize: number;
-  readonly #onListenerError: (error: unknown) => void;
-  // Oldest first; trimmed from the front. At 1,000 entries a shift is cheap.
-  readonly #history: Message[] = [];
-  readonly #listeners = new Set<FeedListener>();
-  #lastId = 0;
+  readonly #history: History;
+  readonly #listeners: Listeners;
 
   constructor(options: MemoryFeedOptions) {
-    if (!Number.isInteger(options.historySize) || options.historySize < 1) {
-      throw new RangeError(`historySize must be a positive integer, got ${options.historySize}`);
-    }
-    this.#historySize = options.historySize;
-    this.#onListenerError = options.onListenerError ?? ((error) => console.error('feed listener failed', error));
+    this.#history = new History(options.historySize);
+    this.#listeners = new Listeners(options.onListenerError);
   }
 
   get lastId(): number {
-    return this.#lastId;
+    return this.#history.lastId;
   }
 
   get listenerCount(): number {
@@ -76,41 +173,23 @@ export class MemoryFeed implements Feed {
   }
 
   async publish(input: PublishInput): Promise<Message> {
-    const message: Message = { id: this.#lastId + 1, ts: preciseNow(), author: input.author, text: input.text };
-    this.#lastId = message.id;
-    this.#history.push(message);
-    if (this.#history.length > this.#historySize) this.#history.shift();
-    // A copy, so a listener that unsubscribes (or subscribes) while we loop is safe.
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(message);
-      } catch (error) {
-        this.#onListenerError(error);
-      }
-    }
+    const message: Message = { id: this.#history.lastId + 1, ts: preciseNow(), author: input.author, text: input.text };
+    this.#history.append(message);
+    this.#listeners.notify(message);
     return message;
   }
 
-  since(cursor: number | undefined): Batch {
-    if (cursor === undefined) return { cursor: this.#lastId, messages: [] };
-    if (cursor > this.#lastId) {
-      return { cursor: this.#lastId, messages: [...this.#history], reset: true };
-    }
-    const oldest = this.#history[0]?.id ?? this.#lastId + 1;
-    const missed = Math.max(0, oldest - 1 - cursor);
-    const start = Math.max(0, cursor - oldest + 1);
-    const messages = this.#history.slice(start);
-    const batch: Batch = { cursor: messages.at(-1)?.id ?? cursor + missed, messages };
-    if (missed > 0) batch.missed = missed;
-    return batch;
+  async since(cursor: number | undefined): Promise<Batch> {
+    return this.#history.since(cursor);
   }
 
   subscribe(listener: FeedListener): () => void {
-    // Wrapped so the same function subscribed twice is two subscriptions.
-    const entry: FeedListener = (message) => listener(message);
-    this.#listeners.add(entry);
-    return () => {
-      this.#listeners.delete(entry);
-    };
+    return this.#listeners.add(listener);
   }
+
+  health(): FeedHealth {
+    return { ok: true };
+  }
+
+  async close(): Promise<void> {}
 }

@@ -6,12 +6,14 @@
  * `eventsource` package for SSE, `ws` for WebSocket, and for the forever iframe a
  * streaming fetch whose <script> elements run in a `vm` context that plays the parent page.
  */
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import vm from 'node:vm';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import { type AppOptions, type RealtimeLab, buildApp } from './app.ts';
+import type { Config } from './config.ts';
 import type { Message, PublishInput } from './message.ts';
+import { type RedisProcess, startRedis } from './redis-process.ts';
 import type { ControlEvent } from './transport.ts';
 
 export interface TestServer extends RealtimeLab {
@@ -27,6 +29,37 @@ export async function startServer(t: TestContext, options: AppOptions = {}): Pro
   if (typeof address !== 'object' || address === null) throw new Error('server has no address');
   t.after(() => lab.app.close());
   return { ...lab, url: `http://127.0.0.1:${address.port}` };
+}
+
+/** A feed backend a suite runs on: the settings that select it, fresh keys each call. */
+export interface FeedBackend {
+  name: 'memory' | 'redis';
+  config(): Partial<Config>;
+}
+
+/**
+ * The two feed backends, for suites that must hold on both. Call it at the top of a test
+ * file: it starts one private redis-server for the file (stopped after it), and each
+ * `config()` of the Redis backend names new keys, so every server starts on an empty feed.
+ */
+export function feedBackends(): FeedBackend[] {
+  let redis: RedisProcess | undefined;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => redis?.dispose());
+  let feeds = 0;
+  return [
+    { name: 'memory', config: () => ({}) },
+    {
+      name: 'redis',
+      config: () => {
+        if (!redis) throw new Error('the Redis backend is used outside a test');
+        feeds += 1;
+        return { feed: redis.url as Config['feed'], redisKeyPrefix: `test-${feeds}` };
+      },
+    },
+  ];
 }
 
 /** Publishes over HTTP and returns the stored message; throws on anything but 201. */

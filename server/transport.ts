@@ -152,7 +152,6 @@ export async function followFeed(
   outlet: FeedOutlet,
   signal: AbortSignal,
 ): Promise<number> {
-  let sent = cursor ?? feed.lastId;
   // Set by every publish, cleared before each read: no wake-up can fall between the two.
   let dirty = true;
   let wake: (() => void) | null = null;
@@ -162,6 +161,9 @@ export async function followFeed(
   });
   const onAbort = () => wake?.();
   signal.addEventListener('abort', onAbort);
+  // Without a cursor: from the newest message this node holds, fixed before any await so
+  // that whatever is published once the client is connected reaches it.
+  let sent = cursor ?? feed.lastId;
   try {
     while (!signal.aborted) {
       if (!dirty) {
@@ -170,7 +172,8 @@ export async function followFeed(
         continue;
       }
       dirty = false;
-      const batch = feed.since(sent);
+      const batch = await feed.since(sent);
+      if (signal.aborted) break;
       let room = true;
       if (batch.reset) room = outlet.control({ type: 'reset' });
       if (batch.missed) room = outlet.control({ type: 'gap', missed: batch.missed }) && room;

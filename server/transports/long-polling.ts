@@ -14,7 +14,7 @@ export const longPolling: Transport = {
     scope.get('/', async (request, reply) => {
       const cursor = sinceOf(request.query);
       const timeoutMs = timeoutOf(request.query, config.longPollTimeoutMs, config.longPollMaxTimeoutMs);
-      let batch = feed.since(cursor);
+      let batch = await feed.since(cursor);
       if (batch.messages.length === 0 && !batch.reset && timeoutMs > 0) {
         const abort = new AbortController();
         const timer = setTimeout(() => abort.abort(), timeoutMs);
@@ -32,7 +32,7 @@ export const longPolling: Transport = {
         if (reply.raw.destroyed) return reply.hijack();
         // `batch.cursor` is where this request started, so a message published during the
         // hold is in this answer even when the request named no `since`.
-        batch = feed.since(batch.cursor);
+        batch = await feed.since(batch.cursor);
       }
       const { body, payloadBytes } = batchBody(batch);
       context.delivered(request.raw, batch.messages.length, payloadBytes);

@@ -10,7 +10,7 @@ export const shortPolling: Transport = {
   summary: 'the client asks every N ms "anything after cursor C?", and the server answers at once',
   register(scope, context) {
     scope.get('/', async (request, reply) => {
-      const batch = context.feed.since(sinceOf(request.query));
+      const batch = await context.feed.since(sinceOf(request.query));
       const { body, payloadBytes } = batchBody(batch);
       context.delivered(request.raw, batch.messages.length, payloadBytes);
       return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);

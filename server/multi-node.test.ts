@@ -1,0 +1,202 @@
+/**
+ * Several server nodes on one Redis: what the Redis feed promises beyond the single-node
+ * conformance suite. Every node is a real server on its own port; every client is the
+ * technique's real client; Redis is a private redis-server, stopped and started for real.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import type { Config } from './config.ts';
+import type { Message } from './message.ts';
+import { RedisFeed } from './redis-feed.ts';
+import { type RedisProcess, startRedis } from './redis-process.ts';
+import { type FeedClient, type TestServer, clients, publish, startServer, until } from './testing.ts';
+import { transports } from './transports/index.ts';
+
+let redis: RedisProcess;
+before(async () => {
+  redis = await startRedis();
+});
+after(() => redis.dispose());
+
+let feeds = 0;
+/** Keys for a new, empty feed on the private Redis. */
+const newFeed = () => `nodes-${(feeds += 1)}`;
+
+/** `count` nodes sharing the feed under `prefix` (a new one by default). */
+async function startNodes(t: TestContext, count: number, prefix = newFeed()): Promise<TestServer[]> {
+  const shared: Partial<Config> = { feed: redis.url as Config['feed'], redisKeyPrefix: prefix };
+  const nodes = [];
+  for (let i = 0; i < count; i += 1) nodes.push(await startServer(t, { config: shared }));
+  return nodes;
+}
+
+/** One client of every technique on `node`, from `since`. */
+async function openAll(t: TestContext, node: TestServer, since?: number): Promise<FeedClient[]> {
+  const opened = [];
+  for (const transport of transports) {
+    const open = clients[transport.id];
+    if (!open) throw new Error(`no test client for ${transport.id}`);
+    const client = await open(node.url, since === undefined ? {} : { since });
+    t.after(() => client.close());
+    opened.push(client);
+  }
+  return opened;
+}
+
+const texts = (messages: Message[]) => messages.map((m) => `${m.id}:${m.text}`);
+
+describe('two nodes on one Redis', () => {
+  test('a message published on one node reaches every technique on the other, in the same order', async (t) => {
+    const [a, b] = await startNodes(t, 2);
+    assert.ok(a && b);
+    const onA = await openAll(t, a, 0);
+    const onB = await openAll(t, b, 0);
+    // Both nodes publish at once: the ids still form one sequence that every client sees alike.
+    const published = (
+      await Promise.all([
+        Promise.all(Array.from({ length: 10 }, (_, i) => publish(a.url, { author: 'ada', text: `a${i}` }))),
+        Promise.all(Array.from({ length: 10 }, (_, i) => publish(b.url, { author: 'bob', text: `b${i}` }))),
+      ])
+    )
+      .flat()
+      .sort((x, y) => x.id - y.id);
+    assert.deepEqual(
+      published.map((m) => m.id),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+      'ids are 1..20 with none taken twice',
+    );
+    for (const client of [...onA, ...onB]) {
+      await client.received(20);
+      assert.deepEqual(texts(client.messages), texts(published), `${client.technique}`);
+      assert.deepEqual(client.events, [], `${client.technique}`);
+    }
+  });
+
+  test('a client that moves from node A to node B with its cursor resumes without loss', async (t) => {
+    const [a, b] = await startNodes(t, 2);
+    assert.ok(a && b);
+    for (const transport of transports) {
+      const open = clients[transport.id];
+      assert.ok(open);
+      const start = (await publish(a.url, { author: 'ada', text: `${transport.id} before` })).id - 1;
+      const first = await open(a.url, { since: start });
+      await first.received(1);
+      await first.close();
+      const cursor = first.messages.at(-1)?.id;
+      assert.ok(cursor !== undefined);
+      // Published on A while the client is away; it comes back through B.
+      const missed: Message[] = [await publish(a.url, { author: 'ada', text: `${transport.id} missed 1` }), await publish(a.url, { author: 'ada', text: `${transport.id} missed 2` })];
+      const second = await open(b.url, { since: cursor });
+      t.after(() => second.close());
+      const live = await publish(a.url, { author: 'ada', text: `${transport.id} live` });
+      await second.received(3);
+      assert.deepEqual(texts(second.messages), texts([...missed, live]), transport.id);
+      assert.deepEqual(second.events, [], transport.id);
+    }
+  });
+
+  test('a node asked for a cursor it has not read yet asks Redis instead of answering reset', async (t) => {
+    const options = { url: redis.url, historySize: 100, keyPrefix: newFeed() };
+    const a = await RedisFeed.open(options);
+    const b = await RedisFeed.open(options);
+    const admin = new Redis(redis.url);
+    t.after(() => Promise.all([a.close(), b.close(), admin.quit()]));
+    for (let i = 0; i < 5; i += 1) {
+      // Make B lag for real: cut its reader's connection (the newest reader is B's), so
+      // it reads nothing until it has reconnected, tens of milliseconds from now.
+      const readers = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal'))
+        .split('\n')
+        .filter((line) => line.includes('name=realtime-lab-reader'))
+        .map((line) => Number(/\bid=(\d+)/.exec(line)?.[1]));
+      await admin.call('CLIENT', 'KILL', 'ID', String(Math.max(...readers)));
+      const message = await a.publish({ author: 'ada', text: `m${i}` });
+      assert.ok(b.lastId < message.id, 'B has not read the message');
+      // A client that saw this message on A asks B for what follows: nothing yet, and
+      // above all no reset, which would replay the whole history to it.
+      assert.deepEqual(await b.since(message.id), { cursor: message.id, messages: [] });
+      await until(() => b.lastId === message.id, 'B to catch up by itself');
+      assert.deepEqual(texts((await b.since(message.id - 1)).messages), texts([message]));
+    }
+  });
+});
+
+describe('Redis going away', () => {
+  test('nodes keep serving, report unhealthy, refuse publishes with 503, and recover with nothing lost', async (t) => {
+    const [a, b] = await startNodes(t, 2);
+    assert.ok(a && b);
+    const everyone = [...(await openAll(t, a, 0)), ...(await openAll(t, b, 0))];
+    const before = [];
+    for (let i = 0; i < 3; i += 1) before.push(await publish(i % 2 ? a.url : b.url, { author: 'ada', text: `before ${i}` }));
+    for (const client of everyone) await client.received(3);
+
+    await redis.stop();
+    for (const node of [a, b]) {
+      await until(() => !node.feed.health().ok, 'the node to notice');
+      const health = await fetch(`${node.url}/api/health`);
+      assert.equal(health.status, 503);
+      const body = (await health.json()) as Record<string, unknown>;
+      assert.equal(body.status, 'unhealthy');
+      assert.match(String(body.reason), /unreachable/);
+      assert.equal(typeof body.now, 'number', 'the clock is still there for the pages');
+
+      const refused = await fetch(`${node.url}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ author: 'ada', text: 'during' }),
+      });
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers.get('retry-after'), '1');
+      assert.match(((await refused.json()) as { message: string }).message, /cannot take messages now/);
+
+      // What the node has is still served, from its mirror.
+      const poll = await fetch(`${node.url}/api/short-polling?since=0`);
+      assert.equal(poll.status, 200);
+      assert.deepEqual(texts(((await poll.json()) as { messages: Message[] }).messages), texts(before));
+    }
+    // Over WebSocket, the refusal is an error frame and the socket stays open.
+    const socket = new WebSocket(`${a.url.replace(/^http/, 'ws')}/api/websocket`);
+    t.after(() => socket.terminate());
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const answer = new Promise<Record<string, unknown>>((resolve) => socket.once('message', (data) => resolve(JSON.parse(data.toString()))));
+    socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: 'during', ref: 'r1' }));
+    assert.deepEqual(Object.keys(await answer).sort(), ['message', 'ref', 'type']);
+    assert.equal(socket.readyState, WebSocket.OPEN);
+
+    await redis.start();
+    for (const node of [a, b]) {
+      await until(() => node.feed.health().ok, 'the node to reconnect by itself', 10_000);
+      assert.equal((await fetch(`${node.url}/api/health`)).status, 200);
+    }
+    const afterwards = [];
+    for (let i = 0; i < 3; i += 1) afterwards.push(await publish(i % 2 ? b.url : a.url, { author: 'ada', text: `after ${i}` }));
+    const accepted = [...before, ...afterwards];
+    for (const client of everyone) {
+      await client.received(accepted.length, 10_000);
+      assert.deepEqual(texts(client.messages), texts(accepted), client.technique);
+    }
+    assert.deepEqual(
+      accepted.map((m) => m.id),
+      [1, 2, 3, 4, 5, 6],
+      'Redis kept its counter: no id reused',
+    );
+  });
+
+  test('a node started while Redis is away serves unhealthy, then catches up when it comes', async (t) => {
+    const prefix = newFeed();
+    const [a] = await startNodes(t, 1, prefix);
+    assert.ok(a);
+    const first = await publish(a.url, { author: 'ada', text: 'first' });
+    await redis.stop();
+    const started = Date.now();
+    const [late] = await startNodes(t, 1, prefix);
+    assert.ok(late);
+    assert.ok(Date.now() - started < 10_000, 'the start does not wait for Redis forever');
+    assert.equal((await fetch(`${late.url}/api/health`)).status, 503);
+    await redis.start();
+    await until(() => late.feed.health().ok && late.feed.lastId === first.id, 'the late node to load the history', 10_000);
+    const poll = (await (await fetch(`${late.url}/api/long-polling?since=0`)).json()) as { messages: Message[] };
+    assert.deepEqual(texts(poll.messages), texts([first]));
+  });
+});

@@ -1,0 +1,300 @@
+/**
+ * The feed shared by several server nodes through Redis (`FEED=redis://…`).
+ *
+ * Messages live in a Redis Stream trimmed to the history size. A Lua script assigns each
+ * id with INCR and adds the entry with that id (`<id>-0`) in one atomic step, so ids stay
+ * the contract's plain integers 1, 2, 3… whichever node took the publish, and the cursor
+ * contract does not change.
+ *
+ * Each node reads the stream once, with one blocking XREAD, into a local mirror of the
+ * history, and fans out from there to its own clients: a message costs Redis one read per
+ * node, not one per client. Most reads (`since`) are answered from the mirror. A cursor
+ * ahead of the mirror is either one another node has already served (this node lags by a
+ * few hundred microseconds) or one from a feed that no longer exists (Redis lost its
+ * data); only Redis can tell, so that case asks it.
+ *
+ * When Redis goes away the node keeps serving its mirror, reports unhealthy, and refuses
+ * publishes with 503; the reader reconnects by itself and catches up from the last entry
+ * it saw, so clients catch up from their cursors.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { FeedUnavailable } from './errors.ts';
+import { type Batch, type Feed, type FeedHealth, type FeedListener, History, Listeners, batchFrom, preciseNow } from './feed.ts';
+import type { Message, PublishInput } from './message.ts';
+
+export interface RedisFeedOptions {
+  /** `redis://[user:password@]host:port[/db]` */
+  url: string;
+  /** Messages kept, in the stream and in each node's mirror. */
+  historySize: number;
+  /** Prefix of the two keys, so several labs can share one Redis. Default `realtime-lab`. */
+  keyPrefix?: string;
+  /** Where a throwing listener is reported. */
+  onListenerError?: (error: unknown) => void;
+  /** Where connection trouble is reported (once per outage, not per retry). */
+  log?: (line: string) => void;
+  /** How long `open` waits for the first connection before serving unhealthy, ms. Default 3000. */
+  connectWaitMs?: number;
+}
+
+/** Entries one XREAD takes at most; more simply take more rounds. */
+const READ_COUNT = 1000;
+/** How long one XREAD blocks, ms: also how soon a reader notices a silent, dead connection. */
+const READ_BLOCK_MS = 1000;
+/** How long a publish waits for its own message to reach this node's mirror, ms. */
+const OWN_ECHO_WAIT_MS = 1000;
+
+// KEYS[1] the id counter, KEYS[2] the stream; ARGV: history size, ts, author, text.
+// INCR and XADD run as one: no other publish can take an id between them, and the stream
+// stays sorted by id with every id present.
+const PUBLISH_SCRIPT = `
+local id = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], id .. '-0', 'ts', ARGV[2], 'author', ARGV[3], 'text', ARGV[4])
+return id
+`;
+
+type StreamEntry = [id: string, fields: string[]];
+
+interface RedisWithScript extends Redis {
+  publishMessage(counterKey: string, streamKey: string, historySize: number, ts: string, author: string, text: string): Promise<number>;
+}
+
+export class RedisFeed implements Feed {
+  readonly #url: string;
+  readonly #historySize: number;
+  readonly #counterKey: string;
+  readonly #streamKey: string;
+  readonly #log: (line: string) => void;
+  /** Publishes and the rare direct reads. Fails fast while disconnected: a publish must not wait or be sent twice. */
+  readonly #commands: RedisWithScript;
+  /** The blocking XREAD: it needs a connection of its own. */
+  readonly #reader: Redis;
+  readonly #history: History;
+  readonly #listeners: Listeners;
+  /** Publishes waiting for their message to reach the mirror, by id. */
+  readonly #echoes = new Map<number, () => void>();
+  /** The stream id of the last entry read. */
+  #readFrom = '0-0';
+  #readerError: string | undefined;
+  #closed = false;
+  #following: Promise<void> = Promise.resolve();
+
+  private constructor(options: RedisFeedOptions) {
+    this.#url = options.url;
+    this.#historySize = options.historySize;
+    const prefix = options.keyPrefix ?? 'realtime-lab';
+    // One hash tag, so both keys land on the same slot of a Redis Cluster too.
+    this.#counterKey = `{${prefix}}:last-id`;
+    this.#streamKey = `{${prefix}}:messages`;
+    this.#log = options.log ?? ((line) => console.error(line));
+    this.#history = new History(options.historySize);
+    this.#listeners = new Listeners(options.onListenerError);
+    const common: RedisOptions = {
+      // Back on its feet within a second of Redis returning.
+      retryStrategy: (times) => Math.min(50 * times, 1000),
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      enableOfflineQueue: false,
+      connectTimeout: 2000,
+      lazyConnect: true,
+    };
+    this.#commands = new Redis(options.url, { ...common, commandTimeout: 2000, connectionName: 'realtime-lab' }) as RedisWithScript;
+    this.#commands.defineCommand('publishMessage', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    this.#reader = new Redis(options.url, { ...common, blockingTimeout: READ_BLOCK_MS + 2000, connectionName: 'realtime-lab-reader' });
+    let warned = false;
+    for (const client of [this.#commands, this.#reader]) {
+      // ioredis emits 'error' on every failed reconnect; say it once per outage.
+      client.on('error', (error: Error) => {
+        if (!warned && !this.#closed) this.#log(`realtime-lab: ${redact(this.#url)} unreachable: ${error.message}; retrying`);
+        warned = true;
+      });
+      client.on('ready', () => {
+        if (warned && !this.#closed) this.#log(`realtime-lab: ${redact(this.#url)} is back`);
+        warned = false;
+      });
+    }
+  }
+
+  /**
+   * Connects and loads the history before it resolves, so a node starts with what the
+   * others have. When Redis does not answer within `connectWaitMs`, it resolves anyway:
+   * the node serves unhealthy and catches up when Redis comes.
+   */
+  static async open(options: RedisFeedOptions): Promise<RedisFeed> {
+    const feed = new RedisFeed(options);
+    const loaded = new Promise<void>((resolve) => {
+      feed.#following = feed.#follow(resolve);
+    });
+    for (const client of [feed.#commands, feed.#reader]) client.connect().catch(() => {});
+    const timer = new Promise((resolve) => setTimeout(resolve, options.connectWaitMs ?? 3000).unref());
+    await Promise.race([loaded, timer]);
+    return feed;
+  }
+
+  get lastId(): number {
+    return this.#history.lastId;
+  }
+
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  async publish(input: PublishInput): Promise<Message> {
+    if (this.#closed) throw new FeedUnavailable('the server is shutting down');
+    if (this.#commands.status !== 'ready') throw new FeedUnavailable(`${redact(this.#url)} is unreachable`);
+    const ts = preciseNow();
+    let id: number;
+    try {
+      id = await this.#commands.publishMessage(this.#counterKey, this.#streamKey, this.#historySize, String(ts), input.author, input.text);
+    } catch (error) {
+      // Lost on the way back (the connection dropped, or no answer in time): whether Redis
+      // stored it is unknown, and resending could store it twice. The client decides.
+      throw new FeedUnavailable(`${redact(this.#url)} did not confirm the message: ${(error as Error).message}`);
+    }
+    // Read your own writes: once the publisher has its id, this node serves the message.
+    await this.#echo(id);
+    return { id, ts, author: input.author, text: input.text };
+  }
+
+  async since(cursor: number | undefined): Promise<Batch> {
+    // No cursor means live from the newest message this node holds, as on one node: what
+    // is published once the client is connected reaches it.
+    if (cursor === undefined || cursor <= this.#history.lastId) return this.#history.since(cursor);
+    // Ahead of this node: only Redis can tell a lag from a cursor of a feed that is gone.
+    if (this.#commands.status === 'ready') {
+      try {
+        return await this.#sinceInRedis(cursor);
+      } catch {
+        // Answered as if Redis were away.
+      }
+    }
+    // Redis is away: whether the cursor is from this feed cannot be told, so no reset.
+    // Nothing newer is known here; the client keeps its cursor and asks again.
+    return { cursor, messages: [] };
+  }
+
+  subscribe(listener: FeedListener): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  health(): FeedHealth {
+    if (this.#closed) return { ok: false, reason: 'closed' };
+    if (this.#commands.status !== 'ready') return { ok: false, reason: `${redact(this.#url)} is unreachable (${this.#commands.status})` };
+    if (this.#readerError !== undefined) return { ok: false, reason: `cannot read the stream from ${redact(this.#url)}: ${this.#readerError}` };
+    return { ok: true };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const release of this.#echoes.values()) release();
+    // disconnect() rejects the blocked XREAD at once, which ends the read loop.
+    this.#reader.disconnect();
+    this.#commands.disconnect();
+    await this.#following;
+  }
+
+  async #sinceInRedis(cursor: number): Promise<Batch> {
+    const counter = Number((await this.#commands.get(this.#counterKey)) ?? 0);
+    // Ahead of the feed itself: the client saw a feed that is gone. All of this one follows.
+    const from = cursor > counter ? '-' : `${cursor + 1}-0`;
+    const entries = (await this.#commands.xrange(this.#streamKey, from, '+', 'COUNT', this.#historySize)) as StreamEntry[];
+    const messages = entries.map(toMessage);
+    return batchFrom(messages, Math.max(counter, messages.at(-1)?.id ?? 0), cursor);
+  }
+
+  /**
+   * The read loop: one blocking XREAD at a time into the mirror, and each new message to
+   * this node's listeners. After any failure it checks, before reading on, whether Redis
+   * still has the feed it was following.
+   */
+  async #follow(loaded: () => void): Promise<void> {
+    let resync = true;
+    let failures = 0;
+    // Until the history is in, reads do not block: an empty stream must not hold the start.
+    let loading = true;
+    while (!this.#closed) {
+      try {
+        if (resync) {
+          await this.#resync();
+          resync = false;
+        }
+        const reply = loading
+          ? await this.#reader.xread('COUNT', READ_COUNT, 'STREAMS', this.#streamKey, this.#readFrom)
+          : await this.#reader.xread('COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.#streamKey, this.#readFrom);
+        const entries: StreamEntry[] = reply?.[0]?.[1] ?? [];
+        for (const entry of entries) this.#take(entry);
+        this.#readerError = undefined;
+        failures = 0;
+        if (loading && entries.length < READ_COUNT) {
+          loading = false;
+          loaded();
+        }
+      } catch (error) {
+        if (this.#closed) break;
+        this.#readerError = (error as Error).message;
+        resync = true;
+        failures += 1;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * failures, 500)));
+      }
+    }
+  }
+
+  /**
+   * A counter below what the mirror holds means Redis lost the feed (restarted without its
+   * data, or the keys were deleted): the mirror is forgotten and read again from the start,
+   * and clients ahead of the new feed get a reset.
+   */
+  async #resync(): Promise<void> {
+    const counter = Number((await this.#reader.get(this.#counterKey)) ?? 0);
+    if (counter < this.#history.lastId) {
+      this.#log(`realtime-lab: ${redact(this.#url)} holds a feed up to id ${counter}, this node had ${this.#history.lastId}: starting over`);
+      this.#history.clear();
+      this.#readFrom = '0-0';
+    }
+  }
+
+  #take(entry: StreamEntry): void {
+    const message = toMessage(entry);
+    this.#readFrom = entry[0];
+    if (message.id <= this.#history.lastId) return;
+    // An id that does not follow the last starts a new run in the mirror: the entries in
+    // between were trimmed from the stream while this node was away, and a client whose
+    // cursor falls there gets a gap.
+    this.#history.append(message);
+    this.#listeners.notify(message);
+    for (const [id, release] of this.#echoes) if (id <= message.id) release();
+  }
+
+  /** Resolves once the mirror holds message `id` (or after OWN_ECHO_WAIT_MS: the reader lags, nothing is lost). */
+  #echo(id: number): Promise<void> {
+    if (this.#history.lastId >= id) return Promise.resolve();
+    return new Promise((resolve) => {
+      const release = () => {
+        clearTimeout(timer);
+        this.#echoes.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(release, OWN_ECHO_WAIT_MS);
+      this.#echoes.set(id, release);
+    });
+  }
+}
+
+function toMessage([entryId, fields]: StreamEntry): Message {
+  const value: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) value[fields[i] as string] = fields[i + 1] as string;
+  return { id: Number.parseInt(entryId, 10), ts: Number(value.ts), author: value.author ?? '', text: value.text ?? '' };
+}
+
+/** The URL without its password, for logs and /api/health. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    // Not a URL ('memory'): nothing secret in it, unless it looks like credentials.
+    return url.includes('@') ? 'redis' : url;
+  }
+}
