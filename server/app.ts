@@ -165,12 +165,14 @@ class QuietRequestLog extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, _request: FastifyRequest, reply: FastifyReply): void {
-    if (error || reply.statusCode >= 500) reply.log.error({ res: reply, err: error }, 'request failed');
+    // A 503 is a deliberate refusal (a connection cap, the feed's Redis away, which the
+    // feed reports once): a load balancer's health checks must not flood the log with it.
+    if (error || (reply.statusCode >= 500 && reply.statusCode !== 503)) reply.log.error({ res: reply, err: error }, 'request failed');
     else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }
 
   override defaultErrorLog(error: Error, _request: FastifyRequest, reply: FastifyReply): void {
-    if (reply.statusCode >= 500) reply.log.error({ res: reply, err: error }, error.message);
+    if (reply.statusCode >= 500 && reply.statusCode !== 503) reply.log.error({ res: reply, err: error }, error.message);
     else reply.log.debug({ res: reply, err: error }, error.message);
   }
 

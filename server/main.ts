@@ -6,15 +6,41 @@
 import { networkInterfaces } from 'node:os';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { redact } from './redis-feed.ts';
 import { transports } from './transports/index.ts';
 
 /** If a clean shutdown takes longer than this, ms, the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 5000;
 
+const USAGE = `usage: npm start [-- --feed memory|redis://host:port[/db]]
+
+Serves the demo pages and the API. Every setting is an environment variable (see the
+README's configuration table); --feed is the same as FEED.`;
+
+/** The command line: only --feed (the same as FEED) and --help. */
+function argumentsOf(argv: string[]): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    const inline = /^--feed=(.*)$/.exec(arg);
+    if (inline) overrides.FEED = inline[1] as string;
+    else if (arg === '--feed' && argv[i + 1] !== undefined) overrides.FEED = argv[(i += 1)] as string;
+    else {
+      console.error(`realtime-lab: unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  return overrides;
+}
+
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig({ ...process.env, ...argumentsOf(process.argv.slice(2)) });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`realtime-lab: bad configuration: ${error.message}`);
@@ -23,7 +49,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const { app } = await buildApp({ config });
+  const { app, feed } = await buildApp({ config });
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -37,6 +63,10 @@ async function main(): Promise<void> {
   const everywhere = config.host === '0.0.0.0' || config.host === '::';
   const shown = everywhere ? 'localhost' : config.host;
   console.log(`realtime-lab: serving http://${shown}:${port}/ (${transports.map((t) => t.id).join(', ')})`);
+  if (config.feed !== 'memory') {
+    const health = feed.health();
+    console.log(`realtime-lab: feed on ${redact(config.feed)}${health.ok ? '' : `, unhealthy for now: ${health.reason}`}`);
+  }
   if (everywhere) {
     // What a classroom types: this machine's addresses on its networks.
     for (const address of Object.values(networkInterfaces()).flat()) {

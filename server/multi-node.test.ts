@@ -199,4 +199,21 @@ describe('Redis going away', () => {
     const poll = (await (await fetch(`${late.url}/api/long-polling?since=0`)).json()) as { messages: Message[] };
     assert.deepEqual(texts(poll.messages), texts([first]));
   });
+
+  test('when Redis has lost the feed, nodes start over and clients ahead of it get a reset', async (t) => {
+    const prefix = newFeed();
+    const [a] = await startNodes(t, 1, prefix);
+    assert.ok(a);
+    for (let i = 1; i <= 3; i += 1) await publish(a.url, { author: 'ada', text: `old ${i}` });
+    // What a Redis restarted without its files looks like: the feed's keys are gone.
+    const admin = new Redis(redis.url);
+    t.after(() => admin.quit());
+    await admin.del(`{${prefix}}:last-id`, `{${prefix}}:messages`);
+    await until(() => a.feed.lastId === 0, 'the node to notice the feed is gone', 5000);
+    const fresh = await publish(a.url, { author: 'ada', text: 'new 1' });
+    assert.equal(fresh.id, 1);
+    const answer = (await (await fetch(`${a.url}/api/short-polling?since=3`)).json()) as { reset?: boolean; messages: Message[] };
+    assert.equal(answer.reset, true);
+    assert.deepEqual(texts(answer.messages), texts([fresh]));
+  });
 });

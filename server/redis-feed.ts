@@ -218,12 +218,15 @@ export class RedisFeed implements Feed {
         if (resync) {
           await this.#resync();
           resync = false;
+          this.#readerError = undefined;
         }
         const reply = loading
           ? await this.#reader.xread('COUNT', READ_COUNT, 'STREAMS', this.#streamKey, this.#readFrom)
           : await this.#reader.xread('COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.#streamKey, this.#readFrom);
         const entries: StreamEntry[] = reply?.[0]?.[1] ?? [];
         for (const entry of entries) this.#take(entry);
+        // A quiet second: check the feed is still the one followed (cheap, one GET).
+        if (!loading && entries.length === 0) resync = true;
         this.#readerError = undefined;
         failures = 0;
         if (loading && entries.length < READ_COUNT) {
