@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { publish, startServer } from '../server/testing.ts';
+import { REDIS_MISSING, publish, startServer } from '../server/testing.ts';
 import { drivers } from './drivers/index.ts';
 import type { BenchResult } from './result.ts';
 
@@ -171,10 +171,38 @@ test('--url with nothing listening fails at once with exit code 1 and says so', 
   });
 });
 
+test('--feed memory,redis --nodes 2 runs the baseline and two nodes on a private Redis, and reports the backplane', { skip: REDIS_MISSING }, async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'realtime-lab-bench-'));
+  t.after(() => rm(out, { recursive: true, force: true }));
+  const { stdout } = await bench(['--techniques', 'sse,long-polling', '--feed', 'memory,redis', '--nodes', '2', '--clients', '4', '--rate', '20', '--duration', '1', '--out', out, '--json']);
+  const result = JSON.parse(stdout) as BenchResult;
+  assert.deepEqual(
+    result.techniques.map((r) => `${r.technique} ${r.feed}×${r.nodes}`),
+    ['sse memory×1', 'long-polling memory×1', 'sse redis×2', 'long-polling redis×2'],
+  );
+  for (const r of result.techniques) {
+    assert.equal(r.lost, 0, `${r.technique} on ${r.feed}`);
+    assert.equal(r.duplicates, 0);
+    assert.equal(r.outOfOrder, 0);
+    assert.equal(r.messagesDelivered, r.messagesPublished * 4);
+    if (r.feed === 'memory') continue;
+    // Two subscribers on the publisher's node, two on the other: every delivery counted once in either.
+    assert.equal((r.latencyByNode?.sameNode?.samples ?? 0) + (r.latencyByNode?.otherNodes?.samples ?? 0), r.messagesDelivered);
+    assert.equal(r.latencyByNode?.otherNodes?.samples, r.messagesPublished * 2);
+    // Both nodes' sockets are counted: a stream per subscriber, over the two nodes.
+    if (r.technique === 'sse') assert.equal(r.httpRequests, 4);
+  }
+  assert.ok(result.backplane && result.backplane.publishes > 0 && result.backplane.publishesPerSecond > 0);
+  const summary = await readFile(join(out, 'summary.md'), 'utf8');
+  assert.match(summary, /## The Redis backplane/);
+  assert.match(summary, /\| sse \| 4 \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \|/);
+  assert.ok((await readdir(out)).includes('backplane-latency.png'));
+});
+
 describe('the bench command line', () => {
   test('--help explains the options and exits 0', async () => {
     const { stdout } = await bench(['--help']);
-    for (const flag of ['--techniques', '--clients', '--rate', '--duration', '--payload', '--poll-interval', '--url', '--out', '--json', '--scenario']) assert.ok(stdout.includes(flag), flag);
+    for (const flag of ['--techniques', '--clients', '--rate', '--duration', '--payload', '--poll-interval', '--url', '--out', '--json', '--scenario', '--feed', '--nodes']) assert.ok(stdout.includes(flag), flag);
   });
 
   for (const [args, message] of [
@@ -186,6 +214,10 @@ describe('the bench command line', () => {
     [['--url', 'ftp://example.com'], /--url: only http:\/\/ is supported/],
     [['--scenario', 'party'], /--scenario: unknown scenario "party"/],
     [['--clent', '3'], /Unknown option '--clent'/],
+    [['--feed', 'mongodb://x'], /--feed: expected memory, redis or a redis:\/\/ URL/],
+    [['--nodes', '2', '--feed', 'memory'], /--nodes: several nodes share a feed through Redis/],
+    [['--nodes', '9'], /--nodes: 9 is out of range/],
+    [['--url', 'http://127.0.0.1:1', '--nodes', '2'], /with --url it measures a running one as it is/],
   ] as const) {
     test(`${args.join(' ')} is refused with exit code 2 before anything starts`, async () => {
       await assert.rejects(bench([...args]), (error: { code: number; stderr: string; stdout: string }) => {

@@ -9,6 +9,7 @@ import { type BenchEvent, checkServer, runBench } from './engine.ts';
 import { DEFAULT_OUT, HELP, parseOptions, UsageError } from './options.ts';
 import { ms } from './report/format.ts';
 import { renderTable } from './report/table.ts';
+import { renderBackplane } from './report/backplane.ts';
 import { writeReport } from './report/write.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -43,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
     process.stdout.write(`\n${renderTable(result)}`);
+    const backplane = renderBackplane(result);
+    if (backplane) process.stdout.write(`\n${backplane}`);
     for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
     const shown = relative(process.cwd(), options.out);
     const where = shown === '' ? '.' : shown.startsWith('..') ? resolve(options.out) : shown;

@@ -34,8 +34,17 @@ export interface DeliveryFigures {
   latencyMs: LatencySummary | null;
 }
 
-export class DeliveryTracker {
+/** Where a driver reports what its subscribers receive; subscribers are numbered from 0. */
+export interface DeliverySink {
+  record(client: number, message: FeedMessage, delayMs: number, payloadBytes: number): void;
+  gap(client: number, missed: number): void;
+}
+
+export class DeliveryTracker implements DeliverySink {
   readonly #author: string;
+  /** Per subscriber, the group its delays are also summarized in (e.g. which server node); none by default. */
+  readonly #groupOf: ((client: number) => string) | undefined;
+  readonly #groupLatencies = new Map<string, number[]>();
   readonly #seen: Set<number>[];
   readonly #highest: number[];
   #latencies = new Float64Array(1024);
@@ -47,8 +56,9 @@ export class DeliveryTracker {
   #payloadBytes = 0;
 
   /** `author` marks the bench's own messages; `clients` is the number of subscribers. */
-  constructor(author: string, clients: number) {
+  constructor(author: string, clients: number, groupOf?: (client: number) => string) {
     this.#author = author;
+    this.#groupOf = groupOf;
     this.#seen = Array.from({ length: clients }, () => new Set<number>());
     this.#highest = new Array<number>(clients).fill(0);
   }
@@ -78,6 +88,25 @@ export class DeliveryTracker {
       this.#latencies = grown;
     }
     this.#latencies[this.#count++] = delayMs;
+    if (this.#groupOf) {
+      const group = this.#groupOf(client);
+      let samples = this.#groupLatencies.get(group);
+      if (!samples) this.#groupLatencies.set(group, (samples = []));
+      samples.push(delayMs);
+    }
+  }
+
+  /** A sink for a block of subscribers numbered from 0 that are subscribers `first`… here. */
+  slice(first: number): DeliverySink {
+    return {
+      record: (client, message, delayMs, payloadBytes) => this.record(first + client, message, delayMs, payloadBytes),
+      gap: (client, missed) => this.gap(first + client, missed),
+    };
+  }
+
+  /** The delays of each group apart (empty without groups). */
+  latencyByGroup(): Record<string, LatencySummary | null> {
+    return Object.fromEntries([...this.#groupLatencies].map(([group, samples]) => [group, summarize(Float64Array.from(samples))]));
   }
 
   gap(_client: number, missed: number): void {

@@ -15,12 +15,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { calibrate } from './clock.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { DeliveryTracker, round } from './delivery.ts';
-import { type BenchDriver, type ModelInput, type SubscriberReport, type WireStats, fetchClientStats } from './drivers/driver.ts';
+import { type BenchDriver, type ModelInput, type SubscriberReport, type Subscribers, type WireStats, fetchClientStats } from './drivers/driver.ts';
 import { drivers } from './drivers/index.ts';
 import type { BenchOptions } from './options.ts';
 import { paddedText, publish } from './publisher.ts';
 import { type BenchResult, SCHEMA_VERSION, type TechniqueResult, type TheoryCheck } from './result.ts';
 import { type ProcessFigures, type ServerProcess, startServerProcess } from './server-process.ts';
+import { type BackplaneFigures, BACKPLANE_PROBE_MS, measureBackplane, redisVersion } from './backplane.ts';
+import { type RedisProcess, startRedis } from '../server/redis-process.ts';
+import { redact } from '../server/redis-feed.ts';
 
 /** How long subscribers may take to connect, ms. */
 const CONNECT_TIMEOUT_MS = 60_000;
@@ -55,10 +58,24 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   const startedAt = new Date().toISOString();
   const load = loadavg();
   const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchDriver);
-  const runs = options.clients.flatMap((clients) => selected.map((driver) => ({ driver, clients })));
+  // Feeds outermost, so a chart can set each technique's figures on one feed beside another's.
+  const runs = options.feeds.flatMap((feed) => options.clients.flatMap((clients) => selected.map((driver) => ({ driver, clients, feed }))));
   const results: TechniqueResult[] = [];
-  for (const [index, run] of runs.entries()) {
-    results.push(await runOne(run.driver, run.clients, options, events, index, runs.length));
+  // `--feed redis`: one private redis-server for the whole bench, each run on keys of its own.
+  const privateRedis = !options.url && options.feeds.includes('redis') ? await startRedis() : null;
+  let backplane: BackplaneFigures | null = null;
+  try {
+    for (const [index, run] of runs.entries()) {
+      const redisUrl = run.feed === 'memory' ? null : run.feed === 'redis' ? (privateRedis as RedisProcess).url : run.feed;
+      results.push(await runOne(run.driver, run.clients, { name: run.feed === 'memory' ? 'memory' : 'redis', redisUrl }, options, events, index, runs.length));
+    }
+    const redisUrl = privateRedis?.url ?? options.feeds.find((feed) => feed.startsWith('redis'));
+    if (redisUrl) {
+      events.emit('event', { type: 'phase', index: runs.length - 1, total: runs.length, technique: 'redis', clients: 0, step: `measuring the publish rate one Redis sustains (${BACKPLANE_PROBE_MS / 1000} s)` });
+      backplane = await measureBackplane(redisUrl, options.payloadBytes, privateRedis?.pid);
+    }
+  } finally {
+    await privateRedis?.dispose();
   }
   const warnings = [...new Set(results.flatMap((r) => r.warnings.map((w) => `${r.technique} (${r.clients} clients): ${w}`)))];
   if (load[0] !== undefined && load[0] > cpus().length * 0.5) {
@@ -76,6 +93,8 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
       pollIntervalMs: options.pollIntervalMs,
       url: options.url,
       chaos: options.chaos,
+      feeds: options.url ? [] : options.feeds.map((feed) => (feed === 'memory' || feed === 'redis' ? feed : redact(feed))),
+      nodes: options.nodes,
     },
     environment: {
       node: process.version,
@@ -87,50 +106,87 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
       totalMemoryBytes: totalmem(),
       loadAverage: load.map((l) => round(l)),
       autocannon: autocannonVersion(),
-      server: options.url ? `a running server at ${options.url}` : 'a fresh server process per technique, on 127.0.0.1',
+      server: options.url
+        ? `a running server at ${options.url}`
+        : options.nodes > 1
+          ? `${options.nodes} fresh server processes per technique on one Redis, on 127.0.0.1`
+          : 'a fresh server process per technique, on 127.0.0.1',
+      redis: privateRedis ? `a private ${redisVersion()} started by the bench` : options.feeds.some((f) => f.startsWith('redis')) ? 'the redis:// URL given' : null,
       startedAt,
       finishedAt: new Date().toISOString(),
     },
     techniques: results,
+    backplane,
     warnings,
   };
 }
 
-async function runOne(driver: BenchDriver, clients: number, options: BenchOptions, events: BenchEvents, index: number, total: number): Promise<TechniqueResult> {
+/** The feed of one run's servers: in memory, or on the Redis at `redisUrl`. */
+interface RunFeed {
+  name: 'memory' | 'redis';
+  redisUrl: string | null;
+}
+
+async function runOne(driver: BenchDriver, clients: number, feed: RunFeed, options: BenchOptions, events: BenchEvents, index: number, total: number): Promise<TechniqueResult> {
   const technique = driver.id;
   const phase = (step: string) => events.emit('event', { type: 'phase', index, total, technique, clients, step });
-  phase('starting the server');
+  const nodeCount = feed.redisUrl && !options.url ? options.nodes : 1;
+  phase(nodeCount > 1 ? `starting ${nodeCount} server nodes on one Redis` : feed.redisUrl ? 'starting the server on Redis' : 'starting the server');
   const count = Math.round(options.rate * options.durationSec);
+  const tag = randomBytes(4).toString('hex');
   // Under --chaos the run tests recovery by cursor, so the history holds the whole run: a
   // client that backs off twice in a row must not fall out of it. (Falling out of history,
   // and the gap signal that says so, is tested in server/conformance.test.ts.)
   const env: Record<string, string> = options.chaos ? { HISTORY_SIZE: String(Math.max(1000, 2 * count)) } : {};
-  const server: ServerProcess | null = options.url ? null : await startServerProcess(env);
+  // Keys of its own per run: every run starts on an empty feed, whatever the Redis holds.
+  if (feed.redisUrl) Object.assign(env, { FEED: feed.redisUrl, REDIS_KEY_PREFIX: `bench-${tag}` });
+  const servers: ServerProcess[] = [];
+  try {
+    if (!options.url) for (let i = 0; i < nodeCount; i += 1) servers.push(await startServerProcess(env));
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.stop()));
+    throw error;
+  }
+  const server = servers[0] ?? null;
   const baseUrl = options.url ?? (server as ServerProcess).baseUrl;
+  const nodeUrls = options.url ? [options.url] : servers.map((s) => s.baseUrl);
   const target = new URL(baseUrl);
   const proxy = options.chaos ? await FaultProxy.start({ host: target.hostname, port: Number(target.port || 80) }) : null;
   // Subscribers go through the fault proxy when there is one; publishing and the figures do not.
-  const subscriberUrl = proxy?.url ?? baseUrl;
+  const subscriberUrls = proxy ? [proxy.url] : nodeUrls;
+  // The figures of all the nodes together: CPU adds up, and so does memory.
+  const figures = (): ProcessFigures | null => {
+    const each = servers.map((s) => s.figures());
+    if (each.length === 0 || each.some((f) => f === null)) return null;
+    return (each as ProcessFigures[]).reduce((sum, f) => ({ cpuMs: sum.cpuMs + f.cpuMs, rssBytes: sum.rssBytes + f.rssBytes, maxRssBytes: sum.maxRssBytes + f.maxRssBytes }));
+  };
   try {
     const clock = await calibrate(baseUrl);
     const health = (await (await fetch(`${baseUrl}/api/health`)).json()) as { lastId: number };
-    const tag = randomBytes(4).toString('hex');
     const author = `bench-${tag}`;
     const clientId = `bench-${tag}-${technique}`;
-    const tracker = new DeliveryTracker(author, clients);
+    // Subscribers in blocks, one block per node; the publisher's node is the first.
+    const blocks = subscriberUrls.map((url, node) => {
+      const first = Math.round((node * clients) / subscriberUrls.length);
+      return { url, node, first, size: Math.round(((node + 1) * clients) / subscriberUrls.length) - first };
+    });
+    const nodeOf = (client: number) => blocks.findLast((block) => block.first <= client)?.node ?? 0;
+    const tracker = new DeliveryTracker(author, clients, nodeCount > 1 ? (client) => (nodeOf(client) === 0 ? 'sameNode' : 'otherNodes') : undefined);
     const expected = count * clients;
 
-    const processStart = server?.figures() ?? null;
+    const processStart = figures();
     // VmHWM would include the server's own start-up; the run's peak is sampled instead.
     let peakRss = processStart?.rssBytes ?? 0;
-    const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, server?.figures()?.rssBytes ?? 0)), RSS_SAMPLE_EVERY_MS);
+    const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, figures()?.rssBytes ?? 0)), RSS_SAMPLE_EVERY_MS);
     const benchCpuStart = process.cpuUsage();
     const loopDelay = monitorEventLoopDelay({ resolution: LOOP_MONITOR_RESOLUTION_MS });
     loopDelay.enable();
     const phaseStart = performance.now();
 
-    phase(`connecting ${clients} subscribers`);
-    const subscribers = driver.subscribe({ baseUrl: subscriberUrl, clientId, clients, since: health.lastId, pollIntervalMs: options.pollIntervalMs, tracker, clock });
+    phase(nodeCount > 1 ? `connecting ${clients} subscribers over ${nodeCount} nodes` : `connecting ${clients} subscribers`);
+    const subscribers = subscribeAll(
+      blocks.filter((block) => block.size > 0).map((block) => driver.subscribe({ baseUrl: block.url, clientId, clients: block.size, since: health.lastId, pollIntervalMs: options.pollIntervalMs, tracker: tracker.slice(block.first), clock })),
+    );
     let report: SubscriberReport | undefined;
     try {
       await withTimeout(subscribers.ready, CONNECT_TIMEOUT_MS, `${technique}: the ${clients} subscribers did not all connect within ${CONNECT_TIMEOUT_MS / 1000} s`);
@@ -169,8 +225,8 @@ async function runOne(driver: BenchDriver, clients: number, options: BenchOption
       report = await subscribers.stop();
       // Let the server see the hang-ups, so every byte is attributed before we ask.
       await sleep(200);
-      const stats = await clientStats(baseUrl, clientId, technique);
-      const processEnd = server?.figures() ?? null;
+      const stats = sumStats(await Promise.all(nodeUrls.map((url) => clientStats(url, clientId, technique))));
+      const processEnd = figures();
       clearInterval(rssSampler);
       if (processEnd) processEnd.maxRssBytes = Math.max(peakRss, processEnd.rssBytes);
       const phaseMs = performance.now() - phaseStart;
@@ -192,7 +248,10 @@ async function runOne(driver: BenchDriver, clients: number, options: BenchOption
         pollIntervalMs: options.pollIntervalMs,
         clockUncertaintyMs: clock.uncertaintyMs,
         chaos: proxy ? { cuts: proxy.stats.cut, everyMs: CHAOS_CUT_EVERY_MS } : null,
+        feed: options.url ? 'unknown' : feed.name,
+        nodes: nodeCount,
       });
+      if (nodeCount > 1) result.latencyByNode = tracker.latencyByGroup() as TechniqueResult['latencyByNode'];
       if (!server) result.warnings.push('server CPU and memory are not measured with --url');
       events.emit('event', { type: 'done', result });
       return result;
@@ -202,8 +261,33 @@ async function runOne(driver: BenchDriver, clients: number, options: BenchOption
     }
   } finally {
     await proxy?.close();
-    await server?.stop();
+    await Promise.all(servers.map((s) => s.stop()));
   }
+}
+
+/** Several nodes' subscribers as one: ready when all are, stopped together, reports added up. */
+function subscribeAll(groups: Subscribers[]): Subscribers {
+  if (groups.length === 1) return groups[0] as Subscribers;
+  return {
+    ready: Promise.all(groups.map((group) => group.ready)).then(() => undefined),
+    async stop() {
+      const reports = await Promise.all(groups.map((group) => group.stop()));
+      // autocannon's own latency cannot be added up across instances: left out.
+      return { errors: reports.reduce((sum, r) => sum + r.errors, 0), reconnects: reports.reduce((sum, r) => sum + r.reconnects, 0) };
+    },
+  };
+}
+
+/** The counters of several nodes for one client id, added up. */
+function sumStats(all: WireStats[]): WireStats {
+  return all.reduce((sum, s) => ({
+    activeRequests: sum.activeRequests + s.activeRequests,
+    httpRequests: sum.httpRequests + s.httpRequests,
+    messagesDelivered: sum.messagesDelivered + s.messagesDelivered,
+    payloadBytes: sum.payloadBytes + s.payloadBytes,
+    bytesIn: { headers: sum.bytesIn.headers + s.bytesIn.headers, body: sum.bytesIn.body + s.bytesIn.body },
+    bytesOut: { headers: sum.bytesOut.headers + s.bytesOut.headers, body: sum.bytesOut.body + s.bytesOut.body },
+  }));
 }
 
 async function clientStats(baseUrl: string, clientId: string, technique: string): Promise<WireStats> {
@@ -227,6 +311,8 @@ interface Measurements {
   pollIntervalMs: number;
   clockUncertaintyMs: number;
   chaos: { cuts: number; everyMs: number } | null;
+  feed: TechniqueResult['feed'];
+  nodes: number;
 }
 
 /** Turns what was recorded into one entry of results.json. */
@@ -293,6 +379,8 @@ export function measure(m: Measurements): TechniqueResult {
   return {
     technique: m.driver.id,
     clients: m.clients,
+    feed: m.feed,
+    nodes: m.nodes,
     client: m.driver.client,
     messagesPublished: ids.length,
     messagesExpected: expected,

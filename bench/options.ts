@@ -24,6 +24,13 @@ export interface BenchOptions {
   json: boolean;
   /** Put a fault proxy between subscribers and server and cut connections at random. */
   chaos: boolean;
+  /**
+   * The feeds to run each technique on, in order: `memory`, `redis` (a private
+   * redis-server the bench starts) or a `redis://` URL. Several run side by side.
+   */
+  feeds: string[];
+  /** Server processes per run, on one Redis; subscribers are spread over them, the publisher uses the first. */
+  nodes: number;
 }
 
 export class UsageError extends Error {}
@@ -57,6 +64,7 @@ export const LIMITS = Object.freeze({
   /** The server's default text limit is 4 KiB; the JSON around the text adds ~70 bytes. */
   payloadBytes: 4096,
   pollIntervalMs: 60_000,
+  nodes: 8,
 });
 
 /** The smallest message the padding can produce: `{"id":…,"ts":…,"author":"bench-…","text":"x"}`. */
@@ -83,6 +91,15 @@ Options:
   --json                print results.json to stdout and nothing else there
   --chaos               cut subscriber connections at random (through a fault proxy)
                         while publishing: the result must still show lost 0, dup 0
+  --feed FEEDS          the servers' feed: memory (default), redis (a private
+                        redis-server the bench starts and stops) or a redis:// URL;
+                        a list such as memory,redis runs both and reports what the
+                        Redis backplane adds to each delivery
+  --nodes N             server processes on one Redis (1..${LIMITS.nodes}, default 1); subscribers
+                        are spread over them, the publisher sends to the first, and
+                        delays are reported apart for the other nodes (cross-node).
+                        A memory feed in the list still runs on one node, as the
+                        baseline; without --feed, --nodes 2 means --feed redis
   -h, --help            this text
 
 Scenarios:
@@ -95,6 +112,7 @@ Examples:
   npm run bench
   npm run bench -- --scenario idle --techniques sse,websocket
   npm run bench -- --clients 10,100,1000 --duration 5 --out results/sweep
+  npm run bench -- --feed memory,redis --nodes 2
 `;
 
 /** Parses argv (without node and the script); returns null when help was asked for. */
@@ -117,6 +135,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
         out: { type: 'string' },
         json: { type: 'boolean' },
         chaos: { type: 'boolean' },
+        feed: { type: 'string' },
+        nodes: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -144,6 +164,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
   const clients = values.clients === undefined ? scenario.clients : list('--clients', values.clients).map((v) => integer('--clients', v, 1, LIMITS.clients));
   if (new Set(clients).size !== clients.length) throw new UsageError('--clients: a client count is listed twice');
 
+  const nodes = values.nodes === undefined ? 1 : integer('--nodes', values.nodes, 1, LIMITS.nodes);
+  const feeds = values.feed === undefined ? [nodes > 1 ? 'redis' : 'memory'] : list('--feed', values.feed).map(feed);
+  if (new Set(feeds).size !== feeds.length) throw new UsageError('--feed: a feed is listed twice');
+  if (values.url !== undefined && (values.feed !== undefined || values.nodes !== undefined)) {
+    throw new UsageError('--feed and --nodes set up the servers the bench starts; with --url it measures a running one as it is');
+  }
+  if (nodes > 1 && feeds.every((f) => f === 'memory')) throw new UsageError('--nodes: several nodes share a feed through Redis; --feed memory is one process\'s own');
+  if (values.chaos && nodes > 1) throw new UsageError('--chaos runs on one node: its fault proxy sits in front of one server');
+
   return {
     scenario: scenarioName,
     techniques,
@@ -156,7 +185,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     out: values.out ?? DEFAULT_OUT,
     json: values.json ?? false,
     chaos: values.chaos ?? false,
+    feeds,
+    nodes,
   };
+}
+
+function feed(raw: string): string {
+  if (raw === 'memory' || raw === 'redis') return raw;
+  if (/^rediss?:\/\/[^/\s]+/.test(raw)) return raw;
+  throw new UsageError(`--feed: expected memory, redis or a redis:// URL, got ${JSON.stringify(raw)}`);
 }
 
 function list(flag: string, raw: string): string[] {

@@ -4,6 +4,7 @@
  */
 import type { LatencySummary } from './delivery.ts';
 import type { AutocannonFigures, Prediction } from './drivers/driver.ts';
+import type { BackplaneFigures } from './backplane.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -26,6 +27,15 @@ export interface TheoryCheck extends Prediction {
 export interface TechniqueResult {
   technique: string;
   clients: number;
+  /** The servers' feed: one process's memory, or Redis (`unknown` with --url). */
+  feed: 'memory' | 'redis' | 'unknown';
+  /** Server processes sharing the feed; subscribers were spread over them in equal blocks. */
+  nodes: number;
+  /**
+   * With several nodes: delays of the subscribers on the publisher's node, and on the
+   * others (cross-node: the message went through Redis to another process).
+   */
+  latencyByNode?: { sameNode: LatencySummary | null; otherNodes: LatencySummary | null };
   /** Which client the figures were measured with. */
   client: string;
   messagesPublished: number;
@@ -81,6 +91,9 @@ export interface BenchResult {
     pollIntervalMs: number;
     url: string | null;
     chaos: boolean;
+    /** The feeds the runs used, in order (empty with --url). */
+    feeds: string[];
+    nodes: number;
   };
   environment: {
     node: string;
@@ -93,9 +106,13 @@ export interface BenchResult {
     loadAverage: number[];
     autocannon: string;
     server: string;
+    /** Where the Redis came from, when a run used one. */
+    redis: string | null;
     startedAt: string;
     finishedAt: string;
   };
   techniques: TechniqueResult[];
+  /** When a run used Redis: the publish rate it sustained, measured after the runs. */
+  backplane: BackplaneFigures | null;
   warnings: string[];
 }

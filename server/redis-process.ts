@@ -5,7 +5,7 @@
  * It writes an append-only file, so a stop (SIGTERM) and a start on the same directory
  * and port brings back the same feed: that is how the tests take Redis away mid-run.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,13 @@ import { join } from 'node:path';
 
 /** The binary: `REDIS_SERVER` when set, else `redis-server` on the PATH. */
 export const REDIS_SERVER_BIN = process.env.REDIS_SERVER || 'redis-server';
+
+/** Why no private redis-server can start here (the binary is missing), or false when one can. */
+export function redisMissing(): string | false {
+  const probe = spawnSync(REDIS_SERVER_BIN, ['--version'], { encoding: 'utf8' });
+  if (probe.status === 0) return false;
+  return `${REDIS_SERVER_BIN} not found: install Debian's redis-server (apt-get install redis-server), or set REDIS_SERVER to its path`;
+}
 
 export interface RedisProcess {
   /** redis://127.0.0.1:PORT */

@@ -4,7 +4,7 @@
  * technique in this folder, listed in `index.ts`, mirroring `server/transports/`.
  */
 import type { Clock } from '../clock.ts';
-import type { DeliveryTracker } from '../delivery.ts';
+import type { DeliverySink } from '../delivery.ts';
 
 export interface SubscribeContext {
   /** `http://127.0.0.1:PORT`, no trailing slash. */
@@ -15,7 +15,7 @@ export interface SubscribeContext {
   /** The cursor every subscriber starts from: the feed's last id before the run. */
   since: number;
   pollIntervalMs: number;
-  tracker: DeliveryTracker;
+  tracker: DeliverySink;
   clock: Clock;
 }
 

@@ -4,6 +4,7 @@
  * Every chart carries a title, axis titles with units, and the run's configuration.
  */
 import type { ChartConfiguration, ChartDataset } from 'chart.js';
+import type { LatencySummary } from '../delivery.ts';
 import type { BenchResult, TechniqueResult } from '../result.ts';
 import { describeConfig, describeEnvironment } from './table.ts';
 
@@ -37,8 +38,10 @@ export function colorOf(technique: string, index = 0): string {
 export function buildCharts(result: BenchResult): NamedChart[] {
   const counts = [...new Set(result.techniques.map((t) => t.clients))];
   const largest = Math.max(...counts);
-  // Single-run charts show one client count: the largest of a sweep.
-  const rows = result.techniques.filter((t) => t.clients === largest);
+  // Single-run charts show one client count: the largest of a sweep; and one feed, the
+  // first listed (the backplane chart sets the feeds side by side).
+  const firstFeed = result.techniques[0]?.feed;
+  const rows = result.techniques.filter((t) => t.clients === largest && t.feed === firstFeed);
   const subtitle = [describeConfig(result), describeEnvironment(result)];
   const at = counts.length > 1 ? ` (at ${largest} clients)` : '';
   const withMessages = rows.filter((r) => r.messagesDelivered > 0);
@@ -90,11 +93,19 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       config: serverResources(`Server CPU and memory${at}`, subtitle, rows),
     });
   }
+  const onRedis = result.techniques.filter((t) => t.clients === largest && t.feed === 'redis' && t.messagesDelivered > 0);
+  if (onRedis.length > 0) {
+    charts.push({
+      name: 'backplane-latency',
+      caption: "Delivery delay p50 and p99 per technique on the in-memory feed and through Redis: on the publisher's node, and cross-node (another server process) when there are several.",
+      config: backplaneChart(`What the Redis backplane adds to delivery${at}`, subtitle, result.techniques.filter((t) => t.clients === largest), onRedis),
+    });
+  }
   if (counts.length > 1) {
     const scaling = (name: string, title: string, axis: string, value: (r: TechniqueResult) => number | null, caption: string, logY = true): NamedChart => ({
       name,
       caption,
-      config: scalingChart(title, subtitle, result.techniques, value, axis, logY),
+      config: scalingChart(title, subtitle, result.techniques.filter((t) => t.feed === firstFeed), value, axis, logY),
     });
     const anyMessages = result.techniques.some((r) => r.messagesDelivered > 0);
     if (anyMessages) {
@@ -167,6 +178,32 @@ function latencyPercentiles(title: string, subtitle: string[], rows: TechniqueRe
     data: {
       labels: rows.map((r) => r.technique),
       datasets: keys.map((key) => ({ label: key, data: rows.map((r) => round4(r.latencyMs?.[key] ?? 0)), backgroundColor: PERCENTILE_COLORS[key] })),
+    },
+    options: baseOptions(title, subtitle, 'delay, ms (log scale)', true),
+  };
+}
+
+function backplaneChart(title: string, subtitle: string[], all: TechniqueResult[], onRedis: TechniqueResult[]): ChartConfiguration {
+  const memoryOf = (r: TechniqueResult) => all.find((m) => m.feed === 'memory' && m.technique === r.technique)?.latencyMs ?? null;
+  const sameOf = (r: TechniqueResult) => (r.latencyByNode ? r.latencyByNode.sameNode : r.latencyMs);
+  const series: { label: string; of: (r: TechniqueResult) => LatencySummary | null; color: string }[] = [
+    { label: 'memory', of: memoryOf, color: '#9aa5b1' },
+    { label: onRedis.some((r) => r.nodes > 1) ? "Redis, publisher's node" : 'Redis', of: sameOf, color: '#d9534f' },
+  ];
+  if (onRedis.some((r) => r.latencyByNode?.otherNodes)) series.push({ label: 'Redis, cross-node', of: (r) => r.latencyByNode?.otherNodes ?? null, color: '#8e2c2a' });
+  return {
+    type: 'bar',
+    data: {
+      labels: onRedis.map((r) => r.technique),
+      datasets: series.flatMap((s) =>
+        (['p50', 'p99'] as const).map((key) => ({
+          label: `${s.label} ${key}`,
+          data: onRedis.map((r) => round4(s.of(r)?.[key] ?? 0)),
+          backgroundColor: s.color,
+          // p99 hatched lighter than p50, so each pair reads as one series.
+          ...(key === 'p99' ? { backgroundColor: `${s.color}88`, borderColor: s.color, borderWidth: 1 } : {}),
+        })),
+      ),
     },
     options: baseOptions(title, subtitle, 'delay, ms (log scale)', true),
   };

@@ -5,7 +5,8 @@
 import type { BenchResult } from '../result.ts';
 import type { NamedChart } from './charts.ts';
 import { count, fixed, mib, ms } from './format.ts';
-import { describeConfig, describeEnvironment } from './table.ts';
+import { describeConfig, describeEnvironment, feedLabel } from './table.ts';
+import { renderBackplane } from './backplane.ts';
 
 export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
   const lines: string[] = [];
@@ -15,15 +16,18 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   lines.push(`Server: ${e.server}. autocannon ${e.autocannon}. Load average at start: ${e.loadAverage.join(', ')}.`, '');
 
   lines.push('## Delivery and cost', '');
-  lines.push('| technique | clients | delivered / expected | lost | dup | out of order | HTTP requests | requests / msg | bytes / msg | overhead bytes / msg | kB / client / min | delay mean | p50 | p90 | p99 | max | server CPU | peak RSS |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| technique | clients | feed | delivered / expected | lost | dup | out of order | HTTP requests | requests / msg | bytes / msg | overhead bytes / msg | kB / client / min | delay mean | p50 | p90 | p99 | max | server CPU | peak RSS |');
+  lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of result.techniques) {
     const l = r.latencyMs;
     lines.push(
-      `| ${r.technique} | ${count(r.clients)} | ${count(r.messagesDelivered)} / ${count(r.messagesExpected)} | ${r.lost} | ${r.duplicates} | ${r.outOfOrder} | ${count(r.httpRequests)} | ${fixed(r.httpRequestsPerMessage, 3)} | ${fixed(r.bytesPerMessage)} | ${fixed(r.overheadBytesPerMessage)} | ${fixed(r.bytesPerClientPerMinute / 1000)} | ${ms(l?.mean)} ms | ${ms(l?.p50)} | ${ms(l?.p90)} | ${ms(l?.p99)} | ${ms(l?.max)} | ${r.server ? `${count(Math.round(r.server.cpuMs))} ms (${fixed(r.server.cpuPercent)}%)` : '–'} | ${r.server ? `${mib(r.server.maxRssBytes)} MiB` : '–'} |`,
+      `| ${r.technique} | ${count(r.clients)} | ${feedLabel(r)} | ${count(r.messagesDelivered)} / ${count(r.messagesExpected)} | ${r.lost} | ${r.duplicates} | ${r.outOfOrder} | ${count(r.httpRequests)} | ${fixed(r.httpRequestsPerMessage, 3)} | ${fixed(r.bytesPerMessage)} | ${fixed(r.overheadBytesPerMessage)} | ${fixed(r.bytesPerClientPerMinute / 1000)} | ${ms(l?.mean)} ms | ${ms(l?.p50)} | ${ms(l?.p90)} | ${ms(l?.p99)} | ${ms(l?.max)} | ${r.server ? `${count(Math.round(r.server.cpuMs))} ms (${fixed(r.server.cpuPercent)}%)` : '–'} | ${r.server ? `${mib(r.server.maxRssBytes)} MiB` : '–'} |`,
     );
   }
   lines.push('');
+
+  const backplane = renderBackplane(result);
+  if (backplane) lines.push(backplane);
 
   lines.push('## Bytes on the wire, both directions (subscribers only)', '');
   lines.push('| technique | clients | request headers | response headers | framing | payload | total |');

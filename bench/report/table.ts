@@ -19,6 +19,7 @@ export interface Column {
 export const COLUMNS: readonly Column[] = [
   { title: 'technique', align: 'left', cell: (r) => r.technique },
   { title: 'clients', align: 'right', cell: (r) => count(r.clients) },
+  { title: 'feed', align: 'left', cell: (r) => feedLabel(r) },
   { title: 'delivered', heading: 'delivered / expected', align: 'right', cell: (r) => `${count(r.messagesDelivered)}/${count(r.messagesExpected)}` },
   { title: 'lost', align: 'right', cell: (r) => count(r.lost) },
   { title: 'dup', align: 'right', cell: (r) => count(r.duplicates) },
@@ -33,6 +34,13 @@ export const COLUMNS: readonly Column[] = [
   { title: 'peak RSS MiB', align: 'right', cell: (r) => mib(r.server?.maxRssBytes) },
   { title: 'model', align: 'left', cell: modelVerdict },
 ];
+
+/** The feed a run used: `memory`, `redis`, or `redis ×3` for three nodes sharing it. */
+export function feedLabel(r: TechniqueResult): string {
+  // Results written before the Redis feed existed have no `feed`: they ran in memory.
+  const feed = r.feed ?? 'memory';
+  return r.nodes > 1 ? `${feed} ×${r.nodes}` : feed;
+}
 
 /** One word on the models, for tables: agrees, DIFFERS (and where), or why none was checked. */
 export function modelVerdict(r: TechniqueResult): string {
@@ -57,7 +65,8 @@ export function describeConfig(result: BenchResult): string {
   const c = result.config;
   const clients = Array.isArray(c.clients) ? c.clients.join(', ') : String(c.clients);
   const chaos = c.chaos ? ' · chaos: connections cut at random' : '';
-  return `scenario ${c.scenario} · ${clients} clients · ${c.rate} msg/s · ${c.durationSec} s · ${c.payloadBytes} B payload · poll ${c.pollIntervalMs} ms${chaos}`;
+  const feeds = c.feeds && c.feeds.some((f) => f !== 'memory') ? ` · feeds ${c.feeds.join(', ')}${c.nodes > 1 ? `, ${c.nodes} nodes on Redis` : ''}` : '';
+  return `scenario ${c.scenario} · ${clients} clients · ${c.rate} msg/s · ${c.durationSec} s · ${c.payloadBytes} B payload · poll ${c.pollIntervalMs} ms${feeds}${chaos}`;
 }
 
 export function describeEnvironment(result: BenchResult): string {
