@@ -176,6 +176,10 @@ test('--feed memory,redis --nodes 2 runs the baseline and two nodes on a private
   t.after(() => rm(out, { recursive: true, force: true }));
   const { stdout } = await bench(['--techniques', 'sse,long-polling', '--feed', 'memory,redis', '--nodes', '2', '--clients', '4', '--rate', '20', '--duration', '1', '--out', out, '--json']);
   const result = JSON.parse(stdout) as BenchResult;
+  const ajv = new Ajv({ allErrors: true, strict: true });
+  addFormats.default(ajv);
+  const validate = ajv.compile(JSON.parse(await readFile(join(ROOT, 'bench/results.schema.json'), 'utf8')));
+  assert.ok(validate(result), ajv.errorsText(validate.errors));
   assert.deepEqual(
     result.techniques.map((r) => `${r.technique} ${r.feed}×${r.nodes}`),
     ['sse memory×1', 'long-polling memory×1', 'sse redis×2', 'long-polling redis×2'],
