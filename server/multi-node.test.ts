@@ -4,13 +4,19 @@
  * technique's real client; Redis is a private redis-server, stopped and started for real.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { RedisFeed } from './redis-feed.ts';
-import { type RedisProcess, startRedis } from './redis-process.ts';
+import { type RedisProcess, freePort, startRedis } from './redis-process.ts';
 import { REDIS_MISSING } from './testing.ts';
 import { type FeedClient, type TestServer, clients, publish, startServer, until } from './testing.ts';
 import { transports } from './transports/index.ts';
@@ -216,5 +222,81 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     const answer = (await (await fetch(`${a.url}/api/short-polling?since=3`)).json()) as { reset?: boolean; messages: Message[] };
     assert.equal(answer.reset, true);
     assert.deepEqual(texts(answer.messages), texts([fresh]));
+  });
+});
+
+// The README's nginx configuration, run for real in front of two nodes: the promise that
+// no technique needs sticky sessions, checked the way a reader would deploy it.
+const NGINX = process.env.NGINX_PATH ?? ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => existsSync(path));
+if (!NGINX) process.stderr.write('\n*** nginx not found: the README nginx test is SKIPPED (apt-get install -y nginx-light, or set NGINX_PATH). .ci/run installs it. ***\n');
+
+/** Starts nginx with the README's configuration, its upstreams pointed at `nodes`; resolves with its URL. */
+async function startNginx(t: TestContext, nodes: TestServer[]): Promise<string> {
+  const readme = await readFile(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+  const block = /```nginx\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'the README has an nginx block');
+  const servers = [...block.matchAll(/^\s*server (127\.0\.0\.1:\d+);/gm)];
+  assert.equal(servers.length, nodes.length, 'one upstream server per node');
+  const port = await freePort();
+  let config = block.replace(/listen \d+;/, `listen 127.0.0.1:${port};`);
+  servers.forEach((match, i) => (config = config.replace(`server ${match[1]};`, `server ${new URL((nodes[i] as TestServer).url).host};`)));
+  const dir = await mkdtemp(join(tmpdir(), 'realtime-lab-nginx-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const paths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `${name}_temp_path ${dir}/${name};`).join(' ');
+  await writeFile(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;\nevents { worker_connections 256; }\nhttp { access_log off; ${paths}\n${config}\n}\n`,
+  );
+  const nginx = spawn(NGINX as string, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  nginx.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  t.after(async () => {
+    if (nginx.exitCode !== null) return;
+    const exited = new Promise((resolve) => nginx.once('exit', resolve));
+    nginx.kill('SIGTERM');
+    await exited;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  let reachable = false;
+  const deadline = Date.now() + 5000;
+  while (!reachable && Date.now() < deadline && nginx.exitCode === null) {
+    reachable = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+    if (!reachable) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(reachable, `nginx did not start: ${stderr}`);
+  return url;
+}
+
+describe('behind nginx, as the README configures it', { skip: REDIS_MISSING || (!NGINX && 'nginx is not installed') }, () => {
+  test('clients spread over two nodes with no stickiness get everything once, in order, even when a node goes away', async (t) => {
+    const [a, b] = await startNodes(t, 2);
+    assert.ok(a && b);
+    const url = await startNginx(t, [a, b]);
+    const opened: FeedClient[] = [];
+    for (const transport of transports) {
+      for (let i = 0; i < 2; i += 1) {
+        const client = await (clients[transport.id] as (typeof clients)[string])(url, { since: 0 });
+        t.after(() => client.close());
+        opened.push(client);
+      }
+    }
+    const sent: Message[] = [];
+    for (let i = 0; i < 10; i += 1) sent.push(await publish(url, { author: 'ada', text: `m${i}` }));
+    for (const client of opened) {
+      await client.received(10);
+      assert.deepEqual(texts(client.messages), texts(sent), client.technique);
+    }
+    // Round robin, no stickiness: both nodes served subscribers and publishes.
+    for (const node of [a, b]) assert.ok(node.feed.lastId === 10 && Object.values(node.wire.snapshot()).some((s) => s.httpRequests > 0));
+
+    // Node A goes away. Pollers and EventSource (which reconnects by itself with its
+    // Last-Event-ID) come back through nginx to node B, with their cursors.
+    await a.app.close();
+    const after = [];
+    for (let i = 0; i < 5; i += 1) after.push(await publish(url, { author: 'ada', text: `after ${i}` }));
+    for (const client of opened.filter((c) => ['short-polling', 'long-polling', 'sse'].includes(c.technique))) {
+      await client.received(15, 15_000);
+      assert.deepEqual(texts(client.messages), texts([...sent, ...after]), client.technique);
+    }
   });
 });

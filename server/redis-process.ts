@@ -91,7 +91,7 @@ export async function startRedis(): Promise<RedisProcess> {
 }
 
 /** A port nobody listens on now (the OS picks it). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
