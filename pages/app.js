@@ -166,9 +166,15 @@ class Panel {
   }
 }
 
+/**
+ * Publishes over the WebSocket panel's own connection (when asked and open) or with POST;
+ * resolves with the id the server stored, rejects with the server's reason.
+ * @returns {Promise<{ id: number, via: string }>}
+ */
 async function publish(/** @type {string} */ author, /** @type {string} */ text, viaSocket = false) {
   const socketPanel = panels.find((panel) => panel.id === 'websocket');
-  if (viaSocket && socketPanel && /** @type {any} */ (socketPanel.client).publish(author, text)) return;
+  const answer = viaSocket && socketPanel ? /** @type {any} */ (socketPanel.client).publish(author, text) : null;
+  if (answer) return { id: await answer, via: 'over the WebSocket' };
   const response = await fetch('/api/messages', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -178,6 +184,7 @@ async function publish(/** @type {string} */ author, /** @type {string} */ text,
     const error = await response.json().catch(() => ({ message: response.statusText }));
     throw new Error(error.message);
   }
+  return { id: (await response.json()).id, via: 'with POST /api/messages' };
 }
 
 const root = /** @type {HTMLElement} */ (document.getElementById('panels'));
@@ -195,8 +202,8 @@ form.addEventListener('submit', async (event) => {
   if (!text) return;
   const viaSocket = data.get('via') === 'websocket';
   try {
-    await publish(author, text, viaSocket);
-    status.textContent = viaSocket ? 'sent over the WebSocket' : 'sent with POST /api/messages';
+    const { id, via } = await publish(author, text, viaSocket);
+    status.textContent = `stored as #${id}, sent ${via}`;
     /** @type {HTMLInputElement} */ (form.elements.namedItem('text')).value = '';
   } catch (error) {
     status.textContent = `not sent: ${/** @type {Error} */ (error).message}`;

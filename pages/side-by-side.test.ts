@@ -93,6 +93,19 @@ describe('side-by-side page in Chromium', { skip: !CHROMIUM }, () => {
     assert.deepEqual(problems, []);
   });
 
+  test('the composer says what the server answered a WebSocket publish: the id it stored, or why it refused', async (t) => {
+    // One publish a second with no burst: the second in a row is refused with an error frame.
+    const { page, problems } = await openPage(t, { config: { publishRatePerClient: 1, publishBurst: 1 } });
+    await page.fill('input[name="text"]', 'one');
+    await page.click('button[type="submit"]');
+    await page.locator('#composer-status').filter({ hasText: 'stored as #1' }).waitFor();
+    await page.fill('input[name="text"]', 'two');
+    await page.click('button[type="submit"]');
+    await page.locator('#composer-status').filter({ hasText: /not sent: .*faster than its limit/ }).waitFor();
+    assert.equal(await page.inputValue('input[name="text"]'), 'two', 'a refused text stays in the box, to send again');
+    assert.deepEqual(problems, []);
+  });
+
   test('figures move, and only short polling keeps making requests while idle', async (t) => {
     const { server, page, problems } = await openPage(t);
     await publish(server.url, { author: 'ada', text: 'hello' });

@@ -24,15 +24,21 @@ export const longPolling: Transport = {
           reply.header('connection', 'close');
           abort.abort();
         });
-        await nextPublish(feed, abort.signal);
+        // `batch.cursor` is where this request started, so a message published during the
+        // hold is in this answer even when the request named no `since`. A wake-up can
+        // bring nothing new: on a shared feed, the message this node just read may be the
+        // one the client already had from another node. Then the hold goes on.
+        while (!abort.signal.aborted) {
+          await nextPublish(feed, abort.signal);
+          if (reply.raw.destroyed) break;
+          batch = await feed.since(batch.cursor);
+          if (batch.messages.length > 0 || batch.reset) break;
+        }
         clearTimeout(timer);
         reply.raw.off('close', onHangup);
         release();
         // The client hung up: there is nobody left to answer.
         if (reply.raw.destroyed) return reply.hijack();
-        // `batch.cursor` is where this request started, so a message published during the
-        // hold is in this answer even when the request named no `since`.
-        batch = await feed.since(batch.cursor);
       }
       const { body, payloadBytes } = batchBody(batch);
       context.delivered(request.raw, batch.messages.length, payloadBytes);
