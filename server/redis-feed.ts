@@ -47,7 +47,7 @@ const OWN_ECHO_WAIT_MS = 1000;
 // KEYS[1] the id counter, KEYS[2] the stream; ARGV: history size, ts, author, text.
 // INCR and XADD run as one: no other publish can take an id between them, and the stream
 // stays sorted by id with every id present.
-const PUBLISH_SCRIPT = `
+export const PUBLISH_SCRIPT = `
 local id = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], id .. '-0', 'ts', ARGV[2], 'author', ARGV[3], 'text', ARGV[4])
 return id

@@ -43,6 +43,13 @@ export function renderBackplane(result: BenchResult): string | null {
         `The node was at ${fixed(b.nodeCpuPercent, 0)}% of a core${b.redisCpuPercent === null ? '' : `, redis-server at ${fixed(b.redisCpuPercent, 0)}%`}: ${b.redisCpuPercent !== null && b.redisCpuPercent < b.nodeCpuPercent ? 'the one Node process was the limit, not Redis' : 'Redis was the limit'}. No HTTP in this figure; the runs above carry that.`,
       '',
     );
+    const c = b.scriptCeiling;
+    lines.push(
+      c
+        ? `**What Redis itself takes:** ${count(Math.round(c.publishesPerSecond))} publishes/s of the same script from ${c.tool} (${c.connections} connections, pipelined ${c.pipeline} deep, ${count(c.requests)} requests, no readers), p50 ${ms(c.p50Ms)} ms, p99 ${ms(c.p99Ms)} ms: the ceiling one Redis puts on the feed here, whatever the nodes.`
+        : '**What Redis itself takes:** not measured: redis-benchmark (Debian\'s redis-tools) is not installed.',
+      '',
+    );
   }
   return lines.join('\n');
 }
