@@ -9,7 +9,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { PUBLISH_SCRIPT, RedisFeed, redact } from '../server/redis-feed.ts';
+import { PUBLISH_SCRIPT, RedisFeed, feedKeys, redact } from '../server/redis-feed.ts';
 import { REDIS_SERVER_BIN } from '../server/redis-process.ts';
 import { round, summarize, type LatencySummary } from './delivery.ts';
 import { procFigures } from './server-process.ts';
@@ -59,6 +59,7 @@ export interface BackplaneFigures {
 /** Publishes through a RedisFeed on `url` for BACKPLANE_PROBE_MS; `redisPid` lets it read Redis's CPU time. */
 export async function measureBackplane(url: string, payloadBytes: number, redisPid?: number): Promise<BackplaneFigures> {
   const prefix = `bench-probe-${randomBytes(4).toString('hex')}`;
+  const keys = feedKeys(prefix);
   const feed = await RedisFeed.open({ url, historySize: 1000, keyPrefix: prefix, log: () => {} });
   const text = paddedText(payloadBytes, 'probe');
   const latencies: number[] = [];
@@ -85,9 +86,9 @@ export async function measureBackplane(url: string, payloadBytes: number, redisP
   const admin = new Redis(url, { maxRetriesPerRequest: 0 });
   let scriptCeiling: ScriptCeiling | null = null;
   try {
-    scriptCeiling = await measureScriptCeiling(admin, url, `{${prefix}}:last-id`, `{${prefix}}:messages`, text);
+    scriptCeiling = await measureScriptCeiling(admin, url, keys.counter, keys.stream, text);
   } finally {
-    await admin.del(`{${prefix}}:last-id`, `{${prefix}}:messages`).catch(() => undefined);
+    await admin.del(keys.counter, keys.stream).catch(() => undefined);
     admin.disconnect();
   }
   return {

@@ -165,20 +165,27 @@ class QuietRequestLog extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, _request: FastifyRequest, reply: FastifyReply): void {
-    // A 503 is a deliberate refusal (a connection cap, the feed's Redis away, which the
-    // feed reports once): a load balancer's health checks must not flood the log with it.
-    if (error || (reply.statusCode >= 500 && reply.statusCode !== 503)) reply.log.error({ res: reply, err: error }, 'request failed');
+    if (error || serverFault(reply.statusCode)) reply.log.error({ res: reply, err: error }, 'request failed');
     else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }
 
   override defaultErrorLog(error: Error, _request: FastifyRequest, reply: FastifyReply): void {
-    if (reply.statusCode >= 500 && reply.statusCode !== 503) reply.log.error({ res: reply, err: error }, error.message);
+    if (serverFault(reply.statusCode)) reply.log.error({ res: reply, err: error }, error.message);
     else reply.log.debug({ res: reply, err: error }, error.message);
   }
 
   override routeNotFound(request: FastifyRequest): void {
     request.log.debug({ req: request }, 'route not found');
   }
+}
+
+/**
+ * Whether an answer is the server's own failure, worth an error line. A 503 is a
+ * deliberate refusal (a connection cap, the feed's Redis away, which the feed reports
+ * once): a load balancer's health checks must not flood the log with it.
+ */
+function serverFault(statusCode: number): boolean {
+  return statusCode >= 500 && statusCode !== 503;
 }
 
 function openConnections(app: FastifyInstance): Promise<number> {

@@ -2,19 +2,14 @@
  * The feed's contract, checked on both backends: in memory, and on a private Redis.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { type Feed, MemoryFeed } from './feed.ts';
 import { RedisFeed } from './redis-feed.ts';
-import { type RedisProcess, startRedis } from './redis-process.ts';
-import { REDIS_MISSING } from './testing.ts';
+import { REDIS_MISSING, usePrivateRedis } from './testing.ts';
 
 const input = (text: string) => ({ author: 'ada', text });
 
-let redis: RedisProcess | undefined;
-before(async () => {
-  if (!REDIS_MISSING) redis = await startRedis();
-});
-after(() => redis?.dispose());
+const redis = usePrivateRedis();
 
 interface FeedOptions {
   historySize: number;
@@ -25,7 +20,7 @@ let prefixes = 0;
 /** One way to make a fresh, empty feed per backend; each test gets its own Redis keys. */
 const backends: Record<string, (options: FeedOptions) => Promise<Feed>> = {
   memory: async (options) => new MemoryFeed(options),
-  ...(REDIS_MISSING ? {} : { redis: (options: FeedOptions) => RedisFeed.open({ url: (redis as RedisProcess).url, keyPrefix: `feed-test-${(prefixes += 1)}`, ...options }) }),
+  ...(REDIS_MISSING ? {} : { redis: (options: FeedOptions) => RedisFeed.open({ url: redis().url, keyPrefix: `feed-test-${(prefixes += 1)}`, ...options }) }),
 };
 
 for (const [backend, openFeed] of Object.entries(backends)) {

@@ -10,22 +10,17 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import type { Config } from './config.ts';
 import type { Message } from './message.ts';
-import { RedisFeed } from './redis-feed.ts';
-import { type RedisProcess, freePort, startRedis } from './redis-process.ts';
-import { REDIS_MISSING } from './testing.ts';
-import { type FeedClient, type TestServer, clients, publish, startServer, until } from './testing.ts';
+import { RedisFeed, feedKeys } from './redis-feed.ts';
+import { freePort } from './redis-process.ts';
+import { type FeedClient, REDIS_MISSING, type TestServer, clients, publish, startServer, until, usePrivateRedis } from './testing.ts';
 import { transports } from './transports/index.ts';
 
-let redis: RedisProcess;
-before(async () => {
-  if (!REDIS_MISSING) redis = await startRedis();
-});
-after(() => redis?.dispose());
+const redis = usePrivateRedis();
 
 let feeds = 0;
 /** Keys for a new, empty feed on the private Redis. */
@@ -33,7 +28,7 @@ const newFeed = () => `nodes-${(feeds += 1)}`;
 
 /** `count` nodes sharing the feed under `prefix` (a new one by default). */
 async function startNodes(t: TestContext, count: number, prefix = newFeed()): Promise<TestServer[]> {
-  const shared: Partial<Config> = { feed: redis.url as Config['feed'], redisKeyPrefix: prefix };
+  const shared: Partial<Config> = { feed: redis().url as Config['feed'], redisKeyPrefix: prefix };
   const nodes = [];
   for (let i = 0; i < count; i += 1) nodes.push(await startServer(t, { config: shared }));
   return nodes;
@@ -105,10 +100,10 @@ describe('two nodes on one Redis', { skip: REDIS_MISSING }, () => {
   });
 
   test('a node asked for a cursor it has not read yet asks Redis instead of answering reset', async (t) => {
-    const options = { url: redis.url, historySize: 100, keyPrefix: newFeed() };
+    const options = { url: redis().url, historySize: 100, keyPrefix: newFeed() };
     const a = await RedisFeed.open(options);
     const b = await RedisFeed.open(options);
-    const admin = new Redis(redis.url);
+    const admin = new Redis(redis().url);
     t.after(() => Promise.all([a.close(), b.close(), admin.quit()]));
     for (let i = 0; i < 5; i += 1) {
       // Make B lag for real: cut its reader's connection (the newest reader is B's), so
@@ -138,7 +133,7 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     for (let i = 0; i < 3; i += 1) before.push(await publish(i % 2 ? a.url : b.url, { author: 'ada', text: `before ${i}` }));
     for (const client of everyone) await client.received(3);
 
-    await redis.stop();
+    await redis().stop();
     for (const node of [a, b]) {
       await until(() => !node.feed.health().ok, 'the node to notice');
       const health = await fetch(`${node.url}/api/health`);
@@ -171,7 +166,7 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     assert.deepEqual(Object.keys(await answer).sort(), ['message', 'ref', 'type']);
     assert.equal(socket.readyState, WebSocket.OPEN);
 
-    await redis.start();
+    await redis().start();
     for (const node of [a, b]) {
       await until(() => node.feed.health().ok, 'the node to reconnect by itself', 10_000);
       assert.equal((await fetch(`${node.url}/api/health`)).status, 200);
@@ -195,13 +190,13 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     const [a] = await startNodes(t, 1, prefix);
     assert.ok(a);
     const first = await publish(a.url, { author: 'ada', text: 'first' });
-    await redis.stop();
+    await redis().stop();
     const started = Date.now();
     const [late] = await startNodes(t, 1, prefix);
     assert.ok(late);
     assert.ok(Date.now() - started < 10_000, 'the start does not wait for Redis forever');
     assert.equal((await fetch(`${late.url}/api/health`)).status, 503);
-    await redis.start();
+    await redis().start();
     await until(() => late.feed.health().ok && late.feed.lastId === first.id, 'the late node to load the history', 10_000);
     const poll = (await (await fetch(`${late.url}/api/long-polling?since=0`)).json()) as { messages: Message[] };
     assert.deepEqual(texts(poll.messages), texts([first]));
@@ -213,9 +208,9 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     assert.ok(a);
     for (let i = 1; i <= 3; i += 1) await publish(a.url, { author: 'ada', text: `old ${i}` });
     // What a Redis restarted without its files looks like: the feed's keys are gone.
-    const admin = new Redis(redis.url);
+    const admin = new Redis(redis().url);
     t.after(() => admin.quit());
-    await admin.del(`{${prefix}}:last-id`, `{${prefix}}:messages`);
+    await admin.del(feedKeys(prefix).counter, feedKeys(prefix).stream);
     await until(() => a.feed.lastId === 0, 'the node to notice the feed is gone', 5000);
     const fresh = await publish(a.url, { author: 'ada', text: 'new 1' });
     assert.equal(fresh.id, 1);

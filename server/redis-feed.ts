@@ -18,6 +18,7 @@
  * it saw, so clients catch up from their cursors.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { DEFAULT_CONFIG } from './config.ts';
 import { FeedUnavailable } from './errors.ts';
 import { type Batch, type Feed, type FeedHealth, type FeedListener, History, Listeners, batchFrom, preciseNow } from './feed.ts';
 import type { Message, PublishInput } from './message.ts';
@@ -55,6 +56,14 @@ return id
 
 type StreamEntry = [id: string, fields: string[]];
 
+/**
+ * The feed's two keys under `prefix`: the id counter and the stream. One hash tag, so
+ * both land on the same slot of a Redis Cluster too.
+ */
+export function feedKeys(prefix: string): { counter: string; stream: string } {
+  return { counter: `{${prefix}}:last-id`, stream: `{${prefix}}:messages` };
+}
+
 interface RedisWithScript extends Redis {
   publishMessage(counterKey: string, streamKey: string, historySize: number, ts: string, author: string, text: string): Promise<number>;
 }
@@ -82,10 +91,9 @@ export class RedisFeed implements Feed {
   private constructor(options: RedisFeedOptions) {
     this.#url = options.url;
     this.#historySize = options.historySize;
-    const prefix = options.keyPrefix ?? 'realtime-lab';
-    // One hash tag, so both keys land on the same slot of a Redis Cluster too.
-    this.#counterKey = `{${prefix}}:last-id`;
-    this.#streamKey = `{${prefix}}:messages`;
+    const keys = feedKeys(options.keyPrefix ?? DEFAULT_CONFIG.redisKeyPrefix);
+    this.#counterKey = keys.counter;
+    this.#streamKey = keys.stream;
     this.#log = options.log ?? ((line) => console.error(line));
     this.#history = new History(options.historySize);
     this.#listeners = new Listeners(options.onListenerError);

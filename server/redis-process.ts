@@ -14,11 +14,12 @@ import { join } from 'node:path';
 /** The binary: `REDIS_SERVER` when set, else `redis-server` on the PATH. */
 export const REDIS_SERVER_BIN = process.env.REDIS_SERVER || 'redis-server';
 
+const NOT_FOUND = `${REDIS_SERVER_BIN} not found: install Debian's redis-server (apt-get install redis-server), or set REDIS_SERVER to its path`;
+
 /** Why no private redis-server can start here (the binary is missing), or false when one can. */
 export function redisMissing(): string | false {
   const probe = spawnSync(REDIS_SERVER_BIN, ['--version'], { encoding: 'utf8' });
-  if (probe.status === 0) return false;
-  return `${REDIS_SERVER_BIN} not found: install Debian's redis-server (apt-get install redis-server), or set REDIS_SERVER to its path`;
+  return probe.status === 0 ? false : NOT_FOUND;
 }
 
 export interface RedisProcess {
@@ -52,11 +53,7 @@ export async function startRedis(): Promise<RedisProcess> {
     process_.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const failed = new Promise<never>((_, reject) => {
       process_.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          error.code === 'ENOENT'
-            ? new Error(`${REDIS_SERVER_BIN} not found: install Debian's redis-server (apt-get install redis-server), or set REDIS_SERVER to its path`)
-            : error,
-        ),
+        reject(error.code === 'ENOENT' ? new Error(NOT_FOUND) : error),
       );
       process_.once('exit', (code) => reject(new Error(`redis-server exited with ${code} before it answered: ${stderr.trim()}`)));
     });

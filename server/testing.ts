@@ -38,6 +38,22 @@ export async function startServer(t: TestContext, options: AppOptions = {}): Pro
 export const REDIS_MISSING = redisMissing();
 if (REDIS_MISSING) process.stderr.write(`\n*** ${REDIS_MISSING}. The Redis feed's tests are SKIPPED. .ci/run installs it when it is missing. ***\n`);
 
+/**
+ * A private redis-server for the calling test file: started before its tests, disposed
+ * after them. Returns a getter, valid inside tests; nothing starts where Redis is missing.
+ */
+export function usePrivateRedis(): () => RedisProcess {
+  let redis: RedisProcess | undefined;
+  before(async () => {
+    if (!REDIS_MISSING) redis = await startRedis();
+  });
+  after(() => redis?.dispose());
+  return () => {
+    if (!redis) throw new Error('the private Redis is used outside a test, or redis-server is missing');
+    return redis;
+  };
+}
+
 /** A feed backend a suite runs on: the settings that select it, fresh keys each call. */
 export interface FeedBackend {
   name: 'memory' | 'redis';
@@ -52,20 +68,15 @@ export interface FeedBackend {
 export function feedBackends(): FeedBackend[] {
   const memory: FeedBackend = { name: 'memory', config: () => ({}) };
   if (REDIS_MISSING) return [memory];
-  let redis: RedisProcess | undefined;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(() => redis?.dispose());
+  const redis = usePrivateRedis();
   let feeds = 0;
   return [
     memory,
     {
       name: 'redis',
       config: () => {
-        if (!redis) throw new Error('the Redis backend is used outside a test');
         feeds += 1;
-        return { feed: redis.url as Config['feed'], redisKeyPrefix: `test-${feeds}` };
+        return { feed: redis().url as Config['feed'], redisKeyPrefix: `test-${feeds}` };
       },
     },
   ];
