@@ -8,7 +8,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { api, clientOf } from './api.ts';
 import { results } from './results.ts';
-import { applyCors, checkConnectionCap, limitKey, PAGE_CSP, PublishLimiter } from './limits.ts';
+import { applyCors, checkConnectionCap, hostCheck, limitKey, PAGE_CSP, PublishLimiter } from './limits.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
 import { RedisFeed } from './redis-feed.ts';
@@ -67,6 +67,9 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
       requestTimeout: config.requestTimeoutMs,
       headersTimeout: config.headersTimeoutMs,
       connectionsCheckingInterval: 1000,
+      // The Host check (limits.ts) answers a missing Host itself, in the JSON error shape
+      // and for WebSocket handshakes too, which Node's own check skips.
+      requireHostHeader: false,
     },
   });
 
@@ -88,6 +91,10 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   app.addHook('onRequest', async (request, reply) => {
     wire.begin(request.raw, reply.raw, request.routeOptions.config.technique, clientOf(request.query));
   });
+  // Before anything else (pages, API, WebSocket upgrades): a name this server answers to,
+  // against DNS rebinding (limits.ts). Counted by the wire meter like any refused request.
+  const checkHost = hostCheck(config);
+  app.addHook('onRequest', async (request) => checkHost(request));
   // The API's cross-origin policy (limits.ts); a preflight needs a route to land on.
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/api/')) applyCors(request, reply, config.allowedOrigins);

@@ -67,3 +67,18 @@ test('FEED takes a redis:// URL, and REDIS_KEY_PREFIX names its keys', () => {
   assert.equal(config.redisKeyPrefix, 'class-3b');
   assert.equal(loadConfig({}).feed, 'memory');
 });
+
+test('ALLOWED_HOSTS takes hostnames and addresses, written as a browser sends them', () => {
+  const config = loadConfig({ ALLOWED_HOSTS: 'Lab.Example.Org, fd00::5, [::2], 192.0.2.9, realtime_lab' });
+  assert.deepEqual(config.allowedHosts, ['lab.example.org', '[fd00::5]', '[::2]', '192.0.2.9', 'realtime_lab']);
+  assert.deepEqual(loadConfig({}).allowedHosts, []);
+});
+
+for (const value of ['*', '*.example.org', 'lab.example.org:8080', 'https://lab.example.org', 'lab.example.org/', 'a,,b']) {
+  test(`ALLOWED_HOSTS=${JSON.stringify(value)} is refused with a message naming the variable`, () => {
+    assert.throws(
+      () => loadConfig({ ALLOWED_HOSTS: value }),
+      (error: unknown) => error instanceof ConfigError && error.message.includes('ALLOWED_HOSTS'),
+    );
+  });
+}

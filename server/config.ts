@@ -1,3 +1,5 @@
+import { hostnameOf } from './limits.ts';
+
 /**
  * The server's configuration: every knob, its environment variable, its default and its
  * unit, in one table. `loadConfig(process.env)` reads them all and refuses a bad value
@@ -8,7 +10,10 @@
 export interface Config {
   /** TCP port to listen on. `PORT`, default 3000; 0 picks a free port. */
   port: number;
-  /** Interface to listen on. `HOST`, default 127.0.0.1; 0.0.0.0 lets a classroom connect. */
+  /**
+   * Interface to listen on. `HOST`, default 127.0.0.1; 0.0.0.0 lets a classroom connect.
+   * A specific address or name is also a name requests may carry in their Host header.
+   */
   host: string;
   /**
    * Feed backend. `FEED`, default `memory` (one process); a `redis://host:port[/db]` URL
@@ -49,6 +54,14 @@ export interface Config {
    * across origins (CORS). `ALLOWED_ORIGINS`, comma-separated, default none.
    */
   allowedOrigins: string[];
+  /**
+   * Hostnames, besides localhost, 127.0.0.1, [::1], HOST and the address a client
+   * connected to, that a request may name in its Host header: this machine's DNS name, or
+   * the name a proxy in front forwards. Any other name gets 421, so a page on a
+   * DNS-rebinding domain cannot pass for this server's own. `ALLOWED_HOSTS`,
+   * comma-separated hostnames without port, default none.
+   */
+  allowedHosts: string[];
   /**
    * Messages one client may publish per second, sustained (HTTP and WebSocket together),
    * keyed by its `client` id, or by its address when it names none.
@@ -93,6 +106,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   iframeMaxBytes: 256 * 1024,
   slowClientTimeoutMs: 15_000,
   allowedOrigins: [],
+  allowedHosts: [],
   publishRatePerClient: 50,
   publishBurst: 100,
   maxConnectionsPerTechnique: 10_000,
@@ -117,6 +131,7 @@ export function loadConfig(env: Env): Config {
     iframeMaxBytes: integer(env, 'IFRAME_MAX_BYTES', DEFAULT_CONFIG.iframeMaxBytes, 1024, 1024 * 1024 * 1024),
     slowClientTimeoutMs: integer(env, 'SLOW_CLIENT_TIMEOUT_MS', DEFAULT_CONFIG.slowClientTimeoutMs, 100, 3_600_000),
     allowedOrigins: origins(env),
+    allowedHosts: hostnames(env),
     publishRatePerClient: integer(env, 'PUBLISH_RATE_PER_CLIENT', DEFAULT_CONFIG.publishRatePerClient, 0, 1_000_000),
     publishBurst: integer(env, 'PUBLISH_BURST', DEFAULT_CONFIG.publishBurst, 1, 1_000_000),
     maxConnectionsPerTechnique: integer(env, 'MAX_CONNECTIONS_PER_TECHNIQUE', DEFAULT_CONFIG.maxConnectionsPerTechnique, 1, 10_000_000),
@@ -221,5 +236,25 @@ function origins(env: Env): string[] {
       throw new ConfigError(`ALLOWED_ORIGINS holds ${JSON.stringify(origin)}; write the bare origin ${JSON.stringify(url.origin)}`);
     }
     return origin;
+  });
+}
+
+function hostnames(env: Env): string[] {
+  const raw = env.ALLOWED_HOSTS;
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const name = entry.trim();
+    // No wildcard on purpose: "any name" includes the rebinding attacker's.
+    if (name.includes('*')) throw new ConfigError(`ALLOWED_HOSTS holds ${JSON.stringify(name)}: list each hostname; a wildcard would let any DNS name through, a rebinding attacker's too`);
+    // An IPv6 address may come without its brackets; one colon is a port.
+    const bare = name.includes(':') && !name.startsWith('[') && !/^[^:]*:\d*$/.test(name) ? `[${name}]` : name;
+    const hostname = hostnameOf(bare);
+    if (hostname === null) {
+      throw new ConfigError(`ALLOWED_HOSTS holds ${JSON.stringify(name)}, which is not a hostname like lab.example.org`);
+    }
+    if (bare.toLowerCase() !== hostname) {
+      throw new ConfigError(`ALLOWED_HOSTS holds ${JSON.stringify(name)}; write the bare hostname ${JSON.stringify(hostname)} (ports are not checked)`);
+    }
+    return hostname;
   });
 }

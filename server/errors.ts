@@ -21,6 +21,12 @@ export const ForbiddenOrigin = createError(
   'Origin %s may not open a WebSocket here; allowed: this server\'s own origin%s',
   403,
 );
+export const MisdirectedHost = createError(
+  'RTL_MISDIRECTED_HOST',
+  'this server does not answer to the name %s (the Host header): it answers to localhost, its own addresses, HOST and the names in ALLOWED_HOSTS; reached through a DNS name or a proxy, add that name to ALLOWED_HOSTS',
+  421,
+);
+export const BadHost = createError('RTL_BAD_HOST', '%s', 400);
 export const UpgradeRequired = createError(
   'RTL_UPGRADE_REQUIRED',
   'this endpoint speaks WebSocket: send an Upgrade: websocket request (e.g. new WebSocket("ws://host/api/websocket"))',

@@ -72,6 +72,8 @@ async function main(): Promise<void> {
     for (const address of Object.values(networkInterfaces()).flat()) {
       if (address && address.family === 'IPv4' && !address.internal) console.log(`realtime-lab: on the network: http://${address.address}:${port}/`);
     }
+    // The Host check answers to these addresses by itself; a name needs saying.
+    if (config.allowedHosts.length === 0) console.log('realtime-lab: reached by a name (a DNS or .local name, a proxy)? list it in ALLOWED_HOSTS');
   }
 
   let closing = false;

@@ -5,8 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -293,5 +295,34 @@ describe('behind nginx, as the README configures it', { skip: REDIS_MISSING || (
       await client.received(15, 15_000);
       assert.deepEqual(texts(client.messages), texts([...sent, ...after]), client.technique);
     }
+  });
+});
+
+describe('behind nginx, the Host check sees the name the browser used', { skip: REDIS_MISSING || (!NGINX && 'nginx is not installed') }, () => {
+  /** The status of a GET through nginx naming `host`. */
+  const statusThrough = (url: string, host: string) =>
+    new Promise<number>((resolve, reject) => {
+      const request = httpRequest(`${url}/api/health`, { headers: { host } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject).end();
+    });
+
+  test("a page's own WebSocket opens through the proxy's port, and a rebinding name is refused", async (t) => {
+    const [a, b] = await startNodes(t, 2);
+    assert.ok(a && b);
+    const url = await startNginx(t, [a, b]);
+    const { host } = new URL(url);
+    // The page at nginx's address: its Origin has nginx's port, so nginx must forward
+    // the Host with it, or the page is a stranger to its own server.
+    for (let i = 0; i < 2; i += 1) {
+      const socket = new WebSocket(`${url.replace('http', 'ws')}/api/websocket`, { origin: url });
+      t.after(() => socket.terminate());
+      await once(socket, 'open');
+    }
+    assert.equal(await statusThrough(url, host), 200);
+    assert.equal(await statusThrough(url, `localhost:${new URL(url).port}`), 200);
+    assert.equal(await statusThrough(url, `evil.example:${new URL(url).port}`), 421);
   });
 });

@@ -22,10 +22,10 @@ async function stalledClient(server: TestServer, request: string): Promise<net.S
 }
 
 const requests: Record<string, string> = {
-  sse: 'GET /api/sse HTTP/1.1\r\nHost: x\r\n\r\n',
-  'forever-iframe': 'GET /api/forever-iframe HTTP/1.1\r\nHost: x\r\n\r\n',
+  sse: 'GET /api/sse HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+  'forever-iframe': 'GET /api/forever-iframe HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
   websocket:
-    'GET /api/websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'GET /api/websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
     `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
 };
 

@@ -25,7 +25,7 @@ const config = { headersTimeoutMs: 1000, requestTimeoutMs: 2000 };
 test('a client that never finishes its headers gets 408', async (t) => {
   const server = await startServer(t, { config });
   const port = Number(new URL(server.url).port);
-  const { statusLine, ms } = await stall(port, 'GET /api/health HTTP/1.1\r\nHost: x\r\n');
+  const { statusLine, ms } = await stall(port, 'GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
   assert.equal(statusLine, 'HTTP/1.1 408 Request Timeout');
   // Node checks once a second: the bound is loose on purpose.
   assert.ok(ms < 10_000, `closed after ${ms} ms`);
@@ -36,7 +36,7 @@ test('a client that never finishes its body gets 408', async (t) => {
   const port = Number(new URL(server.url).port);
   const { statusLine, ms } = await stall(
     port,
-    'POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a',
+    'POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a',
   );
   assert.equal(statusLine, 'HTTP/1.1 408 Request Timeout');
   assert.ok(ms < 10_000, `closed after ${ms} ms`);

@@ -168,7 +168,7 @@ test('one keep-alive connection used by two techniques splits its bytes between 
     received += chunk.toString('latin1');
   });
   const ask = async (path: string, answers: number) => {
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
     await until(() => (received.match(/\r\n\r\n\{/g)?.length ?? 0) >= answers, `${answers} answers`);
   };
   await ask('/api/short-polling?since=0', 1);

@@ -12,7 +12,8 @@ import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { clientOf } from '../api.ts';
-import { ForbiddenOrigin, UpgradeRequired } from '../errors.ts';
+import { UpgradeRequired } from '../errors.ts';
+import { checkSocketOrigin } from '../limits.ts';
 import { checkPublish } from '../message.ts';
 import type { Message } from '../message.ts';
 import {
@@ -62,7 +63,7 @@ export const websocket: Transport = {
       url: '/',
       // Runs before the upgrade, so a bad request gets a plain HTTP 4xx, not a socket.
       preValidation: async (request) => {
-        checkOrigin(request, config.allowedOrigins);
+        checkSocketOrigin(request, config.allowedOrigins);
         sinceOf(request.query);
       },
       handler: async () => {
@@ -72,25 +73,6 @@ export const websocket: Transport = {
     });
   },
 };
-
-/**
- * Browsers send the page's Origin with a WebSocket handshake and, unlike fetch, do not
- * enforce any cross-origin rule on the answer: the server has to. A request without an
- * Origin is not from a browser page (a CLI, the bench) and is let through.
- */
-function checkOrigin(request: FastifyRequest, allowed: readonly string[]): void {
-  const origin = request.headers.origin;
-  if (origin === undefined) return;
-  if (allowed.includes(origin)) return;
-  let host: string | null = null;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    // A malformed Origin matches nothing.
-  }
-  if (host !== null && host === request.headers.host) return;
-  throw new ForbiddenOrigin(JSON.stringify(origin), allowed.length ? `, ${allowed.join(', ')}` : '');
-}
 
 function serveSocket(socket: WebSocket, request: FastifyRequest, context: TransportContext): void {
   const { feed, config } = context;
