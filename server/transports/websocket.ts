@@ -170,8 +170,11 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       const message: Message = await feed.publish(checked.value);
       return withRef({ type: 'ack' as const, id: message.id });
     } catch (error) {
-      // The feed's backplane is away: its 503 message says so. Anything else is a bug, logged.
-      if ((error as { statusCode?: number }).statusCode === 503) return withRef({ type: 'error' as const, message: (error as Error).message });
+      // The feed's backplane is away: its 503 says so, and its code whether the message may
+      // have been stored (RTL_PUBLISH_UNCONFIRMED) or not (RTL_FEED_UNAVAILABLE), as over
+      // HTTP. Anything else is a bug, logged.
+      const { statusCode, code } = error as { statusCode?: number; code?: string };
+      if (statusCode === 503) return withRef({ type: 'error' as const, code, message: (error as Error).message });
       request.log.error(error, 'publish over WebSocket failed');
       return withRef({ type: 'error' as const, message: 'the feed could not store the message; try again' });
     }
