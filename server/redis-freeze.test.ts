@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
+import WebSocket from 'ws';
 import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { PUBLISH_SCRIPT, RedisFeed, feedKeys } from './redis-feed.ts';
@@ -238,6 +239,37 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
     // Publishes in flight when Redis stopped, or sent before it was known, wait for their
     // deadline (1 s) and are the only unconfirmed ones: a handful per publisher.
     assert.ok(unconfirmed.length <= 6, `unconfirmed: ${unconfirmed.length}`);
+  });
+
+  test('a WebSocket publisher refused while Redis is away gets an error frame per publish, with its code, and keeps its socket', async (t) => {
+    const [node] = await startNodes(t, 1, { publishRatePerClient: 0 });
+    assert.ok(node);
+    const socket = new WebSocket(`${node.url.replace(/^http/, 'ws')}/api/websocket`);
+    t.after(() => socket.terminate());
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    // Answers only: the socket is also a live subscriber, and gets the message it publishes.
+    const frames: Record<string, unknown>[] = [];
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+      if (frame.type === 'ack' || frame.type === 'error') frames.push(frame);
+    });
+    let closed: number | undefined;
+    socket.on('close', (code) => (closed = code));
+
+    const thaw = freeze(t);
+    await healthTurns(node, 503, Date.now(), UNHEALTHY_WITHIN_MS);
+    // More than MAX_BAD_FRAMES_IN_A_ROW (10): a refusal by the feed is not the client's fault.
+    for (let i = 0; i < 15; i += 1) socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: `ws ${i}`, ref: `r${i}` }));
+    await until(() => frames.length === 15 || closed !== undefined, '15 answers', 5000);
+    assert.equal(closed, undefined, 'the socket stays open');
+    assert.deepEqual(frames.map((f) => [f.type, f.code, f.ref]), Array.from({ length: 15 }, (_, i) => ['error', 'RTL_FEED_UNAVAILABLE', `r${i}`]));
+
+    thaw();
+    await healthTurns(node, 200, Date.now(), HEALTHY_AGAIN_WITHIN_MS);
+    socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: 'after', ref: 'after' }));
+    await until(() => frames.length === 16, 'the answer after the freeze', 5000);
+    assert.deepEqual([frames[15]?.type, frames[15]?.ref], ['ack', 'after']);
+    assert.equal(socket.readyState, WebSocket.OPEN);
   });
 
   test('the publish script stores nothing, and takes no id, once its deadline has passed on Redis\'s clock', async (t) => {

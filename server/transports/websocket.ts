@@ -134,7 +134,9 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     answered = answered.then(() => answer).then((reply) => {
       if (socket.readyState !== socket.OPEN) return;
       sendControl(reply);
-      badFramesInARow = reply.type === 'error' ? badFramesInARow + 1 : 0;
+      // A refusal by the feed (it carries the feed's `code`) answers a good frame: while
+      // Redis is away it comes at once, and must not close a client that did nothing wrong.
+      badFramesInARow = reply.type === 'error' && reply.code === undefined ? badFramesInARow + 1 : 0;
       if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) {
         socket.close(CLOSE.POLICY_VIOLATION, 'too many bad frames');
       }
