@@ -127,6 +127,9 @@ export class RedisFeed implements Feed {
    * later on Redis's clock than it is on this node's.
    */
   #redisClockAhead: number | undefined;
+  /** Resolves at the first probe's answer: publishes need Redis's clock. */
+  readonly #clockKnown: Promise<void>;
+  #onClockKnown: () => void = () => {};
   #probing = false;
   #probeTimer: NodeJS.Timeout | undefined;
   /** Why Redis is away, as logged once; undefined while it answers. */
@@ -141,6 +144,7 @@ export class RedisFeed implements Feed {
     this.#log = options.log ?? ((line) => console.error(line));
     this.#history = new History(options.historySize);
     this.#listeners = new Listeners(options.onListenerError);
+    this.#clockKnown = new Promise((resolve) => (this.#onClockKnown = resolve));
     const common: RedisOptions = {
       // Back on its feet within a second of Redis returning.
       retryStrategy: (times) => Math.min(50 * times, 1000),
@@ -176,12 +180,8 @@ export class RedisFeed implements Feed {
       feed.#following = feed.#follow(resolve);
     });
     for (const client of [feed.#commands, feed.#reader]) client.connect().catch(() => {});
-    const clockKnown = new Promise<void>((resolve) => {
-      const check = () => (feed.#redisClockAhead !== undefined || feed.#closed ? resolve() : setTimeout(check, 5).unref());
-      check();
-    });
     const timer = new Promise((resolve) => setTimeout(resolve, options.connectWaitMs ?? 3000).unref());
-    await Promise.race([Promise.all([loaded, clockKnown]), timer]);
+    await Promise.race([Promise.all([loaded, feed.#clockKnown]), timer]);
     feed.#probeTimer = setInterval(() => {
       feed.#watch();
       void feed.#probe();
@@ -226,15 +226,14 @@ export class RedisFeed implements Feed {
           return { error };
         },
       );
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, PUBLISH_DEADLINE_MS, 'late')));
-    let outcome = await Promise.race([stored, late]);
+    const late = waitUntil(answerBy);
+    let outcome = await Promise.race([stored, late.reached]);
     if (outcome !== 'late' && 'error' in outcome && outcome.error.name !== 'ReplyError' && !notSent(outcome.error)) {
       // The connection broke after the script was sent: Redis may still run it until the
       // deadline, so the answer waits for the deadline, after which nothing can store it.
-      outcome = await late;
+      outcome = await late.reached;
     }
-    clearTimeout(timer);
+    late.cancel();
     if (outcome === 'late') {
       // Told 503 now; should Redis have run it in time after all, say so where an operator looks.
       void stored.then((late) => {
@@ -319,6 +318,7 @@ export class RedisFeed implements Feed {
       const answeredAt = preciseNow();
       this.#lastAnswerAt = answeredAt;
       this.#redisClockAhead = Number(seconds) * 1000 + Number(micros) / 1000 - answeredAt;
+      this.#onClockKnown();
     } catch (error) {
       // The silence shows in health().
       this.#dropIfTimedOut(this.#commands, error as Error);
@@ -432,6 +432,23 @@ export class RedisFeed implements Feed {
       this.#echoes.set(id, release);
     });
   }
+}
+
+/**
+ * Resolves with 'late' once preciseNow() has reached `at`, not before: a timer alone may
+ * fire up to a millisecond early, and the publish deadline's promise rests on this clock.
+ */
+function waitUntil(at: number): { reached: Promise<'late'>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const reached = new Promise<'late'>((resolve) => {
+    const check = () => {
+      const left = at - preciseNow();
+      if (left <= 0) resolve('late');
+      else timer = setTimeout(check, Math.ceil(left));
+    };
+    check();
+  });
+  return { reached, cancel: () => clearTimeout(timer) };
 }
 
 /**
