@@ -71,6 +71,14 @@ export const REDIS_SILENCE_LIMIT_MS = 2000;
  * nothing: the deadline is on Redis's own clock.
  */
 export const PUBLISH_DEADLINE_MS = 1000;
+/** Probe readings of Redis's clock kept to compute publish deadlines: about 5 s of them. */
+const CLOCK_READINGS_KEPT = 10;
+/**
+ * How fast two clocks may drift apart, ms per ms: NTP slews a clock by at most 500 ppm,
+ * and both the node's monotonic clock and Redis's may be slewed, in opposite directions.
+ * (A clock *stepped* back is not covered: see the README.)
+ */
+const CLOCK_DRIFT_PER_MS = 0.001;
 
 // KEYS[1] the id counter, KEYS[2] the stream; ARGV: history size, ts, author, text, deadline.
 // The deadline (epoch ms on Redis's clock) comes first: a script that Redis runs after it
@@ -122,11 +130,11 @@ export class RedisFeed implements Feed {
   /** When Redis last answered the commands connection, this process's clock (preciseNow), ms. */
   #lastAnswerAt = -Infinity;
   /**
-   * Redis's clock minus this process's, ms, from the latest probe: its lower bound (Redis
-   * read its clock before the answer arrived), so a deadline computed with it is never
-   * later on Redis's clock than it is on this node's.
+   * The last CLOCK_READINGS_KEPT probes' readings of Redis's clock: `ahead` is Redis's
+   * clock minus this process's at the answer, a lower bound of the true difference (Redis
+   * read its clock before the answer arrived), taken at `at` (preciseNow).
    */
-  #redisClockAhead: number | undefined;
+  readonly #clockReadings: { ahead: number; at: number }[] = [];
   /** Resolves at the first probe's answer: publishes need Redis's clock. */
   readonly #clockKnown: Promise<void>;
   #onClockKnown: () => void = () => {};
@@ -165,8 +173,12 @@ export class RedisFeed implements Feed {
       // ioredis emits 'error' on every failed reconnect; the outage is said once.
       client.on('error', (error: Error) => this.#noteOutage(`${redact(this.#url)} unreachable: ${error.message}`));
     }
-    // A fresh connection: learn the clock now rather than at the next tick.
-    this.#commands.on('ready', () => void this.#probe());
+    // A fresh connection may reach another server (a failover) with another clock: its
+    // readings start over, at once rather than at the next tick.
+    this.#commands.on('ready', () => {
+      this.#clockReadings.length = 0;
+      void this.#probe();
+    });
   }
 
   /**
@@ -210,9 +222,11 @@ export class RedisFeed implements Feed {
     // Known not to answer: refused before anything is sent, so certainly not stored.
     if (!health.ok) throw new FeedUnavailable(health.reason ?? `${redact(this.#url)} is unreachable`);
     const ts = preciseNow();
+    const redisClockAhead = this.#redisClockAhead(ts);
+    // Just reconnected, before the first probe's answer: a few milliseconds at most.
+    if (redisClockAhead === undefined) throw new FeedUnavailable(`${redact(this.#url)} has not told its clock yet`);
     const answerBy = ts + PUBLISH_DEADLINE_MS;
-    // health() is ok only once a probe has answered, so the clock is known.
-    const deadline = answerBy + (this.#redisClockAhead ?? 0);
+    const deadline = answerBy + redisClockAhead;
     const stored = this.#commands
       .publishMessage(this.#counterKey, this.#streamKey, this.#historySize, String(ts), input.author, input.text, deadline.toFixed(3))
       .then(
@@ -317,7 +331,8 @@ export class RedisFeed implements Feed {
       const [seconds, micros] = await this.#commands.time();
       const answeredAt = preciseNow();
       this.#lastAnswerAt = answeredAt;
-      this.#redisClockAhead = Number(seconds) * 1000 + Number(micros) / 1000 - answeredAt;
+      this.#clockReadings.push({ ahead: Number(seconds) * 1000 + Number(micros) / 1000 - answeredAt, at: answeredAt });
+      if (this.#clockReadings.length > CLOCK_READINGS_KEPT) this.#clockReadings.shift();
       this.#onClockKnown();
     } catch (error) {
       // The silence shows in health().
@@ -325,6 +340,22 @@ export class RedisFeed implements Feed {
     } finally {
       this.#probing = false;
     }
+  }
+
+  /**
+   * Redis's clock minus this process's at `now`, ms, never more than the truth, so a
+   * deadline shifted by it is never later on Redis's clock than on this node's. The
+   * tightest recent reading: one whose answer was held up (a stall) is merely looser, and
+   * must not push every publish's deadline into the past. Each is loosened by how far the
+   * two clocks may have drifted apart since it was taken.
+   */
+  #redisClockAhead(now: number): number | undefined {
+    let tightest: number | undefined;
+    for (const { ahead, at } of this.#clockReadings) {
+      const bound = ahead - CLOCK_DRIFT_PER_MS * (now - at);
+      if (tightest === undefined || bound > tightest) tightest = bound;
+    }
+    return tightest;
   }
 
   /** Logs the outage once and the recovery once, whatever the connections go through in between. */

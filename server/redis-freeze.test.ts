@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import { FaultProxy } from '../bench/fault-proxy.ts';
 import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { PUBLISH_SCRIPT, RedisFeed, feedKeys } from './redis-feed.ts';
@@ -24,6 +25,8 @@ const newFeed = () => `freeze-${(feeds += 1)}`;
 const UNHEALTHY_WITHIN_MS = 3000;
 /** README, Guarantees: and 200 again within this long of Redis answering again, ms. */
 const HEALTHY_AGAIN_WITHIN_MS = 5000;
+/** Generous time for a SIGSTOP to take hold of Redis after kill() returns, ms. */
+const SIGSTOP_TAKES_HOLD_MS = 50;
 /** A refusal that did not wait for Redis: far below the 1 s publish deadline and the 2 s command timeout, ms. */
 const FAST_REFUSAL_MS = 500;
 
@@ -224,7 +227,17 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
       stored.map((_, i) => i + 1),
       'no id was taken by a publish that was not stored',
     );
-    t.diagnostic(`${stored.filter((m) => unconfirmedTexts.has(m.text)).length} unconfirmed publishes were stored after all`);
+    const storedTexts = new Set(stored.map((m) => m.text));
+    const sentAt = (x: Attempt) => x.answeredAt - x.tookMs;
+    t.diagnostic(`unconfirmed (sent, ms from SIGSTOP): ${unconfirmed.map((x) => `${x.text} ${sentAt(x)}${storedTexts.has(x.text) ? ' stored' : ''}`).join(', ')}`);
+    // Sent to a Redis already stopped, run when it woke, seconds past its deadline: never
+    // stored. Only one Redis was running at the very moment of the SIGSTOP may be (kill()
+    // returns before the stop takes hold; Redis stopped between running it and answering).
+    const sentToFrozen = unconfirmed.filter((x) => sentAt(x) >= SIGSTOP_TAKES_HOLD_MS);
+    assert.ok(sentToFrozen.length > 0, 'some publishes were sent to the stopped Redis and waited for their deadline');
+    for (const attempt of unconfirmed) {
+      if (storedTexts.has(attempt.text)) assert.ok(sentAt(attempt) < SIGSTOP_TAKES_HOLD_MS, `${attempt.text}, sent ${sentAt(attempt)} ms into the freeze, was stored`);
+    }
 
     // (b) Once Redis is known not to answer, a publish is refused at once, not after a timeout.
     const known = attempts.filter((x) => x.answeredAt > UNHEALTHY_WITHIN_MS && x.answeredAt < thawedAt);
@@ -270,6 +283,44 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
     await until(() => frames.length === 16, 'the answer after the freeze', 5000);
     assert.deepEqual([frames[15]?.type, frames[15]?.ref], ['ack', 'after']);
     assert.equal(socket.readyState, WebSocket.OPEN);
+  });
+
+  test('an unconfirmed publish was stored only before its answer: replies held back 1.5 s, RTL_PUBLISH_UNCONFIRMED, the message already read, the late reply logged', async (t) => {
+    // Redis runs the script at once; only its answer is late (a stalled network): the one
+    // way an unconfirmed publish ends up stored, which its answer says may happen.
+    const proxy = await FaultProxy.start({ host: '127.0.0.1', port: redis().port });
+    t.after(() => proxy.close());
+    const lines: string[] = [];
+    const feed = await RedisFeed.open({ url: `redis://127.0.0.1:${proxy.port}`, historySize: 10, keyPrefix: newFeed(), log: (line) => lines.push(line) });
+    t.after(() => feed.close());
+    const read: { text: string; at: number }[] = [];
+    feed.subscribe((message) => read.push({ text: message.text, at: Date.now() }));
+
+    const admin = new Redis(redis().url);
+    t.after(() => admin.quit());
+    const commandsPort = String(await admin.call('CLIENT', 'LIST'))
+      .split('\n')
+      .filter((line) => / name=realtime-lab /.test(line))
+      .map((line) => Number(/ addr=127\.0\.0\.1:(\d+) /.exec(line)?.[1]));
+    assert.equal(commandsPort.length, 1, 'one commands connection');
+    const commands = proxy.connections.find((connection) => connection.upstream.localPort === commandsPort[0]);
+    assert.ok(commands, 'the commands connection goes through the proxy');
+
+    // Hold Redis's answers on the commands connection only; the reader's connection flows.
+    commands.upstream.pause();
+    setTimeout(() => commands.upstream.resume(), 1500).unref();
+    const outcome = await feed.publish({ author: 'ada', text: 'held' }).then(
+      (message) => `201 #${message.id}`,
+      (error: { code?: string }) => error.code,
+    );
+    const answeredAt = Date.now();
+    assert.equal(outcome, 'RTL_PUBLISH_UNCONFIRMED');
+    const held = read.find((message) => message.text === 'held');
+    assert.ok(held, 'Redis stored it');
+    assert.ok(held.at <= answeredAt, 'and it was in the feed before the publisher was answered');
+    await until(() => lines.some((line) => /answered 503 \(unconfirmed\) had been stored as #1/.test(line)), 'the late answer to be logged', 5000);
+    await until(() => feed.health().ok, 'the feed to answer again', HEALTHY_AGAIN_WITHIN_MS);
+    assert.equal((await feed.publish({ author: 'ada', text: 'next' })).id, 2, 'and publishes go on');
   });
 
   test('the publish script stores nothing, and takes no id, once its deadline has passed on Redis\'s clock', async (t) => {
