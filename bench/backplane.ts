@@ -119,7 +119,8 @@ async function measureScriptCeiling(admin: Redis, url: string, counterKey: strin
   const db = /^\/(\d+)$/.exec(target.pathname)?.[1];
   if (db) args.push('--dbnum', db);
   args.push('-n', String(CEILING_REQUESTS), '-c', String(CEILING_CONNECTIONS), '-P', String(CEILING_PIPELINE), '-q', '--csv');
-  args.push('EVALSHA', sha, '2', counterKey, streamKey, '1000', '1796149891620.837', 'probe', text);
+  // The last argument is the publish's deadline on Redis's clock: far in the future, so every run stores.
+  args.push('EVALSHA', sha, '2', counterKey, streamKey, '1000', '1796149891620.837', 'probe', text, String(Number.MAX_SAFE_INTEGER));
   let stdout: string;
   try {
     ({ stdout } = await promisify(execFile)(tool, args, { timeout: 60_000, maxBuffer: 1024 * 1024 }));

@@ -53,8 +53,18 @@ export const ForbiddenCorsOrigin = createError(
   'Origin %s may not call this API across origins; allowed: %s',
   403,
 );
+/** The message was not stored, and nothing will store it later: publishing it again is safe. */
 export const FeedUnavailable = createError(
   'RTL_FEED_UNAVAILABLE',
-  'the feed cannot take messages now (%s); try again shortly',
+  'the feed cannot take messages now (%s); the message was not stored, try again shortly',
+  503,
+);
+/**
+ * Redis did not answer in time: the message was stored only if Redis ran it before its
+ * deadline, and then it is already in the feed; nothing will store it after this answer.
+ */
+export const PublishUnconfirmed = createError(
+  'RTL_PUBLISH_UNCONFIRMED',
+  'the feed did not confirm the message within %s ms (%s): it is stored only if it is already in the feed, and nothing will store it later; look for it there before publishing it again',
   503,
 );

@@ -165,7 +165,9 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     const answer = new Promise<Record<string, unknown>>((resolve) => socket.once('message', (data) => resolve(JSON.parse(data.toString()))));
     socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: 'during', ref: 'r1' }));
-    assert.deepEqual(Object.keys(await answer).sort(), ['message', 'ref', 'type']);
+    const frame = await answer;
+    assert.deepEqual(Object.keys(frame).sort(), ['code', 'message', 'ref', 'type']);
+    assert.equal(frame.code, 'RTL_FEED_UNAVAILABLE', 'refused before it was sent: not stored');
     assert.equal(socket.readyState, WebSocket.OPEN);
 
     await redis().start();

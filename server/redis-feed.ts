@@ -16,10 +16,17 @@
  * When Redis goes away the node keeps serving its mirror, reports unhealthy, and refuses
  * publishes with 503; the reader reconnects by itself and catches up from the last entry
  * it saw, so clients catch up from their cursors.
+ *
+ * "Away" includes a Redis that is alive but does not answer (stopped by SIGSTOP, stuck in
+ * a long script, a silent network): its TCP connections stay up, so ioredis still says
+ * `ready`. The node therefore asks Redis for its clock every PROBE_INTERVAL_MS and counts
+ * Redis as away once nothing has answered for REDIS_SILENCE_LIMIT_MS. The same clock
+ * gives every publish a deadline on Redis's own time, checked by the publish script, so a
+ * script that runs after its publisher was answered stores nothing.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_CONFIG } from './config.ts';
-import { FeedUnavailable } from './errors.ts';
+import { FeedUnavailable, PublishUnconfirmed } from './errors.ts';
 import { type Batch, type Feed, type FeedHealth, type FeedListener, History, Listeners, batchFrom, preciseNow } from './feed.ts';
 import type { Message, PublishInput } from './message.ts';
 
@@ -40,15 +47,48 @@ export interface RedisFeedOptions {
 
 /** Entries one XREAD takes at most; more simply take more rounds. */
 const READ_COUNT = 1000;
-/** How long one XREAD blocks, ms: also how soon a reader notices a silent, dead connection. */
+/** How long one XREAD blocks, ms. */
 const READ_BLOCK_MS = 1000;
+/**
+ * How long any command may wait for its answer, ms (an XREAD: past its block). A connection
+ * with a command that timed out is dropped and opened again, so nothing queues up behind
+ * a command Redis has not answered, and a silently dead connection does not live on.
+ */
+const ANSWER_TIMEOUT_MS = READ_BLOCK_MS + 1000;
 /** How long a publish waits for its own message to reach this node's mirror, ms. */
 const OWN_ECHO_WAIT_MS = 1000;
+/** How often the node asks Redis for its clock (TIME), ms: the heartbeat that proves Redis answers. */
+const PROBE_INTERVAL_MS = 500;
+/**
+ * Silence after which Redis counts as not answering, ms, default 2000: health turns 503 and
+ * publishes are refused at once, without being sent. A live Redis answers a probe every
+ * PROBE_INTERVAL_MS.
+ */
+export const REDIS_SILENCE_LIMIT_MS = 2000;
+/**
+ * The time Redis has to run a publish, ms, default 1000. The publisher is answered when it
+ * runs out (503 `RTL_PUBLISH_UNCONFIRMED`), and the script, if Redis runs it later, stores
+ * nothing: the deadline is on Redis's own clock.
+ */
+export const PUBLISH_DEADLINE_MS = 1000;
+/** Probe readings of Redis's clock kept to compute publish deadlines: about 5 s of them. */
+const CLOCK_READINGS_KEPT = 10;
+/**
+ * How fast two clocks may drift apart, ms per ms: NTP slews a clock by at most 500 ppm,
+ * and both the node's monotonic clock and Redis's may be slewed, in opposite directions.
+ * (A clock *stepped* back is not covered: see the README.)
+ */
+const CLOCK_DRIFT_PER_MS = 0.001;
 
-// KEYS[1] the id counter, KEYS[2] the stream; ARGV: history size, ts, author, text.
+// KEYS[1] the id counter, KEYS[2] the stream; ARGV: history size, ts, author, text, deadline.
+// The deadline (epoch ms on Redis's clock) comes first: a script that Redis runs after it
+// (it sat in a socket while Redis was stopped) takes no id and stores nothing, because its
+// publisher has already been answered 503. Returns 0 then.
 // INCR and XADD run as one: no other publish can take an id between them, and the stream
 // stays sorted by id with every id present.
 export const PUBLISH_SCRIPT = `
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + tonumber(now[2]) / 1000 >= tonumber(ARGV[5]) then return 0 end
 local id = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], id .. '-0', 'ts', ARGV[2], 'author', ARGV[3], 'text', ARGV[4])
 return id
@@ -65,7 +105,7 @@ export function feedKeys(prefix: string): { counter: string; stream: string } {
 }
 
 interface RedisWithScript extends Redis {
-  publishMessage(counterKey: string, streamKey: string, historySize: number, ts: string, author: string, text: string): Promise<number>;
+  publishMessage(counterKey: string, streamKey: string, historySize: number, ts: string, author: string, text: string, deadline: string): Promise<number>;
 }
 
 export class RedisFeed implements Feed {
@@ -74,7 +114,7 @@ export class RedisFeed implements Feed {
   readonly #counterKey: string;
   readonly #streamKey: string;
   readonly #log: (line: string) => void;
-  /** Publishes and the rare direct reads. Fails fast while disconnected: a publish must not wait or be sent twice. */
+  /** Publishes, the clock probe and the rare direct reads. Fails fast while disconnected: a publish must not wait or be sent twice. */
   readonly #commands: RedisWithScript;
   /** The blocking XREAD: it needs a connection of its own. */
   readonly #reader: Redis;
@@ -87,6 +127,21 @@ export class RedisFeed implements Feed {
   #readerError: string | undefined;
   #closed = false;
   #following: Promise<void> = Promise.resolve();
+  /** When Redis last answered the commands connection, this process's clock (preciseNow), ms. */
+  #lastAnswerAt = -Infinity;
+  /**
+   * The last CLOCK_READINGS_KEPT probes' readings of Redis's clock: `ahead` is Redis's
+   * clock minus this process's at the answer, a lower bound of the true difference (Redis
+   * read its clock before the answer arrived), taken at `at` (preciseNow).
+   */
+  readonly #clockReadings: { ahead: number; at: number }[] = [];
+  /** Resolves at the first probe's answer: publishes need Redis's clock. */
+  readonly #clockKnown: Promise<void>;
+  #onClockKnown: () => void = () => {};
+  #probing = false;
+  #probeTimer: NodeJS.Timeout | undefined;
+  /** Why Redis is away, as logged once; undefined while it answers. */
+  #outage: string | undefined;
 
   private constructor(options: RedisFeedOptions) {
     this.#url = options.url;
@@ -97,6 +152,7 @@ export class RedisFeed implements Feed {
     this.#log = options.log ?? ((line) => console.error(line));
     this.#history = new History(options.historySize);
     this.#listeners = new Listeners(options.onListenerError);
+    this.#clockKnown = new Promise((resolve) => (this.#onClockKnown = resolve));
     const common: RedisOptions = {
       // Back on its feet within a second of Redis returning.
       retryStrategy: (times) => Math.min(50 * times, 1000),
@@ -104,23 +160,25 @@ export class RedisFeed implements Feed {
       autoResendUnfulfilledCommands: false,
       enableOfflineQueue: false,
       connectTimeout: 2000,
+      // Every command, the connection's own handshake included, gets an answer or an error.
+      // (Not ioredis's blockingTimeout: it resolves an unanswered XREAD with null, which
+      // looks like a quiet second, and hid a stopped Redis.)
+      commandTimeout: ANSWER_TIMEOUT_MS,
       lazyConnect: true,
     };
-    this.#commands = new Redis(options.url, { ...common, commandTimeout: 2000, connectionName: 'realtime-lab' }) as RedisWithScript;
+    this.#commands = new Redis(options.url, { ...common, connectionName: 'realtime-lab' }) as RedisWithScript;
     this.#commands.defineCommand('publishMessage', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
-    this.#reader = new Redis(options.url, { ...common, blockingTimeout: READ_BLOCK_MS + 2000, connectionName: 'realtime-lab-reader' });
-    let warned = false;
+    this.#reader = new Redis(options.url, { ...common, connectionName: 'realtime-lab-reader' });
     for (const client of [this.#commands, this.#reader]) {
-      // ioredis emits 'error' on every failed reconnect; say it once per outage.
-      client.on('error', (error: Error) => {
-        if (!warned && !this.#closed) this.#log(`realtime-lab: ${redact(this.#url)} unreachable: ${error.message}; retrying`);
-        warned = true;
-      });
-      client.on('ready', () => {
-        if (warned && !this.#closed) this.#log(`realtime-lab: ${redact(this.#url)} is back`);
-        warned = false;
-      });
+      // ioredis emits 'error' on every failed reconnect; the outage is said once.
+      client.on('error', (error: Error) => this.#noteOutage(`${redact(this.#url)} unreachable: ${error.message}`));
     }
+    // A fresh connection may reach another server (a failover) with another clock: its
+    // readings start over, at once rather than at the next tick.
+    this.#commands.on('ready', () => {
+      this.#clockReadings.length = 0;
+      void this.#probe();
+    });
   }
 
   /**
@@ -135,7 +193,12 @@ export class RedisFeed implements Feed {
     });
     for (const client of [feed.#commands, feed.#reader]) client.connect().catch(() => {});
     const timer = new Promise((resolve) => setTimeout(resolve, options.connectWaitMs ?? 3000).unref());
-    await Promise.race([loaded, timer]);
+    await Promise.race([Promise.all([loaded, feed.#clockKnown]), timer]);
+    feed.#probeTimer = setInterval(() => {
+      feed.#watch();
+      void feed.#probe();
+    }, PROBE_INTERVAL_MS);
+    feed.#probeTimer.unref();
     return feed;
   }
 
@@ -147,18 +210,57 @@ export class RedisFeed implements Feed {
     return this.#listeners.size;
   }
 
+  /**
+   * Stores a message. A 503 is final: nothing stores the message after the publisher got
+   * it. `FeedUnavailable` means it was not stored; `PublishUnconfirmed` means Redis did not
+   * answer within PUBLISH_DEADLINE_MS: it was stored only if Redis ran the script before
+   * then (and then it is already in the stream), never later.
+   */
   async publish(input: PublishInput): Promise<Message> {
     if (this.#closed) throw new FeedUnavailable('the server is shutting down');
-    if (this.#commands.status !== 'ready') throw new FeedUnavailable(`${redact(this.#url)} is unreachable`);
+    const health = this.health();
+    // Known not to answer: refused before anything is sent, so certainly not stored.
+    if (!health.ok) throw new FeedUnavailable(health.reason ?? `${redact(this.#url)} is unreachable`);
     const ts = preciseNow();
-    let id: number;
-    try {
-      id = await this.#commands.publishMessage(this.#counterKey, this.#streamKey, this.#historySize, String(ts), input.author, input.text);
-    } catch (error) {
-      // Lost on the way back (the connection dropped, or no answer in time): whether Redis
-      // stored it is unknown, and resending could store it twice. The client decides.
-      throw new FeedUnavailable(`${redact(this.#url)} did not confirm the message: ${(error as Error).message}`);
+    const redisClockAhead = this.#redisClockAhead(ts);
+    // Just reconnected, before the first probe's answer: a few milliseconds at most.
+    if (redisClockAhead === undefined) throw new FeedUnavailable(`${redact(this.#url)} has not told its clock yet`);
+    const answerBy = ts + PUBLISH_DEADLINE_MS;
+    const deadline = answerBy + redisClockAhead;
+    const stored = this.#commands
+      .publishMessage(this.#counterKey, this.#streamKey, this.#historySize, String(ts), input.author, input.text, deadline.toFixed(3))
+      .then(
+        (id) => {
+          this.#lastAnswerAt = preciseNow();
+          return { id };
+        },
+        (error: Error) => {
+          this.#dropIfTimedOut(this.#commands, error);
+          if (error.name === 'ReplyError') this.#lastAnswerAt = preciseNow();
+          return { error };
+        },
+      );
+    const late = waitUntil(answerBy);
+    let outcome = await Promise.race([stored, late.reached]);
+    if (outcome !== 'late' && 'error' in outcome && outcome.error.name !== 'ReplyError' && !notSent(outcome.error)) {
+      // The connection broke after the script was sent: Redis may still run it until the
+      // deadline, so the answer waits for the deadline, after which nothing can store it.
+      outcome = await late.reached;
     }
+    late.cancel();
+    if (outcome === 'late') {
+      // Told 503 now; should Redis have run it in time after all, say so where an operator looks.
+      void stored.then((late) => {
+        if ('id' in late && late.id > 0) this.#log(`realtime-lab: a publish answered 503 (unconfirmed) had been stored as #${late.id}`);
+      });
+      throw new PublishUnconfirmed(PUBLISH_DEADLINE_MS, `${redact(this.#url)} did not answer`);
+    }
+    if ('error' in outcome) {
+      // Redis answered with an error (the script did not store it), or it was never sent.
+      throw new FeedUnavailable(`${redact(this.#url)} did not store the message: ${outcome.error.message}`);
+    }
+    if (outcome.id === 0) throw new FeedUnavailable(`${redact(this.#url)} ran the publish after its deadline and did not store it`);
+    const id = outcome.id;
     // Read your own writes: once the publisher has its id, this node serves the message.
     await this.#echo(id);
     return { id, ts, author: input.author, text: input.text };
@@ -169,10 +271,11 @@ export class RedisFeed implements Feed {
     // is published once the client is connected reaches it.
     if (cursor === undefined || cursor <= this.#history.lastId) return this.#history.since(cursor);
     // Ahead of this node: only Redis can tell a lag from a cursor of a feed that is gone.
-    if (this.#commands.status === 'ready') {
+    if (this.health().ok) {
       try {
         return await this.#sinceInRedis(cursor);
-      } catch {
+      } catch (error) {
+        this.#dropIfTimedOut(this.#commands, error as Error);
         // Answered as if Redis were away.
       }
     }
@@ -188,6 +291,11 @@ export class RedisFeed implements Feed {
   health(): FeedHealth {
     if (this.#closed) return { ok: false, reason: 'closed' };
     if (this.#commands.status !== 'ready') return { ok: false, reason: `${redact(this.#url)} is unreachable (${this.#commands.status})` };
+    const silentMs = preciseNow() - this.#lastAnswerAt;
+    if (silentMs > REDIS_SILENCE_LIMIT_MS) {
+      const since = Number.isFinite(silentMs) ? `nothing for ${Math.round(silentMs)} ms` : 'no answer yet';
+      return { ok: false, reason: `${redact(this.#url)} is not answering (${since})` };
+    }
     if (this.#readerError !== undefined) return { ok: false, reason: `cannot read the stream from ${redact(this.#url)}: ${this.#readerError}` };
     return { ok: true };
   }
@@ -195,6 +303,7 @@ export class RedisFeed implements Feed {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#probeTimer);
     for (const release of this.#echoes.values()) release();
     // disconnect() rejects the blocked XREAD at once, which ends the read loop.
     this.#reader.disconnect();
@@ -212,9 +321,72 @@ export class RedisFeed implements Feed {
   }
 
   /**
+   * The heartbeat: one TIME at a time on the commands connection. Its answer proves Redis
+   * answers, and gives Redis's clock for the publish deadlines.
+   */
+  async #probe(): Promise<void> {
+    if (this.#probing || this.#closed || this.#commands.status !== 'ready') return;
+    this.#probing = true;
+    try {
+      const [seconds, micros] = await this.#commands.time();
+      const answeredAt = preciseNow();
+      this.#lastAnswerAt = answeredAt;
+      this.#clockReadings.push({ ahead: Number(seconds) * 1000 + Number(micros) / 1000 - answeredAt, at: answeredAt });
+      if (this.#clockReadings.length > CLOCK_READINGS_KEPT) this.#clockReadings.shift();
+      this.#onClockKnown();
+    } catch (error) {
+      // The silence shows in health().
+      this.#dropIfTimedOut(this.#commands, error as Error);
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  /**
+   * Redis's clock minus this process's at `now`, ms, never more than the truth, so a
+   * deadline shifted by it is never later on Redis's clock than on this node's. The
+   * tightest recent reading: one whose answer was held up (a stall) is merely looser, and
+   * must not push every publish's deadline into the past. Each is loosened by how far the
+   * two clocks may have drifted apart since it was taken.
+   */
+  #redisClockAhead(now: number): number | undefined {
+    let tightest: number | undefined;
+    for (const { ahead, at } of this.#clockReadings) {
+      const bound = ahead - CLOCK_DRIFT_PER_MS * (now - at);
+      if (tightest === undefined || bound > tightest) tightest = bound;
+    }
+    return tightest;
+  }
+
+  /** Logs the outage once and the recovery once, whatever the connections go through in between. */
+  #watch(): void {
+    const health = this.health();
+    if (!health.ok) this.#noteOutage(health.reason ?? 'unhealthy');
+    else if (this.#outage !== undefined) {
+      this.#outage = undefined;
+      if (!this.#closed) this.#log(`realtime-lab: ${redact(this.#url)} is back`);
+    }
+  }
+
+  #noteOutage(reason: string): void {
+    if (this.#outage === undefined && !this.#closed) this.#log(`realtime-lab: ${reason}; retrying`);
+    this.#outage ??= reason;
+  }
+
+  /**
+   * A command Redis did not answer in time leaves its connection in doubt: anything sent
+   * next would queue behind it. The connection is dropped and opened again (ioredis
+   * destroys it after its disconnectTimeout if Redis does not close its side).
+   */
+  #dropIfTimedOut(client: Redis, error: Error): void {
+    if (error.message === 'Command timed out' && !this.#closed) client.disconnect(true);
+  }
+
+  /**
    * The read loop: one blocking XREAD at a time into the mirror, and each new message to
    * this node's listeners. After any failure it checks, before reading on, whether Redis
-   * still has the feed it was following.
+   * still has the feed it was following. Every command has ANSWER_TIMEOUT_MS to answer,
+   * so a Redis that stops answering shows as a reader error, never as a loop stuck forever.
    */
   async #follow(loaded: () => void): Promise<void> {
     let resync = true;
@@ -244,6 +416,7 @@ export class RedisFeed implements Feed {
       } catch (error) {
         if (this.#closed) break;
         this.#readerError = (error as Error).message;
+        this.#dropIfTimedOut(this.#reader, error as Error);
         resync = true;
         failures += 1;
         await new Promise((resolve) => setTimeout(resolve, Math.min(50 * failures, 500)));
@@ -290,6 +463,31 @@ export class RedisFeed implements Feed {
       this.#echoes.set(id, release);
     });
   }
+}
+
+/**
+ * Resolves with 'late' once preciseNow() has reached `at`, not before: a timer alone may
+ * fire up to a millisecond early, and the publish deadline's promise rests on this clock.
+ */
+function waitUntil(at: number): { reached: Promise<'late'>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const reached = new Promise<'late'>((resolve) => {
+    const check = () => {
+      const left = at - preciseNow();
+      if (left <= 0) resolve('late');
+      else timer = setTimeout(check, Math.ceil(left));
+    };
+    check();
+  });
+  return { reached, cancel: () => clearTimeout(timer) };
+}
+
+/**
+ * ioredis's refusal of a command it did not write, its connection being on the way down
+ * (publish() only sends while the status is `ready`): nothing reached Redis.
+ */
+function notSent(error: Error): boolean {
+  return error.message.startsWith("Stream isn't writeable");
 }
 
 function toMessage([entryId, fields]: StreamEntry): Message {

@@ -116,7 +116,9 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     answered = answered.then(() => answer).then((reply) => {
       if (socket.readyState !== socket.OPEN) return;
       sendControl(reply);
-      badFramesInARow = reply.type === 'error' ? badFramesInARow + 1 : 0;
+      // A refusal by the feed (it carries the feed's `code`) answers a good frame: while
+      // Redis is away it comes at once, and must not close a client that did nothing wrong.
+      badFramesInARow = reply.type === 'error' && reply.code === undefined ? badFramesInARow + 1 : 0;
       if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) {
         socket.close(CLOSE.POLICY_VIOLATION, 'too many bad frames');
       }
@@ -152,8 +154,11 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       const message: Message = await feed.publish(checked.value);
       return withRef({ type: 'ack' as const, id: message.id });
     } catch (error) {
-      // The feed's backplane is away: its 503 message says so. Anything else is a bug, logged.
-      if ((error as { statusCode?: number }).statusCode === 503) return withRef({ type: 'error' as const, message: (error as Error).message });
+      // The feed's backplane is away: its 503 says so, and its code whether the message may
+      // have been stored (RTL_PUBLISH_UNCONFIRMED) or not (RTL_FEED_UNAVAILABLE), as over
+      // HTTP. Anything else is a bug, logged.
+      const { statusCode, code } = error as { statusCode?: number; code?: string };
+      if (statusCode === 503) return withRef({ type: 'error' as const, code, message: (error as Error).message });
       request.log.error(error, 'publish over WebSocket failed');
       return withRef({ type: 'error' as const, message: 'the feed could not store the message; try again' });
     }
