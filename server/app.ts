@@ -8,7 +8,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { api, clientOf } from './api.ts';
 import { results } from './results.ts';
-import { applyCors, checkConnectionCap, limitKey, PAGE_CSP, PublishLimiter } from './limits.ts';
+import { applyCors, checkConnectionCap, PAGE_CSP, PublishLimiter } from './limits.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
 import { RedisFeed } from './redis-feed.ts';
@@ -108,7 +108,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   });
 
   const limiter = new PublishLimiter(config);
-  const limitPublish = (request: IncomingMessage, client: string | undefined) => limiter.take(limitKey(client, request.socket.remoteAddress));
+  const limitPublish = (request: IncomingMessage, client: string | undefined) => limiter.take(client, request.socket.remoteAddress);
   await api(app, { feed, config, wire, transports, limitPublish });
 
   for (const transport of transports) {

@@ -10,6 +10,8 @@ test('an empty environment gives the documented defaults', () => {
   assert.equal(DEFAULT_CONFIG.heartbeatMs, 15_000);
   assert.equal(DEFAULT_CONFIG.longPollTimeoutMs, 25_000);
   assert.equal(DEFAULT_CONFIG.maxTextBytes, 4096);
+  assert.equal(DEFAULT_CONFIG.publishRatePerAddress, 200);
+  assert.equal(DEFAULT_CONFIG.publishBurstPerAddress, 400);
 });
 
 test('variables are read and parsed', () => {
@@ -21,6 +23,8 @@ test('variables are read and parsed', () => {
     HEARTBEAT_MS: '1000',
     ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080',
     LOG_LEVEL: 'warn',
+    PUBLISH_RATE_PER_ADDRESS: '0',
+    PUBLISH_BURST_PER_ADDRESS: '7',
   });
   assert.equal(config.port, 8080);
   assert.equal(config.host, '0.0.0.0');
@@ -28,6 +32,8 @@ test('variables are read and parsed', () => {
   assert.equal(config.heartbeatMs, 1000);
   assert.deepEqual(config.allowedOrigins, ['https://a.example', 'http://b.example:8080']);
   assert.equal(config.logLevel, 'warn');
+  assert.equal(config.publishRatePerAddress, 0);
+  assert.equal(config.publishBurstPerAddress, 7);
 });
 
 const BAD: Record<string, string>[] = [
@@ -46,6 +52,8 @@ const BAD: Record<string, string>[] = [
   { ALLOWED_ORIGINS: 'https://a.example/path' },
   { LOG_LEVEL: 'loud' },
   { HOST: 'a b' },
+  { PUBLISH_RATE_PER_ADDRESS: '-5' },
+  { PUBLISH_BURST_PER_ADDRESS: '0' },
   { LONG_POLL_TIMEOUT_MS: '60000' },
   { MAX_TEXT_BYTES: '20000' },
   { HEADERS_TIMEOUT_MS: '40000' },

@@ -58,6 +58,15 @@ export interface Config {
   /** Messages a client may publish in a burst above the sustained rate. `PUBLISH_BURST`, default 100. */
   publishBurst: number;
   /**
+   * Messages one address may publish per second, sustained, whatever client ids its
+   * requests name, so inventing an id per publish does not escape the limit (an IPv6
+   * address counts by its /64, which one host usually holds whole).
+   * `PUBLISH_RATE_PER_ADDRESS`, default 200 (four clients' worth); 0 turns it off.
+   */
+  publishRatePerAddress: number;
+  /** Messages one address may publish in a burst above its sustained rate. `PUBLISH_BURST_PER_ADDRESS`, default 400. */
+  publishBurstPerAddress: number;
+  /**
    * Requests one technique may hold open at once (streams, WebSockets, held long polls);
    * past it, new ones get 503 with Retry-After. `MAX_CONNECTIONS_PER_TECHNIQUE`, default 10000.
    */
@@ -95,6 +104,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   allowedOrigins: [],
   publishRatePerClient: 50,
   publishBurst: 100,
+  publishRatePerAddress: 200,
+  publishBurstPerAddress: 400,
   maxConnectionsPerTechnique: 10_000,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
@@ -119,6 +130,8 @@ export function loadConfig(env: Env): Config {
     allowedOrigins: origins(env),
     publishRatePerClient: integer(env, 'PUBLISH_RATE_PER_CLIENT', DEFAULT_CONFIG.publishRatePerClient, 0, 1_000_000),
     publishBurst: integer(env, 'PUBLISH_BURST', DEFAULT_CONFIG.publishBurst, 1, 1_000_000),
+    publishRatePerAddress: integer(env, 'PUBLISH_RATE_PER_ADDRESS', DEFAULT_CONFIG.publishRatePerAddress, 0, 1_000_000),
+    publishBurstPerAddress: integer(env, 'PUBLISH_BURST_PER_ADDRESS', DEFAULT_CONFIG.publishBurstPerAddress, 1, 1_000_000),
     maxConnectionsPerTechnique: integer(env, 'MAX_CONNECTIONS_PER_TECHNIQUE', DEFAULT_CONFIG.maxConnectionsPerTechnique, 1, 10_000_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1000, 3_600_000),
     headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', DEFAULT_CONFIG.headersTimeoutMs, 1000, 3_600_000),

@@ -39,7 +39,7 @@ export const TooManyConnections = createError(
 );
 export const PublishRateLimited = createError(
   'RTL_RATE_LIMITED',
-  'client %s publishes faster than its limit (%s): wait %s ms',
+  '%s publishes faster than its limit (%s): wait %s ms',
   429,
 );
 export const ForbiddenCorsOrigin = createError(
