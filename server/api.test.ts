@@ -3,7 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startServer } from './testing.ts';
+import type { Message } from './message.ts';
+import { largestPublish, startServer } from './testing.ts';
 
 async function post(url: string, body: string | Uint8Array, contentType: string | null = 'application/json') {
   const headers: Record<string, string> = {};
@@ -44,6 +45,24 @@ test('the largest text (4096 bytes of UTF-8) and the longest author (32 characte
   assert.equal(answer.status, 201);
 });
 
+test('a text of 4096 control characters, 24 KiB once JSON escapes it, is published and arrives intact', async (t) => {
+  const server = await startServer(t);
+  const text = '\u0001'.repeat(4096);
+  const answer = await post(server.url, JSON.stringify({ author: 'ada', text }));
+  assert.equal(answer.status, 201, JSON.stringify(answer.body).slice(0, 200));
+  const polled = (await (await fetch(`${server.url}/api/short-polling?since=0`)).json()) as { messages: Message[] };
+  assert.equal(polled.messages[0]?.text, text);
+});
+
+test('the largest legal publish with every character escaped fits the body limit', async (t) => {
+  const server = await startServer(t);
+  const largest = largestPublish(4096, 'http');
+  const answer = await post(server.url, largest.json);
+  assert.equal(answer.status, 201, JSON.stringify(answer.body).slice(0, 200));
+  assert.equal(answer.body.text, largest.text);
+  assert.equal(answer.body.author, largest.author);
+});
+
 const BAD_BODIES: [string, string, RegExp][] = [
   ['not JSON', '{"author":', /not valid JSON/],
   ['an empty body', '', /empty/i],
@@ -77,7 +96,7 @@ for (const [what, body, message] of BAD_BODIES) {
 
 test('a body over the limit gets 413', async (t) => {
   const server = await startServer(t);
-  const body = JSON.stringify({ author: 'ada', text: 'x'.repeat(20_000) });
+  const body = JSON.stringify({ author: 'ada', text: 'x'.repeat(40_000) });
   assertError(await post(server.url, body), 413, /too large/i);
 });
 

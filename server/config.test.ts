@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, DEFAULT_CONFIG, loadConfig } from './config.ts';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, minBodyLimitBytes } from './config.ts';
+import { largestPublish } from './testing.ts';
 
 test('an empty environment gives the documented defaults', () => {
   assert.deepEqual(loadConfig({}), DEFAULT_CONFIG);
@@ -57,6 +58,7 @@ const BAD: Record<string, string>[] = [
   { LONG_POLL_TIMEOUT_MS: '60000' },
   { MAX_TEXT_BYTES: '20000' },
   { HEADERS_TIMEOUT_MS: '40000' },
+  { BODY_LIMIT_BYTES: '16384' },
 ];
 
 for (const env of BAD) {
@@ -74,4 +76,22 @@ test('FEED takes a redis:// URL, and REDIS_KEY_PREFIX names its keys', () => {
   assert.equal(config.feed, 'redis://:secret@127.0.0.1:6380/2');
   assert.equal(config.redisKeyPrefix, 'class-3b');
   assert.equal(loadConfig({}).feed, 'memory');
+});
+
+test('BODY_LIMIT_BYTES must hold the largest legal publish of MAX_TEXT_BYTES, however escaped; the message names both', () => {
+  const largest = Buffer.byteLength(largestPublish(4096, 'websocket').json);
+  assert.equal(minBodyLimitBytes(4096), largest);
+  assert.equal(largest, 25_777);
+  assert.ok(DEFAULT_CONFIG.bodyLimitBytes >= largest);
+  assert.equal(DEFAULT_CONFIG.bodyLimitBytes, 32_768);
+  assert.equal(loadConfig({ BODY_LIMIT_BYTES: String(largest) }).bodyLimitBytes, largest);
+  assert.throws(
+    () => loadConfig({ BODY_LIMIT_BYTES: String(largest - 1) }),
+    (error: unknown) => error instanceof ConfigError && /BODY_LIMIT_BYTES \(25776\) must be at least 25777 for MAX_TEXT_BYTES 4096/.test(error.message),
+  );
+  assert.throws(
+    () => loadConfig({ MAX_TEXT_BYTES: '8192' }),
+    (error: unknown) => error instanceof ConfigError && /BODY_LIMIT_BYTES \(32768\) must be at least 50353 for MAX_TEXT_BYTES 8192/.test(error.message),
+  );
+  assert.equal(loadConfig({ MAX_TEXT_BYTES: '8192', BODY_LIMIT_BYTES: '65536' }).maxTextBytes, 8192);
 });
