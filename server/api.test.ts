@@ -94,6 +94,36 @@ for (const [what, body, message] of BAD_BODIES) {
   });
 }
 
+const INVALID_UTF8: [string, number[]][] = [
+  ['a 0xFF byte', [0xff]],
+  ['an overlong "/" (C0 AF)', [0xc0, 0xaf]],
+  ['an overlong "/" in three bytes (E0 80 AF)', [0xe0, 0x80, 0xaf]],
+  ['a lone surrogate encoded in UTF-8 (ED A0 80)', [0xed, 0xa0, 0x80]],
+  ['a sequence cut short (E2 82, then a quote)', [0xe2, 0x82]],
+];
+
+for (const [what, bytes] of INVALID_UTF8) {
+  test(`a body with ${what} in its text gets 400 RTL_BAD_ENCODING, and nothing is stored`, async (t) => {
+    const server = await startServer(t);
+    const body = Buffer.concat([Buffer.from('{"author":"ada","text":"ok '), Buffer.from(bytes), Buffer.from('"}')]);
+    const answer = await post(server.url, body);
+    assertError(answer, 400, /^the body is not valid UTF-8/);
+    assert.equal(answer.body.code, 'RTL_BAD_ENCODING');
+    assert.equal(server.feed.lastId, 0);
+  });
+}
+
+test('valid UTF-8 of every length still publishes, and a prototype-poisoning key is still refused', async (t) => {
+  const server = await startServer(t);
+  const text = 'é € 🦊 \u2028';
+  const answer = await post(server.url, Buffer.from(JSON.stringify({ author: 'ada', text }), 'utf8'));
+  assert.equal(answer.status, 201);
+  assert.equal(answer.body.text, text);
+  const poisoned = await post(server.url, Buffer.from('{"author":"ada","text":"hi","__proto__":{"admin":true}}'));
+  assert.equal(poisoned.status, 400);
+  assert.equal(poisoned.body.code, 'FST_ERR_CTP_INVALID_JSON_BODY');
+});
+
 test('a body over the limit gets 413', async (t) => {
   const server = await startServer(t);
   const body = JSON.stringify({ author: 'ada', text: 'x'.repeat(40_000) });

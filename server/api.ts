@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import { BadClientId, BadPublish, UnknownTechnique } from './errors.ts';
+import { BadClientId, BadEncoding, BadPublish, UnknownTechnique } from './errors.ts';
 import { type Feed, preciseNow } from './feed.ts';
 import { checkPublish } from './message.ts';
 import { redact } from './redis-feed.ts';
@@ -31,7 +31,21 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
   // a "simple" cross-origin fetch, which needs no preflight) can send.
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, scope.getDefaultJsonParser('error', 'error'));
+    // Fastify's own decoding would turn invalid UTF-8 into U+FFFD and store it: the
+    // body is decoded strictly first (as the WebSocket does, with 1007), then parsed by
+    // Fastify's JSON parser, which keeps refusing __proto__ and constructor.prototype.
+    const parseJson = scope.getDefaultJsonParser('error', 'error');
+    const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+      let text: string;
+      try {
+        text = strictUtf8.decode(body);
+      } catch {
+        done(new BadEncoding(), undefined);
+        return;
+      }
+      parseJson(request, text, done);
+    });
     scope.post('/api/messages', { bodyLimit: config.bodyLimitBytes }, async (request, reply) => {
       const checked = checkPublish(request.body, config);
       if (!checked.ok) throw new BadPublish(checked.message);

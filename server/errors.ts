@@ -16,6 +16,11 @@ export const BadTimeout = createError(
   400,
 );
 export const BadPublish = createError('RTL_BAD_PUBLISH', '%s', 400);
+export const BadEncoding = createError(
+  'RTL_BAD_ENCODING',
+  'the body is not valid UTF-8: send the JSON encoded as UTF-8',
+  400,
+);
 export const ForbiddenOrigin = createError(
   'RTL_FORBIDDEN_ORIGIN',
   'Origin %s may not open a WebSocket here; allowed: this server\'s own origin%s',
