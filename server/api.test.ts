@@ -3,8 +3,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { buildApp } from './app.ts';
 import type { Message } from './message.ts';
 import { largestPublish, startServer } from './testing.ts';
+import { type Transcript, selfAddress } from './transcript.ts';
 
 async function post(url: string, body: string | Uint8Array, contentType: string | null = 'application/json') {
   const headers: Record<string, string> = {};
@@ -205,4 +207,34 @@ test('a URL or headers larger than Node accepts get 431, and the server stays up
   const longHeader = await fetch(`${server.url}/api/health`, { headers: { 'x-pad': 'x'.repeat(64 * 1024) } });
   assert.equal(longHeader.status, 431);
   assert.equal((await fetch(`${server.url}/api/health`)).status, 200);
+});
+
+for (const host of ['::1', '127.0.0.2']) {
+  test(`transcripts work with the server listening on ${host} alone, with a Host header that names it`, async (t) => {
+    const lab = await buildApp({ config: { logLevel: 'silent', host } });
+    await lab.app.listen({ port: 0, host });
+    t.after(() => lab.app.close());
+    const { port } = lab.app.server.address() as import('node:net').AddressInfo;
+    const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    await fetch(`http://${authority}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ author: 'ada', text: 'recorded' }),
+    });
+    for (const [technique, status] of [['short-polling', 'HTTP/1.1 200'], ['websocket', 'HTTP/1.1 101']] as const) {
+      const response = await fetch(`http://${authority}/api/transcripts/${technique}`);
+      assert.equal(response.status, 200, `${technique}: ${await response.clone().text()}`);
+      const transcript = (await response.json()) as Transcript;
+      assert.match(transcript.request, new RegExp(`\r\nHost: ${authority.replace(/[[\].]/g, '\\$&')}\r\n`), technique);
+      assert.ok(transcript.response.startsWith(status), `${technique}: ${transcript.response.slice(0, 40)}`);
+      assert.match(transcript.response, /recorded/, technique);
+    }
+  });
+}
+
+test('a server listening on every interface records its transcripts through loopback of the same family', () => {
+  assert.deepEqual(selfAddress({ address: '0.0.0.0', family: 'IPv4', port: 3000 }), { host: '127.0.0.1', port: 3000 });
+  assert.deepEqual(selfAddress({ address: '::', family: 'IPv6', port: 3000 }), { host: '::1', port: 3000 });
+  assert.deepEqual(selfAddress({ address: '192.0.2.7', family: 'IPv4', port: 80 }), { host: '192.0.2.7', port: 80 });
+  assert.deepEqual(selfAddress('/run/lab.sock'), { path: '/run/lab.sock' });
 });

@@ -9,7 +9,7 @@ import { type Feed, preciseNow } from './feed.ts';
 import { checkPublish } from './message.ts';
 import { redact } from './redis-feed.ts';
 import { retryAfter } from './limits.ts';
-import { recordTranscript } from './transcript.ts';
+import { recordTranscript, selfAddress } from './transcript.ts';
 import type { Transport } from './transport.ts';
 import type { WireMeter } from './wire.ts';
 
@@ -80,10 +80,10 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     const transport = transports.find((candidate) => candidate.id === request.params.technique);
     if (!transport) throw new UnknownTechnique(JSON.stringify(request.params.technique), transports.map((t) => t.id).join(', '));
     const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
+    const target = address ? selfAddress(address) : { host: config.host, port: config.port };
     const since = Math.max(0, feed.lastId - 1);
     reply.header('cache-control', 'no-store');
-    return recordTranscript(port, `/api/${transport.id}?since=${since}`, transport.upgrade === true);
+    return recordTranscript(target, `/api/${transport.id}?since=${since}`, transport.upgrade === true);
   });
 
   app.get('/api/health', async (_request, reply) => {
