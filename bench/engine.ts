@@ -342,7 +342,7 @@ export function measure(m: Measurements): TechniqueResult {
   if (delivery.outOfOrder > 0) warnings.push(`${delivery.outOfOrder} messages out of order`);
   if (m.report.errors > 0) warnings.push(`${m.report.errors} subscriber errors`);
   const refused = m.published?.autocannon.non2xx ?? 0;
-  if (refused > 0) warnings.push(`${refused} publishes were refused (a server's PUBLISH_RATE_PER_CLIENT limit answers 429): fewer messages than asked for were sent`);
+  if (refused > 0) warnings.push(`${refused} publishes were refused (a server's PUBLISH_RATE_PER_CLIENT or PUBLISH_RATE_PER_ADDRESS limit answers 429): fewer messages than asked for were sent`);
   const benchCpuPercent = (m.benchCpuMs / m.phaseMs) * 100;
   const saturated = benchCpuPercent > SATURATED_CPU_PERCENT || m.loopDelayP99Ms > SATURATED_LOOP_DELAY_MS;
   if (saturated) {

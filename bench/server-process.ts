@@ -61,8 +61,9 @@ export function procFigures(pid: number): ProcessFigures | null {
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
-    // The bench measures delivery, not the publish rate limiter: it is off in its servers.
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', PUBLISH_RATE_PER_CLIENT: '0', ...env },
+    // The bench measures delivery, not the publish rate limits: both are off in its
+    // servers (the publisher and every subscriber are 127.0.0.1).
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', PUBLISH_RATE_PER_CLIENT: '0', PUBLISH_RATE_PER_ADDRESS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

@@ -3,7 +3,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startServer } from './testing.ts';
+import { buildApp } from './app.ts';
+import type { Message } from './message.ts';
+import { largestPublish, startServer } from './testing.ts';
+import { type Transcript, selfAddress } from './transcript.ts';
 
 async function post(url: string, body: string | Uint8Array, contentType: string | null = 'application/json') {
   const headers: Record<string, string> = {};
@@ -44,6 +47,24 @@ test('the largest text (4096 bytes of UTF-8) and the longest author (32 characte
   assert.equal(answer.status, 201);
 });
 
+test('a text of 4096 control characters, 24 KiB once JSON escapes it, is published and arrives intact', async (t) => {
+  const server = await startServer(t);
+  const text = '\u0001'.repeat(4096);
+  const answer = await post(server.url, JSON.stringify({ author: 'ada', text }));
+  assert.equal(answer.status, 201, JSON.stringify(answer.body).slice(0, 200));
+  const polled = (await (await fetch(`${server.url}/api/short-polling?since=0`)).json()) as { messages: Message[] };
+  assert.equal(polled.messages[0]?.text, text);
+});
+
+test('the largest legal publish with every character escaped fits the body limit', async (t) => {
+  const server = await startServer(t);
+  const largest = largestPublish(4096, 'http');
+  const answer = await post(server.url, largest.json);
+  assert.equal(answer.status, 201, JSON.stringify(answer.body).slice(0, 200));
+  assert.equal(answer.body.text, largest.text);
+  assert.equal(answer.body.author, largest.author);
+});
+
 const BAD_BODIES: [string, string, RegExp][] = [
   ['not JSON', '{"author":', /not valid JSON/],
   ['an empty body', '', /empty/i],
@@ -75,9 +96,39 @@ for (const [what, body, message] of BAD_BODIES) {
   });
 }
 
+const INVALID_UTF8: [string, number[]][] = [
+  ['a 0xFF byte', [0xff]],
+  ['an overlong "/" (C0 AF)', [0xc0, 0xaf]],
+  ['an overlong "/" in three bytes (E0 80 AF)', [0xe0, 0x80, 0xaf]],
+  ['a lone surrogate encoded in UTF-8 (ED A0 80)', [0xed, 0xa0, 0x80]],
+  ['a sequence cut short (E2 82, then a quote)', [0xe2, 0x82]],
+];
+
+for (const [what, bytes] of INVALID_UTF8) {
+  test(`a body with ${what} in its text gets 400 RTL_BAD_ENCODING, and nothing is stored`, async (t) => {
+    const server = await startServer(t);
+    const body = Buffer.concat([Buffer.from('{"author":"ada","text":"ok '), Buffer.from(bytes), Buffer.from('"}')]);
+    const answer = await post(server.url, body);
+    assertError(answer, 400, /^the body is not valid UTF-8/);
+    assert.equal(answer.body.code, 'RTL_BAD_ENCODING');
+    assert.equal(server.feed.lastId, 0);
+  });
+}
+
+test('valid UTF-8 of every length still publishes, and a prototype-poisoning key is still refused', async (t) => {
+  const server = await startServer(t);
+  const text = 'é € 🦊 \u2028';
+  const answer = await post(server.url, Buffer.from(JSON.stringify({ author: 'ada', text }), 'utf8'));
+  assert.equal(answer.status, 201);
+  assert.equal(answer.body.text, text);
+  const poisoned = await post(server.url, Buffer.from('{"author":"ada","text":"hi","__proto__":{"admin":true}}'));
+  assert.equal(poisoned.status, 400);
+  assert.equal(poisoned.body.code, 'FST_ERR_CTP_INVALID_JSON_BODY');
+});
+
 test('a body over the limit gets 413', async (t) => {
   const server = await startServer(t);
-  const body = JSON.stringify({ author: 'ada', text: 'x'.repeat(20_000) });
+  const body = JSON.stringify({ author: 'ada', text: 'x'.repeat(40_000) });
   assertError(await post(server.url, body), 413, /too large/i);
 });
 
@@ -156,4 +207,34 @@ test('a URL or headers larger than Node accepts get 431, and the server stays up
   const longHeader = await fetch(`${server.url}/api/health`, { headers: { 'x-pad': 'x'.repeat(64 * 1024) } });
   assert.equal(longHeader.status, 431);
   assert.equal((await fetch(`${server.url}/api/health`)).status, 200);
+});
+
+for (const host of ['::1', '127.0.0.2']) {
+  test(`transcripts work with the server listening on ${host} alone, with a Host header that names it`, async (t) => {
+    const lab = await buildApp({ config: { logLevel: 'silent', host } });
+    await lab.app.listen({ port: 0, host });
+    t.after(() => lab.app.close());
+    const { port } = lab.app.server.address() as import('node:net').AddressInfo;
+    const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    await fetch(`http://${authority}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ author: 'ada', text: 'recorded' }),
+    });
+    for (const [technique, status] of [['short-polling', 'HTTP/1.1 200'], ['websocket', 'HTTP/1.1 101']] as const) {
+      const response = await fetch(`http://${authority}/api/transcripts/${technique}`);
+      assert.equal(response.status, 200, `${technique}: ${await response.clone().text()}`);
+      const transcript = (await response.json()) as Transcript;
+      assert.match(transcript.request, new RegExp(`\r\nHost: ${authority.replace(/[[\].]/g, '\\$&')}\r\n`), technique);
+      assert.ok(transcript.response.startsWith(status), `${technique}: ${transcript.response.slice(0, 40)}`);
+      assert.match(transcript.response, /recorded/, technique);
+    }
+  });
+}
+
+test('a server listening on every interface records its transcripts through loopback of the same family', () => {
+  assert.deepEqual(selfAddress({ address: '0.0.0.0', family: 'IPv4', port: 3000 }), { host: '127.0.0.1', port: 3000 });
+  assert.deepEqual(selfAddress({ address: '::', family: 'IPv6', port: 3000 }), { host: '::1', port: 3000 });
+  assert.deepEqual(selfAddress({ address: '192.0.2.7', family: 'IPv4', port: 80 }), { host: '192.0.2.7', port: 80 });
+  assert.deepEqual(selfAddress('/run/lab.sock'), { path: '/run/lab.sock' });
 });

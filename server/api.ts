@@ -4,12 +4,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import { BadClientId, BadPublish, UnknownTechnique } from './errors.ts';
+import { BadClientId, BadEncoding, BadPublish, UnknownTechnique } from './errors.ts';
 import { type Feed, preciseNow } from './feed.ts';
 import { checkPublish } from './message.ts';
 import { redact } from './redis-feed.ts';
 import { retryAfter } from './limits.ts';
-import { recordTranscript } from './transcript.ts';
+import { recordTranscript, selfAddress } from './transcript.ts';
 import type { Transport } from './transport.ts';
 import type { WireMeter } from './wire.ts';
 
@@ -31,7 +31,21 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
   // a "simple" cross-origin fetch, which needs no preflight) can send.
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, scope.getDefaultJsonParser('error', 'error'));
+    // Fastify's own decoding would turn invalid UTF-8 into U+FFFD and store it: the
+    // body is decoded strictly first (as the WebSocket does, with 1007), then parsed by
+    // Fastify's JSON parser, which keeps refusing __proto__ and constructor.prototype.
+    const parseJson = scope.getDefaultJsonParser('error', 'error');
+    const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+      let text: string;
+      try {
+        text = strictUtf8.decode(body);
+      } catch {
+        done(new BadEncoding(), undefined);
+        return;
+      }
+      parseJson(request, text, done);
+    });
     scope.post('/api/messages', { bodyLimit: config.bodyLimitBytes }, async (request, reply) => {
       const checked = checkPublish(request.body, config);
       if (!checked.ok) throw new BadPublish(checked.message);
@@ -66,10 +80,10 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     const transport = transports.find((candidate) => candidate.id === request.params.technique);
     if (!transport) throw new UnknownTechnique(JSON.stringify(request.params.technique), transports.map((t) => t.id).join(', '));
     const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
+    const target = address ? selfAddress(address) : { host: config.host, port: config.port };
     const since = Math.max(0, feed.lastId - 1);
     reply.header('cache-control', 'no-store');
-    return recordTranscript(port, `/api/${transport.id}?since=${since}`, transport.upgrade === true);
+    return recordTranscript(target, `/api/${transport.id}?since=${since}`, transport.upgrade === true);
   });
 
   app.get('/api/health', async (_request, reply) => {

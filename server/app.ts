@@ -8,7 +8,8 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { api, clientOf } from './api.ts';
 import { results } from './results.ts';
-import { applyCors, checkConnectionCap, hostCheck, limitKey, PAGE_CSP, PublishLimiter } from './limits.ts';
+import { applyCors, checkConnectionCap, hostCheck, PAGE_CSP, PublishLimiter } from './limits.ts';
+import { answersBeforeBody, lingerOnClose } from './linger.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
 import { RedisFeed } from './redis-feed.ts';
@@ -106,6 +107,14 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   app.addHook('onResponse', async (request, reply) => {
     if (request.headers.upgrade !== undefined && reply.statusCode >= 400) request.raw.socket.end();
   });
+  // An answer sent before its request's body has arrived (a 413, a 415...) closes the
+  // connection (or Node would read an unbounded body to keep it), lingering so that the
+  // client can read the answer (linger.ts).
+  app.addHook('onSend', async (request, reply) => {
+    if (!answersBeforeBody(request.raw)) return;
+    reply.header('connection', 'close');
+    lingerOnClose(request.raw);
+  });
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     const type = reply.getHeader('content-type');
@@ -115,7 +124,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   });
 
   const limiter = new PublishLimiter(config);
-  const limitPublish = (request: IncomingMessage, client: string | undefined) => limiter.take(limitKey(client, request.socket.remoteAddress));
+  const limitPublish = (request: IncomingMessage, client: string | undefined) => limiter.take(client, request.socket.remoteAddress);
   await api(app, { feed, config, wire, transports, limitPublish });
 
   for (const transport of transports) {

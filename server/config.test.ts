@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, DEFAULT_CONFIG, loadConfig } from './config.ts';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, minBodyLimitBytes } from './config.ts';
+import { largestPublish } from './testing.ts';
 
 test('an empty environment gives the documented defaults', () => {
   assert.deepEqual(loadConfig({}), DEFAULT_CONFIG);
@@ -10,6 +11,8 @@ test('an empty environment gives the documented defaults', () => {
   assert.equal(DEFAULT_CONFIG.heartbeatMs, 15_000);
   assert.equal(DEFAULT_CONFIG.longPollTimeoutMs, 25_000);
   assert.equal(DEFAULT_CONFIG.maxTextBytes, 4096);
+  assert.equal(DEFAULT_CONFIG.publishRatePerAddress, 200);
+  assert.equal(DEFAULT_CONFIG.publishBurstPerAddress, 400);
 });
 
 test('variables are read and parsed', () => {
@@ -21,6 +24,8 @@ test('variables are read and parsed', () => {
     HEARTBEAT_MS: '1000',
     ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080',
     LOG_LEVEL: 'warn',
+    PUBLISH_RATE_PER_ADDRESS: '0',
+    PUBLISH_BURST_PER_ADDRESS: '7',
   });
   assert.equal(config.port, 8080);
   assert.equal(config.host, '0.0.0.0');
@@ -28,6 +33,8 @@ test('variables are read and parsed', () => {
   assert.equal(config.heartbeatMs, 1000);
   assert.deepEqual(config.allowedOrigins, ['https://a.example', 'http://b.example:8080']);
   assert.equal(config.logLevel, 'warn');
+  assert.equal(config.publishRatePerAddress, 0);
+  assert.equal(config.publishBurstPerAddress, 7);
 });
 
 const BAD: Record<string, string>[] = [
@@ -46,9 +53,12 @@ const BAD: Record<string, string>[] = [
   { ALLOWED_ORIGINS: 'https://a.example/path' },
   { LOG_LEVEL: 'loud' },
   { HOST: 'a b' },
+  { PUBLISH_RATE_PER_ADDRESS: '-5' },
+  { PUBLISH_BURST_PER_ADDRESS: '0' },
   { LONG_POLL_TIMEOUT_MS: '60000' },
   { MAX_TEXT_BYTES: '20000' },
   { HEADERS_TIMEOUT_MS: '40000' },
+  { BODY_LIMIT_BYTES: '16384' },
 ];
 
 for (const env of BAD) {
@@ -82,3 +92,20 @@ for (const value of ['*', '*.example.org', 'lab.example.org:8080', 'https://lab.
     );
   });
 }
+test('BODY_LIMIT_BYTES must hold the largest legal publish of MAX_TEXT_BYTES, however escaped; the message names both', () => {
+  const largest = Buffer.byteLength(largestPublish(4096, 'websocket').json);
+  assert.equal(minBodyLimitBytes(4096), largest);
+  assert.equal(largest, 25_777);
+  assert.ok(DEFAULT_CONFIG.bodyLimitBytes >= largest);
+  assert.equal(DEFAULT_CONFIG.bodyLimitBytes, 32_768);
+  assert.equal(loadConfig({ BODY_LIMIT_BYTES: String(largest) }).bodyLimitBytes, largest);
+  assert.throws(
+    () => loadConfig({ BODY_LIMIT_BYTES: String(largest - 1) }),
+    (error: unknown) => error instanceof ConfigError && /BODY_LIMIT_BYTES \(25776\) must be at least 25777 for MAX_TEXT_BYTES 4096/.test(error.message),
+  );
+  assert.throws(
+    () => loadConfig({ MAX_TEXT_BYTES: '8192' }),
+    (error: unknown) => error instanceof ConfigError && /BODY_LIMIT_BYTES \(32768\) must be at least 50353 for MAX_TEXT_BYTES 8192/.test(error.message),
+  );
+  assert.equal(loadConfig({ MAX_TEXT_BYTES: '8192', BODY_LIMIT_BYTES: '65536' }).maxTextBytes, 8192);
+});

@@ -6,6 +6,7 @@ import { hostnameOf } from './limits.ts';
  * with a message that names the variable, so a typo stops the start instead of
  * surfacing later as odd behaviour.
  */
+import { MAX_AUTHOR_CHARS, MAX_REF_CHARS } from './message.ts';
 
 export interface Config {
   /** TCP port to listen on. `PORT`, default 3000; 0 picks a free port. */
@@ -28,7 +29,9 @@ export interface Config {
   maxTextBytes: number;
   /**
    * Largest publish body (HTTP) or frame (WebSocket), in bytes. `BODY_LIMIT_BYTES`,
-   * default 16384: room for a full-length text even when JSON escapes every character.
+   * default 32768. It must be at least `minBodyLimitBytes(MAX_TEXT_BYTES)` (25,777 for
+   * the default 4096), so that every legal publish fits however its JSON escapes it;
+   * the rest is room for whitespace.
    */
   bodyLimitBytes: number;
   /** Interval between heartbeats on held connections, ms. `HEARTBEAT_MS`, default 15000. */
@@ -71,6 +74,15 @@ export interface Config {
   /** Messages a client may publish in a burst above the sustained rate. `PUBLISH_BURST`, default 100. */
   publishBurst: number;
   /**
+   * Messages one address may publish per second, sustained, whatever client ids its
+   * requests name, so inventing an id per publish does not escape the limit (an IPv6
+   * address counts by its /64, which one host usually holds whole).
+   * `PUBLISH_RATE_PER_ADDRESS`, default 200 (four clients' worth); 0 turns it off.
+   */
+  publishRatePerAddress: number;
+  /** Messages one address may publish in a burst above its sustained rate. `PUBLISH_BURST_PER_ADDRESS`, default 400. */
+  publishBurstPerAddress: number;
+  /**
    * Requests one technique may hold open at once (streams, WebSockets, held long polls);
    * past it, new ones get 503 with Retry-After. `MAX_CONNECTIONS_PER_TECHNIQUE`, default 10000.
    */
@@ -99,7 +111,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   redisKeyPrefix: 'realtime-lab',
   historySize: 1000,
   maxTextBytes: 4096,
-  bodyLimitBytes: 16384,
+  bodyLimitBytes: 32 * 1024,
   heartbeatMs: 15_000,
   longPollTimeoutMs: 25_000,
   longPollMaxTimeoutMs: 55_000,
@@ -109,11 +121,38 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   allowedHosts: [],
   publishRatePerClient: 50,
   publishBurst: 100,
+  publishRatePerAddress: 200,
+  publishBurstPerAddress: 400,
   maxConnectionsPerTechnique: 10_000,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   logLevel: 'info',
 }) as Config;
+
+/**
+ * Bytes of JSON one byte of UTF-8 in a value may take: a control character (1 byte) is
+ * written `\u00XX` (6 bytes), as JSON.stringify does, and any encoder may write any
+ * character so. Nothing costs more: a 2-, 3- or 4-byte character escapes to 6, 6 or 12.
+ */
+export const JSON_ESCAPE_FACTOR = 6;
+/** Bytes of JSON one code point may take at most: a surrogate pair, each half `\uXXXX`. */
+const MAX_ESCAPED_CODE_POINT_BYTES = 12;
+/**
+ * Bytes of the largest legal publish besides its text: the WebSocket envelope
+ * `{"type":"publish","author":"","text":"","ref":""}` (49 bytes; the HTTP body's is
+ * smaller), an author of MAX_AUTHOR_CHARS and a ref of MAX_REF_CHARS code points, all
+ * written as escaped surrogate pairs. Whitespace between the tokens is not counted.
+ */
+export const PUBLISH_FRAME_OVERHEAD_BYTES =
+  JSON.stringify({ type: 'publish', author: '', text: '', ref: '' }).length + (MAX_AUTHOR_CHARS + MAX_REF_CHARS) * MAX_ESCAPED_CODE_POINT_BYTES;
+
+/**
+ * The smallest BODY_LIMIT_BYTES with which every legal publish fits, however its JSON
+ * escapes characters, in bytes: 25,777 for the default MAX_TEXT_BYTES of 4096.
+ */
+export function minBodyLimitBytes(maxTextBytes: number): number {
+  return JSON_ESCAPE_FACTOR * maxTextBytes + PUBLISH_FRAME_OVERHEAD_BYTES;
+}
 
 /** Reads the configuration from environment variables; throws ConfigError on a bad value. */
 export function loadConfig(env: Env): Config {
@@ -134,6 +173,8 @@ export function loadConfig(env: Env): Config {
     allowedHosts: hostnames(env),
     publishRatePerClient: integer(env, 'PUBLISH_RATE_PER_CLIENT', DEFAULT_CONFIG.publishRatePerClient, 0, 1_000_000),
     publishBurst: integer(env, 'PUBLISH_BURST', DEFAULT_CONFIG.publishBurst, 1, 1_000_000),
+    publishRatePerAddress: integer(env, 'PUBLISH_RATE_PER_ADDRESS', DEFAULT_CONFIG.publishRatePerAddress, 0, 1_000_000),
+    publishBurstPerAddress: integer(env, 'PUBLISH_BURST_PER_ADDRESS', DEFAULT_CONFIG.publishBurstPerAddress, 1, 1_000_000),
     maxConnectionsPerTechnique: integer(env, 'MAX_CONNECTIONS_PER_TECHNIQUE', DEFAULT_CONFIG.maxConnectionsPerTechnique, 1, 10_000_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1000, 3_600_000),
     headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', DEFAULT_CONFIG.headersTimeoutMs, 1000, 3_600_000),
@@ -149,9 +190,11 @@ export function checkConsistency(config: Config): Config {
       `LONG_POLL_TIMEOUT_MS (${config.longPollTimeoutMs}) must not exceed LONG_POLL_MAX_TIMEOUT_MS (${config.longPollMaxTimeoutMs})`,
     );
   }
-  if (config.bodyLimitBytes < config.maxTextBytes) {
+  const needed = minBodyLimitBytes(config.maxTextBytes);
+  if (config.bodyLimitBytes < needed) {
     throw new ConfigError(
-      `BODY_LIMIT_BYTES (${config.bodyLimitBytes}) must be at least MAX_TEXT_BYTES (${config.maxTextBytes}), or no full-length text could be published`,
+      `BODY_LIMIT_BYTES (${config.bodyLimitBytes}) must be at least ${needed} for MAX_TEXT_BYTES ${config.maxTextBytes} ` +
+        `(${JSON_ESCAPE_FACTOR} × MAX_TEXT_BYTES + ${PUBLISH_FRAME_OVERHEAD_BYTES}), or a legal text whose JSON escapes it could not be published`,
     );
   }
   // Node's headersTimeout must be below requestTimeout, or Node refuses to start.

@@ -16,6 +16,11 @@ export const BadTimeout = createError(
   400,
 );
 export const BadPublish = createError('RTL_BAD_PUBLISH', '%s', 400);
+export const BadEncoding = createError(
+  'RTL_BAD_ENCODING',
+  'the body is not valid UTF-8: send the JSON encoded as UTF-8',
+  400,
+);
 export const ForbiddenOrigin = createError(
   'RTL_FORBIDDEN_ORIGIN',
   'Origin %s may not open a WebSocket here; allowed: this server\'s own origin%s',
@@ -45,7 +50,7 @@ export const TooManyConnections = createError(
 );
 export const PublishRateLimited = createError(
   'RTL_RATE_LIMITED',
-  'client %s publishes faster than its limit (%s): wait %s ms',
+  '%s publishes faster than its limit (%s): wait %s ms',
   429,
 );
 export const ForbiddenCorsOrigin = createError(

@@ -1,14 +1,15 @@
 /**
  * The limits a user can configure and the cross-origin policy, each with a real client:
- * publish rate per client id (HTTP 429 with Retry-After; WebSocket error frames, then
- * 1008), connections per technique (503 with Retry-After, before a WebSocket upgrade),
+ * publish rate per client id and per address whatever ids it invents (HTTP 429 with
+ * Retry-After; WebSocket error frames, then 1008), connections per technique (503 with Retry-After, before a WebSocket upgrade),
  * CORS that names allowed origins only, and the pages' security headers.
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { PAGE_CSP, PublishLimiter } from './limits.ts';
+import { DEFAULT_CONFIG } from './config.ts';
+import { MAX_RATE_BUCKETS, PAGE_CSP, PublishLimiter, addressKey } from './limits.ts';
 import { startServer, until } from './testing.ts';
 
 const post = (url: string, client?: string) =>
@@ -19,28 +20,142 @@ const post = (url: string, client?: string) =>
   });
 
 test('a client publishing past its rate gets 429 with Retry-After; another client id is not slowed', async (t) => {
-  const server = await startServer(t, { config: { publishRatePerClient: 5, publishBurst: 5 } });
+  // 1/s, so that a slow first request on a busy machine cannot refill a token before the sixth.
+  const server = await startServer(t, { config: { publishRatePerClient: 1, publishBurst: 5 } });
   for (let i = 0; i < 5; i++) assert.equal((await post(server.url, 'eager')).status, 201);
   const refused = await post(server.url, 'eager');
   assert.equal(refused.status, 429);
   assert.ok(Number(refused.headers.get('retry-after')) >= 1);
   const body = (await refused.json()) as { message: string; code: string };
   assert.equal(body.code, 'RTL_RATE_LIMITED');
-  assert.match(body.message, /client "client:eager" publishes faster than its limit \(5\/s, bursts of 5\): wait \d+ ms/);
+  assert.match(body.message, /^client "eager" publishes faster than its limit \(1\/s, bursts of 5, per client id: PUBLISH_RATE_PER_CLIENT, PUBLISH_BURST\): wait \d+ ms$/);
   assert.equal((await post(server.url, 'patient')).status, 201, 'limits are per client id, not per address');
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  await new Promise((resolve) => setTimeout(resolve, 1100));
   assert.equal((await post(server.url, 'eager')).status, 201, 'the bucket refills at the rate');
 });
 
 test('the token bucket refills at its rate and never above its burst', () => {
   let now = 0;
-  const limiter = new PublishLimiter({ publishRatePerClient: 2, publishBurst: 3 }, () => now);
-  for (let i = 0; i < 3; i++) limiter.take('a');
-  assert.throws(() => limiter.take('a'), /wait 500 ms/);
+  const limiter = new PublishLimiter({ publishRatePerClient: 2, publishBurst: 3, publishRatePerAddress: 0, publishBurstPerAddress: 1 }, () => now);
+  for (let i = 0; i < 3; i++) limiter.take('a', '10.0.0.1');
+  assert.throws(() => limiter.take('a', '10.0.0.1'), /wait 500 ms/);
   now = 10_000;
-  for (let i = 0; i < 3; i++) limiter.take('a');
-  assert.throws(() => limiter.take('a'));
-  assert.doesNotThrow(() => new PublishLimiter({ publishRatePerClient: 0, publishBurst: 1 }).take('a'), 'rate 0 turns the limit off');
+  for (let i = 0; i < 3; i++) limiter.take('a', '10.0.0.1');
+  assert.throws(() => limiter.take('a', '10.0.0.1'));
+  const off = new PublishLimiter({ publishRatePerClient: 0, publishBurst: 1, publishRatePerAddress: 0, publishBurstPerAddress: 1 });
+  for (let i = 0; i < 10; i++) assert.doesNotThrow(() => off.take('a', '10.0.0.1'), 'rate 0 turns both limits off');
+});
+
+test('600 publishes under 600 invented client ids at once: the default address limit takes 400, and says so', () => {
+  const now = 0;
+  const limiter = new PublishLimiter(DEFAULT_CONFIG, () => now);
+  let accepted = 0;
+  const refusals: string[] = [];
+  for (let i = 0; i < 600; i++) {
+    try {
+      limiter.take(`invented-${i}`, '203.0.113.7');
+      accepted += 1;
+    } catch (error) {
+      refusals.push((error as Error).message);
+    }
+  }
+  assert.equal(DEFAULT_CONFIG.publishBurstPerAddress, 400);
+  assert.equal(accepted, 400);
+  assert.match(
+    refusals[0] ?? '',
+    /^address 203\.0\.113\.7 publishes faster than its limit \(200\/s, bursts of 400, per address, whatever client ids it names: PUBLISH_RATE_PER_ADDRESS, PUBLISH_BURST_PER_ADDRESS\): wait 5 ms$/,
+  );
+  assert.doesNotThrow(() => limiter.take('invented-0', '203.0.113.8'), 'another address has its own bucket');
+});
+
+test('the address bucket refills at its rate; a publish refused by its client limit spends none of it', () => {
+  let now = 0;
+  const limiter = new PublishLimiter({ publishRatePerClient: 1, publishBurst: 1, publishRatePerAddress: 10, publishBurstPerAddress: 3 }, () => now);
+  limiter.take('a', '10.0.0.1');
+  for (let i = 0; i < 5; i++) assert.throws(() => limiter.take('a', '10.0.0.1'), /: client "a" publishes faster/);
+  limiter.take('b', '10.0.0.1');
+  limiter.take('c', '10.0.0.1');
+  assert.throws(() => limiter.take('d', '10.0.0.1'), /: address 10\.0\.0\.1 publishes faster .*: wait 100 ms$/);
+  now = 100;
+  limiter.take('d', '10.0.0.1');
+  assert.throws(() => limiter.take('e', '10.0.0.1'), /: address 10\.0\.0\.1/);
+});
+
+test(`inventing more ids than MAX_RATE_BUCKETS (${MAX_RATE_BUCKETS}) forgets client buckets, never the address's own`, () => {
+  const limiter = new PublishLimiter({ publishRatePerClient: 50, publishBurst: 100, publishRatePerAddress: 200, publishBurstPerAddress: 400 }, () => 0);
+  let accepted = 0;
+  for (let i = 0; i <= MAX_RATE_BUCKETS + 1; i++) {
+    try {
+      limiter.take(`invented-${i}`, '198.51.100.1');
+      accepted += 1;
+    } catch {
+      // refused by the address limit, as it should be
+    }
+  }
+  assert.equal(accepted, 400);
+  assert.throws(() => limiter.take('invented-0', '198.51.100.1'), /: address 198\.51\.100\.1/, 'the first id, forgotten since, still meets the empty address bucket');
+  assert.throws(() => limiter.take('yet-another', '198.51.100.1'), /: address 198\.51\.100\.1/);
+});
+
+test('addresses are limited as IPv4, or by their IPv6 /64, so a host cannot invent addresses either', () => {
+  assert.equal(addressKey('192.0.2.1'), '192.0.2.1');
+  assert.equal(addressKey('::ffff:192.0.2.1'), '192.0.2.1');
+  assert.equal(addressKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  assert.equal(addressKey('2001:0db8:0001:0002:bbbb:cccc:dddd:eeee'), '2001:db8:1:2::/64');
+  assert.equal(addressKey('2001:db8:1:3::1'), '2001:db8:1:3::/64');
+  assert.equal(addressKey('::1'), '0:0:0:0::/64');
+  assert.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(addressKey('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64');
+  assert.equal(addressKey(undefined), 'unknown');
+  const limiter = new PublishLimiter({ publishRatePerClient: 0, publishBurst: 1, publishRatePerAddress: 1, publishBurstPerAddress: 2 }, () => 0);
+  limiter.take(undefined, '2001:db8:1:2::a');
+  limiter.take(undefined, '2001:db8:1:2::b');
+  assert.throws(() => limiter.take(undefined, '2001:db8:1:2::c'), /: address 2001:db8:1:2::\/64 publishes faster/);
+});
+
+test('over HTTP, a new client id per publish meets the address limit: 429 with Retry-After naming the address', async (t) => {
+  const server = await startServer(t, { config: { publishRatePerClient: 50, publishBurst: 100, publishRatePerAddress: 10, publishBurstPerAddress: 20 } });
+  const started = performance.now();
+  const statuses: number[] = [];
+  let refused: Response | undefined;
+  for (let i = 0; i < 100; i++) {
+    const answer = await post(server.url, `invented-${i}`);
+    statuses.push(answer.status);
+    if (answer.status === 429 && !refused) refused = answer;
+    else await answer.arrayBuffer();
+  }
+  const elapsedS = (performance.now() - started) / 1000;
+  const accepted = statuses.filter((status) => status === 201).length;
+  // The burst, plus what the bucket refilled while the requests were on their way.
+  assert.ok(accepted >= 20 && accepted <= 20 + Math.ceil(10 * elapsedS) + 1, `${accepted} accepted in ${elapsedS.toFixed(2)} s`);
+  assert.deepEqual(new Set(statuses), new Set([201, 429]));
+  assert.ok(refused);
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+  const body = (await refused.json()) as { code: string; message: string; statusCode: number };
+  assert.equal(body.statusCode, 429);
+  assert.equal(body.code, 'RTL_RATE_LIMITED');
+  assert.match(body.message, /^address 127\.0\.0\.1 publishes faster than its limit \(10\/s, bursts of 20, per address, whatever client ids it names/);
+  assert.equal(server.feed.lastId, accepted);
+});
+
+test('over WebSocket, sockets with invented ids share their address limit: error frames name it', async (t) => {
+  const server = await startServer(t, { config: { publishRatePerAddress: 1, publishBurstPerAddress: 2 } });
+  const answers: { type: string; message?: string }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/websocket?client=socket-${i}`);
+    t.after(() => socket.terminate());
+    await new Promise((resolve) => socket.once('open', resolve));
+    const answered = new Promise<{ type: string; message?: string }>((resolve) =>
+      socket.on('message', (data) => {
+        const frame = JSON.parse(data.toString()) as { type?: string; message?: string };
+        if (frame.type === 'ack' || frame.type === 'error') resolve(frame as { type: string; message?: string });
+      }),
+    );
+    socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: `from socket ${i}` }));
+    answers.push(await answered);
+  }
+  assert.deepEqual(answers.map((answer) => answer.type), ['ack', 'ack', 'error']);
+  assert.match(answers[2]?.message ?? '', /^address 127\.0\.0\.1 publishes faster than its limit \(1\/s, bursts of 2/);
 });
 
 test('a WebSocket flooding publish frames gets error frames, then close 1008', async (t) => {

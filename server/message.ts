@@ -26,6 +26,8 @@ export interface PublishLimits {
 
 /** Longest author, in characters (Unicode code points). */
 export const MAX_AUTHOR_CHARS = 32;
+/** Longest `ref` a WebSocket publish frame may carry for its ack to echo, in characters (code points). */
+export const MAX_REF_CHARS = 64;
 
 const PUBLISH_KEYS = new Set(['author', 'text']);
 // Names are one line: no C0/C1 control characters (tab and newline included).

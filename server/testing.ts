@@ -12,7 +12,7 @@ import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import { type AppOptions, type RealtimeLab, buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import type { Message, PublishInput } from './message.ts';
+import { MAX_AUTHOR_CHARS, MAX_REF_CHARS, type Message, type PublishInput } from './message.ts';
 import { type RedisProcess, redisMissing, startRedis } from './redis-process.ts';
 import type { ControlEvent } from './transport.ts';
 
@@ -298,4 +298,30 @@ function takeScripts(html: string): { code: string }[] {
 function lastScriptEnd(html: string): number {
   const index = html.lastIndexOf('</script>');
   return index === -1 ? 0 : index + '</script>'.length;
+}
+
+/**
+ * A JSON string literal of `value` with every UTF-16 unit written `\uXXXX`: the longest
+ * JSON any encoder may write for it, to test that the body limit fits every legal publish.
+ */
+export function escapeEveryCharacter(value: string): string {
+  let out = '"';
+  for (let i = 0; i < value.length; i += 1) out += `\\u${value.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return `${out}"`;
+}
+
+/**
+ * The largest legal publish, as the longest JSON that can carry it: a text of
+ * `maxTextBytes` control characters, an author and (on a WebSocket) a ref of the most
+ * four-byte characters allowed, every character escaped.
+ */
+export function largestPublish(maxTextBytes: number, envelope: 'http' | 'websocket'): { json: string; text: string; author: string } {
+  const text = '\u0001'.repeat(maxTextBytes);
+  const author = '🦊'.repeat(MAX_AUTHOR_CHARS);
+  const fields = [`"author":${escapeEveryCharacter(author)}`, `"text":${escapeEveryCharacter(text)}`];
+  if (envelope === 'websocket') {
+    fields.unshift('"type":"publish"');
+    fields.push(`"ref":${escapeEveryCharacter('🦊'.repeat(MAX_REF_CHARS))}`);
+  }
+  return { json: `{${fields.join(',')}}`, text, author };
 }

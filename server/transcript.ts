@@ -4,7 +4,7 @@
  * moment. What a page shows is what this server actually wrote, not a hand-written copy.
  */
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 /** How long a transcript listens to a response that does not end by itself, ms. */
 export const TRANSCRIPT_LISTEN_MS = 700;
@@ -20,12 +20,34 @@ export interface Transcript {
   responseBytes: number;
 }
 
+/** Where the server reaches itself: a TCP address, or the path of a Unix socket. */
+export type SelfAddress = { host: string; port: number } | { path: string };
+
 /**
- * Sends `GET path` (as a WebSocket handshake when `upgrade` is set) to 127.0.0.1:port
- * and records what comes back until the connection ends or TRANSCRIPT_LISTEN_MS pass.
+ * The address a server listening on `address` (what `server.address()` answers) can
+ * connect to: the one it listens on, or, when it listens on every interface, loopback
+ * of the same family (an IPv6-only host has no 127.0.0.1, and HOST=::1 does not listen there).
  */
-export function recordTranscript(port: number, path: string, upgrade: boolean): Promise<Transcript> {
-  const lines = [`GET ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'User-Agent: realtime-lab-transcript', 'Accept: */*'];
+export function selfAddress(address: AddressInfo | string): SelfAddress {
+  if (typeof address === 'string') return { path: address };
+  if (address.address === '0.0.0.0') return { host: '127.0.0.1', port: address.port };
+  if (address.address === '::') return { host: '::1', port: address.port };
+  return { host: address.address, port: address.port };
+}
+
+/** The Host header that names `target`: an IPv6 address goes in brackets. */
+function hostHeader(target: SelfAddress): string {
+  if ('path' in target) return 'localhost';
+  return net.isIPv6(target.host) ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+}
+
+/**
+ * Sends `GET path` (as a WebSocket handshake when `upgrade` is set) to the server at
+ * `target` and records what comes back until the connection ends or
+ * TRANSCRIPT_LISTEN_MS pass.
+ */
+export function recordTranscript(target: SelfAddress, path: string, upgrade: boolean): Promise<Transcript> {
+  const lines = [`GET ${path} HTTP/1.1`, `Host: ${hostHeader(target)}`, 'User-Agent: realtime-lab-transcript', 'Accept: */*'];
   if (upgrade) {
     lines.push('Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`);
   } else {
@@ -33,7 +55,7 @@ export function recordTranscript(port: number, path: string, upgrade: boolean): 
   }
   const request = `${lines.join('\r\n')}\r\n\r\n`;
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = 'path' in target ? net.connect(target.path) : net.connect(target.port, target.host);
     const chunks: Buffer[] = [];
     const finish = () => {
       clearTimeout(timer);

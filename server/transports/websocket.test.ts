@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { type TestServer, startServer, until } from '../testing.ts';
+import { type TestServer, largestPublish, startServer, until } from '../testing.ts';
 import { MAX_BAD_FRAMES_IN_A_ROW } from './websocket.ts';
 
 function wsUrl(server: TestServer, query = ''): string {
@@ -43,6 +43,29 @@ test('a publish frame is acked with its ref and reaches every technique', async 
   assert.equal(listener.frames[0]?.text, 'over the socket');
   const polled = (await (await fetch(`${server.url}/api/short-polling?since=0`)).json()) as { messages: { text: string }[] };
   assert.deepEqual(polled.messages.map((message) => message.text), ['over the socket']);
+});
+
+test('a text of 4096 control characters is acked and arrives intact', async (t) => {
+  const server = await startServer(t);
+  const publisher = await connect(t, server);
+  const listener = await connect(t, server);
+  const text = '\u0001'.repeat(4096);
+  publisher.socket.send(JSON.stringify({ type: 'publish', author: 'ada', text, ref: '\u0002'.repeat(64) }));
+  await until(() => publisher.frames.some((frame) => frame.type === 'ack' || frame.type === 'error'), 'the answer');
+  assert.deepEqual(publisher.frames.find((frame) => frame.type !== undefined), { type: 'ack', id: 1, ref: '\u0002'.repeat(64) });
+  await until(() => listener.frames.length === 1, 'the message');
+  assert.equal(listener.frames[0]?.text, text);
+});
+
+test('the largest legal publish frame with every character escaped is acked', async (t) => {
+  const server = await startServer(t);
+  const { socket, frames } = await connect(t, server);
+  const largest = largestPublish(4096, 'websocket');
+  socket.send(largest.json);
+  await until(() => frames.some((frame) => frame.type === 'ack' || frame.type === 'error'), 'the answer');
+  assert.equal(frames.find((frame) => frame.type !== undefined)?.type, 'ack');
+  await until(() => frames.some((frame) => frame.id === 1 && frame.type === undefined), 'the message itself');
+  assert.equal(frames.find((frame) => frame.id === 1 && frame.type === undefined)?.text, largest.text);
 });
 
 const BAD_FRAMES: [string, string | Buffer, RegExp][] = [
@@ -96,7 +119,7 @@ test(`${MAX_BAD_FRAMES_IN_A_ROW} bad frames in a row close the socket with 1008;
 });
 
 test('a frame over the body limit closes the socket with 1009', async (t) => {
-  const server = await startServer(t, { config: { bodyLimitBytes: 8192 } });
+  const server = await startServer(t, { config: { maxTextBytes: 1000, bodyLimitBytes: 8192 } });
   const { socket } = await connect(t, server);
   const closed = once(socket, 'close') as Promise<[number, Buffer]>;
   socket.send('x'.repeat(8193));

@@ -14,7 +14,7 @@ import type { RawData, WebSocket } from 'ws';
 import { clientOf } from '../api.ts';
 import { UpgradeRequired } from '../errors.ts';
 import { checkSocketOrigin } from '../limits.ts';
-import { checkPublish } from '../message.ts';
+import { MAX_REF_CHARS, checkPublish } from '../message.ts';
 import type { Message } from '../message.ts';
 import {
   type ControlEvent,
@@ -39,8 +39,6 @@ export const CLOSE = Object.freeze({
 
 /** Bad frames in a row after which the client is disconnected rather than answered. */
 export const MAX_BAD_FRAMES_IN_A_ROW = 10;
-/** Longest `ref` a publish frame may carry, in characters. */
-export const MAX_REF_CHARS = 64;
 /** After a close frame, how long a peer has to answer before its socket is cut, ms. */
 const CLOSE_GRACE_MS = 1000;
 
