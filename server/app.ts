@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { IncomingMessage } from 'node:http';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { AbuseMeter } from './abuse.ts';
 import { api, clientOf } from './api.ts';
 import { results } from './results.ts';
 import { applyCors, checkConnectionCap, limitKey, PAGE_CSP, PublishLimiter } from './limits.ts';
@@ -32,6 +33,8 @@ export interface AppOptions {
   transports?: readonly Transport[];
   /** Where `/results/` finds bench runs (`latest/`, then `reference/`); the repo's results/ by default. */
   resultsDir?: string;
+  /** Where the log's JSON lines go; standard output by default. Ignored when `config.logLevel` is `silent`. */
+  logStream?: { write(line: string): void };
 }
 
 export interface RealtimeLab {
@@ -56,7 +59,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   const wire = new WireMeter(transports.map((transport) => transport.id));
 
   const app = Fastify({
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, ...(options.logStream && { stream: options.logStream }) },
     logController: new QuietRequestLog(),
     bodyLimit: config.bodyLimitBytes,
     // Fastify copies its own requestTimeout onto the server after creating it, so it is
@@ -107,9 +110,17 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     }
   });
 
+  const abuse = new AbuseMeter();
   const limiter = new PublishLimiter(config);
-  const limitPublish = (request: IncomingMessage, client: string | undefined) => limiter.take(limitKey(client, request.socket.remoteAddress));
-  await api(app, { feed, config, wire, transports, limitPublish });
+  const limitPublish = (request: IncomingMessage, client: string | undefined) => {
+    try {
+      limiter.take(limitKey(client, request.socket.remoteAddress));
+    } catch (error) {
+      abuse.count('rateLimitedPublishes');
+      throw error;
+    }
+  };
+  await api(app, { feed, config, wire, transports, limitPublish, abuse });
 
   for (const transport of transports) {
     const context: TransportContext = {
@@ -122,6 +133,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
         return () => held.delete(close);
       },
       limitPublish,
+      abuse,
     };
     await app.register(
       async (scope) => {

@@ -11,6 +11,7 @@
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
+import type { AbuseMeter } from '../abuse.ts';
 import { clientOf } from '../api.ts';
 import { ForbiddenOrigin, UpgradeRequired } from '../errors.ts';
 import { checkPublish } from '../message.ts';
@@ -32,6 +33,8 @@ export const CLOSE = Object.freeze({
   GOING_AWAY: 1001,
   /** The client kept sending frames it was told were bad. */
   POLICY_VIOLATION: 1008,
+  /** The server failed (a bug): the client may reconnect. */
+  INTERNAL_ERROR: 1011,
   /** The client stopped reading and its buffer stayed full. */
   TRY_AGAIN_LATER: 1013,
 });
@@ -41,7 +44,7 @@ export const MAX_BAD_FRAMES_IN_A_ROW = 10;
 /** Longest `ref` a publish frame may carry, in characters. */
 export const MAX_REF_CHARS = 64;
 /** After a close frame, how long a peer has to answer before its socket is cut, ms. */
-const CLOSE_GRACE_MS = 1000;
+export const CLOSE_GRACE_MS = 1000;
 
 export const websocket: Transport = {
   id: 'websocket',
@@ -56,6 +59,7 @@ export const websocket: Transport = {
         maxPayload: config.bodyLimitBytes,
         perMessageDeflate: false,
       },
+      errorHandler: (error, socket, request) => onSocketError(error, socket, request, context.abuse),
     });
     scope.route({
       method: 'GET',
@@ -92,6 +96,25 @@ function checkOrigin(request: FastifyRequest, allowed: readonly string[]): void 
   throw new ForbiddenOrigin(JSON.stringify(origin), allowed.length ? `, ${allowed.join(', ')}` : '');
 }
 
+/**
+ * An 'error' on an open socket. From ws it is a client breaking the protocol (a bad
+ * opcode, an unmasked frame, invalid UTF-8, a frame over the limit...), which ws has
+ * already answered with a close frame: the client's fault, counted, and not worth an
+ * error line with a stack trace (@fastify/websocket's default) for every bad frame.
+ * Either way the socket is cut only after the close frame had its chance to leave, not at
+ * once, which would drop it behind anything still buffered.
+ */
+function onSocketError(error: Error, socket: WebSocket, request: FastifyRequest, abuse: AbuseMeter): void {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+    abuse.report('websocketProtocolErrors', request.log, { code, reason: error.message }, 'WebSocket client broke the protocol');
+  } else {
+    request.log.error(error, 'WebSocket connection failed');
+    socket.close(CLOSE.INTERNAL_ERROR, 'server error: reconnect with your cursor');
+  }
+  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+}
+
 function serveSocket(socket: WebSocket, request: FastifyRequest, context: TransportContext): void {
   const { feed, config } = context;
   context.upgraded(request.raw);
@@ -112,6 +135,14 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
   };
   const sendControl = (frame: object) => send(JSON.stringify(frame));
+  const closeForAbuse = (reason: string) => {
+    if (socket.readyState !== socket.OPEN) return;
+    context.abuse.report('websocketPolicyCloses', request.log, { reason }, `WebSocket closed with 1008: ${reason}`);
+    socket.close(CLOSE.POLICY_VIOLATION, reason);
+    // Without an answer to the close frame, ws would hold the socket for 30 s.
+    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+    stop('hangup');
+  };
 
   // Ping every heartbeat; a peer that has not answered the previous ping is gone.
   const heartbeat = setInterval(() => {
@@ -125,7 +156,6 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   socket.on('pong', () => {
     alive = true;
   });
-
   // Answers go out in the order the frames came in (a publish awaits the feed, an error
   // does not), so a run of bad frames is counted as a run.
   let answered: Promise<void> = Promise.resolve();
@@ -135,9 +165,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       if (socket.readyState !== socket.OPEN) return;
       sendControl(reply);
       badFramesInARow = reply.type === 'error' ? badFramesInARow + 1 : 0;
-      if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) {
-        socket.close(CLOSE.POLICY_VIOLATION, 'too many bad frames');
-      }
+      if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) closeForAbuse('too many bad frames');
     });
   });
 
