@@ -5,6 +5,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import type { AbuseCounts } from '../abuse.ts';
+import { DEFAULT_CONFIG } from '../config.ts';
 import { type TestServer, startServer, until } from '../testing.ts';
 import { CLOSE_GRACE_MS, MAX_BAD_FRAMES_IN_A_ROW } from './websocket.ts';
 
@@ -332,6 +333,70 @@ async function readToEnd(socket: net.Socket, received: () => Buffer): Promise<{ 
   return serverFrames(received());
 }
 
+test(`a burst of pings past the budget (${DEFAULT_CONFIG.wsPingBudget}) gets its pongs, then close 1008 with a reason, not a cut`, async (t) => {
+  const server = await startServer(t);
+  const { socket } = await connect(t, server);
+  let pongs = 0;
+  socket.on('pong', () => (pongs += 1));
+  const closed = once(socket, 'close') as Promise<[number, Buffer]>;
+  for (let i = 0; i < 1000; i += 1) socket.ping();
+  const [code, reason] = await closed;
+  assert.equal(code, 1008);
+  assert.equal(reason.toString(), 'too many pings');
+  assert.equal(pongs, DEFAULT_CONFIG.wsPingBudget, 'every ping within the budget was answered');
+  assert.equal((await abuseCounts(server)).websocketPolicyCloses, 1);
+});
+
+test('raw: a ping flood from a client that reads nothing still ends with a close frame (1008)', async (t) => {
+  const server = await startServer(t);
+  const { socket, received } = await rawSocket(server);
+  t.after(() => socket.destroy());
+  socket.pause();
+  const ping = frame(0x9, Buffer.from('are you there'));
+  socket.write(Buffer.concat(Array.from({ length: 1000 }, () => ping)));
+  await until(() => server.feed.listenerCount === 0, 'the server to give the client up');
+  const frames = await readToEnd(socket, received);
+  assert.deepEqual(closeOf(frames), { code: 1008, reason: 'too many pings' });
+  assert.equal(frames.filter((f) => f.opcode === 0xa).length, DEFAULT_CONFIG.wsPingBudget, 'pongs within the budget');
+});
+
+test('a client pinging within the budget gets every pong and stays open', async (t) => {
+  const server = await startServer(t);
+  const { socket, frames } = await connect(t, server);
+  const payloads: string[] = [];
+  socket.on('pong', (data) => payloads.push(data.toString()));
+  for (let i = 0; i < DEFAULT_CONFIG.wsPingBudget; i += 1) socket.ping(`p${i}`);
+  await until(() => payloads.length === DEFAULT_CONFIG.wsPingBudget, 'every pong');
+  assert.deepEqual(payloads, Array.from({ length: DEFAULT_CONFIG.wsPingBudget }, (_, i) => `p${i}`));
+  socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: 'still here' }));
+  await until(() => frames.some((f) => f.type === 'ack'), 'an ack after the pings');
+  assert.equal(socket.readyState, WebSocket.OPEN);
+});
+
+test('raw: a client that pings without reading its pongs is dropped as slow, with a close frame (1013)', async (t) => {
+  // A budget out of reach, so only the full buffer can stop it.
+  const server = await startServer(t, { config: { wsPingBudget: 1_000_000, slowClientTimeoutMs: 300 } });
+  const { socket, received } = await rawSocket(server);
+  t.after(() => socket.destroy());
+  socket.on('error', () => undefined); // a server that cuts the socket fails the assertions below
+  socket.pause();
+  const ping = frame(0x9, Buffer.alloc(125, 0x70));
+  const batch = Buffer.concat(Array.from({ length: 1000 }, () => ping));
+  let pings = 0;
+  // About 4 MB of pongs fill the kernel's buffers on loopback; stop at 40 MB of pings.
+  while (server.feed.listenerCount > 0 && pings < 300_000 && !socket.destroyed) {
+    if (!socket.write(batch)) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+    pings += 1000;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await until(() => server.feed.listenerCount === 0, 'the server to drop the client');
+  const frames = await readToEnd(socket, received);
+  const pongs = frames.filter((f) => f.opcode === 0xa).length;
+  console.log(`dropped after ${pings} pings, ${pongs} pongs written`);
+  assert.deepEqual(closeOf(frames), { code: 1013, reason: 'too slow: reconnect with your cursor' });
+  assert.ok(pongs < pings, 'pongs stopped once the buffer was full');
+});
+
 test('raw: a protocol error behind a full buffer still gets its close frame (1002), not a cut', async (t) => {
   const server = await startServer(t);
   const { socket, received } = await rawSocket(server);
@@ -435,8 +500,16 @@ test('rate-limited publishes (HTTP 429 and WebSocket) and 1008 closes are counte
   const refused = answers.filter((answer) => answer.includes('faster than its limit')).length;
   assert.ok(refused >= MAX_BAD_FRAMES_IN_A_ROW);
 
+  const pinger = new WebSocket(wsUrl(server));
+  let pingerCode = 0;
+  pinger.on('close', (code) => (pingerCode = code));
+  await once(pinger, 'open');
+  for (let i = 0; i <= DEFAULT_CONFIG.wsPingBudget; i += 1) pinger.ping();
+  await until(() => pingerCode !== 0, 'the pinger to be closed');
+  assert.equal(pingerCode, 1008);
+
   const counts = await abuseCounts(server);
-  assert.equal(counts.websocketPolicyCloses, 1);
+  assert.equal(counts.websocketPolicyCloses, 2);
   assert.equal(counts.websocketProtocolErrors, 0);
   assert.equal(counts.rateLimitedPublishes, 1 + refused, 'the 429 and every refused frame');
 });

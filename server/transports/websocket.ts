@@ -31,7 +31,7 @@ import {
 export const CLOSE = Object.freeze({
   /** The server is shutting down. */
   GOING_AWAY: 1001,
-  /** The client kept sending frames it was told were bad. */
+  /** The client kept sending frames it was told were bad, or pinged past its budget. */
   POLICY_VIOLATION: 1008,
   /** The server failed (a bug): the client may reconnect. */
   INTERNAL_ERROR: 1011,
@@ -43,6 +43,8 @@ export const CLOSE = Object.freeze({
 export const MAX_BAD_FRAMES_IN_A_ROW = 10;
 /** Longest `ref` a publish frame may carry, in characters. */
 export const MAX_REF_CHARS = 64;
+/** The window a client's pings are counted in against `config.wsPingBudget`, ms. */
+export const PING_WINDOW_MS = 10_000;
 /** After a close frame, how long a peer has to answer before its socket is cut, ms. */
 export const CLOSE_GRACE_MS = 1000;
 
@@ -58,6 +60,9 @@ export const websocket: Transport = {
         // A publish frame is at most a publish body: no reason to accept ws's 100 MiB default.
         maxPayload: config.bodyLimitBytes,
         perMessageDeflate: false,
+        // ws answers every ping itself and, past 60 pongs not yet written, cuts the socket
+        // without a close frame: serveSocket answers pings within a budget instead.
+        autoPong: false,
       },
       errorHandler: (error, socket, request) => onSocketError(error, socket, request, context.abuse),
     });
@@ -123,7 +128,10 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   let badFramesInARow = 0;
   let alive = true;
   let lastSend: Promise<void> = Promise.resolve();
+  let stall: Promise<void> | undefined;
   let stallTimer: NodeJS.Timeout | undefined;
+  let pingWindowStart = -Infinity;
+  let pingsInWindow = 0;
 
   const stop = (why: EndReason | 'hangup') => {
     if (abort.signal.aborted) return;
@@ -135,6 +143,20 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
   };
   const sendControl = (frame: object) => send(JSON.stringify(frame));
+  // Resolves once what was written so far has left. One timer for messages and pongs
+  // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
+  const drained = (): Promise<void> => {
+    if (abort.signal.aborted) return Promise.resolve();
+    stall ??= new Promise<void>((resolve) => {
+      stallTimer = setTimeout(() => stop('slow'), config.slowClientTimeoutMs);
+      void lastSend.then(() => {
+        clearTimeout(stallTimer);
+        stall = undefined;
+        resolve();
+      });
+    });
+    return stall;
+  };
   const closeForAbuse = (reason: string) => {
     if (socket.readyState !== socket.OPEN) return;
     context.abuse.report('websocketPolicyCloses', request.log, { reason }, `WebSocket closed with 1008: ${reason}`);
@@ -156,6 +178,25 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   socket.on('pong', () => {
     alive = true;
   });
+  // Every ping within the budget gets its pong, as RFC 6455 asks; a flood gets 1008.
+  socket.on('ping', (data: Buffer) => {
+    if (socket.readyState !== socket.OPEN) return;
+    const now = performance.now();
+    if (now - pingWindowStart >= PING_WINDOW_MS) {
+      pingWindowStart = now;
+      pingsInWindow = 0;
+    }
+    pingsInWindow += 1;
+    if (pingsInWindow > config.wsPingBudget) {
+      closeForAbuse('too many pings');
+      return;
+    }
+    // A pong may answer only the latest of several pings (RFC 6455 §5.5.3): none is
+    // buffered for a client that is not reading, which is then dropped as too slow.
+    if (socket.bufferedAmount >= STREAM_HIGH_WATER_BYTES) void drained();
+    else lastSend = new Promise((resolve) => socket.pong(data, false, () => resolve()));
+  });
+
   // Answers go out in the order the frames came in (a publish awaits the feed, an error
   // does not), so a run of bad frames is counted as a run.
   let answered: Promise<void> = Promise.resolve();
@@ -218,10 +259,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       return send(json);
     },
     control: (event: ControlEvent) => sendControl(event),
-    drained(): Promise<void> {
-      stallTimer = setTimeout(() => stop('slow'), config.slowClientTimeoutMs);
-      return lastSend.then(() => clearTimeout(stallTimer));
-    },
+    drained,
   };
 
   void followFeed(feed, sinceOf(request.query), outlet, abort.signal).then(() => {
