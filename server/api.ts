@@ -3,6 +3,7 @@
  * health check.
  */
 import type { FastifyInstance } from 'fastify';
+import type { AbuseMeter } from './abuse.ts';
 import type { Config } from './config.ts';
 import { BadClientId, BadEncoding, BadPublish, UnknownTechnique } from './errors.ts';
 import { type Feed, preciseNow } from './feed.ts';
@@ -20,12 +21,14 @@ export interface ApiOptions {
   config: Config;
   wire: WireMeter;
   transports: readonly Transport[];
+  /** What misbehaving clients did, for `/api/stats` → `abuse`. */
+  abuse: AbuseMeter;
 }
 
 /** Retry-After on a publish the feed could not take, s: Redis reconnects within about a second. */
 const FEED_RETRY_AFTER_S = 1;
 
-export async function api(app: FastifyInstance, { feed, config, wire, transports, limitPublish }: ApiOptions): Promise<void> {
+export async function api(app: FastifyInstance, { feed, config, wire, transports, limitPublish, abuse }: ApiOptions): Promise<void> {
   // Publishing lives in its own scope because it accepts only application/json: Fastify
   // also parses text/plain by default, and text/plain is what a cross-site HTML form (or
   // a "simple" cross-origin fetch, which needs no preflight) can send.
@@ -71,7 +74,12 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     reply.header('cache-control', 'no-store');
     const client = clientOf(request.query);
     if (client !== undefined) return { client, techniques: wire.snapshot(client) };
-    return { lastId: feed.lastId, listeners: feed.listenerCount, techniques: wire.snapshot() };
+    return {
+      lastId: feed.lastId,
+      listeners: feed.listenerCount,
+      techniques: wire.snapshot(),
+      abuse: abuse.snapshot(),
+    };
   });
 
   // A real exchange with this very server, for the technique pages: the latest message

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { IncomingMessage } from 'node:http';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { AbuseMeter } from './abuse.ts';
 import { api, clientOf } from './api.ts';
 import { results } from './results.ts';
 import { applyCors, checkConnectionCap, hostCheck, PAGE_CSP, PublishLimiter } from './limits.ts';
@@ -33,6 +34,8 @@ export interface AppOptions {
   transports?: readonly Transport[];
   /** Where `/results/` finds bench runs (`latest/`, then `reference/`); the repo's results/ by default. */
   resultsDir?: string;
+  /** Where the log's JSON lines go; standard output by default. Ignored when `config.logLevel` is `silent`. */
+  logStream?: { write(line: string): void };
 }
 
 export interface RealtimeLab {
@@ -57,7 +60,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   const wire = new WireMeter(transports.map((transport) => transport.id));
 
   const app = Fastify({
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, ...(options.logStream && { stream: options.logStream }) },
     logController: new QuietRequestLog(),
     bodyLimit: config.bodyLimitBytes,
     // Fastify copies its own requestTimeout onto the server after creating it, so it is
@@ -123,9 +126,17 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     }
   });
 
+  const abuse = new AbuseMeter();
   const limiter = new PublishLimiter(config);
-  const limitPublish = (request: IncomingMessage, client: string | undefined) => limiter.take(client, request.socket.remoteAddress);
-  await api(app, { feed, config, wire, transports, limitPublish });
+  const limitPublish = (request: IncomingMessage, client: string | undefined) => {
+    try {
+      limiter.take(client, request.socket.remoteAddress);
+    } catch (error) {
+      abuse.count('rateLimitedPublishes');
+      throw error;
+    }
+  };
+  await api(app, { feed, config, wire, transports, limitPublish, abuse });
 
   for (const transport of transports) {
     const context: TransportContext = {
@@ -138,6 +149,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
         return () => held.delete(close);
       },
       limitPublish,
+      abuse,
     };
     await app.register(
       async (scope) => {

@@ -9,6 +9,7 @@ test('an empty environment gives the documented defaults', () => {
   assert.equal(DEFAULT_CONFIG.host, '127.0.0.1');
   assert.equal(DEFAULT_CONFIG.historySize, 1000);
   assert.equal(DEFAULT_CONFIG.heartbeatMs, 15_000);
+  assert.equal(DEFAULT_CONFIG.wsPingBudget, 50);
   assert.equal(DEFAULT_CONFIG.longPollTimeoutMs, 25_000);
   assert.equal(DEFAULT_CONFIG.maxTextBytes, 4096);
   assert.equal(DEFAULT_CONFIG.publishRatePerAddress, 200);
@@ -22,6 +23,7 @@ test('variables are read and parsed', () => {
     FEED: 'memory',
     HISTORY_SIZE: '50',
     HEARTBEAT_MS: '1000',
+    WS_PING_BUDGET: '500',
     ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080',
     LOG_LEVEL: 'warn',
     PUBLISH_RATE_PER_ADDRESS: '0',
@@ -31,6 +33,7 @@ test('variables are read and parsed', () => {
   assert.equal(config.host, '0.0.0.0');
   assert.equal(config.historySize, 50);
   assert.equal(config.heartbeatMs, 1000);
+  assert.equal(config.wsPingBudget, 500);
   assert.deepEqual(config.allowedOrigins, ['https://a.example', 'http://b.example:8080']);
   assert.equal(config.logLevel, 'warn');
   assert.equal(config.publishRatePerAddress, 0);
@@ -44,6 +47,7 @@ const BAD: Record<string, string>[] = [
   { HISTORY_SIZE: '0' },
   { HISTORY_SIZE: '1.5' },
   { HEARTBEAT_MS: '10' },
+  { WS_PING_BUDGET: '0' },
   { MAX_TEXT_BYTES: '' + 2 ** 30 },
   { FEED: 'postgres://x' },
   { FEED: 'redis://' },

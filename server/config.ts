@@ -36,6 +36,11 @@ export interface Config {
   bodyLimitBytes: number;
   /** Interval between heartbeats on held connections, ms. `HEARTBEAT_MS`, default 15000. */
   heartbeatMs: number;
+  /**
+   * Pings one WebSocket client may send in 10 s (PING_WINDOW_MS); each gets its pong, and
+   * one more closes the connection with 1008. `WS_PING_BUDGET`, default 50.
+   */
+  wsPingBudget: number;
   /** Long-poll hold when the request names no `timeout`, ms. `LONG_POLL_TIMEOUT_MS`, default 25000. */
   longPollTimeoutMs: number;
   /** Longest hold a request may ask for with `timeout`, ms. `LONG_POLL_MAX_TIMEOUT_MS`, default 55000. */
@@ -113,6 +118,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   maxTextBytes: 4096,
   bodyLimitBytes: 32 * 1024,
   heartbeatMs: 15_000,
+  wsPingBudget: 50,
   longPollTimeoutMs: 25_000,
   longPollMaxTimeoutMs: 55_000,
   iframeMaxBytes: 256 * 1024,
@@ -165,6 +171,7 @@ export function loadConfig(env: Env): Config {
     maxTextBytes: integer(env, 'MAX_TEXT_BYTES', DEFAULT_CONFIG.maxTextBytes, 1, 1024 * 1024),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', DEFAULT_CONFIG.bodyLimitBytes, 64, 16 * 1024 * 1024),
     heartbeatMs: integer(env, 'HEARTBEAT_MS', DEFAULT_CONFIG.heartbeatMs, 100, 3_600_000),
+    wsPingBudget: integer(env, 'WS_PING_BUDGET', DEFAULT_CONFIG.wsPingBudget, 1, 1_000_000),
     longPollTimeoutMs: integer(env, 'LONG_POLL_TIMEOUT_MS', DEFAULT_CONFIG.longPollTimeoutMs, 1, 3_600_000),
     longPollMaxTimeoutMs: integer(env, 'LONG_POLL_MAX_TIMEOUT_MS', DEFAULT_CONFIG.longPollMaxTimeoutMs, 1, 3_600_000),
     iframeMaxBytes: integer(env, 'IFRAME_MAX_BYTES', DEFAULT_CONFIG.iframeMaxBytes, 1024, 1024 * 1024 * 1024),

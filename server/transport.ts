@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import type { AbuseMeter } from './abuse.ts';
 import type { Config } from './config.ts';
 import { BadCursor } from './errors.ts';
 import type { Batch, Feed } from './feed.ts';
@@ -49,6 +50,8 @@ export interface TransportContext {
    * when it names none); throws the 429 error when the client is over its limit.
    */
   limitPublish(request: IncomingMessage, client: string | undefined): void;
+  /** Where a technique counts and logs what misbehaving clients do (`/api/stats` → `abuse`). */
+  readonly abuse: AbuseMeter;
 }
 
 /** What a client is told besides messages. Every technique carries these the same way. */

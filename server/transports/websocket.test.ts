@@ -4,8 +4,10 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { test } from 'node:test';
 import WebSocket from 'ws';
+import type { AbuseCounts } from '../abuse.ts';
+import { DEFAULT_CONFIG } from '../config.ts';
 import { type TestServer, largestPublish, startServer, until } from '../testing.ts';
-import { MAX_BAD_FRAMES_IN_A_ROW } from './websocket.ts';
+import { CLOSE_GRACE_MS, MAX_BAD_FRAMES_IN_A_ROW } from './websocket.ts';
 
 function wsUrl(server: TestServer, query = ''): string {
   return `${server.url.replace('http', 'ws')}/api/websocket${query}`;
@@ -197,7 +199,7 @@ test('a client that closes leaves no listener behind', async (t) => {
 
 // Raw frames over a TCP socket: the parts of the Autobahn suite that cover our settings.
 
-async function rawSocket(server: TestServer): Promise<{ socket: net.Socket; closeCode: () => Promise<number> }> {
+async function rawSocket(server: TestServer): Promise<{ socket: net.Socket; closeCode: () => Promise<number>; received: () => Buffer }> {
   const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
   await once(socket, 'connect');
   socket.write(
@@ -213,6 +215,7 @@ async function rawSocket(server: TestServer): Promise<{ socket: net.Socket; clos
   buffer = buffer.subarray(buffer.indexOf('\r\n\r\n') + 4);
   return {
     socket,
+    received: () => buffer,
     closeCode: async () => {
       // The server's close frame: 0x88, length, then the code.
       await until(() => buffer.length >= 4 && buffer[0] === 0x88, 'a close frame');
@@ -221,11 +224,36 @@ async function rawSocket(server: TestServer): Promise<{ socket: net.Socket; clos
   };
 }
 
-/** A client frame: FIN, opcode, masked (unless told not to). */
+/** A client frame: FIN, opcode, masked (unless told not to); payloads up to 64 KiB. */
 function frame(opcode: number, payload: Buffer, masked = true): Buffer {
   const mask = randomBytes(4);
   const body = masked ? Buffer.from(payload.map((byte, i) => byte ^ (mask[i % 4] ?? 0))) : payload;
-  return Buffer.concat([Buffer.from([0x80 | opcode, (masked ? 0x80 : 0) | payload.length]), masked ? mask : Buffer.alloc(0), body]);
+  const length = payload.length < 126 ? [payload.length] : [126, payload.length >> 8, payload.length & 0xff];
+  length[0] = (length[0] ?? 0) | (masked ? 0x80 : 0);
+  return Buffer.concat([Buffer.from([0x80 | opcode, ...length]), masked ? mask : Buffer.alloc(0), body]);
+}
+
+/** The whole frames a server sent (unmasked), in order. */
+function serverFrames(bytes: Buffer): { opcode: number; payload: Buffer }[] {
+  const frames: { opcode: number; payload: Buffer }[] = [];
+  let at = 0;
+  while (at + 2 <= bytes.length) {
+    let length = (bytes[at + 1] ?? 0) & 0x7f;
+    let start = at + 2;
+    if (length === 126) {
+      if (start + 2 > bytes.length) break;
+      length = bytes.readUInt16BE(start);
+      start += 2;
+    } else if (length === 127) {
+      if (start + 8 > bytes.length) break;
+      length = Number(bytes.readBigUInt64BE(start));
+      start += 8;
+    }
+    if (start + length > bytes.length) break;
+    frames.push({ opcode: (bytes[at] ?? 0) & 0x0f, payload: bytes.subarray(start, start + length) });
+    at = start + length;
+  }
+  return frames;
 }
 
 test('raw: an unmasked client frame is a protocol error (1002)', async (t) => {
@@ -306,4 +334,205 @@ test('raw: a publish split over fragments is put back together and acked (Autoba
   socket.write(frame(0x0, json.subarray(10)));
   await until(() => text.includes('"type":"ack"'), 'the ack');
   assert.match(text, /"ref":"r1"/);
+});
+
+// Abuse: every cut has a close code, and the log stays quiet.
+
+async function abuseCounts(server: TestServer): Promise<AbuseCounts> {
+  return ((await (await fetch(`${server.url}/api/stats`)).json()) as { abuse: AbuseCounts }).abuse;
+}
+
+/** The code and reason of the close frame that ends `frames`; undefined when they end otherwise. */
+function closeOf(frames: { opcode: number; payload: Buffer }[]): { code: number; reason: string } | undefined {
+  const last = frames.at(-1);
+  if (last?.opcode !== 0x8) return undefined;
+  return { code: last.payload.readUInt16BE(0), reason: last.payload.subarray(2).toString() };
+}
+
+/** Reads what the server sent on a paused raw socket until the server ends the connection. */
+async function readToEnd(socket: net.Socket, received: () => Buffer): Promise<{ opcode: number; payload: Buffer }[]> {
+  socket.resume();
+  await until(() => socket.closed, 'the server to end the connection');
+  return serverFrames(received());
+}
+
+test(`a burst of pings past the budget (${DEFAULT_CONFIG.wsPingBudget}) gets its pongs, then close 1008 with a reason, not a cut`, async (t) => {
+  const server = await startServer(t);
+  const { socket } = await connect(t, server);
+  let pongs = 0;
+  socket.on('pong', () => (pongs += 1));
+  const closed = once(socket, 'close') as Promise<[number, Buffer]>;
+  for (let i = 0; i < 1000; i += 1) socket.ping();
+  const [code, reason] = await closed;
+  assert.equal(code, 1008);
+  assert.equal(reason.toString(), 'too many pings');
+  assert.equal(pongs, DEFAULT_CONFIG.wsPingBudget, 'every ping within the budget was answered');
+  assert.equal((await abuseCounts(server)).websocketPolicyCloses, 1);
+});
+
+test('raw: a ping flood from a client that reads nothing still ends with a close frame (1008)', async (t) => {
+  const server = await startServer(t);
+  const { socket, received } = await rawSocket(server);
+  t.after(() => socket.destroy());
+  socket.pause();
+  const ping = frame(0x9, Buffer.from('are you there'));
+  socket.write(Buffer.concat(Array.from({ length: 1000 }, () => ping)));
+  await until(() => server.feed.listenerCount === 0, 'the server to give the client up');
+  const frames = await readToEnd(socket, received);
+  assert.deepEqual(closeOf(frames), { code: 1008, reason: 'too many pings' });
+  assert.equal(frames.filter((f) => f.opcode === 0xa).length, DEFAULT_CONFIG.wsPingBudget, 'pongs within the budget');
+});
+
+test('a client pinging within the budget gets every pong and stays open', async (t) => {
+  const server = await startServer(t);
+  const { socket, frames } = await connect(t, server);
+  const payloads: string[] = [];
+  socket.on('pong', (data) => payloads.push(data.toString()));
+  for (let i = 0; i < DEFAULT_CONFIG.wsPingBudget; i += 1) socket.ping(`p${i}`);
+  await until(() => payloads.length === DEFAULT_CONFIG.wsPingBudget, 'every pong');
+  assert.deepEqual(payloads, Array.from({ length: DEFAULT_CONFIG.wsPingBudget }, (_, i) => `p${i}`));
+  socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: 'still here' }));
+  await until(() => frames.some((f) => f.type === 'ack'), 'an ack after the pings');
+  assert.equal(socket.readyState, WebSocket.OPEN);
+});
+
+test('raw: a client that pings without reading its pongs is dropped as slow, with a close frame (1013)', async (t) => {
+  // A budget out of reach, so only the full buffer can stop it.
+  const server = await startServer(t, { config: { wsPingBudget: 1_000_000, slowClientTimeoutMs: 300 } });
+  const { socket, received } = await rawSocket(server);
+  t.after(() => socket.destroy());
+  socket.on('error', () => undefined); // a server that cuts the socket fails the assertions below
+  socket.pause();
+  const ping = frame(0x9, Buffer.alloc(125, 0x70));
+  const batch = Buffer.concat(Array.from({ length: 1000 }, () => ping));
+  let pings = 0;
+  // About 4 MB of pongs fill the kernel's buffers on loopback; stop at 40 MB of pings.
+  while (server.feed.listenerCount > 0 && pings < 300_000 && !socket.destroyed) {
+    if (!socket.write(batch)) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+    pings += 1000;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await until(() => server.feed.listenerCount === 0, 'the server to drop the client');
+  const frames = await readToEnd(socket, received);
+  const pongs = frames.filter((f) => f.opcode === 0xa).length;
+  console.log(`dropped after ${pings} pings, ${pongs} pongs written`);
+  assert.deepEqual(closeOf(frames), { code: 1013, reason: 'too slow: reconnect with your cursor' });
+  assert.ok(pongs < pings, 'pongs stopped once the buffer was full');
+});
+
+test('raw: a protocol error behind a full buffer still gets its close frame (1002), not a cut', async (t) => {
+  const server = await startServer(t);
+  const { socket, received } = await rawSocket(server);
+  t.after(() => socket.destroy());
+  socket.pause();
+  // 8 MB published at a client that reads nothing: the kernel's buffers are full, and the
+  // server holds the rest.
+  const text = 'x'.repeat(4000);
+  for (let i = 0; i < 2000; i += 1) {
+    await server.feed.publish({ author: 'ada', text });
+    if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  socket.write(frame(0x1, Buffer.from('{}'), false));
+  // Well within the close grace: the server must still be holding the close frame.
+  await new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS / 5));
+  const frames = await readToEnd(socket, received);
+  assert.ok(frames.length > 100, `the backlog arrived (${frames.length} frames)`);
+  assert.equal(closeOf(frames)?.code, 1002);
+});
+
+const VIOLATIONS: [string, () => Buffer, number][] = [
+  ['an unmasked frame', () => frame(0x1, Buffer.from('{}'), false), 1002],
+  ['a reserved opcode', () => frame(0x3, Buffer.from('x')), 1002],
+  ['invalid UTF-8', () => frame(0x1, Buffer.from([0xed, 0xa0, 0x80])), 1007],
+  ['a frame over the body limit', () => frame(0x1, Buffer.alloc(8193, 0x78)), 1009],
+  ['close code 1004', () => frame(0x8, Buffer.from([0x03, 0xec])), 1002],
+  ['a fragmented ping', () => Buffer.from([0x09, ...frame(0x9, Buffer.from('x')).subarray(1)]), 1002],
+  ['an orphan continuation', () => frame(0x0, Buffer.from('orphan')), 1002],
+  ['a ping over 125 bytes', () => frame(0x9, Buffer.alloc(126)), 1002],
+];
+
+/** Sends each violation `rounds` times, each on its own connection, and checks its close code. */
+async function violate(server: TestServer, rounds: number): Promise<void> {
+  for (let round = 0; round < rounds; round += 1) {
+    await Promise.all(
+      VIOLATIONS.map(async ([what, bytes, expected]) => {
+        const { socket, closeCode } = await rawSocket(server);
+        try {
+          socket.write(bytes());
+          assert.equal(await closeCode(), expected, what);
+        } finally {
+          socket.destroy();
+        }
+      }),
+    );
+  }
+}
+
+test('200 protocol violations: each closed with its code and counted, without one error line in the log', async (t) => {
+  const lines: string[] = [];
+  const server = await startServer(t, { config: { logLevel: 'info', bodyLimitBytes: 8192 }, logStream: { write: (line) => lines.push(line) } });
+  await violate(server, 200 / VIOLATIONS.length);
+  const entries = lines.map((line) => JSON.parse(line) as { level: number; msg: string; abuse?: AbuseCounts });
+  assert.deepEqual(entries.filter((entry) => entry.level >= 50), [], 'no error lines');
+  const warnings = entries.filter((entry) => entry.level === 40);
+  assert.equal(warnings.length, 1, 'one warn line sums the abuse up');
+  assert.equal(warnings[0]?.abuse?.websocketProtocolErrors, 1, 'written at the first violation');
+  assert.ok(!lines.some((line) => line.includes('"stack"')), 'no stack traces');
+  const bytes = lines.reduce((sum, line) => sum + line.length, 0);
+  console.log(`log at info after 200 violations: ${lines.length} lines, ${bytes} bytes`);
+  assert.deepEqual(await abuseCounts(server), { websocketProtocolErrors: 200, websocketPolicyCloses: 0, rateLimitedPublishes: 0 });
+});
+
+test('at debug level each protocol violation is one line with its ws code, without a stack', async (t) => {
+  const lines: string[] = [];
+  const server = await startServer(t, { config: { logLevel: 'debug', bodyLimitBytes: 8192 }, logStream: { write: (line) => lines.push(line) } });
+  await violate(server, 1);
+  const entries = lines.map((line) => JSON.parse(line) as { level: number; abuse?: string; code?: string });
+  const violations = entries.filter((entry) => entry.abuse === 'websocketProtocolErrors');
+  assert.equal(violations.length, VIOLATIONS.length);
+  assert.ok(violations.every((entry) => entry.level === 20 && entry.code?.startsWith('WS_ERR_')));
+  assert.ok(!lines.some((line) => line.includes('"stack"')), 'no stack traces');
+});
+
+test('rate-limited publishes (HTTP 429 and WebSocket) and 1008 closes are counted in /api/stats', async (t) => {
+  const server = await startServer(t, { config: { publishRatePerClient: 1, publishBurst: 2 } });
+  const post = () =>
+    fetch(`${server.url}/api/messages?client=http`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ author: 'ada', text: 'hi' }),
+    });
+  const statuses = [(await post()).status, (await post()).status, (await post()).status];
+  assert.deepEqual(statuses, [201, 201, 429]);
+
+  // One frame at a time, each after the answer to the last, so every refusal is answered.
+  const flood = new WebSocket(wsUrl(server, '?client=flood'));
+  const answers: string[] = [];
+  // The socket follows the feed too: keep the answers to its own frames.
+  flood.on('message', (data) => {
+    if ((JSON.parse(data.toString()) as { type?: string }).type !== undefined) answers.push(data.toString());
+  });
+  let closeCode = 0;
+  flood.on('close', (code) => (closeCode = code));
+  await once(flood, 'open');
+  for (let sent = 1; closeCode === 0; sent += 1) {
+    flood.send(JSON.stringify({ type: 'publish', author: 'ada', text: 'flood' }));
+    await until(() => answers.length >= sent || closeCode !== 0, 'an answer or the close');
+  }
+  assert.equal(closeCode, 1008);
+  const refused = answers.filter((answer) => answer.includes('faster than its limit')).length;
+  assert.ok(refused >= MAX_BAD_FRAMES_IN_A_ROW);
+
+  const pinger = new WebSocket(wsUrl(server));
+  let pingerCode = 0;
+  pinger.on('close', (code) => (pingerCode = code));
+  await once(pinger, 'open');
+  for (let i = 0; i <= DEFAULT_CONFIG.wsPingBudget; i += 1) pinger.ping();
+  await until(() => pingerCode !== 0, 'the pinger to be closed');
+  assert.equal(pingerCode, 1008);
+
+  const counts = await abuseCounts(server);
+  assert.equal(counts.websocketPolicyCloses, 2);
+  assert.equal(counts.websocketProtocolErrors, 0);
+  assert.equal(counts.rateLimitedPublishes, 1 + refused, 'the 429 and every refused frame');
 });

@@ -11,6 +11,7 @@
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
+import type { AbuseMeter } from '../abuse.ts';
 import { clientOf } from '../api.ts';
 import { UpgradeRequired } from '../errors.ts';
 import { checkSocketOrigin } from '../limits.ts';
@@ -31,16 +32,20 @@ import {
 export const CLOSE = Object.freeze({
   /** The server is shutting down. */
   GOING_AWAY: 1001,
-  /** The client kept sending frames it was told were bad. */
+  /** The client kept sending frames it was told were bad, or pinged past its budget. */
   POLICY_VIOLATION: 1008,
+  /** The server failed (a bug): the client may reconnect. */
+  INTERNAL_ERROR: 1011,
   /** The client stopped reading and its buffer stayed full. */
   TRY_AGAIN_LATER: 1013,
 });
 
 /** Bad frames in a row after which the client is disconnected rather than answered. */
 export const MAX_BAD_FRAMES_IN_A_ROW = 10;
+/** The window a client's pings are counted in against `config.wsPingBudget`, ms. */
+export const PING_WINDOW_MS = 10_000;
 /** After a close frame, how long a peer has to answer before its socket is cut, ms. */
-const CLOSE_GRACE_MS = 1000;
+export const CLOSE_GRACE_MS = 1000;
 
 export const websocket: Transport = {
   id: 'websocket',
@@ -54,7 +59,11 @@ export const websocket: Transport = {
         // A publish frame is at most a publish body: no reason to accept ws's 100 MiB default.
         maxPayload: config.bodyLimitBytes,
         perMessageDeflate: false,
+        // ws answers every ping itself and, past 60 pongs not yet written, cuts the socket
+        // without a close frame: serveSocket answers pings within a budget instead.
+        autoPong: false,
       },
+      errorHandler: (error, socket, request) => onSocketError(error, socket, request, context.abuse),
     });
     scope.route({
       method: 'GET',
@@ -72,6 +81,25 @@ export const websocket: Transport = {
   },
 };
 
+/**
+ * An 'error' on an open socket. From ws it is a client breaking the protocol (a bad
+ * opcode, an unmasked frame, invalid UTF-8, a frame over the limit...), which ws has
+ * already answered with a close frame: the client's fault, counted, and not worth an
+ * error line with a stack trace (@fastify/websocket's default) for every bad frame.
+ * Either way the socket is cut only after the close frame had its chance to leave, not at
+ * once, which would drop it behind anything still buffered.
+ */
+function onSocketError(error: Error, socket: WebSocket, request: FastifyRequest, abuse: AbuseMeter): void {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+    abuse.report('websocketProtocolErrors', request.log, { code, reason: error.message }, 'WebSocket client broke the protocol');
+  } else {
+    request.log.error(error, 'WebSocket connection failed');
+    socket.close(CLOSE.INTERNAL_ERROR, 'server error: reconnect with your cursor');
+  }
+  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+}
+
 function serveSocket(socket: WebSocket, request: FastifyRequest, context: TransportContext): void {
   const { feed, config } = context;
   context.upgraded(request.raw);
@@ -80,7 +108,10 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   let badFramesInARow = 0;
   let alive = true;
   let lastSend: Promise<void> = Promise.resolve();
+  let stall: Promise<void> | undefined;
   let stallTimer: NodeJS.Timeout | undefined;
+  let pingWindowStart = -Infinity;
+  let pingsInWindow = 0;
 
   const stop = (why: EndReason | 'hangup') => {
     if (abort.signal.aborted) return;
@@ -92,6 +123,28 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
   };
   const sendControl = (frame: object) => send(JSON.stringify(frame));
+  // Resolves once what was written so far has left. One timer for messages and pongs
+  // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
+  const drained = (): Promise<void> => {
+    if (abort.signal.aborted) return Promise.resolve();
+    stall ??= new Promise<void>((resolve) => {
+      stallTimer = setTimeout(() => stop('slow'), config.slowClientTimeoutMs);
+      void lastSend.then(() => {
+        clearTimeout(stallTimer);
+        stall = undefined;
+        resolve();
+      });
+    });
+    return stall;
+  };
+  const closeForAbuse = (reason: string) => {
+    if (socket.readyState !== socket.OPEN) return;
+    context.abuse.report('websocketPolicyCloses', request.log, { reason }, `WebSocket closed with 1008: ${reason}`);
+    socket.close(CLOSE.POLICY_VIOLATION, reason);
+    // Without an answer to the close frame, ws would hold the socket for 30 s.
+    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+    stop('hangup');
+  };
 
   // Ping every heartbeat; a peer that has not answered the previous ping is gone.
   const heartbeat = setInterval(() => {
@@ -105,6 +158,24 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   socket.on('pong', () => {
     alive = true;
   });
+  // Every ping within the budget gets its pong, as RFC 6455 asks; a flood gets 1008.
+  socket.on('ping', (data: Buffer) => {
+    if (socket.readyState !== socket.OPEN) return;
+    const now = performance.now();
+    if (now - pingWindowStart >= PING_WINDOW_MS) {
+      pingWindowStart = now;
+      pingsInWindow = 0;
+    }
+    pingsInWindow += 1;
+    if (pingsInWindow > config.wsPingBudget) {
+      closeForAbuse('too many pings');
+      return;
+    }
+    // A pong may answer only the latest of several pings (RFC 6455 §5.5.3): none is
+    // buffered for a client that is not reading, which is then dropped as too slow.
+    if (socket.bufferedAmount >= STREAM_HIGH_WATER_BYTES) void drained();
+    else lastSend = new Promise((resolve) => socket.pong(data, false, () => resolve()));
+  });
 
   // Answers go out in the order the frames came in (a publish awaits the feed, an error
   // does not), so a run of bad frames is counted as a run.
@@ -117,9 +188,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       // A refusal by the feed (it carries the feed's `code`) answers a good frame: while
       // Redis is away it comes at once, and must not close a client that did nothing wrong.
       badFramesInARow = reply.type === 'error' && reply.code === undefined ? badFramesInARow + 1 : 0;
-      if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) {
-        socket.close(CLOSE.POLICY_VIOLATION, 'too many bad frames');
-      }
+      if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) closeForAbuse('too many bad frames');
     });
   });
 
@@ -175,10 +244,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       return send(json);
     },
     control: (event: ControlEvent) => sendControl(event),
-    drained(): Promise<void> {
-      stallTimer = setTimeout(() => stop('slow'), config.slowClientTimeoutMs);
-      return lastSend.then(() => clearTimeout(stallTimer));
-    },
+    drained,
   };
 
   void followFeed(feed, sinceOf(request.query), outlet, abort.signal).then(() => {
