@@ -470,7 +470,7 @@ async function violate(server: TestServer, rounds: number): Promise<void> {
 
 test('200 protocol violations: each closed with its code and counted, without one error line in the log', async (t) => {
   const lines: string[] = [];
-  const server = await startServer(t, { config: { logLevel: 'info', bodyLimitBytes: 8192 }, logStream: { write: (line) => lines.push(line) } });
+  const server = await startServer(t, { config: { logLevel: 'info', maxTextBytes: 1000, bodyLimitBytes: 8192 }, logStream: { write: (line) => lines.push(line) } });
   await violate(server, 200 / VIOLATIONS.length);
   const entries = lines.map((line) => JSON.parse(line) as { level: number; msg: string; abuse?: AbuseCounts });
   assert.deepEqual(entries.filter((entry) => entry.level >= 50), [], 'no error lines');
@@ -485,7 +485,7 @@ test('200 protocol violations: each closed with its code and counted, without on
 
 test('at debug level each protocol violation is one line with its ws code, without a stack', async (t) => {
   const lines: string[] = [];
-  const server = await startServer(t, { config: { logLevel: 'debug', bodyLimitBytes: 8192 }, logStream: { write: (line) => lines.push(line) } });
+  const server = await startServer(t, { config: { logLevel: 'debug', maxTextBytes: 1000, bodyLimitBytes: 8192 }, logStream: { write: (line) => lines.push(line) } });
   await violate(server, 1);
   const entries = lines.map((line) => JSON.parse(line) as { level: number; abuse?: string; code?: string });
   const violations = entries.filter((entry) => entry.abuse === 'websocketProtocolErrors');
