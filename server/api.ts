@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { BadClientId, BadPublish, UnknownTechnique } from './errors.ts';
 import { type Feed, preciseNow } from './feed.ts';
+import { type ConnectionGuard, descriptorFigures } from './connections.ts';
 import { checkPublish } from './message.ts';
 import { redact } from './redis-feed.ts';
 import { retryAfter } from './limits.ts';
@@ -20,12 +21,13 @@ export interface ApiOptions {
   config: Config;
   wire: WireMeter;
   transports: readonly Transport[];
+  connections: ConnectionGuard;
 }
 
 /** Retry-After on a publish the feed could not take, s: Redis reconnects within about a second. */
 const FEED_RETRY_AFTER_S = 1;
 
-export async function api(app: FastifyInstance, { feed, config, wire, transports, limitPublish }: ApiOptions): Promise<void> {
+export async function api(app: FastifyInstance, { feed, config, wire, transports, limitPublish, connections }: ApiOptions): Promise<void> {
   // Publishing lives in its own scope because it accepts only application/json: Fastify
   // also parses text/plain by default, and text/plain is what a cross-site HTML form (or
   // a "simple" cross-origin fetch, which needs no preflight) can send.
@@ -57,7 +59,13 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     reply.header('cache-control', 'no-store');
     const client = clientOf(request.query);
     if (client !== undefined) return { client, techniques: wire.snapshot(client) };
-    return { lastId: feed.lastId, listeners: feed.listenerCount, techniques: wire.snapshot() };
+    return {
+      lastId: feed.lastId,
+      listeners: feed.listenerCount,
+      techniques: wire.snapshot(),
+      connections: connections.figures(),
+      process: descriptorFigures(),
+    };
   });
 
   // A real exchange with this very server, for the technique pages: the latest message

@@ -10,6 +10,7 @@ import { api, clientOf } from './api.ts';
 import { results } from './results.ts';
 import { applyCors, checkConnectionCap, limitKey, PAGE_CSP, PublishLimiter } from './limits.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
+import { ConnectionGuard } from './connections.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
 import { RedisFeed } from './redis-feed.ts';
 import type { Transport, TransportContext } from './transport.ts';
@@ -39,6 +40,7 @@ export interface RealtimeLab {
   feed: Feed;
   config: Config;
   wire: WireMeter;
+  connections: ConnectionGuard;
 }
 
 const PAGES_DIR = fileURLToPath(new URL('../pages/', import.meta.url));
@@ -70,6 +72,10 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     },
   });
 
+  // Connections per address, pipelined requests one at a time, the write deadline.
+  const connections = new ConnectionGuard(config);
+  connections.install(app.server);
+
   // Held requests and connections, each with the function that ends it politely.
   const held = new Set<() => void>();
   app.addHook('preClose', async () => {
@@ -88,6 +94,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   app.addHook('onRequest', async (request, reply) => {
     wire.begin(request.raw, reply.raw, request.routeOptions.config.technique, clientOf(request.query));
   });
+  app.addHook('onRequest', async (request, reply) => connections.checkAdmitted(request, reply));
   // The API's cross-origin policy (limits.ts); a preflight needs a route to land on.
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/api/')) applyCors(request, reply, config.allowedOrigins);
@@ -100,6 +107,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     if (request.headers.upgrade !== undefined && reply.statusCode >= 400) request.raw.socket.end();
   });
   app.addHook('onSend', async (_request, reply) => {
+    connections.writeDeadline(reply.raw);
     reply.header('x-content-type-options', 'nosniff');
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('text/html') && !reply.hasHeader('content-security-policy')) {
@@ -109,7 +117,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
 
   const limiter = new PublishLimiter(config);
   const limitPublish = (request: IncomingMessage, client: string | undefined) => limiter.take(limitKey(client, request.socket.remoteAddress));
-  await api(app, { feed, config, wire, transports, limitPublish });
+  await api(app, { feed, config, wire, transports, limitPublish, connections });
 
   for (const transport of transports) {
     const context: TransportContext = {
@@ -144,7 +152,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   await app.register(fastifyStatic, { root: PAGES_DIR, prefix: '/' });
   await app.register(results, { resultsDir: options.resultsDir });
 
-  return { app, feed, config, wire };
+  return { app, feed, config, wire, connections };
 }
 
 /** The feed `config.feed` names: in memory, or shared through Redis. */
