@@ -125,7 +125,7 @@ function startTestServer(t: import('node:test').TestContext, config: Partial<Con
 
 const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
 
-test('polling answers nobody reads, over many connections and pipelined, grow the server by at most 64 MiB, and health keeps answering', async (t) => {
+test('polling answers nobody reads, over many connections and pipelined, grow the server by at most 64 MiB, and health keeps answering', { timeout: 120_000 }, async (t) => {
   const server = await startServer(t, { PUBLISH_RATE_PER_CLIENT: '0' });
   await fill(server.baseUrl);
   // A polite reader first: every message's JSON is then cached, as on a server in use.
@@ -241,7 +241,7 @@ async function connect(server: TestServer): Promise<net.Socket> {
 
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
 
-test('pipelined requests are answered in order, each handled only once the answer before it is sent', async (t) => {
+test('pipelined requests are answered in order, each handled only once the answer before it is sent', { timeout: 20_000 }, async (t) => {
   const server = await startTestServer(t);
   for (let i = 1; i <= 3; i += 1) await publish(server.url, { author: 'ada', text: `m${i}` });
   const socket = await connect(server);
@@ -261,7 +261,7 @@ test('pipelined requests are answered in order, each handled only once the answe
   assert.equal(JSON.parse(answers[2]?.body ?? '{}').status, 'ok');
 });
 
-test(`up to ${PIPELINE_MAX_WAITING} requests may wait behind an answer; a connection that pipelines more is closed`, async (t) => {
+test(`up to ${PIPELINE_MAX_WAITING} requests may wait behind an answer; a connection that pipelines more is closed`, { timeout: 20_000 }, async (t) => {
   const server = await startTestServer(t);
   await publish(server.url, { author: 'ada', text: 'hello' });
   const polite = await connect(server);
@@ -281,7 +281,7 @@ test(`up to ${PIPELINE_MAX_WAITING} requests may wait behind an answer; a connec
   assert.equal(stats.connections.cut.pipelining, 1);
 });
 
-test('an answer not handed whole to the operating system within SLOW_CLIENT_TIMEOUT_MS has its connection closed', async (t) => {
+test('an answer not handed whole to the operating system within SLOW_CLIENT_TIMEOUT_MS has its connection closed', { timeout: 20_000 }, async (t) => {
   const SLOW_CLIENT_TIMEOUT_MS = 300;
   // Pages of 1 MiB, 16 of them asked for: more than loopback's buffers take from a client that does not read.
   const server = await startTestServer(t, { slowClientTimeoutMs: SLOW_CLIENT_TIMEOUT_MS, pollPageBytes: 1024 * 1024 });
