@@ -38,12 +38,12 @@ const RSS_SAMPLE_EVERY_MS = 100;
 const CHAOS_CUT_EVERY_MS = 500;
 /** With --chaos: how long the drain may wait for clients still backing off, ms. */
 const CHAOS_DRAIN_MS = 20_000;
-/**
- * Connections the bench may open to a server beyond its subscribers and publisher, all
- * from 127.0.0.1: its own health, stats and clock requests, and under --chaos the fault
- * proxy's reconnections while the cut ones are still closing.
- */
-const CONNECTIONS_MARGIN = 32;
+/** Connections the bench opens to a server besides its subscribers and publisher: its health, stats and clock requests. */
+const OWN_CONNECTIONS = 4;
+/** With --chaos, connections the fault proxy may open again while the ones it cut are still closing. */
+const CHAOS_CONNECTIONS = 16;
+/** What the per-address cap of the bench's own servers allows beyond what a run needs: room, not a loophole. */
+const CONNECTIONS_MARGIN = 16;
 /** How often progress events are emitted, ms. */
 const PROGRESS_EVERY_MS = 500;
 /** How often the event-loop monitor samples, ms; each sample holds this much plus the delay. */
@@ -146,7 +146,7 @@ async function runOne(driver: BenchDriver, clients: number, feed: RunFeed, optio
   const env: Record<string, string> = options.chaos ? { HISTORY_SIZE: String(Math.max(1000, 2 * count)) } : {};
   // Every subscriber is 127.0.0.1: the per-address cap is set from the client count, so
   // it is still on, as in use, and a bench that leaked connections would run into it.
-  const connectionCap = connectionsNeeded(clients, options);
+  const connectionCap = connectionsNeeded(clients, options) + CONNECTIONS_MARGIN;
   env.MAX_CONNECTIONS_PER_ADDRESS = String(connectionCap);
   // Keys of its own per run: every run starts on an empty feed, whatever the Redis holds.
   if (feed.redisUrl) Object.assign(env, { FEED: feed.redisUrl, REDIS_KEY_PREFIX: `bench-${tag}` });
@@ -435,9 +435,10 @@ export function measure(m: Measurements): TechniqueResult {
   };
 }
 
-/** The connections one run's bench opens to a server from 127.0.0.1, at most: its MAX_CONNECTIONS_PER_ADDRESS. */
-export function connectionsNeeded(clients: number, options: Pick<BenchOptions, 'rate' | 'durationSec'>): number {
-  return clients + publisherConnections(options.rate, Math.max(1, Math.round(options.rate * options.durationSec))) + CONNECTIONS_MARGIN;
+/** The connections one run of the bench opens to a server at most, all from this machine. */
+export function connectionsNeeded(clients: number, options: Pick<BenchOptions, 'rate' | 'durationSec' | 'chaos'>): number {
+  const publisher = publisherConnections(options.rate, Math.max(1, Math.round(options.rate * options.durationSec)));
+  return clients + publisher + OWN_CONNECTIONS + (options.chaos ? CHAOS_CONNECTIONS : 0);
 }
 
 /**
