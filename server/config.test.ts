@@ -49,6 +49,10 @@ const BAD: Record<string, string>[] = [
   { LONG_POLL_TIMEOUT_MS: '60000' },
   { MAX_TEXT_BYTES: '20000' },
   { HEADERS_TIMEOUT_MS: '40000' },
+  { MAX_CONNECTIONS_PER_ADDRESS: '-1' },
+  { MAX_CONNECTIONS_PER_ADDRESS: 'many' },
+  { POLL_PAGE_BYTES: '100' },
+  { POLL_PAGE_BYTES: '' + 2 ** 30 },
 ];
 
 for (const env of BAD) {
@@ -66,4 +70,12 @@ test('FEED takes a redis:// URL, and REDIS_KEY_PREFIX names its keys', () => {
   assert.equal(config.feed, 'redis://:secret@127.0.0.1:6380/2');
   assert.equal(config.redisKeyPrefix, 'class-3b');
   assert.equal(loadConfig({}).feed, 'memory');
+});
+
+test('MAX_CONNECTIONS_PER_ADDRESS is 32 by default and 0 turns it off; POLL_PAGE_BYTES is 64 KiB by default', () => {
+  assert.equal(DEFAULT_CONFIG.maxConnectionsPerAddress, 32);
+  assert.equal(DEFAULT_CONFIG.pollPageBytes, 65536);
+  const config = loadConfig({ MAX_CONNECTIONS_PER_ADDRESS: '0', POLL_PAGE_BYTES: '4096' });
+  assert.equal(config.maxConnectionsPerAddress, 0);
+  assert.equal(config.pollPageBytes, 4096);
 });
