@@ -105,7 +105,11 @@ export class ConnectionGuard {
    * request; it is called one request per connection at a time.
    */
   install(server: Server): void {
+    // Before Node's own listener, so a connection destroyed here never gets a parser.
     server.prependListener('connection', (socket: Socket) => this.#admit(socket));
+    // The app's handler is the server's 'request' listener (Fastify passes it to
+    // http.createServer): it is moved behind the queue, so it sees one request per
+    // connection at a time.
     const handlers = server.listeners('request') as RequestHandler[];
     server.removeAllListeners('request');
     const handle: RequestHandler = (req, res) => {
@@ -172,7 +176,6 @@ export class ConnectionGuard {
     if (this.#max > 0 && entry.open >= this.#max) {
       this.#refused += 1;
       if (entry.refused >= REFUSED_LINGER_MAX) {
-        // Destroyed before Node's own listener runs, so no parser ever reads from it.
         socket.destroy();
         forget();
         return;
