@@ -161,6 +161,19 @@ interface PollAnswer {
   more?: boolean;
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts (a client closed mid-interval). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 async function pollingClient(technique: string, url: string, options: ClientOptions): Promise<FeedClient> {
   const client = base(technique);
   const abort = new AbortController();
@@ -185,7 +198,7 @@ async function pollingClient(technique: string, url: string, options: ClientOpti
   await poll();
   const loop = (async () => {
     while (!abort.signal.aborted) {
-      if (technique === 'short-polling' && !more) await new Promise((resolve) => setTimeout(resolve, interval));
+      if (technique === 'short-polling' && !more) await sleep(interval, abort.signal);
       try {
         await poll();
       } catch (error) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { publish, startServer } from '../testing.ts';
+import { clients, publish, startServer } from '../testing.ts';
 
 async function poll(url: string) {
   const response = await fetch(url);
@@ -73,4 +73,14 @@ test('a gap is told on the first page; the pages after it carry none', async (t)
   assert.deepEqual((first.messages as { id: number }[]).map((m) => m.id), [5, 6]);
   const second = await poll(`${server.url}/api/short-polling?since=${first.cursor}`);
   assert.deepEqual({ ...second, messages: (second.messages as { id: number }[]).map((m) => m.id) }, { cursor: 8, messages: [7, 8] });
+});
+
+test('the test client follows more: the next page at once, not after its interval', async (t) => {
+  const server = await startServer(t, { config: { pollPageBytes: 1024 } });
+  for (let i = 1; i <= 7; i += 1) await publish(server.url, { author: 'ada', text: 'w'.repeat(300) });
+  const client = await clients['short-polling']?.(server.url, { since: 0, pollIntervalMs: 60_000 });
+  assert.ok(client);
+  t.after(() => client.close());
+  await client.received(7, 3000);
+  assert.deepEqual(client.messages.map((m) => m.id), [1, 2, 3, 4, 5, 6, 7]);
 });
