@@ -41,9 +41,11 @@ const LATE_OK_MS = 5;
  * Makes `client` send one request per `intervalMs`, on a fixed grid starting at
  * `firstAt` (a `performance.now()` time). A response that comes back late does not make
  * the client catch up with a burst: it waits for the next slot. Once `stopped()` returns
- * true, no request is sent (autocannon itself only stops at its next sample tick).
+ * true, no request is sent (autocannon itself only stops at its next sample tick). While
+ * `askNow()` returns true (a poller's answer said `more`), the next request goes at once,
+ * off the grid.
  */
-export function paced(client: AutocannonClient, intervalMs: number, firstAt: number, stopped: () => boolean = () => false): void {
+export function paced(client: AutocannonClient, intervalMs: number, firstAt: number, stopped: () => boolean = () => false, askNow: () => boolean = () => false): void {
   checkPacingSupport(client);
   const internals = client as unknown as PacedInternals;
   const send = (internals._doRequest as () => void).bind(client);
@@ -52,6 +54,7 @@ export function paced(client: AutocannonClient, intervalMs: number, firstAt: num
     if (internals.destroyed || stopped()) return;
     // The last response is in: let autocannon finish this connection at once.
     if (internals.responseMax && (internals.reqsMade ?? 0) >= internals.responseMax) return send();
+    if (askNow()) return send();
     const now = performance.now();
     if (now - slot > LATE_OK_MS) slot = firstAt + Math.ceil((now - firstAt) / intervalMs) * intervalMs;
     const wait = Math.max(0, slot - now);

@@ -118,6 +118,9 @@ describe('a short bench run of every technique', () => {
     for (const t of result.techniques) {
       assert.ok(t.server, t.technique);
       assert.ok(t.server.cpuMs >= 0 && t.server.maxRssBytes >= t.server.rssAtStartBytes && t.server.rssAtStartBytes > 10 * 1024 * 1024, t.technique);
+      // Its connections per address are capped from the client count: on, and above what the run opens.
+      const cap = t.server.maxConnectionsPerAddress ?? 0;
+      assert.ok(cap > t.clients + 1 && cap <= t.clients + 64, `${t.technique}: MAX_CONNECTIONS_PER_ADDRESS ${cap}`);
     }
   });
 
@@ -155,6 +158,15 @@ test('--url measures a running server, and says what it could not measure there'
     assert.equal(t.server, null, t.technique);
     assert.ok(t.warnings.some((w) => w.includes('not measured with --url')), t.technique);
   }
+});
+
+test('--url refuses a server whose connections per address are too few for the bench, and says which setting', async (t) => {
+  const server = await startServer(t, { config: { maxConnectionsPerAddress: 3 } });
+  await assert.rejects(bench(['--url', server.url, '--techniques', 'sse', '--clients', '2', '--rate', '10', '--duration', '1']), (error: { code: number; stderr: string }) => {
+    assert.equal(error.code, 1);
+    assert.match(error.stderr, /lets one address hold 3 connections \(MAX_CONNECTIONS_PER_ADDRESS\), and this bench opens up to \d+ from this machine: start that server with MAX_CONNECTIONS_PER_ADDRESS=0/);
+    return true;
+  });
 });
 
 test('--url with nothing listening fails at once with exit code 1 and says so', async () => {

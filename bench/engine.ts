@@ -18,7 +18,7 @@ import { DeliveryTracker, round } from './delivery.ts';
 import { type BenchDriver, type ModelInput, type SubscriberReport, type Subscribers, type WireStats, fetchClientStats } from './drivers/driver.ts';
 import { drivers } from './drivers/index.ts';
 import type { BenchOptions } from './options.ts';
-import { paddedText, publish } from './publisher.ts';
+import { paddedText, publish, publisherConnections } from './publisher.ts';
 import { type BenchResult, SCHEMA_VERSION, type TechniqueResult, type TheoryCheck } from './result.ts';
 import { type ProcessFigures, type ServerProcess, startServerProcess } from './server-process.ts';
 import { type BackplaneFigures, BACKPLANE_PROBE_MS, measureBackplane, redisVersion } from './backplane.ts';
@@ -38,6 +38,12 @@ const RSS_SAMPLE_EVERY_MS = 100;
 const CHAOS_CUT_EVERY_MS = 500;
 /** With --chaos: how long the drain may wait for clients still backing off, ms. */
 const CHAOS_DRAIN_MS = 20_000;
+/** Connections the bench opens to a server besides its subscribers and publisher: its health, stats and clock requests. */
+const OWN_CONNECTIONS = 4;
+/** With --chaos, connections the fault proxy may open again while the ones it cut are still closing. */
+const CHAOS_CONNECTIONS = 16;
+/** What the per-address cap of the bench's own servers allows beyond what a run needs: room, not a loophole. */
+const CONNECTIONS_MARGIN = 16;
 /** How often progress events are emitted, ms. */
 const PROGRESS_EVERY_MS = 500;
 /** How often the event-loop monitor samples, ms; each sample holds this much plus the delay. */
@@ -54,7 +60,7 @@ export interface BenchEvents {
 
 /** Runs the whole bench; progress goes to `events` as `'event'`s. */
 export async function runBench(options: BenchOptions, events: BenchEvents = new EventEmitter()): Promise<BenchResult> {
-  if (options.url) await checkServer(options.url);
+  if (options.url) await checkServer(options.url, connectionsNeeded(Math.max(...options.clients), options));
   const startedAt = new Date().toISOString();
   const load = loadavg();
   const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchDriver);
@@ -138,6 +144,10 @@ async function runOne(driver: BenchDriver, clients: number, feed: RunFeed, optio
   // client that backs off twice in a row must not fall out of it. (Falling out of history,
   // and the gap signal that says so, is tested in server/conformance.test.ts.)
   const env: Record<string, string> = options.chaos ? { HISTORY_SIZE: String(Math.max(1000, 2 * count)) } : {};
+  // Every subscriber is 127.0.0.1: the per-address cap is set from the client count, so
+  // it is still on, as in use, and a bench that leaked connections would run into it.
+  const connectionCap = connectionsNeeded(clients, options) + CONNECTIONS_MARGIN;
+  env.MAX_CONNECTIONS_PER_ADDRESS = String(connectionCap);
   // Keys of its own per run: every run starts on an empty feed, whatever the Redis holds.
   if (feed.redisUrl) Object.assign(env, { FEED: feed.redisUrl, REDIS_KEY_PREFIX: `bench-${tag}` });
   const servers: ServerProcess[] = [];
@@ -248,6 +258,7 @@ async function runOne(driver: BenchDriver, clients: number, feed: RunFeed, optio
         pollIntervalMs: options.pollIntervalMs,
         clockUncertaintyMs: clock.uncertaintyMs,
         chaos: proxy ? { cuts: proxy.stats.cut, everyMs: CHAOS_CUT_EVERY_MS } : null,
+        connectionCap,
         feed: options.url ? 'unknown' : feed.name,
         nodes: nodeCount,
       });
@@ -311,6 +322,8 @@ interface Measurements {
   pollIntervalMs: number;
   clockUncertaintyMs: number;
   chaos: { cuts: number; everyMs: number } | null;
+  /** MAX_CONNECTIONS_PER_ADDRESS of the servers the bench started. */
+  connectionCap: number;
   feed: TechniqueResult['feed'];
   nodes: number;
 }
@@ -404,6 +417,7 @@ export function measure(m: Measurements): TechniqueResult {
           cpuPercent: round(((m.process.end.cpuMs - m.process.start.cpuMs) / m.phaseMs) * 100),
           maxRssBytes: m.process.end.maxRssBytes,
           rssAtStartBytes: m.process.start.rssBytes,
+          maxConnectionsPerAddress: m.connectionCap,
         }
       : null,
     bench: { cpuMs: round(m.benchCpuMs), cpuPercent: round(benchCpuPercent), eventLoopDelayP99Ms: round(m.loopDelayP99Ms), saturated },
@@ -421,8 +435,17 @@ export function measure(m: Measurements): TechniqueResult {
   };
 }
 
-/** Fails with a plain message unless `url` is a realtime-lab server that answers. */
-export async function checkServer(url: string): Promise<void> {
+/** The connections one run of the bench opens to a server at most, all from this machine. */
+export function connectionsNeeded(clients: number, options: Pick<BenchOptions, 'rate' | 'durationSec' | 'chaos'>): number {
+  const publisher = publisherConnections(options.rate, Math.max(1, Math.round(options.rate * options.durationSec)));
+  return clients + publisher + OWN_CONNECTIONS + (options.chaos ? CHAOS_CONNECTIONS : 0);
+}
+
+/**
+ * Fails with a plain message unless `url` is a realtime-lab server that answers and lets
+ * one address open the `connections` the bench needs.
+ */
+export async function checkServer(url: string, connections = 0): Promise<void> {
   let response: Response;
   try {
     response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(5000) });
@@ -434,6 +457,14 @@ export async function checkServer(url: string): Promise<void> {
   const body = (await response.json().catch(() => null)) as { now?: unknown; lastId?: unknown } | null;
   if (!response.ok || typeof body?.now !== 'number' || typeof body.lastId !== 'number') {
     throw new Error(`${url}/api/health answered ${response.status} without a realtime-lab health document: is this a realtime-lab server?`);
+  }
+  const stats = (await (await fetch(`${url}/api/stats`, { signal: AbortSignal.timeout(5000) })).json().catch(() => null)) as { connections?: { perAddressLimit?: unknown } } | null;
+  const limit = stats?.connections?.perAddressLimit;
+  if (typeof limit === 'number' && limit > 0 && limit < connections) {
+    throw new Error(
+      `${url} lets one address hold ${limit} connections (MAX_CONNECTIONS_PER_ADDRESS), and this bench opens up to ${connections} from this machine: ` +
+        `start that server with MAX_CONNECTIONS_PER_ADDRESS=0 (or at least ${connections})`,
+    );
   }
 }
 

@@ -27,10 +27,15 @@ export function paddedText(payloadBytes: number, author: string): string {
   return 'x'.repeat(Math.max(1, payloadBytes - MESSAGE_JSON_FIXED - TYPICAL_ID_AND_TS - author.length));
 }
 
+/** The keep-alive connections the publisher opens for `count` messages at `rate` per second. */
+export function publisherConnections(rate: number, count: number): number {
+  return Math.min(count, Math.max(1, Math.ceil(rate / MAX_RATE_PER_CONNECTION)));
+}
+
 /** Publishes `count` messages at `rate` per second; resolves when every answer is in. */
 export async function publish(options: { baseUrl: string; rate: number; count: number; author: string; text: string; onAnswer?: () => void }): Promise<PublishResult> {
   const { rate, count } = options;
-  const connections = Math.min(count, Math.max(1, Math.ceil(rate / MAX_RATE_PER_CONNECTION)));
+  const connections = publisherConnections(rate, count);
   const intervalMs = 1000 / rate;
   const ids: number[] = [];
   let first = 0;

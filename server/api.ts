@@ -7,6 +7,7 @@ import type { AbuseMeter } from './abuse.ts';
 import type { Config } from './config.ts';
 import { BadClientId, BadEncoding, BadPublish, UnknownTechnique } from './errors.ts';
 import { type Feed, preciseNow } from './feed.ts';
+import { type ConnectionGuard, descriptorFigures } from './connections.ts';
 import { checkPublish } from './message.ts';
 import { redact } from './redis-feed.ts';
 import { retryAfter } from './limits.ts';
@@ -23,12 +24,13 @@ export interface ApiOptions {
   transports: readonly Transport[];
   /** What misbehaving clients did, for `/api/stats` → `abuse`. */
   abuse: AbuseMeter;
+  connections: ConnectionGuard;
 }
 
 /** Retry-After on a publish the feed could not take, s: Redis reconnects within about a second. */
 const FEED_RETRY_AFTER_S = 1;
 
-export async function api(app: FastifyInstance, { feed, config, wire, transports, limitPublish, abuse }: ApiOptions): Promise<void> {
+export async function api(app: FastifyInstance, { feed, config, wire, transports, limitPublish, abuse, connections }: ApiOptions): Promise<void> {
   // Publishing lives in its own scope because it accepts only application/json: Fastify
   // also parses text/plain by default, and text/plain is what a cross-site HTML form (or
   // a "simple" cross-origin fetch, which needs no preflight) can send.
@@ -79,6 +81,8 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
       listeners: feed.listenerCount,
       techniques: wire.snapshot(),
       abuse: abuse.snapshot(),
+      connections: connections.figures(),
+      process: descriptorFigures(),
     };
   });
 

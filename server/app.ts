@@ -12,6 +12,7 @@ import { results } from './results.ts';
 import { applyCors, checkConnectionCap, hostCheck, PAGE_CSP, PublishLimiter } from './limits.ts';
 import { answersBeforeBody, lingerOnClose } from './linger.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
+import { ConnectionGuard } from './connections.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
 import { RedisFeed } from './redis-feed.ts';
 import type { Transport, TransportContext } from './transport.ts';
@@ -43,6 +44,7 @@ export interface RealtimeLab {
   feed: Feed;
   config: Config;
   wire: WireMeter;
+  connections: ConnectionGuard;
 }
 
 const PAGES_DIR = fileURLToPath(new URL('../pages/', import.meta.url));
@@ -77,6 +79,10 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     },
   });
 
+  // Connections per address, pipelined requests one at a time, the write deadline.
+  const connections = new ConnectionGuard(config);
+  connections.install(app.server);
+
   // Held requests and connections, each with the function that ends it politely.
   const held = new Set<() => void>();
   app.addHook('preClose', async () => {
@@ -99,6 +105,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   // against DNS rebinding (limits.ts). Counted by the wire meter like any refused request.
   const checkHost = hostCheck(config);
   app.addHook('onRequest', async (request) => checkHost(request));
+  app.addHook('onRequest', async (request, reply) => connections.checkAdmitted(request, reply));
   // The API's cross-origin policy (limits.ts); a preflight needs a route to land on.
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/api/')) applyCors(request, reply, config.allowedOrigins);
@@ -119,6 +126,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     lingerOnClose(request.raw);
   });
   app.addHook('onSend', async (_request, reply) => {
+    connections.writeDeadline(reply.raw);
     reply.header('x-content-type-options', 'nosniff');
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('text/html') && !reply.hasHeader('content-security-policy')) {
@@ -136,7 +144,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
       throw error;
     }
   };
-  await api(app, { feed, config, wire, transports, limitPublish, abuse });
+  await api(app, { feed, config, wire, transports, limitPublish, abuse, connections });
 
   for (const transport of transports) {
     const context: TransportContext = {
@@ -172,7 +180,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   await app.register(fastifyStatic, { root: PAGES_DIR, prefix: '/' });
   await app.register(results, { resultsDir: options.resultsDir });
 
-  return { app, feed, config, wire };
+  return { app, feed, config, wire, connections };
 }
 
 /** The feed `config.feed` names: in memory, or shared through Redis. */

@@ -63,6 +63,10 @@ const BAD: Record<string, string>[] = [
   { MAX_TEXT_BYTES: '20000' },
   { HEADERS_TIMEOUT_MS: '40000' },
   { BODY_LIMIT_BYTES: '16384' },
+  { MAX_CONNECTIONS_PER_ADDRESS: '-1' },
+  { MAX_CONNECTIONS_PER_ADDRESS: 'many' },
+  { POLL_PAGE_BYTES: '100' },
+  { POLL_PAGE_BYTES: '' + 2 ** 30 },
 ];
 
 for (const env of BAD) {
@@ -112,4 +116,12 @@ test('BODY_LIMIT_BYTES must hold the largest legal publish of MAX_TEXT_BYTES, ho
     (error: unknown) => error instanceof ConfigError && /BODY_LIMIT_BYTES \(32768\) must be at least 50353 for MAX_TEXT_BYTES 8192/.test(error.message),
   );
   assert.equal(loadConfig({ MAX_TEXT_BYTES: '8192', BODY_LIMIT_BYTES: '65536' }).maxTextBytes, 8192);
+});
+
+test('MAX_CONNECTIONS_PER_ADDRESS is 32 by default and 0 turns it off; POLL_PAGE_BYTES is 64 KiB by default', () => {
+  assert.equal(DEFAULT_CONFIG.maxConnectionsPerAddress, 32);
+  assert.equal(DEFAULT_CONFIG.pollPageBytes, 65536);
+  const config = loadConfig({ MAX_CONNECTIONS_PER_ADDRESS: '0', POLL_PAGE_BYTES: '4096' });
+  assert.equal(config.maxConnectionsPerAddress, 0);
+  assert.equal(config.pollPageBytes, 4096);
 });

@@ -55,6 +55,8 @@ export interface Config {
    * How long a streaming client (SSE, iframe, WebSocket) may leave a full buffer unread
    * before the server drops it as too slow, ms. `SLOW_CLIENT_TIMEOUT_MS`, default 15000.
    * A slow client that keeps draining is kept; it gets a gap if it falls out of history.
+   * Also the write deadline of every other answer (polling, API, pages): one not handed
+   * whole to the operating system within it has its connection closed.
    */
   slowClientTimeoutMs: number;
   /**
@@ -92,6 +94,19 @@ export interface Config {
    * past it, new ones get 503 with Retry-After. `MAX_CONNECTIONS_PER_TECHNIQUE`, default 10000.
    */
   maxConnectionsPerTechnique: number;
+  /**
+   * TCP connections one client address may hold open at once; past it, a new connection
+   * gets 503 with Retry-After and is closed. `MAX_CONNECTIONS_PER_ADDRESS`, default 32
+   * (a browser opens at most 6 per host, a few tabs and WebSockets fit); 0 turns the cap
+   * off. Behind a proxy every client has the proxy's address: raise it or turn it off there.
+   */
+  maxConnectionsPerAddress: number;
+  /**
+   * Bytes of message JSON one polling answer (short or long polling) may carry, at least
+   * one message whatever its size; an answer cut short says `"more":true`, and the client
+   * asks again at once from its cursor. `POLL_PAGE_BYTES`, default 65536.
+   */
+  pollPageBytes: number;
   /** Time a client has to send a whole request, ms. `REQUEST_TIMEOUT_MS`, default 30000. */
   requestTimeoutMs: number;
   /** Time a client has to send the request headers, ms. `HEADERS_TIMEOUT_MS`, default 10000. */
@@ -130,6 +145,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   publishRatePerAddress: 200,
   publishBurstPerAddress: 400,
   maxConnectionsPerTechnique: 10_000,
+  maxConnectionsPerAddress: 32,
+  pollPageBytes: 64 * 1024,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   logLevel: 'info',
@@ -183,6 +200,8 @@ export function loadConfig(env: Env): Config {
     publishRatePerAddress: integer(env, 'PUBLISH_RATE_PER_ADDRESS', DEFAULT_CONFIG.publishRatePerAddress, 0, 1_000_000),
     publishBurstPerAddress: integer(env, 'PUBLISH_BURST_PER_ADDRESS', DEFAULT_CONFIG.publishBurstPerAddress, 1, 1_000_000),
     maxConnectionsPerTechnique: integer(env, 'MAX_CONNECTIONS_PER_TECHNIQUE', DEFAULT_CONFIG.maxConnectionsPerTechnique, 1, 10_000_000),
+    maxConnectionsPerAddress: integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', DEFAULT_CONFIG.maxConnectionsPerAddress, 0, 10_000_000),
+    pollPageBytes: integer(env, 'POLL_PAGE_BYTES', DEFAULT_CONFIG.pollPageBytes, 1024, 64 * 1024 * 1024),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1000, 3_600_000),
     headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', DEFAULT_CONFIG.headersTimeoutMs, 1000, 3_600_000),
     logLevel: oneOf(env, 'LOG_LEVEL', DEFAULT_CONFIG.logLevel, LOG_LEVELS),

@@ -48,6 +48,11 @@ export const TooManyConnections = createError(
   '%s already holds %s connections, its limit (MAX_CONNECTIONS_PER_TECHNIQUE): try again later',
   503,
 );
+export const TooManyAddressConnections = createError(
+  'RTL_TOO_MANY_ADDRESS_CONNECTIONS',
+  'address %s already holds %s connections, its limit (MAX_CONNECTIONS_PER_ADDRESS): close one, or try again later',
+  503,
+);
 export const PublishRateLimited = createError(
   'RTL_RATE_LIMITED',
   '%s publishes faster than its limit (%s): wait %s ms',

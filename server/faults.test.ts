@@ -23,7 +23,8 @@ for (const technique of ['long-polling', 'sse', 'forever-iframe']) {
     const onWarning = (warning: Error) => warnings.push(warning.name);
     process.on('warning', onWarning);
     t.after(() => process.off('warning', onWarning));
-    const server = await startServer(t);
+    // All from 127.0.0.1: past the default cap of connections per address.
+    const server = await startServer(t, { config: { maxConnectionsPerAddress: 0 } });
     const baseline = server.feed.listenerCount;
     const requests: ClientRequest[] = [];
     for (let i = 0; i < CLIENTS; i++) {

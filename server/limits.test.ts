@@ -1,14 +1,23 @@
 /**
  * The limits a user can configure and the cross-origin policy, each with a real client:
  * publish rate per client id and per address whatever ids it invents (HTTP 429 with
- * Retry-After; WebSocket error frames, then 1008), connections per technique (503 with Retry-After, before a WebSocket upgrade),
- * CORS that names allowed origins only, and the pages' security headers.
+ * Retry-After; WebSocket error frames, then 1008), connections per technique (503 with
+ * Retry-After, before a WebSocket upgrade), CORS that names allowed origins only, the
+ * pages' security headers, and connections per client address (503, then closed; a flood
+ * closed at once; descriptors left for others, with a server in its own process under a
+ * lowered descriptor limit).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { test } from 'node:test';
+import net from 'node:net';
+import { type TestContext, test } from 'node:test';
 import WebSocket from 'ws';
+import { startServerProcess } from '../bench/server-process.ts';
 import { DEFAULT_CONFIG } from './config.ts';
+import { type ConnectionFigures, type DescriptorFigures, REFUSED_LINGER_MAX, REFUSED_LINGER_MS } from './connections.ts';
 import { MAX_RATE_BUCKETS, PAGE_CSP, PublishLimiter, addressKey } from './limits.ts';
 import { startServer, until } from './testing.ts';
 
@@ -255,4 +264,137 @@ test('pages carry a Content-Security-Policy and nosniff; the iframe stream keeps
   const iframe = await fetch(`${server.url}/api/forever-iframe`, { signal: controller.signal });
   assert.equal(iframe.headers.get('content-security-policy'), "frame-ancestors 'self'");
   controller.abort();
+});
+
+/** Why the descriptor test cannot lower a server's descriptor limit here, or false (prlimit is util-linux's, on every Debian). */
+const PRLIMIT_MISSING = (() => {
+  try {
+    execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
+    return false;
+  } catch {
+    process.stderr.write('\n*** prlimit (util-linux) is missing: the descriptor exhaustion test is SKIPPED. ***\n');
+    return 'prlimit is missing';
+  }
+})();
+
+/** A GET on a fresh connection from `localAddress`: status, headers and body. */
+function getFrom(url: string, path: string, localAddress: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}${path}`, { localAddress, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function connectionFigures(url: string): Promise<ConnectionFigures> {
+  const stats = JSON.parse((await getFrom(url, '/api/stats', '127.0.0.2')).body) as { connections: ConnectionFigures };
+  return stats.connections;
+}
+
+/** A connection from `localAddress` that sends nothing; resolves once connected. */
+async function idleConnection(url: string, localAddress: string, t: TestContext): Promise<net.Socket> {
+  const socket = net.connect({ host: '127.0.0.1', port: Number(new URL(url).port), localAddress });
+  socket.on('error', () => undefined);
+  t.after(() => socket.destroy());
+  await once(socket, 'connect');
+  return socket;
+}
+
+test('past MAX_CONNECTIONS_PER_ADDRESS a connection gets 503 with Retry-After and is closed; another address is served; room comes back', { timeout: 20_000 }, async (t) => {
+  const server = await startServer(t, { config: { maxConnectionsPerAddress: 3 } });
+  const held = [];
+  for (let i = 0; i < 3; i += 1) held.push(await idleConnection(server.url, '127.0.0.1', t));
+  await until(() => server.connections.figures().mostFromOneAddress === 3, 'three connections from 127.0.0.1');
+
+  const refused = await getFrom(server.url, '/api/health', '127.0.0.1');
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers['retry-after'], '5');
+  assert.equal(refused.headers.connection, 'close');
+  const body = JSON.parse(refused.body) as { code: string; message: string };
+  assert.equal(body.code, 'RTL_TOO_MANY_ADDRESS_CONNECTIONS');
+  assert.match(body.message, /address 127\.0\.0\.1 already holds 3 connections, its limit \(MAX_CONNECTIONS_PER_ADDRESS\)/);
+  // A WebSocket is refused before its upgrade.
+  const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/websocket`, { localAddress: '127.0.0.1' });
+  socket.on('error', () => undefined);
+  const [, response] = (await once(socket, 'unexpected-response')) as [unknown, { statusCode?: number }];
+  assert.equal(response.statusCode, 503);
+
+  assert.equal((await getFrom(server.url, '/api/health', '127.0.0.2')).status, 200, 'another address is served');
+  const figures = await connectionFigures(server.url);
+  assert.equal(figures.perAddressLimit, 3);
+  assert.equal(figures.mostFromOneAddress, 3);
+  assert.ok(figures.refused >= 2);
+
+  held[0]?.destroy();
+  await until(() => server.connections.figures().mostFromOneAddress === 2, 'the server to see one go');
+  assert.equal((await getFrom(server.url, '/api/health', '127.0.0.1')).status, 200, 'room came back');
+});
+
+test('a flood of connections from one address: a few wait for their 503, the rest are closed at once, none holds a descriptor for long', { timeout: 20_000 }, async (t) => {
+  const server = await startServer(t, { config: { maxConnectionsPerAddress: 3 } });
+  for (let i = 0; i < 3; i += 1) await idleConnection(server.url, '127.0.0.1', t);
+  const flood = await Promise.all(Array.from({ length: 20 }, () => idleConnection(server.url, '127.0.0.1', t)));
+  const closed = flood.map((socket) => once(socket, 'close').then(() => Date.now()));
+  const started = Date.now();
+  const times = await Promise.all(closed);
+  const early = times.filter((at) => at - started < REFUSED_LINGER_MS / 2).length;
+  console.log(`flood: ${early} of 20 closed at once, the last after ${Math.max(...times) - started} ms`);
+  assert.equal(early, 20 - REFUSED_LINGER_MAX, 'past the few that may wait for their answer, closed at once');
+  assert.ok(Math.max(...times) - started < REFUSED_LINGER_MS + 1000, 'the ones that said nothing are closed after the linger');
+  const figures = await connectionFigures(server.url);
+  assert.equal(figures.refused, 20);
+  assert.equal(figures.mostFromOneAddress, 3);
+});
+
+test('/api/stats reports the process\'s descriptors and their limit', async (t) => {
+  const server = await startServer(t);
+  const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as { process: DescriptorFigures | null; connections: ConnectionFigures };
+  const limit = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+  assert.ok(stats.process, 'Linux has /proc');
+  assert.equal(stats.process.descriptorLimit, Number(limit));
+  assert.ok(stats.process.openDescriptors > 3 && stats.process.openDescriptors < stats.process.descriptorLimit);
+  assert.equal(stats.connections.perAddressLimit, 32);
+  assert.ok(stats.connections.open >= 1);
+});
+
+test('one address cannot take every descriptor: 300 SSE streams from it, with 256 allowed, leave room for another address', { timeout: 60_000, skip: PRLIMIT_MISSING }, async (t) => {
+  const DESCRIPTORS = 256;
+  const server = await startServerProcess({ LOG_LEVEL: 'silent' });
+  t.after(() => server.stop());
+  execFileSync('prlimit', ['--pid', String(server.pid), `--nofile=${DESCRIPTORS}:${DESCRIPTORS}`]);
+  const port = Number(new URL(server.baseUrl).port);
+  const streams: net.Socket[] = [];
+  t.after(() => streams.forEach((socket) => socket.destroy()));
+  for (let i = 0; i < 300; i += 1) {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    socket.on('data', () => undefined);
+    socket.write('GET /api/sse HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    streams.push(socket);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+
+  // Another address still gets a stream of its own, and the stats.
+  const opened = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest(`${server.baseUrl}/api/sse`, { localAddress: '127.0.0.2', agent: false, timeout: 5000 }, (res) => {
+      res.once('data', () => {
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(opened, 200);
+  const stats = JSON.parse((await getFrom(server.baseUrl, '/api/stats', '127.0.0.2')).body) as { process: DescriptorFigures; connections: ConnectionFigures };
+  console.log(`descriptors: ${stats.process.openDescriptors} of ${stats.process.descriptorLimit} open; ${stats.connections.mostFromOneAddress} connections from one address, ${stats.connections.refused} refused`);
+  assert.equal(stats.process.descriptorLimit, DESCRIPTORS);
+  assert.ok(stats.process.openDescriptors < DESCRIPTORS / 2, `${stats.process.openDescriptors} descriptors open`);
+  assert.equal(stats.connections.mostFromOneAddress, 32);
 });

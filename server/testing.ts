@@ -157,6 +157,21 @@ interface PollAnswer {
   messages: Message[];
   missed?: number;
   reset?: boolean;
+  /** The answer was cut to a page: ask again at once. */
+  more?: boolean;
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (a client closed mid-interval). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 async function pollingClient(technique: string, url: string, options: ClientOptions): Promise<FeedClient> {
@@ -165,6 +180,7 @@ async function pollingClient(technique: string, url: string, options: ClientOpti
   const extra = technique === 'long-polling' ? '&timeout=1000' : '';
   const interval = options.pollIntervalMs ?? 20;
   let cursor = options.since;
+  let more = false;
   let failure: unknown = null;
 
   const poll = async (): Promise<void> => {
@@ -176,12 +192,13 @@ async function pollingClient(technique: string, url: string, options: ClientOpti
     if (answer.missed) client.events.push({ type: 'gap', missed: answer.missed });
     client.messages.push(...answer.messages);
     cursor = answer.cursor;
+    more = answer.more === true;
   };
   // The first answer fixes the cursor, so from here on nothing can be missed.
   await poll();
   const loop = (async () => {
     while (!abort.signal.aborted) {
-      if (technique === 'short-polling') await new Promise((resolve) => setTimeout(resolve, interval));
+      if (technique === 'short-polling' && !more) await sleep(interval, abort.signal);
       try {
         await poll();
       } catch (error) {

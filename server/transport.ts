@@ -215,14 +215,36 @@ function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void
   });
 }
 
+/** A polling answer: its body, and what it carries of the feed. */
+export interface PollPage {
+  /** `{"cursor":N,"messages":[...]}`, + `"missed"`, `"reset"`, `"more"`. */
+  body: string;
+  /** Messages in it. */
+  messages: number;
+  /** Bytes of message JSON in it. */
+  payloadBytes: number;
+}
+
 /**
  * The JSON body of a polling answer, `{"cursor":N,"messages":[...]}` (+ `"missed"` or
  * `"reset"`), built from each message's own JSON so the payload bytes inside it are known
- * exactly.
+ * exactly. It carries at most `pageBytes` of message JSON, and always at least one
+ * message, so a client progresses whatever the page size: a batch cut short says
+ * `"more":true`, with the cursor at the last message in it. One answer (and one client
+ * that does not read it) then costs a page of memory, not the whole history.
  */
-export function batchBody(batch: Batch): { body: string; payloadBytes: number } {
-  const encoded = batch.messages.map(encode);
-  const extra = (batch.missed ? `,"missed":${batch.missed}` : '') + (batch.reset ? ',"reset":true' : '');
-  const body = `{"cursor":${batch.cursor},"messages":[${encoded.map((e) => e.json).join(',')}]${extra}}`;
-  return { body, payloadBytes: encoded.reduce((sum, e) => sum + e.bytes, 0) };
+export function batchBody(batch: Batch, pageBytes = Number.POSITIVE_INFINITY): PollPage {
+  const page: string[] = [];
+  let payloadBytes = 0;
+  for (const message of batch.messages) {
+    const { json, bytes } = encode(message);
+    if (page.length > 0 && payloadBytes + bytes > pageBytes) break;
+    page.push(json);
+    payloadBytes += bytes;
+  }
+  const more = page.length < batch.messages.length;
+  const cursor = more ? (batch.messages[page.length - 1] as Message).id : batch.cursor;
+  const extra = (batch.missed ? `,"missed":${batch.missed}` : '') + (batch.reset ? ',"reset":true' : '') + (more ? ',"more":true' : '');
+  const body = `{"cursor":${cursor},"messages":[${page.join(',')}]${extra}}`;
+  return { body, messages: page.length, payloadBytes };
 }

@@ -11,6 +11,8 @@ interface PollBody {
   cursor: number;
   messages: { id: number; ts: number; author: string }[];
   missed?: number;
+  /** Cut to a page: the rest is asked for at once. */
+  more?: boolean;
 }
 
 export interface PollerOptions {
@@ -40,13 +42,15 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
   const setupClient = (client: AutocannonClient) => {
     const index = next++;
     let cursor = context.since;
+    let more = false;
     let first = true;
     // autocannon reconnects a broken connection at once and asks again with the same
     // cursor (it only moves when an answer is in), so nothing is lost or repeated.
     // (`connError` is autocannon's event for it; its type definitions omit it.)
     (client as unknown as NodeJS.EventEmitter).on('connError', () => (reconnects += 1));
     // Phases spread evenly over one interval, as independent clients would be.
-    if (options.intervalMs !== undefined) paced(client, options.intervalMs, origin + (index * options.intervalMs) / clients, () => stopping);
+    // An answer cut to a page: the rest at once (long polling asks again at once anyway).
+    if (options.intervalMs !== undefined) paced(client, options.intervalMs, origin + (index * options.intervalMs) / clients, () => stopping, () => more);
     client.setRequests([
       {
         method: 'GET',
@@ -65,6 +69,7 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
           if (batch.missed) tracker.gap(index, batch.missed);
           for (const message of batch.messages) tracker.record(index, message, now - message.ts, Buffer.byteLength(JSON.stringify(message)));
           cursor = batch.cursor;
+          more = batch.more === true;
         },
       },
     ]);

@@ -85,9 +85,9 @@ export class FeedClient {
   }
 
   /**
-   * Takes a polling answer, `{cursor, messages, missed?, reset?}`: the same for short and
-   * long polling.
-   * @param {{ cursor: number, messages: Message[], missed?: number, reset?: boolean }} answer
+   * Takes a polling answer, `{cursor, messages, missed?, reset?, more?}`: the same for
+   * short and long polling. `more` says the answer was cut to a page and the rest waits.
+   * @param {{ cursor: number, messages: Message[], missed?: number, reset?: boolean, more?: boolean }} answer
    */
   receiveBatch(answer) {
     if (answer.reset) this.control({ type: 'reset' });

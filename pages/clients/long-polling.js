@@ -22,6 +22,7 @@ export class LongPollingClient extends FeedClient {
       this.spanEnd(span);
       this.opened();
       this.receiveBatch(answer);
+      // At once, whether or not the answer was cut to a page (`more`).
       this.#poll();
     } catch (error) {
       this.spanEnd(span);

@@ -23,7 +23,8 @@ export class ShortPollingClient extends FeedClient {
       this.spanEnd(span);
       this.opened();
       this.receiveBatch(answer);
-      this.#timer = setTimeout(() => this.#poll(), this.intervalMs);
+      // An answer cut to a page (`more`): the rest is there already, ask for it at once.
+      this.#timer = setTimeout(() => this.#poll(), answer.more ? 0 : this.intervalMs);
     } catch (error) {
       this.spanEnd(span);
       if (this.#abort.signal.aborted) return;

@@ -75,3 +75,16 @@ for (const timeout of ['-1', 'abc', '1.5', '55001', '', '1e3']) {
     assert.match(String(body.message), /timeout must be a whole number of milliseconds from 0 to 55000/);
   });
 }
+
+test('a long poll answers a page at a time too, with "more", and the next request is answered at once', async (t) => {
+  const server = await startServer(t, { config: { pollPageBytes: 1024 } });
+  for (let i = 1; i <= 5; i += 1) await publish(server.url, { author: 'ada', text: 'z'.repeat(400) });
+  const first = (await poll(`${server.url}/api/long-polling?since=0&timeout=30000`)) as Answer & { more?: boolean };
+  assert.deepEqual([first.messages.map((m) => m.id), first.cursor, first.more], [[1, 2], 2, true]);
+  const started = Date.now();
+  const second = (await poll(`${server.url}/api/long-polling?since=2&timeout=30000`)) as Answer & { more?: boolean };
+  assert.deepEqual([second.messages.map((m) => m.id), second.cursor, second.more], [[3, 4], 4, true]);
+  const third = (await poll(`${server.url}/api/long-polling?since=4&timeout=30000`)) as Answer & { more?: boolean };
+  assert.deepEqual([third.messages.map((m) => m.id), third.cursor, third.more], [[5], 5, undefined]);
+  assert.ok(Date.now() - started < 5000, 'pages that exist are not held');
+});

@@ -40,8 +40,8 @@ export const longPolling: Transport = {
         // The client hung up: there is nobody left to answer.
         if (reply.raw.destroyed) return reply.hijack();
       }
-      const { body, payloadBytes } = batchBody(batch);
-      context.delivered(request.raw, batch.messages.length, payloadBytes);
+      const { body, messages, payloadBytes } = batchBody(batch, context.config.pollPageBytes);
+      context.delivered(request.raw, messages, payloadBytes);
       return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
     });
   },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { publish, startServer } from '../testing.ts';
+import { clients, publish, startServer } from '../testing.ts';
 
 async function poll(url: string) {
   const response = await fetch(url);
@@ -31,4 +31,56 @@ test('missed appears only after a gap', async (t) => {
   assert.equal(answer.missed, 2);
   assert.equal(answer.cursor, 5);
   assert.equal('missed' in (await poll(`${server.url}/api/short-polling?since=3`)), false);
+});
+
+test('an answer carries at most POLL_PAGE_BYTES of messages, says "more", and the cursor takes the rest', async (t) => {
+  const server = await startServer(t, { config: { pollPageBytes: 1024 } });
+  const published = [];
+  for (let i = 1; i <= 7; i += 1) published.push(await publish(server.url, { author: 'ada', text: `${i}`.repeat(300) }));
+  const bytes = (messages: unknown[]) => messages.reduce((sum: number, m) => sum + Buffer.byteLength(JSON.stringify(m)), 0);
+  const first = await poll(`${server.url}/api/short-polling?since=0`);
+  // Each message is about 360 bytes of JSON: two fit in 1,024, a third would not.
+  assert.deepEqual(first, { cursor: 2, messages: published.slice(0, 2), more: true });
+  assert.ok(bytes(first.messages as unknown[]) <= 1024);
+  const second = await poll(`${server.url}/api/short-polling?since=2`);
+  assert.deepEqual(second, { cursor: 4, messages: published.slice(2, 4), more: true });
+  const rest = [];
+  let cursor = 4;
+  for (;;) {
+    const answer = await poll(`${server.url}/api/short-polling?since=${cursor}`);
+    rest.push(...(answer.messages as unknown[]));
+    cursor = answer.cursor as number;
+    if (!answer.more) break;
+  }
+  assert.deepEqual(rest, published.slice(4));
+  assert.equal(cursor, 7);
+});
+
+test('a message larger than the page still comes, alone, so a client always progresses', async (t) => {
+  const server = await startServer(t, { config: { pollPageBytes: 1024 } });
+  const big = await publish(server.url, { author: 'ada', text: 'x'.repeat(4000) });
+  const small = await publish(server.url, { author: 'ada', text: 'small' });
+  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=0`), { cursor: 1, messages: [big], more: true });
+  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=1`), { cursor: 2, messages: [small] });
+});
+
+test('a gap is told on the first page; the pages after it carry none', async (t) => {
+  const server = await startServer(t, { config: { historySize: 4, pollPageBytes: 1024 } });
+  for (let i = 1; i <= 8; i += 1) await publish(server.url, { author: 'ada', text: 'y'.repeat(400) });
+  const first = await poll(`${server.url}/api/short-polling?since=1`);
+  assert.equal(first.missed, 3);
+  assert.equal(first.more, true);
+  assert.deepEqual((first.messages as { id: number }[]).map((m) => m.id), [5, 6]);
+  const second = await poll(`${server.url}/api/short-polling?since=${first.cursor}`);
+  assert.deepEqual({ ...second, messages: (second.messages as { id: number }[]).map((m) => m.id) }, { cursor: 8, messages: [7, 8] });
+});
+
+test('the test client follows more: the next page at once, not after its interval', async (t) => {
+  const server = await startServer(t, { config: { pollPageBytes: 1024 } });
+  for (let i = 1; i <= 7; i += 1) await publish(server.url, { author: 'ada', text: 'w'.repeat(300) });
+  const client = await clients['short-polling']?.(server.url, { since: 0, pollIntervalMs: 60_000 });
+  assert.ok(client);
+  t.after(() => client.close());
+  await client.received(7, 3000);
+  assert.deepEqual(client.messages.map((m) => m.id), [1, 2, 3, 4, 5, 6, 7]);
 });

@@ -11,8 +11,8 @@ export const shortPolling: Transport = {
   register(scope, context) {
     scope.get('/', async (request, reply) => {
       const batch = await context.feed.since(sinceOf(request.query));
-      const { body, payloadBytes } = batchBody(batch);
-      context.delivered(request.raw, batch.messages.length, payloadBytes);
+      const { body, messages, payloadBytes } = batchBody(batch, context.config.pollPageBytes);
+      context.delivered(request.raw, messages, payloadBytes);
       return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
     });
   },
