@@ -7,7 +7,6 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { type ClientRequest, request as httpRequest } from 'node:http';
-import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import WebSocket from 'ws';
@@ -117,53 +116,48 @@ function openFilesLimit(): number | undefined {
 }
 
 /**
- * Spawns the server from a worker thread and times its exit there. At the moment the
- * server exits, this test's own thread is busy with thousands of clients reading their
- * last words, and would see the exit hundreds of ms late; the worker has nothing else to do.
+ * The server's parent in the load test: a small process that starts it, signals it and
+ * times its exit. The test's own process is busy at that moment with thousands of clients
+ * reading their last words, and would see the exit hundreds of ms late (a worker thread
+ * would too: the exit is noticed through the process's signal handling).
  */
-const PROCESS_OWNER = `
-const { parentPort, workerData } = require('node:worker_threads');
+const TIMER = `
 const { spawn } = require('node:child_process');
-const child = spawn(workerData.command, workerData.args, { env: workerData.env, stdio: ['ignore', 'pipe', 'pipe'] });
-child.stdout.on('data', (chunk) => parentPort.postMessage({ output: String(chunk) }));
-child.stderr.on('data', (chunk) => parentPort.postMessage({ output: String(chunk) }));
-let signalledAt;
-parentPort.on('message', (signal) => {
+const [command, ...args] = JSON.parse(process.argv[1]);
+const server = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+let signalledAt = NaN;
+process.on('message', (signal) => {
   signalledAt = performance.now();
-  child.kill(signal);
+  server.kill(signal);
 });
-child.on('exit', (code) => parentPort.postMessage({ exit: { code, ms: signalledAt === undefined ? NaN : performance.now() - signalledAt } }));
-parentPort.postMessage({ pid: child.pid });
+process.on('disconnect', () => server.kill('SIGKILL'));
+server.on('exit', (code) => {
+  const ms = performance.now() - signalledAt;
+  if (process.connected) process.send({ exit: { code, ms } }, () => process.disconnect());
+});
 `;
 
-interface OwnedServer {
+interface TimedServer {
   url: string;
   output(): string;
   /** Sends `signal` and resolves when the process has exited: its exit code, and ms since the signal. */
   signal(signal: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
 }
 
-type OwnerMessage = { output: string } | { pid: number } | { exit: { code: number | null; ms: number } };
-
-async function startOwned(t: import('node:test').TestContext, env: Record<string, string>): Promise<OwnedServer> {
-  const worker = new Worker(PROCESS_OWNER, {
-    eval: true,
-    execArgv: [],
-    workerData: { command: process.execPath, args: ['--import', 'tsx', MAIN], env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent', ...env } },
+async function startTimed(t: import('node:test').TestContext, env: Record<string, string>): Promise<TimedServer> {
+  const timer = spawn(process.execPath, ['-e', TIMER, JSON.stringify([process.execPath, '--import', 'tsx', MAIN])], {
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent', ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
-  let pid: number | undefined;
-  let exit: { code: number | null; ms: number } | undefined;
+  timer.stdout?.on('data', (chunk) => (output += chunk));
+  timer.stderr?.on('data', (chunk) => (output += chunk));
   const exited = new Promise<{ code: number | null; ms: number }>((resolve) => {
-    worker.on('message', (message: OwnerMessage) => {
-      if ('output' in message) output += message.output;
-      else if ('pid' in message) pid = message.pid;
-      else resolve((exit = message.exit));
-    });
+    timer.on('message', (message: { exit: { code: number | null; ms: number } }) => resolve(message.exit));
   });
-  t.after(async () => {
-    if (exit === undefined && pid !== undefined) process.kill(pid, 'SIGKILL');
-    await worker.terminate();
+  // Closing the channel makes the timer kill the server, if it is still running.
+  t.after(() => {
+    if (timer.connected) timer.disconnect();
   });
   await until(() => /serving http:\/\/[^/]+\//.test(output), 'the server to say where it serves', 15_000);
   const url = /serving (http:\/\/[^/]+)\//.exec(output)?.[1];
@@ -172,7 +166,7 @@ async function startOwned(t: import('node:test').TestContext, env: Record<string
     url,
     output: () => output,
     signal(signal) {
-      worker.postMessage(signal);
+      timer.send(signal);
       return exited;
     },
   };
@@ -250,7 +244,7 @@ test(
       t.skip(why);
       return;
     }
-    const server = await startOwned(t, {
+    const server = await startTimed(t, {
       MAX_CONNECTIONS_PER_TECHNIQUE: String(2 * LOAD_CLIENTS),
       // The per-address cap would refuse thousands of clients from one loopback address.
       MAX_CONNECTIONS_PER_ADDRESS: '0',
