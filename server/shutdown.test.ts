@@ -1,14 +1,15 @@
 /**
  * `npm start`'s entry point, as a real process: it refuses a bad configuration, and on
- * SIGTERM or SIGINT it tells every kind of client and exits promptly.
+ * SIGTERM or SIGINT it tells every kind of client and exits promptly, without waiting
+ * for a peer that does not answer, and with thousands of clients in under two seconds.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { type ClientRequest, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import WebSocket from 'ws';
