@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { AbuseMeter } from './abuse.ts';
@@ -45,13 +46,23 @@ export interface RealtimeLab {
   config: Config;
   wire: WireMeter;
   connections: ConnectionGuard;
+  /**
+   * Says goodbye to every client, for a shutdown: stops accepting connections, ends every
+   * held request and connection politely in one pass (an `end` event, an answer, a 1001
+   * close frame; one held later is ended at once), and resolves once those last words and
+   * every answer in flight have been handed to the kernel, or after SHUTDOWN_GRACE_MS. The
+   * sockets stay open: `app.close()` cuts them next, or the process exits and the kernel
+   * closes them, each after its last bytes. Calling it again returns the same promise.
+   */
+  farewell(): Promise<void>;
 }
 
 const PAGES_DIR = fileURLToPath(new URL('../pages/', import.meta.url));
 
 /**
- * How long shutdown waits for held connections to end politely (their last event or close
- * frame written) before the remaining sockets are cut, ms.
+ * How long shutdown waits for the last words (end events, answers, close frames) and the
+ * answers in flight to be handed to the kernel before the sockets are cut anyway, ms: a
+ * client that stopped reading cannot take its last words.
  */
 export const SHUTDOWN_GRACE_MS = 500;
 
@@ -84,21 +95,57 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   connections.install(app.server);
 
   // Held requests and connections, each with the function that ends it politely.
-  const held = new Set<() => void>();
+  const held = new Map<IncomingMessage, () => Promise<void>>();
+  // Requests whose answer has not left yet (a publish in flight): shutdown waits for them
+  // too. A WebSocket leaves this set when upgraded, and a held request when told.
+  const answering = new Set<IncomingMessage>();
+  // Shutdown waits for last words and answers, not for peers to hang up: a socket whose
+  // last bytes are in the kernel's hands has nothing left to say, and peers answering
+  // thousands of close frames, or Node tearing down thousands of sockets one by one, would
+  // each take longer than telling them all.
+  const toldSockets: Socket[] = [];
+  let farewell: Promise<void> | undefined;
+  let lastWordsUnsent = 0;
+  let saidEverything: (() => void) | undefined;
+  const settle = () => {
+    if (lastWordsUnsent === 0 && answering.size === 0) saidEverything?.();
+  };
+  const tell = (request: IncomingMessage, close: () => Promise<void>) => {
+    answering.delete(request);
+    toldSockets.push(request.socket);
+    lastWordsUnsent += 1;
+    void close().then(() => {
+      lastWordsUnsent -= 1;
+      settle();
+    });
+  };
+  const sayFarewell = (): Promise<void> =>
+    (farewell ??= new Promise<void>((resolve) => {
+      if (app.server.listening) app.server.close();
+      // One synchronous pass: every client's last words are written before any is waited for.
+      for (const [request, close] of held) tell(request, close);
+      held.clear();
+      const grace = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+      saidEverything = () => {
+        clearTimeout(grace);
+        resolve();
+      };
+      settle();
+    }));
   app.addHook('preClose', async () => {
-    for (const close of [...held]) close();
-    // Give the last events and close frames a moment to leave, reaping each connection as
-    // soon as it is idle, then cut what remains: a peer that never answers a close frame,
-    // or a connection that never sent a request, must not hold the shutdown.
-    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
-    while (Date.now() < deadline && (await openConnections(app)) > 0) {
-      app.server.closeIdleConnections();
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await sayFarewell();
+    // Then cut every socket, as the process's exit would: those of the told clients, idle
+    // keep-alive connections, and whatever did not finish within the grace.
+    for (const socket of toldSockets) socket.destroy();
     app.server.closeAllConnections();
   });
 
   app.addHook('onRequest', async (request, reply) => {
+    answering.add(request.raw);
+    reply.raw.once('close', () => {
+      answering.delete(request.raw);
+      settle();
+    });
     wire.begin(request.raw, reply.raw, request.routeOptions.config.technique, clientOf(request.query));
   });
   // Before anything else (pages, API, WebSocket upgrades): a name this server answers to,
@@ -151,10 +198,17 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
       feed,
       config,
       delivered: (request, messages, payloadBytes) => wire.delivered(request, messages, payloadBytes),
-      upgraded: (request) => wire.upgraded(request),
-      hold(close) {
-        held.add(close);
-        return () => held.delete(close);
+      upgraded(request) {
+        wire.upgraded(request);
+        answering.delete(request);
+      },
+      hold(request, close) {
+        if (farewell) {
+          tell(request, close);
+          return () => {};
+        }
+        held.set(request, close);
+        return () => held.delete(request);
       },
       limitPublish,
       abuse,
@@ -180,7 +234,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   await app.register(fastifyStatic, { root: PAGES_DIR, prefix: '/' });
   await app.register(results, { resultsDir: options.resultsDir });
 
-  return { app, feed, config, wire, connections };
+  return { app, feed, config, wire, connections, farewell: sayFarewell };
 }
 
 /** The feed `config.feed` names: in memory, or shared through Redis. */
@@ -222,8 +276,4 @@ class QuietRequestLog extends LogController {
  */
 function serverFault(statusCode: number): boolean {
   return statusCode >= 500 && statusCode !== 503;
-}
-
-function openConnections(app: FastifyInstance): Promise<number> {
-  return new Promise((resolve) => app.server.getConnections((error, count) => resolve(error ? 0 : count)));
 }

@@ -41,10 +41,12 @@ export interface TransportContext {
   /** Tells the wire meter a WebSocket handshake is done (before the first frame). */
   upgraded(request: IncomingMessage): void;
   /**
-   * Keeps a held request or connection so that shutdown can end it: `close` must answer or
-   * close it politely. Returns the release to call when it ends by itself.
+   * Keeps a held request or connection so that shutdown can end it. `close` must write its
+   * last words (the answer, an `end` event, a close frame) and resolve once they have been
+   * handed to the kernel, or the client is gone; it never rejects. Shutdown closes the
+   * socket afterwards. Returns the release to call when it ends by itself.
    */
-  hold(close: () => void): () => void;
+  hold(request: IncomingMessage, close: () => Promise<void>): () => void;
   /**
    * Counts one publish against the rate limit of `client` (or of the request's address
    * when it names none); throws the 429 error when the client is over its limit.

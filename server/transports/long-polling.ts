@@ -20,9 +20,10 @@ export const longPolling: Transport = {
         const timer = setTimeout(() => abort.abort(), timeoutMs);
         const onHangup = () => abort.abort();
         reply.raw.once('close', onHangup);
-        const release = context.hold(() => {
+        const release = context.hold(request.raw, () => {
           reply.header('connection', 'close');
-          abort.abort();
+          abort.abort('shutdown');
+          return new Promise<void>((answered) => (reply.raw.destroyed ? answered() : reply.raw.once('close', () => answered())));
         });
         // `batch.cursor` is where this request started, so a message published during the
         // hold is in this answer even when the request named no `since`. A wake-up can

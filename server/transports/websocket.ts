@@ -116,8 +116,12 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   const stop = (why: EndReason | 'hangup') => {
     if (abort.signal.aborted) return;
     ending = why;
-    abort.abort();
+    // With a reason, abort() does not build a DOMException and its stack: at shutdown it
+    // runs for every client at once.
+    abort.abort(why);
   };
+  let lastWordsLeft!: () => void;
+  const lastWords = new Promise<void>((resolve) => (lastWordsLeft = resolve));
   const send = (frame: string): boolean => {
     lastSend = new Promise((resolve) => socket.send(frame, () => resolve()));
     return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
@@ -231,10 +235,14 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     }
   }
 
-  const release = context.hold(() => stop('shutdown'));
   socket.on('close', () => {
     clearInterval(heartbeat);
     stop('hangup');
+    lastWordsLeft();
+  });
+  const release = context.hold(request.raw, () => {
+    stop('shutdown');
+    return lastWords;
   });
 
   const outlet = {
@@ -256,6 +264,12 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
         ? [CLOSE.TRY_AGAIN_LATER, 'too slow: reconnect with your cursor']
         : [CLOSE.GOING_AWAY, ending === 'shutdown' ? 'server shutting down' : 'reconnect with your cursor'];
     socket.close(code, reason);
+    if (ending === 'shutdown') {
+      // The server is going: its side of the TCP connection ends right behind the close
+      // frame (RFC 6455 §7.1.1 has the server close first), without waiting for the
+      // peer's answering close frame, which thousands of peers take their time to send.
+      request.raw.socket.end(lastWordsLeft);
+    }
     // A peer that does not answer the close frame (or cannot, its buffer full) is cut.
     setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
   });
