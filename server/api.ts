@@ -57,7 +57,7 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     reply.header('cache-control', 'no-store');
     const client = clientOf(request.query);
     if (client !== undefined) return { client, techniques: wire.snapshot(client) };
-    return { lastId: feed.lastId, listeners: feed.listenerCount, techniques: wire.snapshot() };
+    return { epoch: feed.epoch, lastId: feed.lastId, listeners: feed.listenerCount, techniques: wire.snapshot() };
   });
 
   // A real exchange with this very server, for the technique pages: the latest message
@@ -69,7 +69,7 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     const port = typeof address === 'object' && address ? address.port : config.port;
     const since = Math.max(0, feed.lastId - 1);
     reply.header('cache-control', 'no-store');
-    return recordTranscript(port, `/api/${transport.id}?since=${since}`, transport.upgrade === true);
+    return recordTranscript(port, `/api/${transport.id}?since=${since}&epoch=${feed.epoch}`, transport.upgrade === true);
   });
 
   app.get('/api/health', async (_request, reply) => {
@@ -78,7 +78,8 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     // `now` lets a browser estimate its clock's offset from the server's, so the delays
     // it computes from a message's `ts` stay honest on another machine. Unhealthy (the
     // feed's Redis is away) is a 503 for load balancers, and still says what it can.
-    const body = { status: health.ok ? 'ok' : 'unhealthy', feed: redact(config.feed), lastId: feed.lastId, now: preciseNow() };
+    // `epoch` and `lastId` together are a cursor for "from now on".
+    const body = { status: health.ok ? 'ok' : 'unhealthy', feed: redact(config.feed), epoch: feed.epoch, lastId: feed.lastId, now: preciseNow() };
     if (health.ok) return body;
     return reply.code(503).send({ ...body, reason: health.reason });
   });

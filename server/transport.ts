@@ -10,8 +10,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import { BadCursor } from './errors.ts';
-import type { Batch, Feed } from './feed.ts';
+import { BadCursor, BadEpoch } from './errors.ts';
+import { type Batch, type Feed, isEpoch } from './feed.ts';
 import type { Message } from './message.ts';
 
 export interface Transport {
@@ -53,12 +53,18 @@ export interface TransportContext {
 
 /** What a client is told besides messages. Every technique carries these the same way. */
 export type ControlEvent =
+  /** First on every stream: the epoch of the feed served, which goes with every cursor. */
+  | { type: 'epoch'; epoch: string }
   /** The cursor was older than the history: `missed` messages can never be delivered. */
   | { type: 'gap'; missed: number }
-  /** The cursor was ahead of the feed (the server restarted): history follows from id 1 or the oldest kept. */
-  | { type: 'reset' }
-  /** The server ends this response or connection; reconnect with `cursor`. */
-  | { type: 'end'; cursor: number; reason: EndReason };
+  /**
+   * The cursor was of another feed (another epoch, or ahead of this feed: the server
+   * restarted): the client takes `epoch` as its own, and the history follows from id 1 or
+   * the oldest kept.
+   */
+  | { type: 'reset'; epoch: string }
+  /** The server ends this response or connection; reconnect with `epoch` and `cursor`. */
+  | { type: 'end'; epoch: string; cursor: number; reason: EndReason };
 
 export type EndReason = 'limit' | 'shutdown' | 'slow';
 
@@ -107,6 +113,21 @@ export function sinceOf(query: unknown): number | undefined {
 }
 
 /**
+ * Reads an epoch (the `epoch` query parameter, or the epoch part of a Last-Event-ID):
+ * undefined when absent, the epoch when valid, and a 400 for anything else.
+ */
+export function parseEpoch(name: string, raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!isEpoch(raw)) throw new BadEpoch(name, JSON.stringify(raw));
+  return raw;
+}
+
+/** The `epoch` query parameter: the epoch of the feed `since` was read from. */
+export function epochOf(query: unknown): string | undefined {
+  return parseEpoch('epoch', (query as Record<string, unknown> | undefined)?.epoch);
+}
+
+/**
  * Resolves at the next publish, or when `signal` aborts. Subscribes only while waiting,
  * so a client that hangs up leaves no listener behind.
  */
@@ -125,16 +146,27 @@ export function nextPublish(feed: Feed, signal: AbortSignal): Promise<void> {
 
 /** Where `followFeed` writes: one per client of a streaming technique. */
 export interface FeedOutlet {
-  /** Writes a message (its payload is `encode(message)`); returns false when the client's buffer is full. */
-  message(message: Message): boolean;
+  /**
+   * Writes a message of the feed `epoch` (its payload is `encode(message)`); returns false
+   * when the client's buffer is full.
+   */
+  message(message: Message, epoch: string): boolean;
   /** Writes a control event; returns false when the client's buffer is full. */
   control(event: ControlEvent): boolean;
   /** Resolves once the client has taken what was written. */
   drained(): Promise<void>;
 }
 
+/** Where a client is in the feed: the id of the last message it has, and that feed's epoch. */
+export interface FeedPosition {
+  epoch: string;
+  cursor: number;
+}
+
 /**
- * Follows the feed from `cursor` into one client until `signal` aborts.
+ * Follows the feed from `cursor` of `epoch` into one client until `signal` aborts. The
+ * first thing written is an `epoch` event naming the feed served; a cursor of another
+ * epoch then gets a `reset` carrying this feed's epoch, and the history from the start.
  *
  * It pulls rather than queues: each round asks the feed for everything after the last
  * message written, writes it, and sleeps until the next publish. A client that reads
@@ -142,16 +174,17 @@ export interface FeedOutlet {
  * its buffer is full: Node's 16 KiB for an HTTP response, STREAM_HIGH_WATER_BYTES for a
  * WebSocket); when it
  * falls behind the history, the next read says so with a gap. So memory per client is
- * bounded, and nothing is skipped silently. Resolves with the id of the last message
- * written, the cursor the client resumes from. A client that stops reading altogether is
- * the outlet's to drop: its `drained()` never resolves, so it aborts `signal`.
+ * bounded, and nothing is skipped silently. Resolves with the epoch and the id of the
+ * last message written: where the client resumes from. A client that stops reading
+ * altogether is the outlet's to drop: its `drained()` never resolves, so it aborts `signal`.
  */
 export async function followFeed(
   feed: Feed,
   cursor: number | undefined,
+  epoch: string | undefined,
   outlet: FeedOutlet,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<FeedPosition> {
   // Set by every publish, cleared before each read: no wake-up can fall between the two.
   let dirty = true;
   let wake: (() => void) | null = null;
@@ -161,9 +194,13 @@ export async function followFeed(
   });
   const onAbort = () => wake?.();
   signal.addEventListener('abort', onAbort);
-  // Without a cursor: from the newest message this node holds, fixed before any await so
-  // that whatever is published once the client is connected reaches it.
+  // Without a cursor: from the newest message this node holds, fixed with its epoch before
+  // any await so that whatever is published once the client is connected reaches it.
   let sent = cursor ?? feed.lastId;
+  // The epoch `sent` belongs to. None (a bare cursor, typed by hand) is taken as this
+  // feed's by the first read, which then names it.
+  let on = cursor === undefined ? feed.epoch : epoch;
+  outlet.control({ type: 'epoch', epoch: feed.epoch });
   try {
     while (!signal.aborted) {
       if (!dirty) {
@@ -172,15 +209,16 @@ export async function followFeed(
         continue;
       }
       dirty = false;
-      const batch = await feed.since(sent);
+      const batch = await feed.since(sent, on);
       if (signal.aborted) break;
+      on = batch.epoch;
       let room = true;
-      if (batch.reset) room = outlet.control({ type: 'reset' });
+      if (batch.reset) room = outlet.control({ type: 'reset', epoch: batch.epoch });
       if (batch.missed) room = outlet.control({ type: 'gap', missed: batch.missed }) && room;
       if (batch.reset || batch.missed) sent = (batch.messages[0]?.id ?? batch.cursor + 1) - 1;
       for (const message of batch.messages) {
         if (signal.aborted) break;
-        room = outlet.message(message) && room;
+        room = outlet.message(message, batch.epoch) && room;
         sent = message.id;
         if (!room) {
           await untilAborted(outlet.drained(), signal);
@@ -196,7 +234,7 @@ export async function followFeed(
     unsubscribe();
     signal.removeEventListener('abort', onAbort);
   }
-  return sent;
+  return { epoch: on ?? feed.epoch, cursor: sent };
 }
 
 /** Resolves when `promise` settles or `signal` aborts, whichever comes first. */
@@ -213,13 +251,14 @@ function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void
 }
 
 /**
- * The JSON body of a polling answer, `{"cursor":N,"messages":[...]}` (+ `"missed"` or
- * `"reset"`), built from each message's own JSON so the payload bytes inside it are known
- * exactly.
+ * The JSON body of a polling answer, `{"epoch":"E","cursor":N,"messages":[...]}` (+
+ * `"missed"` or `"reset"`), built from each message's own JSON so the payload bytes
+ * inside it are known exactly.
  */
 export function batchBody(batch: Batch): { body: string; payloadBytes: number } {
   const encoded = batch.messages.map(encode);
   const extra = (batch.missed ? `,"missed":${batch.missed}` : '') + (batch.reset ? ',"reset":true' : '');
-  const body = `{"cursor":${batch.cursor},"messages":[${encoded.map((e) => e.json).join(',')}]${extra}}`;
+  // An epoch is [0-9a-z] only (isEpoch): nothing in it needs escaping.
+  const body = `{"epoch":"${batch.epoch}","cursor":${batch.cursor},"messages":[${encoded.map((e) => e.json).join(',')}]${extra}}`;
   return { body, payloadBytes: encoded.reduce((sum, e) => sum + e.bytes, 0) };
 }
