@@ -301,7 +301,9 @@ export class RedisFeed implements Feed {
           : await this.#reader.xread('COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.#streamKey, this.#readFrom);
         const entries: StreamEntry[] = reply?.[0]?.[1] ?? [];
         for (const entry of entries) {
-          if (await this.#take(entry)) break;
+          const foreign = this.#take(entry);
+          // The rest of this read is stale when the entry showed that Redis holds another feed.
+          if (foreign !== undefined && (await this.#foreign(entry, foreign))) break;
         }
         // A quiet second: check the feed is still the one followed (cheap, one GET).
         if (!loading && entries.length === 0) resync = true;
@@ -347,32 +349,37 @@ export class RedisFeed implements Feed {
   }
 
   /**
-   * Takes one entry into the mirror. Resolves true when the entry showed that Redis holds
-   * another feed now and the mirror started over: the rest of the read is stale.
+   * Takes one entry into the mirror. When it was stored under another epoch than the
+   * mirror's, takes nothing and returns that epoch (see #foreign).
    */
-  async #take(entry: StreamEntry): Promise<boolean> {
+  #take(entry: StreamEntry): string | undefined {
     // Entries stored before epochs existed carry none: they belong to the feed that has one now.
     const epoch = entryEpoch(entry);
-    if (epoch !== undefined && epoch !== this.#history.epoch) {
-      // Either a new feed began (Redis lost the old one: its ids may already be past this
-      // mirror's, so they cannot tell), or a leftover of an older feed in the same stream
-      // (only the epoch key was lost). The epoch key tells which.
-      if (!this.#leftoverEpochs.has(epoch)) {
-        if (await this.#resync()) return true;
-        this.#leftoverEpochs.add(epoch);
-      }
-      this.#readFrom = entry[0];
-      return false;
-    }
+    if (epoch !== undefined && epoch !== this.#history.epoch) return epoch;
     const message = toMessage(entry);
     this.#readFrom = entry[0];
-    if (message.id <= this.#history.lastId) return false;
+    if (message.id <= this.#history.lastId) return undefined;
     // An id that does not follow the last starts a new run in the mirror: the entries in
     // between were trimmed from the stream while this node was away, and a client whose
     // cursor falls there gets a gap.
     this.#history.append(message);
     this.#listeners.notify(message);
     for (const [id, echo] of this.#echoes) if (id <= message.id && echo.epoch === this.#history.epoch) echo.release();
+    return undefined;
+  }
+
+  /**
+   * An entry of another epoch than the mirror's is either the first of a new feed (Redis
+   * lost the old one: its ids may already be past the mirror's, so they cannot tell) or a
+   * leftover of an older feed in the same stream (only the epoch key was lost). The epoch
+   * key tells which. Resolves true when the mirror started over.
+   */
+  async #foreign(entry: StreamEntry, epoch: string): Promise<boolean> {
+    if (!this.#leftoverEpochs.has(epoch)) {
+      if (await this.#resync()) return true;
+      this.#leftoverEpochs.add(epoch);
+    }
+    this.#readFrom = entry[0];
     return false;
   }
 
