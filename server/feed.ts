@@ -35,7 +35,11 @@ export function newEpoch(): string {
 
 /** What a cursor read returns: the same shape the polling techniques answer with. */
 export interface Batch {
-  /** The epoch of the feed this batch was read from: the client sends it back with `cursor`. */
+  /**
+   * The epoch of the feed this batch was read from: the client sends it back with
+   * `cursor`. (A node of a shared feed that cannot reach its backplane, and so cannot
+   * tell, answers with the client's own epoch and nothing new.)
+   */
   epoch: string;
   /** The id of the last message in `messages`, or the cursor to use next when empty. */
   cursor: number;

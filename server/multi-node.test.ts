@@ -197,10 +197,14 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     assert.ok(late);
     assert.ok(Date.now() - started < 10_000, 'the start does not wait for Redis forever');
     assert.equal((await fetch(`${late.url}/api/health`)).status, 503);
+    // It knows no feed yet: a client of a's feed is told nothing new, and above all not reset.
+    const early = (await (await fetch(`${late.url}/api/short-polling?since=1&epoch=${a.feed.epoch}`)).json()) as Record<string, unknown>;
+    assert.deepEqual(early, { epoch: a.feed.epoch, cursor: 1, messages: [] });
     await redis().start();
     await until(() => late.feed.health().ok && late.feed.lastId === first.id, 'the late node to load the history', 10_000);
     const poll = (await (await fetch(`${late.url}/api/long-polling?since=0`)).json()) as { messages: Message[] };
     assert.deepEqual(texts(poll.messages), texts([first]));
+    assert.equal(late.feed.epoch, a.feed.epoch, 'the late node follows the same feed');
   });
 
   test('when Redis has lost the feed, nodes start over and clients ahead of it get a reset', async (t) => {

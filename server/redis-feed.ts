@@ -109,6 +109,8 @@ export class RedisFeed implements Feed {
   #readFrom = '0-0';
   /** Epochs of entries found to be leftovers of an older feed in the mirrored stream: skipped. */
   readonly #leftoverEpochs = new Set<string>();
+  /** Whether the mirror's epoch is Redis's; until the first resync it is a stand-in. */
+  #synced = false;
   #readerError: string | undefined;
   #closed = false;
   #following: Promise<void> = Promise.resolve();
@@ -226,9 +228,11 @@ export class RedisFeed implements Feed {
     }
     // Redis is away. A cursor of another epoch than this node's feed gets the reset this
     // node can give. One of this epoch (or none) ahead of the node may be one another
-    // node served: nothing newer is known here, so the client keeps its cursor and asks again.
-    if (!ofThisFeed) return this.#history.since(cursor, epoch);
-    return { epoch: this.#history.epoch, cursor, messages: [] };
+    // node served: nothing newer is known here, so the client keeps its cursor and asks
+    // again. So does any cursor while this node has never reached Redis: it knows no feed
+    // to tell the client's from.
+    if (!ofThisFeed && this.#synced) return this.#history.since(cursor, epoch);
+    return { epoch: epoch ?? this.#history.epoch, cursor, messages: [] };
   }
 
   subscribe(listener: FeedListener): () => void {
@@ -305,7 +309,8 @@ export class RedisFeed implements Feed {
           // The rest of this read is stale when the entry showed that Redis holds another feed.
           if (foreign !== undefined && (await this.#foreign(entry, foreign))) break;
         }
-        // A quiet second: check the feed is still the one followed (cheap, one GET).
+        // A quiet second: check the feed is still the one followed (cheap: one MULTI of
+        // SET NX and two GETs).
         if (!loading && entries.length === 0) resync = true;
         this.#readerError = undefined;
         failures = 0;
@@ -333,6 +338,7 @@ export class RedisFeed implements Feed {
    */
   async #resync(): Promise<boolean> {
     const { epoch, counter } = await this.#feedInRedis(this.#reader);
+    this.#synced = true;
     const had = this.#history.lastId;
     if (epoch === this.#history.epoch && counter >= had) return false;
     // At start the mirror holds nothing and the epoch was a stand-in: nothing to report.
