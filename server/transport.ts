@@ -199,7 +199,7 @@ export async function followFeed(
   let sent = cursor ?? feed.lastId;
   // The epoch `sent` belongs to. None (a bare cursor, typed by hand) is taken as this
   // feed's by the first read, which then names it.
-  let on = cursor === undefined ? feed.epoch : epoch;
+  let sentEpoch = cursor === undefined ? feed.epoch : epoch;
   outlet.control({ type: 'epoch', epoch: feed.epoch });
   try {
     while (!signal.aborted) {
@@ -209,9 +209,9 @@ export async function followFeed(
         continue;
       }
       dirty = false;
-      const batch = await feed.since(sent, on);
+      const batch = await feed.since(sent, sentEpoch);
       if (signal.aborted) break;
-      on = batch.epoch;
+      sentEpoch = batch.epoch;
       let room = true;
       if (batch.reset) room = outlet.control({ type: 'reset', epoch: batch.epoch });
       if (batch.missed) room = outlet.control({ type: 'gap', missed: batch.missed }) && room;
@@ -234,7 +234,7 @@ export async function followFeed(
     unsubscribe();
     signal.removeEventListener('abort', onAbort);
   }
-  return { epoch: on ?? feed.epoch, cursor: sent };
+  return { epoch: sentEpoch ?? feed.epoch, cursor: sent };
 }
 
 /** Resolves when `promise` settles or `signal` aborts, whichever comes first. */
