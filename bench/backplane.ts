@@ -86,9 +86,9 @@ export async function measureBackplane(url: string, payloadBytes: number, redisP
   const admin = new Redis(url, { maxRetriesPerRequest: 0 });
   let scriptCeiling: ScriptCeiling | null = null;
   try {
-    scriptCeiling = await measureScriptCeiling(admin, url, keys.counter, keys.stream, text);
+    scriptCeiling = await measureScriptCeiling(admin, url, keys, text);
   } finally {
-    await admin.del(keys.counter, keys.stream).catch(() => undefined);
+    await admin.del(keys.counter, keys.stream, keys.epoch).catch(() => undefined);
     admin.disconnect();
   }
   return {
@@ -109,7 +109,7 @@ export async function measureBackplane(url: string, payloadBytes: number, redisP
  * Runs the feed's publish script (EVALSHA, as ioredis sends it) through redis-benchmark
  * on the same keys; null when redis-benchmark is not installed.
  */
-async function measureScriptCeiling(admin: Redis, url: string, counterKey: string, streamKey: string, text: string): Promise<ScriptCeiling | null> {
+async function measureScriptCeiling(admin: Redis, url: string, keys: ReturnType<typeof feedKeys>, text: string): Promise<ScriptCeiling | null> {
   const tool = process.env.REDIS_BENCHMARK || 'redis-benchmark';
   const sha = String(await admin.script('LOAD', PUBLISH_SCRIPT));
   const target = new URL(url);
@@ -119,8 +119,8 @@ async function measureScriptCeiling(admin: Redis, url: string, counterKey: strin
   const db = /^\/(\d+)$/.exec(target.pathname)?.[1];
   if (db) args.push('--dbnum', db);
   args.push('-n', String(CEILING_REQUESTS), '-c', String(CEILING_CONNECTIONS), '-P', String(CEILING_PIPELINE), '-q', '--csv');
-  // The last argument is the publish's deadline on Redis's clock: far in the future, so every run stores.
-  args.push('EVALSHA', sha, '2', counterKey, streamKey, '1000', '1796149891620.837', 'probe', text, String(Number.MAX_SAFE_INTEGER));
+  // The deadline argument is on Redis's clock: far in the future, so every run stores.
+  args.push('EVALSHA', sha, '3', keys.counter, keys.stream, keys.epoch, '1000', '1796149891620.837', 'probe', text, String(Number.MAX_SAFE_INTEGER), 'probe0');
   let stdout: string;
   try {
     ({ stdout } = await promisify(execFile)(tool, args, { timeout: 60_000, maxBuffer: 1024 * 1024 }));

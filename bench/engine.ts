@@ -172,7 +172,7 @@ async function runOne(driver: BenchDriver, clients: number, feed: RunFeed, optio
   };
   try {
     const clock = await calibrate(baseUrl);
-    const health = (await (await fetch(`${baseUrl}/api/health`)).json()) as { lastId: number };
+    const health = (await (await fetch(`${baseUrl}/api/health`)).json()) as { lastId: number; epoch?: string };
     const author = `bench-${tag}`;
     const clientId = `bench-${tag}-${technique}`;
     // Subscribers in blocks, one block per node; the publisher's node is the first.
@@ -195,7 +195,7 @@ async function runOne(driver: BenchDriver, clients: number, feed: RunFeed, optio
 
     phase(nodeCount > 1 ? `connecting ${clients} subscribers over ${nodeCount} nodes` : `connecting ${clients} subscribers`);
     const subscribers = subscribeAll(
-      blocks.filter((block) => block.size > 0).map((block) => driver.subscribe({ baseUrl: block.url, clientId, clients: block.size, since: health.lastId, pollIntervalMs: options.pollIntervalMs, tracker: tracker.slice(block.first), clock })),
+      blocks.filter((block) => block.size > 0).map((block) => driver.subscribe({ baseUrl: block.url, clientId, clients: block.size, since: health.lastId, epoch: health.epoch, pollIntervalMs: options.pollIntervalMs, tracker: tracker.slice(block.first), clock })),
     );
     let report: SubscriberReport | undefined;
     try {
@@ -261,6 +261,7 @@ async function runOne(driver: BenchDriver, clients: number, feed: RunFeed, optio
         connectionCap,
         feed: options.url ? 'unknown' : feed.name,
         nodes: nodeCount,
+        epoch: health.epoch ?? '',
       });
       if (nodeCount > 1) result.latencyByNode = tracker.latencyByGroup() as TechniqueResult['latencyByNode'];
       if (!server) result.warnings.push('server CPU and memory are not measured with --url');
@@ -326,6 +327,8 @@ interface Measurements {
   connectionCap: number;
   feed: TechniqueResult['feed'];
   nodes: number;
+  /** The feed's epoch, as `/api/health` named it before the run ('' when it names none). */
+  epoch: string;
 }
 
 /** Turns what was recorded into one entry of results.json. */
@@ -372,6 +375,7 @@ export function measure(m: Measurements): TechniqueResult {
     subscribedMs: m.subscribedMs,
     pollIntervalMs: m.pollIntervalMs,
     payloadBytesPerMessage: delivered > 0 ? delivery.payloadBytes / delivered : 0,
+    epoch: m.epoch,
   };
   const measuredOf: Record<TheoryCheck['metric'], number | null> = {
     httpRequests: stats.httpRequests,

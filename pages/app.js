@@ -113,7 +113,7 @@ class Panel {
       onMessage: (message) => this.#show(message),
       onEvent: (event) => {
         if (event.type === 'gap') this.#notice(`${event.missed} messages were too old to recover`);
-        if (event.type === 'reset') this.#notice('the server restarted: history starts over');
+        if (event.type === 'reset') this.#notice(`the feed started over (epoch ${event.epoch}): its history from the start`);
       },
       onState: (state) => {
         this.stateBadge.textContent = state;

@@ -186,6 +186,33 @@ describe('side-by-side page in Chromium', { skip: !CHROMIUM }, () => {
     assert.deepEqual(problems, []);
   });
 
+  test('panels that come back after the server started over, with a new feed past their cursor, say so and show it from #1', async (t) => {
+    const { server, page, problems } = await openPage(t);
+    for (let i = 1; i <= 3; i += 1) await publish(server.url, { author: 'ada', text: `old ${i}` });
+    await allShow(page, [1, 2, 3]);
+    for (const id of TECHNIQUES) await page.click(`[data-technique="${id}"] [data-action="pause"]`);
+    // A new server where the old one was: a new feed, which counts past the panels'
+    // cursor (3) before they come back.
+    const { port } = new URL(server.url);
+    await server.app.close();
+    const again = await startServer(t, { config: { heartbeatMs: 1000, port: Number(port) } });
+    for (let i = 1; i <= 5; i += 1) await publish(again.url, { author: 'ada', text: `new ${i}` });
+    for (const id of TECHNIQUES) await page.click(`[data-technique="${id}"] [data-action="pause"]`);
+    const expected = [1, 2, 3, 1, 2, 3, 4, 5];
+    for (const id of TECHNIQUES) {
+      const deadline = Date.now() + 15_000;
+      while ((await shownIds(page, id)).length < expected.length && Date.now() < deadline) await page.waitForTimeout(100);
+      // Before epochs: [1, 2, 3, 4, 5], and no word of the new 1..3.
+      assert.deepEqual(await shownIds(page, id), expected, id);
+      const texts = await page.locator(`[data-technique="${id}"] [data-role="messages"] li[data-id] span`).allTextContents();
+      assert.deepEqual(texts.slice(0, 5).reverse(), ['new 1', 'new 2', 'new 3', 'new 4', 'new 5'], id);
+      const notice = await page.locator(`[data-technique="${id}"] li.notice`).allTextContents();
+      assert.deepEqual(notice, [`the feed started over (epoch ${again.feed.epoch}): its history from the start`], id);
+    }
+    // The page's figures poll /api/stats every second: one may have found no server.
+    assert.deepEqual(problems.filter((problem) => !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(problem)), []);
+  });
+
   test('after going to another page and back, every panel is open and receiving again', async (t) => {
     const { server, page, problems } = await openPage(t);
     await page.click('[data-technique="sse"] h2 a');
@@ -218,7 +245,7 @@ describe('technique pages in Chromium', { skip: !CHROMIUM }, () => {
       page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
       await page.goto(`${server.url}/techniques/${id}.html`);
       await page.locator('#transcript-note').filter({ hasText: 'recorded just now' }).waitFor({ timeout: 5000 });
-      assert.match((await page.locator('#transcript-request').textContent()) ?? '', new RegExp(`^GET /api/${id}\\?since=0 HTTP/1.1`));
+      assert.match((await page.locator('#transcript-request').textContent()) ?? '', new RegExp(`^GET /api/${id}\\?since=0&epoch=${server.feed.epoch} HTTP/1.1`));
       const response = (await page.locator('#transcript-response').textContent()) ?? '';
       assert.match(response, /^HTTP\/1.1 (200 OK|101 Switching Protocols)/);
       assert.match(response, /shown in the transcript/);

@@ -77,6 +77,7 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     const client = clientOf(request.query);
     if (client !== undefined) return { client, techniques: wire.snapshot(client) };
     return {
+      epoch: feed.epoch,
       lastId: feed.lastId,
       listeners: feed.listenerCount,
       techniques: wire.snapshot(),
@@ -95,7 +96,7 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     const target = address ? selfAddress(address) : { host: config.host, port: config.port };
     const since = Math.max(0, feed.lastId - 1);
     reply.header('cache-control', 'no-store');
-    return recordTranscript(target, `/api/${transport.id}?since=${since}`, transport.upgrade === true);
+    return recordTranscript(target, `/api/${transport.id}?since=${since}&epoch=${feed.epoch}`, transport.upgrade === true);
   });
 
   app.get('/api/health', async (_request, reply) => {
@@ -104,7 +105,8 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     // `now` lets a browser estimate its clock's offset from the server's, so the delays
     // it computes from a message's `ts` stay honest on another machine. Unhealthy (the
     // feed's Redis is away) is a 503 for load balancers, and still says what it can.
-    const body = { status: health.ok ? 'ok' : 'unhealthy', feed: redact(config.feed), lastId: feed.lastId, now: preciseNow() };
+    // `epoch` and `lastId` together are a cursor for "from now on".
+    const body = { status: health.ok ? 'ok' : 'unhealthy', feed: redact(config.feed), epoch: feed.epoch, lastId: feed.lastId, now: preciseNow() };
     if (health.ok) return body;
     return reply.code(503).send({ ...body, reason: health.reason });
   });

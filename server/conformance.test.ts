@@ -4,7 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import type { Config } from './config.ts';
 import type { Message } from './message.ts';
+import { feedKeys } from './redis-feed.ts';
 import { clients, feedBackends, publish, startServer } from './testing.ts';
 import { transports } from './transports/index.ts';
 
@@ -111,8 +114,41 @@ for (const transport of transports) {
       const client = await open(server.url, { since: 500 });
       t.after(() => client.close());
       await client.received(2);
-      assert.deepEqual(client.events, [{ type: 'reset' }]);
+      assert.deepEqual(client.events, [{ type: 'reset', epoch: server.feed.epoch }]);
       assert.deepEqual(client.messages, published);
+    });
+
+    test('a client that returns with its cursor after the feed started over gets a reset and the new feed from id 1', async (t) => {
+      const config = backend.config();
+      const first = await startServer(t, { config });
+      for (let i = 1; i <= 30; i += 1) await publish(first.url, { author: 'ada', text: `old ${i}` });
+      const before = await open(first.url, { since: 0 });
+      await before.received(30);
+      await before.close();
+      const { epoch, cursor } = before.position;
+      assert.equal(cursor, 30);
+
+      // The feed starts over: a new process on the same port (with the Redis feed, on a
+      // Redis that lost the feed's keys), which counts past the client's cursor before
+      // the client comes back.
+      const { port } = new URL(first.url);
+      await first.app.close();
+      // As a real client would before its next request: see the old server's FIN on the
+      // keep-alive sockets of the publishes above, rather than send on one of them.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (backend.name === 'redis') await forgetFeed(config);
+      const second = await startServer(t, { config: { ...config, port: Number(port) } });
+      const published: Message[] = [];
+      for (let i = 1; i <= 50; i += 1) published.push(await publish(second.url, { author: 'ada', text: `new ${i}` }));
+
+      const back = await open(second.url, { since: cursor, epoch });
+      t.after(() => back.close());
+      // Before epochs: 31..50 only, and no word of 1..30.
+      await back.received(50);
+      assert.deepEqual(back.messages, published);
+      assert.deepEqual(back.events, [{ type: 'reset', epoch: second.feed.epoch }]);
+      assert.notEqual(second.feed.epoch, epoch);
+      assert.deepEqual(back.position, { epoch: second.feed.epoch, cursor: 50 });
     });
 
     for (const since of ['-1', '1.5', 'abc', '', '1e3', '99999999999999999999']) {
@@ -129,6 +165,18 @@ for (const transport of transports) {
         assert.equal(health.status, 200);
       });
     }
+
+    for (const epoch of ['ABC123', 'a-b', '', 'x'.repeat(17), 'k3j9x2.5', ['aaaaaa', 'bbbbbb']]) {
+      test(`epoch=${JSON.stringify(epoch)} is refused with 400 RTL_BAD_EPOCH`, async (t) => {
+        const server = await startServer(t, { config: backend.config() });
+        const epochs = [epoch].flat().map((value) => `&epoch=${encodeURIComponent(value)}`).join('');
+        const answer = await fetch(`${server.url}/api/${technique}?since=1${epochs}`);
+        assert.equal(answer.status, 400);
+        const body = (await answer.json()) as Record<string, unknown>;
+        assert.equal(body.code, 'RTL_BAD_EPOCH');
+        assert.match(String(body.message), /^epoch must be 1 to 16 characters of 0-9 and a-z/);
+      });
+    }
   });
 }
 
@@ -140,3 +188,14 @@ test('HEAD on every technique answers at once instead of hanging', async (t) => 
   }
   assert.equal(server.feed.listenerCount, 0);
 });
+
+/** What a Redis that lost its data looks like to the feed under `config`: its keys are gone. */
+async function forgetFeed(config: Partial<Config>): Promise<void> {
+  const admin = new Redis(String(config.feed));
+  const keys = feedKeys(String(config.redisKeyPrefix));
+  try {
+    await admin.del(keys.counter, keys.stream, keys.epoch);
+  } finally {
+    admin.disconnect();
+  }
+}

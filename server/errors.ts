@@ -10,6 +10,11 @@ export const BadCursor = createError(
   '%s must be a non-negative integer (a message id), got %s',
   400,
 );
+export const BadEpoch = createError(
+  'RTL_BAD_EPOCH',
+  '%s must be 1 to 16 characters of 0-9 and a-z (the epoch the server sent with the cursor), got %s',
+  400,
+);
 export const BadTimeout = createError(
   'RTL_BAD_TIMEOUT',
   'timeout must be a whole number of milliseconds from 0 to %s, got %s',

@@ -94,31 +94,58 @@ async function startProcess(t: import('node:test').TestContext, port: number): P
   return child;
 }
 
-test('killed and started again, the server tells its returning clients their history is gone', async (t) => {
+/** The feed's epoch, from the server's health document. */
+async function epochOf(url: string): Promise<string> {
+  return ((await (await fetch(`${url}/api/health`)).json()) as { epoch: string }).epoch;
+}
+
+test('killed and started again, the server tells its returning clients their history is gone, even once it has counted past their cursor', async (t) => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const first = await startProcess(t, port);
   for (const text of ['one', 'two', 'three']) await publish(url, { author: 'ada', text });
+  const old = await epochOf(url);
 
-  // A real EventSource: it reconnects by itself, with the last id it saw.
-  const source = new EventSource(`${url}/api/sse?since=0`);
+  // A real EventSource: it reconnects by itself, with the last id it saw. Its requests
+  // wait at `gate` while the test holds it shut, as over a slow network: so the new
+  // server can count past the old cursor before the EventSource comes back.
+  let gate: Promise<void> = Promise.resolve();
+  const source = new EventSource(`${url}/api/sse?since=0`, { fetch: async (input, init) => gate.then(() => fetch(input, init)) });
   t.after(() => source.close());
   const seen: string[] = [];
   source.onmessage = (event) => seen.push(`${event.lastEventId}:${JSON.parse(event.data).text}`);
-  source.addEventListener('reset', () => seen.push('reset'));
+  source.addEventListener('reset', (event) => seen.push(`reset:${JSON.parse(event.data).epoch}`));
   await until(() => seen.length === 3, 'the history', 5000);
 
+  let open!: () => void;
+  gate = new Promise((resolve) => (open = resolve));
   first.kill('SIGKILL');
   await once(first, 'exit');
   await startProcess(t, port);
-  await publish(url, { author: 'ada', text: 'after the restart' });
+  const epoch = await epochOf(url);
+  for (let i = 1; i <= 5; i += 1) await publish(url, { author: 'ada', text: `new ${i}` });
+  open();
 
-  // EventSource comes back with Last-Event-ID 3, ahead of the new, empty feed.
-  await until(() => seen.length === 5, 'the reset and the new message', 15_000);
-  assert.deepEqual(seen, ['1:one', '2:two', '3:three', 'reset', '1:after the restart']);
+  // EventSource comes back with Last-Event-ID <old>.3: behind the new feed, which has
+  // messages 1..5, but of another epoch. Before epochs it got 4 and 5, and never heard
+  // of 1..3.
+  await until(() => seen.length === 9, 'the reset and the new messages', 15_000);
+  assert.notEqual(epoch, old);
+  assert.deepEqual(seen, [
+    `${old}.1:one`,
+    `${old}.2:two`,
+    `${old}.3:three`,
+    `reset:${epoch}`,
+    ...[1, 2, 3, 4, 5].map((id) => `${epoch}.${id}:new ${id}`),
+  ]);
 
   // A poller with the old cursor is told the same, and gets the new history.
-  const answer = (await (await fetch(`${url}/api/short-polling?since=3`)).json()) as { reset?: boolean; messages: { text: string }[] };
+  const answer = (await (await fetch(`${url}/api/short-polling?since=3&epoch=${old}`)).json()) as { epoch: string; reset?: boolean; messages: { text: string }[] };
   assert.equal(answer.reset, true);
-  assert.deepEqual(answer.messages.map((m) => m.text), ['after the restart']);
+  assert.equal(answer.epoch, epoch);
+  assert.deepEqual(answer.messages.map((m) => m.text), ['new 1', 'new 2', 'new 3', 'new 4', 'new 5']);
+  // Without its epoch a cursor is taken as this feed's: what a client that keeps no epoch
+  // risks across a restart.
+  const bare = (await (await fetch(`${url}/api/short-polling?since=3`)).json()) as { reset?: boolean; messages: { text: string }[] };
+  assert.deepEqual([bare.reset, bare.messages.map((m) => m.text)], [undefined, ['new 4', 'new 5']]);
 });

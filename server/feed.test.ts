@@ -53,7 +53,7 @@ test('ts is epoch milliseconds with sub-millisecond precision, never going back'
 test('since(undefined) is live only: no messages, the cursor of the newest', async (t) => {
   const feed = await open(t, { historySize: 10 });
   await feed.publish(input('a'));
-  assert.deepEqual(await feed.since(undefined), { cursor: 1, messages: [] });
+  assert.deepEqual(await feed.since(undefined), { epoch: feed.epoch, cursor: 1, messages: [] });
 });
 
 test('since(C) returns every message with id > C, and its last id as cursor', async (t) => {
@@ -63,7 +63,8 @@ test('since(C) returns every message with id > C, and its last id as cursor', as
   assert.deepEqual(batch.messages.map((m) => m.text), ['c', 'd']);
   assert.equal(batch.cursor, 4);
   assert.equal(batch.missed, undefined);
-  assert.deepEqual(await feed.since(4), { cursor: 4, messages: [] });
+  assert.deepEqual(await feed.since(4), { epoch: feed.epoch, cursor: 4, messages: [] });
+  assert.deepEqual(await feed.since(2, feed.epoch), batch, 'the feed\'s own epoch changes nothing');
 });
 
 test('history is bounded, and a cursor older than it is told how many it missed', async (t) => {
@@ -82,7 +83,40 @@ test('a cursor ahead of the feed gets a reset and the whole history', async (t) 
   const batch = await feed.since(99);
   assert.equal(batch.reset, true);
   assert.deepEqual(batch.messages.map((m) => m.id), [1]);
-  assert.deepEqual(await (await open(t, { historySize: 1 })).since(5), { cursor: 0, messages: [], reset: true });
+  const empty = await open(t, { historySize: 1 });
+  assert.deepEqual(await empty.since(5), { epoch: empty.epoch, cursor: 0, messages: [], reset: true });
+});
+
+test('every feed has an epoch of its own: 6 characters of [0-9a-z]', async (t) => {
+  const epochs = new Set<string>();
+  for (let i = 0; i < 5; i += 1) {
+    const feed = await open(t, { historySize: 10 });
+    assert.match(feed.epoch, /^[0-9a-z]{6}$/);
+    epochs.add(feed.epoch);
+  }
+  assert.equal(epochs.size, 5);
+});
+
+test('a cursor of another epoch gets a reset and the history from the start, even one behind the feed', async (t) => {
+  const feed = await open(t, { historySize: 10 });
+  for (let i = 1; i <= 5; i += 1) await feed.publish(input(`m${i}`));
+  const batch = await feed.since(3, 'other1');
+  assert.equal(batch.reset, true);
+  assert.equal(batch.epoch, feed.epoch);
+  assert.deepEqual(batch.messages.map((m) => m.id), [1, 2, 3, 4, 5]);
+  assert.equal(batch.cursor, 5);
+  assert.equal(batch.missed, undefined);
+  // Without an epoch the cursor is taken as this feed's, as before epochs.
+  assert.deepEqual((await feed.since(3)).messages.map((m) => m.id), [4, 5]);
+});
+
+test('a reset whose history no longer reaches id 1 says how many messages are gone', async (t) => {
+  const feed = await open(t, { historySize: 3 });
+  for (let i = 1; i <= 10; i += 1) await feed.publish(input(`m${i}`));
+  const batch = await feed.since(9, 'other1');
+  assert.equal(batch.reset, true);
+  assert.deepEqual(batch.messages.map((m) => m.id), [8, 9, 10]);
+  assert.equal(batch.missed, 7);
 });
 
 test('subscribe delivers each publish and returns its own unsubscribe', async (t) => {

@@ -2,22 +2,53 @@
  * The one feed: an append-only log of messages that every technique serves.
  *
  * Ids start at 1 and grow by one, so a message id doubles as a cursor: "since C" means
- * every message with id > C. History is bounded; a cursor that has fallen out of it gets
- * an explicit count of what it missed, and a cursor from the future (the server
- * restarted, its history is gone) gets an explicit reset. Nothing is skipped silently.
+ * every message with id > C. Ids start again at 1 when a feed starts over (the process
+ * restarted, or Redis lost its data), so every feed also has an epoch, a random name of
+ * its own, and a full cursor is (epoch, id). History is bounded; a cursor that has fallen
+ * out of it gets an explicit count of what it missed, and a cursor of another epoch, or
+ * one from the future, gets an explicit reset. Nothing is skipped silently.
  */
+import { randomInt } from 'node:crypto';
 import type { Message, PublishInput } from './message.ts';
+
+/** Characters in an epoch this server makes: 36^6, about 2 billion names. */
+export const EPOCH_LENGTH = 6;
+const EPOCH_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+// Wider than the EPOCH_LENGTH characters this server makes, so a feed with longer names
+// (another server, a later version) is still told apart rather than refused.
+const EPOCH_PATTERN = /^[0-9a-z]{1,16}$/;
+
+/**
+ * Whether `value` can be an epoch: 1 to 16 characters of [0-9a-z]. Nothing in it needs
+ * escaping in JSON, an SSE field or a script.
+ */
+export function isEpoch(value: unknown): value is string {
+  return typeof value === 'string' && EPOCH_PATTERN.test(value);
+}
+
+/** A new feed's epoch: EPOCH_LENGTH random characters of [0-9a-z], from the crypto RNG. */
+export function newEpoch(): string {
+  let epoch = '';
+  for (let i = 0; i < EPOCH_LENGTH; i += 1) epoch += EPOCH_ALPHABET[randomInt(EPOCH_ALPHABET.length)];
+  return epoch;
+}
 
 /** What a cursor read returns: the same shape the polling techniques answer with. */
 export interface Batch {
+  /**
+   * The epoch of the feed this batch was read from: the client sends it back with
+   * `cursor`. (A node of a shared feed that cannot reach its backplane, and so cannot
+   * tell, answers with the client's own epoch and nothing new.)
+   */
+  epoch: string;
   /** The id of the last message in `messages`, or the cursor to use next when empty. */
   cursor: number;
   messages: Message[];
   /** Set when the cursor was older than the history: how many messages it can never get. */
   missed?: number;
   /**
-   * Set when the cursor was ahead of the feed: the client saw another feed (the server
-   * restarted), so it is sent all of this feed's history from the start.
+   * Set when the cursor belongs to another feed (its epoch is not this feed's, or it is
+   * ahead of this feed): it is sent this feed's history from the start, as for cursor 0.
    */
   reset?: true;
 }
@@ -36,14 +67,23 @@ export interface FeedHealth {
  * process) and RedisFeed (redis-feed.ts: several nodes on one Redis Stream).
  */
 export interface Feed {
+  /**
+   * This feed's name: EPOCH_LENGTH characters of [0-9a-z], random per feed. A cursor is
+   * only meaningful with it. A shared feed's epoch changes when its backplane lost the
+   * feed and a new one began.
+   */
+  readonly epoch: string;
   /** Appends a checked message; resolves with it as stored, id and ts set. Rejects with FeedUnavailable when it cannot. */
   publish(input: PublishInput): Promise<Message>;
   /**
    * Messages after `cursor`; with no cursor, none, and the cursor for "from now on".
+   * `epoch` is the epoch the client got `cursor` from: another epoch than this feed's
+   * gets a reset and the history from the start. Without it the cursor is taken as this
+   * feed's (what a bare `since=5` typed by hand means).
    * Asynchronous because a node of a shared feed may have to ask the backplane: a cursor
    * another node has served can be ahead of what this node holds yet.
    */
-  since(cursor: number | undefined): Promise<Batch>;
+  since(cursor: number | undefined, epoch?: string): Promise<Batch>;
   /** Calls `listener` with each message this node learns of from now on; returns its unsubscribe. */
   subscribe(listener: FeedListener): () => void;
   /** The id of the newest message this node holds, 0 when none. */
@@ -62,36 +102,50 @@ export function preciseNow(): number {
 }
 
 /**
- * The answer to "since `cursor`" from a run of consecutive messages (oldest first) that
- * ends with the feed's newest, whose id is `lastId`. It may start anywhere up to
- * `cursor + 1`: what it lacks before that is what the cursor missed.
+ * The answer to "since `cursor` of `cursorEpoch`" from a run of consecutive messages
+ * (oldest first) of the feed `epoch` that ends with its newest, whose id is `lastId`. It
+ * may start anywhere up to `cursor + 1`: what it lacks before that is what the cursor
+ * missed.
  */
-export function batchFrom(messages: readonly Message[], lastId: number, cursor: number | undefined): Batch {
-  if (cursor === undefined) return { cursor: lastId, messages: [] };
-  if (cursor > lastId) return { cursor: lastId, messages: [...messages], reset: true };
+export function batchFrom(messages: readonly Message[], lastId: number, epoch: string, cursor: number | undefined, cursorEpoch?: string): Batch {
+  if (cursor === undefined) return { epoch, cursor: lastId, messages: [] };
+  // A cursor of another feed says nothing about this one: from the start, and a gap if
+  // the history no longer reaches back to id 1.
+  if (cursor > lastId || (cursorEpoch !== undefined && cursorEpoch !== epoch)) {
+    return { ...batchFrom(messages, lastId, epoch, 0), reset: true };
+  }
   const oldest = messages[0]?.id ?? lastId + 1;
   const missed = Math.max(0, oldest - 1 - cursor);
   const start = Math.max(0, cursor - oldest + 1);
   const after = messages.slice(start);
-  const batch: Batch = { cursor: after.at(-1)?.id ?? cursor + missed, messages: after };
+  const batch: Batch = { epoch, cursor: after.at(-1)?.id ?? cursor + missed, messages: after };
   if (missed > 0) batch.missed = missed;
   return batch;
 }
 
-/** The last `size` messages, consecutive, oldest first: a feed's history or a node's mirror of it. */
+/**
+ * The last `size` messages of the feed `epoch`, consecutive, oldest first: a feed's
+ * history or a node's mirror of it.
+ */
 export class History {
   readonly #size: number;
   // Trimmed from the front. At 1,000 entries a shift is cheap.
   #messages: Message[] = [];
   #lastId = 0;
+  #epoch: string;
 
-  constructor(size: number) {
+  constructor(size: number, epoch: string) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`historySize must be a positive integer, got ${size}`);
     this.#size = size;
+    this.#epoch = epoch;
   }
 
   get lastId(): number {
     return this.#lastId;
+  }
+
+  get epoch(): string {
+    return this.#epoch;
   }
 
   /** Appends the next message. One that does not follow the last starts a new run: what lies between is a gap. */
@@ -102,14 +156,15 @@ export class History {
     if (this.#messages.length > this.#size) this.#messages.shift();
   }
 
-  /** Forgets everything: the feed behind it started again from id 1. */
-  clear(): void {
+  /** Forgets everything: the feed behind it is a new one, `epoch`, from id 1. */
+  restart(epoch: string): void {
     this.#messages = [];
     this.#lastId = 0;
+    this.#epoch = epoch;
   }
 
-  since(cursor: number | undefined): Batch {
-    return batchFrom(this.#messages, this.#lastId, cursor);
+  since(cursor: number | undefined, cursorEpoch?: string): Batch {
+    return batchFrom(this.#messages, this.#lastId, this.#epoch, cursor, cursorEpoch);
   }
 }
 
@@ -160,8 +215,13 @@ export class MemoryFeed implements Feed {
   readonly #listeners: Listeners;
 
   constructor(options: MemoryFeedOptions) {
-    this.#history = new History(options.historySize);
+    // A process's memory is its feed: a new process, a new epoch.
+    this.#history = new History(options.historySize, newEpoch());
     this.#listeners = new Listeners(options.onListenerError);
+  }
+
+  get epoch(): string {
+    return this.#history.epoch;
   }
 
   get lastId(): number {
@@ -179,8 +239,8 @@ export class MemoryFeed implements Feed {
     return message;
   }
 
-  async since(cursor: number | undefined): Promise<Batch> {
-    return this.#history.since(cursor);
+  async since(cursor: number | undefined, epoch?: string): Promise<Batch> {
+    return this.#history.since(cursor, epoch);
   }
 
   subscribe(listener: FeedListener): () => void {

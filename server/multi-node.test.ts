@@ -119,7 +119,8 @@ describe('two nodes on one Redis', { skip: REDIS_MISSING }, () => {
       assert.ok(b.lastId < message.id, 'B has not read the message');
       // A client that saw this message on A asks B for what follows: nothing yet, and
       // above all no reset, which would replay the whole history to it.
-      assert.deepEqual(await b.since(message.id), { cursor: message.id, messages: [] });
+      assert.deepEqual(await b.since(message.id), { epoch: b.epoch, cursor: message.id, messages: [] });
+      assert.deepEqual(await b.since(message.id, a.epoch), { epoch: b.epoch, cursor: message.id, messages: [] });
       await until(() => b.lastId === message.id, 'B to catch up by itself');
       assert.deepEqual(texts((await b.since(message.id - 1)).messages), texts([message]));
     }
@@ -200,27 +201,124 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     assert.ok(late);
     assert.ok(Date.now() - started < 10_000, 'the start does not wait for Redis forever');
     assert.equal((await fetch(`${late.url}/api/health`)).status, 503);
+    // It knows no feed yet: a client of a's feed is told nothing new, and above all not reset.
+    const early = (await (await fetch(`${late.url}/api/short-polling?since=1&epoch=${a.feed.epoch}`)).json()) as Record<string, unknown>;
+    assert.deepEqual(early, { epoch: a.feed.epoch, cursor: 1, messages: [] });
     await redis().start();
     await until(() => late.feed.health().ok && late.feed.lastId === first.id, 'the late node to load the history', 10_000);
     const poll = (await (await fetch(`${late.url}/api/long-polling?since=0`)).json()) as { messages: Message[] };
     assert.deepEqual(texts(poll.messages), texts([first]));
+    assert.equal(late.feed.epoch, a.feed.epoch, 'the late node follows the same feed');
   });
 
   test('when Redis has lost the feed, nodes start over and clients ahead of it get a reset', async (t) => {
     const prefix = newFeed();
     const [a] = await startNodes(t, 1, prefix);
     assert.ok(a);
+    const old = a.feed.epoch;
     for (let i = 1; i <= 3; i += 1) await publish(a.url, { author: 'ada', text: `old ${i}` });
     // What a Redis restarted without its files looks like: the feed's keys are gone.
     const admin = new Redis(redis().url);
     t.after(() => admin.quit());
-    await admin.del(feedKeys(prefix).counter, feedKeys(prefix).stream);
-    await until(() => a.feed.lastId === 0, 'the node to notice the feed is gone', 5000);
+    await admin.del(...Object.values(feedKeys(prefix)));
+    await until(() => a.feed.lastId === 0 && a.feed.epoch !== old, 'the node to notice the feed is gone', 5000);
     const fresh = await publish(a.url, { author: 'ada', text: 'new 1' });
     assert.equal(fresh.id, 1);
-    const answer = (await (await fetch(`${a.url}/api/short-polling?since=3`)).json()) as { reset?: boolean; messages: Message[] };
+    const answer = (await (await fetch(`${a.url}/api/short-polling?since=3`)).json()) as { epoch: string; reset?: boolean; messages: Message[] };
     assert.equal(answer.reset, true);
+    assert.equal(answer.epoch, a.feed.epoch);
     assert.deepEqual(texts(answer.messages), texts([fresh]));
+  });
+
+  test('when Redis has lost the feed and the new one has counted past a client\'s cursor, every technique still gets a reset', async (t) => {
+    const prefix = newFeed();
+    const [a, b] = await startNodes(t, 2, prefix);
+    assert.ok(a && b);
+    for (let i = 1; i <= 30; i += 1) await publish(a.url, { author: 'ada', text: `old ${i}` });
+    const before = await openAll(t, a, 0);
+    for (const client of before) await client.received(30);
+    await Promise.all(before.map((client) => client.close()));
+    const old = a.feed.epoch;
+    for (const client of before) assert.deepEqual(client.position, { epoch: old, cursor: 30 }, client.technique);
+
+    // Redis loses the feed, and node B takes 50 publishes of the new one at once, before
+    // node A has had a quiet second to check: A's reader, which had read up to entry 30,
+    // sees 31..50 come in as if they followed. Only the epoch they carry tells them apart.
+    const admin = new Redis(redis().url);
+    t.after(() => admin.quit());
+    await admin.del(...Object.values(feedKeys(prefix)));
+    const fresh: Message[] = [];
+    for (let i = 1; i <= 50; i += 1) fresh.push(await publish(b.url, { author: 'bob', text: `new ${i}` }));
+    assert.deepEqual(fresh.map((m) => m.id), Array.from({ length: 50 }, (_, i) => i + 1));
+
+    for (const transport of transports) {
+      const open = clients[transport.id];
+      assert.ok(open);
+      const back = await open(a.url, { since: 30, epoch: old });
+      t.after(() => back.close());
+      await back.received(50);
+      assert.deepEqual(texts(back.messages), texts(fresh), transport.id);
+      assert.equal(back.events.length, 1, transport.id);
+      assert.equal(back.events[0]?.type, 'reset', transport.id);
+      assert.notEqual(back.position.epoch, old, transport.id);
+    }
+    assert.equal(a.feed.epoch, b.feed.epoch, 'both nodes follow the new feed');
+    assert.deepEqual(await a.feed.since(30, old), { ...(await b.feed.since(0)), reset: true });
+  });
+
+  test('an epoch key lost alone starts a new feed: the entries of the old one left in the stream are not served as its', async (t) => {
+    const prefix = newFeed();
+    const [a] = await startNodes(t, 1, prefix);
+    assert.ok(a);
+    const old = a.feed.epoch;
+    for (let i = 1; i <= 3; i += 1) await publish(a.url, { author: 'ada', text: `old ${i}` });
+    const admin = new Redis(redis().url);
+    t.after(() => admin.quit());
+    await admin.del(feedKeys(prefix).epoch);
+    const next = await publish(a.url, { author: 'ada', text: 'first of the new epoch' });
+    assert.equal(next.id, 4, 'the counter went on');
+    await until(() => a.feed.epoch !== old, 'the node to follow the new epoch');
+    assert.equal(await admin.get(feedKeys(prefix).epoch), a.feed.epoch);
+    // Of the new feed, id 4 is all there is: 1..3 are another feed's, counted as missed.
+    for (const [cursor, epoch] of [[0, a.feed.epoch], [3, old]] as const) {
+      const answer = (await (await fetch(`${a.url}/api/short-polling?since=${cursor}&epoch=${epoch}`)).json()) as { epoch: string; reset?: boolean; missed?: number; messages: Message[] };
+      assert.equal(answer.epoch, a.feed.epoch);
+      assert.equal(answer.reset, epoch === old ? true : undefined);
+      assert.equal(answer.missed, 3);
+      assert.deepEqual(texts(answer.messages), texts([next]));
+    }
+  });
+
+  test('a node that has not yet seen the new feed asks Redis rather than reset a client that has', async (t) => {
+    const options = { url: redis().url, historySize: 100, keyPrefix: newFeed() };
+    const a = await RedisFeed.open(options);
+    const b = await RedisFeed.open(options);
+    const admin = new Redis(redis().url);
+    t.after(() => Promise.all([a.close(), b.close(), admin.quit()]));
+    await a.publish({ author: 'ada', text: 'old' });
+    await until(() => b.lastId === 1, 'B to read it');
+    const old = b.epoch;
+    await admin.del(...Object.values(feedKeys(options.keyPrefix)));
+    // The new feed's publishes come through a third node, C.
+    const c = await RedisFeed.open(options);
+    t.after(() => c.close());
+    // Make B lag for real: cut its reader's connection (B's is the second reader), so it
+    // reads nothing until it has reconnected, tens of milliseconds from now.
+    const readers = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal'))
+      .split('\n')
+      .filter((line) => line.includes('name=realtime-lab-reader'))
+      .map((line) => Number(/\bid=(\d+)/.exec(line)?.[1]))
+      .sort((x, y) => x - y);
+    await admin.call('CLIENT', 'KILL', 'ID', String(readers[1]));
+    // Two messages of the new feed: A's reader, at entry 1 of the old one, reads the second.
+    await c.publish({ author: 'ada', text: 'new 1' });
+    const message = await c.publish({ author: 'ada', text: 'new 2' });
+    await until(() => a.epoch === c.epoch && a.lastId === 2, 'A to follow the new feed');
+    assert.equal(b.epoch, old, 'B has not seen the new feed');
+    // A client that saw the new feed on A comes to B: B answers from Redis, no reset.
+    assert.deepEqual(await b.since(message.id, c.epoch), { epoch: c.epoch, cursor: message.id, messages: [] });
+    assert.deepEqual((await b.since(1, c.epoch)).messages, [message]);
+    await until(() => b.epoch === c.epoch && b.lastId === message.id, 'B to follow the new feed by itself');
   });
 });
 

@@ -4,14 +4,17 @@
  * Messages live in a Redis Stream trimmed to the history size. A Lua script assigns each
  * id with INCR and adds the entry with that id (`<id>-0`) in one atomic step, so ids stay
  * the contract's plain integers 1, 2, 3… whichever node took the publish, and the cursor
- * contract does not change.
+ * contract does not change. The feed's epoch is a third key, created by whichever node
+ * or publish finds it missing; every entry carries the epoch it was stored under, so a
+ * node sees at its first entry of a new feed that Redis lost the old one, even when the
+ * new feed has already counted past the old one's ids.
  *
  * Each node reads the stream once, with one blocking XREAD, into a local mirror of the
  * history, and fans out from there to its own clients: a message costs Redis one read per
  * node, not one per client. Most reads (`since`) are answered from the mirror. A cursor
- * ahead of the mirror is either one another node has already served (this node lags by a
- * few hundred microseconds) or one from a feed that no longer exists (Redis lost its
- * data); only Redis can tell, so that case asks it.
+ * ahead of the mirror, or of another epoch, is either one another node has already served
+ * (this node lags by a few hundred microseconds) or one from a feed that no longer exists
+ * (Redis lost its data); only Redis can tell, so that case asks it.
  *
  * When Redis goes away the node keeps serving its mirror, reports unhealthy, and refuses
  * publishes with 503; the reader reconnects by itself and catches up from the last entry
@@ -27,7 +30,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_CONFIG } from './config.ts';
 import { FeedUnavailable, PublishUnconfirmed } from './errors.ts';
-import { type Batch, type Feed, type FeedHealth, type FeedListener, History, Listeners, batchFrom, preciseNow } from './feed.ts';
+import { type Batch, type Feed, type FeedHealth, type FeedListener, History, Listeners, batchFrom, isEpoch, newEpoch, preciseNow } from './feed.ts';
 import type { Message, PublishInput } from './message.ts';
 
 export interface RedisFeedOptions {
@@ -35,7 +38,7 @@ export interface RedisFeedOptions {
   url: string;
   /** Messages kept, in the stream and in each node's mirror. */
   historySize: number;
-  /** Prefix of the two keys, so several labs can share one Redis. Default `realtime-lab`. */
+  /** Prefix of the three keys, so several labs can share one Redis. Default `realtime-lab`. */
   keyPrefix?: string;
   /** Where a throwing listener is reported. */
   onListenerError?: (error: unknown) => void;
@@ -80,32 +83,48 @@ const CLOCK_READINGS_KEPT = 10;
  */
 const CLOCK_DRIFT_PER_MS = 0.001;
 
-// KEYS[1] the id counter, KEYS[2] the stream; ARGV: history size, ts, author, text, deadline.
+// KEYS[1] the id counter, KEYS[2] the stream, KEYS[3] the epoch; ARGV: history size, ts,
+// author, text, deadline, and an epoch for a feed that has none yet.
 // The deadline (epoch ms on Redis's clock) comes first: a script that Redis runs after it
 // (it sat in a socket while Redis was stopped) takes no id and stores nothing, because its
-// publisher has already been answered 503. Returns 0 then.
+// publisher has already been answered 503. Returns 0 then, else {id, epoch}.
 // INCR and XADD run as one: no other publish can take an id between them, and the stream
-// stays sorted by id with every id present.
+// stays sorted by id with every id present. The epoch is created here too, so a publish
+// to an emptied Redis never stores a message under no epoch (or under the lost feed's,
+// which a node would resume).
 export const PUBLISH_SCRIPT = `
 local now = redis.call('TIME')
 if tonumber(now[1]) * 1000 + tonumber(now[2]) / 1000 >= tonumber(ARGV[5]) then return 0 end
+redis.call('SET', KEYS[3], ARGV[6], 'NX')
+local epoch = redis.call('GET', KEYS[3])
 local id = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], id .. '-0', 'ts', ARGV[2], 'author', ARGV[3], 'text', ARGV[4])
-return id
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], id .. '-0', 'ts', ARGV[2], 'author', ARGV[3], 'text', ARGV[4], 'epoch', epoch)
+return {id, epoch}
 `;
 
 type StreamEntry = [id: string, fields: string[]];
 
 /**
- * The feed's two keys under `prefix`: the id counter and the stream. One hash tag, so
- * both land on the same slot of a Redis Cluster too.
+ * The feed's three keys under `prefix`: the id counter, the stream and the epoch. One hash
+ * tag, so all land on the same slot of a Redis Cluster too.
  */
-export function feedKeys(prefix: string): { counter: string; stream: string } {
-  return { counter: `{${prefix}}:last-id`, stream: `{${prefix}}:messages` };
+export function feedKeys(prefix: string): { counter: string; stream: string; epoch: string } {
+  return { counter: `{${prefix}}:last-id`, stream: `{${prefix}}:messages`, epoch: `{${prefix}}:epoch` };
 }
 
 interface RedisWithScript extends Redis {
-  publishMessage(counterKey: string, streamKey: string, historySize: number, ts: string, author: string, text: string, deadline: string): Promise<number>;
+  /** Resolves with 0 when Redis ran it past `deadline` (nothing stored), else with the id and the feed's epoch. */
+  publishMessage(
+    counterKey: string,
+    streamKey: string,
+    epochKey: string,
+    historySize: number,
+    ts: string,
+    author: string,
+    text: string,
+    deadline: string,
+    epochIfNone: string,
+  ): Promise<0 | [id: number, epoch: string]>;
 }
 
 export class RedisFeed implements Feed {
@@ -113,6 +132,7 @@ export class RedisFeed implements Feed {
   readonly #historySize: number;
   readonly #counterKey: string;
   readonly #streamKey: string;
+  readonly #epochKey: string;
   readonly #log: (line: string) => void;
   /** Publishes, the clock probe and the rare direct reads. Fails fast while disconnected: a publish must not wait or be sent twice. */
   readonly #commands: RedisWithScript;
@@ -121,9 +141,18 @@ export class RedisFeed implements Feed {
   readonly #history: History;
   readonly #listeners: Listeners;
   /** Publishes waiting for their message to reach the mirror, by id. */
-  readonly #echoes = new Map<number, () => void>();
+  readonly #echoes = new Map<number, { epoch: string; release: () => void }>();
+  /**
+   * The epoch offered to Redis in case the feed has none (SET NX): kept until Redis takes
+   * it, so a publish does not pay for a new random name it almost never uses.
+   */
+  #epochIfNone = newEpoch();
   /** The stream id of the last entry read. */
   #readFrom = '0-0';
+  /** Epochs of entries found to be leftovers of an older feed in the mirrored stream: skipped. */
+  readonly #leftoverEpochs = new Set<string>();
+  /** Whether the mirror's epoch is Redis's; until the first resync it is a stand-in. */
+  #synced = false;
   #readerError: string | undefined;
   #closed = false;
   #following: Promise<void> = Promise.resolve();
@@ -149,8 +178,11 @@ export class RedisFeed implements Feed {
     const keys = feedKeys(options.keyPrefix ?? DEFAULT_CONFIG.redisKeyPrefix);
     this.#counterKey = keys.counter;
     this.#streamKey = keys.stream;
+    this.#epochKey = keys.epoch;
     this.#log = options.log ?? ((line) => console.error(line));
-    this.#history = new History(options.historySize);
+    // Replaced by Redis's epoch at the first resync; until Redis answers, the node holds
+    // nothing and names that nothing with an epoch of its own.
+    this.#history = new History(options.historySize, newEpoch());
     this.#listeners = new Listeners(options.onListenerError);
     this.#clockKnown = new Promise((resolve) => (this.#onClockKnown = resolve));
     const common: RedisOptions = {
@@ -167,7 +199,7 @@ export class RedisFeed implements Feed {
       lazyConnect: true,
     };
     this.#commands = new Redis(options.url, { ...common, connectionName: 'realtime-lab' }) as RedisWithScript;
-    this.#commands.defineCommand('publishMessage', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    this.#commands.defineCommand('publishMessage', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
     this.#reader = new Redis(options.url, { ...common, connectionName: 'realtime-lab-reader' });
     for (const client of [this.#commands, this.#reader]) {
       // ioredis emits 'error' on every failed reconnect; the outage is said once.
@@ -202,6 +234,10 @@ export class RedisFeed implements Feed {
     return feed;
   }
 
+  get epoch(): string {
+    return this.#history.epoch;
+  }
+
   get lastId(): number {
     return this.#history.lastId;
   }
@@ -227,12 +263,23 @@ export class RedisFeed implements Feed {
     if (redisClockAhead === undefined) throw new FeedUnavailable(`${redact(this.#url)} has not told its clock yet`);
     const answerBy = ts + PUBLISH_DEADLINE_MS;
     const deadline = answerBy + redisClockAhead;
+    const offered = this.#epochIfNone;
     const stored = this.#commands
-      .publishMessage(this.#counterKey, this.#streamKey, this.#historySize, String(ts), input.author, input.text, deadline.toFixed(3))
+      .publishMessage(
+        this.#counterKey,
+        this.#streamKey,
+        this.#epochKey,
+        this.#historySize,
+        String(ts),
+        input.author,
+        input.text,
+        deadline.toFixed(3),
+        offered,
+      )
       .then(
-        (id) => {
+        (answer) => {
           this.#lastAnswerAt = preciseNow();
-          return { id };
+          return answer === 0 ? { id: 0, epoch: '' } : { id: Number(answer[0]), epoch: String(answer[1]) };
         },
         (error: Error) => {
           this.#dropIfTimedOut(this.#commands, error);
@@ -260,28 +307,38 @@ export class RedisFeed implements Feed {
       throw new FeedUnavailable(`${redact(this.#url)} did not store the message: ${outcome.error.message}`);
     }
     if (outcome.id === 0) throw new FeedUnavailable(`${redact(this.#url)} ran the publish after its deadline and did not store it`);
-    const id = outcome.id;
+    const { id, epoch } = outcome;
+    // Redis took the offered name for a new feed: offer a fresh one next time.
+    if (epoch === offered) this.#epochIfNone = newEpoch();
     // Read your own writes: once the publisher has its id, this node serves the message.
-    await this.#echo(id);
+    await this.#echo(id, epoch);
     return { id, ts, author: input.author, text: input.text };
   }
 
-  async since(cursor: number | undefined): Promise<Batch> {
+  async since(cursor: number | undefined, epoch?: string): Promise<Batch> {
     // No cursor means live from the newest message this node holds, as on one node: what
     // is published once the client is connected reaches it.
-    if (cursor === undefined || cursor <= this.#history.lastId) return this.#history.since(cursor);
-    // Ahead of this node: only Redis can tell a lag from a cursor of a feed that is gone.
+    if (cursor === undefined) return this.#history.since(cursor);
+    const ofThisFeed = epoch === undefined || epoch === this.#history.epoch;
+    if (ofThisFeed && cursor <= this.#history.lastId) return this.#history.since(cursor, epoch);
+    // Ahead of this node, or of another epoch: only Redis can tell whether this node lags
+    // (another node has served that cursor, or seen the new feed, already) or the
+    // client's feed is gone.
     if (this.health().ok) {
       try {
-        return await this.#sinceInRedis(cursor);
+        return await this.#sinceInRedis(cursor, epoch);
       } catch (error) {
         this.#dropIfTimedOut(this.#commands, error as Error);
         // Answered as if Redis were away.
       }
     }
-    // Redis is away: whether the cursor is from this feed cannot be told, so no reset.
-    // Nothing newer is known here; the client keeps its cursor and asks again.
-    return { cursor, messages: [] };
+    // Redis is away. A cursor of another epoch than this node's feed gets the reset this
+    // node can give. One of this epoch (or none) ahead of the node may be one another
+    // node served: nothing newer is known here, so the client keeps its cursor and asks
+    // again. So does any cursor while this node has never reached Redis: it knows no feed
+    // to tell the client's from.
+    if (!ofThisFeed && this.#synced) return this.#history.since(cursor, epoch);
+    return { epoch: epoch ?? this.#history.epoch, cursor, messages: [] };
   }
 
   subscribe(listener: FeedListener): () => void {
@@ -304,20 +361,38 @@ export class RedisFeed implements Feed {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#probeTimer);
-    for (const release of this.#echoes.values()) release();
+    for (const { release } of this.#echoes.values()) release();
     // disconnect() rejects the blocked XREAD at once, which ends the read loop.
     this.#reader.disconnect();
     this.#commands.disconnect();
     await this.#following;
   }
 
-  async #sinceInRedis(cursor: number): Promise<Batch> {
-    const counter = Number((await this.#commands.get(this.#counterKey)) ?? 0);
-    // Ahead of the feed itself: the client saw a feed that is gone. All of this one follows.
-    const from = cursor > counter ? '-' : `${cursor + 1}-0`;
+  async #sinceInRedis(cursor: number, cursorEpoch: string | undefined): Promise<Batch> {
+    const { epoch, counter } = await this.#feedInRedis(this.#commands);
+    // Of another feed, or ahead of this one: the client saw a feed that is gone. All of
+    // this one follows.
+    const gone = cursor > counter || (cursorEpoch !== undefined && cursorEpoch !== epoch);
+    const from = gone ? '-' : `${cursor + 1}-0`;
     const entries = (await this.#commands.xrange(this.#streamKey, from, '+', 'COUNT', this.#historySize)) as StreamEntry[];
-    const messages = entries.map(toMessage);
-    return batchFrom(messages, Math.max(counter, messages.at(-1)?.id ?? 0), cursor);
+    const messages = entries.filter((entry) => (entryEpoch(entry) ?? epoch) === epoch).map(toMessage);
+    return batchFrom(messages, Math.max(counter, messages.at(-1)?.id ?? 0), epoch, cursor, cursorEpoch);
+  }
+
+  /**
+   * The epoch and id counter Redis holds now, read together; an epoch is created (SET NX)
+   * when there is none, so every feed has one from its first reader on.
+   */
+  async #feedInRedis(connection: Redis): Promise<{ epoch: string; counter: number }> {
+    const offered = this.#epochIfNone;
+    const replies = await connection.multi().set(this.#epochKey, offered, 'NX').get(this.#epochKey).get(this.#counterKey).exec();
+    const failed = replies?.find(([error]) => error);
+    if (!replies || failed) throw failed?.[0] ?? new Error('the transaction was discarded');
+    const epoch = replies[1]?.[1];
+    // It is written into every stream's `id:` lines and answers: only a real epoch will do.
+    if (!isEpoch(epoch)) throw new Error(`${this.#epochKey} holds ${JSON.stringify(epoch)}, which is not an epoch: delete the key to start a new feed`);
+    if (epoch === offered) this.#epochIfNone = newEpoch();
+    return { epoch, counter: Number(replies[2]?.[1] ?? 0) };
   }
 
   /**
@@ -404,8 +479,13 @@ export class RedisFeed implements Feed {
           ? await this.#reader.xread('COUNT', READ_COUNT, 'STREAMS', this.#streamKey, this.#readFrom)
           : await this.#reader.xread('COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.#streamKey, this.#readFrom);
         const entries: StreamEntry[] = reply?.[0]?.[1] ?? [];
-        for (const entry of entries) this.#take(entry);
-        // A quiet second: check the feed is still the one followed (cheap, one GET).
+        for (const entry of entries) {
+          const foreign = this.#take(entry);
+          // The rest of this read is stale when the entry showed that Redis holds another feed.
+          if (foreign !== undefined && (await this.#foreign(entry, foreign))) break;
+        }
+        // A quiet second: check the feed is still the one followed (cheap: one MULTI of
+        // SET NX and two GETs).
         if (!loading && entries.length === 0) resync = true;
         this.#readerError = undefined;
         failures = 0;
@@ -425,34 +505,72 @@ export class RedisFeed implements Feed {
   }
 
   /**
-   * A counter below what the mirror holds means Redis lost the feed (restarted without its
-   * data, or the keys were deleted): the mirror is forgotten and read again from the start,
-   * and clients ahead of the new feed get a reset.
+   * Checks that Redis still holds the feed this node mirrors. Another epoch means Redis
+   * lost the feed (restarted without its data, or the keys were deleted) and a new one
+   * began: the mirror is forgotten and read again from the start, and clients of the old
+   * epoch get a reset. A counter below what the mirror holds under the same epoch (the
+   * epoch key survived what the others did not) is taken the same way. Resolves true
+   * when the mirror started over.
    */
-  async #resync(): Promise<void> {
-    const counter = Number((await this.#reader.get(this.#counterKey)) ?? 0);
-    if (counter < this.#history.lastId) {
-      this.#log(`realtime-lab: ${redact(this.#url)} holds a feed up to id ${counter}, this node had ${this.#history.lastId}: starting over`);
-      this.#history.clear();
-      this.#readFrom = '0-0';
+  async #resync(): Promise<boolean> {
+    const { epoch, counter } = await this.#feedInRedis(this.#reader);
+    this.#synced = true;
+    const had = this.#history.lastId;
+    if (epoch === this.#history.epoch && counter >= had) return false;
+    // At start the mirror holds nothing and the epoch was a stand-in: nothing to report.
+    if (had > 0) {
+      const what = epoch === this.#history.epoch ? `a feed up to id ${counter}` : `another feed (epoch ${epoch})`;
+      this.#log(`realtime-lab: ${redact(this.#url)} holds ${what}, this node had epoch ${this.#history.epoch} up to id ${had}: starting over`);
     }
+    this.#history.restart(epoch);
+    this.#readFrom = '0-0';
+    this.#leftoverEpochs.clear();
+    // Publishes stored under another epoch will never reach this mirror.
+    for (const echo of this.#echoes.values()) if (echo.epoch !== epoch) echo.release();
+    return true;
   }
 
-  #take(entry: StreamEntry): void {
+  /**
+   * Takes one entry into the mirror. When it was stored under another epoch than the
+   * mirror's, takes nothing and returns that epoch (see #foreign).
+   */
+  #take(entry: StreamEntry): string | undefined {
+    // Entries stored before epochs existed carry none: they belong to the feed that has one now.
+    const epoch = entryEpoch(entry);
+    if (epoch !== undefined && epoch !== this.#history.epoch) return epoch;
     const message = toMessage(entry);
     this.#readFrom = entry[0];
-    if (message.id <= this.#history.lastId) return;
+    if (message.id <= this.#history.lastId) return undefined;
     // An id that does not follow the last starts a new run in the mirror: the entries in
     // between were trimmed from the stream while this node was away, and a client whose
     // cursor falls there gets a gap.
     this.#history.append(message);
     this.#listeners.notify(message);
-    for (const [id, release] of this.#echoes) if (id <= message.id) release();
+    for (const [id, echo] of this.#echoes) if (id <= message.id && echo.epoch === this.#history.epoch) echo.release();
+    return undefined;
   }
 
-  /** Resolves once the mirror holds message `id` (or after OWN_ECHO_WAIT_MS: the reader lags, nothing is lost). */
-  #echo(id: number): Promise<void> {
-    if (this.#history.lastId >= id) return Promise.resolve();
+  /**
+   * An entry of another epoch than the mirror's is either the first of a new feed (Redis
+   * lost the old one: its ids may already be past the mirror's, so they cannot tell) or a
+   * leftover of an older feed in the same stream (only the epoch key was lost). The epoch
+   * key tells which. Resolves true when the mirror started over.
+   */
+  async #foreign(entry: StreamEntry, epoch: string): Promise<boolean> {
+    if (!this.#leftoverEpochs.has(epoch)) {
+      if (await this.#resync()) return true;
+      this.#leftoverEpochs.add(epoch);
+    }
+    this.#readFrom = entry[0];
+    return false;
+  }
+
+  /**
+   * Resolves once the mirror holds message `id` of `epoch` (or after OWN_ECHO_WAIT_MS: the
+   * reader lags, nothing is lost).
+   */
+  #echo(id: number, epoch: string): Promise<void> {
+    if (this.#history.epoch === epoch && this.#history.lastId >= id) return Promise.resolve();
     return new Promise((resolve) => {
       const release = () => {
         clearTimeout(timer);
@@ -460,7 +578,7 @@ export class RedisFeed implements Feed {
         resolve();
       };
       const timer = setTimeout(release, OWN_ECHO_WAIT_MS);
-      this.#echoes.set(id, release);
+      this.#echoes.set(id, { epoch, release });
     });
   }
 }
@@ -490,10 +608,24 @@ function notSent(error: Error): boolean {
   return error.message.startsWith("Stream isn't writeable");
 }
 
+/** The value of field `name` of a stream entry. */
+function field(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+/** The epoch an entry was stored under; undefined for entries stored before epochs. */
+function entryEpoch([, fields]: StreamEntry): string | undefined {
+  return field(fields, 'epoch');
+}
+
 function toMessage([entryId, fields]: StreamEntry): Message {
-  const value: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) value[fields[i] as string] = fields[i + 1] as string;
-  return { id: Number.parseInt(entryId, 10), ts: Number(value.ts), author: value.author ?? '', text: value.text ?? '' };
+  return {
+    id: Number.parseInt(entryId, 10),
+    ts: Number(field(fields, 'ts')),
+    author: field(fields, 'author') ?? '',
+    text: field(fields, 'text') ?? '',
+  };
 }
 
 /** The URL without its password, for logs and /api/health. */

@@ -15,8 +15,11 @@ export interface StreamFormat {
   readonly headers: Readonly<Record<string, string>>;
   /** Written once, right after the headers. */
   open(): string;
-  /** One message; `json` is its payload, exactly as every technique carries it. */
-  message(message: Message, json: string): string;
+  /**
+   * One message of the feed `epoch`; `json` is its payload, exactly as every technique
+   * carries it.
+   */
+  message(message: Message, json: string, epoch: string): string;
   control(event: ControlEvent): string;
   heartbeat(): string;
   /**
@@ -27,16 +30,18 @@ export interface StreamFormat {
 }
 
 // What a format writes for a message, kept once per (format, message) rather than built
-// and measured again for every client: the SSE lines or the escaped <script> call.
-const formattedByFormat = new WeakMap<StreamFormat, WeakMap<Message, { text: string; bytes: number }>>();
+// and measured again for every client: the SSE lines or the escaped <script> call. A
+// message belongs to one feed, so its epoch is the same for every client; it is checked
+// all the same, as it is part of what is written.
+const formattedByFormat = new WeakMap<StreamFormat, WeakMap<Message, { epoch: string; text: string; bytes: number }>>();
 
-function formatted(format: StreamFormat, message: Message): { text: string; bytes: number } {
+function formatted(format: StreamFormat, message: Message, epoch: string): { text: string; bytes: number } {
   let cache = formattedByFormat.get(format);
   if (!cache) formattedByFormat.set(format, (cache = new WeakMap()));
   let entry = cache.get(message);
-  if (!entry) {
-    const text = format.message(message, encode(message).json);
-    cache.set(message, (entry = { text, bytes: Buffer.byteLength(text) }));
+  if (entry?.epoch !== epoch) {
+    const text = format.message(message, encode(message).json, epoch);
+    cache.set(message, (entry = { epoch, text, bytes: Buffer.byteLength(text) }));
   }
   return entry;
 }
@@ -45,14 +50,16 @@ function formatted(format: StreamFormat, message: Message): { text: string; byte
 type StreamEnd = EndReason | 'hangup';
 
 /**
- * Takes over the response and streams the feed from `cursor` into it until the client
- * hangs up, the server shuts down, the byte limit is reached or the client stops reading.
+ * Takes over the response and streams the feed from `cursor` of `epoch` into it until the
+ * client hangs up, the server shuts down, the byte limit is reached or the client stops
+ * reading.
  */
 export function serveStream(
   request: FastifyRequest,
   reply: FastifyReply,
   context: TransportContext,
   cursor: number | undefined,
+  epoch: string | undefined,
   format: StreamFormat,
 ): void {
   reply.hijack();
@@ -105,8 +112,8 @@ export function serveStream(
   }, heartbeatMs);
 
   const outlet = {
-    message(message: Message): boolean {
-      const { text, bytes } = formatted(format, message);
+    message(message: Message, epoch: string): boolean {
+      const { text, bytes } = formatted(format, message, epoch);
       const room = write(text, bytes);
       context.delivered(request.raw, 1, encode(message).bytes);
       if (format.maxBytes !== undefined && written >= format.maxBytes) stop('limit');
@@ -124,7 +131,7 @@ export function serveStream(
     },
   };
 
-  void followFeed(context.feed, cursor, outlet, abort.signal).then((sent) => {
+  void followFeed(context.feed, cursor, epoch, outlet, abort.signal).then((position) => {
     clearInterval(heartbeat);
     clearTimeout(stallTimer);
     release();
@@ -135,7 +142,7 @@ export function serveStream(
       res.destroy();
       return;
     }
-    const end = format.control({ type: 'end', cursor: sent, reason: ending });
+    const end = format.control({ type: 'end', epoch: position.epoch, cursor: position.cursor, reason: ending });
     if (ending === 'shutdown') {
       // The response stays open: shutdown cuts the connection once this has left, which
       // ends a body delimited by its connection just as res.end() would, on the wire. It

@@ -21,10 +21,13 @@ export interface TestServer extends RealtimeLab {
   url: string;
 }
 
-/** Builds the app with a quiet logger, listens on a free port, and closes it after the test. */
+/**
+ * Builds the app with a quiet logger, listens on a free port (or on `config.port` when
+ * given, e.g. to restart a server where its clients expect it), and closes it after the test.
+ */
 export async function startServer(t: TestContext, options: AppOptions = {}): Promise<TestServer> {
   const lab = await buildApp({ ...options, config: { logLevel: 'silent', ...options.config } });
-  await lab.app.listen({ port: 0, host: '127.0.0.1' });
+  await lab.app.listen({ port: options.config?.port ?? 0, host: '127.0.0.1' });
   const address = lab.app.server.address();
   if (typeof address !== 'object' || address === null) throw new Error('server has no address');
   t.after(() => lab.app.close());
@@ -93,13 +96,22 @@ export async function publish(url: string, input: PublishInput): Promise<Message
   return (await response.json()) as Message;
 }
 
-/** Resolves when `condition()` holds, polling every few ms; rejects with `what` after `timeoutMs`. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+/**
+ * Resolves when `condition()` holds, polling every few ms; rejects with `what` (computed
+ * then, when it is a function) after `timeoutMs`.
+ */
+export async function until(condition: () => boolean, what: string | (() => string), timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** Where a client is: the epoch of the feed it follows and the id of its last message. */
+export interface ClientPosition {
+  epoch?: string;
+  cursor?: number;
 }
 
 /** A subscriber of one technique, as the tests see it. */
@@ -107,8 +119,14 @@ export interface FeedClient {
   readonly technique: string;
   /** Every message received, in arrival order, duplicates included. */
   readonly messages: Message[];
-  /** Every control event received (gap, reset, end). */
+  /** Every control event received but the stream's opening `epoch` (gap, reset, end). */
   readonly events: ControlEvent[];
+  /**
+   * Where it would resume: kept the way a real client must keep it. The epoch is taken
+   * from the first answer or the stream's `epoch` event when it had none, and replaced
+   * only by a `reset`, which also sends the cursor back to 0.
+   */
+  readonly position: ClientPosition;
   /** Resolves once `count` messages have arrived. */
   received(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -117,8 +135,10 @@ export interface FeedClient {
 export interface ClientOptions {
   /** The cursor to start from; omitted means live only. */
   since?: number;
-  /** SSE only: sent as the Last-Event-ID header of the first request. */
-  lastEventId?: number;
+  /** The epoch `since` belongs to; omitted sends a bare cursor, as a hand-typed `since=5`. */
+  epoch?: string;
+  /** SSE only: sent as the Last-Event-ID header of the first request (`<epoch>.<id>` or a bare id). */
+  lastEventId?: number | string;
   /** Polling only: pause between polls, ms. */
   pollIntervalMs?: number;
 }
@@ -137,22 +157,54 @@ export const clients: Record<string, ClientFactory> = {
   websocket: websocketClient,
 };
 
-function base(technique: string): Omit<FeedClient, 'close'> {
+interface ClientBase extends Omit<FeedClient, 'close'> {
+  /** Takes a message: kept, and the cursor moves to it. */
+  take(message: Message): void;
+  /** Takes a control event: `epoch` names the feed when the client had none; `reset` replaces it. */
+  control(event: ControlEvent): void;
+}
+
+function base(technique: string, options: ClientOptions): ClientBase {
   const messages: Message[] = [];
+  const events: ControlEvent[] = [];
+  const position: ClientPosition = { epoch: options.epoch, cursor: options.since };
   return {
     technique,
     messages,
-    events: [],
+    events,
+    position,
     received: (count, timeoutMs = 5000) =>
-      until(() => messages.length >= count, `${count} messages on ${technique} (have ${messages.length})`, timeoutMs),
+      until(() => messages.length >= count, () => `${count} messages on ${technique} (have ${messages.length})`, timeoutMs),
+    take(message) {
+      messages.push(message);
+      position.cursor = message.id;
+    },
+    control(event) {
+      if (event.type === 'epoch') {
+        // Not adopted over an epoch the client has: if it differs, a reset follows.
+        position.epoch ??= event.epoch;
+        return;
+      }
+      events.push(event);
+      if (event.type === 'reset') {
+        position.epoch = event.epoch;
+        position.cursor = 0;
+      }
+    },
   };
 }
 
+/** The query string of a client's first request: its cursor and the epoch it belongs to. */
 function query(options: ClientOptions): string {
-  return options.since === undefined ? '' : `?since=${options.since}`;
+  const params = new URLSearchParams();
+  if (options.since !== undefined) params.set('since', String(options.since));
+  if (options.since !== undefined && options.epoch !== undefined) params.set('epoch', options.epoch);
+  const text = params.toString();
+  return text ? `?${text}` : '';
 }
 
 interface PollAnswer {
+  epoch: string;
   cursor: number;
   messages: Message[];
   missed?: number;
@@ -175,23 +227,25 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 async function pollingClient(technique: string, url: string, options: ClientOptions): Promise<FeedClient> {
-  const client = base(technique);
+  const client = base(technique, options);
+  const { position } = client;
   const abort = new AbortController();
   const extra = technique === 'long-polling' ? '&timeout=1000' : '';
   const interval = options.pollIntervalMs ?? 20;
-  let cursor = options.since;
   let more = false;
   let failure: unknown = null;
 
   const poll = async (): Promise<void> => {
-    const since = cursor === undefined ? '' : `since=${cursor}`;
-    const response = await fetch(`${url}/api/${technique}?${since}${extra}`, { signal: abort.signal });
+    const asked = query({ since: position.cursor, epoch: position.epoch });
+    const response = await fetch(`${url}/api/${technique}${asked || '?'}${extra}`, { signal: abort.signal });
     if (response.status !== 200) throw new Error(`${technique} answered ${response.status}: ${await response.text()}`);
     const answer = (await response.json()) as PollAnswer;
-    if (answer.reset) client.events.push({ type: 'reset' });
-    if (answer.missed) client.events.push({ type: 'gap', missed: answer.missed });
-    client.messages.push(...answer.messages);
-    cursor = answer.cursor;
+    if (answer.reset) client.control({ type: 'reset', epoch: answer.epoch });
+    if (answer.missed) client.control({ type: 'gap', missed: answer.missed });
+    for (const message of answer.messages) client.take(message);
+    // The answer names the feed it was read from: with no reset, the client's own.
+    position.epoch = answer.epoch;
+    position.cursor = answer.cursor;
     more = answer.more === true;
   };
   // The first answer fixes the cursor, so from here on nothing can be missed.
@@ -222,7 +276,7 @@ async function pollingClient(technique: string, url: string, options: ClientOpti
 }
 
 async function sseClient(url: string, options: ClientOptions): Promise<FeedClient> {
-  const client = base('sse');
+  const client = base('sse', options);
   const headers: Record<string, string> = {};
   if (options.lastEventId !== undefined) headers['last-event-id'] = String(options.lastEventId);
   let first = true;
@@ -234,9 +288,9 @@ async function sseClient(url: string, options: ClientOptions): Promise<FeedClien
       return fetch(input, merged);
     },
   });
-  source.addEventListener('message', (event) => client.messages.push(JSON.parse(event.data) as Message));
-  for (const type of ['gap', 'reset', 'end'] as const) {
-    source.addEventListener(type, (event) => client.events.push(JSON.parse(event.data) as ControlEvent));
+  source.addEventListener('message', (event) => client.take(JSON.parse(event.data) as Message));
+  for (const type of ['epoch', 'gap', 'reset', 'end'] as const) {
+    source.addEventListener(type, (event) => client.control(JSON.parse(event.data) as ControlEvent));
   }
   await new Promise<void>((resolve, reject) => {
     source.addEventListener('open', () => resolve(), { once: true });
@@ -246,12 +300,12 @@ async function sseClient(url: string, options: ClientOptions): Promise<FeedClien
 }
 
 async function websocketClient(url: string, options: ClientOptions): Promise<FeedClient> {
-  const client = base('websocket');
+  const client = base('websocket', options);
   const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/api/websocket${query(options)}`);
   socket.on('message', (data) => {
     const frame = JSON.parse(data.toString()) as Record<string, unknown>;
-    if ('type' in frame) client.events.push(frame as ControlEvent);
-    else client.messages.push(frame as unknown as Message);
+    if ('type' in frame) client.control(frame as ControlEvent);
+    else client.take(frame as unknown as Message);
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', resolve);
@@ -274,14 +328,14 @@ async function websocketClient(url: string, options: ClientOptions): Promise<Fee
  * a context whose `parent` has the two functions a real parent page defines.
  */
 async function iframeClient(url: string, options: ClientOptions): Promise<FeedClient> {
-  const client = base('forever-iframe');
+  const client = base('forever-iframe', options);
   const abort = new AbortController();
   const response = await fetch(`${url}/api/forever-iframe${query(options)}`, { signal: abort.signal });
   if (response.status !== 200 || !response.body) throw new Error(`forever-iframe answered ${response.status}`);
   // Objects made inside the vm have the vm's prototypes: copy them into this realm.
   const parentPage = {
-    onFeedMessage: (message: Message) => client.messages.push(structuredClone(message)),
-    onFeedEvent: (event: ControlEvent) => client.events.push(structuredClone(event)),
+    onFeedMessage: (message: Message) => client.take(structuredClone(message)),
+    onFeedEvent: (event: ControlEvent) => client.control(structuredClone(event)),
   };
   const sandbox = vm.createContext({ parent: parentPage });
   const done = (async () => {

@@ -11,8 +11,8 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { AbuseMeter } from './abuse.ts';
 import type { Config } from './config.ts';
-import { BadCursor } from './errors.ts';
-import type { Batch, Feed } from './feed.ts';
+import { BadCursor, BadEpoch } from './errors.ts';
+import { type Batch, type Feed, isEpoch } from './feed.ts';
 import type { Message } from './message.ts';
 
 export interface Transport {
@@ -58,12 +58,18 @@ export interface TransportContext {
 
 /** What a client is told besides messages. Every technique carries these the same way. */
 export type ControlEvent =
+  /** First on every stream: the epoch of the feed served, which goes with every cursor. */
+  | { type: 'epoch'; epoch: string }
   /** The cursor was older than the history: `missed` messages can never be delivered. */
   | { type: 'gap'; missed: number }
-  /** The cursor was ahead of the feed (the server restarted): history follows from id 1 or the oldest kept. */
-  | { type: 'reset' }
-  /** The server ends this response or connection; reconnect with `cursor`. */
-  | { type: 'end'; cursor: number; reason: EndReason };
+  /**
+   * The cursor was of another feed (another epoch, or ahead of this feed: the server
+   * restarted): the client takes `epoch` as its own, and the history follows from id 1 or
+   * the oldest kept.
+   */
+  | { type: 'reset'; epoch: string }
+  /** The server ends this response or connection; reconnect with `epoch` and `cursor`. */
+  | { type: 'end'; epoch: string; cursor: number; reason: EndReason };
 
 export type EndReason = 'limit' | 'shutdown' | 'slow';
 
@@ -112,6 +118,21 @@ export function sinceOf(query: unknown): number | undefined {
 }
 
 /**
+ * Reads an epoch (the `epoch` query parameter, or the epoch part of a Last-Event-ID):
+ * undefined when absent, the epoch when valid, and a 400 for anything else.
+ */
+export function parseEpoch(name: string, raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!isEpoch(raw)) throw new BadEpoch(name, JSON.stringify(raw));
+  return raw;
+}
+
+/** The `epoch` query parameter: the epoch of the feed `since` was read from. */
+export function epochOf(query: unknown): string | undefined {
+  return parseEpoch('epoch', (query as Record<string, unknown> | undefined)?.epoch);
+}
+
+/**
  * Resolves at the next publish, or when `signal` aborts. Subscribes only while waiting,
  * so a client that hangs up leaves no listener behind.
  */
@@ -130,16 +151,27 @@ export function nextPublish(feed: Feed, signal: AbortSignal): Promise<void> {
 
 /** Where `followFeed` writes: one per client of a streaming technique. */
 export interface FeedOutlet {
-  /** Writes a message (its payload is `encode(message)`); returns false when the client's buffer is full. */
-  message(message: Message): boolean;
+  /**
+   * Writes a message of the feed `epoch` (its payload is `encode(message)`); returns false
+   * when the client's buffer is full.
+   */
+  message(message: Message, epoch: string): boolean;
   /** Writes a control event; returns false when the client's buffer is full. */
   control(event: ControlEvent): boolean;
   /** Resolves once the client has taken what was written. */
   drained(): Promise<void>;
 }
 
+/** Where a client is in the feed: the id of the last message it has, and that feed's epoch. */
+export interface FeedPosition {
+  epoch: string;
+  cursor: number;
+}
+
 /**
- * Follows the feed from `cursor` into one client until `signal` aborts.
+ * Follows the feed from `cursor` of `epoch` into one client until `signal` aborts. The
+ * first thing written is an `epoch` event naming the feed served; a cursor of another
+ * epoch then gets a `reset` carrying this feed's epoch, and the history from the start.
  *
  * It pulls rather than queues: each round asks the feed for everything after the last
  * message written, writes it, and sleeps until the next publish. A client that reads
@@ -147,16 +179,17 @@ export interface FeedOutlet {
  * its buffer is full: Node's 16 KiB for an HTTP response, STREAM_HIGH_WATER_BYTES for a
  * WebSocket); when it
  * falls behind the history, the next read says so with a gap. So memory per client is
- * bounded, and nothing is skipped silently. Resolves with the id of the last message
- * written, the cursor the client resumes from. A client that stops reading altogether is
- * the outlet's to drop: its `drained()` never resolves, so it aborts `signal`.
+ * bounded, and nothing is skipped silently. Resolves with the epoch and the id of the
+ * last message written: where the client resumes from. A client that stops reading
+ * altogether is the outlet's to drop: its `drained()` never resolves, so it aborts `signal`.
  */
 export async function followFeed(
   feed: Feed,
   cursor: number | undefined,
+  epoch: string | undefined,
   outlet: FeedOutlet,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<FeedPosition> {
   // Set by every publish, cleared before each read: no wake-up can fall between the two.
   let dirty = true;
   let wake: (() => void) | null = null;
@@ -166,9 +199,13 @@ export async function followFeed(
   });
   const onAbort = () => wake?.();
   signal.addEventListener('abort', onAbort);
-  // Without a cursor: from the newest message this node holds, fixed before any await so
-  // that whatever is published once the client is connected reaches it.
+  // Without a cursor: from the newest message this node holds, fixed with its epoch before
+  // any await so that whatever is published once the client is connected reaches it.
   let sent = cursor ?? feed.lastId;
+  // The epoch `sent` belongs to. None (a bare cursor, typed by hand) is taken as this
+  // feed's by the first read, which then names it.
+  let sentEpoch = cursor === undefined ? feed.epoch : epoch;
+  outlet.control({ type: 'epoch', epoch: feed.epoch });
   try {
     while (!signal.aborted) {
       if (!dirty) {
@@ -177,15 +214,16 @@ export async function followFeed(
         continue;
       }
       dirty = false;
-      const batch = await feed.since(sent);
+      const batch = await feed.since(sent, sentEpoch);
       if (signal.aborted) break;
+      sentEpoch = batch.epoch;
       let room = true;
-      if (batch.reset) room = outlet.control({ type: 'reset' });
+      if (batch.reset) room = outlet.control({ type: 'reset', epoch: batch.epoch });
       if (batch.missed) room = outlet.control({ type: 'gap', missed: batch.missed }) && room;
       if (batch.reset || batch.missed) sent = (batch.messages[0]?.id ?? batch.cursor + 1) - 1;
       for (const message of batch.messages) {
         if (signal.aborted) break;
-        room = outlet.message(message) && room;
+        room = outlet.message(message, batch.epoch) && room;
         sent = message.id;
         if (!room) {
           await untilAborted(outlet.drained(), signal);
@@ -201,7 +239,7 @@ export async function followFeed(
     unsubscribe();
     signal.removeEventListener('abort', onAbort);
   }
-  return sent;
+  return { epoch: sentEpoch ?? feed.epoch, cursor: sent };
 }
 
 /** Resolves when `promise` settles or `signal` aborts, whichever comes first. */
@@ -228,8 +266,8 @@ export interface PollPage {
 }
 
 /**
- * The JSON body of a polling answer, `{"cursor":N,"messages":[...]}` (+ `"missed"` or
- * `"reset"`), built from each message's own JSON so the payload bytes inside it are known
+ * The JSON body of a polling answer, `{"epoch":"E","cursor":N,"messages":[...]}` (+
+ * `"missed"` or `"reset"`), built from each message's own JSON so the payload bytes inside it are known
  * exactly. It carries at most `pageBytes` of message JSON, and always at least one
  * message, so a client progresses whatever the page size: a batch cut short says
  * `"more":true`, with the cursor at the last message in it. One answer (and one client
@@ -247,6 +285,7 @@ export function batchBody(batch: Batch, pageBytes = Number.POSITIVE_INFINITY): P
   const more = page.length < batch.messages.length;
   const cursor = more ? (batch.messages[page.length - 1] as Message).id : batch.cursor;
   const extra = (batch.missed ? `,"missed":${batch.missed}` : '') + (batch.reset ? ',"reset":true' : '') + (more ? ',"more":true' : '');
-  const body = `{"cursor":${cursor},"messages":[${page.join(',')}]${extra}}`;
+  // An epoch is [0-9a-z] only (isEpoch): nothing in it needs escaping.
+  const body = `{"epoch":"${batch.epoch}","cursor":${cursor},"messages":[${page.join(',')}]${extra}}`;
   return { body, messages: page.length, payloadBytes };
 }

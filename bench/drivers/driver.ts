@@ -14,6 +14,12 @@ export interface SubscribeContext {
   clients: number;
   /** The cursor every subscriber starts from: the feed's last id before the run. */
   since: number;
+  /**
+   * The epoch of the feed `since` counts in, from `/api/health`; every subscriber sends
+   * it with its cursor and takes a new one from a reset. Undefined for a server that
+   * names no epoch.
+   */
+  epoch: string | undefined;
   pollIntervalMs: number;
   tracker: DeliverySink;
   clock: Clock;
@@ -56,6 +62,8 @@ export interface ModelInput {
   pollIntervalMs: number;
   /** Mean size of a delivered message's JSON, bytes. */
   payloadBytesPerMessage: number;
+  /** The feed's epoch (written with every SSE id and in each stream's opening event); '' when the server names none. */
+  epoch: string;
 }
 
 export interface Prediction {
@@ -78,9 +86,10 @@ export interface BenchDriver {
   predict(input: ModelInput): Prediction[];
 }
 
-/** The query string every subscriber sends. */
-export function subscriberQuery(context: SubscribeContext, cursor: number, extra = ''): string {
-  return `since=${cursor}&client=${encodeURIComponent(context.clientId)}${extra}`;
+/** The query string every subscriber sends: its cursor, the cursor's epoch (when known) and its client id. */
+export function subscriberQuery(context: SubscribeContext, cursor: number, epoch: string | undefined, extra = ''): string {
+  const epochParam = epoch === undefined ? '' : `&epoch=${encodeURIComponent(epoch)}`;
+  return `since=${cursor}${epochParam}&client=${encodeURIComponent(context.clientId)}${extra}`;
 }
 
 /** One technique's counters for one client id, as the server's `/api/stats?client=` gives them. */

@@ -12,10 +12,11 @@ test('every server technique has a bench driver, in the same order', () => {
 test('the event-stream parser reads messages split across chunks and skips comments and ids', () => {
   const parser = sseParser();
   const json = JSON.stringify({ id: 7, ts: 1, author: 'a', text: 'x: y\u2028' });
-  const stream = `retry: 2000\n\n: heartbeat\n\nid: 7\ndata: ${json}\n\nevent: gap\ndata: {"type":"gap","missed":3}\n\n`;
+  const stream = `retry: 2000\n\nevent: epoch\ndata: {"type":"epoch","epoch":"k3j9x2"}\n\n: heartbeat\n\nid: k3j9x2.7\ndata: ${json}\n\nevent: gap\ndata: {"type":"gap","missed":3}\n\n`;
   const items = [];
   for (let i = 0; i < stream.length; i += 5) items.push(...parser.push(stream.slice(i, i + 5)));
   assert.deepEqual(items, [
+    { kind: 'control', event: { type: 'epoch', epoch: 'k3j9x2' } },
     { kind: 'message', json },
     { kind: 'control', event: { type: 'gap', missed: 3 } },
   ]);

@@ -8,6 +8,7 @@ import type { SubscribeContext, SubscriberReport, Subscribers } from './driver.t
 import { fetchClientStats, subscriberQuery } from './driver.ts';
 
 interface PollBody {
+  epoch?: string;
   cursor: number;
   messages: { id: number; ts: number; author: string }[];
   missed?: number;
@@ -43,6 +44,7 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
     const index = next++;
     let cursor = context.since;
     let more = false;
+    let epoch = context.epoch;
     let first = true;
     // autocannon reconnects a broken connection at once and asks again with the same
     // cursor (it only moves when an answer is in), so nothing is lost or repeated.
@@ -54,7 +56,7 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
     client.setRequests([
       {
         method: 'GET',
-        setupRequest: (request) => ({ ...request, path: `${options.path}?${subscriberQuery(context, cursor, options.extraQuery)}` }),
+        setupRequest: (request) => ({ ...request, path: `${options.path}?${subscriberQuery(context, cursor, epoch, options.extraQuery)}` }),
         onResponse: (status, body) => {
           if (first) {
             first = false;
@@ -68,6 +70,8 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
           const batch = JSON.parse(body) as PollBody;
           if (batch.missed) tracker.gap(index, batch.missed);
           for (const message of batch.messages) tracker.record(index, message, now - message.ts, Buffer.byteLength(JSON.stringify(message)));
+          // The answer names its feed: after a reset, a new one, which the cursor now counts in.
+          epoch = batch.epoch ?? epoch;
           cursor = batch.cursor;
           more = batch.more === true;
         },

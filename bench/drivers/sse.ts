@@ -6,8 +6,11 @@
 import type { BenchDriver } from './driver.ts';
 import { httpStreams, type StreamItem, type StreamParser } from './streams.ts';
 
-/** What the server writes once per stream before any message: `retry: 2000` and a blank line. */
-const OPENING = 'retry: 2000\n\n';
+/**
+ * What the server writes once per stream before any message: `retry: 2000`, and the
+ * event naming the feed's epoch (none from a server without epochs: `epoch` is '').
+ */
+const opening = (epoch: string) => `retry: 2000\n\n${epoch ? `event: epoch\ndata: {"type":"epoch","epoch":"${epoch}"}\n\n` : ''}`;
 
 class EventStreamParser implements StreamParser {
   #tail = '';
@@ -41,21 +44,20 @@ export const sse: BenchDriver = {
   subscribe(context) {
     return httpStreams(context, { path: '/api/sse', accept: 'text/event-stream', parser: sseParser });
   },
-  predict({ clients, publishedIds }) {
+  predict({ clients, publishedIds, epoch }) {
     const predictions: ReturnType<BenchDriver['predict']> = [
       { metric: 'httpRequests', predicted: clients, tolerance: 0, model: 'one request per client, for the whole run' },
     ];
     if (publishedIds.length > 0) {
-      // `id: N\ndata: ` before the JSON and a blank line after it; nothing else (the
+      // `id: E.N\ndata: ` before the JSON and a blank line after it; nothing else (the
       // server sends the stream without chunked encoding).
-      const perMessage = (id: number) => `id: ${id}\ndata: \n\n`.length;
-      const opening = OPENING.length;
+      const perMessage = (id: number) => `id: ${epoch ? `${epoch}.` : ''}${id}\ndata: \n\n`.length;
       predictions.push({
         metric: 'framingBytesPerMessage',
-        predicted: (opening + publishedIds.reduce((sum, id) => sum + perMessage(id), 0)) / publishedIds.length,
+        predicted: (opening(epoch).length + publishedIds.reduce((sum, id) => sum + perMessage(id), 0)) / publishedIds.length,
         tolerance: 0.05,
         toleranceAbs: 2,
-        model: 'the `id:` and `data:` field names and the blank line per message, and the `retry:` line once',
+        model: 'the `id: <epoch>.<id>` and `data:` lines and the blank line per message, and the `retry:` line and the `epoch` event once',
       });
     }
     return predictions;

@@ -13,7 +13,7 @@ import type { SubscribeContext, SubscriberReport, Subscribers } from './driver.t
 import { subscriberQuery } from './driver.ts';
 
 /** What a parser finds in the stream. */
-export type StreamItem = { kind: 'message'; json: string } | { kind: 'control'; event: { type: string; missed?: number; cursor?: number } };
+export type StreamItem = { kind: 'message'; json: string } | { kind: 'control'; event: { type: string; missed?: number; cursor?: number; epoch?: string } };
 
 /** Feeds text in, gets complete items out; keeps an incomplete tail for the next chunk. */
 export interface StreamParser {
@@ -41,7 +41,7 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
     failed = reject;
   });
 
-  const connect = (index: number, cursor: number, first: boolean, attempt: number) => {
+  const connect = (index: number, cursor: number, epoch: string | undefined, first: boolean, attempt: number) => {
     const parser = options.parser();
     let settled = false;
     // The server's own `end` event: only then did the stream end on purpose (a body that
@@ -58,11 +58,11 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
       const delay = clean ? 0 : reconnectDelay(attempt);
       const timer = setTimeout(() => {
         timers.delete(timer);
-        connect(index, cursor, false, clean ? 0 : attempt + 1);
+        connect(index, cursor, epoch, false, clean ? 0 : attempt + 1);
       }, delay);
       timers.add(timer);
     };
-    const req = httpRequest(`${context.baseUrl}${options.path}?${subscriberQuery(context, cursor)}`, {
+    const req = httpRequest(`${context.baseUrl}${options.path}?${subscriberQuery(context, cursor, epoch)}`, {
       agent: false,
       headers: { accept: options.accept },
     });
@@ -86,6 +86,13 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
             const message = JSON.parse(item.json) as { id: number; ts: number; author: string };
             tracker.record(index, message, now - message.ts, Buffer.byteLength(item.json));
             cursor = message.id;
+          } else if (item.event.type === 'epoch') {
+            // Kept only when this subscriber has none: one that differs is followed by a reset.
+            epoch ??= item.event.epoch;
+          } else if (item.event.type === 'reset') {
+            // Another feed: the cursor counts in it from the start.
+            epoch = item.event.epoch;
+            cursor = 0;
           } else if (item.event.type === 'gap') {
             tracker.gap(index, item.event.missed ?? 0);
           } else if (item.event.type === 'end') {
@@ -104,7 +111,7 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
     req.end();
   };
 
-  for (let i = 0; i < clients; i++) connect(i, context.since, true, 0);
+  for (let i = 0; i < clients; i++) connect(i, context.since, context.epoch, true, 0);
   return {
     ready,
     async stop(): Promise<SubscriberReport> {

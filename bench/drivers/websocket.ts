@@ -29,18 +29,22 @@ export const websocket: BenchDriver = {
 
     // Resolves when the first connection opens; later ones (after a cut) reopen from the
     // client's cursor after a backoff.
-    const open = (index: number, cursor: number, attempt: number): Promise<void> => {
-      const url = `${context.baseUrl.replace(/^http/, 'ws')}/api/websocket?${subscriberQuery(context, cursor)}`;
+    const open = (index: number, cursor: number, epoch: string | undefined, attempt: number): Promise<void> => {
+      const url = `${context.baseUrl.replace(/^http/, 'ws')}/api/websocket?${subscriberQuery(context, cursor, epoch)}`;
       const socket = new WebSocket(url, { perMessageDeflate: false });
       sockets.add(socket);
       socket.on('message', (data, isBinary) => {
         const now = clock.now();
         const json = data.toString();
-        const frame = JSON.parse(json) as { type?: string; missed?: number; id: number; ts: number; author: string };
+        const frame = JSON.parse(json) as { type?: string; missed?: number; epoch?: string; id: number; ts: number; author: string };
         if (isBinary) errors += 1;
         else if (frame.type === undefined) {
           tracker.record(index, frame, now - frame.ts, Buffer.byteLength(json));
           cursor = frame.id;
+        } else if (frame.type === 'epoch') epoch ??= frame.epoch;
+        else if (frame.type === 'reset') {
+          epoch = frame.epoch;
+          cursor = 0;
         } else if (frame.type === 'gap') tracker.gap(index, frame.missed ?? 0);
       });
       socket.on('error', () => undefined);
@@ -50,7 +54,7 @@ export const websocket: BenchDriver = {
         reconnects += 1;
         const timer = setTimeout(() => {
           timers.delete(timer);
-          open(index, cursor, attempt + 1).catch(() => undefined);
+          open(index, cursor, epoch, attempt + 1).catch(() => undefined);
         }, reconnectDelay(attempt));
         timers.add(timer);
       });
@@ -67,7 +71,7 @@ export const websocket: BenchDriver = {
       });
     };
 
-    const ready = Promise.all(Array.from({ length: clients }, (_, index) => open(index, context.since, 0))).then(() => undefined);
+    const ready = Promise.all(Array.from({ length: clients }, (_, index) => open(index, context.since, context.epoch, 0))).then(() => undefined);
     return {
       ready,
       async stop(): Promise<SubscriberReport> {
@@ -92,19 +96,21 @@ export const websocket: BenchDriver = {
       },
     };
   },
-  predict({ clients, publishedIds, payloadBytesPerMessage }) {
+  predict({ clients, publishedIds, payloadBytesPerMessage, epoch }) {
     const predictions: ReturnType<BenchDriver['predict']> = [
       { metric: 'httpRequests', predicted: clients, tolerance: 0, model: 'one upgrade request per client' },
     ];
     if (publishedIds.length > 0) {
       // RFC 6455 §5.2: 2 bytes up to 125 bytes of payload, 4 up to 65,535, 10 beyond.
       const header = payloadBytesPerMessage < 126 ? 2 : payloadBytesPerMessage < 65_536 ? 4 : 10;
+      // The first frame names the feed's epoch: a short text frame, 2 header bytes and its JSON.
+      const epochFrame = epoch ? 2 + `{"type":"epoch","epoch":"${epoch}"}`.length : 0;
       predictions.push({
         metric: 'framingBytesPerMessage',
-        predicted: header + CLOSE_HANDSHAKE_BYTES / publishedIds.length,
+        predicted: header + (CLOSE_HANDSHAKE_BYTES + epochFrame) / publishedIds.length,
         tolerance: 0.05,
         toleranceAbs: 2,
-        model: 'the frame header per message: 2 bytes below 126 bytes of payload (RFC 6455 §5.2), and the close handshake once',
+        model: 'the frame header per message: 2 bytes below 126 bytes of payload (RFC 6455 §5.2), and the epoch frame and the close handshake once',
       });
     }
     return predictions;

@@ -1,9 +1,12 @@
-// What every technique's browser client shares: the cursor, the connection state, the
-// reconnect backoff, and the events the panels draw. Each technique's own file only says
-// how to connect and how to hang up; read those first.
+// What every technique's browser client shares: the cursor and its epoch, the connection
+// state, the reconnect backoff, and the events the panels draw. Each technique's own file
+// only says how to connect and how to hang up; read those first.
 
 /** @typedef {{ id: number, ts: number, author: string, text: string }} Message */
-/** @typedef {{ type: 'gap', missed: number } | { type: 'reset' } | { type: 'end', cursor: number, reason: string }} ControlEvent */
+/**
+ * @typedef {{ type: 'epoch', epoch: string } | { type: 'gap', missed: number } | { type: 'reset', epoch: string }
+ *   | { type: 'end', epoch: string, cursor: number, reason: string }} ControlEvent
+ */
 /** @typedef {'CONNECTING' | 'OPEN' | 'CLOSING' | 'CLOSED'} State */
 /**
  * One HTTP request or connection, for the wire timeline: `end` is undefined while it lasts.
@@ -29,6 +32,11 @@ export class FeedClient {
   state = 'CLOSED';
   /** Id of the last message received: where a reconnect resumes. */
   cursor = /** @type {number | undefined} */ (undefined);
+  /**
+   * The epoch of the feed `cursor` counts in: ids start again at 1 when the server's feed
+   * starts over, so a cursor means nothing without it.
+   */
+  epoch = /** @type {string | undefined} */ (undefined);
   #attempt = 0;
   #retryTimer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
   #wanted = false;
@@ -42,10 +50,11 @@ export class FeedClient {
     this.baseUrl = options.baseUrl ?? location.origin;
   }
 
-  /** URL of this technique's endpoint, with the cursor and this client's id. */
+  /** URL of this technique's endpoint, with the cursor, its epoch and this client's id. */
   url(extra = '') {
     const url = new URL(`/api/${this.technique}`, this.baseUrl);
     if (this.cursor !== undefined) url.searchParams.set('since', String(this.cursor));
+    if (this.cursor !== undefined && this.epoch !== undefined) url.searchParams.set('epoch', this.epoch);
     url.searchParams.set('client', this.clientId);
     return url.toString() + extra;
   }
@@ -85,21 +94,33 @@ export class FeedClient {
   }
 
   /**
-   * Takes a polling answer, `{cursor, messages, missed?, reset?, more?}`: the same for
-   * short and long polling. `more` says the answer was cut to a page and the rest waits.
-   * @param {{ cursor: number, messages: Message[], missed?: number, reset?: boolean, more?: boolean }} answer
+   * Takes a polling answer, `{epoch, cursor, messages, missed?, reset?, more?}`: the same
+   * for short and long polling. `more` says the answer was cut to a page and the rest waits.
+   * @param {{ epoch: string, cursor: number, messages: Message[], missed?: number, reset?: boolean, more?: boolean }} answer
    */
   receiveBatch(answer) {
-    if (answer.reset) this.control({ type: 'reset' });
+    if (answer.reset) this.control({ type: 'reset', epoch: answer.epoch });
     if (answer.missed) this.control({ type: 'gap', missed: answer.missed });
     for (const message of answer.messages) this.receive(message);
+    this.epoch = answer.epoch;
     this.cursor = answer.cursor;
   }
 
   /** @param {ControlEvent} event */
   control(event) {
+    if (event.type === 'epoch') {
+      // A stream names its feed first. Kept only when this client has no epoch yet: one
+      // that differs is followed by a reset, which is what replaces it.
+      this.epoch ??= event.epoch;
+      this.log(`feed epoch ${event.epoch}`);
+      return;
+    }
     this.log(event.type === 'gap' ? `gap: ${event.missed} messages are gone from the history` : `event: ${event.type}`);
-    if (event.type === 'reset') this.cursor = 0;
+    if (event.type === 'reset') {
+      // Another feed: its ids say nothing about the old one's. Take it from the start.
+      this.epoch = event.epoch;
+      this.cursor = 0;
+    }
     this.hooks.onEvent?.(event);
   }
 
@@ -117,7 +138,7 @@ export class FeedClient {
     const wait = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
     this.#attempt += 1;
     this.setState('CONNECTING');
-    this.log(`reconnecting in ${wait} ms from cursor ${this.cursor ?? '(live)'}`);
+    this.log(`reconnecting in ${wait} ms from cursor ${this.cursor === undefined ? '(live)' : `${this.epoch ?? '?'}.${this.cursor}`}`);
     this.#retryTimer = setTimeout(() => this.#wanted && this.connect(), wait);
   }
 

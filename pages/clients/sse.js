@@ -1,5 +1,6 @@
 // Server-Sent Events: one response that never ends, read by the browser's EventSource.
-// EventSource reconnects by itself and sends the last id it saw as Last-Event-ID.
+// EventSource reconnects by itself and sends the last id it saw as Last-Event-ID; the
+// server writes each id as <epoch>.<id>, so that header carries the whole cursor.
 import { FeedClient } from './client.js';
 
 export class SseClient extends FeedClient {
@@ -15,7 +16,7 @@ export class SseClient extends FeedClient {
     this.#span = this.spanStart('connection');
     source.onopen = () => this.opened();
     source.onmessage = (event) => this.receive(JSON.parse(event.data));
-    for (const type of ['gap', 'reset', 'end']) {
+    for (const type of ['epoch', 'gap', 'reset', 'end']) {
       source.addEventListener(type, (event) => this.control(JSON.parse(/** @type {MessageEvent} */ (event).data)));
     }
     source.onerror = () => {

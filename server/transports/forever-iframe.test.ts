@@ -99,13 +99,14 @@ test('the document ends after the byte limit with an end event, and reopening fr
   for (let i = 1; i <= 60; i += 1) published.push(await publish(server.url, { author: 'ada', text: `message number ${i}` }));
   const received: Message[] = [];
   let cursor = 0;
+  let epoch = server.feed.epoch;
   let documents = 0;
   const last = `"id":${published.length},`;
   while (received.length < published.length && documents < 100) {
     documents += 1;
     // Read until the server ends the document, or until the last message (the last
     // document stays open for live messages).
-    const { html } = await readDocument(`${server.url}/api/forever-iframe?since=${cursor}`, (seen) => seen.includes(last));
+    const { html } = await readDocument(`${server.url}/api/forever-iframe?since=${cursor}&epoch=${epoch}`, (seen) => seen.includes(last));
     assert.ok(Buffer.byteLength(html) < 2048 + 1024, `a document of ${Buffer.byteLength(html)} bytes`);
     const run = runScripts(html);
     received.push(...run.received);
@@ -113,7 +114,9 @@ test('the document ends after the byte limit with an end event, and reopening fr
     assert.match(html, /<\/html>\n$/);
     const end = run.events.at(-1);
     assert.ok(end?.type === 'end' && end.reason === 'limit', JSON.stringify(end));
-    cursor = end.cursor;
+    assert.deepEqual(run.events[0], { type: 'epoch', epoch: server.feed.epoch });
+    assert.equal(end.epoch, server.feed.epoch);
+    ({ cursor, epoch } = end);
     assert.equal(cursor, received.at(-1)?.id);
   }
   // About 20 messages fit in 2 KiB: the 60 took several documents.

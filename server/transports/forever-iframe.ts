@@ -11,7 +11,7 @@
  */
 import type { StreamFormat } from '../stream.ts';
 import { serveStream } from '../stream.ts';
-import { type Transport, sinceOf } from '../transport.ts';
+import { type Transport, epochOf, sinceOf } from '../transport.ts';
 
 // Inside a <script>, the HTML parser only looks for `</script` (and `<!--` / `<script`,
 // which open its escaped states), and U+2028/U+2029 end a JS line in older engines. Every
@@ -51,7 +51,7 @@ export const foreverIframe: Transport = {
   register(scope, context) {
     const format = iframeFormat(context.config.iframeMaxBytes);
     scope.get('/', async (request, reply) => {
-      serveStream(request, reply, context, sinceOf(request.query), format);
+      serveStream(request, reply, context, sinceOf(request.query), epochOf(request.query), format);
     });
   },
 };

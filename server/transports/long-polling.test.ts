@@ -48,7 +48,7 @@ test('the timeout ends the hold with an empty list and the same cursor', async (
   const server = await startServer(t);
   await publish(server.url, { author: 'ada', text: 'one' });
   const answer = await poll(`${server.url}/api/long-polling?since=1&timeout=50`);
-  assert.deepEqual(answer, { cursor: 1, messages: [] });
+  assert.deepEqual(answer, { epoch: server.feed.epoch, cursor: 1, messages: [] });
   assert.equal(server.feed.listenerCount, 0);
 });
 

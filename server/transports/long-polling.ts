@@ -4,7 +4,7 @@
  * again at once. About one request per message, and no waiting for the next poll.
  */
 import { BadTimeout } from '../errors.ts';
-import { type Transport, batchBody, nextPublish, sinceOf } from '../transport.ts';
+import { type Transport, batchBody, epochOf, nextPublish, sinceOf } from '../transport.ts';
 
 export const longPolling: Transport = {
   id: 'long-polling',
@@ -13,8 +13,9 @@ export const longPolling: Transport = {
     const { feed, config } = context;
     scope.get('/', async (request, reply) => {
       const cursor = sinceOf(request.query);
+      const epoch = epochOf(request.query);
       const timeoutMs = timeoutOf(request.query, config.longPollTimeoutMs, config.longPollMaxTimeoutMs);
-      let batch = await feed.since(cursor);
+      let batch = await feed.since(cursor, epoch);
       if (batch.messages.length === 0 && !batch.reset && timeoutMs > 0) {
         const abort = new AbortController();
         const timer = setTimeout(() => abort.abort(), timeoutMs);
@@ -28,11 +29,12 @@ export const longPolling: Transport = {
         // `batch.cursor` is where this request started, so a message published during the
         // hold is in this answer even when the request named no `since`. A wake-up can
         // bring nothing new: on a shared feed, the message this node just read may be the
-        // one the client already had from another node. Then the hold goes on.
+        // one the client already had from another node. Then the hold goes on. The epoch
+        // goes along, so a feed that starts over during the hold answers with its reset.
         while (!abort.signal.aborted) {
           await nextPublish(feed, abort.signal);
           if (reply.raw.destroyed) break;
-          batch = await feed.since(batch.cursor);
+          batch = await feed.since(batch.cursor, batch.epoch);
           if (batch.messages.length > 0 || batch.reset) break;
         }
         clearTimeout(timer);

@@ -12,16 +12,17 @@ async function poll(url: string) {
 
 test('an empty feed answers at once with no messages and cursor 0', async (t) => {
   const server = await startServer(t);
-  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=0`), { cursor: 0, messages: [] });
+  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=0`), { epoch: server.feed.epoch, cursor: 0, messages: [] });
 });
 
 test('the answer holds the messages after the cursor, and the cursor is the last id', async (t) => {
   const server = await startServer(t);
   const published = [];
   for (let i = 1; i <= 3; i += 1) published.push(await publish(server.url, { author: 'ada', text: `m${i}` }));
-  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=1`), { cursor: 3, messages: published.slice(1) });
-  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=3`), { cursor: 3, messages: [] });
-  assert.deepEqual(await poll(`${server.url}/api/short-polling`), { cursor: 3, messages: [] });
+  const { epoch } = server.feed;
+  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=1`), { epoch, cursor: 3, messages: published.slice(1) });
+  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=3&epoch=${epoch}`), { epoch, cursor: 3, messages: [] });
+  assert.deepEqual(await poll(`${server.url}/api/short-polling`), { epoch, cursor: 3, messages: [] });
 });
 
 test('missed appears only after a gap', async (t) => {
@@ -40,10 +41,10 @@ test('an answer carries at most POLL_PAGE_BYTES of messages, says "more", and th
   const bytes = (messages: unknown[]) => messages.reduce((sum: number, m) => sum + Buffer.byteLength(JSON.stringify(m)), 0);
   const first = await poll(`${server.url}/api/short-polling?since=0`);
   // Each message is about 360 bytes of JSON: two fit in 1,024, a third would not.
-  assert.deepEqual(first, { cursor: 2, messages: published.slice(0, 2), more: true });
+  assert.deepEqual(first, { epoch: server.feed.epoch, cursor: 2, messages: published.slice(0, 2), more: true });
   assert.ok(bytes(first.messages as unknown[]) <= 1024);
   const second = await poll(`${server.url}/api/short-polling?since=2`);
-  assert.deepEqual(second, { cursor: 4, messages: published.slice(2, 4), more: true });
+  assert.deepEqual(second, { epoch: server.feed.epoch, cursor: 4, messages: published.slice(2, 4), more: true });
   const rest = [];
   let cursor = 4;
   for (;;) {
@@ -60,8 +61,8 @@ test('a message larger than the page still comes, alone, so a client always prog
   const server = await startServer(t, { config: { pollPageBytes: 1024 } });
   const big = await publish(server.url, { author: 'ada', text: 'x'.repeat(4000) });
   const small = await publish(server.url, { author: 'ada', text: 'small' });
-  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=0`), { cursor: 1, messages: [big], more: true });
-  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=1`), { cursor: 2, messages: [small] });
+  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=0`), { epoch: server.feed.epoch, cursor: 1, messages: [big], more: true });
+  assert.deepEqual(await poll(`${server.url}/api/short-polling?since=1`), { epoch: server.feed.epoch, cursor: 2, messages: [small] });
 });
 
 test('a gap is told on the first page; the pages after it carry none', async (t) => {
@@ -72,7 +73,7 @@ test('a gap is told on the first page; the pages after it carry none', async (t)
   assert.equal(first.more, true);
   assert.deepEqual((first.messages as { id: number }[]).map((m) => m.id), [5, 6]);
   const second = await poll(`${server.url}/api/short-polling?since=${first.cursor}`);
-  assert.deepEqual({ ...second, messages: (second.messages as { id: number }[]).map((m) => m.id) }, { cursor: 8, messages: [7, 8] });
+  assert.deepEqual({ ...second, messages: (second.messages as { id: number }[]).map((m) => m.id) }, { epoch: server.feed.epoch, cursor: 8, messages: [7, 8] });
 });
 
 test('the test client follows more: the next page at once, not after its interval', async (t) => {
@@ -83,4 +84,14 @@ test('the test client follows more: the next page at once, not after its interva
   t.after(() => client.close());
   await client.received(7, 3000);
   assert.deepEqual(client.messages.map((m) => m.id), [1, 2, 3, 4, 5, 6, 7]);
+});
+
+test('the epoch comes first in the answer, and a cursor of another epoch gets reset with the history from id 1', async (t) => {
+  const server = await startServer(t);
+  for (let i = 1; i <= 3; i += 1) await publish(server.url, { author: 'ada', text: `m${i}` });
+  const raw = await (await fetch(`${server.url}/api/short-polling?since=2&epoch=zzzzzz`)).text();
+  assert.ok(raw.startsWith(`{"epoch":"${server.feed.epoch}","cursor":3,"messages":[`), raw);
+  const answer = JSON.parse(raw) as { reset?: boolean; messages: { id: number }[] };
+  assert.equal(answer.reset, true);
+  assert.deepEqual(answer.messages.map((m) => m.id), [1, 2, 3]);
 });

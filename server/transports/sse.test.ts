@@ -5,6 +5,9 @@ import { EventSource } from 'eventsource';
 import { publish, startServer, until } from '../testing.ts';
 import { SSE_RETRY_MS } from './sse.ts';
 
+/** The event that opens every stream, naming the feed's epoch. */
+const epochEvent = (epoch: string) => `event: epoch\ndata: {"type":"epoch","epoch":"${epoch}"}\n\n`;
+
 /** Reads a streaming response until `done(text)` holds, then cancels it. */
 async function readUntil(response: Response, done: (text: string) => boolean): Promise<string> {
   const reader = response.body?.getReader();
@@ -20,7 +23,7 @@ async function readUntil(response: Response, done: (text: string) => boolean): P
   return text;
 }
 
-test('the stream has event-stream, no-cache and no-buffering headers, and starts with retry', async (t) => {
+test('the stream has event-stream, no-cache and no-buffering headers, and starts with retry and the epoch', async (t) => {
   const server = await startServer(t);
   const response = await fetch(`${server.url}/api/sse`);
   assert.equal(response.status, 200);
@@ -28,15 +31,16 @@ test('the stream has event-stream, no-cache and no-buffering headers, and starts
   assert.match(response.headers.get('cache-control') ?? '', /no-cache/);
   assert.equal(response.headers.get('x-accel-buffering'), 'no');
   assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
-  const text = await readUntil(response, (seen) => seen.includes('\n\n'));
-  assert.equal(text, `retry: ${SSE_RETRY_MS}\n\n`);
+  const text = await readUntil(response, (seen) => seen.split('\n\n').length > 2);
+  assert.equal(text, `retry: ${SSE_RETRY_MS}\n\n${epochEvent(server.feed.epoch)}`);
 });
 
-test('each message is exactly an id line and one data line of its JSON', async (t) => {
+test('each message is exactly an id line, <epoch>.<id>, and one data line of its JSON', async (t) => {
   const server = await startServer(t);
   const message = await publish(server.url, { author: 'ada', text: 'two\nlines and\r\na CRLF' });
-  const text = await readUntil(await fetch(`${server.url}/api/sse?since=0`), (seen) => seen.split('\n\n').length > 2);
-  assert.equal(text, `retry: ${SSE_RETRY_MS}\n\nid: ${message.id}\ndata: ${JSON.stringify(message)}\n\n`);
+  const text = await readUntil(await fetch(`${server.url}/api/sse?since=0`), (seen) => seen.split('\n\n').length > 3);
+  const { epoch } = server.feed;
+  assert.equal(text, `retry: ${SSE_RETRY_MS}\n\n${epochEvent(epoch)}id: ${epoch}.${message.id}\ndata: ${JSON.stringify(message)}\n\n`);
 });
 
 test('a text with CR, LF and fake id/retry/event lines cannot move the client\'s Last-Event-ID', async (t) => {
@@ -51,30 +55,54 @@ test('a text with CR, LF and fake id/retry/event lines cannot move the client\'s
   source.addEventListener('message', (event) => seen.push({ id: event.lastEventId, text: JSON.parse(event.data).text }));
   source.addEventListener('gap', () => (gaps += 1));
   await until(() => seen.length === texts.length, 'every message');
-  assert.deepEqual(seen, published.map((message) => ({ id: String(message.id), text: message.text })));
+  assert.deepEqual(seen, published.map((message) => ({ id: `${server.feed.epoch}.${message.id}`, text: message.text })));
   assert.equal(gaps, 0);
 });
 
-test('Last-Event-ID takes precedence over since', async (t) => {
+test('Last-Event-ID takes precedence over since, with its epoch or bare', async (t) => {
   const server = await startServer(t);
   for (let i = 1; i <= 4; i += 1) await publish(server.url, { author: 'ada', text: `m${i}` });
-  const response = await fetch(`${server.url}/api/sse?since=0`, { headers: { 'last-event-id': '3' } });
-  const text = await readUntil(response, (seen) => seen.includes('id: 4'));
-  assert.doesNotMatch(text, /id: [123]\n/);
-  assert.match(text, /id: 4\n/);
+  const { epoch } = server.feed;
+  for (const lastEventId of [`${epoch}.3`, '3']) {
+    const response = await fetch(`${server.url}/api/sse?since=0&epoch=${epoch}`, { headers: { 'last-event-id': lastEventId } });
+    const text = await readUntil(response, (seen) => seen.includes(`id: ${epoch}.4`));
+    assert.doesNotMatch(text, /id: \w+\.[123]\n/, lastEventId);
+    assert.doesNotMatch(text, /event: reset/, lastEventId);
+    assert.match(text, new RegExp(`id: ${epoch}\\.4\n`), lastEventId);
+  }
 });
 
-test('a Last-Event-ID that is not a message id gets 400', async (t) => {
+test('a Last-Event-ID of another epoch gets a reset naming this epoch, then the history from id 1', async (t) => {
   const server = await startServer(t);
-  const response = await fetch(`${server.url}/api/sse`, { headers: { 'last-event-id': 'abc' } });
-  assert.equal(response.status, 400);
-  assert.match(((await response.json()) as { message: string }).message, /Last-Event-ID must be a non-negative integer/);
+  for (let i = 1; i <= 4; i += 1) await publish(server.url, { author: 'ada', text: `m${i}` });
+  const { epoch } = server.feed;
+  const response = await fetch(`${server.url}/api/sse?since=3&epoch=${epoch}`, { headers: { 'last-event-id': 'old000.3' } });
+  const text = await readUntil(response, (seen) => seen.includes(`id: ${epoch}.4`));
+  const reset = `event: reset\ndata: {"type":"reset","epoch":"${epoch}"}\n\n`;
+  assert.ok(text.startsWith(`retry: ${SSE_RETRY_MS}\n\n${epochEvent(epoch)}${reset}id: ${epoch}.1\n`), text);
 });
+
+for (const [lastEventId, complaint] of [
+  ['abc', /Last-Event-ID must be a non-negative integer/],
+  ['k3j9x2.-1', /the id in Last-Event-ID must be a non-negative integer/],
+  ['K3J9X2.5', /the epoch in Last-Event-ID must be 1 to 16 characters of 0-9 and a-z/],
+  ['.5', /the epoch in Last-Event-ID must be/],
+  ['k3j9x2.', /the id in Last-Event-ID must be/],
+] as const) {
+  test(`a Last-Event-ID ${JSON.stringify(lastEventId)} gets 400 with RTL_BAD_CURSOR or RTL_BAD_EPOCH`, async (t) => {
+    const server = await startServer(t);
+    const response = await fetch(`${server.url}/api/sse`, { headers: { 'last-event-id': lastEventId } });
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as { code: string; message: string };
+    assert.match(body.code, /^RTL_BAD_(CURSOR|EPOCH)$/);
+    assert.match(body.message, complaint);
+  });
+}
 
 test('an idle stream carries a comment heartbeat', async (t) => {
   const server = await startServer(t, { config: { heartbeatMs: 100 } });
   const text = await readUntil(await fetch(`${server.url}/api/sse`), (seen) => seen.includes(': heartbeat\n\n'));
-  assert.match(text, /^retry: \d+\n\n: heartbeat\n\n/);
+  assert.match(text, /^retry: \d+\n\nevent: epoch\n.*\n\n: heartbeat\n\n/);
 });
 
 test('EventSource reconnects by itself after a cut and resumes from its Last-Event-ID, losing nothing', async (t) => {

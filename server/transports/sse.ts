@@ -5,15 +5,17 @@
  */
 import type { StreamFormat } from '../stream.ts';
 import { serveStream } from '../stream.ts';
-import { type Transport, parseCursor, sinceOf } from '../transport.ts';
+import { type Transport, epochOf, parseCursor, parseEpoch, sinceOf } from '../transport.ts';
 
 /** How long EventSource waits before reconnecting after the stream ends, ms. */
 export const SSE_RETRY_MS = 2000;
 
 /**
  * The wire format. A message is its JSON on one `data:` line: JSON never contains a raw
- * CR or LF, so no text can end the field early or forge an `id:` line. Control events are
- * named (`event: gap`), so EventSource's `onmessage` only ever sees messages.
+ * CR or LF, so no text can end the field early or forge an `id:` line. Its `id:` is
+ * `<epoch>.<id>`, so the Last-Event-ID that EventSource sends back by itself carries the
+ * whole cursor. Control events are named (`event: gap`), so EventSource's `onmessage`
+ * only ever sees messages.
  */
 export const sseFormat: StreamFormat = {
   headers: Object.freeze({
@@ -24,7 +26,7 @@ export const sseFormat: StreamFormat = {
     'x-content-type-options': 'nosniff',
   }),
   open: () => `retry: ${SSE_RETRY_MS}\n\n`,
-  message: (message, json) => `id: ${message.id}\ndata: ${json}\n\n`,
+  message: (message, json, epoch) => `id: ${epoch}.${message.id}\ndata: ${json}\n\n`,
   control: (event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`,
   heartbeat: () => ': heartbeat\n\n',
 };
@@ -34,10 +36,27 @@ export const sse: Transport = {
   summary: 'Server-Sent Events: text/event-stream read by the browser\'s EventSource',
   register(scope, context) {
     scope.get('/', async (request, reply) => {
-      // A reconnecting EventSource sends the last id it saw; that beats the URL's `since`.
-      const lastEventId = parseCursor('Last-Event-ID', request.headers['last-event-id']);
-      const cursor = lastEventId ?? sinceOf(request.query);
-      serveStream(request, reply, context, cursor, sseFormat);
+      // A reconnecting EventSource sends the last id it saw; that beats the URL's `since`
+      // and `epoch`, which are where the stream first started.
+      const since = sinceOf(request.query);
+      const epoch = epochOf(request.query);
+      const lastEventId = parseLastEventId(request.headers['last-event-id']);
+      if (lastEventId) serveStream(request, reply, context, lastEventId.cursor, lastEventId.epoch, sseFormat);
+      else serveStream(request, reply, context, since, epoch, sseFormat);
     });
   },
 };
+
+/**
+ * A Last-Event-ID header: `<epoch>.<id>` as this server writes it, or a bare `<id>` (a
+ * client that set it by hand, or an older server's stream: no epoch, taken as this feed's
+ * cursor). Undefined when absent; a 400 when malformed.
+ */
+export function parseLastEventId(raw: unknown): { epoch: string | undefined; cursor: number } | undefined {
+  if (raw === undefined) return undefined;
+  const text = String(raw);
+  const dot = text.indexOf('.');
+  const epoch = dot === -1 ? undefined : parseEpoch('the epoch in Last-Event-ID', text.slice(0, dot));
+  const cursor = parseCursor(dot === -1 ? 'Last-Event-ID' : 'the id in Last-Event-ID', dot === -1 ? raw : text.slice(dot + 1));
+  return cursor === undefined ? undefined : { epoch, cursor };
+}

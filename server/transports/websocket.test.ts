@@ -13,13 +13,23 @@ function wsUrl(server: TestServer, query = ''): string {
   return `${server.url.replace('http', 'ws')}/api/websocket${query}`;
 }
 
-/** A connected ws client that records every frame it gets, parsed. */
+/**
+ * A connected ws client that records every frame it gets, parsed, after the first: that
+ * one is checked to be the `epoch` frame naming the server's feed.
+ */
 async function connect(t: import('node:test').TestContext, server: TestServer, options: WebSocket.ClientOptions = {}) {
   const socket = new WebSocket(wsUrl(server), options);
   const frames: Record<string, unknown>[] = [];
-  socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
+  let opening: Record<string, unknown> | undefined;
+  socket.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+    if (opening === undefined) opening = frame;
+    else frames.push(frame);
+  });
   await once(socket, 'open');
   t.after(() => socket.terminate());
+  await until(() => opening !== undefined, 'the epoch frame');
+  assert.deepEqual(opening, { type: 'epoch', epoch: server.feed.epoch });
   return { socket, frames };
 }
 
@@ -213,6 +223,11 @@ async function rawSocket(server: TestServer): Promise<{ socket: net.Socket; clos
   await until(() => buffer.includes('\r\n\r\n'), 'the 101');
   assert.match(buffer.toString('latin1'), /^HTTP\/1.1 101/);
   buffer = buffer.subarray(buffer.indexOf('\r\n\r\n') + 4);
+  // The first frame names the feed's epoch (a short text frame: 0x81, length, JSON).
+  await until(() => buffer.length >= 2 && buffer.length >= 2 + (buffer[1] ?? 0), 'the epoch frame');
+  assert.equal(buffer[0], 0x81);
+  assert.deepEqual(JSON.parse(buffer.subarray(2, 2 + (buffer[1] ?? 0)).toString()), { type: 'epoch', epoch: server.feed.epoch });
+  buffer = buffer.subarray(2 + (buffer[1] ?? 0));
   return {
     socket,
     received: () => buffer,

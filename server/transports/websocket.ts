@@ -4,7 +4,7 @@
  * technique here that is two-way on one connection.
  *
  * Frames, server to client: a message is its JSON (`{"id","ts","author","text"}`); every
- * other frame has a `type`: `ack`, `error`, `gap`, `reset`, `end`.
+ * other frame has a `type`: `epoch` (the first frame), `ack`, `error`, `gap`, `reset`, `end`.
  * Client to server: `{"type":"publish","author","text"}` with an optional `"ref"` string
  * that the ack or error echoes.
  */
@@ -24,6 +24,7 @@ import {
   type Transport,
   type TransportContext,
   encode,
+  epochOf,
   followFeed,
   sinceOf,
 } from '../transport.ts';
@@ -72,6 +73,7 @@ export const websocket: Transport = {
       preValidation: async (request) => {
         checkSocketOrigin(request, config.allowedOrigins);
         sinceOf(request.query);
+        epochOf(request.query);
       },
       handler: async () => {
         throw new UpgradeRequired();
@@ -255,7 +257,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     drained,
   };
 
-  void followFeed(feed, sinceOf(request.query), outlet, abort.signal).then(() => {
+  void followFeed(feed, sinceOf(request.query), epochOf(request.query), outlet, abort.signal).then(() => {
     clearTimeout(stallTimer);
     release();
     if (ending === 'hangup') return;
