@@ -323,8 +323,9 @@ export class RedisFeed implements Feed {
     if (ofThisFeed && cursor <= this.#history.lastId) return this.#history.since(cursor, epoch);
     // Ahead of this node, or of another epoch: only Redis can tell whether this node lags
     // (another node has served that cursor, or seen the new feed, already) or the
-    // client's feed is gone.
-    if (this.health().ok) {
+    // client's feed is gone. Asked whenever Redis answers, even while this node's reader
+    // lags or reconnects: that is when a cursor can be ahead of the mirror.
+    if (this.#answering()) {
       try {
         return await this.#sinceInRedis(cursor, epoch);
       } catch (error) {
@@ -343,6 +344,11 @@ export class RedisFeed implements Feed {
 
   subscribe(listener: FeedListener): () => void {
     return this.#listeners.add(listener);
+  }
+
+  /** Whether the commands connection is up and Redis has answered it lately: worth asking. */
+  #answering(): boolean {
+    return !this.#closed && this.#commands.status === 'ready' && preciseNow() - this.#lastAnswerAt <= REDIS_SILENCE_LIMIT_MS;
   }
 
   health(): FeedHealth {

@@ -329,11 +329,13 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
     const keys = feedKeys(newFeed());
     const [seconds, micros] = await admin.time();
     const redisNow = Number(seconds) * 1000 + Number(micros) / 1000;
-    const run = (text: string, deadline: number) => admin.eval(PUBLISH_SCRIPT, 2, keys.counter, keys.stream, 10, '1', 'ada', text, deadline.toFixed(3));
+    const run = (text: string, deadline: number) =>
+      admin.eval(PUBLISH_SCRIPT, 3, keys.counter, keys.stream, keys.epoch, 10, '1', 'ada', text, deadline.toFixed(3), 'frz001');
     assert.equal(await run('too late', redisNow - 1), 0);
     assert.equal(await admin.get(keys.counter), null, 'no id taken');
     assert.equal(await admin.xlen(keys.stream), 0, 'nothing stored');
-    assert.equal(await run('in time', redisNow + 60_000), 1);
+    assert.equal(await admin.get(keys.epoch), null, 'no epoch made either');
+    assert.deepEqual(await run('in time', redisNow + 60_000), [1, 'frz001']);
     assert.deepEqual(((await admin.xrange(keys.stream, '-', '+')) as [string, string[]][]).map(([id]) => id), ['1-0']);
   });
 });

@@ -112,8 +112,13 @@ test('a WebSocket peer that never answers its close frame does not hold the shut
   console.log(`SIGTERM with a silent WebSocket peer: exited with ${code} after ${ms} ms`);
   assert.equal(code, 0);
   await until(() => ended, 'the peer to see the connection end');
-  // After the handshake, the peer got exactly one frame: close, 1001, with its reason.
-  const frames = received.subarray(received.indexOf('\r\n\r\n') + 4);
+  // After the handshake, the peer got the stream's opening epoch frame, then exactly one
+  // more: close, 1001, with its reason.
+  const afterHandshake = received.subarray(received.indexOf('\r\n\r\n') + 4);
+  assert.equal(afterHandshake[0], 0x81, 'the opening text frame');
+  const opening = afterHandshake.subarray(2, 2 + (afterHandshake[1] ?? 0));
+  assert.equal((JSON.parse(opening.toString()) as { type: string }).type, 'epoch');
+  const frames = afterHandshake.subarray(2 + opening.length);
   assert.equal(frames[0], 0x88, 'a final close frame');
   assert.equal(frames[1], frames.length - 2, 'one unmasked frame and nothing after it');
   assert.equal(frames.readUInt16BE(2), 1001);
@@ -303,14 +308,14 @@ test(
       for (const stream of streams) stream.request.destroy();
       for (const { socket } of sockets) socket.terminate();
     });
-    const stats = (await (await fetch(`${url}/api/stats`)).json()) as { techniques: Record<string, { activeRequests: number }> };
+    const stats = (await (await fetch(`${url}/api/stats`)).json()) as { epoch: string; techniques: Record<string, { activeRequests: number }> };
     assert.equal(stats.techniques.sse?.activeRequests, LOAD_CLIENTS);
     assert.equal(stats.techniques.websocket?.activeRequests, LOAD_CLIENTS);
     // One message, so that every end event has a cursor to tell, and every client is
     // known to be reading before the signal.
     await publish(url, { author: 'ada', text: 'before the end' });
     await until(
-      () => streams.every((stream) => stream.text.includes('id: 1\n')) && sockets.every((client) => client.ids.includes(1)),
+      () => streams.every((stream) => stream.text.includes(`id: ${stats.epoch}.1\n`)) && sockets.every((client) => client.ids.includes(1)),
       'every client to get the message',
       30_000,
     );
@@ -327,7 +332,7 @@ test(
 
     // The process is gone, so every socket is closed: each client has what it will ever get.
     await until(() => streams.every((stream) => stream.ended) && sockets.every((client) => client.closeCode !== undefined), 'every client to see its end', 15_000);
-    const endEvent = `event: end\ndata: ${JSON.stringify({ type: 'end', cursor: 1, reason: 'shutdown' })}\n\n`;
+    const endEvent = `event: end\ndata: ${JSON.stringify({ type: 'end', epoch: stats.epoch, cursor: 1, reason: 'shutdown' })}\n\n`;
     const untold = streams.filter((stream) => !stream.text.endsWith(endEvent)).length;
     assert.equal(untold, 0, `SSE streams of ${LOAD_CLIENTS} that did not end with the end event`);
     const closeCodes = new Map<number | undefined, number>();
