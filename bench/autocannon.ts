@@ -40,26 +40,35 @@ const LATE_OK_MS = 5;
 /**
  * Makes `client` send one request per `intervalMs`, on a fixed grid starting at
  * `firstAt` (a `performance.now()` time). A response that comes back late does not make
- * the client catch up with a burst: it waits for the next slot. Once `stopped()` returns
- * true, no request is sent (autocannon itself only stops at its next sample tick). While
- * `askNow()` returns true (a poller's answer said `more`), the next request goes at once,
- * off the grid.
+ * the client catch up with a burst: it waits for the next slot. At most one send waits
+ * at a time, so with `pipelining: 1` a connection has one request in flight, reconnects
+ * included. Once `stopped()` returns true, no request is sent (autocannon itself only
+ * stops at its next sample tick). While `askNow()` returns true (a poller's answer said
+ * `more`), the next request goes at once, off the grid.
  */
 export function paced(client: AutocannonClient, intervalMs: number, firstAt: number, stopped: () => boolean = () => false, askNow: () => boolean = () => false): void {
   checkPacingSupport(client);
   const internals = client as unknown as PacedInternals;
   const send = (internals._doRequest as () => void).bind(client);
   let slot = firstAt;
+  let sendScheduled = false;
   internals._doRequest = () => {
     if (internals.destroyed || stopped()) return;
     // The last response is in: let autocannon finish this connection at once.
     if (internals.responseMax && (internals.reqsMade ?? 0) >= internals.responseMax) return send();
+    // autocannon asks for a request again when it reconnects a cut connection, to replace
+    // the one it assumes was lost there. If a send is already waiting for its slot, no
+    // request was in flight: a second send would put two in flight, both built from the
+    // same per-connection state (a poller's cursor), and one answer would repeat the other.
+    if (sendScheduled) return;
     if (askNow()) return send();
     const now = performance.now();
     if (now - slot > LATE_OK_MS) slot = firstAt + Math.ceil((now - firstAt) / intervalMs) * intervalMs;
     const wait = Math.max(0, slot - now);
     slot += intervalMs;
+    sendScheduled = true;
     setTimeout(() => {
+      sendScheduled = false;
       if (!internals.destroyed && !stopped()) send();
     }, wait);
   };
