@@ -148,15 +148,17 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     });
     wire.begin(request.raw, reply.raw, request.routeOptions.config.technique, clientOf(request.query));
   });
-  // Before anything else (pages, API, WebSocket upgrades): a name this server answers to,
+  // The API's cross-origin policy (limits.ts); a preflight needs a route to land on.
+  // First, so that a refusal below (421, 400, 503) still names an allowed origin: its page
+  // can read why, and when to come back.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/api/')) applyCors(request, reply, config.allowedOrigins);
+  });
+  // Before any page, API answer or WebSocket upgrade: a name this server answers to,
   // against DNS rebinding (limits.ts). Counted by the wire meter like any refused request.
   const checkHost = hostCheck(config);
   app.addHook('onRequest', async (request) => checkHost(request));
   app.addHook('onRequest', async (request, reply) => connections.checkAdmitted(request, reply));
-  // The API's cross-origin policy (limits.ts); a preflight needs a route to land on.
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.url.startsWith('/api/')) applyCors(request, reply, config.allowedOrigins);
-  });
   app.options('/api/*', async (_request, reply) => reply.code(204).send());
   // A refused WebSocket handshake (403, 426, 503) is answered over a socket Node handed
   // over for the upgrade and no longer tracks: close it, or a client that keeps it open

@@ -51,7 +51,10 @@ async function main(): Promise<void> {
 
   const { app, feed, farewell } = await buildApp({ config });
   try {
-    await app.listen({ port: config.port, host: config.host });
+    // Fastify answers HOST=localhost with a second server for the other address family,
+    // made behind the app's back: the connection guard (connections.ts) would not see its
+    // connections. 127.0.0.1 is what a browser reaches for localhost when ::1 refuses.
+    await app.listen({ port: config.port, host: config.host === 'localhost' ? '127.0.0.1' : config.host });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const hint = code === 'EADDRINUSE' ? ` (port ${config.port} is taken: set PORT to another one)` : '';

@@ -320,6 +320,28 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     assert.deepEqual((await b.since(1, c.epoch)).messages, [message]);
     await until(() => b.epoch === c.epoch && b.lastId === message.id, 'B to follow the new feed by itself');
   });
+
+  test('a node cut off from Redis resets no one: a cursor of another epoch waits until Redis can tell', async (t) => {
+    const options = { url: redis().url, historySize: 100, keyPrefix: newFeed() };
+    const b = await RedisFeed.open(options);
+    t.after(() => b.close());
+    await b.publish({ author: 'ada', text: 'old' });
+    await until(() => b.lastId === 1, 'B to read it');
+    await redis().stop();
+    t.after(() => (redis().pid === undefined ? redis().start() : undefined));
+    await until(() => !b.health().ok, 'B to see Redis away', 10_000);
+    // The epoch of a newer feed another node serves, or of a dead one: B cannot tell which,
+    // and a reset to its own epoch could send a client back to a dead feed (and, behind a
+    // round-robin proxy, to and fro for as long as B is cut off). Nothing yet.
+    assert.deepEqual(await b.since(5, 'zzzzzz'), { epoch: 'zzzzzz', cursor: 5, messages: [] });
+    await redis().start();
+    await until(() => b.health().ok, 'B to see Redis back', 10_000);
+    // Redis holds no feed zzzzzz: now the reset comes, with B's feed from the start.
+    const batch = await b.since(5, 'zzzzzz');
+    assert.equal(batch.reset, true);
+    assert.equal(batch.epoch, b.epoch);
+    assert.deepEqual(batch.messages.map((m) => m.text), ['old']);
+  });
 });
 
 // The README's nginx configuration, run for real in front of two nodes: the promise that

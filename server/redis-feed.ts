@@ -151,8 +151,6 @@ export class RedisFeed implements Feed {
   #readFrom = '0-0';
   /** Epochs of entries found to be leftovers of an older feed in the mirrored stream: skipped. */
   readonly #leftoverEpochs = new Set<string>();
-  /** Whether the mirror's epoch is Redis's; until the first resync it is a stand-in. */
-  #synced = false;
   #readerError: string | undefined;
   #closed = false;
   #following: Promise<void> = Promise.resolve();
@@ -333,12 +331,13 @@ export class RedisFeed implements Feed {
         // Answered as if Redis were away.
       }
     }
-    // Redis is away. A cursor of another epoch than this node's feed gets the reset this
-    // node can give. One of this epoch (or none) ahead of the node may be one another
-    // node served: nothing newer is known here, so the client keeps its cursor and asks
-    // again. So does any cursor while this node has never reached Redis: it knows no feed
-    // to tell the client's from.
-    if (!ofThisFeed && this.#synced) return this.#history.since(cursor, epoch);
+    // Redis is away, so this node cannot tell a client of a feed that is gone from one of a
+    // newer feed that another node has already served (Redis came back empty while this
+    // node was cut off): a reset to this node's epoch would send the second back to a dead
+    // feed, and behind a round-robin proxy the two nodes would reset it in turn for as long
+    // as the outage lasts. Nothing newer is known here: the client keeps its cursor and
+    // asks again, and a cursor of a dead feed gets its reset once Redis answers. The same
+    // holds for a cursor of this node's epoch ahead of what it has read.
     return { epoch: epoch ?? this.#history.epoch, cursor, messages: [] };
   }
 
@@ -520,7 +519,6 @@ export class RedisFeed implements Feed {
    */
   async #resync(): Promise<boolean> {
     const { epoch, counter } = await this.#feedInRedis(this.#reader);
-    this.#synced = true;
     const had = this.#history.lastId;
     if (epoch === this.#history.epoch && counter >= had) return false;
     // At start the mirror holds nothing and the epoch was a stand-in: nothing to report.

@@ -16,7 +16,7 @@ export const longPolling: Transport = {
       const epoch = epochOf(request.query);
       const timeoutMs = timeoutOf(request.query, config.longPollTimeoutMs, config.longPollMaxTimeoutMs);
       let batch = await feed.since(cursor, epoch);
-      if (batch.messages.length === 0 && !batch.reset && timeoutMs > 0) {
+      if (batch.messages.length === 0 && !batch.reset && !batch.missed && timeoutMs > 0) {
         const abort = new AbortController();
         const timer = setTimeout(() => abort.abort(), timeoutMs);
         const onHangup = () => abort.abort();
