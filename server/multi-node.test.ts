@@ -342,6 +342,42 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     assert.equal(batch.epoch, b.epoch);
     assert.deepEqual(batch.messages.map((m) => m.text), ['old']);
   });
+
+  test('a Redis that loses the counter and the stream but keeps the epoch key gets a new epoch: an old cursor is reset, not continued', async (t) => {
+    const options = { url: redis().url, historySize: 100, keyPrefix: newFeed() };
+    const a = await RedisFeed.open(options);
+    const admin = new Redis(redis().url);
+    t.after(() => Promise.all([a.close(), admin.quit()]));
+    for (let i = 1; i <= 5; i += 1) await a.publish({ author: 'ada', text: `old ${i}` });
+    const old = a.epoch;
+    const keys = feedKeys(options.keyPrefix);
+    // What an eviction of single keys, or a failover to a replica behind on writes, can leave.
+    await admin.del(keys.counter, keys.stream);
+    await until(() => a.epoch !== old, 'A to renew the epoch', 10_000);
+    assert.equal(await admin.get(keys.epoch), a.epoch);
+    for (let i = 1; i <= 5; i += 1) await a.publish({ author: 'ada', text: `new ${i}` });
+    // Before: (old, 3) got "new 4", "new 5" as the sequel of "old 3", and no word of new 1..3.
+    const batch = await a.since(3, old);
+    assert.equal(batch.reset, true);
+    assert.equal(batch.epoch, a.epoch);
+    assert.deepEqual(batch.messages.map((m) => m.text), ['new 1', 'new 2', 'new 3', 'new 4', 'new 5']);
+  });
+
+  test('a Redis that loses only the counter gets a new epoch and a counter past what the stream holds: publishing works again', async (t) => {
+    const options = { url: redis().url, historySize: 100, keyPrefix: newFeed() };
+    const a = await RedisFeed.open(options);
+    const admin = new Redis(redis().url);
+    t.after(() => Promise.all([a.close(), admin.quit()]));
+    for (let i = 1; i <= 5; i += 1) await a.publish({ author: 'ada', text: `old ${i}` });
+    const old = a.epoch;
+    await admin.del(feedKeys(options.keyPrefix).counter);
+    await until(() => a.epoch !== old, 'A to renew the epoch', 10_000);
+    const message = await a.publish({ author: 'ada', text: 'after' });
+    assert.equal(message.id, 6);
+    const batch = await a.since(5, old);
+    assert.equal(batch.reset, true);
+    assert.deepEqual(batch.messages.map((m) => m.text), ['after']);
+  });
 });
 
 // The README's nginx configuration, run for real in front of two nodes: the promise that

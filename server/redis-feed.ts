@@ -102,6 +102,23 @@ redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], id .. '-0', 'ts', ARGV[2], 'autho
 return {id, epoch}
 `;
 
+// KEYS[1] the epoch, KEYS[2] the id counter, KEYS[3] the stream; ARGV: the epoch the
+// caller saw, and the one to take instead. Run when the counter is found below what a node
+// holds under one epoch: Redis lost the counter (or the stream) but kept the epoch key, so
+// ids would be reused under the same epoch, and a client's old cursor would silently read
+// the new messages as the old ones' sequel. The feed takes a new epoch, once: the first
+// node to run it swaps, the others find the swap done. The counter is lifted past what the
+// stream still holds, or every publish would take an id the stream refuses.
+export const RENEW_EPOCH_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) end
+local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)[1]
+if last then
+  local id = tonumber(string.match(last[1], '^(%d+)'))
+  if id > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], id) end
+end
+return redis.call('GET', KEYS[1])
+`;
+
 type StreamEntry = [id: string, fields: string[]];
 
 /**
@@ -514,13 +531,20 @@ export class RedisFeed implements Feed {
    * lost the feed (restarted without its data, or the keys were deleted) and a new one
    * began: the mirror is forgotten and read again from the start, and clients of the old
    * epoch get a reset. A counter below what the mirror holds under the same epoch (the
-   * epoch key survived what the others did not) is taken the same way. Resolves true
+   * epoch key survived what the others did not) means ids will be used again: the feed
+   * takes a new epoch (RENEW_EPOCH_SCRIPT), and that is taken the same way. Resolves true
    * when the mirror started over.
    */
   async #resync(): Promise<boolean> {
-    const { epoch, counter } = await this.#feedInRedis(this.#reader);
+    let { epoch, counter } = await this.#feedInRedis(this.#reader);
     const had = this.#history.lastId;
     if (epoch === this.#history.epoch && counter >= had) return false;
+    if (epoch === this.#history.epoch) {
+      // Fewer ids under the same epoch: the epoch key outlived the counter or the stream.
+      const renewed = await this.#reader.eval(RENEW_EPOCH_SCRIPT, 3, this.#epochKey, this.#counterKey, this.#streamKey, epoch, newEpoch());
+      if (!isEpoch(renewed)) throw new Error(`${this.#epochKey} holds ${JSON.stringify(renewed)}, which is not an epoch`);
+      epoch = renewed;
+    }
     // At start the mirror holds nothing and the epoch was a stand-in: nothing to report.
     if (had > 0) {
       const what = epoch === this.#history.epoch ? `a feed up to id ${counter}` : `another feed (epoch ${epoch})`;
