@@ -343,14 +343,18 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     assert.deepEqual(batch.messages.map((m) => m.text), ['old']);
   });
 
-  test('a Redis that loses the counter and the stream but keeps the epoch key gets a new epoch: an old cursor is reset, not continued', async (t) => {
+  /** A node on a feed of its own holding five messages, and an admin connection to Redis. */
+  async function feedOfFive(t: TestContext) {
     const options = { url: redis().url, historySize: 100, keyPrefix: newFeed() };
     const a = await RedisFeed.open(options);
     const admin = new Redis(redis().url);
     t.after(() => Promise.all([a.close(), admin.quit()]));
     for (let i = 1; i <= 5; i += 1) await a.publish({ author: 'ada', text: `old ${i}` });
-    const old = a.epoch;
-    const keys = feedKeys(options.keyPrefix);
+    return { a, admin, keys: feedKeys(options.keyPrefix), old: a.epoch };
+  }
+
+  test('a Redis that loses the counter and the stream but keeps the epoch key gets a new epoch: an old cursor is reset, not continued', async (t) => {
+    const { a, admin, keys, old } = await feedOfFive(t);
     // What an eviction of single keys, or a failover to a replica behind on writes, can leave.
     await admin.del(keys.counter, keys.stream);
     await until(() => a.epoch !== old, 'A to renew the epoch', 10_000);
@@ -364,13 +368,8 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
   });
 
   test('a Redis that loses only the counter gets a new epoch and a counter past what the stream holds: publishing works again', async (t) => {
-    const options = { url: redis().url, historySize: 100, keyPrefix: newFeed() };
-    const a = await RedisFeed.open(options);
-    const admin = new Redis(redis().url);
-    t.after(() => Promise.all([a.close(), admin.quit()]));
-    for (let i = 1; i <= 5; i += 1) await a.publish({ author: 'ada', text: `old ${i}` });
-    const old = a.epoch;
-    await admin.del(feedKeys(options.keyPrefix).counter);
+    const { a, admin, keys, old } = await feedOfFive(t);
+    await admin.del(keys.counter);
     await until(() => a.epoch !== old, 'A to renew the epoch', 10_000);
     const message = await a.publish({ author: 'ada', text: 'after' });
     assert.equal(message.id, 6);
