@@ -9,17 +9,12 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
-import { publish, startServer } from '../server/testing.ts';
+import { publish, startServer, toolMissing } from '../server/testing.ts';
 
 const TECHNIQUES = ['short-polling', 'long-polling', 'forever-iframe', 'sse', 'websocket'];
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
 
-if (!CHROMIUM) {
-  console.error(
-    '\n*** SKIPPED: the browser tests need Chromium. Install it with `apt-get install -y chromium`' +
-      ' (or set CHROMIUM_PATH). .ci/run installs it when it is missing. ***\n',
-  );
-}
+toolMissing(!CHROMIUM && 'Chromium not found: apt-get install -y chromium, or set CHROMIUM_PATH', 'the browser tests');
 
 // Flags a headless Chromium needs on a machine with no outside network (see the README).
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];

@@ -19,7 +19,7 @@ import { startServerProcess } from '../bench/server-process.ts';
 import { DEFAULT_CONFIG } from './config.ts';
 import { type ConnectionFigures, type DescriptorFigures, REFUSED_LINGER_MAX, REFUSED_LINGER_MS } from './connections.ts';
 import { MAX_RATE_BUCKETS, PAGE_CSP, PublishLimiter, addressKey } from './limits.ts';
-import { startServer, until } from './testing.ts';
+import { startServer, toolMissing, until } from './testing.ts';
 
 const post = (url: string, client?: string) =>
   fetch(`${url}/api/messages${client ? `?client=${client}` : ''}`, {
@@ -272,8 +272,7 @@ const PRLIMIT_MISSING = (() => {
     execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
     return false;
   } catch {
-    process.stderr.write('\n*** prlimit (util-linux) is missing: the descriptor exhaustion test is SKIPPED. ***\n');
-    return 'prlimit is missing';
+    return toolMissing('prlimit not found: apt-get install -y util-linux', 'the descriptor exhaustion test');
   }
 })();
 

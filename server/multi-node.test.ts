@@ -19,7 +19,7 @@ import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { RedisFeed, feedKeys } from './redis-feed.ts';
 import { freePort } from './redis-process.ts';
-import { type FeedClient, REDIS_MISSING, type TestServer, clients, publish, startServer, until, usePrivateRedis } from './testing.ts';
+import { type FeedClient, REDIS_MISSING, type TestServer, clients, publish, startServer, toolMissing, until, usePrivateRedis } from './testing.ts';
 import { transports } from './transports/index.ts';
 
 const redis = usePrivateRedis();
@@ -382,7 +382,7 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
 // The README's nginx configuration, run for real in front of two nodes: the promise that
 // no technique needs sticky sessions, checked the way a reader would deploy it.
 const NGINX = process.env.NGINX_PATH ?? ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => existsSync(path));
-if (!NGINX) process.stderr.write('\n*** nginx not found: the README nginx test is SKIPPED (apt-get install -y nginx-light, or set NGINX_PATH). .ci/run installs it. ***\n');
+toolMissing(!NGINX && 'nginx not found: apt-get install -y nginx-light, or set NGINX_PATH', 'the README nginx tests');
 
 /** Starts nginx with the README's configuration, its upstreams pointed at `nodes`; resolves with its URL. */
 async function startNginx(t: TestContext, nodes: TestServer[]): Promise<string> {

@@ -6,7 +6,7 @@
  * `eventsource` package for SSE, `ws` for WebSocket, and for the forever iframe a
  * streaming fetch whose <script> elements run in a `vm` context that plays the parent page.
  */
-import { after, before, type TestContext } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import vm from 'node:vm';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
@@ -35,17 +35,33 @@ export async function startServer(t: TestContext, options: AppOptions = {}): Pro
 }
 
 /**
- * Why the Redis feed's tests cannot run here, or false. Like the Chromium tests, they are
- * skipped loudly on a machine without redis-server; `.ci/run` installs it.
+ * For tests that need a tool this machine may lack (redis-server, Chromium, nginx): says
+ * loudly that `missing` makes `what` skip, and returns the reason for `{ skip }` (false
+ * when nothing is missing). Under CI=true it also registers a failing test in the calling
+ * file: `.ci/run` installs every tool, so one missing there is a broken install step,
+ * which a quiet skip would hide.
  */
+export function toolMissing(missing: string | false, what: string): string | false {
+  if (!missing) return false;
+  process.stderr.write(`\n*** ${missing}: ${what} are SKIPPED. .ci/run installs it when it is missing. ***\n`);
+  if (process.env.CI === 'true') {
+    test(`${what} can run (CI=true, where every tool is installed)`, () => {
+      throw new Error(`${missing}: ${what} could not run, and under CI=true that fails the run`);
+    });
+  }
+  return missing;
+}
+
+/** Why the Redis feed's tests cannot run here, or false. */
 export const REDIS_MISSING = redisMissing();
-if (REDIS_MISSING) process.stderr.write(`\n*** ${REDIS_MISSING}. The Redis feed's tests are SKIPPED. .ci/run installs it when it is missing. ***\n`);
+const REDIS_TESTS = "the Redis feed's tests";
 
 /**
  * A private redis-server for the calling test file: started before its tests, disposed
  * after them. Returns a getter, valid inside tests; nothing starts where Redis is missing.
  */
 export function usePrivateRedis(): () => RedisProcess {
+  toolMissing(REDIS_MISSING, REDIS_TESTS);
   let redis: RedisProcess | undefined;
   before(async () => {
     if (!REDIS_MISSING) redis = await startRedis();
@@ -70,7 +86,7 @@ export interface FeedBackend {
  */
 export function feedBackends(): FeedBackend[] {
   const memory: FeedBackend = { name: 'memory', config: () => ({}) };
-  if (REDIS_MISSING) return [memory];
+  if (toolMissing(REDIS_MISSING, REDIS_TESTS)) return [memory];
   const redis = usePrivateRedis();
   let feeds = 0;
   return [
