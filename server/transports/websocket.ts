@@ -99,6 +99,15 @@ function onSocketError(error: Error, socket: WebSocket, request: FastifyRequest,
     request.log.error(error, 'WebSocket connection failed');
     socket.close(CLOSE.INTERNAL_ERROR, 'server error: reconnect with your cursor');
   }
+  cutAfterGrace(socket);
+}
+
+/**
+ * Cuts `socket` CLOSE_GRACE_MS after a close frame, unless the peer answered it by then:
+ * a peer that never answers (or cannot, its buffer full) would otherwise keep the socket
+ * for ws's 30 s, and cutting at once would drop the close frame behind what is buffered.
+ */
+function cutAfterGrace(socket: WebSocket): void {
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }
 
@@ -147,8 +156,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     if (socket.readyState !== socket.OPEN) return;
     context.abuse.report('websocketPolicyCloses', request.log, { reason }, `WebSocket closed with 1008: ${reason}`);
     socket.close(CLOSE.POLICY_VIOLATION, reason);
-    // Without an answer to the close frame, ws would hold the socket for 30 s.
-    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+    cutAfterGrace(socket);
     stop('hangup');
   };
 
@@ -272,7 +280,6 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       // peer's answering close frame, which thousands of peers take their time to send.
       request.raw.socket.end(lastWordsLeft);
     }
-    // A peer that does not answer the close frame (or cannot, its buffer full) is cut.
-    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+    cutAfterGrace(socket);
   });
 }
