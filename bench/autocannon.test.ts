@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { test } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import { type TestContext, test } from 'node:test';
 import { paced, start } from './autocannon.ts';
 import { FaultProxy } from './fault-proxy.ts';
 
-test('paced connections send one request per interval each, their phases spread over the interval', async (t) => {
+/** A server on a free port that answers `{}` at once and notes when each request arrived. */
+async function arrivalServer(t: TestContext): Promise<{ arrivals: number[]; address: AddressInfo }> {
   const arrivals: number[] = [];
   const server = createServer((_req, res) => {
     arrivals.push(performance.now());
@@ -14,6 +16,11 @@ test('paced connections send one request per interval each, their phases spread 
   t.after(() => server.close());
   const address = server.address();
   assert.ok(address && typeof address === 'object');
+  return { arrivals, address };
+}
+
+test('paced connections send one request per interval each, their phases spread over the interval', async (t) => {
+  const { arrivals, address } = await arrivalServer(t);
   const connections = 4;
   const intervalMs = 200;
   const origin = performance.now();
@@ -39,15 +46,7 @@ test('paced connections send one request per interval each, their phases spread 
 });
 
 test('a paced connection asked to ask again at once (a poll answered with more) sends the next request off its grid', async (t) => {
-  const arrivals: number[] = [];
-  const server = createServer((_req, res) => {
-    arrivals.push(performance.now());
-    res.end('{}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => server.close());
-  const address = server.address();
-  assert.ok(address && typeof address === 'object');
+  const { arrivals, address } = await arrivalServer(t);
   const intervalMs = 2000;
   // The first three answers say "more": four requests at once, then the grid again. (Only
   // an answer can say it: the first request takes its slot on the grid, as a poller's does.)

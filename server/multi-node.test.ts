@@ -211,15 +211,20 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
     assert.equal(late.feed.epoch, a.feed.epoch, 'the late node follows the same feed');
   });
 
-  test('when Redis has lost the feed, nodes start over and clients ahead of it get a reset', async (t) => {
+  /** One node on a feed of its own holding three messages, and an admin connection to Redis. */
+  async function nodeOfThree(t: TestContext) {
     const prefix = newFeed();
     const [a] = await startNodes(t, 1, prefix);
     assert.ok(a);
-    const old = a.feed.epoch;
     for (let i = 1; i <= 3; i += 1) await publish(a.url, { author: 'ada', text: `old ${i}` });
-    // What a Redis restarted without its files looks like: the feed's keys are gone.
     const admin = new Redis(redis().url);
     t.after(() => admin.quit());
+    return { a, admin, prefix, old: a.feed.epoch };
+  }
+
+  test('when Redis has lost the feed, nodes start over and clients ahead of it get a reset', async (t) => {
+    const { a, admin, prefix, old } = await nodeOfThree(t);
+    // What a Redis restarted without its files looks like: the feed's keys are gone.
     await admin.del(...Object.values(feedKeys(prefix)));
     await until(() => a.feed.lastId === 0 && a.feed.epoch !== old, 'the node to notice the feed is gone', 5000);
     const fresh = await publish(a.url, { author: 'ada', text: 'new 1' });
@@ -267,13 +272,7 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
   });
 
   test('an epoch key lost alone starts a new feed: the entries of the old one left in the stream are not served as its', async (t) => {
-    const prefix = newFeed();
-    const [a] = await startNodes(t, 1, prefix);
-    assert.ok(a);
-    const old = a.feed.epoch;
-    for (let i = 1; i <= 3; i += 1) await publish(a.url, { author: 'ada', text: `old ${i}` });
-    const admin = new Redis(redis().url);
-    t.after(() => admin.quit());
+    const { a, admin, prefix, old } = await nodeOfThree(t);
     await admin.del(feedKeys(prefix).epoch);
     const next = await publish(a.url, { author: 'ada', text: 'first of the new epoch' });
     assert.equal(next.id, 4, 'the counter went on');
