@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { PUBLISH_SCRIPT, RedisFeed, feedKeys, redact } from '../server/redis-feed.ts';
-import { REDIS_SERVER_BIN } from '../server/redis-process.ts';
+import { REDIS_SERVER_BIN } from './redis-process.ts';
 import { round, summarize, type LatencySummary } from './delivery.ts';
 import { procFigures } from './server-process.ts';
 import { paddedText } from './publisher.ts';

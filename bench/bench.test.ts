@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { REDIS_MISSING, publish, startServer, toolMissing } from '../server/testing.ts';
+import { REDIS_MISSING, publish, startServer, toolMissing } from '../test/support.ts';
 import { drivers } from './drivers/index.ts';
 import type { BenchResult } from './result.ts';
 

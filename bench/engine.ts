@@ -22,7 +22,7 @@ import { paddedText, publish, publisherConnections } from './publisher.ts';
 import { type BenchResult, SCHEMA_VERSION, type TechniqueResult, type TheoryCheck } from './result.ts';
 import { type ProcessFigures, type ServerProcess, startServerProcess } from './server-process.ts';
 import { type BackplaneFigures, BACKPLANE_PROBE_MS, measureBackplane, redisVersion } from './backplane.ts';
-import { type RedisProcess, startRedis } from '../server/redis-process.ts';
+import { type RedisProcess, startRedis } from './redis-process.ts';
 import { redact } from '../server/redis-feed.ts';
 
 /** How long subscribers may take to connect, ms. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
-import { publish, startServer, toolMissing } from '../server/testing.ts';
+import { publish, startServer, toolMissing } from '../test/support.ts';
 
 const TECHNIQUES = ['short-polling', 'long-polling', 'forever-iframe', 'sse', 'websocket'];
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildApp } from './app.ts';
 import type { Message } from './message.ts';
-import { largestPublish, startServer } from './testing.ts';
+import { largestPublish, startServer } from '../test/support.ts';
 import { type Transcript, selfAddress } from './transcript.ts';
 
 async function post(url: string, body: string | Uint8Array, contentType: string | null = 'application/json') {

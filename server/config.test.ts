@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, DEFAULT_CONFIG, loadConfig, minBodyLimitBytes } from './config.ts';
-import { largestPublish } from './testing.ts';
+import { largestPublish } from '../test/support.ts';
 
 test('an empty environment gives the documented defaults', () => {
   assert.deepEqual(loadConfig({}), DEFAULT_CONFIG);

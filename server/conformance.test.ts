@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { feedKeys } from './redis-feed.ts';
-import { clients, feedBackends, publish, startServer } from './testing.ts';
+import { clients, feedBackends, publish, startServer } from '../test/support.ts';
 import { transports } from './transports/index.ts';
 
 /** Texts that break naive framing: line breaks, quotes, script breakouts, fake SSE fields. */
@@ -35,7 +35,7 @@ for (const backend of backends)
 for (const transport of transports) {
   const technique = transport.id;
   const open = clients[technique];
-  if (!open) throw new Error(`no test client for ${technique}: add one to testing.ts`);
+  if (!open) throw new Error(`no test client for ${technique}: add one to test/support.ts`);
 
   describe(`${technique} conformance (${backend.name} feed)`, () => {
     test('delivers every published message once, in order, unchanged', async (t) => {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import { FaultProxy } from '../bench/fault-proxy.ts';
-import { publish, startServer, until } from './testing.ts';
+import { publish, startServer, until } from '../test/support.ts';
 
 const CLIENTS = 1000;
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { type Feed, MemoryFeed } from './feed.ts';
 import { RedisFeed } from './redis-feed.ts';
-import { REDIS_MISSING, usePrivateRedis } from './testing.ts';
+import { REDIS_MISSING, usePrivateRedis } from '../test/support.ts';
 
 const input = (text: string) => ({ author: 'ada', text });
 

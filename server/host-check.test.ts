@@ -13,7 +13,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { type TestContext, test } from 'node:test';
 import WebSocket from 'ws';
 import { type AppOptions, buildApp } from './app.ts';
-import { startServer } from './testing.ts';
+import { startServer } from '../test/support.ts';
 
 interface RawAnswer {
   status: number;

@@ -19,7 +19,7 @@ import { startServerProcess } from '../bench/server-process.ts';
 import { DEFAULT_CONFIG } from './config.ts';
 import { type ConnectionFigures, type DescriptorFigures, REFUSED_LINGER_MAX, REFUSED_LINGER_MS } from './connections.ts';
 import { MAX_RATE_BUCKETS, PAGE_CSP, PublishLimiter, addressKey } from './limits.ts';
-import { startServer, toolMissing, until } from './testing.ts';
+import { startServer, toolMissing, until } from '../test/support.ts';
 
 const post = (url: string, client?: string) =>
   fetch(`${url}/api/messages${client ? `?client=${client}` : ''}`, {

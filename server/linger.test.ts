@@ -12,7 +12,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { LINGER_MAX_BYTES, LINGER_MAX_MS } from './linger.ts';
-import { startServer, until } from './testing.ts';
+import { startServer, until } from '../test/support.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 /**

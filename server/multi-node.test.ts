@@ -18,8 +18,8 @@ import WebSocket from 'ws';
 import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { RedisFeed, feedKeys } from './redis-feed.ts';
-import { freePort } from './redis-process.ts';
-import { type FeedClient, REDIS_MISSING, type TestServer, clients, publish, startServer, toolMissing, until, usePrivateRedis } from './testing.ts';
+import { freePort } from '../bench/redis-process.ts';
+import { type FeedClient, REDIS_MISSING, type TestServer, clients, publish, startServer, toolMissing, until, usePrivateRedis } from '../test/support.ts';
 import { transports } from './transports/index.ts';
 
 const redis = usePrivateRedis();

@@ -13,7 +13,7 @@ import { FaultProxy } from '../bench/fault-proxy.ts';
 import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { PUBLISH_SCRIPT, RedisFeed, feedKeys } from './redis-feed.ts';
-import { type FeedClient, REDIS_MISSING, type TestServer, clients, startServer, until, usePrivateRedis } from './testing.ts';
+import { type FeedClient, REDIS_MISSING, type TestServer, clients, startServer, until, usePrivateRedis } from '../test/support.ts';
 import { transports } from './transports/index.ts';
 
 const redis = usePrivateRedis();

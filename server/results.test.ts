@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startServer } from './testing.ts';
+import { startServer } from '../test/support.ts';
 
 async function resultsDir(t: import('node:test').TestContext, runs: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'realtime-lab-results-'));

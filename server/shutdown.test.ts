@@ -13,7 +13,7 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { clients, publish, until } from './testing.ts';
+import { clients, publish, until } from '../test/support.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { type TestServer, startServer, until } from './testing.ts';
+import { type TestServer, startServer, until } from '../test/support.ts';
 
 const TEXT = 'x'.repeat(4000);
 

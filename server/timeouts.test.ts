@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { startServer } from './testing.ts';
+import { startServer } from '../test/support.ts';
 
 /** Sends `payload`, never finishes the request, and returns the status line and the time to close. */
 async function stall(port: number, payload: string): Promise<{ statusLine: string; ms: number }> {

@@ -18,7 +18,7 @@ import { test } from 'node:test';
 import { type ServerProcess, procFigures, startServerProcess } from '../bench/server-process.ts';
 import { type ConnectionFigures, PIPELINE_MAX_WAITING } from './connections.ts';
 import type { Config } from './config.ts';
-import { type TestServer, publish, startServer as startInProcess, until } from './testing.ts';
+import { type TestServer, publish, startServer as startInProcess, until } from '../test/support.ts';
 
 /** The README's bound ("Guarantees"): any mix of unread polling requests from one address grows the process by at most this. */
 const MAX_GROWTH_BYTES = 64 * 1024 * 1024;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import type { WireCounters } from './wire.ts';
-import { clients, publish, startServer, until } from './testing.ts';
+import { clients, publish, startServer, until } from '../test/support.ts';
 import { transports } from './transports/index.ts';
 
 interface CountingProxy {

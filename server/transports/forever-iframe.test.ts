@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import vm from 'node:vm';
 import type { Message } from '../message.ts';
 import type { ControlEvent } from '../transport.ts';
-import { publish, startServer } from '../testing.ts';
+import { publish, startServer } from '../../test/support.ts';
 import { escapeForScript } from './forever-iframe.ts';
 
 /** Reads the document until `done(html)` holds or it ends; returns the HTML read. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { publish, startServer, until } from '../testing.ts';
+import { publish, startServer, until } from '../../test/support.ts';
 
 interface Answer {
   cursor: number;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clients, publish, startServer } from '../testing.ts';
+import { clients, publish, startServer } from '../../test/support.ts';
 
 async function poll(url: string) {
   const response = await fetch(url);

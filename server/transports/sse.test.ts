@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { EventSource } from 'eventsource';
-import { publish, startServer, until } from '../testing.ts';
+import { publish, startServer, until } from '../../test/support.ts';
 import { SSE_RETRY_MS } from './sse.ts';
 
 /** The event that opens every stream, naming the feed's epoch. */

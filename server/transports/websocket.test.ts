@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import WebSocket from 'ws';
 import type { AbuseCounts } from '../abuse.ts';
 import { DEFAULT_CONFIG } from '../config.ts';
-import { type TestServer, largestPublish, startServer, until } from '../testing.ts';
+import { type TestServer, largestPublish, startServer, until } from '../../test/support.ts';
 import { CLOSE_GRACE_MS, MAX_BAD_FRAMES_IN_A_ROW } from './websocket.ts';
 
 function wsUrl(server: TestServer, query = ''): string {

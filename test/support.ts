@@ -10,11 +10,11 @@ import { after, before, test, type TestContext } from 'node:test';
 import vm from 'node:vm';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
-import { type AppOptions, type RealtimeLab, buildApp } from './app.ts';
-import type { Config } from './config.ts';
-import { MAX_AUTHOR_CHARS, MAX_REF_CHARS, type Message, type PublishInput } from './message.ts';
-import { type RedisProcess, redisMissing, startRedis } from './redis-process.ts';
-import type { ControlEvent } from './transport.ts';
+import { type AppOptions, type RealtimeLab, buildApp } from '../server/app.ts';
+import type { Config } from '../server/config.ts';
+import { MAX_AUTHOR_CHARS, MAX_REF_CHARS, type Message, type PublishInput } from '../server/message.ts';
+import { type RedisProcess, redisMissing, startRedis } from '../bench/redis-process.ts';
+import type { ControlEvent } from '../server/transport.ts';
 
 export interface TestServer extends RealtimeLab {
   /** http://127.0.0.1:PORT, no trailing slash. */
