@@ -96,7 +96,7 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     const target = address ? selfAddress(address) : { host: config.host, port: config.port };
     const since = Math.max(0, feed.lastId - 1);
     reply.header('cache-control', 'no-store');
-    return recordTranscript(target, `/api/${transport.id}?since=${since}&epoch=${feed.epoch}`, transport.upgrade === true);
+    return recordTranscript(target, `/api/${transport.id}?since=${since}&epoch=${feed.epoch}`, transport.capabilities.upgrades);
   });
 
   app.get('/api/health', async (_request, reply) => {

@@ -58,6 +58,7 @@ export interface RealtimeLab {
 }
 
 const PAGES_DIR = fileURLToPath(new URL('../pages/', import.meta.url));
+const CONTRACT_DIR = fileURLToPath(new URL('./contract/', import.meta.url));
 
 /**
  * How long shutdown waits for the last words (end events, answers, close frames) and the
@@ -234,6 +235,8 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   if (!options.feed) app.addHook('onClose', () => feed.close());
 
   await app.register(fastifyStatic, { root: PAGES_DIR, prefix: '/' });
+  // The contract, served as the very modules the server runs: the pages import them.
+  await app.register(fastifyStatic, { root: CONTRACT_DIR, prefix: '/contract/', decorateReply: false });
   await app.register(results, { resultsDir: options.resultsDir });
 
   return { app, feed, config, wire, connections, farewell: sayFarewell };

@@ -1,3 +1,4 @@
+import { HEARTBEAT_MS, IFRAME_MAX_BYTES, LONG_POLL_TIMEOUT_MS, POLL_PAGE_BYTES } from './contract/defaults.js';
 import { hostnameOf } from './limits.ts';
 
 /**
@@ -132,11 +133,11 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   historySize: 1000,
   maxTextBytes: 4096,
   bodyLimitBytes: 32 * 1024,
-  heartbeatMs: 15_000,
+  heartbeatMs: HEARTBEAT_MS,
   wsPingBudget: 50,
-  longPollTimeoutMs: 25_000,
+  longPollTimeoutMs: LONG_POLL_TIMEOUT_MS,
   longPollMaxTimeoutMs: 55_000,
-  iframeMaxBytes: 256 * 1024,
+  iframeMaxBytes: IFRAME_MAX_BYTES,
   slowClientTimeoutMs: 15_000,
   allowedOrigins: [],
   allowedHosts: [],
@@ -146,7 +147,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   publishBurstPerAddress: 400,
   maxConnectionsPerTechnique: 10_000,
   maxConnectionsPerAddress: 32,
-  pollPageBytes: 64 * 1024,
+  pollPageBytes: POLL_PAGE_BYTES,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   logLevel: 'info',

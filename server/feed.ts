@@ -14,17 +14,7 @@ import type { Message, PublishInput } from './message.ts';
 /** Characters in an epoch this server makes: 36^6, about 2 billion names. */
 export const EPOCH_LENGTH = 6;
 const EPOCH_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
-// Wider than the EPOCH_LENGTH characters this server makes, so a feed with longer names
-// (another server, a later version) is still told apart rather than refused.
-const EPOCH_PATTERN = /^[0-9a-z]{1,16}$/;
-
-/**
- * Whether `value` can be an epoch: 1 to 16 characters of [0-9a-z]. Nothing in it needs
- * escaping in JSON, an SSE field or a script.
- */
-export function isEpoch(value: unknown): value is string {
-  return typeof value === 'string' && EPOCH_PATTERN.test(value);
-}
+export { isEpoch } from './contract/feed.js';
 
 /** A new feed's epoch: EPOCH_LENGTH random characters of [0-9a-z], from the crypto RNG. */
 export function newEpoch(): string {

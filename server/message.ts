@@ -3,31 +3,18 @@
  * through (HTTP body or WebSocket frame), so both paths accept exactly the same things.
  */
 
-/** A message as stored in the feed and delivered by every technique: the *payload*. */
-export interface Message {
-  /** Position in the feed: 1 for the first message, +1 for each one after. Also the cursor. */
-  id: number;
-  /** Server clock when the message was accepted, epoch ms with sub-millisecond precision. */
-  ts: number;
-  author: string;
-  text: string;
-}
+import { MAX_AUTHOR_CHARS } from './contract/feed.js';
+import type { PublishInput } from './contract/feed.js';
 
-/** What a client sends to publish. */
-export interface PublishInput {
-  author: string;
-  text: string;
-}
+// The message and its limits are the contract's (contract/feed.js); the check is the server's.
+export type { Message, PublishInput } from './contract/feed.js';
+export { MAX_AUTHOR_CHARS, MAX_REF_CHARS } from './contract/feed.js';
 
 export interface PublishLimits {
   /** Longest text in bytes of UTF-8. */
   maxTextBytes: number;
 }
 
-/** Longest author, in characters (Unicode code points). */
-export const MAX_AUTHOR_CHARS = 32;
-/** Longest `ref` a WebSocket publish frame may carry for its ack to echo, in characters (code points). */
-export const MAX_REF_CHARS = 64;
 
 const PUBLISH_KEYS = new Set(['author', 'text']);
 // Names are one line: no C0/C1 control characters (tab and newline included).

@@ -3,8 +3,9 @@
  * the machinery the techniques share: reading a cursor, waiting for the next message, and
  * following the feed into a client with backpressure.
  *
- * A technique is one file in `transports/` exporting a Transport, plus one line in
- * `transports/index.ts`. The app, the stats and the shutdown loop over that list and never
+ * A technique is one line in the registry (`contract/techniques.js`) and one file
+ * `transports/<id>.ts` exporting its `transport` (a TransportBehaviour); `transports/index.ts`
+ * puts the two together. The app, the stats and the shutdown loop over that list and never
  * look at a technique's name.
  */
 import type { IncomingMessage } from 'node:http';
@@ -13,21 +14,24 @@ import type { AbuseMeter } from './abuse.ts';
 import type { Config } from './config.ts';
 import { BadCursor, BadEpoch } from './errors.ts';
 import { type Batch, type Feed, isEpoch } from './feed.ts';
+import type { Technique } from './contract/techniques.js';
+import { encodePollAnswer } from './contract/formats/poll.js';
+import type { ControlEvent } from './contract/feed.js';
 import type { Message } from './message.ts';
 
-export interface Transport {
-  /** The technique id of the contract: the URL `/api/<id>`, the stats key, the page name. */
-  readonly id: string;
-  /** What it is, in one line, for people. */
-  readonly summary: string;
-  /** True when a client reaches the endpoint by an HTTP Upgrade (WebSocket). */
-  readonly upgrade?: boolean;
+export type { ControlEvent, EndReason } from './contract/feed.js';
+
+/** What a technique's file `transports/<id>.ts` exports as `transport`: how it serves `/api/<id>`. */
+export interface TransportBehaviour {
   /**
    * Registers the technique's routes on `scope`, an encapsulated Fastify context prefixed
    * with `/api/<id>`: a route at `/` is the technique's endpoint.
    */
   register(scope: FastifyInstance, context: TransportContext): void | Promise<void>;
 }
+
+/** A registered technique with its server side: its registry line and its file's behaviour. */
+export interface Transport extends Technique, TransportBehaviour {}
 
 /** What the app gives a technique: the feed, the settings and its meters. */
 export interface TransportContext {
@@ -56,22 +60,6 @@ export interface TransportContext {
   readonly abuse: AbuseMeter;
 }
 
-/** What a client is told besides messages. Every technique carries these the same way. */
-export type ControlEvent =
-  /** First on every stream: the epoch of the feed served, which goes with every cursor. */
-  | { type: 'epoch'; epoch: string }
-  /** The cursor was older than the history: `missed` messages can never be delivered. */
-  | { type: 'gap'; missed: number }
-  /**
-   * The cursor was of another feed (another epoch, or ahead of this feed: the server
-   * restarted): the client takes `epoch` as its own, and the history follows from id 1 or
-   * the oldest kept.
-   */
-  | { type: 'reset'; epoch: string }
-  /** The server ends this response or connection; reconnect with `epoch` and `cursor`. */
-  | { type: 'end'; epoch: string; cursor: number; reason: EndReason };
-
-export type EndReason = 'limit' | 'shutdown' | 'slow';
 
 /** WebSocket clients: keep writing until this many bytes wait unsent, then wait for a drain. */
 export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
@@ -284,8 +272,6 @@ export function batchBody(batch: Batch, pageBytes = Number.POSITIVE_INFINITY): P
   }
   const more = page.length < batch.messages.length;
   const cursor = more ? (batch.messages[page.length - 1] as Message).id : batch.cursor;
-  const extra = (batch.missed ? `,"missed":${batch.missed}` : '') + (batch.reset ? ',"reset":true' : '') + (more ? ',"more":true' : '');
-  // An epoch is [0-9a-z] only (isEpoch): nothing in it needs escaping.
-  const body = `{"epoch":"${batch.epoch}","cursor":${cursor},"messages":[${page.join(',')}]${extra}}`;
+  const body = encodePollAnswer({ epoch: batch.epoch, cursor, messagesJson: page, missed: batch.missed, reset: batch.reset, more });
   return { body, messages: page.length, payloadBytes };
 }

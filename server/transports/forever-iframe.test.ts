@@ -4,7 +4,7 @@ import vm from 'node:vm';
 import type { Message } from '../message.ts';
 import type { ControlEvent } from '../transport.ts';
 import { publish, startServer } from '../../test/support.ts';
-import { escapeForScript } from './forever-iframe.ts';
+import { escapeForScript } from '../contract/formats/script-stream.js';
 
 /** Reads the document until `done(html)` holds or it ends; returns the HTML read. */
 async function readDocument(url: string, done: (html: string) => boolean = () => false): Promise<{ html: string; response: Response }> {

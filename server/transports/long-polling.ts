@@ -4,11 +4,9 @@
  * again at once. About one request per message, and no waiting for the next poll.
  */
 import { BadTimeout } from '../errors.ts';
-import { type Transport, batchBody, epochOf, nextPublish, sinceOf } from '../transport.ts';
+import { type TransportBehaviour, batchBody, epochOf, nextPublish, sinceOf } from '../transport.ts';
 
-export const longPolling: Transport = {
-  id: 'long-polling',
-  summary: 'the client asks the same, and the server holds the request until there is something, or a timeout',
+export const transport: TransportBehaviour = {
   register(scope, context) {
     const { feed, config } = context;
     scope.get('/', async (request, reply) => {

@@ -3,11 +3,9 @@
  * server answers at once, mostly with nothing. Simple and proxy-proof; it pays a full
  * HTTP request and response per poll, and a message waits on average half an interval.
  */
-import { type Transport, batchBody, epochOf, sinceOf } from '../transport.ts';
+import { type TransportBehaviour, batchBody, epochOf, sinceOf } from '../transport.ts';
 
-export const shortPolling: Transport = {
-  id: 'short-polling',
-  summary: 'the client asks every N ms "anything after cursor C?", and the server answers at once',
+export const transport: TransportBehaviour = {
   register(scope, context) {
     scope.get('/', async (request, reply) => {
       const batch = await context.feed.since(sinceOf(request.query), epochOf(request.query));

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { EventSource } from 'eventsource';
 import { publish, startServer, until } from '../../test/support.ts';
-import { SSE_RETRY_MS } from './sse.ts';
+import { SSE_RETRY_MS } from '../contract/formats/event-stream.js';
 
 /** The event that opens every stream, naming the feed's epoch. */
 const epochEvent = (epoch: string) => `event: epoch\ndata: {"type":"epoch","epoch":"${epoch}"}\n\n`;

@@ -9,6 +9,7 @@
  * that the ack or error echoes.
  */
 import fastifyWebsocket from '@fastify/websocket';
+import { CLOSE, type PublishAnswer, websocketFrames } from '../contract/formats/websocket.js';
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { AbuseMeter } from '../abuse.ts';
@@ -21,7 +22,7 @@ import {
   type ControlEvent,
   type EndReason,
   STREAM_HIGH_WATER_BYTES,
-  type Transport,
+  type TransportBehaviour,
   type TransportContext,
   encode,
   epochOf,
@@ -29,17 +30,7 @@ import {
   sinceOf,
 } from '../transport.ts';
 
-/** Close codes this server uses (RFC 6455 §7.4.1). */
-export const CLOSE = Object.freeze({
-  /** The server is shutting down. */
-  GOING_AWAY: 1001,
-  /** The client kept sending frames it was told were bad, or pinged past its budget. */
-  POLICY_VIOLATION: 1008,
-  /** The server failed (a bug): the client may reconnect. */
-  INTERNAL_ERROR: 1011,
-  /** The client stopped reading and its buffer stayed full. */
-  TRY_AGAIN_LATER: 1013,
-});
+export { CLOSE };
 
 /** Bad frames in a row after which the client is disconnected rather than answered. */
 export const MAX_BAD_FRAMES_IN_A_ROW = 10;
@@ -48,10 +39,7 @@ export const PING_WINDOW_MS = 10_000;
 /** After a close frame, how long a peer has to answer before its socket is cut, ms. */
 export const CLOSE_GRACE_MS = 1000;
 
-export const websocket: Transport = {
-  id: 'websocket',
-  summary: 'one upgraded connection, frames both ways',
-  upgrade: true,
+export const transport: TransportBehaviour = {
   async register(scope, context) {
     const { config } = context;
     // Registered here, inside this technique's scope, and nowhere else.
@@ -137,7 +125,6 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     lastSend = new Promise((resolve) => socket.send(frame, () => resolve()));
     return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
   };
-  const sendControl = (frame: object) => send(JSON.stringify(frame));
   // Resolves once what was written so far has left. One timer for messages and pongs
   // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
   const drained = (): Promise<void> => {
@@ -198,7 +185,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     const answer = handleFrame(data, isBinary);
     answered = answered.then(() => answer).then((reply) => {
       if (socket.readyState !== socket.OPEN) return;
-      sendControl(reply);
+      send(websocketFrames.answer(reply));
       // A refusal by the feed (it carries the feed's `code`) answers a good frame: while
       // Redis is away it comes at once, and must not close a client that did nothing wrong.
       badFramesInARow = reply.type === 'error' && reply.code === undefined ? badFramesInARow + 1 : 0;
@@ -206,7 +193,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     });
   });
 
-  async function handleFrame(data: RawData, isBinary: boolean): Promise<{ type: 'ack' | 'error' } & Record<string, unknown>> {
+  async function handleFrame(data: RawData, isBinary: boolean): Promise<PublishAnswer> {
     if (isBinary) return { type: 'error', message: 'binary frames are not accepted: send JSON text frames' };
     let frame: unknown;
     try {
@@ -216,32 +203,32 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     }
     const record = typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : {};
     const ref = typeof record.ref === 'string' && [...record.ref].length <= MAX_REF_CHARS ? record.ref : undefined;
-    const withRef = <T extends object>(reply: T) => (ref === undefined ? reply : { ...reply, ref });
+    const withRef = (reply: PublishAnswer): PublishAnswer => (ref === undefined ? reply : { ...reply, ref });
     if (record.type !== 'publish') {
-      return withRef({ type: 'error' as const, message: 'unknown frame type: the only frame a client sends is {"type":"publish",...}' });
+      return withRef({ type: 'error', message: 'unknown frame type: the only frame a client sends is {"type":"publish",...}' });
     }
     if (record.ref !== undefined && ref === undefined) {
       return { type: 'error', message: `"ref" must be a string of at most ${MAX_REF_CHARS} characters` };
     }
     const checked = checkPublish(frame, config, ['type', 'ref']);
-    if (!checked.ok) return withRef({ type: 'error' as const, message: checked.message });
+    if (!checked.ok) return withRef({ type: 'error', message: checked.message });
     try {
       // A flood is answered with error frames, and counts towards the 1008 below.
       context.limitPublish(request.raw, clientOf(request.query));
     } catch (error) {
-      return withRef({ type: 'error' as const, message: (error as Error).message });
+      return withRef({ type: 'error', message: (error as Error).message });
     }
     try {
       const message: Message = await feed.publish(checked.value);
-      return withRef({ type: 'ack' as const, id: message.id });
+      return withRef({ type: 'ack', id: message.id });
     } catch (error) {
       // The feed's backplane is away: its 503 says so, and its code whether the message may
       // have been stored (RTL_PUBLISH_UNCONFIRMED) or not (RTL_FEED_UNAVAILABLE), as over
       // HTTP. Anything else is a bug, logged.
       const { statusCode, code } = error as { statusCode?: number; code?: string };
-      if (statusCode === 503) return withRef({ type: 'error' as const, code, message: (error as Error).message });
+      if (statusCode === 503) return withRef({ type: 'error', code, message: (error as Error).message });
       request.log.error(error, 'publish over WebSocket failed');
-      return withRef({ type: 'error' as const, message: 'the feed could not store the message; try again' });
+      return withRef({ type: 'error', message: 'the feed could not store the message; try again' });
     }
   }
 
@@ -259,9 +246,9 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     message(message: Message): boolean {
       const { json, bytes } = encode(message);
       context.delivered(request.raw, 1, bytes);
-      return send(json);
+      return send(websocketFrames.message(json));
     },
-    control: (event: ControlEvent) => sendControl(event),
+    control: (event: ControlEvent) => send(websocketFrames.control(event)),
     drained,
   };
 
