@@ -1,7 +1,7 @@
 /**
  * A Redis that is alive but does not answer: the private redis-server stopped with SIGSTOP
  * (its TCP connections stay up, so nothing looks closed) and resumed with SIGCONT. Real
- * nodes, the real clients of every technique, and the README's numbers: health turns 503
+ * nodes, the real clients of every technique, and the numbers of docs/guarantees.md: health turns 503
  * within 3 s and comes back within 5 s of Redis answering again, and no publish answered
  * 503 is ever delivered unless its answer said it might be (RTL_PUBLISH_UNCONFIRMED).
  */
@@ -161,7 +161,7 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
     await new Promise((resolve) => setTimeout(resolve, 4500));
     thaw();
     const thawedAt = Date.now() - frozenAt;
-    // Past the recovery (README: within 5 s; about 1 s here), so the publishers get 201s again.
+    // Past the recovery (REDIS_HEALTHY_AGAIN_WITHIN_MS; about 1 s here), so the publishers get 201s again.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     publishing = false;
     await publishers;

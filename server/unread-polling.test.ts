@@ -4,7 +4,7 @@
  * out-of-memory abort cannot take the test runner with it. The history is filled with
  * 4 KB texts (about 4 MiB), then raw `net` sockets from 127.0.0.1 ask for all of it,
  * `since=0`, over many connections and pipelined on one, and never read a byte; the
- * process must stay within the README's bound and keep answering /api/health, asked from
+ * process must stay within its bound (docs/guarantees.md) and keep answering /api/health, asked from
  * another address (127.0.0.2: the attacker's own address is capped).
  *
  * Then, on a server in this process: pipelined requests answered one at a time and in
