@@ -1,6 +1,6 @@
 /**
  * The shape of `results.json` (`../shared/CONTRACT.md` § Bench, plus the fields this bench
- * adds, listed in the README). `results.schema.json` says the same for validators.
+ * adds, listed in docs/bench.md). `results.schema.json` says the same for validators.
  */
 import type { LatencySummary } from './delivery.ts';
 import type { AutocannonFigures, Prediction } from './drivers/driver.ts';

@@ -154,6 +154,40 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
 }) as Config;
 
 /**
+ * Each setting's environment variable and unit, in the order of the configuration table
+ * in docs/configuration.md. test/docs.test.ts checks that table against this list, against
+ * DEFAULT_CONFIG and against the variables `loadConfig` actually reads, so neither the
+ * page nor this list can drift from the loader.
+ */
+export const CONFIG_VARIABLES: { readonly [K in keyof Config]: { readonly variable: string; readonly unit: string } } = Object.freeze({
+  port: { variable: 'PORT', unit: 'port' },
+  host: { variable: 'HOST', unit: 'address or name' },
+  feed: { variable: 'FEED', unit: '`memory` or URL' },
+  redisKeyPrefix: { variable: 'REDIS_KEY_PREFIX', unit: 'text' },
+  historySize: { variable: 'HISTORY_SIZE', unit: 'messages' },
+  maxTextBytes: { variable: 'MAX_TEXT_BYTES', unit: 'bytes' },
+  bodyLimitBytes: { variable: 'BODY_LIMIT_BYTES', unit: 'bytes' },
+  heartbeatMs: { variable: 'HEARTBEAT_MS', unit: 'ms' },
+  wsPingBudget: { variable: 'WS_PING_BUDGET', unit: 'pings per 10 s' },
+  longPollTimeoutMs: { variable: 'LONG_POLL_TIMEOUT_MS', unit: 'ms' },
+  longPollMaxTimeoutMs: { variable: 'LONG_POLL_MAX_TIMEOUT_MS', unit: 'ms' },
+  iframeMaxBytes: { variable: 'IFRAME_MAX_BYTES', unit: 'bytes' },
+  slowClientTimeoutMs: { variable: 'SLOW_CLIENT_TIMEOUT_MS', unit: 'ms' },
+  allowedOrigins: { variable: 'ALLOWED_ORIGINS', unit: 'origins, comma-separated' },
+  allowedHosts: { variable: 'ALLOWED_HOSTS', unit: 'hostnames, comma-separated' },
+  publishRatePerClient: { variable: 'PUBLISH_RATE_PER_CLIENT', unit: 'messages/s' },
+  publishBurst: { variable: 'PUBLISH_BURST', unit: 'messages' },
+  publishRatePerAddress: { variable: 'PUBLISH_RATE_PER_ADDRESS', unit: 'messages/s' },
+  publishBurstPerAddress: { variable: 'PUBLISH_BURST_PER_ADDRESS', unit: 'messages' },
+  maxConnectionsPerTechnique: { variable: 'MAX_CONNECTIONS_PER_TECHNIQUE', unit: 'requests' },
+  maxConnectionsPerAddress: { variable: 'MAX_CONNECTIONS_PER_ADDRESS', unit: 'connections' },
+  pollPageBytes: { variable: 'POLL_PAGE_BYTES', unit: 'bytes' },
+  requestTimeoutMs: { variable: 'REQUEST_TIMEOUT_MS', unit: 'ms' },
+  headersTimeoutMs: { variable: 'HEADERS_TIMEOUT_MS', unit: 'ms' },
+  logLevel: { variable: 'LOG_LEVEL', unit: 'level' },
+});
+
+/**
  * Bytes of JSON one byte of UTF-8 in a value may take: a control character (1 byte) is
  * written `\u00XX` (6 bytes), as JSON.stringify does, and any encoder may write any
  * character so. Nothing costs more: a 2-, 3- or 4-byte character escapes to 6, 6 or 12.

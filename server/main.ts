@@ -14,8 +14,8 @@ const SHUTDOWN_DEADLINE_MS = 5000;
 
 const USAGE = `usage: npm start [-- --feed memory|redis://host:port[/db]]
 
-Serves the demo pages and the API. Every setting is an environment variable (see the
-README's configuration table); --feed is the same as FEED.`;
+Serves the demo pages and the API. Every setting is an environment variable (see
+docs/configuration.md); --feed is the same as FEED.`;
 
 /** The command line: only --feed (the same as FEED) and --help. */
 function argumentsOf(argv: string[]): Record<string, string> {

@@ -378,16 +378,16 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
   });
 });
 
-// The README's nginx configuration, run for real in front of two nodes: the promise that
+// The nginx configuration of docs/scale-out.md, run for real in front of two nodes: the promise that
 // no technique needs sticky sessions, checked the way a reader would deploy it.
 const NGINX = process.env.NGINX_PATH ?? ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => existsSync(path));
 toolMissing(!NGINX && 'nginx not found: apt-get install -y nginx-light, or set NGINX_PATH', 'the README nginx tests');
 
-/** Starts nginx with the README's configuration, its upstreams pointed at `nodes`; resolves with its URL. */
+/** Starts nginx with the configuration in docs/scale-out.md, its upstreams pointed at `nodes`; resolves with its URL. */
 async function startNginx(t: TestContext, nodes: TestServer[]): Promise<string> {
-  const readme = await readFile(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
-  const block = /```nginx\n([\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(block, 'the README has an nginx block');
+  const page = await readFile(fileURLToPath(new URL('../docs/scale-out.md', import.meta.url)), 'utf8');
+  const block = /```nginx\n([\s\S]*?)```/.exec(page)?.[1];
+  assert.ok(block, 'docs/scale-out.md has an nginx block');
   const servers = [...block.matchAll(/^\s*server (127\.0\.0\.1:\d+);/gm)];
   assert.equal(servers.length, nodes.length, 'one upstream server per node');
   const port = await freePort();

@@ -79,7 +79,7 @@ const CLOCK_READINGS_KEPT = 10;
 /**
  * How fast two clocks may drift apart, ms per ms: NTP slews a clock by at most 500 ppm,
  * and both the node's monotonic clock and Redis's may be slewed, in opposite directions.
- * (A clock *stepped* back is not covered: see the README.)
+ * (A clock *stepped* back is not covered: see docs/guarantees.md.)
  */
 const CLOCK_DRIFT_PER_MS = 0.001;
 

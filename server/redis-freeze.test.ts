@@ -1,7 +1,7 @@
 /**
  * A Redis that is alive but does not answer: the private redis-server stopped with SIGSTOP
  * (its TCP connections stay up, so nothing looks closed) and resumed with SIGCONT. Real
- * nodes, the real clients of every technique, and the README's numbers: health turns 503
+ * nodes, the real clients of every technique, and the numbers of docs/guarantees.md: health turns 503
  * within 3 s and comes back within 5 s of Redis answering again, and no publish answered
  * 503 is ever delivered unless its answer said it might be (RTL_PUBLISH_UNCONFIRMED).
  */
@@ -13,6 +13,7 @@ import { FaultProxy } from '../bench/fault-proxy.ts';
 import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { PUBLISH_SCRIPT, RedisFeed, feedKeys } from './redis-feed.ts';
+import { FAST_REFUSAL_MAX_MS, REDIS_HEALTHY_AGAIN_WITHIN_MS, REDIS_UNHEALTHY_WITHIN_MS } from '../test/guarantees.ts';
 import { type FeedClient, REDIS_MISSING, type TestServer, clients, startServer, until, usePrivateRedis } from '../test/support.ts';
 import { transports } from './transports/index.ts';
 
@@ -21,14 +22,8 @@ const redis = usePrivateRedis();
 let feeds = 0;
 const newFeed = () => `freeze-${(feeds += 1)}`;
 
-/** README, Guarantees: health answers 503 within this long of Redis not answering, ms. */
-const UNHEALTHY_WITHIN_MS = 3000;
-/** README, Guarantees: and 200 again within this long of Redis answering again, ms. */
-const HEALTHY_AGAIN_WITHIN_MS = 5000;
 /** Generous time for a SIGSTOP to take hold of Redis after kill() returns, ms. */
 const SIGSTOP_TAKES_HOLD_MS = 50;
-/** A refusal that did not wait for Redis: far below the 1 s publish deadline and the 2 s command timeout, ms. */
-const FAST_REFUSAL_MS = 500;
 
 /**
  * Stops the private Redis with SIGSTOP; returns the SIGCONT. The test thaws it at the end
@@ -94,15 +89,15 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
     const thaw = freeze(t);
     const frozenAt = Date.now();
     for (const node of nodes) {
-      const took = await healthTurns(node, 503, frozenAt, UNHEALTHY_WITHIN_MS);
+      const took = await healthTurns(node, 503, frozenAt, REDIS_UNHEALTHY_WITHIN_MS);
       t.diagnostic(`unhealthy ${took} ms after SIGSTOP`);
-      assert.ok(took <= UNHEALTHY_WITHIN_MS, `health turned 503 after ${took} ms`);
+      assert.ok(took <= REDIS_UNHEALTHY_WITHIN_MS, `health turned 503 after ${took} ms`);
       const body = (await (await fetch(`${node.url}/api/health`)).json()) as Record<string, unknown>;
       assert.equal(body.status, 'unhealthy');
       assert.match(String(body.reason), /redis:\/\/127\.0\.0\.1:\d+/);
       assert.equal(typeof body.now, 'number');
     }
-    await until(() => !feed.health().ok, 'the feed to report Redis away', UNHEALTHY_WITHIN_MS - (Date.now() - frozenAt));
+    await until(() => !feed.health().ok, 'the feed to report Redis away', REDIS_UNHEALTHY_WITHIN_MS - (Date.now() - frozenAt));
     // Long enough for every connection to time out, be dropped and be tried again: still 503.
     while (Date.now() - frozenAt < 7000) {
       for (const node of nodes) assert.equal(await healthStatus(node), 503, `still unhealthy ${Date.now() - frozenAt} ms into the freeze`);
@@ -113,11 +108,11 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
     thaw();
     const thawedAt = Date.now();
     for (const node of nodes) {
-      const took = await healthTurns(node, 200, thawedAt, HEALTHY_AGAIN_WITHIN_MS);
+      const took = await healthTurns(node, 200, thawedAt, REDIS_HEALTHY_AGAIN_WITHIN_MS);
       t.diagnostic(`healthy again ${took} ms after SIGCONT`);
-      assert.ok(took <= HEALTHY_AGAIN_WITHIN_MS, `health 200 again after ${took} ms`);
+      assert.ok(took <= REDIS_HEALTHY_AGAIN_WITHIN_MS, `health 200 again after ${took} ms`);
     }
-    await until(() => feed.health().ok, 'the feed to be healthy again', HEALTHY_AGAIN_WITHIN_MS);
+    await until(() => feed.health().ok, 'the feed to be healthy again', REDIS_HEALTHY_AGAIN_WITHIN_MS);
     // And it stays healthy: no flapping once Redis answers.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     for (const node of nodes) assert.equal(await healthStatus(node), 200);
@@ -166,7 +161,7 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
     await new Promise((resolve) => setTimeout(resolve, 4500));
     thaw();
     const thawedAt = Date.now() - frozenAt;
-    // Past the recovery (README: within 5 s; about 1 s here), so the publishers get 201s again.
+    // Past the recovery (REDIS_HEALTHY_AGAIN_WITHIN_MS; about 1 s here), so the publishers get 201s again.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     publishing = false;
     await publishers;
@@ -240,12 +235,12 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
     }
 
     // (b) Once Redis is known not to answer, a publish is refused at once, not after a timeout.
-    const known = attempts.filter((x) => x.answeredAt > UNHEALTHY_WITHIN_MS && x.answeredAt < thawedAt);
-    assert.ok(known.length >= 10, `publishes answered between ${UNHEALTHY_WITHIN_MS} ms into the freeze and SIGCONT: ${known.length}`);
+    const known = attempts.filter((x) => x.answeredAt > REDIS_UNHEALTHY_WITHIN_MS && x.answeredAt < thawedAt);
+    assert.ok(known.length >= 10, `publishes answered between ${REDIS_UNHEALTHY_WITHIN_MS} ms into the freeze and SIGCONT: ${known.length}`);
     for (const attempt of known) {
       assert.equal(attempt.status, 503, attempt.text);
       assert.equal(attempt.code, 'RTL_FEED_UNAVAILABLE', attempt.text);
-      assert.ok(attempt.tookMs < FAST_REFUSAL_MS, `${attempt.text} was refused after ${attempt.tookMs} ms`);
+      assert.ok(attempt.tookMs < FAST_REFUSAL_MAX_MS, `${attempt.text} was refused after ${attempt.tookMs} ms`);
     }
     t.diagnostic(`refused in at most ${Math.max(...known.map((x) => x.tookMs))} ms once known; unconfirmed after ${unconfirmed.map((x) => x.tookMs).join(', ')} ms`);
     for (const attempt of [...refused, ...unconfirmed]) assert.equal(attempt.retryAfter, '1', attempt.text);
@@ -270,7 +265,7 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
     socket.on('close', (code) => (closed = code));
 
     const thaw = freeze(t);
-    await healthTurns(node, 503, Date.now(), UNHEALTHY_WITHIN_MS);
+    await healthTurns(node, 503, Date.now(), REDIS_UNHEALTHY_WITHIN_MS);
     // More than MAX_BAD_FRAMES_IN_A_ROW (10): a refusal by the feed is not the client's fault.
     for (let i = 0; i < 15; i += 1) socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: `ws ${i}`, ref: `r${i}` }));
     await until(() => frames.length === 15 || closed !== undefined, '15 answers', 5000);
@@ -278,7 +273,7 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
     assert.deepEqual(frames.map((f) => [f.type, f.code, f.ref]), Array.from({ length: 15 }, (_, i) => ['error', 'RTL_FEED_UNAVAILABLE', `r${i}`]));
 
     thaw();
-    await healthTurns(node, 200, Date.now(), HEALTHY_AGAIN_WITHIN_MS);
+    await healthTurns(node, 200, Date.now(), REDIS_HEALTHY_AGAIN_WITHIN_MS);
     socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: 'after', ref: 'after' }));
     await until(() => frames.length === 16, 'the answer after the freeze', 5000);
     assert.deepEqual([frames[15]?.type, frames[15]?.ref], ['ack', 'after']);
@@ -319,7 +314,7 @@ describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
     assert.ok(held, 'Redis stored it');
     assert.ok(held.at <= answeredAt, 'and it was in the feed before the publisher was answered');
     await until(() => lines.some((line) => /answered 503 \(unconfirmed\) had been stored as #1/.test(line)), 'the late answer to be logged', 5000);
-    await until(() => feed.health().ok, 'the feed to answer again', HEALTHY_AGAIN_WITHIN_MS);
+    await until(() => feed.health().ok, 'the feed to answer again', REDIS_HEALTHY_AGAIN_WITHIN_MS);
     assert.equal((await feed.publish({ author: 'ada', text: 'next' })).id, 2, 'and publishes go on');
   });
 

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { SLOW_CONSUMER_MAX_GROWTH_BYTES } from '../test/guarantees.ts';
 import { type TestServer, startServer, until } from '../test/support.ts';
 
 const TEXT = 'x'.repeat(4000);
@@ -45,7 +46,7 @@ for (const [technique, request] of Object.entries(requests)) {
     const grown = process.memoryUsage().rss - rssBefore;
     console.log(`${technique}: dropped after ${server.feed.lastId} messages; RSS grew ${(grown / 1048576).toFixed(1)} MiB`);
     // The history holds 1,000 messages of 4 KB (4 MB): the client's backlog adds little.
-    assert.ok(grown < 64 * 1024 * 1024, `RSS grew ${grown} bytes`);
+    assert.ok(grown < SLOW_CONSUMER_MAX_GROWTH_BYTES, `RSS grew ${grown} bytes`);
     // The connection itself goes too (a WebSocket gets a second to take its close frame).
     let active = -1;
     const deadline = Date.now() + 5000;
