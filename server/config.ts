@@ -1,4 +1,4 @@
-import { hostnameOf } from './limits.ts';
+import { hostnameOf } from './host-check.ts';
 
 /**
  * The server's configuration: every knob, its environment variable, its default and its
