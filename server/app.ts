@@ -49,33 +49,20 @@ export interface RealtimeLab {
 const PAGES_DIR = fileURLToPath(new URL('../pages/', import.meta.url));
 
 /**
- * The server, in the order a request meets it: the error handler, shutdown's bookkeeping,
- * the wire meter, the browser security checks, the connection guard, the publish limit;
- * then the API, each technique under `/api/<id>`, and the pages.
+ * The server: the plugins that every request goes through, then the API, each technique
+ * under `/api/<id>`, and the pages.
  */
 export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   const config = checkConsistency({ ...DEFAULT_CONFIG, ...options.config });
   const transports = options.transports ?? allTransports;
   const feed = options.feed ?? (await openFeed(config));
-  const app = Fastify({
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, ...(options.logStream && { stream: options.logStream }) },
-    logController: new QuietRequestLog(),
-    bodyLimit: config.bodyLimitBytes,
-    // Fastify copies its own requestTimeout onto the server after creating it, so it is
-    // set here as well as in `http`, which reaches http.createServer (headersTimeout and
-    // the interval at which Node checks both timeouts).
-    requestTimeout: config.requestTimeoutMs,
-    http: {
-      requestTimeout: config.requestTimeoutMs,
-      headersTimeout: config.headersTimeoutMs,
-      connectionsCheckingInterval: 1000,
-      // The Host check (host-check.ts) answers a missing Host itself, in the JSON error
-      // shape and for WebSocket handshakes too, which Node's own check skips.
-      requireHostHeader: false,
-    },
-  });
+  const app = Fastify(serverOptions(config, options.logStream));
 
+  // Every refusal the hooks below throw is answered by this one handler.
   await app.register(errorHandler);
+  // Each plugin's onRequest hook runs in this order: the bookkeeping first, so that a
+  // refused request is still counted; CORS before the refusals (421, 400, 503), so that
+  // an allowed page can read why it was refused and when to come back.
   await app.register(shutdown);
   await app.register(wireMeter, { techniques: transports.map((transport) => transport.id) });
   await app.register(security, { config });
@@ -100,7 +87,11 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
  * its id (for the wire meter) and capped at MAX_CONNECTIONS_PER_TECHNIQUE, with a
  * TransportContext built from the app's decorators.
  */
-async function serveTechnique(app: FastifyInstance, transport: Transport, { feed, config }: { feed: Feed; config: Config }): Promise<void> {
+async function serveTechnique(
+  app: FastifyInstance,
+  transport: Transport,
+  { feed, config }: { feed: Feed; config: Config },
+): Promise<void> {
   const context: TransportContext = {
     feed,
     config,
@@ -126,6 +117,27 @@ async function serveTechnique(app: FastifyInstance, transport: Transport, { feed
     },
     { prefix: `/api/${transport.id}` },
   );
+}
+
+/** Fastify's options: the settings the HTTP server itself enforces, and the log. */
+function serverOptions(config: Config, logStream: AppOptions['logStream']) {
+  return {
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, ...(logStream && { stream: logStream }) },
+    logController: new QuietRequestLog(),
+    bodyLimit: config.bodyLimitBytes,
+    // Fastify copies its own requestTimeout onto the server after creating it, so it is
+    // set here as well as in `http`, which reaches http.createServer (headersTimeout and
+    // the interval at which Node checks both timeouts).
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: 1000,
+      // The Host check (host-check.ts) answers a missing Host itself, in the JSON error
+      // shape and for WebSocket handshakes too, which Node's own check skips.
+      requireHostHeader: false,
+    },
+  };
 }
 
 /** The feed `config.feed` names: in memory, or shared through Redis. */

@@ -12,7 +12,10 @@ import { startServer } from '../test/support.ts';
 test('an origin ALLOWED_ORIGINS names passes both the CORS preflight and the WebSocket handshake; another is refused by both, each with its code', async (t) => {
   const server = await startServer(t, { config: { allowedOrigins: ['https://teacher.example'] } });
   const preflight = (origin: string) =>
-    fetch(`${server.url}/api/messages`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    fetch(`${server.url}/api/messages`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
   const handshake = async (origin: string): Promise<{ status: number; code?: string }> => {
     const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/websocket`, { origin });
     socket.on('error', () => undefined);

@@ -87,7 +87,12 @@ test(`past an address's connection cap, a request gets 503 with Retry-After: ${A
 });
 
 test(`a publish the feed cannot take (its Redis is not there) gets 503 with Retry-After: ${FEED_RETRY_AFTER_S}`, async (t) => {
-  const feed = await RedisFeed.open({ url: `redis://127.0.0.1:${await closedPort()}`, historySize: DEFAULT_CONFIG.historySize, connectWaitMs: 0, log: () => {} });
+  const feed = await RedisFeed.open({
+    url: `redis://127.0.0.1:${await closedPort()}`,
+    historySize: DEFAULT_CONFIG.historySize,
+    connectWaitMs: 0,
+    log: () => {},
+  });
   t.after(() => feed.close());
   const server = await startServer(t, { feed });
   const refused = await publish(server.url);
