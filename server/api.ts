@@ -5,12 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { AbuseMeter } from './abuse.ts';
 import type { Config } from './config.ts';
-import { BadClientId, BadEncoding, BadPublish, UnknownTechnique } from './errors.ts';
+import { BadEncoding, BadPublish, UnknownTechnique } from './errors.ts';
 import { type Feed, preciseNow } from './feed.ts';
 import { type ConnectionGuard, descriptorFigures } from './connections.ts';
 import { checkPublish } from './message.ts';
-import { redact } from './redis-feed.ts';
-import { retryAfter } from './limits.ts';
+import { clientOf } from './plugins/wire-meter.ts';
+import { redact } from './redact.ts';
 import { recordTranscript, selfAddress } from './transcript.ts';
 import type { Transport } from './transport.ts';
 import type { WireMeter } from './wire.ts';
@@ -26,9 +26,6 @@ export interface ApiOptions {
   abuse: AbuseMeter;
   connections: ConnectionGuard;
 }
-
-/** Retry-After on a publish the feed could not take, s: Redis reconnects within about a second. */
-const FEED_RETRY_AFTER_S = 1;
 
 export async function api(app: FastifyInstance, { feed, config, wire, transports, limitPublish, abuse, connections }: ApiOptions): Promise<void> {
   // Publishing lives in its own scope because it accepts only application/json: Fastify
@@ -54,20 +51,9 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     scope.post('/api/messages', { bodyLimit: config.bodyLimitBytes }, async (request, reply) => {
       const checked = checkPublish(request.body, config);
       if (!checked.ok) throw new BadPublish(checked.message);
-      try {
-        limitPublish(request.raw, clientOf(request.query));
-      } catch (error) {
-        retryAfter(reply, error);
-        throw error;
-      }
-      let message;
-      try {
-        message = await feed.publish(checked.value);
-      } catch (error) {
-        // The feed's backplane is away (503): say when to come back.
-        reply.header('retry-after', String(FEED_RETRY_AFTER_S));
-        throw error;
-      }
+      // Each refusal (429, the feed's 503) says when to come back: the error handler sets Retry-After.
+      limitPublish(request.raw, clientOf(request.query));
+      const message = await feed.publish(checked.value);
       return reply.code(201).header('cache-control', 'no-store').send(message);
     });
   });
@@ -110,17 +96,4 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     if (health.ok) return body;
     return reply.code(503).send({ ...body, reason: health.reason });
   });
-}
-
-const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-/**
- * The `client` query parameter: an id a page gives its connections so that
- * `/api/stats?client=ID` reports their bytes alone. Absent is fine; malformed is a 400.
- */
-export function clientOf(query: unknown): string | undefined {
-  const raw = (query as Record<string, unknown> | undefined)?.client;
-  if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !CLIENT_ID.test(raw)) throw new BadClientId(JSON.stringify(raw));
-  return raw;
 }

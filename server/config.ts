@@ -1,5 +1,5 @@
 import { HEARTBEAT_MS, IFRAME_MAX_BYTES, LONG_POLL_TIMEOUT_MS, POLL_PAGE_BYTES } from './contract/defaults.js';
-import { hostnameOf } from './limits.ts';
+import { hostnameOf } from './host-check.ts';
 
 /**
  * The server's configuration: every knob, its environment variable, its default and its

@@ -41,8 +41,6 @@ export const PIPELINED_PER_TURN = 1;
 export const REFUSED_LINGER_MS = 2000;
 /** Refused connections of one address that may wait for their 503 at once; past it, closed at once. */
 export const REFUSED_LINGER_MAX = 8;
-/** What a connection refused for its address is told to wait, s. */
-export const ADDRESS_RETRY_AFTER_S = 5;
 /** How long the descriptor count is reused, ms: counting lists /proc/self/fd. */
 const DESCRIPTORS_CACHE_MS = 1000;
 
@@ -120,12 +118,11 @@ export class ConnectionGuard {
 
   /**
    * For the app's first onRequest hook: a request on a connection refused for its address
-   * gets the 503 (with Retry-After, and the connection closed after it).
+   * gets the 503 (which says when to come back), and the connection is closed after it.
    */
   checkAdmitted(request: FastifyRequest, reply: FastifyReply): void {
     const socket = request.raw.socket;
     if (!this.#refusedSockets.has(socket)) return;
-    reply.header('retry-after', String(ADDRESS_RETRY_AFTER_S));
     reply.header('connection', 'close');
     throw new TooManyAddressConnections(addressOf(socket), this.#max);
   }

@@ -1,9 +1,51 @@
 /**
  * Every error the API answers with, as a table of codes. Fastify turns a thrown one into
  * `{"statusCode", "code", "error", "message"}` with its status, so handlers and hooks
- * simply throw. `%s` is filled from the constructor's arguments.
+ * simply throw. `%s` is filled from the constructor's arguments. An error that tells the
+ * client when to come back carries it (`retryAfterS`): the one error handler
+ * (plugins/error-handler.ts) turns it into Retry-After, so no handler sets that header.
  */
 import createError from '@fastify/error';
+
+/** An error whose answer says when to try again: `Retry-After: <retryAfterS>`. */
+export interface RetryLater {
+  /** Whole seconds, at least 1. */
+  readonly retryAfterS: number;
+}
+
+/** What a client refused for its technique's connection cap is told to wait, s. */
+export const CONNECTIONS_RETRY_AFTER_S = 5;
+/** What a connection refused for its address's cap is told to wait, s. */
+export const ADDRESS_RETRY_AFTER_S = 5;
+/** What a publish the feed could not take is told to wait, s: Redis reconnects within about a second. */
+export const FEED_RETRY_AFTER_S = 1;
+
+/**
+ * `createError` whose errors carry `retryAfterS`, computed from the constructor's
+ * arguments (the same ones that fill the message), so the wait and the message that may
+ * state it cannot disagree.
+ */
+function createRetryLaterError<C extends string, SC extends number, Args extends unknown[]>(
+  code: C,
+  message: string,
+  statusCode: SC,
+  retryAfterS: (...args: Args) => number,
+) {
+  const Base = createError<C, SC, Args>(code, message, statusCode);
+  return class extends Base implements RetryLater {
+    readonly retryAfterS: number;
+
+    constructor(...args: Args) {
+      super(...args);
+      this.retryAfterS = retryAfterS(...args);
+    }
+  };
+}
+
+/** Whether `error` says when to try again. */
+export function isRetryLater(error: unknown): error is RetryLater {
+  return typeof (error as Partial<RetryLater> | null)?.retryAfterS === 'number';
+}
 
 export const BadCursor = createError(
   'RTL_BAD_CURSOR',
@@ -26,6 +68,7 @@ export const BadEncoding = createError(
   'the body is not valid UTF-8: send the JSON encoded as UTF-8',
   400,
 );
+/** A WebSocket handshake from a foreign browser Origin; ForbiddenCorsOrigin is the CORS preflight's. */
 export const ForbiddenOrigin = createError(
   'RTL_FORBIDDEN_ORIGIN',
   'Origin %s may not open a WebSocket here; allowed: this server\'s own origin%s',
@@ -48,38 +91,45 @@ export const BadClientId = createError(
   400,
 );
 export const UnknownTechnique = createError('RTL_UNKNOWN_TECHNIQUE', 'no technique %s; the techniques are %s', 404);
-export const TooManyConnections = createError(
+export const TooManyConnections = createRetryLaterError(
   'RTL_TOO_MANY_CONNECTIONS',
   '%s already holds %s connections, its limit (MAX_CONNECTIONS_PER_TECHNIQUE): try again later',
   503,
+  (_technique: string, _max: number) => CONNECTIONS_RETRY_AFTER_S,
 );
-export const TooManyAddressConnections = createError(
+export const TooManyAddressConnections = createRetryLaterError(
   'RTL_TOO_MANY_ADDRESS_CONNECTIONS',
   'address %s already holds %s connections, its limit (MAX_CONNECTIONS_PER_ADDRESS): close one, or try again later',
   503,
+  (_address: string, _max: number) => ADDRESS_RETRY_AFTER_S,
 );
-export const PublishRateLimited = createError(
+/** Retry-After is the wait in whole seconds, rounded up: a client that waits that long has a token. */
+export const PublishRateLimited = createRetryLaterError(
   'RTL_RATE_LIMITED',
   '%s publishes faster than its limit (%s): wait %s ms',
   429,
+  (_who: string, _limit: string, waitMs: number) => Math.max(1, Math.ceil(waitMs / 1000)),
 );
+/** A CORS preflight from an origin ALLOWED_ORIGINS does not name; ForbiddenOrigin is the WebSocket handshake's. */
 export const ForbiddenCorsOrigin = createError(
-  'RTL_FORBIDDEN_ORIGIN',
+  'RTL_FORBIDDEN_CORS_ORIGIN',
   'Origin %s may not call this API across origins; allowed: %s',
   403,
 );
 /** The message was not stored, and nothing will store it later: publishing it again is safe. */
-export const FeedUnavailable = createError(
+export const FeedUnavailable = createRetryLaterError(
   'RTL_FEED_UNAVAILABLE',
   'the feed cannot take messages now (%s); the message was not stored, try again shortly',
   503,
+  (_reason: string) => FEED_RETRY_AFTER_S,
 );
 /**
  * Redis did not answer in time: the message was stored only if Redis ran it before its
  * deadline, and then it is already in the feed; nothing will store it after this answer.
  */
-export const PublishUnconfirmed = createError(
+export const PublishUnconfirmed = createRetryLaterError(
   'RTL_PUBLISH_UNCONFIRMED',
   'the feed did not confirm the message within %s ms (%s): it is stored only if it is already in the feed, and nothing will store it later; look for it there before publishing it again',
   503,
+  (_deadlineMs: number, _reason: string) => FEED_RETRY_AFTER_S,
 );

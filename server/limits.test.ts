@@ -18,7 +18,8 @@ import WebSocket from 'ws';
 import { startServerProcess } from '../bench/server-process.ts';
 import { DEFAULT_CONFIG } from './config.ts';
 import { type ConnectionFigures, type DescriptorFigures, REFUSED_LINGER_MAX, REFUSED_LINGER_MS } from './connections.ts';
-import { MAX_RATE_BUCKETS, PAGE_CSP, PublishLimiter, addressKey } from './limits.ts';
+import { MAX_RATE_BUCKETS, PublishLimiter, addressKey } from './limits.ts';
+import { PAGE_CSP } from './plugins/security.ts';
 import { startServer, toolMissing, until } from '../test/support.ts';
 
 const post = (url: string, client?: string) =>

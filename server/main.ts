@@ -6,7 +6,7 @@
 import { networkInterfaces } from 'node:os';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { redact } from './redis-feed.ts';
+import { redact } from './redact.ts';
 import { transports } from './transports/index.ts';
 
 /** If a clean shutdown takes longer than this, ms, the process exits anyway. */

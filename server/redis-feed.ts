@@ -32,6 +32,10 @@ import { DEFAULT_CONFIG } from './config.ts';
 import { FeedUnavailable, PublishUnconfirmed } from './errors.ts';
 import { type Batch, type Feed, type FeedHealth, type FeedListener, History, Listeners, batchFrom, isEpoch, newEpoch, preciseNow } from './feed.ts';
 import type { Message, PublishInput } from './message.ts';
+import { redact } from './redact.ts';
+
+// bench/ imports redact from here; it lives in redact.ts, for the API and main.ts too.
+export { redact };
 
 export interface RedisFeedOptions {
   /** `redis://[user:password@]host:port[/db]` */
@@ -654,16 +658,4 @@ function toMessage([entryId, fields]: StreamEntry): Message {
     author: field(fields, 'author') ?? '',
     text: field(fields, 'text') ?? '',
   };
-}
-
-/** The URL without its password, for logs and /api/health. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    // Not a URL ('memory'): nothing secret in it, unless it looks like credentials.
-    return url.includes('@') ? 'redis' : url;
-  }
 }

@@ -13,9 +13,9 @@ import { CLOSE, type PublishAnswer, websocketFrames } from '../contract/formats/
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { AbuseMeter } from '../abuse.ts';
-import { clientOf } from '../api.ts';
+import { clientOf } from '../plugins/wire-meter.ts';
 import { UpgradeRequired } from '../errors.ts';
-import { checkSocketOrigin } from '../limits.ts';
+import { checkSocketOrigin } from '../origin.ts';
 import { MAX_REF_CHARS, checkPublish } from '../message.ts';
 import type { Message } from '../message.ts';
 import {

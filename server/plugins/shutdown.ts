@@ -1,0 +1,111 @@
+/**
+ * A polite shutdown, as a plugin: every held request and connection is told goodbye in
+ * one pass, the answers in flight are waited for, then (`preClose`) the sockets are cut.
+ *
+ * Shutdown waits for last words and answers, not for peers to hang up: a socket whose
+ * last bytes are in the kernel's hands has nothing left to say, and peers answering
+ * thousands of close frames, or Node tearing down thousands of sockets one by one, would
+ * each take longer than telling them all.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import fp from 'fastify-plugin';
+
+/**
+ * How long shutdown waits for the last words (end events, answers, close frames) and the
+ * answers in flight to be handed to the kernel before the sockets are cut anyway, ms: a
+ * client that stopped reading cannot take its last words.
+ */
+export const SHUTDOWN_GRACE_MS = 500;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Keeps a held request or connection so that shutdown can end it; see
+     * `TransportContext.hold`. Returns the release to call when it ends by itself.
+     */
+    hold(request: IncomingMessage, close: () => Promise<void>): () => void;
+    /**
+     * Says goodbye to every client, for a shutdown: stops accepting connections, ends
+     * every held request and connection politely in one pass (an `end` event, an answer,
+     * a 1001 close frame; one held later is ended at once), and resolves once those last
+     * words and every answer in flight have been handed to the kernel, or after
+     * SHUTDOWN_GRACE_MS. The sockets stay open: `app.close()` cuts them next, or the
+     * process exits and the kernel closes them, each after its last bytes. Calling it
+     * again returns the same promise.
+     */
+    farewell(): Promise<void>;
+    /** The request of an upgraded connection owes no HTTP answer: shutdown stops waiting for one. */
+    answerNotDue(request: IncomingMessage): void;
+  }
+}
+
+/** Decorates `hold`, `farewell` and `answerNotDue`, and cuts every socket on `preClose`. */
+export const shutdown = fp(
+  async (app) => {
+    // Held requests and connections, each with the function that ends it politely.
+    const held = new Map<IncomingMessage, () => Promise<void>>();
+    // Requests whose answer has not left yet (a publish in flight): shutdown waits for
+    // them too. A WebSocket leaves this set when upgraded, and a held request when told.
+    const answering = new Set<IncomingMessage>();
+    const toldSockets: Socket[] = [];
+    let farewell: Promise<void> | undefined;
+    let lastWordsUnsent = 0;
+    let saidEverything: (() => void) | undefined;
+
+    const settle = () => {
+      if (lastWordsUnsent === 0 && answering.size === 0) saidEverything?.();
+    };
+    const tell = (request: IncomingMessage, close: () => Promise<void>) => {
+      answering.delete(request);
+      toldSockets.push(request.socket);
+      lastWordsUnsent += 1;
+      void close().then(() => {
+        lastWordsUnsent -= 1;
+        settle();
+      });
+    };
+
+    app.decorate('farewell', () =>
+      (farewell ??= new Promise<void>((resolve) => {
+        if (app.server.listening) app.server.close();
+        // One synchronous pass: every client's last words are written before any is waited for.
+        for (const [request, close] of held) tell(request, close);
+        held.clear();
+        const grace = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+        saidEverything = () => {
+          clearTimeout(grace);
+          resolve();
+        };
+        settle();
+      })),
+    );
+    app.decorate('hold', (request: IncomingMessage, close: () => Promise<void>) => {
+      if (farewell) {
+        tell(request, close);
+        return () => {};
+      }
+      held.set(request, close);
+      return () => held.delete(request);
+    });
+    app.decorate('answerNotDue', (request: IncomingMessage) => {
+      answering.delete(request);
+    });
+
+    app.addHook('onRequest', async (request, reply) => {
+      answering.add(request.raw);
+      reply.raw.once('close', () => {
+        answering.delete(request.raw);
+        settle();
+      });
+    });
+    app.addHook('preClose', async () => {
+      await app.farewell();
+      // Then cut every socket, as the process's exit would: those of the told clients,
+      // idle keep-alive connections, and whatever did not finish within the grace.
+      for (const socket of toldSockets) socket.destroy();
+      app.server.closeAllConnections();
+    });
+  },
+  { name: 'realtime-lab-shutdown', fastify: '5.x' },
+);
