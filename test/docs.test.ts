@@ -104,7 +104,8 @@ test('CONFIG_VARIABLES names exactly the variables loadConfig reads, each for it
 function errorCodes(): Map<string, number> {
   const codes = new Map<string, number>();
   for (const [name, value] of Object.entries(errors)) {
-    if (typeof value !== 'function') continue;
+    // The error classes; the helpers beside them (isRetryLater) are not errors.
+    if (typeof value !== 'function' || !(value.prototype instanceof Error)) continue;
     const error = new (value as new () => { code: string; statusCode: number })();
     const known = codes.get(error.code);
     assert.ok(known === undefined || known === error.statusCode, `${error.code} (${name}) is used with two statuses`);
