@@ -66,3 +66,16 @@ test("a suite skipped with node:test's describe, whose tests Node 20 leaves unco
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+test('each tool pointed by its variable at a path that does not exist is missing, and says which variable finds it', async () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_SERVER: '/nonexistent', CHROMIUM_PATH: '/nonexistent', NGINX_PATH: '/nonexistent', PRLIMIT_PATH: '/nonexistent' };
+  delete env.NODE_TEST_CONTEXT;
+  const script = "const t = await import('./test/tools.ts'); console.log(JSON.stringify([t.REDIS, t.CHROMIUM, t.NGINX, t.PRLIMIT]))";
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  const tools = JSON.parse(stdout) as { name: string; missing: string | false }[];
+  const variables = ['REDIS_SERVER', 'CHROMIUM_PATH', 'NGINX_PATH', 'PRLIMIT_PATH'];
+  tools.forEach((tool, i) => assert.ok(typeof tool.missing === 'string' && tool.missing.includes(variables[i] as string), `${tool.name}: ${tool.missing}`));
+});
