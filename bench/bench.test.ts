@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { REDIS_MISSING, publish, startServer, toolMissing } from '../test/support.ts';
+import { publish, startServer } from '../test/support.ts';
+import { REDIS, needs } from '../test/tools.ts';
 import { drivers } from './drivers/index.ts';
 import type { BenchResult } from './result.ts';
 
@@ -183,7 +184,7 @@ test('--url with nothing listening fails at once with exit code 1 and says so', 
   });
 });
 
-test('--feed memory,redis --nodes 2 runs the baseline and two nodes on a private Redis, and reports the backplane', { skip: toolMissing(REDIS_MISSING, 'the bench\'s Redis run') }, async (t) => {
+test('--feed memory,redis --nodes 2 runs the baseline and two nodes on a private Redis, and reports the backplane', needs(REDIS), async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'realtime-lab-bench-'));
   t.after(() => rm(out, { recursive: true, force: true }));
   const { stdout } = await bench(['--techniques', 'sse,long-polling', '--feed', 'memory,redis', '--nodes', '2', '--clients', '4', '--rate', '20', '--duration', '1', '--out', out, '--json']);

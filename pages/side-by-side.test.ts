@@ -6,23 +6,20 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../test/suite.ts';
 import { type Browser, type Page, chromium } from 'playwright-core';
-import { publish, startServer, toolMissing } from '../test/support.ts';
+import { publish, startServer } from '../test/support.ts';
+import { CHROMIUM, needs } from '../test/tools.ts';
 
 const TECHNIQUES = ['short-polling', 'long-polling', 'forever-iframe', 'sse', 'websocket'];
-const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
-
-toolMissing(!CHROMIUM && 'Chromium not found: apt-get install -y chromium, or set CHROMIUM_PATH', 'the browser tests');
 
 // Flags a headless Chromium needs on a machine with no outside network (see the README).
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-describe('side-by-side page in Chromium', { skip: !CHROMIUM }, () => {
+describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
   let browser: Browser;
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM.path, args: CHROMIUM_ARGS });
   });
   after(() => browser?.close());
 
@@ -224,10 +221,10 @@ describe('side-by-side page in Chromium', { skip: !CHROMIUM }, () => {
   });
 });
 
-describe('technique pages in Chromium', { skip: !CHROMIUM }, () => {
+describe('technique pages in Chromium', needs(CHROMIUM), () => {
   let browser: Browser;
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM.path, args: CHROMIUM_ARGS });
   });
   after(() => browser?.close());
 

@@ -3,7 +3,7 @@
  * technique with a real client of that technique.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../test/suite.ts';
 import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Message } from './message.ts';
@@ -37,7 +37,7 @@ for (const transport of transports) {
   const open = clients[technique];
   if (!open) throw new Error(`no test client for ${technique}: add one to test/support.ts`);
 
-  describe(`${technique} conformance (${backend.name} feed)`, () => {
+  describe(`${technique} conformance (${backend.name} feed)`, backend.needs, () => {
     test('delivers every published message once, in order, unchanged', async (t) => {
       const server = await startServer(t, { config: backend.config() });
       const client = await open(server.url, { since: 0 });

@@ -2,10 +2,11 @@
  * The feed's contract, checked on both backends: in memory, and on a private Redis.
  */
 import assert from 'node:assert/strict';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from '../test/suite.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
 import { RedisFeed } from './redis-feed.ts';
-import { REDIS_MISSING, usePrivateRedis } from '../test/support.ts';
+import { usePrivateRedis } from '../test/support.ts';
+import { REDIS, type ToolOptions, needs } from '../test/tools.ts';
 
 const input = (text: string) => ({ author: 'ada', text });
 
@@ -17,14 +18,14 @@ interface FeedOptions {
 }
 
 let prefixes = 0;
-/** One way to make a fresh, empty feed per backend; each test gets its own Redis keys. */
-const backends: Record<string, (options: FeedOptions) => Promise<Feed>> = {
-  memory: async (options) => new MemoryFeed(options),
-  ...(REDIS_MISSING ? {} : { redis: (options: FeedOptions) => RedisFeed.open({ url: redis().url, keyPrefix: `feed-test-${(prefixes += 1)}`, ...options }) }),
+/** One way to make a fresh, empty feed per backend, and what it needs; each test gets its own Redis keys. */
+const backends: Record<string, { needs: ToolOptions; open: (options: FeedOptions) => Promise<Feed> }> = {
+  memory: { needs: {}, open: async (options) => new MemoryFeed(options) },
+  redis: { needs: needs(REDIS), open: (options) => RedisFeed.open({ url: redis().url, keyPrefix: `feed-test-${(prefixes += 1)}`, ...options }) },
 };
 
-for (const [backend, openFeed] of Object.entries(backends)) {
-describe(`${backend} feed`, () => {
+for (const [backend, { needs: required, open: openFeed }] of Object.entries(backends)) {
+describe(`${backend} feed`, required, () => {
   const open = async (t: TestContext, options: FeedOptions) => {
     const feed = await openFeed(options);
     t.after(() => feed.close());

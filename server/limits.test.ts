@@ -20,7 +20,8 @@ import { DEFAULT_CONFIG } from './config.ts';
 import { type ConnectionFigures, type DescriptorFigures, REFUSED_LINGER_MAX, REFUSED_LINGER_MS } from './connections.ts';
 import { MAX_RATE_BUCKETS, PublishLimiter, addressKey } from './limits.ts';
 import { PAGE_CSP } from './plugins/security.ts';
-import { startServer, toolMissing, until } from '../test/support.ts';
+import { startServer, until } from '../test/support.ts';
+import { PRLIMIT, needs } from '../test/tools.ts';
 
 const post = (url: string, client?: string) =>
   fetch(`${url}/api/messages${client ? `?client=${client}` : ''}`, {
@@ -268,15 +269,6 @@ test('pages carry a Content-Security-Policy and nosniff; the iframe stream keeps
 });
 
 /** Why the descriptor test cannot lower a server's descriptor limit here, or false (prlimit is util-linux's, on every Debian). */
-const PRLIMIT_MISSING = (() => {
-  try {
-    execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return toolMissing('prlimit not found: apt-get install -y util-linux', 'the descriptor exhaustion test');
-  }
-})();
-
 /** A GET on a fresh connection from `localAddress`: status, headers and body. */
 function getFrom(url: string, path: string, localAddress: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
@@ -362,11 +354,11 @@ test('/api/stats reports the process\'s descriptors and their limit', async (t) 
   assert.ok(stats.connections.open >= 1);
 });
 
-test('one address cannot take every descriptor: 300 SSE streams from it, with 256 allowed, leave room for another address', { timeout: 60_000, skip: PRLIMIT_MISSING }, async (t) => {
+test('one address cannot take every descriptor: 300 SSE streams from it, with 256 allowed, leave room for another address', { timeout: 60_000, ...needs(PRLIMIT) }, async (t) => {
   const DESCRIPTORS = 256;
   const server = await startServerProcess({ LOG_LEVEL: 'silent' });
   t.after(() => server.stop());
-  execFileSync('prlimit', ['--pid', String(server.pid), `--nofile=${DESCRIPTORS}:${DESCRIPTORS}`]);
+  execFileSync(PRLIMIT.path, ['--pid', String(server.pid), `--nofile=${DESCRIPTORS}:${DESCRIPTORS}`]);
   const port = Number(new URL(server.baseUrl).port);
   const streams: net.Socket[] = [];
   t.after(() => streams.forEach((socket) => socket.destroy()));

@@ -6,20 +6,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from '../test/suite.ts';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { RedisFeed, feedKeys } from './redis-feed.ts';
 import { freePort } from '../bench/redis-process.ts';
-import { type FeedClient, REDIS_MISSING, type TestServer, clients, publish, startServer, toolMissing, until, usePrivateRedis } from '../test/support.ts';
+import { type FeedClient, type TestServer, clients, publish, startServer, until, usePrivateRedis } from '../test/support.ts';
+import { NGINX, REDIS, needs } from '../test/tools.ts';
 import { transports } from './transports/index.ts';
 
 const redis = usePrivateRedis();
@@ -51,7 +51,7 @@ async function openAll(t: TestContext, node: TestServer, since?: number): Promis
 
 const texts = (messages: Message[]) => messages.map((m) => `${m.id}:${m.text}`);
 
-describe('two nodes on one Redis', { skip: REDIS_MISSING }, () => {
+describe('two nodes on one Redis', needs(REDIS), () => {
   test('a message published on one node reaches every technique on the other, in the same order', async (t) => {
     const [a, b] = await startNodes(t, 2);
     assert.ok(a && b);
@@ -127,7 +127,7 @@ describe('two nodes on one Redis', { skip: REDIS_MISSING }, () => {
   });
 });
 
-describe('Redis going away', { skip: REDIS_MISSING }, () => {
+describe('Redis going away', needs(REDIS), () => {
   test('nodes keep serving, report unhealthy, refuse publishes with 503, and recover with nothing lost', async (t) => {
     const [a, b] = await startNodes(t, 2);
     assert.ok(a && b);
@@ -380,8 +380,6 @@ describe('Redis going away', { skip: REDIS_MISSING }, () => {
 
 // The nginx configuration of docs/scale-out.md, run for real in front of two nodes: the promise that
 // no technique needs sticky sessions, checked the way a reader would deploy it.
-const NGINX = process.env.NGINX_PATH ?? ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => existsSync(path));
-toolMissing(!NGINX && 'nginx not found: apt-get install -y nginx-light, or set NGINX_PATH', 'the README nginx tests');
 
 /** Starts nginx with the configuration in docs/scale-out.md, its upstreams pointed at `nodes`; resolves with its URL. */
 async function startNginx(t: TestContext, nodes: TestServer[]): Promise<string> {
@@ -400,7 +398,7 @@ async function startNginx(t: TestContext, nodes: TestServer[]): Promise<string> 
     join(dir, 'nginx.conf'),
     `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;\nevents { worker_connections 256; }\nhttp { access_log off; ${paths}\n${config}\n}\n`,
   );
-  const nginx = spawn(NGINX as string, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const nginx = spawn(NGINX.path, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   nginx.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   t.after(async () => {
@@ -420,7 +418,7 @@ async function startNginx(t: TestContext, nodes: TestServer[]): Promise<string> 
   return url;
 }
 
-describe('behind nginx, as the README configures it', { skip: REDIS_MISSING || (!NGINX && 'nginx is not installed') }, () => {
+describe('behind nginx, as the README configures it', needs(REDIS, NGINX), () => {
   test('clients spread over two nodes with no stickiness get everything once, in order, even when a node goes away', async (t) => {
     const [a, b] = await startNodes(t, 2);
     assert.ok(a && b);
@@ -454,7 +452,7 @@ describe('behind nginx, as the README configures it', { skip: REDIS_MISSING || (
   });
 });
 
-describe('behind nginx, the Host check sees the name the browser used', { skip: REDIS_MISSING || (!NGINX && 'nginx is not installed') }, () => {
+describe('behind nginx, the Host check sees the name the browser used', needs(REDIS, NGINX), () => {
   /** The status of a GET through nginx naming `host`. */
   const statusThrough = (url: string, host: string) =>
     new Promise<number>((resolve, reject) => {

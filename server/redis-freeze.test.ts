@@ -6,7 +6,7 @@
  * 503 is ever delivered unless its answer said it might be (RTL_PUBLISH_UNCONFIRMED).
  */
 import assert from 'node:assert/strict';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from '../test/suite.ts';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { FaultProxy } from '../bench/fault-proxy.ts';
@@ -14,7 +14,8 @@ import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { PUBLISH_SCRIPT, RedisFeed, feedKeys } from './redis-feed.ts';
 import { FAST_REFUSAL_MAX_MS, REDIS_HEALTHY_AGAIN_WITHIN_MS, REDIS_UNHEALTHY_WITHIN_MS } from '../test/guarantees.ts';
-import { type FeedClient, REDIS_MISSING, type TestServer, clients, startServer, until, usePrivateRedis } from '../test/support.ts';
+import { type FeedClient, type TestServer, clients, startServer, until, usePrivateRedis } from '../test/support.ts';
+import { REDIS, needs } from '../test/tools.ts';
 import { transports } from './transports/index.ts';
 
 const redis = usePrivateRedis();
@@ -77,7 +78,7 @@ interface Attempt {
 
 const texts = (messages: Message[]) => messages.map((m) => `${m.id}:${m.text}`);
 
-describe('a frozen Redis (SIGSTOP)', { skip: REDIS_MISSING }, () => {
+describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
   test('health turns 503 within 3 s, stays so, comes back within 5 s of SIGCONT; the outage is logged once and the recovery once', async (t) => {
     const nodes = await startNodes(t, 2);
     const lines: string[] = [];

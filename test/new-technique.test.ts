@@ -22,13 +22,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { freePort } from '../bench/redis-process.ts';
-import { toolMissing, until } from './support.ts';
+import { until } from './support.ts';
+import { CHROMIUM, needs } from './tools.ts';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const NEW_ID = 'sse-copy';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
-const noChromium = toolMissing(!CHROMIUM && 'Chromium not found: apt-get install -y chromium, or set CHROMIUM_PATH', "the new technique's page test");
 
 /** The files a technique is made of, by the convention the registry's header states. */
 const TECHNIQUE_FILES = (id: string) => [`server/transports/${id}.ts`, `bench/drivers/${id}.ts`, `pages/clients/${id}.js`, `pages/techniques/${id}.html`];
@@ -125,8 +124,8 @@ test(`${NEW_ID} is served: counted in /api/stats, and its endpoint streams the f
   assert.match(text, /data: \{"id":1,.*"hello from the copy"\}/);
 });
 
-test(`${NEW_ID} has its panel on the side-by-side page, and its page in every technique page's nav`, { skip: noChromium }, async () => {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+test(`${NEW_ID} has its panel on the side-by-side page, and its page in every technique page's nav`, needs(CHROMIUM), async () => {
+  const browser = await chromium.launch({ executablePath: CHROMIUM.path, args: ['--no-sandbox', '--disable-gpu'] });
   try {
     const page = await browser.newPage();
     await page.goto(`${baseUrl}/`);

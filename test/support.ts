@@ -6,14 +6,15 @@
  * `eventsource` package for SSE, `ws` for WebSocket, and for the forever iframe a
  * streaming fetch whose <script> elements run in a `vm` context that plays the parent page.
  */
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import vm from 'node:vm';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import { type AppOptions, type RealtimeLab, buildApp } from '../server/app.ts';
 import type { Config } from '../server/config.ts';
 import { MAX_AUTHOR_CHARS, MAX_REF_CHARS, type Message, type PublishInput } from '../server/message.ts';
-import { type RedisProcess, redisMissing, startRedis } from '../bench/redis-process.ts';
+import { type RedisProcess, startRedis } from '../bench/redis-process.ts';
+import { REDIS, type ToolOptions, needs } from './tools.ts';
 import type { ControlEvent } from '../server/transport.ts';
 
 export interface TestServer extends RealtimeLab {
@@ -35,36 +36,15 @@ export async function startServer(t: TestContext, options: AppOptions = {}): Pro
 }
 
 /**
- * For tests that need a tool this machine may lack (redis-server, Chromium, nginx): says
- * loudly that `missing` makes `what` skip, and returns the reason for `{ skip }` (false
- * when nothing is missing). Under CI=true it also registers a failing test in the calling
- * file: `.ci/run` installs every tool, so one missing there is a broken install step,
- * which a quiet skip would hide.
- */
-export function toolMissing(missing: string | false, what: string): string | false {
-  if (!missing) return false;
-  process.stderr.write(`\n*** ${missing}: ${what} are SKIPPED. .ci/run installs it when it is missing. ***\n`);
-  if (process.env.CI === 'true') {
-    test(`${what} can run (CI=true, where every tool is installed)`, () => {
-      throw new Error(`${missing}: ${what} could not run, and under CI=true that fails the run`);
-    });
-  }
-  return missing;
-}
-
-/** Why the Redis feed's tests cannot run here, or false. */
-export const REDIS_MISSING = redisMissing();
-const REDIS_TESTS = "the Redis feed's tests";
-
-/**
  * A private redis-server for the calling test file: started before its tests, disposed
- * after them. Returns a getter, valid inside tests; nothing starts where Redis is missing.
+ * after them. Returns a getter, valid inside tests; nothing starts where Redis is missing
+ * (the tests that use it are declared with `needs(REDIS)`, so they are skipped).
  */
 export function usePrivateRedis(): () => RedisProcess {
-  toolMissing(REDIS_MISSING, REDIS_TESTS);
+  needs(REDIS);
   let redis: RedisProcess | undefined;
   before(async () => {
-    if (!REDIS_MISSING) redis = await startRedis();
+    if (!REDIS.missing) redis = await startRedis();
   });
   after(() => redis?.dispose());
   return () => {
@@ -77,6 +57,8 @@ export function usePrivateRedis(): () => RedisProcess {
 export interface FeedBackend {
   name: 'memory' | 'redis';
   config(): Partial<Config>;
+  /** Options for its suite: skipped, with the reason, where the backend's tool is missing. */
+  needs: ToolOptions;
 }
 
 /**
@@ -85,14 +67,14 @@ export interface FeedBackend {
  * `config()` of the Redis backend names new keys, so every server starts on an empty feed.
  */
 export function feedBackends(): FeedBackend[] {
-  const memory: FeedBackend = { name: 'memory', config: () => ({}) };
-  if (toolMissing(REDIS_MISSING, REDIS_TESTS)) return [memory];
+  const memory: FeedBackend = { name: 'memory', config: () => ({}), needs: {} };
   const redis = usePrivateRedis();
   let feeds = 0;
   return [
     memory,
     {
       name: 'redis',
+      needs: needs(REDIS),
       config: () => {
         feeds += 1;
         return { feed: redis().url as Config['feed'], redisKeyPrefix: `test-${feeds}` };
