@@ -17,7 +17,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { publish, startServer } from '../test/support.ts';
 import { REDIS, needs } from '../test/tools.ts';
-import { drivers } from './drivers/index.ts';
+import { type Technique, techniqueById, techniqueIds, techniques, withCapabilities } from '../server/contract/techniques.js';
 import type { BenchResult } from './result.ts';
 
 const run = promisify(execFile);
@@ -26,6 +26,24 @@ const CLIENTS = 4;
 const RATE = 20;
 const DURATION_SEC = 2;
 const POLL_INTERVAL_MS = 250;
+
+/** The techniques with these capabilities; never none, or a test over them would assert nothing. */
+function having(wanted: Partial<Technique['capabilities']>): Technique[] {
+  const found = withCapabilities(wanted);
+  assert.ok(found.length > 0, `no registered technique has ${JSON.stringify(wanted)}`);
+  return found;
+}
+
+/** The registry line of a result's technique. */
+function techniqueOf(id: string): Technique {
+  const technique = techniqueById(id);
+  assert.ok(technique, `${id} is registered`);
+  return technique;
+}
+
+/** Two techniques that share no request model, for the runs that need only a couple: a stream over plain HTTP, and a long poll. */
+const A_STREAM = having({ streams: true, upgrades: false })[0] as Technique;
+const A_LONG_POLL = having({ holdsRequest: true, streams: false })[0] as Technique;
 
 function bench(args: string[]) {
   return run(process.execPath, ['--import', 'tsx', 'bench/cli.ts', ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 180_000 });
@@ -46,8 +64,8 @@ describe('a short bench run of every technique', () => {
 
   test('--json prints exactly results.json on stdout, and progress on stderr', async () => {
     assert.deepEqual(JSON.parse(await readFile(join(out, 'results.json'), 'utf8')), result);
-    assert.match(stderr, /\[1\/5\] short-polling, 4 clients/);
-    assert.match(stderr, /✓ websocket \(4 clients\): all 160 delivered/);
+    assert.ok(stderr.includes(`[1/${techniques.length}] ${techniqueIds[0]}, 4 clients`), stderr);
+    for (const id of techniqueIds) assert.ok(stderr.includes(`✓ ${id} (4 clients): all 160 delivered`), `${id} in ${stderr}`);
   });
 
   test('results.json validates against the schema', async () => {
@@ -59,7 +77,7 @@ describe('a short bench run of every technique', () => {
   });
 
   test('the configuration and the environment are recorded', () => {
-    assert.deepEqual(result.config.techniques, drivers.map((d) => d.id));
+    assert.deepEqual(result.config.techniques, techniqueIds);
     assert.equal(result.config.clients, CLIENTS);
     assert.equal(result.config.rate, RATE);
     assert.equal(result.environment.node, process.version);
@@ -67,7 +85,10 @@ describe('a short bench run of every technique', () => {
   });
 
   test('every message reaches every subscriber once, in order', () => {
-    assert.equal(result.techniques.length, drivers.length);
+    assert.deepEqual(
+      result.techniques.map((t) => t.technique),
+      techniqueIds,
+    );
     for (const t of result.techniques) {
       assert.equal(t.messagesPublished, RATE * DURATION_SEC, t.technique);
       assert.equal(t.messagesExpected, t.messagesPublished * CLIENTS, t.technique);
@@ -91,27 +112,48 @@ describe('a short bench run of every technique', () => {
     }
   });
 
-  test('request counts follow the models: streams one per client, long polling one per message, short polling one per interval', () => {
+  test('request counts follow the models: streams one per client, long polls one per message, short polls one per interval', () => {
     const byId = new Map(result.techniques.map((t) => [t.technique, t]));
-    for (const id of ['sse', 'websocket', 'forever-iframe']) assert.equal(byId.get(id)?.httpRequests, CLIENTS, id);
-    const long = byId.get('long-polling');
-    assert.ok(long);
-    assert.ok(Math.abs(long.httpRequests - CLIENTS * (1 + long.messagesPublished)) <= CLIENTS, `long polling made ${long.httpRequests} requests`);
-    const short = byId.get('short-polling');
-    assert.ok(short);
-    const model = short.theory.find((c) => c.metric === 'httpRequests');
-    assert.ok(model, 'short polling has a request model');
-    assert.equal(model.predicted, Math.round(((CLIENTS * short.subscribedMs) / POLL_INTERVAL_MS) * 1000) / 1000);
-    assert.ok(model.agrees, `short polling made ${model.measured} requests, the model says ${model.predicted}`);
-    // Polling answers are delayed by the wait for the next poll; streams are not.
-    assert.ok((short.latencyMs?.mean ?? 0) > (byId.get('websocket')?.latencyMs?.mean ?? Infinity), 'short polling is slower than WebSocket');
+    const resultOf = (technique: Technique) => {
+      const found = byId.get(technique.id);
+      assert.ok(found, `${technique.id} was run`);
+      return found;
+    };
+    for (const technique of having({ streams: true })) assert.equal(resultOf(technique).httpRequests, CLIENTS, technique.id);
+    for (const technique of having({ holdsRequest: true, streams: false })) {
+      const long = resultOf(technique);
+      assert.ok(Math.abs(long.httpRequests - CLIENTS * (1 + long.messagesPublished)) <= CLIENTS, `${technique.id} made ${long.httpRequests} requests`);
+    }
+    for (const technique of having({ pollsWhenIdle: true })) {
+      const short = resultOf(technique);
+      const model = short.theory.find((c) => c.metric === 'httpRequests');
+      assert.ok(model, `${technique.id} has a request model`);
+      assert.equal(model.predicted, Math.round(((CLIENTS * short.subscribedMs) / POLL_INTERVAL_MS) * 1000) / 1000);
+      assert.ok(model.agrees, `${technique.id} made ${model.measured} requests, the model says ${model.predicted}`);
+      // Polling answers are delayed by the wait for the next poll; what is pushed is not.
+      for (const pushed of having({ upgrades: true })) {
+        assert.ok((short.latencyMs?.mean ?? 0) > (resultOf(pushed).latencyMs?.mean ?? Infinity), `${technique.id} is slower than ${pushed.id}`);
+      }
+    }
+  });
+
+  test('the framing models count what the server writes', () => {
+    // Bytes, not timings: each model reads the server's encoders and defaults, so it holds on any machine.
+    for (const t of result.techniques) {
+      for (const check of t.theory.filter((c) => c.metric === 'framingBytesPerMessage')) {
+        assert.ok(check.agrees, `${t.technique}: measured ${check.measured} framing bytes per message, the model (${check.model}) says ${check.predicted}`);
+      }
+    }
+    for (const technique of having({ streams: true })) {
+      assert.ok(result.techniques.find((t) => t.technique === technique.id)?.theory.some((c) => c.metric === 'framingBytesPerMessage'), `${technique.id} has a framing model`);
+    }
   });
 
   test('autocannon figures are kept for the pollers and the publisher', () => {
     for (const t of result.techniques) {
       assert.equal(t.publisher?.requests, t.messagesPublished, t.technique);
       assert.equal(t.publisher?.non2xx, 0, t.technique);
-      if (t.technique.endsWith('polling')) assert.ok((t.autocannon?.requests ?? 0) > 0, `${t.technique}: autocannon counted requests`);
+      if (techniqueOf(t.technique).wire === 'poll') assert.ok((t.autocannon?.requests ?? 0) > 0, `${t.technique}: autocannon counted requests`);
     }
   });
 
@@ -150,7 +192,7 @@ test('--url measures a running server, and says what it could not measure there'
   await publish(server.url, { author: 'someone', text: 'before the bench' });
   const out = await mkdtemp(join(tmpdir(), 'realtime-lab-bench-url-'));
   t.after(() => rm(out, { recursive: true, force: true }));
-  const { stdout } = await bench(['--url', server.url, '--techniques', 'sse,long-polling', '--clients', '2', '--rate', '10', '--duration', '1', '--out', out, '--json']);
+  const { stdout } = await bench(['--url', server.url, '--techniques', `${A_STREAM.id},${A_LONG_POLL.id}`, '--clients', '2', '--rate', '10', '--duration', '1', '--out', out, '--json']);
   const result = JSON.parse(stdout) as BenchResult;
   assert.equal(result.config.url, server.url);
   for (const t of result.techniques) {
@@ -163,7 +205,7 @@ test('--url measures a running server, and says what it could not measure there'
 
 test('--url refuses a server whose connections per address are too few for the bench, and says which setting', async (t) => {
   const server = await startServer(t, { config: { maxConnectionsPerAddress: 3 } });
-  await assert.rejects(bench(['--url', server.url, '--techniques', 'sse', '--clients', '2', '--rate', '10', '--duration', '1']), (error: { code: number; stderr: string }) => {
+  await assert.rejects(bench(['--url', server.url, '--techniques', A_STREAM.id, '--clients', '2', '--rate', '10', '--duration', '1']), (error: { code: number; stderr: string }) => {
     assert.equal(error.code, 1);
     assert.match(error.stderr, /lets one address hold 3 connections \(MAX_CONNECTIONS_PER_ADDRESS\), and this bench opens up to \d+ from this machine: start that server with MAX_CONNECTIONS_PER_ADDRESS=0/);
     return true;
@@ -187,7 +229,7 @@ test('--url with nothing listening fails at once with exit code 1 and says so', 
 test('--feed memory,redis --nodes 2 runs the baseline and two nodes on a private Redis, and reports the backplane', needs(REDIS), async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'realtime-lab-bench-'));
   t.after(() => rm(out, { recursive: true, force: true }));
-  const { stdout } = await bench(['--techniques', 'sse,long-polling', '--feed', 'memory,redis', '--nodes', '2', '--clients', '4', '--rate', '20', '--duration', '1', '--out', out, '--json']);
+  const { stdout } = await bench(['--techniques', `${A_STREAM.id},${A_LONG_POLL.id}`, '--feed', 'memory,redis', '--nodes', '2', '--clients', '4', '--rate', '20', '--duration', '1', '--out', out, '--json']);
   const result = JSON.parse(stdout) as BenchResult;
   const ajv = new Ajv({ allErrors: true, strict: true });
   addFormats.default(ajv);
@@ -195,7 +237,7 @@ test('--feed memory,redis --nodes 2 runs the baseline and two nodes on a private
   assert.ok(validate(result), ajv.errorsText(validate.errors));
   assert.deepEqual(
     result.techniques.map((r) => `${r.technique} ${r.feed}×${r.nodes}`),
-    ['sse memory×1', 'long-polling memory×1', 'sse redis×2', 'long-polling redis×2'],
+    [`${A_STREAM.id} memory×1`, `${A_LONG_POLL.id} memory×1`, `${A_STREAM.id} redis×2`, `${A_LONG_POLL.id} redis×2`],
   );
   for (const r of result.techniques) {
     assert.equal(r.lost, 0, `${r.technique} on ${r.feed}`);
@@ -207,14 +249,14 @@ test('--feed memory,redis --nodes 2 runs the baseline and two nodes on a private
     assert.equal((r.latencyByNode?.sameNode?.samples ?? 0) + (r.latencyByNode?.otherNodes?.samples ?? 0), r.messagesDelivered);
     assert.equal(r.latencyByNode?.otherNodes?.samples, r.messagesPublished * 2);
     // Both nodes' sockets are counted: a stream per subscriber, over the two nodes.
-    if (r.technique === 'sse') assert.equal(r.httpRequests, 4);
+    if (techniqueOf(r.technique).capabilities.streams) assert.equal(r.httpRequests, 4);
   }
   assert.ok(result.backplane && result.backplane.publishes > 0 && result.backplane.publishesPerSecond > 0);
   // redis-benchmark comes with Debian's redis-server (redis-tools): the script's own ceiling.
   assert.ok(result.backplane.scriptCeiling && result.backplane.scriptCeiling.publishesPerSecond > 0);
   const summary = await readFile(join(out, 'summary.md'), 'utf8');
   assert.match(summary, /## The Redis backplane/);
-  assert.match(summary, /\| sse \| 4 \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \|/);
+  assert.match(summary, new RegExp(`\\| ${A_STREAM.id} \\| 4 \\| [\\d.]+ / [\\d.]+ \\| [\\d.]+ / [\\d.]+ \\| [\\d.]+ / [\\d.]+ \\|`));
   assert.ok((await readdir(out)).includes('backplane-latency.png'));
 });
 

@@ -15,8 +15,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { calibrate } from './clock.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { DeliveryTracker, round } from './delivery.ts';
-import { type BenchDriver, type ModelInput, type SubscriberReport, type Subscribers, type WireStats, fetchClientStats } from './drivers/driver.ts';
-import { drivers } from './drivers/index.ts';
+import type { Health, ServerStats, WireCounters } from '../server/contract/stats.js';
+import { type ModelInput, type SubscriberReport, type Subscribers, fetchClientStats } from './drivers/driver.ts';
+import { type BenchTechnique, drivers } from './drivers/index.ts';
 import type { BenchOptions } from './options.ts';
 import { paddedText, publish, publisherConnections } from './publisher.ts';
 import { type BenchResult, SCHEMA_VERSION, type TechniqueResult, type TheoryCheck } from './result.ts';
@@ -63,7 +64,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   if (options.url) await checkServer(options.url, connectionsNeeded(Math.max(...options.clients), options));
   const startedAt = new Date().toISOString();
   const load = loadavg();
-  const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchDriver);
+  const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchTechnique);
   // Feeds outermost, so a chart can set each technique's figures on one feed beside another's.
   const runs = options.feeds.flatMap((feed) => options.clients.flatMap((clients) => selected.map((driver) => ({ driver, clients, feed }))));
   const results: TechniqueResult[] = [];
@@ -133,7 +134,7 @@ interface RunFeed {
   redisUrl: string | null;
 }
 
-async function runOne(driver: BenchDriver, clients: number, feed: RunFeed, options: BenchOptions, events: BenchEvents, index: number, total: number): Promise<TechniqueResult> {
+async function runOne(driver: BenchTechnique, clients: number, feed: RunFeed, options: BenchOptions, events: BenchEvents, index: number, total: number): Promise<TechniqueResult> {
   const technique = driver.id;
   const phase = (step: string) => events.emit('event', { type: 'phase', index, total, technique, clients, step });
   const nodeCount = feed.redisUrl && !options.url ? options.nodes : 1;
@@ -172,7 +173,7 @@ async function runOne(driver: BenchDriver, clients: number, feed: RunFeed, optio
   };
   try {
     const clock = await calibrate(baseUrl);
-    const health = (await (await fetch(`${baseUrl}/api/health`)).json()) as { lastId: number; epoch?: string };
+    const health = (await (await fetch(`${baseUrl}/api/health`)).json()) as Health;
     const author = `bench-${tag}`;
     const clientId = `bench-${tag}-${technique}`;
     // Subscribers in blocks, one block per node; the publisher's node is the first.
@@ -195,7 +196,7 @@ async function runOne(driver: BenchDriver, clients: number, feed: RunFeed, optio
 
     phase(nodeCount > 1 ? `connecting ${clients} subscribers over ${nodeCount} nodes` : `connecting ${clients} subscribers`);
     const subscribers = subscribeAll(
-      blocks.filter((block) => block.size > 0).map((block) => driver.subscribe({ baseUrl: block.url, clientId, clients: block.size, since: health.lastId, epoch: health.epoch, pollIntervalMs: options.pollIntervalMs, tracker: tracker.slice(block.first), clock })),
+      blocks.filter((block) => block.size > 0).map((block) => driver.subscribe({ technique: driver, baseUrl: block.url, clientId, clients: block.size, since: health.lastId, epoch: health.epoch, pollIntervalMs: options.pollIntervalMs, tracker: tracker.slice(block.first), clock })),
     );
     let report: SubscriberReport | undefined;
     try {
@@ -291,8 +292,9 @@ function subscribeAll(groups: Subscribers[]): Subscribers {
 }
 
 /** The counters of several nodes for one client id, added up. */
-function sumStats(all: WireStats[]): WireStats {
+function sumStats(all: WireCounters[]): WireCounters {
   return all.reduce((sum, s) => ({
+    openConnections: sum.openConnections + s.openConnections,
     activeRequests: sum.activeRequests + s.activeRequests,
     httpRequests: sum.httpRequests + s.httpRequests,
     messagesDelivered: sum.messagesDelivered + s.messagesDelivered,
@@ -302,17 +304,17 @@ function sumStats(all: WireStats[]): WireStats {
   }));
 }
 
-async function clientStats(baseUrl: string, clientId: string, technique: string): Promise<WireStats> {
+async function clientStats(baseUrl: string, clientId: string, technique: string): Promise<WireCounters> {
   const stats = (await fetchClientStats(baseUrl, clientId))[technique];
   if (!stats) throw new Error(`${baseUrl}/api/stats has no figures for ${technique}: is this a realtime-lab server?`);
   return stats;
 }
 
 interface Measurements {
-  driver: BenchDriver;
+  driver: BenchTechnique;
   clients: number;
   tracker: DeliveryTracker;
-  stats: WireStats;
+  stats: WireCounters;
   report: SubscriberReport;
   published: Awaited<ReturnType<typeof publish>> | null;
   subscribedMs: number;
@@ -462,7 +464,7 @@ export async function checkServer(url: string, connections = 0): Promise<void> {
   if (!response.ok || typeof body?.now !== 'number' || typeof body.lastId !== 'number') {
     throw new Error(`${url}/api/health answered ${response.status} without a realtime-lab health document: is this a realtime-lab server?`);
   }
-  const stats = (await (await fetch(`${url}/api/stats`, { signal: AbortSignal.timeout(5000) })).json().catch(() => null)) as { connections?: { perAddressLimit?: unknown } } | null;
+  const stats = (await (await fetch(`${url}/api/stats`, { signal: AbortSignal.timeout(5000) })).json().catch(() => null)) as Partial<ServerStats> | null;
   const limit = stats?.connections?.perAddressLimit;
   if (typeof limit === 'number' && limit > 0 && limit < connections) {
     throw new Error(

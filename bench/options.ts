@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { drivers } from './drivers/index.ts';
+import { techniqueIds } from '../server/contract/techniques.js';
 
 export interface BenchOptions {
   scenario: string;
@@ -79,7 +79,7 @@ each one costs: messages delivered, lost, duplicated, HTTP requests, bytes on th
 Options:
   --scenario NAME       a preset: ${Object.keys(SCENARIOS).join(', ')} (default ${DEFAULT_SCENARIO})
   --techniques IDS      comma-separated technique ids (default: all)
-                        ${drivers.map((d) => d.id).join(', ')}
+                        ${techniqueIds.join(', ')}
   --clients N[,N...]    subscribers per technique; several values run a sweep
   --rate MSG_PER_S      messages published per second (0: none)
   --duration S          seconds of publishing per technique
@@ -110,7 +110,7 @@ ${Object.entries(SCENARIOS)
 Writes DIR/results.json, DIR/summary.md, DIR/*.png and DIR/index.html.
 Examples:
   npm run bench
-  npm run bench -- --scenario idle --techniques sse,websocket
+  npm run bench -- --scenario idle --techniques ${techniqueIds.slice(-2).join(',')}
   npm run bench -- --clients 10,100,1000 --duration 5 --out results/sweep
   npm run bench -- --feed memory,redis --nodes 2
 `;
@@ -151,8 +151,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
   const scenario = SCENARIOS[scenarioName];
   if (!scenario) throw new UsageError(`--scenario: unknown scenario ${JSON.stringify(scenarioName)}; known: ${Object.keys(SCENARIOS).join(', ')}`);
 
-  const known = drivers.map((d) => d.id);
-  let techniques = known;
+  const known: readonly string[] = techniqueIds;
+  let techniques = [...known];
   if (values.techniques !== undefined) {
     techniques = list('--techniques', values.techniques);
     for (const id of techniques) {

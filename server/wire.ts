@@ -20,29 +20,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ByteSplit, WireCounters } from './contract/stats.js';
 
-export interface ByteSplit {
-  headers: number;
-  body: number;
-}
-
-/** One technique's counters, as `GET /api/stats` shows them. */
-export interface WireCounters {
-  /** TCP connections still open whose latest request was for this technique. */
-  openConnections: number;
-  /** Requests in progress: held long polls, open streams and WebSockets. */
-  activeRequests: number;
-  /** Every HTTP request, WebSocket upgrades included. */
-  httpRequests: number;
-  /** Messages handed to clients (a message sent to 3 clients counts 3). */
-  messagesDelivered: number;
-  /** Bytes of message JSON among `bytesOut.body`: the payload; the rest is overhead. */
-  payloadBytes: number;
-  /** Bytes received from clients. */
-  bytesIn: ByteSplit;
-  /** Bytes sent to clients. */
-  bytesOut: ByteSplit;
-}
+export type { ByteSplit, WireCounters };
 
 /** The bucket for requests that belong to no technique (publish, stats, pages). */
 export const OTHER = 'other';

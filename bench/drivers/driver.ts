@@ -1,12 +1,21 @@
 /**
  * What the bench needs from each technique: a way to start N real subscribers against a
  * server, and the simple model that predicts what they should cost. One file per
- * technique in this folder, listed in `index.ts`, mirroring `server/transports/`.
+ * technique in this folder, `<id>.ts` exporting `driver`, found by `index.ts` from the
+ * registry (server/contract/techniques.js), as `server/transports/` are.
  */
+import { cursorQuery } from '../../server/contract/feed.js';
+import type { ClientStats, WireCounters } from '../../server/contract/stats.js';
+import type { Technique } from '../../server/contract/techniques.js';
 import type { Clock } from '../clock.ts';
 import type { DeliverySink } from '../delivery.ts';
 
 export interface SubscribeContext {
+  /**
+   * The technique subscribed to, from the registry: a driver reads its id and path from
+   * here rather than naming its own, so a copy of a driver under another id works as is.
+   */
+  technique: Technique;
   /** `http://127.0.0.1:PORT`, no trailing slash. */
   baseUrl: string;
   /** Sent as `?client=` on every request, so the server counts these subscribers apart. */
@@ -77,9 +86,8 @@ export interface Prediction {
   model: string;
 }
 
+/** What `bench/drivers/<id>.ts` exports as `driver`; its technique is the registry line of that id. */
 export interface BenchDriver {
-  /** The technique id, as in `server/transports/`. */
-  id: string;
   /** Which client the figures were measured with. */
   client: string;
   subscribe(context: SubscribeContext): Subscribers;
@@ -88,23 +96,17 @@ export interface BenchDriver {
 
 /** The query string every subscriber sends: its cursor, the cursor's epoch (when known) and its client id. */
 export function subscriberQuery(context: SubscribeContext, cursor: number, epoch: string | undefined, extra = ''): string {
-  const epochParam = epoch === undefined ? '' : `&epoch=${encodeURIComponent(epoch)}`;
-  return `since=${cursor}${epochParam}&client=${encodeURIComponent(context.clientId)}${extra}`;
+  return cursorQuery({ cursor, epoch, client: context.clientId }) + extra;
 }
 
-/** One technique's counters for one client id, as the server's `/api/stats?client=` gives them. */
-export interface WireStats {
-  activeRequests: number;
-  httpRequests: number;
-  messagesDelivered: number;
-  payloadBytes: number;
-  bytesIn: { headers: number; body: number };
-  bytesOut: { headers: number; body: number };
+/** The path of a technique's endpoint on the server. */
+export function endpointOf(technique: Technique): string {
+  return `/api/${technique.id}`;
 }
 
 /** The server's socket counts for the requests that named `clientId`, per technique (none yet: empty). */
-export async function fetchClientStats(baseUrl: string, clientId: string): Promise<Record<string, WireStats>> {
+export async function fetchClientStats(baseUrl: string, clientId: string): Promise<Record<string, WireCounters>> {
   const response = await fetch(`${baseUrl}/api/stats?client=${encodeURIComponent(clientId)}`);
-  const body = (await response.json()) as { techniques?: Record<string, WireStats> };
+  const body = (await response.json()) as Partial<ClientStats>;
   return body.techniques ?? {};
 }

@@ -1,36 +1,36 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { transports } from '../../server/transports/index.ts';
-import { drivers } from './index.ts';
-import { sseParser } from './sse.ts';
-import { scriptCallParser } from './forever-iframe.ts';
+import { techniqueIds, techniques } from '../../server/contract/techniques.js';
+import { drivers, loadDrivers } from './index.ts';
 
-test('every server technique has a bench driver, in the same order', () => {
-  assert.deepEqual(drivers.map((d) => d.id), transports.map((t) => t.id));
+test('every registered technique has a bench driver, in registry order', () => {
+  assert.deepEqual(
+    drivers.map((d) => d.id),
+    techniqueIds,
+  );
+  for (const entry of drivers) {
+    assert.equal(typeof entry.subscribe, 'function', entry.id);
+    assert.equal(typeof entry.predict, 'function', entry.id);
+    assert.ok(entry.client.length > 0, `${entry.id} says which client measured it`);
+  }
 });
 
-test('the event-stream parser reads messages split across chunks and skips comments and ids', () => {
-  const parser = sseParser();
-  const json = JSON.stringify({ id: 7, ts: 1, author: 'a', text: 'x: y\u2028' });
-  const stream = `retry: 2000\n\nevent: epoch\ndata: {"type":"epoch","epoch":"k3j9x2"}\n\n: heartbeat\n\nid: k3j9x2.7\ndata: ${json}\n\nevent: gap\ndata: {"type":"gap","missed":3}\n\n`;
-  const items = [];
-  for (let i = 0; i < stream.length; i += 5) items.push(...parser.push(stream.slice(i, i + 5)));
-  assert.deepEqual(items, [
-    { kind: 'control', event: { type: 'epoch', epoch: 'k3j9x2' } },
-    { kind: 'message', json },
-    { kind: 'control', event: { type: 'gap', missed: 3 } },
-  ]);
+test('a driver carries its registry line as it is: id, colour and capabilities', () => {
+  for (const [index, entry] of drivers.entries()) {
+    const { subscribe, predict, client, ...line } = entry;
+    assert.deepEqual(line, { ...techniques[index] }, entry.id);
+  }
 });
 
-test('the script-call scanner reads escaped messages split across chunks', () => {
-  const parser = scriptCallParser();
-  const message = { id: 1, ts: 2, author: 'a', text: '</script><!--<script>&' };
-  const escaped = JSON.stringify(message).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
-  const stream = `<!doctype html><body>\n<script>var m = parent.onFeedMessage;</script>\n<script>m(${escaped})</script>\n<!-- heartbeat -->\n<script>c({"type":"end","cursor":1,"reason":"limit"})</script>\n`;
-  const items = [];
-  for (let i = 0; i < stream.length; i += 7) items.push(...parser.push(stream.slice(i, i + 7)));
-  assert.deepEqual(items, [
-    { kind: 'message', json: JSON.stringify(message) },
-    { kind: 'control', event: { type: 'end', cursor: 1, reason: 'limit' } },
-  ]);
+test('a registered technique without a driver file is an error naming the file to write', async () => {
+  const [first] = techniques;
+  assert.ok(first);
+  await assert.rejects(loadDrivers([{ ...first, id: 'carrier-pigeon' }]), /technique "carrier-pigeon" is registered, but bench\/drivers\/carrier-pigeon\.ts could not be loaded/);
+});
+
+test('a file that exports no `driver` is an error naming it', async () => {
+  const [first] = techniques;
+  assert.ok(first);
+  // pollers.ts is a real file of this folder, and not a driver.
+  await assert.rejects(loadDrivers([{ ...first, id: 'pollers' }]), /bench\/drivers\/pollers\.ts must export `driver`/);
 });

@@ -3,21 +3,14 @@
  * carrying the client's own cursor, each answer checked message by message. Short and
  * long polling differ only in the path, the pace, and when they count as ready.
  */
+import type { Message } from '../../server/contract/feed.js';
+import { type PollAnswer, parsePollAnswer, pollItems } from '../../server/contract/formats/poll.js';
 import { type AutocannonClient, figuresOf, paced, start } from '../autocannon.ts';
 import type { SubscribeContext, SubscriberReport, Subscribers } from './driver.ts';
 import { fetchClientStats, subscriberQuery } from './driver.ts';
 
-interface PollBody {
-  epoch?: string;
-  cursor: number;
-  messages: { id: number; ts: number; author: string }[];
-  missed?: number;
-  /** Cut to a page: the rest is asked for at once. */
-  more?: boolean;
-}
-
 export interface PollerOptions {
-  /** `/api/short-polling` or `/api/long-polling`. */
+  /** The technique's endpoint, `/api/<id>`. */
   path: string;
   /** Appended to every request's query. */
   extraQuery?: string;
@@ -67,13 +60,23 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
             return;
           }
           const now = clock.now();
-          const batch = JSON.parse(body) as PollBody;
-          if (batch.missed) tracker.gap(index, batch.missed);
-          for (const message of batch.messages) tracker.record(index, message, now - message.ts, Buffer.byteLength(JSON.stringify(message)));
+          let answer: PollAnswer;
+          try {
+            answer = parsePollAnswer(body);
+          } catch {
+            errors += 1;
+            return;
+          }
+          for (const item of pollItems(answer)) {
+            if (item.kind === 'message') {
+              const message = JSON.parse(item.json) as Message;
+              tracker.record(index, message, now - message.ts, Buffer.byteLength(item.json));
+            } else if (item.event.type === 'gap') tracker.gap(index, item.event.missed);
+          }
           // The answer names its feed: after a reset, a new one, which the cursor now counts in.
-          epoch = batch.epoch ?? epoch;
-          cursor = batch.cursor;
-          more = batch.more === true;
+          epoch = answer.epoch;
+          cursor = answer.cursor;
+          more = answer.more === true;
         },
       },
     ]);
@@ -99,8 +102,9 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
   };
 }
 
-/** Resolves once the server holds `count` requests of this client id open. */
-export async function heldOpen(context: SubscribeContext, technique: string, count: number, timeoutMs = 30_000): Promise<void> {
+/** Resolves once the server holds `count` requests of this client id open, for the context's technique. */
+export async function heldOpen(context: SubscribeContext, count: number, timeoutMs = 30_000): Promise<void> {
+  const technique = context.technique.id;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const stats = await fetchClientStats(context.baseUrl, context.clientId);

@@ -2,15 +2,14 @@
  * Short polling: every client asks "anything after my cursor?" once per poll interval,
  * on autocannon connections paced so that their phases are spread over the interval.
  */
-import type { BenchDriver } from './driver.ts';
+import { type BenchDriver, endpointOf } from './driver.ts';
 import { pollers } from './pollers.ts';
 
-export const shortPolling: BenchDriver = {
-  id: 'short-polling',
+export const driver: BenchDriver = {
   client: 'autocannon, one keep-alive connection per client, paced to the poll interval',
   subscribe(context) {
     return pollers(context, {
-      path: '/api/short-polling',
+      path: endpointOf(context.technique),
       intervalMs: context.pollIntervalMs,
       timeoutSec: context.pollIntervalMs / 1000 + 10,
       // Every client has been answered once: from now on it polls steadily.

@@ -1,33 +1,33 @@
 /**
- * Subscribers for the techniques that keep one HTTP response open (SSE, forever iframe):
- * one plain `node:http` request per client on its own socket, read as it arrives by a
- * minimal parser of the technique's format. No client library: FACTS.md measured the
- * `eventsource` package making SSE look 1.5× slower than the server is, and the bench
- * measures the server. When the server ends a response (the iframe's byte limit), the
- * client reopens from its cursor at once; when a connection breaks, it reopens from its
- * cursor after a backoff, as the pages do.
+ * Subscribers for the techniques that keep one HTTP response open (an event stream, a
+ * script stream): one plain `node:http` request per client on its own socket, read as it
+ * arrives by the contract's parser of the technique's wire format. No client library:
+ * FACTS.md measured the `eventsource` package making SSE look 1.5× slower than the
+ * server is, and the bench measures the server. When the server ends a response (the
+ * iframe's byte limit), the client reopens from its cursor at once; when a connection
+ * breaks, it reopens from its cursor after the contract's backoff, as the pages do.
  */
 import { type ClientRequest, request as httpRequest } from 'node:http';
-import { reconnectDelay } from './backoff.ts';
+import { reconnectDelay } from '../../server/contract/backoff.js';
+import type { FeedItem, Message } from '../../server/contract/feed.js';
 import type { SubscribeContext, SubscriberReport, Subscribers } from './driver.ts';
-import { subscriberQuery } from './driver.ts';
-
-/** What a parser finds in the stream. */
-export type StreamItem = { kind: 'message'; json: string } | { kind: 'control'; event: { type: string; missed?: number; cursor?: number; epoch?: string } };
+import { endpointOf, subscriberQuery } from './driver.ts';
 
 /** Feeds text in, gets complete items out; keeps an incomplete tail for the next chunk. */
 export interface StreamParser {
-  push(text: string): StreamItem[];
+  push(text: string): FeedItem[];
 }
 
 export interface StreamOptions {
-  path: string;
+  /** The `accept` header of each request. */
   accept: string;
+  /** A fresh parser for one response. */
   parser(): StreamParser;
 }
 
 export function httpStreams(context: SubscribeContext, options: StreamOptions): Subscribers {
   const { clients, tracker, clock } = context;
+  const path = endpointOf(context.technique);
   const open = new Set<ClientRequest>();
   const timers = new Set<NodeJS.Timeout>();
   let stopping = false;
@@ -62,7 +62,7 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
       }, delay);
       timers.add(timer);
     };
-    const req = httpRequest(`${context.baseUrl}${options.path}?${subscriberQuery(context, cursor, epoch)}`, {
+    const req = httpRequest(`${context.baseUrl}${path}?${subscriberQuery(context, cursor, epoch)}`, {
       agent: false,
       headers: { accept: options.accept },
     });
@@ -71,7 +71,7 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
       if (res.statusCode !== 200) {
         errors += 1;
         res.resume();
-        if (first) failed(new Error(`${options.path} answered ${res.statusCode}`));
+        if (first) failed(new Error(`${path} answered ${res.statusCode}`));
         else ended(false);
         return;
       }
@@ -83,7 +83,7 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
         const now = clock.now();
         for (const item of parser.push(text)) {
           if (item.kind === 'message') {
-            const message = JSON.parse(item.json) as { id: number; ts: number; author: string };
+            const message = JSON.parse(item.json) as Message;
             tracker.record(index, message, now - message.ts, Buffer.byteLength(item.json));
             cursor = message.id;
           } else if (item.event.type === 'epoch') {
@@ -94,7 +94,7 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
             epoch = item.event.epoch;
             cursor = 0;
           } else if (item.event.type === 'gap') {
-            tracker.gap(index, item.event.missed ?? 0);
+            tracker.gap(index, item.event.missed);
           } else if (item.event.type === 'end') {
             endedByServer = true;
           }

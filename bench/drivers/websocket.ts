@@ -4,8 +4,10 @@
  * from its cursor after a backoff.
  */
 import WebSocket from 'ws';
-import { reconnectDelay } from './backoff.ts';
-import type { BenchDriver, SubscriberReport } from './driver.ts';
+import { reconnectDelay } from '../../server/contract/backoff.js';
+import type { Message } from '../../server/contract/feed.js';
+import { type ServerFrame, parseServerFrame, websocketFrames } from '../../server/contract/formats/websocket.js';
+import { type BenchDriver, endpointOf, type SubscriberReport } from './driver.ts';
 import { subscriberQuery } from './driver.ts';
 
 /** How long a subscriber waits for the server's close frame before cutting the socket, ms. */
@@ -16,11 +18,11 @@ const CLOSE_WAIT_MS = 1000;
  */
 const CLOSE_HANDSHAKE_BYTES = 8 + 4;
 
-export const websocket: BenchDriver = {
-  id: 'websocket',
+export const driver: BenchDriver = {
   client: 'the ws package, one connection per client',
   subscribe(context) {
     const { clients, tracker, clock } = context;
+    const path = endpointOf(context.technique);
     const sockets = new Set<WebSocket>();
     const timers = new Set<NodeJS.Timeout>();
     let stopping = false;
@@ -30,22 +32,27 @@ export const websocket: BenchDriver = {
     // Resolves when the first connection opens; later ones (after a cut) reopen from the
     // client's cursor after a backoff.
     const open = (index: number, cursor: number, epoch: string | undefined, attempt: number): Promise<void> => {
-      const url = `${context.baseUrl.replace(/^http/, 'ws')}/api/websocket?${subscriberQuery(context, cursor, epoch)}`;
+      const url = `${context.baseUrl.replace(/^http/, 'ws')}${path}?${subscriberQuery(context, cursor, epoch)}`;
       const socket = new WebSocket(url, { perMessageDeflate: false });
       sockets.add(socket);
       socket.on('message', (data, isBinary) => {
         const now = clock.now();
-        const json = data.toString();
-        const frame = JSON.parse(json) as { type?: string; missed?: number; epoch?: string; id: number; ts: number; author: string };
-        if (isBinary) errors += 1;
-        else if (frame.type === undefined) {
-          tracker.record(index, frame, now - frame.ts, Buffer.byteLength(json));
-          cursor = frame.id;
-        } else if (frame.type === 'epoch') epoch ??= frame.epoch;
-        else if (frame.type === 'reset') {
-          epoch = frame.epoch;
-          cursor = 0;
-        } else if (frame.type === 'gap') tracker.gap(index, frame.missed ?? 0);
+        if (isBinary) {
+          errors += 1;
+          return;
+        }
+        const frame: ServerFrame = parseServerFrame(data.toString());
+        if (frame.kind === 'message') {
+          const message = JSON.parse(frame.json) as Message;
+          tracker.record(index, message, now - message.ts, Buffer.byteLength(frame.json));
+          cursor = message.id;
+        } else if (frame.kind === 'control') {
+          if (frame.event.type === 'epoch') epoch ??= frame.event.epoch;
+          else if (frame.event.type === 'reset') {
+            epoch = frame.event.epoch;
+            cursor = 0;
+          } else if (frame.event.type === 'gap') tracker.gap(index, frame.event.missed);
+        }
       });
       socket.on('error', () => undefined);
       socket.once('close', () => {
@@ -65,7 +72,7 @@ export const websocket: BenchDriver = {
         });
         socket.once('unexpected-response', (_req, res) => {
           errors += 1;
-          reject(new Error(`/api/websocket answered ${res.statusCode}`));
+          reject(new Error(`${path} answered ${res.statusCode}`));
         });
         socket.once('error', reject);
       });
@@ -104,7 +111,7 @@ export const websocket: BenchDriver = {
       // RFC 6455 §5.2: 2 bytes up to 125 bytes of payload, 4 up to 65,535, 10 beyond.
       const header = payloadBytesPerMessage < 126 ? 2 : payloadBytesPerMessage < 65_536 ? 4 : 10;
       // The first frame names the feed's epoch: a short text frame, 2 header bytes and its JSON.
-      const epochFrame = epoch ? 2 + `{"type":"epoch","epoch":"${epoch}"}`.length : 0;
+      const epochFrame = epoch ? 2 + websocketFrames.control({ type: 'epoch', epoch }).length : 0;
       predictions.push({
         metric: 'framingBytesPerMessage',
         predicted: header + (CLOSE_HANDSHAKE_BYTES + epochFrame) / publishedIds.length,

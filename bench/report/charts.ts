@@ -4,6 +4,7 @@
  * Every chart carries a title, axis titles with units, and the run's configuration.
  */
 import type { ChartConfiguration, ChartDataset } from 'chart.js';
+import { techniqueById } from '../../server/contract/techniques.js';
 import type { LatencySummary } from '../delivery.ts';
 import type { BenchResult, TechniqueResult } from '../result.ts';
 import { describeConfig, describeEnvironment } from './table.ts';
@@ -16,14 +17,7 @@ export interface NamedChart {
   config: ChartConfiguration;
 }
 
-/** One colour per technique, the same in every chart. Unknown ids take the spares. */
-const TECHNIQUE_COLORS: Readonly<Record<string, string>> = {
-  'short-polling': '#c0392b',
-  'long-polling': '#e67e22',
-  'forever-iframe': '#8e44ad',
-  sse: '#27ae60',
-  websocket: '#2471a3',
-};
+/** Colours for ids the registry does not know (a results.json from another version). */
 const SPARE_COLORS = ['#7f8c8d', '#b7950b', '#117a65', '#6c3483'];
 
 /** Colours of the byte parts, stacked bottom to top. */
@@ -31,8 +25,9 @@ const PART_COLORS = { payload: '#2e86c1', framing: '#f5b041', responseHeaders: '
 const PERCENTILE_COLORS = { p50: '#85c1e9', p90: '#3498db', p99: '#1b4f72', max: '#17202a' };
 const GRID = '#e5e7e9';
 
+/** A technique's colour in every chart: its registry colour, the same as on the pages. */
 export function colorOf(technique: string, index = 0): string {
-  return TECHNIQUE_COLORS[technique] ?? SPARE_COLORS[index % SPARE_COLORS.length] ?? '#555';
+  return techniqueById(technique)?.colour ?? SPARE_COLORS[index % SPARE_COLORS.length] ?? '#555';
 }
 
 export function buildCharts(result: BenchResult): NamedChart[] {
