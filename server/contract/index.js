@@ -11,3 +11,4 @@ export * from './formats/poll.js';
 export * from './formats/event-stream.js';
 export * from './formats/script-stream.js';
 export * from './formats/websocket.js';
+export * from './stats.js';
