@@ -1,48 +1,21 @@
-// The side-by-side page: one panel per technique, each with its own client of that
-// technique, all reading the one feed. The figures under "wire" come from the server's
-// socket accounting for this page's clients (GET /api/stats?client=...), not from
-// guesses in the browser.
-import { techniques } from './clients/index.js';
-import { Timeline } from './timeline.js';
+// The side-by-side page: one panel per registered technique, each with its own client of
+// that technique, all reading the one feed. Everything technique-specific comes from the
+// server's registry (/contract/techniques.js), by capability, and from each technique's
+// client file (/clients/<id>.js): this file names no technique. The figures under "wire"
+// come from the server's socket accounting for this page's clients
+// (GET /api/stats?client=...), not from guesses in the browser.
+import { techniques } from '/contract/techniques.js';
+import { Panel, el } from './panel.js';
+import { inSentence, inWords, listed } from './words.js';
 
 /** How often the panels refresh their wire figures from the server, ms. */
 const STATS_EVERY_MS = 1000;
-/** Messages listed per panel (older ones scroll away). */
-const LIST_LENGTH = 30;
 /** Ticker rates offered, messages per second; bounded so a classroom laptop copes. */
 export const TICKER_RATES = [0, 1, 5, 20];
 
 // One id for all of this page's clients: the server keeps their bytes apart by technique.
 const clientId = `page-${Math.random().toString(36).slice(2, 10)}`;
 let clockOffsetMs = 0;
-
-/** @param {string} tag @param {Record<string, string>} [attributes] @param {string} [text] */
-function el(tag, attributes = {}, text = '') {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text) node.textContent = text;
-  return node;
-}
-
-/** @param {number} bytes */
-function formatBytes(bytes) {
-  if (bytes < 10_000) return `${bytes} B`;
-  if (bytes < 10_000_000) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1048576).toFixed(1)} MiB`;
-}
-
-/** @param {number[]} values */
-function median(values) {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** @param {number} ms */
-function formatMs(ms) {
-  return Number.isFinite(ms) ? `${ms.toFixed(ms < 10 ? 1 : 0)} ms` : '–';
-}
 
 /** Epoch ms now, with the precision of performance.now(). */
 function epochNow() {
@@ -66,115 +39,49 @@ async function estimateClockOffset(samples = 5) {
   return best.offset;
 }
 
-class Panel {
-  /** @param {typeof techniques[number]} technique @param {HTMLElement} root */
-  constructor(technique, root) {
-    this.id = technique.id;
-    /** @type {number[]} */
-    this.delays = [];
-    this.received = 0;
-    this.section = el('section', { class: 'panel', 'data-technique': technique.id });
-    const header = el('header');
-    const title = el('h2');
-    title.append(el('a', { href: `/techniques/${technique.id}.html` }, technique.title));
-    this.stateBadge = el('span', { class: 'state', 'data-role': 'state' }, 'CLOSED');
-    header.append(title, this.stateBadge);
-
-    /** @type {Record<string, HTMLElement>} */
-    this.figures = {};
-    const table = el('dl', { class: 'figures' });
-    for (const [key, label] of [
-      ['requests', 'HTTP requests'],
-      ['down', 'bytes down'],
-      ['up', 'bytes up'],
-      ['messages', 'messages'],
-      ['delay', 'delay median / last'],
-    ]) {
-      const value = el('dd', { 'data-figure': key }, '0');
-      table.append(el('dt', {}, label), value);
-      this.figures[key] = value;
-    }
-
-    const canvas = /** @type {HTMLCanvasElement} */ (el('canvas', { class: 'timeline', 'aria-label': `${technique.title} wire timeline` }));
-    this.timeline = new Timeline(canvas);
-
-    const controls = el('div', { class: 'controls' });
-    const drop = el('button', { type: 'button', 'data-action': 'drop' }, 'Drop connection');
-    const pause = el('button', { type: 'button', 'data-action': 'pause' }, 'Pause');
-    controls.append(drop, pause);
-
-    this.list = el('ol', { class: 'messages', 'data-role': 'messages' });
-    this.logLine = el('p', { class: 'log', 'data-role': 'log' });
-    this.section.append(header, table, canvas, controls, this.logLine, this.list);
-    root.append(this.section);
-
-    this.client = new technique.Client({
-      clientId,
-      onMessage: (message) => this.#show(message),
-      onEvent: (event) => {
-        if (event.type === 'gap') this.#notice(`${event.missed} messages were too old to recover`);
-        if (event.type === 'reset') this.#notice(`the feed started over (epoch ${event.epoch}): its history from the start`);
-      },
-      onState: (state) => {
-        this.stateBadge.textContent = state;
-        this.stateBadge.dataset.state = state;
-      },
-      onSpan: (span) => this.timeline.span(span),
-      onLog: (line) => {
-        this.logLine.textContent = line;
-      },
-    });
-    drop.addEventListener('click', () => this.client.drop());
-    pause.addEventListener('click', () => {
-      if (this.client.state === 'CLOSED') {
-        this.client.open();
-        pause.textContent = 'Pause';
-      } else {
-        this.client.close();
-        pause.textContent = 'Resume';
-      }
-    });
-  }
-
-  /** @param {import('./clients/client.js').Message} message */
-  #show(message) {
-    const delay = epochNow() + clockOffsetMs - message.ts;
-    this.delays.push(delay);
-    if (this.delays.length > 200) this.delays.shift();
-    this.received += 1;
-    this.figures.messages.textContent = String(this.received);
-    this.figures.delay.textContent = `${formatMs(median(this.delays))} / ${formatMs(delay)}`;
-    this.timeline.tick();
-    const item = el('li', { 'data-id': String(message.id) });
-    item.append(el('b', {}, message.author), document.createTextNode(' '), el('span', {}, message.text));
-    this.list.prepend(item);
-    while (this.list.children.length > LIST_LENGTH) this.list.lastElementChild?.remove();
-  }
-
-  /** @param {string} text */
-  #notice(text) {
-    const item = el('li', { class: 'notice' }, text);
-    this.list.prepend(item);
-  }
-
-  /** @param {any} counters the server's counters for this page's client of this technique */
-  update(counters) {
-    if (!counters) return;
-    this.figures.requests.textContent = String(counters.httpRequests);
-    this.figures.down.textContent = formatBytes(counters.bytesOut.headers + counters.bytesOut.body);
-    this.figures.up.textContent = formatBytes(counters.bytesIn.headers + counters.bytesIn.body);
-  }
+/** @param {string} id */
+function byId(id) {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`index.html has no #${id}`);
+  return element;
 }
 
+// The words of the page that depend on which techniques there are.
+const count = inWords(techniques.length);
+document.title = `realtime-lab: ${count} realtime techniques side by side`;
+byId('technique-count').textContent = count;
+const held = techniques.filter((technique) => technique.capabilities.holdsRequest);
+byId('held-connections').textContent =
+  `${inWords(held.length)} HTTP connection${held.length === 1 ? '' : 's'} open (${listed(held.map((technique) => inSentence(technique.title)))})`;
+
+const root = byId('panels');
+const panels = techniques.map((technique) => new Panel({ technique, root, clientId, serverNow: () => epochNow() + clockOffsetMs }));
+const clientsLoaded = Promise.all(panels.map((panel) => panel.load()));
+
+// The composer can send over the connection of every two-way technique (that is the point:
+// only they publish on the connection they receive on; the message still reaches every
+// panel), or with POST. The first two-way technique is the default.
+const form = /** @type {HTMLFormElement} */ (byId('composer'));
+const status = byId('composer-status');
+const viaPost = byId('via-post');
+for (const technique of techniques.filter((entry) => entry.capabilities.twoWay)) {
+  const label = el('label');
+  label.append(el('input', { type: 'radio', name: 'via', value: technique.id }), document.createTextNode(` the ${technique.title}`));
+  viaPost.before(label);
+}
+const firstVia = /** @type {HTMLInputElement | null} */ (form.querySelector('input[name="via"]'));
+if (firstVia) firstVia.checked = true;
+
 /**
- * Publishes over the WebSocket panel's own connection (when asked and open) or with POST;
+ * Publishes over the connection of the panel of `via` (when two-way and open) or with POST;
  * resolves with the id the server stored, rejects with the server's reason.
+ * @param {string} author @param {string} text @param {string} [via] a technique id, or anything else for POST
  * @returns {Promise<{ id: number, via: string }>}
  */
-async function publish(/** @type {string} */ author, /** @type {string} */ text, viaSocket = false) {
-  const socketPanel = panels.find((panel) => panel.id === 'websocket');
-  const answer = viaSocket && socketPanel ? /** @type {any} */ (socketPanel.client).publish(author, text) : null;
-  if (answer) return { id: await answer, via: 'over the WebSocket' };
+async function publish(author, text, via = 'post') {
+  const client = panels.find((panel) => panel.technique.id === via && panel.technique.capabilities.twoWay)?.client;
+  const answer = client ? client.publish(author, text) : null;
+  if (client && answer) return { id: await answer, via: `over the ${client.technique.title}` };
   const response = await fetch('/api/messages', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -187,22 +94,14 @@ async function publish(/** @type {string} */ author, /** @type {string} */ text,
   return { id: (await response.json()).id, via: 'with POST /api/messages' };
 }
 
-const root = /** @type {HTMLElement} */ (document.getElementById('panels'));
-const panels = techniques.map((technique) => new Panel(technique, root));
-
-// The composer: the WebSocket panel's client sends over its own socket; that is the
-// point: only WebSocket is two-way on one connection. (It still reaches every panel.)
-const form = /** @type {HTMLFormElement} */ (document.getElementById('composer'));
-const status = /** @type {HTMLElement} */ (document.getElementById('composer-status'));
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   const data = new FormData(form);
   const author = String(data.get('author') ?? '').trim() || 'anonymous';
   const text = String(data.get('text') ?? '');
   if (!text) return;
-  const viaSocket = data.get('via') === 'websocket';
   try {
-    const { id, via } = await publish(author, text, viaSocket);
+    const { id, via } = await publish(author, text, String(data.get('via')));
     status.textContent = `stored as #${id}, sent ${via}`;
     /** @type {HTMLInputElement} */ (form.elements.namedItem('text')).value = '';
   } catch (error) {
@@ -211,7 +110,7 @@ form.addEventListener('submit', async (event) => {
 });
 
 // The ticker publishes N messages a second, to show what high rates do to each technique.
-const ticker = /** @type {HTMLSelectElement} */ (document.getElementById('ticker'));
+const ticker = /** @type {HTMLSelectElement} */ (byId('ticker'));
 let tickerTimer = /** @type {ReturnType<typeof setInterval> | undefined} */ (undefined);
 let tickerCount = 0;
 ticker.addEventListener('change', () => {
@@ -225,22 +124,24 @@ ticker.addEventListener('change', () => {
   }
 });
 
-// The short-polling interval: the one knob that trades delay for requests.
-const interval = /** @type {HTMLInputElement} */ (document.getElementById('poll-interval'));
-const intervalLabel = /** @type {HTMLElement} */ (document.getElementById('poll-interval-value'));
-const shortPanel = panels.find((panel) => panel.id === 'short-polling');
+// The polling interval: the one knob that trades delay for requests, for the techniques
+// that keep asking while nothing happens.
+const pollers = panels.filter((panel) => panel.technique.capabilities.pollsWhenIdle);
+const interval = /** @type {HTMLInputElement} */ (byId('poll-interval'));
+const intervalLabel = byId('poll-interval-value');
+byId('poll-interval-name').textContent = `${listed(pollers.map((panel) => panel.technique.title))} interval`;
+byId('poll-interval-knob').hidden = pollers.length === 0;
 const applyInterval = () => {
   intervalLabel.textContent = `${interval.value} ms`;
-  if (shortPanel) /** @type {any} */ (shortPanel.client).intervalMs = Number(interval.value);
+  for (const panel of pollers) if (panel.client) panel.client.intervalMs = Number(interval.value);
 };
 interval.addEventListener('input', applyInterval);
-applyInterval();
 
 async function refreshStats() {
   try {
     const response = await fetch(`/api/stats?client=${clientId}`, { cache: 'no-store' });
     const stats = await response.json();
-    for (const panel of panels) panel.update(stats.techniques[panel.id]);
+    for (const panel of panels) panel.update(stats.techniques[panel.technique.id]);
   } catch {
     // The server is away; the panels show their clients reconnecting.
   }
@@ -255,7 +156,7 @@ function draw() {
 
 function start() {
   // Live from now: the page shows what is published while it is open.
-  for (const panel of panels) panel.client.open(panel.client.cursor);
+  for (const panel of panels) panel.client?.open(panel.client.cursor);
   statsTimer = setInterval(refreshStats, STATS_EVERY_MS);
   frame = requestAnimationFrame(draw);
 }
@@ -263,7 +164,7 @@ function start() {
 // Close every connection when the page goes away (and reopen after back/forward), so a
 // tab in the cache does not hold connections of the browser's six per host.
 window.addEventListener('pagehide', () => {
-  for (const panel of panels) panel.client.close();
+  for (const panel of panels) panel.client?.close();
   clearInterval(statsTimer);
   clearInterval(tickerTimer);
   cancelAnimationFrame(frame);
@@ -279,5 +180,11 @@ estimateClockOffset()
   .catch(() => undefined);
 // After the page's load event: a forever iframe never finishes loading, and one created
 // earlier would hold the page's own load event (and the browser's spinner) forever.
-if (document.readyState === 'complete') start();
-else window.addEventListener('load', start, { once: true });
+const loaded = new Promise((resolve) => {
+  if (document.readyState === 'complete') resolve(undefined);
+  else window.addEventListener('load', resolve, { once: true });
+});
+Promise.all([clientsLoaded, loaded]).then(() => {
+  applyInterval();
+  start();
+});

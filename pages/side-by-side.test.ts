@@ -1,6 +1,8 @@
 /**
  * The side-by-side page in a real browser: Debian's Chromium driven by playwright-core,
  * against the real server on port 0. Skipped, loudly, where no Chromium is installed.
+ * Which techniques, and what to expect of each, come from the registry and its
+ * capabilities: a technique added there is covered here without a word changed.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,12 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from '../test/suite.ts';
 import { type Browser, type Page, chromium } from 'playwright-core';
+import { techniqueById, techniqueIds, techniques, withCapabilities } from '../server/contract/techniques.js';
 import { publish, startServer } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
 
-const TECHNIQUES = ['short-polling', 'long-polling', 'forever-iframe', 'sse', 'websocket'];
+const TECHNIQUES = techniqueIds;
+const TWO_WAY = withCapabilities({ twoWay: true });
+const POLLS_WHEN_IDLE = withCapabilities({ pollsWhenIdle: true }).map((technique) => technique.id);
+const QUIET_WHEN_IDLE = withCapabilities({ pollsWhenIdle: false }).map((technique) => technique.id);
 
-// Flags a headless Chromium needs on a machine with no outside network (see the README).
+// Flags a headless Chromium needs on a machine with no outside network.
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
@@ -23,12 +29,19 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
   });
   after(() => browser?.close());
 
-  /** Opens `/` with every console message and page error recorded, and waits for five open panels. */
-  async function openPage(t: import('node:test').TestContext, options: { config?: Record<string, unknown> } = {}) {
+  /**
+   * Opens `/` with every console message and page error recorded, and waits for a panel
+   * per registered technique, each open (or, for those in `broken`, saying it has no client).
+   */
+  async function openPage(
+    t: import('node:test').TestContext,
+    options: { config?: Record<string, unknown>; setUp?: (page: Page) => Promise<void>; broken?: string[] } = {},
+  ) {
     const server = await startServer(t, { config: { heartbeatMs: 1000, ...options.config } });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     t.after(() => context.close());
     const page = await context.newPage();
+    await options.setUp?.(page);
     const problems: string[] = [];
     page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
@@ -40,9 +53,18 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     });
     await page.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' });
     for (const id of TECHNIQUES) {
-      await page.locator(`[data-technique="${id}"] [data-role="state"]`).filter({ hasText: 'OPEN' }).waitFor({ timeout: 10_000 });
+      await page.locator(`[data-technique="${id}"] [data-role="state"]`).filter({ hasText: /^(OPEN|NO CLIENT)$/ }).waitFor({ timeout: 10_000 });
     }
-    return { server, page, problems };
+    // A panel whose client file is missing or broken says so: fail with its words.
+    const noClient = await page.locator('[data-technique]:has([data-role="error"])').evaluateAll((panels) =>
+      panels.map((panel) => `${panel.getAttribute('data-technique')}: ${panel.querySelector('[data-role="error"]')?.textContent}`),
+    );
+    assert.deepEqual(
+      noClient.map((line) => line.split(':')[0]),
+      options.broken ?? [],
+      `panels without a client: ${JSON.stringify(noClient)}`,
+    );
+    return { server, page, problems, noClient };
   }
 
   /** Message ids shown in one panel, newest last. */
@@ -53,8 +75,8 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     return ids.reverse();
   }
 
-  async function allShow(page: Page, ids: number[]): Promise<void> {
-    for (const id of TECHNIQUES) {
+  async function allShow(page: Page, ids: number[], which: readonly string[] = TECHNIQUES): Promise<void> {
+    for (const id of which) {
       const deadline = Date.now() + 15_000;
       for (;;) {
         const shown = await shownIds(page, id);
@@ -69,7 +91,69 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     return (await page.locator(`[data-technique="${technique}"] [data-figure="${name}"]`).textContent()) ?? '';
   }
 
-  test('a message published from the composer appears in all five panels, once each, in order', async (t) => {
+  test('the panels, their headings and links, and the words about them come from the registry', async (t) => {
+    const { page, problems } = await openPage(t);
+    const panels = await page.locator('section.panel').evaluateAll((sections) =>
+      sections.map((section) => {
+        const link = section.querySelector('h2 a');
+        return { id: section.getAttribute('data-technique'), title: link?.textContent, href: link?.getAttribute('href') };
+      }),
+    );
+    assert.deepEqual(
+      panels,
+      techniques.map(({ id, title }) => ({ id, title, href: `/techniques/${id}.html` })),
+    );
+    const words = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+    const count = words[techniques.length] ?? String(techniques.length);
+    assert.match((await page.locator('.lede').textContent()) ?? '', new RegExp(`^One feed, ${count} ways`));
+    const held = withCapabilities({ holdsRequest: true });
+    const footer = ((await page.locator('footer').textContent()) ?? '').replace(/\s+/g, ' ');
+    assert.match(footer, new RegExp(`holds ${words[held.length] ?? held.length} HTTP connections? open \\(`));
+    for (const technique of held) assert.ok(footer.toLowerCase().includes(technique.title.toLowerCase()), `the footer names ${technique.id}: ${footer}`);
+    for (const technique of withCapabilities({ holdsRequest: false })) {
+      assert.ok(!footer.toLowerCase().includes(`${technique.title.toLowerCase()}`), `the footer does not name ${technique.id}: ${footer}`);
+    }
+    const via = await page.locator('input[name="via"]').evaluateAll((inputs) => inputs.map((input) => input.getAttribute('value')));
+    assert.deepEqual(via, [...TWO_WAY.map((technique) => technique.id), 'post'], 'one way to send per two-way technique, and POST');
+    assert.equal(await page.locator('#poll-interval-knob').isVisible(), POLLS_WHEN_IDLE.length > 0);
+    for (const id of POLLS_WHEN_IDLE) assert.match((await page.locator('#poll-interval-knob').textContent()) ?? '', new RegExp(techniqueById(id)?.title ?? id));
+    assert.deepEqual(problems, []);
+  });
+
+  test('a panel whose client file is missing, or exports no Client, says so, and the others still work', async (t) => {
+    const [missing, empty] = TECHNIQUES.slice(-2) as [string, string];
+    const { server, page, problems, noClient } = await openPage(t, {
+      broken: [missing, empty],
+      setUp: async (page) => {
+        await page.route(`**/clients/${missing}.js`, (route) => route.fulfill({ status: 404, contentType: 'application/json', body: '{}' }));
+        await page.route(`**/clients/${empty}.js`, (route) => route.fulfill({ contentType: 'text/javascript', body: 'export const nothing = 1;' }));
+      },
+    });
+    assert.match(noClient[0] ?? '', new RegExp(`^${missing}: No client for .*: .*`));
+    assert.match(noClient[1] ?? '', new RegExp(`^${empty}: No client for .*: /clients/${empty}.js exports no Client`));
+    for (const id of [missing, empty]) assert.equal(await page.locator(`[data-technique="${id}"] [data-role="state"]`).textContent(), 'NO CLIENT');
+    const message = await publish(server.url, { author: 'ada', text: 'still here' });
+    const working = TECHNIQUES.filter((id) => id !== missing && id !== empty);
+    await allShow(page, [message.id], working);
+    assert.equal(problems.filter((problem) => problem.includes('No client for')).length, 2, JSON.stringify(problems));
+  });
+
+  test('the polling interval knob sets the interval of every technique that polls when idle', { skip: POLLS_WHEN_IDLE.length === 0 && 'no technique polls when idle' }, async (t) => {
+    const { page, problems } = await openPage(t);
+    await page.waitForTimeout(1500);
+    const before = await Promise.all(POLLS_WHEN_IDLE.map(async (id) => Number(await figure(page, id, 'requests'))));
+    // The slider's minimum: ten requests a second instead of one.
+    await page.locator('#poll-interval').fill('100');
+    await page.waitForTimeout(3000);
+    for (const [index, id] of POLLS_WHEN_IDLE.entries()) {
+      const made = Number(await figure(page, id, 'requests')) - (before[index] ?? 0);
+      // At 1000 ms it would be 3 or 4; at 100 ms about 30, less a second of figures' lag.
+      assert.ok(made >= 10, `${id} made ${made} requests in 3 s at 100 ms`);
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  test(`a message published from the composer appears in all ${TECHNIQUES.length} panels, once each, in order`, async (t) => {
     const { page, problems } = await openPage(t);
     for (const text of ['first', 'second', 'third']) {
       await page.fill('input[name="text"]', text);
@@ -85,12 +169,14 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     assert.deepEqual(problems, []);
   });
 
-  test('the composer says what the server answered a WebSocket publish: the id it stored, or why it refused', async (t) => {
+  const twoWaySkip = TWO_WAY.length === 0 && 'no two-way technique is registered';
+  test('the composer says what the server answered a publish over a two-way connection: the id it stored, or why it refused', { skip: twoWaySkip }, async (t) => {
     // One publish a second with no burst: the second in a row is refused with an error frame.
     const { page, problems } = await openPage(t, { config: { publishRatePerClient: 1, publishBurst: 1 } });
+    // The first two-way technique is the composer's default.
     await page.fill('input[name="text"]', 'one');
     await page.click('button[type="submit"]');
-    await page.locator('#composer-status').filter({ hasText: 'stored as #1' }).waitFor();
+    await page.locator('#composer-status').filter({ hasText: `stored as #1, sent over the ${TWO_WAY[0]?.title}` }).waitFor();
     await page.fill('input[name="text"]', 'two');
     await page.click('button[type="submit"]');
     await page.locator('#composer-status').filter({ hasText: /not sent: .*faster than its limit/ }).waitFor();
@@ -98,7 +184,7 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     assert.deepEqual(problems, []);
   });
 
-  test('figures move, and only short polling keeps making requests while idle', async (t) => {
+  test('figures move, and only the techniques that poll when idle keep making requests while idle', async (t) => {
     const { server, page, problems } = await openPage(t);
     await publish(server.url, { author: 'ada', text: 'hello' });
     await allShow(page, [1]);
@@ -115,8 +201,8 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     await page.waitForTimeout(3000);
     const idle: Record<string, number> = {};
     for (const id of TECHNIQUES) idle[id] = Number(await figure(page, id, 'requests')) - (before[id] ?? 0);
-    assert.ok((idle['short-polling'] ?? 0) >= 2, `short polling polled while idle: ${JSON.stringify(idle)}`);
-    for (const id of ['forever-iframe', 'sse', 'websocket']) assert.equal(idle[id], 0, `${id} made no request while idle`);
+    for (const id of POLLS_WHEN_IDLE) assert.ok((idle[id] ?? 0) >= 2, `${id} polled while idle: ${JSON.stringify(idle)}`);
+    for (const id of QUIET_WHEN_IDLE) assert.equal(idle[id], 0, `${id} made no request while idle: ${JSON.stringify(idle)}`);
     assert.deepEqual(problems, []);
   });
 
@@ -209,8 +295,9 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
 
   test('after going to another page and back, every panel is open and receiving again', async (t) => {
     const { server, page, problems } = await openPage(t);
-    await page.click('[data-technique="sse"] h2 a');
-    await page.waitForURL(/techniques\/sse.html/);
+    const [first] = TECHNIQUES;
+    await page.click(`[data-technique="${first}"] h2 a`);
+    await page.waitForURL(`${server.url}/techniques/${first}.html`);
     await page.goBack({ waitUntil: 'domcontentloaded' });
     for (const id of TECHNIQUES) {
       await page.locator(`[data-technique="${id}"] [data-role="state"]`).filter({ hasText: 'OPEN' }).waitFor({ timeout: 10_000 });
@@ -229,7 +316,7 @@ describe('technique pages in Chromium', needs(CHROMIUM), () => {
   after(() => browser?.close());
 
   for (const id of TECHNIQUES) {
-    test(`/techniques/${id}.html shows a real transcript and the panel's own client code`, async (t) => {
+    test(`/techniques/${id}.html shows a real transcript, the panel's own client code, and a nav to every other technique`, async (t) => {
       const server = await startServer(t);
       await publish(server.url, { author: 'ada', text: 'shown in the transcript' });
       const page = await browser.newPage();
@@ -241,11 +328,15 @@ describe('technique pages in Chromium', needs(CHROMIUM), () => {
       await page.locator('#transcript-note').filter({ hasText: 'recorded just now' }).waitFor({ timeout: 5000 });
       assert.match((await page.locator('#transcript-request').textContent()) ?? '', new RegExp(`^GET /api/${id}\\?since=0&epoch=${server.feed.epoch} HTTP/1.1`));
       const response = (await page.locator('#transcript-response').textContent()) ?? '';
-      assert.match(response, /^HTTP\/1.1 (200 OK|101 Switching Protocols)/);
+      assert.match(response, techniqueById(id)?.capabilities.upgrades ? /^HTTP\/1.1 101 Switching Protocols/ : /^HTTP\/1.1 200 OK/);
       assert.match(response, /shown in the transcript/);
       const served = await (await fetch(`${server.url}/clients/${id}.js`)).text();
       await page.locator('#client-code').filter({ hasText: 'export class' }).waitFor();
       assert.equal(await page.locator('#client-code').textContent(), served);
+      const nav = await page.locator('nav a').evaluateAll((links) => links.map((link) => ({ href: link.getAttribute('href'), text: link.textContent })));
+      assert.deepEqual(nav.slice(1), techniques.filter((other) => other.id !== id).map((other) => ({ href: `/techniques/${other.id}.html`, text: other.title })), 'every other technique');
+      assert.equal(nav[0]?.href, '/');
+      assert.match(nav[0]?.text ?? '', /^← all \w+ side by side$/);
       assert.deepEqual(errors, []);
     });
   }

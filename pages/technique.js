@@ -1,7 +1,30 @@
-// Fills a technique page with what the running server really does: a transcript of one
-// real exchange (recorded by the server against itself, GET /api/transcripts/<id>) and
-// the source of the very client module the side-by-side panel runs.
-const technique = document.body.dataset.technique ?? '';
+// Fills a technique page with what the running server really does: the nav to the other
+// registered techniques, a transcript of one real exchange (recorded by the server against
+// itself, GET /api/transcripts/<id>) and the source of the very client module the
+// side-by-side panel runs. The technique is the page's own file name,
+// /techniques/<id>.html, so the page names no technique in its markup.
+import { techniques } from '/contract/techniques.js';
+import { inWords } from './words.js';
+
+const technique = decodeURIComponent(location.pathname.match(/\/techniques\/([^/]+)\.html$/)?.[1] ?? '');
+
+/** The nav: back to all of them side by side, then every other registered technique. */
+function showNav() {
+  const nav = document.querySelector('nav[data-role="techniques"]');
+  if (!nav) return;
+  const all = document.createElement('a');
+  all.href = '/';
+  all.textContent = `← all ${inWords(techniques.length)} side by side`;
+  nav.replaceChildren(all);
+  for (const other of techniques) {
+    if (other.id === technique) continue;
+    const link = document.createElement('a');
+    link.href = `/techniques/${other.id}.html`;
+    link.textContent = other.title;
+    link.title = other.summary;
+    nav.append(' · ', link);
+  }
+}
 
 async function showTranscript() {
   const request = /** @type {HTMLElement} */ (document.getElementById('transcript-request'));
@@ -26,6 +49,7 @@ async function showClientCode() {
   code.textContent = await response.text();
 }
 
+showNav();
 document.getElementById('record-again')?.addEventListener('click', showTranscript);
 showTranscript();
 showClientCode().catch(() => undefined);

@@ -1,11 +1,16 @@
 // What every technique's browser client shares: the cursor and its epoch, the connection
 // state, the reconnect backoff, and the events the panels draw. Each technique's own file
-// only says how to connect and how to hang up; read those first.
+// only says how to connect and how to hang up; read those first. What goes over the wire
+// (the message, the control events, each format's parser, the backoff) is the server's
+// own contract, loaded from /contract/: the same modules the server and the bench run.
+import { reconnectDelay } from '/contract/backoff.js';
+import { cursorQuery } from '/contract/feed.js';
+import { pollItems } from '/contract/formats/poll.js';
 
-/** @typedef {{ id: number, ts: number, author: string, text: string }} Message */
 /**
- * @typedef {{ type: 'epoch', epoch: string } | { type: 'gap', missed: number } | { type: 'reset', epoch: string }
- *   | { type: 'end', epoch: string, cursor: number, reason: string }} ControlEvent
+ * @import { ControlEvent, FeedItem, Message } from '/contract/feed.js'
+ * @import { PollAnswer } from '/contract/formats/poll.js'
+ * @import { Technique } from '/contract/techniques.js'
  */
 /** @typedef {'CONNECTING' | 'OPEN' | 'CLOSING' | 'CLOSED'} State */
 /**
@@ -22,12 +27,14 @@
  * @property {(line: string) => void} [onLog]
  */
 
-/** Reconnect backoff, ms: 1 s doubling to 5 s, each wait drawn from half to all of it. */
-export const BACKOFF = Object.freeze({ firstMs: 1000, maxMs: 5000 });
+/**
+ * What a client is given: its technique (the registry's entry: a client never names its
+ * own, so a copy of its file under another id is a working technique), the page's client
+ * id, and the hooks the panel draws with.
+ * @typedef {ClientHooks & { technique: Readonly<Technique>, clientId: string, baseUrl?: string }} ClientOptions
+ */
 
 export class FeedClient {
-  /** The technique id of the server's API: `/api/<technique>`. */
-  technique = '';
   /** @type {State} */
   state = 'CLOSED';
   /** Id of the last message received: where a reconnect resumes. */
@@ -37,26 +44,28 @@ export class FeedClient {
    * starts over, so a cursor means nothing without it.
    */
   epoch = /** @type {string | undefined} */ (undefined);
+  /**
+   * Pause between requests, ms, for a client whose technique polls when idle
+   * (`capabilities.pollsWhenIdle`); the page's interval knob sets it. Others ignore it.
+   */
+  intervalMs = 1000;
   #attempt = 0;
   #retryTimer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
   #wanted = false;
 
-  /**
-   * @param {ClientHooks & { clientId: string, baseUrl?: string }} options
-   */
+  /** @param {ClientOptions} options */
   constructor(options) {
-    this.hooks = options;
+    this.technique = options.technique;
+    this.hooks = /** @type {ClientHooks} */ (options);
     this.clientId = options.clientId;
     this.baseUrl = options.baseUrl ?? location.origin;
   }
 
-  /** URL of this technique's endpoint, with the cursor, its epoch and this client's id. */
-  url(extra = '') {
-    const url = new URL(`/api/${this.technique}`, this.baseUrl);
-    if (this.cursor !== undefined) url.searchParams.set('since', String(this.cursor));
-    if (this.cursor !== undefined && this.epoch !== undefined) url.searchParams.set('epoch', this.epoch);
-    url.searchParams.set('client', this.clientId);
-    return url.toString() + extra;
+  /** URL of this technique's endpoint, `/api/<id>`, with the cursor, its epoch and this client's id. */
+  url() {
+    const url = new URL(`/api/${this.technique.id}`, this.baseUrl);
+    url.search = cursorQuery({ cursor: this.cursor, epoch: this.epoch, client: this.clientId });
+    return url.toString();
   }
 
   /** Starts receiving; `since` omitted means live only. */
@@ -83,6 +92,17 @@ export class FeedClient {
     this.retry();
   }
 
+  /**
+   * Publishes over this client's own connection, for a technique that is `twoWay`.
+   * Resolves with the id the server stored, rejects with the server's reason; null when
+   * the connection is not open (publish another way).
+   * @param {string} _author @param {string} _text
+   * @returns {Promise<number> | null}
+   */
+  publish(_author, _text) {
+    throw new Error(`the ${this.technique.title} client cannot publish over its connection`);
+  }
+
   // ---- called by the technique files ----
 
   /** @param {Message} message */
@@ -93,15 +113,19 @@ export class FeedClient {
     this.hooks.onMessage?.(message);
   }
 
+  /** What a wire-format parser found: a message or a control event. @param {FeedItem} item */
+  receiveItem(item) {
+    if (item.kind === 'message') this.receive(JSON.parse(item.json));
+    else this.control(item.event);
+  }
+
   /**
-   * Takes a polling answer, `{epoch, cursor, messages, missed?, reset?, more?}`: the same
-   * for short and long polling. `more` says the answer was cut to a page and the rest waits.
-   * @param {{ epoch: string, cursor: number, messages: Message[], missed?: number, reset?: boolean, more?: boolean }} answer
+   * Takes a polling answer (read with the contract's `parsePollAnswer`): the same for
+   * short and long polling. `more` says the answer was cut to a page and the rest waits.
+   * @param {PollAnswer} answer
    */
   receiveBatch(answer) {
-    if (answer.reset) this.control({ type: 'reset', epoch: answer.epoch });
-    if (answer.missed) this.control({ type: 'gap', missed: answer.missed });
-    for (const message of answer.messages) this.receive(message);
+    for (const item of pollItems(answer)) this.receiveItem(item);
     this.epoch = answer.epoch;
     this.cursor = answer.cursor;
   }
@@ -130,12 +154,11 @@ export class FeedClient {
     this.setState('OPEN');
   }
 
-  /** The connection failed or ended: come back after a jittered, growing wait. */
+  /** The connection failed or ended: come back after a jittered, growing wait (the contract's backoff, the bench's too). */
   retry() {
     if (!this.#wanted) return;
     clearTimeout(this.#retryTimer);
-    const ceiling = Math.min(BACKOFF.maxMs, BACKOFF.firstMs * 2 ** this.#attempt);
-    const wait = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    const wait = Math.round(reconnectDelay(this.#attempt));
     this.#attempt += 1;
     this.setState('CONNECTING');
     this.log(`reconnecting in ${wait} ms from cursor ${this.cursor === undefined ? '(live)' : `${this.epoch ?? '?'}.${this.cursor}`}`);
@@ -172,11 +195,11 @@ export class FeedClient {
 
   /** Opens the connection (or starts the polling loop) from `this.cursor`. */
   connect() {
-    throw new Error('connect() is the technique file\'s to write');
+    throw new Error("connect() is the technique file's to write");
   }
 
   /** Closes the connection or stops the loop, without reconnecting. */
   disconnect() {
-    throw new Error('disconnect() is the technique file\'s to write');
+    throw new Error("disconnect() is the technique file's to write");
   }
 }

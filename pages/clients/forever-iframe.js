@@ -1,10 +1,11 @@
 // Forever iframe: a hidden iframe loads a page that never ends; the server writes one
-// <script> per message, calling window.onFeedMessage of this page. When the document
-// ends (the server caps its size), the iframe's load event fires: reopen from the cursor.
+// <script> per message, calling a function of this page whose name the contract fixes
+// (SCRIPT_CALLBACKS). When the document ends (the server caps its size), the iframe's
+// load event fires: reopen from the cursor.
+import { SCRIPT_CALLBACKS } from '/contract/formats/script-stream.js';
 import { FeedClient } from './client.js';
 
-export class ForeverIframeClient extends FeedClient {
-  technique = 'forever-iframe';
+export class Client extends FeedClient {
   /** @type {HTMLIFrameElement | null} */
   #frame = null;
   /** @type {import('./client.js').Span | null} */
@@ -13,13 +14,14 @@ export class ForeverIframeClient extends FeedClient {
   #endedByServer = false;
 
   connect() {
-    // The server calls these two fixed names; there is one iframe client per page.
+    // The server calls these two fixed names on the parent window: one client of this
+    // format per page.
     Object.assign(window, {
-      onFeedMessage: (/** @type {import('./client.js').Message} */ message) => {
+      [SCRIPT_CALLBACKS.message]: (/** @type {import('/contract/feed.js').Message} */ message) => {
         this.opened();
         this.receive(message);
       },
-      onFeedEvent: (/** @type {import('./client.js').ControlEvent} */ event) => {
+      [SCRIPT_CALLBACKS.event]: (/** @type {import('/contract/feed.js').ControlEvent} */ event) => {
         if (event.type === 'end' && event.reason === 'limit') this.#endedByServer = true;
         this.control(event);
       },
@@ -27,7 +29,7 @@ export class ForeverIframeClient extends FeedClient {
     this.#endedByServer = false;
     const frame = document.createElement('iframe');
     frame.hidden = true;
-    frame.title = 'forever iframe transport';
+    frame.title = `${this.technique.title} transport`;
     frame.src = this.url();
     frame.onload = () => {
       // The document ended: the server's byte cap, a shutdown, or a failure.

@@ -1,9 +1,9 @@
 // Long polling: ask the same question, but the server holds the request until there is
-// an answer (or 25 s pass); ask again as soon as it comes back.
+// an answer (or its timeout passes, 25 s by default); ask again as soon as it comes back.
+import { parsePollAnswer } from '/contract/formats/poll.js';
 import { FeedClient } from './client.js';
 
-export class LongPollingClient extends FeedClient {
-  technique = 'long-polling';
+export class Client extends FeedClient {
   #abort = new AbortController();
 
   connect() {
@@ -18,7 +18,7 @@ export class LongPollingClient extends FeedClient {
     try {
       const response = await fetch(this.url(), { signal: this.#abort.signal, cache: 'no-store' });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const answer = await response.json();
+      const answer = parsePollAnswer(await response.text());
       this.spanEnd(span);
       this.opened();
       this.receiveBatch(answer);

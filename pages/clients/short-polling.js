@@ -1,11 +1,9 @@
 // Short polling: ask "anything after my cursor?" every interval. Each question is a whole
 // HTTP request and response, and most answers are empty.
+import { parsePollAnswer } from '/contract/formats/poll.js';
 import { FeedClient } from './client.js';
 
-export class ShortPollingClient extends FeedClient {
-  technique = 'short-polling';
-  /** Pause between polls, ms; the panel's slider changes it. */
-  intervalMs = 1000;
+export class Client extends FeedClient {
   #timer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
   #abort = new AbortController();
 
@@ -19,11 +17,12 @@ export class ShortPollingClient extends FeedClient {
     try {
       const response = await fetch(this.url(), { signal: this.#abort.signal, cache: 'no-store' });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const answer = await response.json();
+      const answer = parsePollAnswer(await response.text());
       this.spanEnd(span);
       this.opened();
       this.receiveBatch(answer);
       // An answer cut to a page (`more`): the rest is there already, ask for it at once.
+      // `intervalMs` is the page's knob.
       this.#timer = setTimeout(() => this.#poll(), answer.more ? 0 : this.intervalMs);
     } catch (error) {
       this.spanEnd(span);

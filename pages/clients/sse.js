@@ -1,10 +1,10 @@
 // Server-Sent Events: one response that never ends, read by the browser's EventSource.
 // EventSource reconnects by itself and sends the last id it saw as Last-Event-ID; the
 // server writes each id as <epoch>.<id>, so that header carries the whole cursor.
+import { CONTROL_TYPES } from '/contract/feed.js';
 import { FeedClient } from './client.js';
 
-export class SseClient extends FeedClient {
-  technique = 'sse';
+export class Client extends FeedClient {
   /** @type {EventSource | null} */
   #source = null;
   /** @type {import('./client.js').Span | null} */
@@ -15,8 +15,9 @@ export class SseClient extends FeedClient {
     this.#source = source;
     this.#span = this.spanStart('connection');
     source.onopen = () => this.opened();
+    // Messages are unnamed events; control events are named by their type.
     source.onmessage = (event) => this.receive(JSON.parse(event.data));
-    for (const type of ['epoch', 'gap', 'reset', 'end']) {
+    for (const type of CONTROL_TYPES) {
       source.addEventListener(type, (event) => this.control(JSON.parse(/** @type {MessageEvent} */ (event).data)));
     }
     source.onerror = () => {

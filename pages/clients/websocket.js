@@ -1,9 +1,12 @@
 // WebSocket: one upgraded connection, frames both ways. Messages arrive as JSON frames;
-// every other frame has a `type`. This client can also publish on the same connection.
+// every other frame has a `type` (the contract's parseServerFrame tells them apart). This
+// client can also publish on the same connection.
+import { parseServerFrame, websocketFrames } from '/contract/formats/websocket.js';
 import { FeedClient } from './client.js';
 
-export class WebSocketClient extends FeedClient {
-  technique = 'websocket';
+/** @import { PublishAnswer } from '/contract/formats/websocket.js' */
+
+export class Client extends FeedClient {
   /** @type {WebSocket | null} */
   #socket = null;
   /** @type {import('./client.js').Span | null} */
@@ -18,10 +21,9 @@ export class WebSocketClient extends FeedClient {
     this.#span = this.spanStart('connection');
     socket.onopen = () => this.opened();
     socket.onmessage = (event) => {
-      const frame = JSON.parse(event.data);
-      if (!('type' in frame)) this.receive(frame);
-      else if (frame.type === 'ack' || frame.type === 'error') this.#answer(frame);
-      else this.control(frame);
+      const frame = parseServerFrame(event.data);
+      if (frame.kind === 'answer') this.#answer(frame.answer);
+      else this.receiveItem(frame);
     };
     socket.onclose = (event) => {
       if (this.#span) this.spanEnd(this.#span);
@@ -38,24 +40,26 @@ export class WebSocketClient extends FeedClient {
   /**
    * Publishes over this connection. Resolves with the id the server stored it as (its
    * `ack`), rejects with the server's reason (its `error` frame); null when not open.
+   * @param {string} author @param {string} text
    * @returns {Promise<number> | null}
    */
-  publish(author = '', text = '') {
+  publish(author, text) {
     if (this.#socket?.readyState !== WebSocket.OPEN) return null;
     this.#refs += 1;
     const ref = String(this.#refs);
-    this.#socket.send(JSON.stringify({ type: 'publish', author, text, ref }));
+    this.#socket.send(websocketFrames.publish({ author, text, ref }));
     return new Promise((resolve, reject) => this.#pending.set(ref, { resolve, reject }));
   }
 
-  /** An `ack` or `error` frame: the answer to one publish, matched by its `ref`. @param {any} frame */
-  #answer(frame) {
-    this.log(frame.type === 'ack' ? `ack: stored as #${frame.id}` : `error frame: ${frame.message}`);
-    const pending = this.#pending.get(frame.ref);
+  /** The answer to one publish, matched by its `ref`. @param {PublishAnswer} answer */
+  #answer(answer) {
+    this.log(answer.type === 'ack' ? `ack: stored as #${answer.id}` : `error frame: ${answer.message}`);
+    if (answer.ref === undefined) return;
+    const pending = this.#pending.get(answer.ref);
     if (!pending) return;
-    this.#pending.delete(frame.ref);
-    if (frame.type === 'ack') pending.resolve(frame.id);
-    else pending.reject(new Error(frame.message));
+    this.#pending.delete(answer.ref);
+    if (answer.type === 'ack') pending.resolve(answer.id);
+    else pending.reject(new Error(answer.message));
   }
 
   disconnect() {

@@ -1,0 +1,196 @@
+// One panel of the side-by-side page: a technique's heading, its live wire figures, its
+// timeline and messages, and its own client, loaded by id from /clients/<id>.js. A
+// technique registered without a working client file gets a panel that says so.
+import { FeedClient } from './clients/client.js';
+import { Timeline } from './timeline.js';
+
+/** @import { Message } from '/contract/feed.js' */
+/** @import { Technique } from '/contract/techniques.js' */
+
+/** Messages listed per panel (older ones scroll away). */
+const LIST_LENGTH = 30;
+
+/**
+ * An element with its attributes and text.
+ * @param {string} tag @param {Record<string, string>} [attributes] @param {string} [text]
+ */
+export function el(tag, attributes = {}, text = '') {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text) node.textContent = text;
+  return node;
+}
+
+/** @param {number} bytes */
+function formatBytes(bytes) {
+  if (bytes < 10_000) return `${bytes} B`;
+  if (bytes < 10_000_000) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+/** @param {number[]} values */
+function median(values) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** @param {number} ms */
+function formatMs(ms) {
+  return Number.isFinite(ms) ? `${ms.toFixed(ms < 10 ? 1 : 0)} ms` : '–';
+}
+
+/**
+ * @typedef {object} PanelOptions
+ * @property {Readonly<Technique>} technique  its registry entry
+ * @property {HTMLElement} root               where the panel goes
+ * @property {string} clientId                the page's client id, which the server's figures are kept under
+ * @property {() => number} serverNow         the server's clock now, epoch ms (for delivery delays)
+ */
+
+export class Panel {
+  /**
+   * The technique's client: null until its file is loaded, and for good when it failed to.
+   * @type {FeedClient | null}
+   */
+  client = null;
+  /** @type {number[]} */
+  #delays = [];
+  #received = 0;
+
+  /** @param {PanelOptions} options */
+  constructor({ technique, root, clientId, serverNow }) {
+    this.technique = technique;
+    this.clientId = clientId;
+    this.serverNow = serverNow;
+    this.section = el('section', { class: 'panel', 'data-technique': technique.id });
+    // CSSOM, not a style attribute: the page's CSP allows no inline styles.
+    this.section.style.setProperty('--technique', technique.colour);
+    const header = el('header');
+    const title = el('h2');
+    title.append(el('a', { href: `/techniques/${technique.id}.html`, title: technique.summary }, technique.title));
+    this.stateBadge = el('span', { class: 'state', 'data-role': 'state' }, 'CLOSED');
+    header.append(title, this.stateBadge);
+
+    /** @type {Record<string, HTMLElement>} */
+    this.figures = {};
+    const table = el('dl', { class: 'figures' });
+    for (const [key, label] of [
+      ['requests', 'HTTP requests'],
+      ['down', 'bytes down'],
+      ['up', 'bytes up'],
+      ['messages', 'messages'],
+      ['delay', 'delay median / last'],
+    ]) {
+      const value = el('dd', { 'data-figure': key }, '0');
+      table.append(el('dt', {}, label), value);
+      this.figures[key] = value;
+    }
+
+    const canvas = /** @type {HTMLCanvasElement} */ (el('canvas', { class: 'timeline', 'aria-label': `${technique.title} wire timeline` }));
+    this.timeline = new Timeline(canvas);
+
+    const controls = el('div', { class: 'controls' });
+    this.dropButton = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', 'data-action': 'drop', disabled: '' }, 'Drop connection'));
+    this.pauseButton = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', 'data-action': 'pause', disabled: '' }, 'Pause'));
+    controls.append(this.dropButton, this.pauseButton);
+
+    this.list = el('ol', { class: 'messages', 'data-role': 'messages' });
+    this.logLine = el('p', { class: 'log', 'data-role': 'log' });
+    this.section.append(header, table, canvas, controls, this.logLine, this.list);
+    root.append(this.section);
+  }
+
+  /**
+   * Loads the technique's client from /clients/<id>.js and wires it to the panel; a file
+   * that is missing, broken, or exports no `Client` leaves the panel showing why.
+   * @returns {Promise<FeedClient | null>}
+   */
+  async load() {
+    const path = `/clients/${this.technique.id}.js`;
+    try {
+      const module = await import(path);
+      if (!(module.Client?.prototype instanceof FeedClient)) throw new Error(`${path} exports no Client (a FeedClient subclass)`);
+      /** @type {typeof FeedClient} */
+      const Client = module.Client;
+      this.client = this.#connectTo(Client);
+      return this.client;
+    } catch (error) {
+      this.#fail(`No client for ${this.technique.title}: ${/** @type {Error} */ (error).message}`);
+      return null;
+    }
+  }
+
+  /** @param {typeof FeedClient} Client */
+  #connectTo(Client) {
+    const client = new Client({
+      technique: this.technique,
+      clientId: this.clientId,
+      onMessage: (message) => this.#show(message),
+      onEvent: (event) => {
+        if (event.type === 'gap') this.#notice(`${event.missed} messages were too old to recover`);
+        if (event.type === 'reset') this.#notice(`the feed started over (epoch ${event.epoch}): its history from the start`);
+      },
+      onState: (state) => {
+        this.stateBadge.textContent = state;
+        this.stateBadge.dataset.state = state;
+      },
+      onSpan: (span) => this.timeline.span(span),
+      onLog: (line) => {
+        this.logLine.textContent = line;
+      },
+    });
+    this.dropButton.disabled = false;
+    this.pauseButton.disabled = false;
+    this.dropButton.addEventListener('click', () => client.drop());
+    this.pauseButton.addEventListener('click', () => {
+      if (client.state === 'CLOSED') {
+        client.open();
+        this.pauseButton.textContent = 'Pause';
+      } else {
+        client.close();
+        this.pauseButton.textContent = 'Resume';
+      }
+    });
+    return client;
+  }
+
+  /** @param {string} text */
+  #fail(text) {
+    this.stateBadge.textContent = 'NO CLIENT';
+    this.stateBadge.dataset.state = 'ERROR';
+    const error = el('p', { class: 'error', 'data-role': 'error', role: 'alert' }, text);
+    this.logLine.replaceWith(error);
+    console.error(text);
+  }
+
+  /** @param {Message} message */
+  #show(message) {
+    const delay = this.serverNow() - message.ts;
+    this.#delays.push(delay);
+    if (this.#delays.length > 200) this.#delays.shift();
+    this.#received += 1;
+    this.figures.messages.textContent = String(this.#received);
+    this.figures.delay.textContent = `${formatMs(median(this.#delays))} / ${formatMs(delay)}`;
+    this.timeline.tick();
+    const item = el('li', { 'data-id': String(message.id) });
+    item.append(el('b', {}, message.author), document.createTextNode(' '), el('span', {}, message.text));
+    this.list.prepend(item);
+    while (this.list.children.length > LIST_LENGTH) this.list.lastElementChild?.remove();
+  }
+
+  /** @param {string} text */
+  #notice(text) {
+    const item = el('li', { class: 'notice' }, text);
+    this.list.prepend(item);
+  }
+
+  /** @param {any} counters the server's counters for this page's client of this technique */
+  update(counters) {
+    if (!counters) return;
+    this.figures.requests.textContent = String(counters.httpRequests);
+    this.figures.down.textContent = formatBytes(counters.bytesOut.headers + counters.bytesOut.body);
+    this.figures.up.textContent = formatBytes(counters.bytesIn.headers + counters.bytesIn.body);
+  }
+}
