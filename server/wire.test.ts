@@ -124,31 +124,31 @@ for (const entry of techniques) {
 
 // Streams read with a plain fetch: every one that streams over HTTP.
 for (const { id } of withCapabilities({ streams: true, upgrades: false })) {
-test(`${id}: an open stream is counted while it lasts, and per client when it names one`, async (t) => {
-  const server = await startServer(t);
-  const proxy = await countingProxy(t, Number(new URL(server.url).port));
-  const response = await fetch(`${proxy.url}/api/${id}?since=0&client=page-1`);
-  const reader = response.body?.getReader();
-  assert.ok(reader);
-  await publish(server.url, { author: 'ada', text: 'hello' });
-  let text = '';
-  while (!text.includes('hello')) text += new TextDecoder().decode((await reader.read()).value);
+  test(`${id}: an open stream is counted while it lasts, and per client when it names one`, async (t) => {
+    const server = await startServer(t);
+    const proxy = await countingProxy(t, Number(new URL(server.url).port));
+    const response = await fetch(`${proxy.url}/api/${id}?since=0&client=page-1`);
+    const reader = response.body?.getReader();
+    assert.ok(reader);
+    await publish(server.url, { author: 'ada', text: 'hello' });
+    let text = '';
+    while (!text.includes('hello')) text += new TextDecoder().decode((await reader.read()).value);
 
-  const live = (await stats(server.url))[id];
-  assert.ok(live);
-  assert.equal(live.openConnections, 1);
-  assert.equal(live.activeRequests, 1);
-  assert.equal(live.bytesOut.headers + live.bytesOut.body, proxy.down, 'counted before the stream ends');
-  assert.equal(live.bytesIn.headers, proxy.up);
+    const live = (await stats(server.url))[id];
+    assert.ok(live);
+    assert.equal(live.openConnections, 1);
+    assert.equal(live.activeRequests, 1);
+    assert.equal(live.bytesOut.headers + live.bytesOut.body, proxy.down, 'counted before the stream ends');
+    assert.equal(live.bytesIn.headers, proxy.up);
 
-  const mine = (await (await fetch(`${server.url}/api/stats?client=page-1`)).json()) as { techniques: Record<string, WireCounters> };
-  assert.equal(mine.techniques[id]?.httpRequests, 1);
-  assert.equal(mine.techniques[id]?.messagesDelivered, 1);
-  assert.equal((mine.techniques[id]?.bytesOut.headers ?? 0) + (mine.techniques[id]?.bytesOut.body ?? 0), proxy.down);
-  const other = (await (await fetch(`${server.url}/api/stats?client=page-2`)).json()) as { techniques: Record<string, WireCounters> };
-  assert.equal(other.techniques[id]?.httpRequests, 0);
-  await reader.cancel();
-});
+    const mine = (await (await fetch(`${server.url}/api/stats?client=page-1`)).json()) as { techniques: Record<string, WireCounters> };
+    assert.equal(mine.techniques[id]?.httpRequests, 1);
+    assert.equal(mine.techniques[id]?.messagesDelivered, 1);
+    assert.equal((mine.techniques[id]?.bytesOut.headers ?? 0) + (mine.techniques[id]?.bytesOut.body ?? 0), proxy.down);
+    const other = (await (await fetch(`${server.url}/api/stats?client=page-2`)).json()) as { techniques: Record<string, WireCounters> };
+    assert.equal(other.techniques[id]?.httpRequests, 0);
+    await reader.cancel();
+  });
 }
 
 test(`a malformed client id is refused with 400 by /api/stats and by ${techniques.map(({ id }) => id).join(', ')}`, async (t) => {

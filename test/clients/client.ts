@@ -16,6 +16,11 @@ export interface ClientPosition {
 export interface FeedClient {
   /** The id of the technique it subscribes to. */
   readonly technique: string;
+  /**
+   * Whether it comes back by itself, with its cursor, when its connection is cut (every
+   * poll is a new request; EventSource reconnects with Last-Event-ID). The others stay down.
+   */
+  readonly reconnects: boolean;
   /** Every message received, in arrival order, duplicates included. */
   readonly messages: Message[];
   /** Every control event received but the stream's opening `epoch` (gap, reset, end). */
@@ -52,7 +57,7 @@ export type ClientFactory = (url: string, options: ClientOptions) => Promise<Fee
 export type WireClient = (technique: Technique, url: string, options: ClientOptions) => Promise<FeedClient>;
 
 /** The state every client keeps, and how it takes what arrives. */
-export interface ClientState extends Omit<FeedClient, 'close'> {
+export interface ClientState extends Omit<FeedClient, 'close' | 'reconnects'> {
   /** Takes a message: kept, and the cursor moves to it. */
   take(message: Message): void;
   /** Takes a control event: `epoch` names the feed when the client had none; `reset` replaces it. */

@@ -29,5 +29,5 @@ export async function eventStreamClient(technique: Technique, url: string, optio
     source.addEventListener('open', () => resolve(), { once: true });
     source.addEventListener('error', (event) => reject(new Error(`${technique.id} failed to open: ${event.message ?? 'error'}`)), { once: true });
   });
-  return { ...client, close: async () => source.close() };
+  return { ...client, reconnects: true, close: async () => source.close() };
 }

@@ -67,6 +67,7 @@ export async function pollClient(technique: Technique, url: string, options: Cli
   })();
   return {
     ...client,
+    reconnects: true,
     received: async (count, timeoutMs) => {
       await client.received(count, timeoutMs).catch((error: unknown) => {
         throw failure ?? error;

@@ -37,6 +37,7 @@ export async function scriptStreamClient(technique: Technique, url: string, opti
   })();
   return {
     ...client,
+    reconnects: false,
     close: async () => {
       abort.abort();
       await done.catch(() => undefined);

@@ -24,6 +24,7 @@ export async function websocketClient(technique: Technique, url: string, options
   });
   return {
     ...client,
+    reconnects: false,
     close: async () => {
       if (socket.readyState === WebSocket.CLOSED) return;
       await new Promise((resolve) => {
