@@ -7,6 +7,8 @@ import { buildApp } from './app.ts';
 import type { Message } from './message.ts';
 import { largestPublish, startServer } from '../test/support.ts';
 import { type Transcript, selfAddress } from './transcript.ts';
+import { techniqueIds, techniques } from './contract/techniques.js';
+import { OTHER } from './wire.ts';
 
 async function post(url: string, body: string | Uint8Array, contentType: string | null = 'application/json') {
   const headers: Record<string, string> = {};
@@ -170,10 +172,11 @@ test('health answers 200', async (t) => {
   assert.equal(((await response.json()) as { status: string }).status, 'ok');
 });
 
-test('stats has counters for every technique id', async (t) => {
+test(`stats has counters for every registered technique (${techniqueIds.join(', ')}), then for the other requests, and for nothing else`, async (t) => {
   const server = await startServer(t);
   const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as { techniques: Record<string, Record<string, unknown>> };
-  for (const id of ['short-polling', 'long-polling', 'forever-iframe', 'sse', 'websocket']) {
+  assert.deepEqual(Object.keys(stats.techniques), [...techniqueIds, OTHER], 'in registry order');
+  for (const id of [...techniqueIds, OTHER]) {
     const counters = stats.techniques[id];
     assert.ok(counters, id);
     for (const key of ['openConnections', 'httpRequests', 'messagesDelivered', 'bytesIn', 'bytesOut', 'payloadBytes']) {
@@ -210,7 +213,7 @@ test('a URL or headers larger than Node accepts get 431, and the server stays up
 });
 
 for (const host of ['::1', '127.0.0.2']) {
-  test(`transcripts work with the server listening on ${host} alone, with a Host header that names it`, async (t) => {
+  test(`transcripts of ${techniqueIds.join(', ')} work with the server listening on ${host} alone, with a Host header that names it`, async (t) => {
     const lab = await buildApp({ config: { logLevel: 'silent', host } });
     await lab.app.listen({ port: 0, host });
     t.after(() => lab.app.close());
@@ -221,7 +224,8 @@ for (const host of ['::1', '127.0.0.2']) {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ author: 'ada', text: 'recorded' }),
     });
-    for (const [technique, status] of [['short-polling', 'HTTP/1.1 200'], ['websocket', 'HTTP/1.1 101']] as const) {
+    for (const { id: technique, capabilities } of techniques) {
+      const status = capabilities.upgrades ? 'HTTP/1.1 101' : 'HTTP/1.1 200';
       const response = await fetch(`http://${authority}/api/transcripts/${technique}`);
       assert.equal(response.status, 200, `${technique}: ${await response.clone().text()}`);
       const transcript = (await response.json()) as Transcript;

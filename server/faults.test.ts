@@ -15,10 +15,12 @@ import WebSocket from 'ws';
 import { FaultProxy } from '../bench/fault-proxy.ts';
 import { DEAD_PEER_MAX_HEARTBEATS, HANGUP_CLEANUP_MAX_MS } from '../test/guarantees.ts';
 import { publish, startServer, until } from '../test/support.ts';
+import { withCapabilities } from './contract/techniques.js';
 
 const CLIENTS = 1000;
 
-for (const technique of ['long-polling', 'sse', 'forever-iframe']) {
+// Every technique whose server holds an HTTP response open while it waits.
+for (const { id: technique } of withCapabilities({ holdsRequest: true })) {
   test(`${technique}: ${CLIENTS} clients that hang up leave no listener behind, within ${HANGUP_CLEANUP_MAX_MS} ms`, async (t) => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.name);
@@ -46,27 +48,30 @@ for (const technique of ['long-polling', 'sse', 'forever-iframe']) {
   });
 }
 
-test(`a WebSocket peer that vanishes without FIN or RST is dropped by the heartbeat within ${DEAD_PEER_MAX_HEARTBEATS} intervals`, async (t) => {
-  const HEARTBEAT_MS = 300;
-  const server = await startServer(t, { config: { heartbeatMs: HEARTBEAT_MS } });
-  const { port } = new URL(server.url);
-  const proxy = await FaultProxy.start({ host: '127.0.0.1', port: Number(port) });
-  t.after(() => proxy.close());
-  const baseline = server.feed.listenerCount;
-  const socket = new WebSocket(`${proxy.url.replace('http', 'ws')}/api/websocket`);
-  socket.on('error', () => undefined);
-  await once(socket, 'open');
-  assert.equal(server.feed.listenerCount, baseline + 1);
-  const [connection] = proxy.connections;
-  assert.ok(connection);
-  proxy.blackhole(connection);
-  const started = Date.now();
-  await until(() => server.feed.listenerCount === baseline && server.wire.activeRequests('websocket') === 0, 'the server to drop the peer', 5000);
-  const took = Date.now() - started;
-  console.log(`blackholed WebSocket dropped after ${took} ms (heartbeat ${HEARTBEAT_MS} ms)`);
-  assert.ok(took <= DEAD_PEER_MAX_HEARTBEATS * HEARTBEAT_MS, `took ${took} ms`);
-  assert.equal(connection.client.destroyed, false, 'the peer never closed anything itself');
-});
+// Every upgraded connection: it has a heartbeat of its own (WebSocket ping and pong).
+for (const { id } of withCapabilities({ upgrades: true })) {
+  test(`${id}: a peer that vanishes without FIN or RST is dropped by the heartbeat within ${DEAD_PEER_MAX_HEARTBEATS} intervals`, async (t) => {
+    const HEARTBEAT_MS = 300;
+    const server = await startServer(t, { config: { heartbeatMs: HEARTBEAT_MS } });
+    const { port } = new URL(server.url);
+    const proxy = await FaultProxy.start({ host: '127.0.0.1', port: Number(port) });
+    t.after(() => proxy.close());
+    const baseline = server.feed.listenerCount;
+    const socket = new WebSocket(`${proxy.url.replace('http', 'ws')}/api/${id}`);
+    socket.on('error', () => undefined);
+    await once(socket, 'open');
+    assert.equal(server.feed.listenerCount, baseline + 1);
+    const [connection] = proxy.connections;
+    assert.ok(connection);
+    proxy.blackhole(connection);
+    const started = Date.now();
+    await until(() => server.feed.listenerCount === baseline && server.wire.activeRequests(id) === 0, 'the server to drop the peer', 5000);
+    const took = Date.now() - started;
+    console.log(`${id}: blackholed peer dropped after ${took} ms (heartbeat ${HEARTBEAT_MS} ms)`);
+    assert.ok(took <= DEAD_PEER_MAX_HEARTBEATS * HEARTBEAT_MS, `took ${took} ms`);
+    assert.equal(connection.client.destroyed, false, 'the peer never closed anything itself');
+  });
+}
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 

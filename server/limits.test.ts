@@ -22,6 +22,7 @@ import { MAX_RATE_BUCKETS, PublishLimiter, addressKey } from './limits.ts';
 import { PAGE_CSP } from './plugins/security.ts';
 import { startServer, until } from '../test/support.ts';
 import { PRLIMIT, needs } from '../test/tools.ts';
+import { withCapabilities } from './contract/techniques.js';
 
 const post = (url: string, client?: string) =>
   fetch(`${url}/api/messages${client ? `?client=${client}` : ''}`, {
@@ -184,34 +185,37 @@ test('a WebSocket flooding publish frames gets error frames, then close 1008', a
   assert.match(answers[2]?.message ?? '', /publishes faster than its limit/);
 });
 
-test('past MAX_CONNECTIONS_PER_TECHNIQUE a stream gets 503 with Retry-After, and room comes back when one leaves', async (t) => {
-  const server = await startServer(t, { config: { maxConnectionsPerTechnique: 2 } });
-  const open = () =>
-    new Promise<{ status: number; body: string; retryAfter: string | undefined; close: () => void }>((resolve, reject) => {
-      const req = httpRequest(`${server.url}/api/sse`, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-          resolve({ status: res.statusCode ?? 0, body, retryAfter: res.headers['retry-after'], close: () => req.destroy() });
+// Streams over HTTP: each writes at once, so a held one is seen open.
+for (const { id } of withCapabilities({ streams: true, upgrades: false })) {
+  test(`${id}: past MAX_CONNECTIONS_PER_TECHNIQUE a stream gets 503 with Retry-After, and room comes back when one leaves`, async (t) => {
+    const server = await startServer(t, { config: { maxConnectionsPerTechnique: 2 } });
+    const open = () =>
+      new Promise<{ status: number; body: string; retryAfter: string | undefined; close: () => void }>((resolve, reject) => {
+        const req = httpRequest(`${server.url}/api/${id}`, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            body += chunk;
+            resolve({ status: res.statusCode ?? 0, body, retryAfter: res.headers['retry-after'], close: () => req.destroy() });
+          });
         });
+        req.on('error', reject);
+        req.end();
       });
-      req.on('error', reject);
-      req.end();
-    });
-  const first = await open();
-  const second = await open();
-  const third = await open();
-  assert.deepEqual([first.status, second.status, third.status], [200, 200, 503]);
-  assert.equal(third.retryAfter, '5');
-  assert.match(JSON.parse(third.body).message, /sse already holds 2 connections/);
-  first.close();
-  await until(() => server.wire.activeRequests('sse') < 2, 'the first stream to be gone');
-  const fourth = await open();
-  assert.equal(fourth.status, 200);
-  second.close();
-  fourth.close();
-});
+    const first = await open();
+    const second = await open();
+    const third = await open();
+    assert.deepEqual([first.status, second.status, third.status], [200, 200, 503]);
+    assert.equal(third.retryAfter, '5');
+    assert.match(JSON.parse(third.body).message, new RegExp(`${id} already holds 2 connections`));
+    first.close();
+    await until(() => server.wire.activeRequests(id) < 2, 'the first stream to be gone');
+    const fourth = await open();
+    assert.equal(fourth.status, 200);
+    second.close();
+    fourth.close();
+  });
+}
 
 test('past the cap a WebSocket handshake is refused with 503 before the upgrade', async (t) => {
   const server = await startServer(t, { config: { maxConnectionsPerTechnique: 1 } });

@@ -18,9 +18,10 @@ import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { RedisFeed, feedKeys } from './redis-feed.ts';
 import { freePort } from '../bench/redis-process.ts';
-import { type FeedClient, type TestServer, clients, publish, startServer, until, usePrivateRedis } from '../test/support.ts';
+import { type TestServer, publish, startServer, until, usePrivateRedis } from '../test/support.ts';
 import { NGINX, REDIS, needs } from '../test/tools.ts';
-import { transports } from './transports/index.ts';
+import { type FeedClient, clientFor } from '../test/clients/index.ts';
+import { techniqueIds, techniques } from './contract/techniques.js';
 
 const redis = usePrivateRedis();
 
@@ -39,10 +40,8 @@ async function startNodes(t: TestContext, count: number, prefix = newFeed()): Pr
 /** One client of every technique on `node`, from `since`. */
 async function openAll(t: TestContext, node: TestServer, since?: number): Promise<FeedClient[]> {
   const opened = [];
-  for (const transport of transports) {
-    const open = clients[transport.id];
-    if (!open) throw new Error(`no test client for ${transport.id}`);
-    const client = await open(node.url, since === undefined ? {} : { since });
+  for (const technique of techniques) {
+    const client = await clientFor(technique)(node.url, since === undefined ? {} : { since });
     t.after(() => client.close());
     opened.push(client);
   }
@@ -51,8 +50,11 @@ async function openAll(t: TestContext, node: TestServer, since?: number): Promis
 
 const texts = (messages: Message[]) => messages.map((m) => `${m.id}:${m.text}`);
 
+/** The techniques a test covers, for its name: a new one shows up in the test list. */
+const EVERY_TECHNIQUE = techniqueIds.join(', ');
+
 describe('two nodes on one Redis', needs(REDIS), () => {
-  test('a message published on one node reaches every technique on the other, in the same order', async (t) => {
+  test(`a message published on one node reaches every technique (${EVERY_TECHNIQUE}) on the other, in the same order`, async (t) => {
     const [a, b] = await startNodes(t, 2);
     assert.ok(a && b);
     const onA = await openAll(t, a, 0);
@@ -78,26 +80,25 @@ describe('two nodes on one Redis', needs(REDIS), () => {
     }
   });
 
-  test('a client that moves from node A to node B with its cursor resumes without loss', async (t) => {
+  test(`a client that moves from node A to node B with its cursor resumes without loss (${EVERY_TECHNIQUE})`, async (t) => {
     const [a, b] = await startNodes(t, 2);
     assert.ok(a && b);
-    for (const transport of transports) {
-      const open = clients[transport.id];
-      assert.ok(open);
-      const start = (await publish(a.url, { author: 'ada', text: `${transport.id} before` })).id - 1;
+    for (const technique of techniques) {
+      const open = clientFor(technique);
+      const start = (await publish(a.url, { author: 'ada', text: `${technique.id} before` })).id - 1;
       const first = await open(a.url, { since: start });
       await first.received(1);
       await first.close();
       const cursor = first.messages.at(-1)?.id;
       assert.ok(cursor !== undefined);
       // Published on A while the client is away; it comes back through B.
-      const missed: Message[] = [await publish(a.url, { author: 'ada', text: `${transport.id} missed 1` }), await publish(a.url, { author: 'ada', text: `${transport.id} missed 2` })];
+      const missed: Message[] = [await publish(a.url, { author: 'ada', text: `${technique.id} missed 1` }), await publish(a.url, { author: 'ada', text: `${technique.id} missed 2` })];
       const second = await open(b.url, { since: cursor });
       t.after(() => second.close());
-      const live = await publish(a.url, { author: 'ada', text: `${transport.id} live` });
+      const live = await publish(a.url, { author: 'ada', text: `${technique.id} live` });
       await second.received(3);
-      assert.deepEqual(texts(second.messages), texts([...missed, live]), transport.id);
-      assert.deepEqual(second.events, [], transport.id);
+      assert.deepEqual(texts(second.messages), texts([...missed, live]), technique.id);
+      assert.deepEqual(second.events, [], technique.id);
     }
   });
 
@@ -235,7 +236,7 @@ describe('Redis going away', needs(REDIS), () => {
     assert.deepEqual(texts(answer.messages), texts([fresh]));
   });
 
-  test('when Redis has lost the feed and the new one has counted past a client\'s cursor, every technique still gets a reset', async (t) => {
+  test(`when Redis has lost the feed and the new one has counted past a client's cursor, every technique (${EVERY_TECHNIQUE}) still gets a reset`, async (t) => {
     const prefix = newFeed();
     const [a, b] = await startNodes(t, 2, prefix);
     assert.ok(a && b);
@@ -256,16 +257,14 @@ describe('Redis going away', needs(REDIS), () => {
     for (let i = 1; i <= 50; i += 1) fresh.push(await publish(b.url, { author: 'bob', text: `new ${i}` }));
     assert.deepEqual(fresh.map((m) => m.id), Array.from({ length: 50 }, (_, i) => i + 1));
 
-    for (const transport of transports) {
-      const open = clients[transport.id];
-      assert.ok(open);
-      const back = await open(a.url, { since: 30, epoch: old });
+    for (const technique of techniques) {
+      const back = await clientFor(technique)(a.url, { since: 30, epoch: old });
       t.after(() => back.close());
       await back.received(50);
-      assert.deepEqual(texts(back.messages), texts(fresh), transport.id);
-      assert.equal(back.events.length, 1, transport.id);
-      assert.equal(back.events[0]?.type, 'reset', transport.id);
-      assert.notEqual(back.position.epoch, old, transport.id);
+      assert.deepEqual(texts(back.messages), texts(fresh), technique.id);
+      assert.equal(back.events.length, 1, technique.id);
+      assert.equal(back.events[0]?.type, 'reset', technique.id);
+      assert.notEqual(back.position.epoch, old, technique.id);
     }
     assert.equal(a.feed.epoch, b.feed.epoch, 'both nodes follow the new feed');
     assert.deepEqual(await a.feed.since(30, old), { ...(await b.feed.since(0)), reset: true });
@@ -419,14 +418,14 @@ async function startNginx(t: TestContext, nodes: TestServer[]): Promise<string> 
 }
 
 describe('behind nginx, as the README configures it', needs(REDIS, NGINX), () => {
-  test('clients spread over two nodes with no stickiness get everything once, in order, even when a node goes away', async (t) => {
+  test(`clients (${EVERY_TECHNIQUE}) spread over two nodes with no stickiness get everything once, in order, even when a node goes away`, async (t) => {
     const [a, b] = await startNodes(t, 2);
     assert.ok(a && b);
     const url = await startNginx(t, [a, b]);
     const opened: FeedClient[] = [];
-    for (const transport of transports) {
+    for (const technique of techniques) {
       for (let i = 0; i < 2; i += 1) {
-        const client = await (clients[transport.id] as (typeof clients)[string])(url, { since: 0 });
+        const client = await clientFor(technique)(url, { since: 0 });
         t.after(() => client.close());
         opened.push(client);
       }
@@ -445,7 +444,7 @@ describe('behind nginx, as the README configures it', needs(REDIS, NGINX), () =>
     await a.app.close();
     const after = [];
     for (let i = 0; i < 5; i += 1) after.push(await publish(url, { author: 'ada', text: `after ${i}` }));
-    for (const client of opened.filter((c) => ['short-polling', 'long-polling', 'sse'].includes(c.technique))) {
+    for (const client of opened.filter((c) => c.reconnects)) {
       await client.received(15, 15_000);
       assert.deepEqual(texts(client.messages), texts([...sent, ...after]), client.technique);
     }

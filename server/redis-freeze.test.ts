@@ -14,9 +14,11 @@ import type { Config } from './config.ts';
 import type { Message } from './message.ts';
 import { PUBLISH_SCRIPT, RedisFeed, feedKeys } from './redis-feed.ts';
 import { FAST_REFUSAL_MAX_MS, REDIS_HEALTHY_AGAIN_WITHIN_MS, REDIS_UNHEALTHY_WITHIN_MS } from '../test/guarantees.ts';
-import { type FeedClient, type TestServer, clients, startServer, until, usePrivateRedis } from '../test/support.ts';
+import { type TestServer, startServer, until, usePrivateRedis } from '../test/support.ts';
 import { REDIS, needs } from '../test/tools.ts';
-import { transports } from './transports/index.ts';
+import { type FeedClient, clientFor } from '../test/clients/index.ts';
+import { techniqueIds, techniques, withCapabilities } from './contract/techniques.js';
+import { websocketFrames } from './contract/formats/websocket.js';
 
 const redis = usePrivateRedis();
 
@@ -123,13 +125,13 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
     assert.match(lines[1] ?? '', /is back/);
   });
 
-  test('publishes during a freeze are refused fast; none answered 503 RTL_FEED_UNAVAILABLE is ever stored or delivered; every 201 is', async (t) => {
+  test(`publishes during a freeze are refused fast; none answered 503 RTL_FEED_UNAVAILABLE is ever stored or delivered to ${techniqueIds.join(', ')}; every 201 is`, async (t) => {
     const [a, b] = await startNodes(t, 2, { publishRatePerClient: 0 });
     assert.ok(a && b);
     const subscribers: FeedClient[] = [];
     for (const node of [a, b]) {
-      for (const transport of transports) {
-        const client = await (clients[transport.id] as (typeof clients)[string])(node.url, { since: 0 });
+      for (const technique of techniques) {
+        const client = await clientFor(technique)(node.url, { since: 0 });
         t.after(() => client.close());
         subscribers.push(client);
       }
@@ -250,36 +252,39 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
     assert.ok(unconfirmed.length <= 6, `unconfirmed: ${unconfirmed.length}`);
   });
 
-  test('a WebSocket publisher refused while Redis is away gets an error frame per publish, with its code, and keeps its socket', async (t) => {
-    const [node] = await startNodes(t, 1, { publishRatePerClient: 0 });
-    assert.ok(node);
-    const socket = new WebSocket(`${node.url.replace(/^http/, 'ws')}/api/websocket`);
-    t.after(() => socket.terminate());
-    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-    // Answers only: the socket is also a live subscriber, and gets the message it publishes.
-    const frames: Record<string, unknown>[] = [];
-    socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Record<string, unknown>;
-      if (frame.type === 'ack' || frame.type === 'error') frames.push(frame);
+  // Publishers over their own connection (the rest publish with POST, tested above).
+  for (const { id } of withCapabilities({ twoWay: true })) {
+    test(`${id}: a publisher refused while Redis is away gets an error frame per publish, with its code, and keeps its socket`, async (t) => {
+      const [node] = await startNodes(t, 1, { publishRatePerClient: 0 });
+      assert.ok(node);
+      const socket = new WebSocket(`${node.url.replace(/^http/, 'ws')}/api/${id}`);
+      t.after(() => socket.terminate());
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      // Answers only: the socket is also a live subscriber, and gets the message it publishes.
+      const frames: Record<string, unknown>[] = [];
+      socket.on('message', (data) => {
+        const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+        if (frame.type === 'ack' || frame.type === 'error') frames.push(frame);
+      });
+      let closed: number | undefined;
+      socket.on('close', (code) => (closed = code));
+
+      const thaw = freeze(t);
+      await healthTurns(node, 503, Date.now(), REDIS_UNHEALTHY_WITHIN_MS);
+      // More than MAX_BAD_FRAMES_IN_A_ROW (10): a refusal by the feed is not the client's fault.
+      for (let i = 0; i < 15; i += 1) socket.send(websocketFrames.publish({ author: 'ada', text: `ws ${i}`, ref: `r${i}` }));
+      await until(() => frames.length === 15 || closed !== undefined, '15 answers', 5000);
+      assert.equal(closed, undefined, 'the socket stays open');
+      assert.deepEqual(frames.map((f) => [f.type, f.code, f.ref]), Array.from({ length: 15 }, (_, i) => ['error', 'RTL_FEED_UNAVAILABLE', `r${i}`]));
+
+      thaw();
+      await healthTurns(node, 200, Date.now(), REDIS_HEALTHY_AGAIN_WITHIN_MS);
+      socket.send(websocketFrames.publish({ author: 'ada', text: 'after', ref: 'after' }));
+      await until(() => frames.length === 16, 'the answer after the freeze', 5000);
+      assert.deepEqual([frames[15]?.type, frames[15]?.ref], ['ack', 'after']);
+      assert.equal(socket.readyState, WebSocket.OPEN);
     });
-    let closed: number | undefined;
-    socket.on('close', (code) => (closed = code));
-
-    const thaw = freeze(t);
-    await healthTurns(node, 503, Date.now(), REDIS_UNHEALTHY_WITHIN_MS);
-    // More than MAX_BAD_FRAMES_IN_A_ROW (10): a refusal by the feed is not the client's fault.
-    for (let i = 0; i < 15; i += 1) socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: `ws ${i}`, ref: `r${i}` }));
-    await until(() => frames.length === 15 || closed !== undefined, '15 answers', 5000);
-    assert.equal(closed, undefined, 'the socket stays open');
-    assert.deepEqual(frames.map((f) => [f.type, f.code, f.ref]), Array.from({ length: 15 }, (_, i) => ['error', 'RTL_FEED_UNAVAILABLE', `r${i}`]));
-
-    thaw();
-    await healthTurns(node, 200, Date.now(), REDIS_HEALTHY_AGAIN_WITHIN_MS);
-    socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: 'after', ref: 'after' }));
-    await until(() => frames.length === 16, 'the answer after the freeze', 5000);
-    assert.deepEqual([frames[15]?.type, frames[15]?.ref], ['ack', 'after']);
-    assert.equal(socket.readyState, WebSocket.OPEN);
-  });
+  }
 
   test('an unconfirmed publish was stored only before its answer: replies held back 1.5 s, RTL_PUBLISH_UNCONFIRMED, the message already read, the late reply logged', async (t) => {
     // Redis runs the script at once; only its answer is late (a stalled network): the one

@@ -14,7 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { SHUTDOWN_LOAD_CLIENTS, SHUTDOWN_MAX_MS, SHUTDOWN_SILENT_PEER_MAX_MS } from '../test/guarantees.ts';
-import { clients, publish, until } from '../test/support.ts';
+import { publish, until } from '../test/support.ts';
+import { clientFor } from '../test/clients/index.ts';
+import { CLOSE } from './contract/formats/websocket.js';
+import { withCapabilities } from './contract/techniques.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
@@ -44,19 +47,26 @@ async function listening(t: import('node:test').TestContext): Promise<{ child: C
   return { child, url, output };
 }
 
+// Every kind of client shutdown must tell: a stream over HTTP gets an `end` event, an
+// upgraded connection a close frame, a held poll its (empty) answer.
+const httpStreams = withCapabilities({ streams: true, upgrades: false });
+const upgraded = withCapabilities({ upgrades: true });
+const heldPolls = withCapabilities({ holdsRequest: true, streams: false });
+const told = [...httpStreams, ...upgraded, ...heldPolls].map(({ id }) => id).join(', ');
+
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  test(`on ${signal} every client is told and the process exits within about a second`, async (t) => {
+  test(`on ${signal} every held client (${told}) is told and the process exits within about a second`, async (t) => {
     const { child, url } = await listening(t);
-    const streams = await Promise.all(['forever-iframe', 'sse'].map((id) => clients[id]?.(url, { since: 0 })));
-    const socket = new WebSocket(`${url.replace('http', 'ws')}/api/websocket`);
-    await once(socket, 'open');
-    const closed = once(socket, 'close') as Promise<[number, Buffer]>;
-    const heldPoll = fetch(`${url}/api/long-polling?timeout=30000`);
+    const streams = await Promise.all(httpStreams.map((technique) => clientFor(technique)(url, { since: 0 })));
+    const sockets = upgraded.map(({ id }) => new WebSocket(`${url.replace('http', 'ws')}/api/${id}`));
+    await Promise.all(sockets.map((socket) => once(socket, 'open')));
+    const closed = sockets.map((socket) => once(socket, 'close') as Promise<[number, Buffer]>);
+    const answeredPolls = heldPolls.map(({ id }) => fetch(`${url}/api/${id}?timeout=30000`));
     await publish(url, { author: 'ada', text: 'before the end' });
-    for (const stream of streams) await stream?.received(1);
-    // The long poll above was answered by that publish; hold a fresh one.
-    await heldPoll;
-    const held = fetch(`${url}/api/long-polling?timeout=30000`);
+    for (const stream of streams) await stream.received(1);
+    // The held polls above were answered by that publish; hold fresh ones.
+    await Promise.all(answeredPolls);
+    const held = heldPolls.map(({ id }) => fetch(`${url}/api/${id}?timeout=30000`));
     await new Promise((resolve) => setTimeout(resolve, 200));
 
     const started = Date.now();
@@ -68,13 +78,16 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // Promptly: the grace for last words is 0.5 s; the bound is loose for a noisy machine.
     assert.ok(ms < 3000, `exited after ${ms} ms`);
 
-    const [closeCode] = await closed;
-    assert.equal(closeCode, 1001, 'WebSocket closed with 1001 Going Away');
-    const answer = await held;
-    assert.equal(answer.status, 200);
-    assert.deepEqual(((await answer.json()) as { messages: unknown[] }).messages, []);
+    for (const [i, close] of closed.entries()) {
+      const [closeCode] = await close;
+      assert.equal(closeCode, CLOSE.GOING_AWAY, `${upgraded[i]?.id} closed with 1001 Going Away`);
+    }
+    for (const [i, poll] of held.entries()) {
+      const answer = await poll;
+      assert.equal(answer.status, 200, heldPolls[i]?.id);
+      assert.deepEqual(((await answer.json()) as { messages: unknown[] }).messages, [], heldPolls[i]?.id);
+    }
     for (const stream of streams) {
-      assert.ok(stream);
       await until(() => stream.events.some((event) => event.type === 'end'), `${stream.technique} to be told`);
       const { epoch } = stream.position;
       assert.match(String(epoch), /^[0-9a-z]{6}$/, stream.technique);

@@ -20,6 +20,7 @@ import { type ConnectionFigures, PIPELINE_MAX_WAITING } from './connections.ts';
 import type { Config } from './config.ts';
 import { BURST_HEALTH_MAX_MS, HEALTH_MAX_MS, HEALTH_P90_MAX_MS, UNREAD_POLLING_MAX_GROWTH_BYTES } from '../test/guarantees.ts';
 import { type TestServer, publish, startServer as startInProcess, until } from '../test/support.ts';
+import { techniques } from './contract/techniques.js';
 
 const HISTORY = 1000;
 const TEXT = 'x'.repeat(4096);
@@ -97,7 +98,7 @@ function unreadConnection(port: number, count: number, sockets: net.Socket[]): v
   socket.pause();
   sockets.push(socket);
   const requests = Array.from({ length: count }, (_, i) =>
-    `GET /api/${i % 2 === 0 ? 'short-polling' : 'long-polling'}?since=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+    `GET /api/${POLLERS[i % POLLERS.length]?.id}?since=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
   ).join('');
   socket.write(requests);
 }
@@ -109,11 +110,16 @@ function startTestServer(t: import('node:test').TestContext, config: Partial<Con
 
 const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
 
-test('polling answers nobody reads, over many connections and pipelined, grow the server by at most 64 MiB, and health keeps answering', { timeout: 120_000 }, async (t) => {
+/** The techniques whose answers are polling answers, the ones this file piles up unread. */
+const POLLERS = techniques.filter((technique) => technique.wire === 'poll');
+const [POLITE_READER, LATE_READER = POLITE_READER] = POLLERS;
+assert.ok(POLITE_READER && LATE_READER, 'a registered technique answers with polling answers');
+
+test(`polling answers (${POLLERS.map(({ id }) => id).join(', ')}) nobody reads, over many connections and pipelined, grow the server by at most 64 MiB, and health keeps answering`, { timeout: 120_000 }, async (t) => {
   const server = await startServer(t, { PUBLISH_RATE_PER_CLIENT: '0' });
   await fill(server.baseUrl);
   // A polite reader first: every message's JSON is then cached, as on a server in use.
-  assert.equal((await readAll(server.port, 'short-polling')).length, HISTORY);
+  assert.equal((await readAll(server.port, POLITE_READER.id)).length, HISTORY);
   await new Promise((resolve) => setTimeout(resolve, 500));
   const baseline = procFigures(server.pid)?.rssBytes ?? 0;
   assert.ok(baseline > 0, 'the server process can be measured');
@@ -173,7 +179,7 @@ test('polling answers nobody reads, over many connections and pipelined, grow th
   assert.equal(stats.connections.cut.pipelining, 1);
 
   // Everyone else is still served, in full.
-  const ids = await readAll(server.port, 'long-polling');
+  const ids = await readAll(server.port, LATE_READER.id);
   assert.deepEqual(ids, Array.from({ length: HISTORY }, (_, i) => i + 1));
 });
 

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import type { WireCounters } from './wire.ts';
-import { clients, publish, startServer, until } from '../test/support.ts';
-import { transports } from './transports/index.ts';
+import { publish, startServer, until } from '../test/support.ts';
+import { clientFor } from '../test/clients/index.ts';
+import { techniques, withCapabilities } from './contract/techniques.js';
 
 interface CountingProxy {
   url: string;
@@ -82,14 +83,12 @@ function responseHeaderBytes(raw: string): number {
   return total;
 }
 
-for (const transport of transports) {
-  const technique = transport.id;
+for (const entry of techniques) {
+  const technique = entry.id;
   test(`${technique}: bytes in and out match a counting proxy exactly, and so do requests and messages`, async (t) => {
     const server = await startServer(t);
     const proxy = await countingProxy(t, Number(new URL(server.url).port));
-    const open = clients[technique];
-    assert.ok(open);
-    const client = await open(proxy.url, { since: 0, pollIntervalMs: 50 });
+    const client = await clientFor(entry)(proxy.url, { since: 0, pollIntervalMs: 50 });
     for (let i = 1; i <= 5; i += 1) await publish(server.url, { author: 'ada', text: `message ${i} ${'x'.repeat(i * 10)}` });
     await client.received(5);
     await client.close();
@@ -116,48 +115,59 @@ for (const transport of transports) {
     const payload = client.messages.reduce((sum, message) => sum + Buffer.byteLength(JSON.stringify(message)), 0);
     assert.equal(counters.payloadBytes, payload);
     assert.equal(counters.bytesOut.headers, responseHeaderBytes(proxy.downText), 'response header blocks, exactly');
-    assert.equal(counters.bytesIn.body, technique === 'websocket' ? proxy.up - counters.bytesIn.headers : 0);
+    // A plain request (a GET) has no body; after an upgrade, everything up is frames.
+    assert.equal(counters.bytesIn.body, entry.capabilities.upgrades ? proxy.up - counters.bytesIn.headers : 0);
     assert.equal(counters.openConnections, 0);
     assert.equal(counters.activeRequests, 0);
   });
 }
 
-test('an open stream is counted while it lasts, and per client when it names one', async (t) => {
+// Streams read with a plain fetch: every one that streams over HTTP.
+for (const { id } of withCapabilities({ streams: true, upgrades: false })) {
+  test(`${id}: an open stream is counted while it lasts, and per client when it names one`, async (t) => {
+    const server = await startServer(t);
+    const proxy = await countingProxy(t, Number(new URL(server.url).port));
+    const response = await fetch(`${proxy.url}/api/${id}?since=0&client=page-1`);
+    const reader = response.body?.getReader();
+    assert.ok(reader);
+    await publish(server.url, { author: 'ada', text: 'hello' });
+    let text = '';
+    while (!text.includes('hello')) text += new TextDecoder().decode((await reader.read()).value);
+
+    const live = (await stats(server.url))[id];
+    assert.ok(live);
+    assert.equal(live.openConnections, 1);
+    assert.equal(live.activeRequests, 1);
+    assert.equal(live.bytesOut.headers + live.bytesOut.body, proxy.down, 'counted before the stream ends');
+    assert.equal(live.bytesIn.headers, proxy.up);
+
+    const mine = (await (await fetch(`${server.url}/api/stats?client=page-1`)).json()) as { techniques: Record<string, WireCounters> };
+    assert.equal(mine.techniques[id]?.httpRequests, 1);
+    assert.equal(mine.techniques[id]?.messagesDelivered, 1);
+    assert.equal((mine.techniques[id]?.bytesOut.headers ?? 0) + (mine.techniques[id]?.bytesOut.body ?? 0), proxy.down);
+    const other = (await (await fetch(`${server.url}/api/stats?client=page-2`)).json()) as { techniques: Record<string, WireCounters> };
+    assert.equal(other.techniques[id]?.httpRequests, 0);
+    await reader.cancel();
+  });
+}
+
+test(`a malformed client id is refused with 400 by /api/stats and by ${techniques.map(({ id }) => id).join(', ')}`, async (t) => {
   const server = await startServer(t);
-  const proxy = await countingProxy(t, Number(new URL(server.url).port));
-  const response = await fetch(`${proxy.url}/api/sse?since=0&client=page-1`);
-  const reader = response.body?.getReader();
-  assert.ok(reader);
-  await publish(server.url, { author: 'ada', text: 'hello' });
-  let text = '';
-  while (!text.includes('hello')) text += new TextDecoder().decode((await reader.read()).value);
-
-  const live = (await stats(server.url)).sse;
-  assert.ok(live);
-  assert.equal(live.openConnections, 1);
-  assert.equal(live.activeRequests, 1);
-  assert.equal(live.bytesOut.headers + live.bytesOut.body, proxy.down, 'counted before the stream ends');
-  assert.equal(live.bytesIn.headers, proxy.up);
-
-  const mine = (await (await fetch(`${server.url}/api/stats?client=page-1`)).json()) as { techniques: Record<string, WireCounters> };
-  assert.equal(mine.techniques.sse?.httpRequests, 1);
-  assert.equal(mine.techniques.sse?.messagesDelivered, 1);
-  assert.equal((mine.techniques.sse?.bytesOut.headers ?? 0) + (mine.techniques.sse?.bytesOut.body ?? 0), proxy.down);
-  const other = (await (await fetch(`${server.url}/api/stats?client=page-2`)).json()) as { techniques: Record<string, WireCounters> };
-  assert.equal(other.techniques.sse?.httpRequests, 0);
-  await reader.cancel();
-});
-
-test('a malformed client id is refused with 400', async (t) => {
-  const server = await startServer(t);
-  for (const path of ['/api/stats?client=a%20b', '/api/sse?client=' + 'x'.repeat(65), '/api/short-polling?client=%3Cscript%3E']) {
+  const malformed = ['a%20b', 'x'.repeat(65), '%3Cscript%3E'];
+  const paths = ['/api/stats', ...techniques.map(({ id }) => `/api/${id}`)].map((path, i) => `${path}?client=${malformed[i % malformed.length]}`);
+  for (const path of paths) {
     const response = await fetch(`${server.url}${path}`);
     assert.equal(response.status, 400, path);
     assert.match(((await response.json()) as { message: string }).message, /client must be/);
   }
 });
 
-test('one keep-alive connection used by two techniques splits its bytes between them', async (t) => {
+// Two techniques whose every request gets one answer that ends, so that one connection
+// can carry a request to each.
+const [first, second] = withCapabilities({ streams: false, upgrades: false });
+
+test(`one keep-alive connection used by ${first?.id} and ${second?.id} splits its bytes between them`, async (t) => {
+  assert.ok(first && second, 'two registered techniques answer each request and end it');
   const server = await startServer(t);
   const proxy = await countingProxy(t, Number(new URL(server.url).port));
   await publish(server.url, { author: 'ada', text: 'hello' });
@@ -171,17 +181,17 @@ test('one keep-alive connection used by two techniques splits its bytes between 
     socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
     await until(() => (received.match(/\r\n\r\n\{/g)?.length ?? 0) >= answers, `${answers} answers`);
   };
-  await ask('/api/short-polling?since=0', 1);
+  await ask(`/api/${first.id}?since=0`, 1);
   const afterFirst = proxy.down;
-  await ask('/api/long-polling?since=0', 2);
+  await ask(`/api/${second.id}?since=0`, 2);
   socket.destroy();
   await until(() => proxy.open === 0, 'close');
   const all = await stats(server.url);
-  const short = all['short-polling'];
-  const long = all['long-polling'];
-  assert.ok(short && long);
-  assert.equal(short.bytesOut.headers + short.bytesOut.body, afterFirst);
-  assert.equal(long.bytesOut.headers + long.bytesOut.body, proxy.down - afterFirst);
-  assert.equal(short.httpRequests, 1);
-  assert.equal(long.httpRequests, 1);
+  const one = all[first.id];
+  const two = all[second.id];
+  assert.ok(one && two);
+  assert.equal(one.bytesOut.headers + one.bytesOut.body, afterFirst);
+  assert.equal(two.bytesOut.headers + two.bytesOut.body, proxy.down - afterFirst);
+  assert.equal(one.httpRequests, 1);
+  assert.equal(two.httpRequests, 1);
 });

@@ -1,0 +1,36 @@
+/**
+ * The test client of the `websocket` wire format: the `ws` package, each server frame
+ * read with the contract's parser.
+ */
+import WebSocket from 'ws';
+import { parseServerFrame } from '../../server/contract/formats/websocket.js';
+import type { Message } from '../../server/contract/feed.js';
+import type { Technique } from '../../server/contract/techniques.js';
+import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
+
+/** Opens a WebSocket on `technique`; resolves once the handshake is done. */
+export async function websocketClient(technique: Technique, url: string, options: ClientOptions): Promise<FeedClient> {
+  const client = clientState(technique, options);
+  const socket = new WebSocket(endpoint(url.replace(/^http/, 'ws'), technique, options));
+  socket.on('message', (data) => {
+    const frame = parseServerFrame(data.toString());
+    if (frame.kind === 'message') client.take(JSON.parse(frame.json) as Message);
+    else if (frame.kind === 'control') client.control(frame.event);
+    // A publish answer: this client does not publish, so none is expected; none is kept.
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  return {
+    ...client,
+    reconnects: false,
+    close: async () => {
+      if (socket.readyState === WebSocket.CLOSED) return;
+      await new Promise((resolve) => {
+        socket.once('close', resolve);
+        socket.close();
+      });
+    },
+  };
+}
