@@ -23,13 +23,6 @@ const EXPORTS_TRANSPORT = /^export (const|let|var) transport\b|^export \{[^}]*\b
 /** What a bench driver file exports: `driver`. */
 const EXPORTS_DRIVER = /^export (const|let|var) driver\b|^export \{[^}]*\bdriver\b[^}]*\}/m;
 
-// While the pages and the bench move to the `Client` and `driver` exports (on other
-// branches), no file has them yet: those two checks are todo until the first one does.
-// From then on, a technique without one fails.
-const PAGES_PENDING = !techniques.some(({ id }) => EXPORTS_CLIENT.test(readIfExists(`pages/clients/${id}.js`)));
-const BENCH_PENDING = !techniques.some(({ id }) => EXPORTS_DRIVER.test(readIfExists(`bench/drivers/${id}.ts`)));
-const PENDING = 'pages/bench conversion pending';
-
 function readIfExists(path: string): string {
   return existsSync(at(path)) ? readFileSync(at(path), 'utf8') : '';
 }
@@ -63,7 +56,7 @@ for (const technique of techniques) {
       assert.ok(existsSync(at(`pages/clients/${id}.js`)), `write pages/clients/${id}.js`);
     });
 
-    test(`${id}: pages/clients/${id}.js exports \`Client\``, { todo: PAGES_PENDING && PENDING }, () => {
+    test(`${id}: pages/clients/${id}.js exports \`Client\``, () => {
       assert.ok(EXPORTS_CLIENT.test(readIfExists(`pages/clients/${id}.js`)), `pages/clients/${id}.js must export class Client`);
     });
 
@@ -71,7 +64,7 @@ for (const technique of techniques) {
       assert.ok(existsSync(at(`pages/techniques/${id}.html`)), `write pages/techniques/${id}.html`);
     });
 
-    test(`${id}: bench/drivers/${id}.ts exports \`driver\``, { todo: BENCH_PENDING && PENDING }, async () => {
+    test(`${id}: bench/drivers/${id}.ts exports \`driver\``, async () => {
       assert.ok(existsSync(at(`bench/drivers/${id}.ts`)), `write bench/drivers/${id}.ts`);
       const module = (await import(`../bench/drivers/${id}.ts`)) as { driver?: unknown };
       assert.equal(typeof module.driver, 'object', `bench/drivers/${id}.ts must export \`driver\``);
