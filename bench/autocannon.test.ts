@@ -40,7 +40,10 @@ test('paced connections send one request per interval each, their phases spread 
   assert.ok(arrivals.length >= 16 && arrivals.length <= 24, `${arrivals.length} requests`);
   // Spread, not a burst: the first four arrive about 50 ms apart, not in the same instant.
   const first = arrivals.slice(0, connections);
-  assert.ok((first.at(-1) ?? 0) - (first[0] ?? 0) >= 100, `the first requests span ${(first.at(-1) ?? 0) - (first[0] ?? 0)} ms`);
+  assert.ok(
+    (first.at(-1) ?? 0) - (first[0] ?? 0) >= 100,
+    `the first requests span ${(first.at(-1) ?? 0) - (first[0] ?? 0)} ms`,
+  );
   const afterStop = arrivals.filter((at) => at > origin + 1100);
   assert.equal(afterStop.length, 0, 'no request after stop');
 });
@@ -57,7 +60,13 @@ test('a paced connection asked to ask again at once (a poll answered with more) 
     connections: 1,
     duration: 60,
     setupClient: (client) => {
-      paced(client, intervalMs, performance.now(), () => stopped, () => answers >= 1 && answers <= 3);
+      paced(
+        client,
+        intervalMs,
+        performance.now(),
+        () => stopped,
+        () => answers >= 1 && answers <= 3,
+      );
       client.on('response', () => (answers += 1));
     },
   });
@@ -65,7 +74,11 @@ test('a paced connection asked to ask again at once (a poll answered with more) 
   stopped = true;
   instance.stop();
   await done;
-  assert.equal(arrivals.length, 4, `${arrivals.length} requests in the first second, at an interval of ${intervalMs} ms`);
+  assert.equal(
+    arrivals.length,
+    4,
+    `${arrivals.length} requests in the first second, at an interval of ${intervalMs} ms`,
+  );
   assert.ok((arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0) < 500, 'one after the other, not a slot apart');
 });
 
@@ -135,13 +148,22 @@ test('a paced poller cut while it waits for its next slot keeps one request in f
   const deadline = performance.now() + 15_000;
   const noCursorTwice = () => new Set(answeredCursors).size === answeredCursors.length;
   // Every cut made, then two more answers on the last connection (or the failure seen).
-  while (performance.now() < deadline && noCursorTwice() && (cuts < cutKinds.length || cursor < cursorAtLastCut + 2)) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (performance.now() < deadline && noCursorTwice() && (cuts < cutKinds.length || cursor < cursorAtLastCut + 2))
+    await new Promise((resolve) => setTimeout(resolve, 20));
   stopped = true;
   instance.stop();
   await done;
 
-  assert.equal(mostOpen, 1, `${mostOpen} requests of one poller were open at once; cursors answered: ${answeredCursors.join(', ')}`);
+  assert.equal(
+    mostOpen,
+    1,
+    `${mostOpen} requests of one poller were open at once; cursors answered: ${answeredCursors.join(', ')}`,
+  );
   // Two requests from one cursor answered twice would hand the poller the same messages twice.
-  assert.deepEqual(answeredCursors, answeredCursors.map((_, i) => i), `cursors answered: ${answeredCursors.join(', ')}`);
+  assert.deepEqual(
+    answeredCursors,
+    answeredCursors.map((_, i) => i),
+    `cursors answered: ${answeredCursors.join(', ')}`,
+  );
   assert.equal(cuts, cutKinds.length, `only ${cuts} of the cuts found the poller between requests`);
 });

@@ -30,7 +30,9 @@ interface PacedInternals {
 /** Throws a clear error if autocannon no longer has the internal `paced` wraps. */
 export function checkPacingSupport(client: AutocannonClient): void {
   if (typeof (client as unknown as PacedInternals)._doRequest !== 'function') {
-    throw new Error('this autocannon version has no Client#_doRequest: bench/autocannon.ts must be updated to pace requests');
+    throw new Error(
+      'this autocannon version has no Client#_doRequest: bench/autocannon.ts must be updated to pace requests',
+    );
   }
 }
 
@@ -46,7 +48,13 @@ const LATE_OK_MS = 5;
  * stops at its next sample tick). While `askNow()` returns true (a poller's answer said
  * `more`), the next request goes at once, off the grid.
  */
-export function paced(client: AutocannonClient, intervalMs: number, firstAt: number, stopped: () => boolean = () => false, askNow: () => boolean = () => false): void {
+export function paced(
+  client: AutocannonClient,
+  intervalMs: number,
+  firstAt: number,
+  stopped: () => boolean = () => false,
+  askNow: () => boolean = () => false,
+): void {
   checkPacingSupport(client);
   const internals = client as unknown as PacedInternals;
   const send = (internals._doRequest as () => void).bind(client);
@@ -88,7 +96,13 @@ export function figuresOf(result: AutocannonResult): {
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
-    latencyMs: { mean: latency.average ?? 0, p50: latency.p50 ?? 0, p90: latency.p90 ?? 0, p99: latency.p99 ?? 0, max: latency.max ?? 0 },
+    latencyMs: {
+      mean: latency.average ?? 0,
+      p50: latency.p50 ?? 0,
+      p90: latency.p90 ?? 0,
+      p99: latency.p99 ?? 0,
+      max: latency.max ?? 0,
+    },
   };
 }
 

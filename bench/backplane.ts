@@ -57,7 +57,11 @@ export interface BackplaneFigures {
 }
 
 /** Publishes through a RedisFeed on `url` for BACKPLANE_PROBE_MS; `redisPid` lets it read Redis's CPU time. */
-export async function measureBackplane(url: string, payloadBytes: number, redisPid?: number): Promise<BackplaneFigures> {
+export async function measureBackplane(
+  url: string,
+  payloadBytes: number,
+  redisPid?: number,
+): Promise<BackplaneFigures> {
   const prefix = `bench-probe-${randomBytes(4).toString('hex')}`;
   const keys = feedKeys(prefix);
   const feed = await RedisFeed.open({ url, historySize: 1000, keyPrefix: prefix, log: () => {} });
@@ -109,7 +113,12 @@ export async function measureBackplane(url: string, payloadBytes: number, redisP
  * Runs the feed's publish script (EVALSHA, as ioredis sends it) through redis-benchmark
  * on the same keys; null when redis-benchmark is not installed.
  */
-async function measureScriptCeiling(admin: Redis, url: string, keys: ReturnType<typeof feedKeys>, text: string): Promise<ScriptCeiling | null> {
+async function measureScriptCeiling(
+  admin: Redis,
+  url: string,
+  keys: ReturnType<typeof feedKeys>,
+  text: string,
+): Promise<ScriptCeiling | null> {
   const tool = process.env.REDIS_BENCHMARK || 'redis-benchmark';
   const sha = String(await admin.script('LOAD', PUBLISH_SCRIPT));
   const target = new URL(url);
@@ -118,9 +127,31 @@ async function measureScriptCeiling(admin: Redis, url: string, keys: ReturnType<
   if (target.username) args.push('--user', decodeURIComponent(target.username));
   const db = /^\/(\d+)$/.exec(target.pathname)?.[1];
   if (db) args.push('--dbnum', db);
-  args.push('-n', String(CEILING_REQUESTS), '-c', String(CEILING_CONNECTIONS), '-P', String(CEILING_PIPELINE), '-q', '--csv');
+  args.push(
+    '-n',
+    String(CEILING_REQUESTS),
+    '-c',
+    String(CEILING_CONNECTIONS),
+    '-P',
+    String(CEILING_PIPELINE),
+    '-q',
+    '--csv',
+  );
   // The deadline argument is on Redis's clock: far in the future, so every run stores.
-  args.push('EVALSHA', sha, '3', keys.counter, keys.stream, keys.epoch, '1000', '1796149891620.837', 'probe', text, String(Number.MAX_SAFE_INTEGER), 'probe0');
+  args.push(
+    'EVALSHA',
+    sha,
+    '3',
+    keys.counter,
+    keys.stream,
+    keys.epoch,
+    '1000',
+    '1796149891620.837',
+    'probe',
+    text,
+    String(Number.MAX_SAFE_INTEGER),
+    'probe0',
+  );
   let stdout: string;
   try {
     ({ stdout } = await promisify(execFile)(tool, args, { timeout: 60_000, maxBuffer: 1024 * 1024 }));
@@ -129,10 +160,24 @@ async function measureScriptCeiling(admin: Redis, url: string, keys: ReturnType<
     throw error;
   }
   // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  const row = stdout.trim().split('\n').at(-1)?.match(/"([^"]*)"/g)?.map((cell) => cell.slice(1, -1)) ?? [];
+  const row =
+    stdout
+      .trim()
+      .split('\n')
+      .at(-1)
+      ?.match(/"([^"]*)"/g)
+      ?.map((cell) => cell.slice(1, -1)) ?? [];
   const [rps, p50, p99] = [Number(row[1]), Number(row[4]), Number(row[6])];
   if (!Number.isFinite(rps) || rps <= 0) throw new Error(`${tool} printed no figures: ${stdout.slice(0, 300)}`);
-  return { tool: redisVersion().replace('redis-server', 'redis-benchmark'), requests: CEILING_REQUESTS, connections: CEILING_CONNECTIONS, pipeline: CEILING_PIPELINE, publishesPerSecond: rps, p50Ms: p50, p99Ms: p99 };
+  return {
+    tool: redisVersion().replace('redis-server', 'redis-benchmark'),
+    requests: CEILING_REQUESTS,
+    connections: CEILING_CONNECTIONS,
+    pipeline: CEILING_PIPELINE,
+    publishesPerSecond: rps,
+    p50Ms: p50,
+    p99Ms: p99,
+  };
 }
 
 /** `redis-server 7.0.15`, or a plain name when the binary cannot say. */

@@ -17,7 +17,13 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { publish, startServer } from '../test/support.ts';
 import { REDIS, needs } from '../test/tools.ts';
-import { type Technique, techniqueById, techniqueIds, techniques, withCapabilities } from '../server/contract/techniques.js';
+import {
+  type Technique,
+  techniqueById,
+  techniqueIds,
+  techniques,
+  withCapabilities,
+} from '../server/contract/techniques.js';
 import type { BenchResult } from './result.ts';
 
 const run = promisify(execFile);
@@ -46,7 +52,11 @@ const A_STREAM = having({ streams: true, upgrades: false })[0] as Technique;
 const A_LONG_POLL = having({ holdsRequest: true, streams: false })[0] as Technique;
 
 function bench(args: string[]) {
-  return run(process.execPath, ['--import', 'tsx', 'bench/cli.ts', ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 180_000 });
+  return run(process.execPath, ['--import', 'tsx', 'bench/cli.ts', ...args], {
+    cwd: ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 180_000,
+  });
 }
 
 describe('a short bench run of every technique', () => {
@@ -57,7 +67,19 @@ describe('a short bench run of every technique', () => {
 
   before(async () => {
     out = await mkdtemp(join(tmpdir(), 'realtime-lab-bench-'));
-    ({ stdout, stderr } = await bench(['--clients', String(CLIENTS), '--rate', String(RATE), '--duration', String(DURATION_SEC), '--poll-interval', String(POLL_INTERVAL_MS), '--out', out, '--json']));
+    ({ stdout, stderr } = await bench([
+      '--clients',
+      String(CLIENTS),
+      '--rate',
+      String(RATE),
+      '--duration',
+      String(DURATION_SEC),
+      '--poll-interval',
+      String(POLL_INTERVAL_MS),
+      '--out',
+      out,
+      '--json',
+    ]));
     result = JSON.parse(stdout) as BenchResult;
   });
   after(() => rm(out, { recursive: true, force: true }));
@@ -65,7 +87,8 @@ describe('a short bench run of every technique', () => {
   test('--json prints exactly results.json on stdout, and progress on stderr', async () => {
     assert.deepEqual(JSON.parse(await readFile(join(out, 'results.json'), 'utf8')), result);
     assert.ok(stderr.includes(`[1/${techniques.length}] ${techniqueIds[0]}, 4 clients`), stderr);
-    for (const id of techniqueIds) assert.ok(stderr.includes(`✓ ${id} (4 clients): all 160 delivered`), `${id} in ${stderr}`);
+    for (const id of techniqueIds)
+      assert.ok(stderr.includes(`✓ ${id} (4 clients): all 160 delivered`), `${id} in ${stderr}`);
   });
 
   test('results.json validates against the schema', async () => {
@@ -106,8 +129,15 @@ describe('a short bench run of every technique', () => {
       assert.equal(requestHeaders + responseHeaders + framing + payload, total, t.technique);
       assert.ok(framing > 0 && requestHeaders > 0 && responseHeaders > 0, `${t.technique}: every part is on the wire`);
       // ~100-byte messages: the padding aims at the configured payload size.
-      assert.ok(Math.abs(payload / t.messagesDelivered - 100) <= 5, `${t.technique}: ${payload / t.messagesDelivered} bytes per payload`);
-      assert.equal(t.overheadBytesPerMessage, Math.round(((total - payload) / t.messagesDelivered) * 1000) / 1000, t.technique);
+      assert.ok(
+        Math.abs(payload / t.messagesDelivered - 100) <= 5,
+        `${t.technique}: ${payload / t.messagesDelivered} bytes per payload`,
+      );
+      assert.equal(
+        t.overheadBytesPerMessage,
+        Math.round(((total - payload) / t.messagesDelivered) * 1000) / 1000,
+        t.technique,
+      );
       assert.ok(!t.warnings.some((w) => w.includes('payload bytes')), `${t.technique}: ${t.warnings.join('; ')}`);
     }
   });
@@ -119,10 +149,14 @@ describe('a short bench run of every technique', () => {
       assert.ok(found, `${technique.id} was run`);
       return found;
     };
-    for (const technique of having({ streams: true })) assert.equal(resultOf(technique).httpRequests, CLIENTS, technique.id);
+    for (const technique of having({ streams: true }))
+      assert.equal(resultOf(technique).httpRequests, CLIENTS, technique.id);
     for (const technique of having({ holdsRequest: true, streams: false })) {
       const long = resultOf(technique);
-      assert.ok(Math.abs(long.httpRequests - CLIENTS * (1 + long.messagesPublished)) <= CLIENTS, `${technique.id} made ${long.httpRequests} requests`);
+      assert.ok(
+        Math.abs(long.httpRequests - CLIENTS * (1 + long.messagesPublished)) <= CLIENTS,
+        `${technique.id} made ${long.httpRequests} requests`,
+      );
     }
     for (const technique of having({ pollsWhenIdle: true })) {
       const short = resultOf(technique);
@@ -132,7 +166,10 @@ describe('a short bench run of every technique', () => {
       assert.ok(model.agrees, `${technique.id} made ${model.measured} requests, the model says ${model.predicted}`);
       // Polling answers are delayed by the wait for the next poll; what is pushed is not.
       for (const pushed of having({ upgrades: true })) {
-        assert.ok((short.latencyMs?.mean ?? 0) > (resultOf(pushed).latencyMs?.mean ?? Infinity), `${technique.id} is slower than ${pushed.id}`);
+        assert.ok(
+          (short.latencyMs?.mean ?? 0) > (resultOf(pushed).latencyMs?.mean ?? Infinity),
+          `${technique.id} is slower than ${pushed.id}`,
+        );
       }
     }
   });
@@ -141,11 +178,19 @@ describe('a short bench run of every technique', () => {
     // Bytes, not timings: each model reads the server's encoders and defaults, so it holds on any machine.
     for (const t of result.techniques) {
       for (const check of t.theory.filter((c) => c.metric === 'framingBytesPerMessage')) {
-        assert.ok(check.agrees, `${t.technique}: measured ${check.measured} framing bytes per message, the model (${check.model}) says ${check.predicted}`);
+        assert.ok(
+          check.agrees,
+          `${t.technique}: measured ${check.measured} framing bytes per message, the model (${check.model}) says ${check.predicted}`,
+        );
       }
     }
     for (const technique of having({ streams: true })) {
-      assert.ok(result.techniques.find((t) => t.technique === technique.id)?.theory.some((c) => c.metric === 'framingBytesPerMessage'), `${technique.id} has a framing model`);
+      assert.ok(
+        result.techniques
+          .find((t) => t.technique === technique.id)
+          ?.theory.some((c) => c.metric === 'framingBytesPerMessage'),
+        `${technique.id} has a framing model`,
+      );
     }
   });
 
@@ -153,14 +198,20 @@ describe('a short bench run of every technique', () => {
     for (const t of result.techniques) {
       assert.equal(t.publisher?.requests, t.messagesPublished, t.technique);
       assert.equal(t.publisher?.non2xx, 0, t.technique);
-      if (techniqueOf(t.technique).wire === 'poll') assert.ok((t.autocannon?.requests ?? 0) > 0, `${t.technique}: autocannon counted requests`);
+      if (techniqueOf(t.technique).wire === 'poll')
+        assert.ok((t.autocannon?.requests ?? 0) > 0, `${t.technique}: autocannon counted requests`);
     }
   });
 
   test('the server process is measured', () => {
     for (const t of result.techniques) {
       assert.ok(t.server, t.technique);
-      assert.ok(t.server.cpuMs >= 0 && t.server.maxRssBytes >= t.server.rssAtStartBytes && t.server.rssAtStartBytes > 10 * 1024 * 1024, t.technique);
+      assert.ok(
+        t.server.cpuMs >= 0 &&
+          t.server.maxRssBytes >= t.server.rssAtStartBytes &&
+          t.server.rssAtStartBytes > 10 * 1024 * 1024,
+        t.technique,
+      );
       // Its connections per address are capped from the client count: on, and above what the run opens.
       const cap = t.server.maxConnectionsPerAddress ?? 0;
       assert.ok(cap > t.clients + 1 && cap <= t.clients + 64, `${t.technique}: MAX_CONNECTIONS_PER_ADDRESS ${cap}`);
@@ -169,9 +220,18 @@ describe('a short bench run of every technique', () => {
 
   test('the folder holds results.json, summary.md, index.html and a PNG per chart', async () => {
     const files = await readdir(out);
-    for (const file of ['results.json', 'summary.md', 'index.html', 'chart.umd.js', 'view.js', 'results.css']) assert.ok(files.includes(file), file);
+    for (const file of ['results.json', 'summary.md', 'index.html', 'chart.umd.js', 'view.js', 'results.css'])
+      assert.ok(files.includes(file), file);
     const pngs = files.filter((f) => f.endsWith('.png')).sort();
-    assert.deepEqual(pngs, ['bytes-per-client-minute.png', 'bytes-per-message.png', 'latency-cdf.png', 'latency-percentiles.png', 'requests-per-message.png', 'server-resources.png', 'theory-vs-measured.png']);
+    assert.deepEqual(pngs, [
+      'bytes-per-client-minute.png',
+      'bytes-per-message.png',
+      'latency-cdf.png',
+      'latency-percentiles.png',
+      'requests-per-message.png',
+      'server-resources.png',
+      'theory-vs-measured.png',
+    ]);
     for (const png of pngs) {
       const data = await readFile(join(out, png));
       assert.equal(data.subarray(1, 4).toString(), 'PNG', png);
@@ -192,24 +252,47 @@ test('--url measures a running server, and says what it could not measure there'
   await publish(server.url, { author: 'someone', text: 'before the bench' });
   const out = await mkdtemp(join(tmpdir(), 'realtime-lab-bench-url-'));
   t.after(() => rm(out, { recursive: true, force: true }));
-  const { stdout } = await bench(['--url', server.url, '--techniques', `${A_STREAM.id},${A_LONG_POLL.id}`, '--clients', '2', '--rate', '10', '--duration', '1', '--out', out, '--json']);
+  const { stdout } = await bench([
+    '--url',
+    server.url,
+    '--techniques',
+    `${A_STREAM.id},${A_LONG_POLL.id}`,
+    '--clients',
+    '2',
+    '--rate',
+    '10',
+    '--duration',
+    '1',
+    '--out',
+    out,
+    '--json',
+  ]);
   const result = JSON.parse(stdout) as BenchResult;
   assert.equal(result.config.url, server.url);
   for (const t of result.techniques) {
     assert.equal(t.messagesDelivered, 20, t.technique);
     assert.equal(t.foreignMessages, 0, t.technique);
     assert.equal(t.server, null, t.technique);
-    assert.ok(t.warnings.some((w) => w.includes('not measured with --url')), t.technique);
+    assert.ok(
+      t.warnings.some((w) => w.includes('not measured with --url')),
+      t.technique,
+    );
   }
 });
 
 test('--url refuses a server whose connections per address are too few for the bench, and says which setting', async (t) => {
   const server = await startServer(t, { config: { maxConnectionsPerAddress: 3 } });
-  await assert.rejects(bench(['--url', server.url, '--techniques', A_STREAM.id, '--clients', '2', '--rate', '10', '--duration', '1']), (error: { code: number; stderr: string }) => {
-    assert.equal(error.code, 1);
-    assert.match(error.stderr, /lets one address hold 3 connections \(MAX_CONNECTIONS_PER_ADDRESS\), and this bench opens up to \d+ from this machine: start that server with MAX_CONNECTIONS_PER_ADDRESS=0/);
-    return true;
-  });
+  await assert.rejects(
+    bench(['--url', server.url, '--techniques', A_STREAM.id, '--clients', '2', '--rate', '10', '--duration', '1']),
+    (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1);
+      assert.match(
+        error.stderr,
+        /lets one address hold 3 connections \(MAX_CONNECTIONS_PER_ADDRESS\), and this bench opens up to \d+ from this machine: start that server with MAX_CONNECTIONS_PER_ADDRESS=0/,
+      );
+      return true;
+    },
+  );
 });
 
 test('--url with nothing listening fails at once with exit code 1 and says so', async () => {
@@ -226,44 +309,84 @@ test('--url with nothing listening fails at once with exit code 1 and says so', 
   });
 });
 
-test('--feed memory,redis --nodes 2 runs the baseline and two nodes on a private Redis, and reports the backplane', needs(REDIS), async (t) => {
-  const out = await mkdtemp(join(tmpdir(), 'realtime-lab-bench-'));
-  t.after(() => rm(out, { recursive: true, force: true }));
-  const { stdout } = await bench(['--techniques', `${A_STREAM.id},${A_LONG_POLL.id}`, '--feed', 'memory,redis', '--nodes', '2', '--clients', '4', '--rate', '20', '--duration', '1', '--out', out, '--json']);
-  const result = JSON.parse(stdout) as BenchResult;
-  const ajv = new Ajv({ allErrors: true, strict: true });
-  addFormats.default(ajv);
-  const validate = ajv.compile(JSON.parse(await readFile(join(ROOT, 'bench/results.schema.json'), 'utf8')));
-  assert.ok(validate(result), ajv.errorsText(validate.errors));
-  assert.deepEqual(
-    result.techniques.map((r) => `${r.technique} ${r.feed}×${r.nodes}`),
-    [`${A_STREAM.id} memory×1`, `${A_LONG_POLL.id} memory×1`, `${A_STREAM.id} redis×2`, `${A_LONG_POLL.id} redis×2`],
-  );
-  for (const r of result.techniques) {
-    assert.equal(r.lost, 0, `${r.technique} on ${r.feed}`);
-    assert.equal(r.duplicates, 0);
-    assert.equal(r.outOfOrder, 0);
-    assert.equal(r.messagesDelivered, r.messagesPublished * 4);
-    if (r.feed === 'memory') continue;
-    // Two subscribers on the publisher's node, two on the other: every delivery counted once in either.
-    assert.equal((r.latencyByNode?.sameNode?.samples ?? 0) + (r.latencyByNode?.otherNodes?.samples ?? 0), r.messagesDelivered);
-    assert.equal(r.latencyByNode?.otherNodes?.samples, r.messagesPublished * 2);
-    // Both nodes' sockets are counted: a stream per subscriber, over the two nodes.
-    if (techniqueOf(r.technique).capabilities.streams) assert.equal(r.httpRequests, 4);
-  }
-  assert.ok(result.backplane && result.backplane.publishes > 0 && result.backplane.publishesPerSecond > 0);
-  // redis-benchmark comes with Debian's redis-server (redis-tools): the script's own ceiling.
-  assert.ok(result.backplane.scriptCeiling && result.backplane.scriptCeiling.publishesPerSecond > 0);
-  const summary = await readFile(join(out, 'summary.md'), 'utf8');
-  assert.match(summary, /## The Redis backplane/);
-  assert.match(summary, new RegExp(`\\| ${A_STREAM.id} \\| 4 \\| [\\d.]+ / [\\d.]+ \\| [\\d.]+ / [\\d.]+ \\| [\\d.]+ / [\\d.]+ \\|`));
-  assert.ok((await readdir(out)).includes('backplane-latency.png'));
-});
+test(
+  '--feed memory,redis --nodes 2 runs the baseline and two nodes on a private Redis, and reports the backplane',
+  needs(REDIS),
+  async (t) => {
+    const out = await mkdtemp(join(tmpdir(), 'realtime-lab-bench-'));
+    t.after(() => rm(out, { recursive: true, force: true }));
+    const { stdout } = await bench([
+      '--techniques',
+      `${A_STREAM.id},${A_LONG_POLL.id}`,
+      '--feed',
+      'memory,redis',
+      '--nodes',
+      '2',
+      '--clients',
+      '4',
+      '--rate',
+      '20',
+      '--duration',
+      '1',
+      '--out',
+      out,
+      '--json',
+    ]);
+    const result = JSON.parse(stdout) as BenchResult;
+    const ajv = new Ajv({ allErrors: true, strict: true });
+    addFormats.default(ajv);
+    const validate = ajv.compile(JSON.parse(await readFile(join(ROOT, 'bench/results.schema.json'), 'utf8')));
+    assert.ok(validate(result), ajv.errorsText(validate.errors));
+    assert.deepEqual(
+      result.techniques.map((r) => `${r.technique} ${r.feed}×${r.nodes}`),
+      [`${A_STREAM.id} memory×1`, `${A_LONG_POLL.id} memory×1`, `${A_STREAM.id} redis×2`, `${A_LONG_POLL.id} redis×2`],
+    );
+    for (const r of result.techniques) {
+      assert.equal(r.lost, 0, `${r.technique} on ${r.feed}`);
+      assert.equal(r.duplicates, 0);
+      assert.equal(r.outOfOrder, 0);
+      assert.equal(r.messagesDelivered, r.messagesPublished * 4);
+      if (r.feed === 'memory') continue;
+      // Two subscribers on the publisher's node, two on the other: every delivery counted once in either.
+      assert.equal(
+        (r.latencyByNode?.sameNode?.samples ?? 0) + (r.latencyByNode?.otherNodes?.samples ?? 0),
+        r.messagesDelivered,
+      );
+      assert.equal(r.latencyByNode?.otherNodes?.samples, r.messagesPublished * 2);
+      // Both nodes' sockets are counted: a stream per subscriber, over the two nodes.
+      if (techniqueOf(r.technique).capabilities.streams) assert.equal(r.httpRequests, 4);
+    }
+    assert.ok(result.backplane && result.backplane.publishes > 0 && result.backplane.publishesPerSecond > 0);
+    // redis-benchmark comes with Debian's redis-server (redis-tools): the script's own ceiling.
+    assert.ok(result.backplane.scriptCeiling && result.backplane.scriptCeiling.publishesPerSecond > 0);
+    const summary = await readFile(join(out, 'summary.md'), 'utf8');
+    assert.match(summary, /## The Redis backplane/);
+    assert.match(
+      summary,
+      new RegExp(`\\| ${A_STREAM.id} \\| 4 \\| [\\d.]+ / [\\d.]+ \\| [\\d.]+ / [\\d.]+ \\| [\\d.]+ / [\\d.]+ \\|`),
+    );
+    assert.ok((await readdir(out)).includes('backplane-latency.png'));
+  },
+);
 
 describe('the bench command line', () => {
   test('--help explains the options and exits 0', async () => {
     const { stdout } = await bench(['--help']);
-    for (const flag of ['--techniques', '--clients', '--rate', '--duration', '--payload', '--poll-interval', '--url', '--out', '--json', '--scenario', '--feed', '--nodes']) assert.ok(stdout.includes(flag), flag);
+    for (const flag of [
+      '--techniques',
+      '--clients',
+      '--rate',
+      '--duration',
+      '--payload',
+      '--poll-interval',
+      '--url',
+      '--out',
+      '--json',
+      '--scenario',
+      '--feed',
+      '--nodes',
+    ])
+      assert.ok(stdout.includes(flag), flag);
   });
 
   for (const [args, message] of [

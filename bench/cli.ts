@@ -33,9 +33,14 @@ async function main(argv: string[]): Promise<number> {
   events.on('event', (event: BenchEvent) => progress.show(event));
   const runs = options.clients.length * options.techniques.length;
   // Per run: the duration, ~3 s to start a server and drain, and connecting the clients.
-  const estimateSec = options.clients.reduce((sum, clients) => sum + options.techniques.length * (options.durationSec + 3 + clients * 0.003), 0);
+  const estimateSec = options.clients.reduce(
+    (sum, clients) => sum + options.techniques.length * (options.durationSec + 3 + clients * 0.003),
+    0,
+  );
   const estimate = estimateSec < 90 ? `${Math.ceil(estimateSec / 5) * 5} s` : `${Math.round(estimateSec / 60)} min`;
-  progress.note(`bench: ${runs} run${runs > 1 ? 's' : ''} (${options.techniques.join(', ')}; ${options.clients.join(', ')} clients), about ${estimate}`);
+  progress.note(
+    `bench: ${runs} run${runs > 1 ? 's' : ''} (${options.techniques.join(', ')}; ${options.clients.join(', ')} clients), about ${estimate}`,
+  );
 
   const result = await runBench(options, events);
   progress.clear();
@@ -90,8 +95,14 @@ class Progress {
     } else {
       const r = event.result;
       const verdict =
-        r.messagesExpected === 0 ? 'nothing published' : r.lost === 0 && r.duplicates === 0 ? `all ${r.messagesDelivered} delivered` : `${r.lost} lost, ${r.duplicates} duplicated`;
-      this.note(`✓ ${r.technique} (${r.clients} clients): ${verdict}, ${r.httpRequests} requests, p99 ${r.latencyMs ? `${ms(r.latencyMs.p99)} ms` : '–'}`);
+        r.messagesExpected === 0
+          ? 'nothing published'
+          : r.lost === 0 && r.duplicates === 0
+            ? `all ${r.messagesDelivered} delivered`
+            : `${r.lost} lost, ${r.duplicates} duplicated`;
+      this.note(
+        `✓ ${r.technique} (${r.clients} clients): ${verdict}, ${r.httpRequests} requests, p99 ${r.latencyMs ? `${ms(r.latencyMs.p99)} ms` : '–'}`,
+      );
     }
   }
 

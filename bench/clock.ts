@@ -29,7 +29,8 @@ export async function calibrate(baseUrl: string, samples = 15): Promise<Clock> {
     const response = await fetch(`${baseUrl}/api/health`);
     const body = (await response.json()) as { now?: unknown };
     const received = localNow();
-    if (typeof body.now !== 'number') throw new Error(`${baseUrl}/api/health has no "now": is this a realtime-lab server?`);
+    if (typeof body.now !== 'number')
+      throw new Error(`${baseUrl}/api/health has no "now": is this a realtime-lab server?`);
     const rtt = received - sent;
     if (rtt < best.rtt) best = { offset: body.now - (sent + received) / 2, rtt };
   }

@@ -106,7 +106,9 @@ export class DeliveryTracker implements DeliverySink {
 
   /** The delays of each group apart (empty without groups). */
   latencyByGroup(): Record<string, LatencySummary | null> {
-    return Object.fromEntries([...this.#groupLatencies].map(([group, samples]) => [group, summarize(Float64Array.from(samples))]));
+    return Object.fromEntries(
+      [...this.#groupLatencies].map(([group, samples]) => [group, summarize(Float64Array.from(samples))]),
+    );
   }
 
   gap(_client: number, missed: number): void {
@@ -140,7 +142,8 @@ export class DeliveryTracker implements DeliverySink {
 export function summarize(samples: Float64Array): LatencySummary | null {
   if (samples.length === 0) return null;
   const sorted = Float64Array.from(samples).sort();
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+  const at = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
   let sum = 0;
   for (const value of sorted) sum += value;
   return {

@@ -52,7 +52,16 @@ const LOOP_MONITOR_RESOLUTION_MS = 10;
 
 export type BenchEvent =
   | { type: 'phase'; index: number; total: number; technique: string; clients: number; step: string }
-  | { type: 'progress'; technique: string; clients: number; elapsedMs: number; durationMs: number; published: number; delivered: number; expected: number }
+  | {
+      type: 'progress';
+      technique: string;
+      clients: number;
+      elapsedMs: number;
+      durationMs: number;
+      published: number;
+      delivered: number;
+      expected: number;
+    }
   | { type: 'done'; result: TechniqueResult };
 
 export interface BenchEvents {
@@ -66,27 +75,51 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   const load = loadavg();
   const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchTechnique);
   // Feeds outermost, so a chart can set each technique's figures on one feed beside another's.
-  const runs = options.feeds.flatMap((feed) => options.clients.flatMap((clients) => selected.map((driver) => ({ driver, clients, feed }))));
+  const runs = options.feeds.flatMap((feed) =>
+    options.clients.flatMap((clients) => selected.map((driver) => ({ driver, clients, feed }))),
+  );
   const results: TechniqueResult[] = [];
   // `--feed redis`: one private redis-server for the whole bench, each run on keys of its own.
   const privateRedis = !options.url && options.feeds.includes('redis') ? await startRedis() : null;
   let backplane: BackplaneFigures | null = null;
   try {
     for (const [index, run] of runs.entries()) {
-      const redisUrl = run.feed === 'memory' ? null : run.feed === 'redis' ? (privateRedis as RedisProcess).url : run.feed;
-      results.push(await runOne(run.driver, run.clients, { name: run.feed === 'memory' ? 'memory' : 'redis', redisUrl }, options, events, index, runs.length));
+      const redisUrl =
+        run.feed === 'memory' ? null : run.feed === 'redis' ? (privateRedis as RedisProcess).url : run.feed;
+      results.push(
+        await runOne(
+          run.driver,
+          run.clients,
+          { name: run.feed === 'memory' ? 'memory' : 'redis', redisUrl },
+          options,
+          events,
+          index,
+          runs.length,
+        ),
+      );
     }
     const redisUrl = privateRedis?.url ?? options.feeds.find((feed) => feed.startsWith('redis'));
     if (redisUrl) {
-      events.emit('event', { type: 'phase', index: runs.length - 1, total: runs.length, technique: 'redis', clients: 0, step: `measuring the publish rate one Redis sustains (${BACKPLANE_PROBE_MS / 1000} s)` });
+      events.emit('event', {
+        type: 'phase',
+        index: runs.length - 1,
+        total: runs.length,
+        technique: 'redis',
+        clients: 0,
+        step: `measuring the publish rate one Redis sustains (${BACKPLANE_PROBE_MS / 1000} s)`,
+      });
       backplane = await measureBackplane(redisUrl, options.payloadBytes, privateRedis?.pid);
     }
   } finally {
     await privateRedis?.dispose();
   }
-  const warnings = [...new Set(results.flatMap((r) => r.warnings.map((w) => `${r.technique} (${r.clients} clients): ${w}`)))];
+  const warnings = [
+    ...new Set(results.flatMap((r) => r.warnings.map((w) => `${r.technique} (${r.clients} clients): ${w}`))),
+  ];
   if (load[0] !== undefined && load[0] > cpus().length * 0.5) {
-    warnings.unshift(`the machine was busy before the bench started (load average ${load[0].toFixed(2)} on ${cpus().length} CPUs): figures may be noisy`);
+    warnings.unshift(
+      `the machine was busy before the bench started (load average ${load[0].toFixed(2)} on ${cpus().length} CPUs): figures may be noisy`,
+    );
   }
   return {
     schemaVersion: SCHEMA_VERSION,
@@ -100,7 +133,9 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
       pollIntervalMs: options.pollIntervalMs,
       url: options.url,
       chaos: options.chaos,
-      feeds: options.url ? [] : options.feeds.map((feed) => (feed === 'memory' || feed === 'redis' ? feed : redact(feed))),
+      feeds: options.url
+        ? []
+        : options.feeds.map((feed) => (feed === 'memory' || feed === 'redis' ? feed : redact(feed))),
       nodes: options.nodes,
     },
     environment: {
@@ -118,7 +153,11 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
         : options.nodes > 1
           ? `${options.nodes} fresh server processes per technique on one Redis, on 127.0.0.1`
           : 'a fresh server process per technique, on 127.0.0.1',
-      redis: privateRedis ? `a private ${redisVersion()} started by the bench` : options.feeds.some((f) => f.startsWith('redis')) ? 'the redis:// URL given' : null,
+      redis: privateRedis
+        ? `a private ${redisVersion()} started by the bench`
+        : options.feeds.some((f) => f.startsWith('redis'))
+          ? 'the redis:// URL given'
+          : null,
       startedAt,
       finishedAt: new Date().toISOString(),
     },
@@ -134,11 +173,25 @@ interface RunFeed {
   redisUrl: string | null;
 }
 
-async function runOne(driver: BenchTechnique, clients: number, feed: RunFeed, options: BenchOptions, events: BenchEvents, index: number, total: number): Promise<TechniqueResult> {
+async function runOne(
+  driver: BenchTechnique,
+  clients: number,
+  feed: RunFeed,
+  options: BenchOptions,
+  events: BenchEvents,
+  index: number,
+  total: number,
+): Promise<TechniqueResult> {
   const technique = driver.id;
   const phase = (step: string) => events.emit('event', { type: 'phase', index, total, technique, clients, step });
   const nodeCount = feed.redisUrl && !options.url ? options.nodes : 1;
-  phase(nodeCount > 1 ? `starting ${nodeCount} server nodes on one Redis` : feed.redisUrl ? 'starting the server on Redis' : 'starting the server');
+  phase(
+    nodeCount > 1
+      ? `starting ${nodeCount} server nodes on one Redis`
+      : feed.redisUrl
+        ? 'starting the server on Redis'
+        : 'starting the server',
+  );
   const count = Math.round(options.rate * options.durationSec);
   const tag = randomBytes(4).toString('hex');
   // Under --chaos the run tests recovery by cursor, so the history holds the whole run: a
@@ -162,14 +215,20 @@ async function runOne(driver: BenchTechnique, clients: number, feed: RunFeed, op
   const baseUrl = options.url ?? (server as ServerProcess).baseUrl;
   const nodeUrls = options.url ? [options.url] : servers.map((s) => s.baseUrl);
   const target = new URL(baseUrl);
-  const proxy = options.chaos ? await FaultProxy.start({ host: target.hostname, port: Number(target.port || 80) }) : null;
+  const proxy = options.chaos
+    ? await FaultProxy.start({ host: target.hostname, port: Number(target.port || 80) })
+    : null;
   // Subscribers go through the fault proxy when there is one; publishing and the figures do not.
   const subscriberUrls = proxy ? [proxy.url] : nodeUrls;
   // The figures of all the nodes together: CPU adds up, and so does memory.
   const figures = (): ProcessFigures | null => {
     const each = servers.map((s) => s.figures());
     if (each.length === 0 || each.some((f) => f === null)) return null;
-    return (each as ProcessFigures[]).reduce((sum, f) => ({ cpuMs: sum.cpuMs + f.cpuMs, rssBytes: sum.rssBytes + f.rssBytes, maxRssBytes: sum.maxRssBytes + f.maxRssBytes }));
+    return (each as ProcessFigures[]).reduce((sum, f) => ({
+      cpuMs: sum.cpuMs + f.cpuMs,
+      rssBytes: sum.rssBytes + f.rssBytes,
+      maxRssBytes: sum.maxRssBytes + f.maxRssBytes,
+    }));
   };
   try {
     const clock = await calibrate(baseUrl);
@@ -182,7 +241,11 @@ async function runOne(driver: BenchTechnique, clients: number, feed: RunFeed, op
       return { url, node, first, size: Math.round(((node + 1) * clients) / subscriberUrls.length) - first };
     });
     const nodeOf = (client: number) => blocks.findLast((block) => block.first <= client)?.node ?? 0;
-    const tracker = new DeliveryTracker(author, clients, nodeCount > 1 ? (client) => (nodeOf(client) === 0 ? 'sameNode' : 'otherNodes') : undefined);
+    const tracker = new DeliveryTracker(
+      author,
+      clients,
+      nodeCount > 1 ? (client) => (nodeOf(client) === 0 ? 'sameNode' : 'otherNodes') : undefined,
+    );
     const expected = count * clients;
 
     const processStart = figures();
@@ -194,27 +257,65 @@ async function runOne(driver: BenchTechnique, clients: number, feed: RunFeed, op
     loopDelay.enable();
     const phaseStart = performance.now();
 
-    phase(nodeCount > 1 ? `connecting ${clients} subscribers over ${nodeCount} nodes` : `connecting ${clients} subscribers`);
+    phase(
+      nodeCount > 1 ? `connecting ${clients} subscribers over ${nodeCount} nodes` : `connecting ${clients} subscribers`,
+    );
     const subscribers = subscribeAll(
-      blocks.filter((block) => block.size > 0).map((block) => driver.subscribe({ technique: driver, baseUrl: block.url, clientId, clients: block.size, since: health.lastId, epoch: health.epoch, pollIntervalMs: options.pollIntervalMs, tracker: tracker.slice(block.first), clock })),
+      blocks
+        .filter((block) => block.size > 0)
+        .map((block) =>
+          driver.subscribe({
+            technique: driver,
+            baseUrl: block.url,
+            clientId,
+            clients: block.size,
+            since: health.lastId,
+            epoch: health.epoch,
+            pollIntervalMs: options.pollIntervalMs,
+            tracker: tracker.slice(block.first),
+            clock,
+          }),
+        ),
     );
     let report: SubscriberReport | undefined;
     try {
-      await withTimeout(subscribers.ready, CONNECT_TIMEOUT_MS, `${technique}: the ${clients} subscribers did not all connect within ${CONNECT_TIMEOUT_MS / 1000} s`);
+      await withTimeout(
+        subscribers.ready,
+        CONNECT_TIMEOUT_MS,
+        `${technique}: the ${clients} subscribers did not all connect within ${CONNECT_TIMEOUT_MS / 1000} s`,
+      );
 
       const durationMs = options.durationSec * 1000;
       const publishStart = performance.now();
       let answered = 0;
       const ticker = setInterval(() => {
-        events.emit('event', { type: 'progress', technique, clients, elapsedMs: performance.now() - publishStart, durationMs, published: answered, delivered: tracker.delivered, expected });
+        events.emit('event', {
+          type: 'progress',
+          technique,
+          clients,
+          elapsedMs: performance.now() - publishStart,
+          durationMs,
+          published: answered,
+          delivered: tracker.delivered,
+          expected,
+        });
       }, PROGRESS_EVERY_MS);
       let published: Awaited<ReturnType<typeof publish>> | null = null;
       let kind = 0;
-      const chaos = proxy ? setInterval(() => proxy.cutRandom(kind++ % 2 === 0 ? 'reset' : 'close'), CHAOS_CUT_EVERY_MS) : undefined;
+      const chaos = proxy
+        ? setInterval(() => proxy.cutRandom(kind++ % 2 === 0 ? 'reset' : 'close'), CHAOS_CUT_EVERY_MS)
+        : undefined;
       try {
         if (count > 0) {
           phase(`publishing ${count} messages at ${options.rate}/s`);
-          published = await publish({ baseUrl, rate: options.rate, count, author, text: paddedText(options.payloadBytes, author), onAnswer: () => (answered += 1) });
+          published = await publish({
+            baseUrl,
+            rate: options.rate,
+            count,
+            author,
+            text: paddedText(options.payloadBytes, author),
+            onAnswer: () => (answered += 1),
+          });
         } else {
           phase(`waiting ${options.durationSec} s with nothing published`);
           await sleep(durationMs);
@@ -222,7 +323,8 @@ async function runOne(driver: BenchTechnique, clients: number, feed: RunFeed, op
         clearInterval(chaos);
         const ids = published?.ids ?? [];
         phase('waiting for the last deliveries');
-        const deadline = performance.now() + Math.max(MIN_DRAIN_MS, 2 * options.pollIntervalMs, proxy ? CHAOS_DRAIN_MS : 0);
+        const deadline =
+          performance.now() + Math.max(MIN_DRAIN_MS, 2 * options.pollIntervalMs, proxy ? CHAOS_DRAIN_MS : 0);
         while (ids.length > 0 && performance.now() < deadline) {
           if (tracker.delivered >= ids.length * clients && tracker.hasAll(ids)) break;
           await sleep(10);
@@ -286,7 +388,10 @@ function subscribeAll(groups: Subscribers[]): Subscribers {
     async stop() {
       const reports = await Promise.all(groups.map((group) => group.stop()));
       // autocannon's own latency cannot be added up across instances: left out.
-      return { errors: reports.reduce((sum, r) => sum + r.errors, 0), reconnects: reports.reduce((sum, r) => sum + r.reconnects, 0) };
+      return {
+        errors: reports.reduce((sum, r) => sum + r.errors, 0),
+        reconnects: reports.reduce((sum, r) => sum + r.reconnects, 0),
+      };
     },
   };
 }
@@ -353,20 +458,29 @@ export function measure(m: Measurements): TechniqueResult {
   const warnings: string[] = [];
   // Under --chaos the server also counts what it wrote into connections that were then cut.
   if (!m.chaos && delivery.payloadBytes !== stats.payloadBytes) {
-    warnings.push(`the subscribers received ${delivery.payloadBytes} payload bytes, the server counted ${stats.payloadBytes}`);
+    warnings.push(
+      `the subscribers received ${delivery.payloadBytes} payload bytes, the server counted ${stats.payloadBytes}`,
+    );
   }
-  if (delivered < expected) warnings.push(`${expected - delivered} of ${expected} messages did not arrive before the drain deadline`);
+  if (delivered < expected)
+    warnings.push(`${expected - delivered} of ${expected} messages did not arrive before the drain deadline`);
   if (delivery.duplicates > 0) warnings.push(`${delivery.duplicates} duplicate deliveries`);
   if (delivery.outOfOrder > 0) warnings.push(`${delivery.outOfOrder} messages out of order`);
   if (m.report.errors > 0) warnings.push(`${m.report.errors} subscriber errors`);
   const refused = m.published?.autocannon.non2xx ?? 0;
-  if (refused > 0) warnings.push(`${refused} publishes were refused (a server's PUBLISH_RATE_PER_CLIENT or PUBLISH_RATE_PER_ADDRESS limit answers 429): fewer messages than asked for were sent`);
+  if (refused > 0)
+    warnings.push(
+      `${refused} publishes were refused (a server's PUBLISH_RATE_PER_CLIENT or PUBLISH_RATE_PER_ADDRESS limit answers 429): fewer messages than asked for were sent`,
+    );
   const benchCpuPercent = (m.benchCpuMs / m.phaseMs) * 100;
   const saturated = benchCpuPercent > SATURATED_CPU_PERCENT || m.loopDelayP99Ms > SATURATED_LOOP_DELAY_MS;
   if (saturated) {
-    warnings.push(`the bench process itself was saturated (CPU ${benchCpuPercent.toFixed(0)}% of a core, event-loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms): delays include the bench's own queueing`);
+    warnings.push(
+      `the bench process itself was saturated (CPU ${benchCpuPercent.toFixed(0)}% of a core, event-loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms): delays include the bench's own queueing`,
+    );
   }
-  if (m.clockUncertaintyMs > 1) warnings.push(`the clock offset to the server is only known to ±${m.clockUncertaintyMs.toFixed(2)} ms`);
+  if (m.clockUncertaintyMs > 1)
+    warnings.push(`the clock offset to the server is only known to ±${m.clockUncertaintyMs.toFixed(2)} ms`);
 
   const latency = delivery.latencyMs;
   const framingPerMessage = perMessage(bytes.framing);
@@ -391,8 +505,17 @@ export function measure(m: Measurements): TechniqueResult {
     if (measured === null) continue;
     const allowed = Math.max(prediction.tolerance * prediction.predicted, prediction.toleranceAbs ?? 0);
     const agrees = Math.abs(measured - prediction.predicted) <= allowed;
-    theory.push({ ...prediction, predicted: round(prediction.predicted), measured: round(measured), ratio: round(prediction.predicted === 0 ? 0 : measured / prediction.predicted), agrees });
-    if (!agrees) warnings.push(`${prediction.metric}: measured ${round(measured)}, the model (${prediction.model}) predicts ${round(prediction.predicted)}`);
+    theory.push({
+      ...prediction,
+      predicted: round(prediction.predicted),
+      measured: round(measured),
+      ratio: round(prediction.predicted === 0 ? 0 : measured / prediction.predicted),
+      agrees,
+    });
+    if (!agrees)
+      warnings.push(
+        `${prediction.metric}: measured ${round(measured)}, the model (${prediction.model}) predicts ${round(prediction.predicted)}`,
+      );
   }
 
   return {
@@ -426,13 +549,21 @@ export function measure(m: Measurements): TechniqueResult {
           maxConnectionsPerAddress: m.connectionCap,
         }
       : null,
-    bench: { cpuMs: round(m.benchCpuMs), cpuPercent: round(benchCpuPercent), eventLoopDelayP99Ms: round(m.loopDelayP99Ms), saturated },
+    bench: {
+      cpuMs: round(m.benchCpuMs),
+      cpuPercent: round(benchCpuPercent),
+      eventLoopDelayP99Ms: round(m.loopDelayP99Ms),
+      saturated,
+    },
     subscriberErrors: m.report.errors,
     reconnects: m.report.reconnects,
     chaos: m.chaos,
     autocannon: m.report.autocannon ?? null,
     publisher: m.published
-      ? { ...m.published.autocannon, achievedRate: round(m.published.windowMs > 0 ? ((ids.length - 1) * 1000) / m.published.windowMs : 0) }
+      ? {
+          ...m.published.autocannon,
+          achievedRate: round(m.published.windowMs > 0 ? ((ids.length - 1) * 1000) / m.published.windowMs : 0),
+        }
       : null,
     subscribedMs: round(m.subscribedMs),
     publishWindowMs: round(m.published?.windowMs ?? 0),
@@ -442,7 +573,10 @@ export function measure(m: Measurements): TechniqueResult {
 }
 
 /** The connections one run of the bench opens to a server at most, all from this machine. */
-export function connectionsNeeded(clients: number, options: Pick<BenchOptions, 'rate' | 'durationSec' | 'chaos'>): number {
+export function connectionsNeeded(
+  clients: number,
+  options: Pick<BenchOptions, 'rate' | 'durationSec' | 'chaos'>,
+): number {
   const publisher = publisherConnections(options.rate, Math.max(1, Math.round(options.rate * options.durationSec)));
   return clients + publisher + OWN_CONNECTIONS + (options.chaos ? CHAOS_CONNECTIONS : 0);
 }
@@ -462,9 +596,15 @@ export async function checkServer(url: string, connections = 0): Promise<void> {
   }
   const body = (await response.json().catch(() => null)) as { now?: unknown; lastId?: unknown } | null;
   if (!response.ok || typeof body?.now !== 'number' || typeof body.lastId !== 'number') {
-    throw new Error(`${url}/api/health answered ${response.status} without a realtime-lab health document: is this a realtime-lab server?`);
+    throw new Error(
+      `${url}/api/health answered ${response.status} without a realtime-lab health document: is this a realtime-lab server?`,
+    );
   }
-  const stats = (await (await fetch(`${url}/api/stats`, { signal: AbortSignal.timeout(5000) })).json().catch(() => null)) as Partial<ServerStats> | null;
+  const stats = (await (
+    await fetch(`${url}/api/stats`, { signal: AbortSignal.timeout(5000) })
+  )
+    .json()
+    .catch(() => null)) as Partial<ServerStats> | null;
   const limit = stats?.connections?.perAddressLimit;
   if (typeof limit === 'number' && limit > 0 && limit < connections) {
     throw new Error(
@@ -477,7 +617,10 @@ export async function checkServer(url: string, connections = 0): Promise<void> {
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -68,7 +68,8 @@ export class FaultProxy {
     if (!this.#open.delete(connection.id)) return;
     this.#stats.cut += 1;
     for (const socket of [connection.client, connection.upstream]) {
-      if (kind === 'reset' && typeof socket.resetAndDestroy === 'function' && !socket.destroyed && !socket.connecting) socket.resetAndDestroy();
+      if (kind === 'reset' && typeof socket.resetAndDestroy === 'function' && !socket.destroyed && !socket.connecting)
+        socket.resetAndDestroy();
       else if (kind === 'close') socket.end();
       else socket.destroy();
     }

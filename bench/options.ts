@@ -46,10 +46,38 @@ interface Scenario {
 
 /** Named presets. Every flag given on the command line overrides the preset's value. */
 export const SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
-  chat: { summary: 'a busy chat room: 100 clients, 20 msg/s (the default)', clients: [100], rate: 20, durationSec: 8, payloadBytes: 100, pollIntervalMs: 1000 },
-  ticker: { summary: 'a price ticker: few clients, 200 msg/s', clients: [20], rate: 200, durationSec: 8, payloadBytes: 80, pollIntervalMs: 1000 },
-  idle: { summary: 'nothing happens for 32 s: what waiting costs (heartbeats, polls, long-poll timeouts)', clients: [100], rate: 0, durationSec: 32, payloadBytes: 100, pollIntervalMs: 1000 },
-  crowd: { summary: 'many quiet clients: 1,000 clients, 5 msg/s', clients: [1000], rate: 5, durationSec: 10, payloadBytes: 100, pollIntervalMs: 1000 },
+  chat: {
+    summary: 'a busy chat room: 100 clients, 20 msg/s (the default)',
+    clients: [100],
+    rate: 20,
+    durationSec: 8,
+    payloadBytes: 100,
+    pollIntervalMs: 1000,
+  },
+  ticker: {
+    summary: 'a price ticker: few clients, 200 msg/s',
+    clients: [20],
+    rate: 200,
+    durationSec: 8,
+    payloadBytes: 80,
+    pollIntervalMs: 1000,
+  },
+  idle: {
+    summary: 'nothing happens for 32 s: what waiting costs (heartbeats, polls, long-poll timeouts)',
+    clients: [100],
+    rate: 0,
+    durationSec: 32,
+    payloadBytes: 100,
+    pollIntervalMs: 1000,
+  },
+  crowd: {
+    summary: 'many quiet clients: 1,000 clients, 5 msg/s',
+    clients: [1000],
+    rate: 5,
+    durationSec: 10,
+    payloadBytes: 100,
+    pollIntervalMs: 1000,
+  },
 });
 
 export const DEFAULT_SCENARIO = 'chat';
@@ -104,7 +132,10 @@ Options:
 
 Scenarios:
 ${Object.entries(SCENARIOS)
-  .map(([name, s]) => `  ${name.padEnd(8)} ${s.summary}\n           (--clients ${s.clients.join(',')} --rate ${s.rate} --duration ${s.durationSec} --payload ${s.payloadBytes} --poll-interval ${s.pollIntervalMs})`)
+  .map(
+    ([name, s]) =>
+      `  ${name.padEnd(8)} ${s.summary}\n           (--clients ${s.clients.join(',')} --rate ${s.rate} --duration ${s.durationSec} --payload ${s.payloadBytes} --poll-interval ${s.pollIntervalMs})`,
+  )
   .join('\n')}
 
 Writes DIR/results.json, DIR/summary.md, DIR/*.png and DIR/index.html.
@@ -149,38 +180,59 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
 
   const scenarioName = values.scenario ?? DEFAULT_SCENARIO;
   const scenario = SCENARIOS[scenarioName];
-  if (!scenario) throw new UsageError(`--scenario: unknown scenario ${JSON.stringify(scenarioName)}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  if (!scenario)
+    throw new UsageError(
+      `--scenario: unknown scenario ${JSON.stringify(scenarioName)}; known: ${Object.keys(SCENARIOS).join(', ')}`,
+    );
 
   const known: readonly string[] = techniqueIds;
   let techniques = [...known];
   if (values.techniques !== undefined) {
     techniques = list('--techniques', values.techniques);
     for (const id of techniques) {
-      if (!known.includes(id)) throw new UsageError(`--techniques: unknown technique ${JSON.stringify(id)}; known: ${known.join(', ')}`);
+      if (!known.includes(id))
+        throw new UsageError(`--techniques: unknown technique ${JSON.stringify(id)}; known: ${known.join(', ')}`);
     }
-    if (new Set(techniques).size !== techniques.length) throw new UsageError('--techniques: a technique is listed twice');
+    if (new Set(techniques).size !== techniques.length)
+      throw new UsageError('--techniques: a technique is listed twice');
   }
 
-  const clients = values.clients === undefined ? scenario.clients : list('--clients', values.clients).map((v) => integer('--clients', v, 1, LIMITS.clients));
+  const clients =
+    values.clients === undefined
+      ? scenario.clients
+      : list('--clients', values.clients).map((v) => integer('--clients', v, 1, LIMITS.clients));
   if (new Set(clients).size !== clients.length) throw new UsageError('--clients: a client count is listed twice');
 
   const nodes = values.nodes === undefined ? 1 : integer('--nodes', values.nodes, 1, LIMITS.nodes);
   const feeds = values.feed === undefined ? [nodes > 1 ? 'redis' : 'memory'] : list('--feed', values.feed).map(feed);
   if (new Set(feeds).size !== feeds.length) throw new UsageError('--feed: a feed is listed twice');
   if (values.url !== undefined && (values.feed !== undefined || values.nodes !== undefined)) {
-    throw new UsageError('--feed and --nodes set up the servers the bench starts; with --url it measures a running one as it is');
+    throw new UsageError(
+      '--feed and --nodes set up the servers the bench starts; with --url it measures a running one as it is',
+    );
   }
-  if (nodes > 1 && feeds.every((f) => f === 'memory')) throw new UsageError('--nodes: several nodes share a feed through Redis; --feed memory is one process\'s own');
-  if (values.chaos && nodes > 1) throw new UsageError('--chaos runs on one node: its fault proxy sits in front of one server');
+  if (nodes > 1 && feeds.every((f) => f === 'memory'))
+    throw new UsageError("--nodes: several nodes share a feed through Redis; --feed memory is one process's own");
+  if (values.chaos && nodes > 1)
+    throw new UsageError('--chaos runs on one node: its fault proxy sits in front of one server');
 
   return {
     scenario: scenarioName,
     techniques,
     clients,
     rate: values.rate === undefined ? scenario.rate : integer('--rate', values.rate, 0, LIMITS.rate),
-    durationSec: values.duration === undefined ? scenario.durationSec : number('--duration', values.duration, 1, LIMITS.durationSec),
-    payloadBytes: values.payload === undefined ? scenario.payloadBytes : integer('--payload', values.payload, MIN_PAYLOAD_BYTES, LIMITS.payloadBytes),
-    pollIntervalMs: values['poll-interval'] === undefined ? scenario.pollIntervalMs : integer('--poll-interval', values['poll-interval'], 50, LIMITS.pollIntervalMs),
+    durationSec:
+      values.duration === undefined
+        ? scenario.durationSec
+        : number('--duration', values.duration, 1, LIMITS.durationSec),
+    payloadBytes:
+      values.payload === undefined
+        ? scenario.payloadBytes
+        : integer('--payload', values.payload, MIN_PAYLOAD_BYTES, LIMITS.payloadBytes),
+    pollIntervalMs:
+      values['poll-interval'] === undefined
+        ? scenario.pollIntervalMs
+        : integer('--poll-interval', values['poll-interval'], 50, LIMITS.pollIntervalMs),
     url: values.url === undefined ? null : url(values.url),
     out: values.out ?? DEFAULT_OUT,
     json: values.json ?? false,
@@ -198,13 +250,15 @@ function feed(raw: string): string {
 
 function list(flag: string, raw: string): string[] {
   const items = raw.split(',').map((s) => s.trim());
-  if (items.some((s) => s === '')) throw new UsageError(`${flag}: expected a comma-separated list, got ${JSON.stringify(raw)}`);
+  if (items.some((s) => s === ''))
+    throw new UsageError(`${flag}: expected a comma-separated list, got ${JSON.stringify(raw)}`);
   return items;
 }
 
 function number(flag: string, raw: string, min: number, max: number): number {
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value)) throw new UsageError(`${flag}: expected a number, got ${JSON.stringify(raw)}`);
+  if (raw.trim() === '' || !Number.isFinite(value))
+    throw new UsageError(`${flag}: expected a number, got ${JSON.stringify(raw)}`);
   if (value < min || value > max) throw new UsageError(`${flag}: ${value} is out of range (${min}..${max})`);
   return value;
 }

@@ -33,7 +33,14 @@ export function publisherConnections(rate: number, count: number): number {
 }
 
 /** Publishes `count` messages at `rate` per second; resolves when every answer is in. */
-export async function publish(options: { baseUrl: string; rate: number; count: number; author: string; text: string; onAnswer?: () => void }): Promise<PublishResult> {
+export async function publish(options: {
+  baseUrl: string;
+  rate: number;
+  count: number;
+  author: string;
+  text: string;
+  onAnswer?: () => void;
+}): Promise<PublishResult> {
   const { rate, count } = options;
   const connections = publisherConnections(rate, count);
   const intervalMs = 1000 / rate;

@@ -46,7 +46,22 @@ export async function startRedis(): Promise<RedisProcess> {
     if (child) return;
     const process_ = spawn(
       REDIS_SERVER_BIN,
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+        '--loglevel',
+        'warning',
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -55,7 +70,9 @@ export async function startRedis(): Promise<RedisProcess> {
       process_.once('error', (error: NodeJS.ErrnoException) =>
         reject(error.code === 'ENOENT' ? new Error(NOT_FOUND) : error),
       );
-      process_.once('exit', (code) => reject(new Error(`redis-server exited with ${code} before it answered: ${stderr.trim()}`)));
+      process_.once('exit', (code) =>
+        reject(new Error(`redis-server exited with ${code} before it answered: ${stderr.trim()}`)),
+      );
     });
     await Promise.race([answers(port), failed]);
     process_.removeAllListeners('exit');

@@ -62,7 +62,13 @@ export interface TechniqueResult {
    * and the peak sampled every 100 ms until they were gone; and the
    * MAX_CONNECTIONS_PER_ADDRESS the bench started it with (every bench client is 127.0.0.1).
    */
-  server: { cpuMs: number; cpuPercent: number; maxRssBytes: number; rssAtStartBytes: number; maxConnectionsPerAddress?: number } | null;
+  server: {
+    cpuMs: number;
+    cpuPercent: number;
+    maxRssBytes: number;
+    rssAtStartBytes: number;
+    maxConnectionsPerAddress?: number;
+  } | null;
   bench: { cpuMs: number; cpuPercent: number; eventLoopDelayP99Ms: number; saturated: boolean };
   subscriberErrors: number;
   /** Times a subscriber opened a new connection after one ended or broke. */

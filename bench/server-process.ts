@@ -63,14 +63,25 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     cwd: ROOT,
     // The bench measures delivery, not the publish rate limits: both are off in its
     // servers (the publisher and every subscriber are 127.0.0.1).
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', PUBLISH_RATE_PER_CLIENT: '0', PUBLISH_RATE_PER_ADDRESS: '0', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      PUBLISH_RATE_PER_CLIENT: '0',
+      PUBLISH_RATE_PER_ADDRESS: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let output = '';
   const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`the server did not start within ${START_TIMEOUT_MS} ms:\n${output}`)),
+      START_TIMEOUT_MS,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /serving (http:\/\/[^/\s]+)\//.exec(output);

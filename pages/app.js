@@ -55,7 +55,9 @@ byId('held-connections').textContent =
   `${inWords(held.length)} HTTP connection${held.length === 1 ? '' : 's'} open (${listed(held.map((technique) => inSentence(technique.title)))})`;
 
 const root = byId('panels');
-const panels = techniques.map((technique) => new Panel({ technique, root, clientId, serverNow: () => epochNow() + clockOffsetMs }));
+const panels = techniques.map(
+  (technique) => new Panel({ technique, root, clientId, serverNow: () => epochNow() + clockOffsetMs }),
+);
 const clientsLoaded = Promise.all(panels.map((panel) => panel.load()));
 
 // The composer can send over the connection of every two-way technique (that is the point:
@@ -66,7 +68,10 @@ const status = byId('composer-status');
 const viaPost = byId('via-post');
 for (const technique of techniques.filter((entry) => entry.capabilities.twoWay)) {
   const label = el('label');
-  label.append(el('input', { type: 'radio', name: 'via', value: technique.id }), document.createTextNode(` the ${technique.title}`));
+  label.append(
+    el('input', { type: 'radio', name: 'via', value: technique.id }),
+    document.createTextNode(` the ${technique.title}`),
+  );
   viaPost.before(label);
 }
 const firstVia = /** @type {HTMLInputElement | null} */ (form.querySelector('input[name="via"]'));

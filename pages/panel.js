@@ -88,12 +88,18 @@ export class Panel {
       this.figures[key] = value;
     }
 
-    const canvas = /** @type {HTMLCanvasElement} */ (el('canvas', { class: 'timeline', 'aria-label': `${technique.title} wire timeline` }));
+    const canvas = /** @type {HTMLCanvasElement} */ (
+      el('canvas', { class: 'timeline', 'aria-label': `${technique.title} wire timeline` })
+    );
     this.timeline = new Timeline(canvas);
 
     const controls = el('div', { class: 'controls' });
-    this.dropButton = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', 'data-action': 'drop', disabled: '' }, 'Drop connection'));
-    this.pauseButton = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', 'data-action': 'pause', disabled: '' }, 'Pause'));
+    this.dropButton = /** @type {HTMLButtonElement} */ (
+      el('button', { type: 'button', 'data-action': 'drop', disabled: '' }, 'Drop connection')
+    );
+    this.pauseButton = /** @type {HTMLButtonElement} */ (
+      el('button', { type: 'button', 'data-action': 'pause', disabled: '' }, 'Pause')
+    );
     controls.append(this.dropButton, this.pauseButton);
 
     this.list = el('ol', { class: 'messages', 'data-role': 'messages' });
@@ -111,7 +117,8 @@ export class Panel {
     const path = `/clients/${this.technique.id}.js`;
     try {
       const module = await import(path);
-      if (!(module.Client?.prototype instanceof FeedClient)) throw new Error(`${path} exports no Client (a FeedClient subclass)`);
+      if (!(module.Client?.prototype instanceof FeedClient))
+        throw new Error(`${path} exports no Client (a FeedClient subclass)`);
       /** @type {typeof FeedClient} */
       const Client = module.Client;
       this.client = this.#connectTo(Client);
@@ -130,7 +137,8 @@ export class Panel {
       onMessage: (message) => this.#show(message),
       onEvent: (event) => {
         if (event.type === 'gap') this.#notice(`${event.missed} messages were too old to recover`);
-        if (event.type === 'reset') this.#notice(`the feed started over (epoch ${event.epoch}): its history from the start`);
+        if (event.type === 'reset')
+          this.#notice(`the feed started over (epoch ${event.epoch}): its history from the start`);
       },
       onState: (state) => {
         this.stateBadge.textContent = state;

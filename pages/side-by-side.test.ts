@@ -20,7 +20,14 @@ const POLLS_WHEN_IDLE = withCapabilities({ pollsWhenIdle: true }).map((technique
 const QUIET_WHEN_IDLE = withCapabilities({ pollsWhenIdle: false }).map((technique) => technique.id);
 
 // Flags a headless Chromium needs on a machine with no outside network.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
   let browser: Browser;
@@ -44,7 +51,8 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     await options.setUp?.(page);
     const problems: string[] = [];
     page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
+      if (message.type() === 'error' || message.type() === 'warning')
+        problems.push(`${message.type()}: ${message.text()}`);
     });
     page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
     page.on('dialog', (dialog) => {
@@ -53,12 +61,20 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     });
     await page.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' });
     for (const id of TECHNIQUES) {
-      await page.locator(`[data-technique="${id}"] [data-role="state"]`).filter({ hasText: /^(OPEN|NO CLIENT)$/ }).waitFor({ timeout: 10_000 });
+      await page
+        .locator(`[data-technique="${id}"] [data-role="state"]`)
+        .filter({ hasText: /^(OPEN|NO CLIENT)$/ })
+        .waitFor({ timeout: 10_000 });
     }
     // A panel whose client file is missing or broken says so: fail with its words.
-    const noClient = await page.locator('[data-technique]:has([data-role="error"])').evaluateAll((panels) =>
-      panels.map((panel) => `${panel.getAttribute('data-technique')}: ${panel.querySelector('[data-role="error"]')?.textContent}`),
-    );
+    const noClient = await page
+      .locator('[data-technique]:has([data-role="error"])')
+      .evaluateAll((panels) =>
+        panels.map(
+          (panel) =>
+            `${panel.getAttribute('data-technique')}: ${panel.querySelector('[data-role="error"]')?.textContent}`,
+        ),
+      );
     assert.deepEqual(
       noClient.map((line) => line.split(':')[0]),
       options.broken ?? [],
@@ -69,9 +85,9 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
 
   /** Message ids shown in one panel, newest last. */
   async function shownIds(page: Page, technique: string): Promise<number[]> {
-    const ids = await page.locator(`[data-technique="${technique}"] [data-role="messages"] li[data-id]`).evaluateAll((items) =>
-      items.map((item) => Number(item.getAttribute('data-id'))),
-    );
+    const ids = await page
+      .locator(`[data-technique="${technique}"] [data-role="messages"] li[data-id]`)
+      .evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-id'))));
     return ids.reverse();
   }
 
@@ -96,7 +112,11 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     const panels = await page.locator('section.panel').evaluateAll((sections) =>
       sections.map((section) => {
         const link = section.querySelector('h2 a');
-        return { id: section.getAttribute('data-technique'), title: link?.textContent, href: link?.getAttribute('href') };
+        return {
+          id: section.getAttribute('data-technique'),
+          title: link?.textContent,
+          href: link?.getAttribute('href'),
+        };
       }),
     );
     assert.deepEqual(
@@ -109,14 +129,31 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     const held = withCapabilities({ holdsRequest: true });
     const footer = ((await page.locator('footer').textContent()) ?? '').replace(/\s+/g, ' ');
     assert.match(footer, new RegExp(`holds ${words[held.length] ?? held.length} HTTP connections? open \\(`));
-    for (const technique of held) assert.ok(footer.toLowerCase().includes(technique.title.toLowerCase()), `the footer names ${technique.id}: ${footer}`);
+    for (const technique of held)
+      assert.ok(
+        footer.toLowerCase().includes(technique.title.toLowerCase()),
+        `the footer names ${technique.id}: ${footer}`,
+      );
     for (const technique of withCapabilities({ holdsRequest: false })) {
-      assert.ok(!footer.toLowerCase().includes(`${technique.title.toLowerCase()}`), `the footer does not name ${technique.id}: ${footer}`);
+      assert.ok(
+        !footer.toLowerCase().includes(`${technique.title.toLowerCase()}`),
+        `the footer does not name ${technique.id}: ${footer}`,
+      );
     }
-    const via = await page.locator('input[name="via"]').evaluateAll((inputs) => inputs.map((input) => input.getAttribute('value')));
-    assert.deepEqual(via, [...TWO_WAY.map((technique) => technique.id), 'post'], 'one way to send per two-way technique, and POST');
+    const via = await page
+      .locator('input[name="via"]')
+      .evaluateAll((inputs) => inputs.map((input) => input.getAttribute('value')));
+    assert.deepEqual(
+      via,
+      [...TWO_WAY.map((technique) => technique.id), 'post'],
+      'one way to send per two-way technique, and POST',
+    );
     assert.equal(await page.locator('#poll-interval-knob').isVisible(), POLLS_WHEN_IDLE.length > 0);
-    for (const id of POLLS_WHEN_IDLE) assert.match((await page.locator('#poll-interval-knob').textContent()) ?? '', new RegExp(techniqueById(id)?.title ?? id));
+    for (const id of POLLS_WHEN_IDLE)
+      assert.match(
+        (await page.locator('#poll-interval-knob').textContent()) ?? '',
+        new RegExp(techniqueById(id)?.title ?? id),
+      );
     assert.deepEqual(problems, []);
   });
 
@@ -125,20 +162,27 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     const { server, page, problems, noClient } = await openPage(t, {
       broken: [missing, empty],
       setUp: async (page) => {
-        await page.route(`**/clients/${missing}.js`, (route) => route.fulfill({ status: 404, contentType: 'application/json', body: '{}' }));
-        await page.route(`**/clients/${empty}.js`, (route) => route.fulfill({ contentType: 'text/javascript', body: 'export const nothing = 1;' }));
+        await page.route(`**/clients/${missing}.js`, (route) =>
+          route.fulfill({ status: 404, contentType: 'application/json', body: '{}' }),
+        );
+        await page.route(`**/clients/${empty}.js`, (route) =>
+          route.fulfill({ contentType: 'text/javascript', body: 'export const nothing = 1;' }),
+        );
       },
     });
     assert.match(noClient[0] ?? '', new RegExp(`^${missing}: No client for .*: .*`));
     assert.match(noClient[1] ?? '', new RegExp(`^${empty}: No client for .*: /clients/${empty}.js exports no Client`));
-    for (const id of [missing, empty]) assert.equal(await page.locator(`[data-technique="${id}"] [data-role="state"]`).textContent(), 'NO CLIENT');
+    for (const id of [missing, empty])
+      assert.equal(await page.locator(`[data-technique="${id}"] [data-role="state"]`).textContent(), 'NO CLIENT');
     const message = await publish(server.url, { author: 'ada', text: 'still here' });
     const working = TECHNIQUES.filter((id) => id !== missing && id !== empty);
     await allShow(page, [message.id], working);
     assert.equal(problems.filter((problem) => problem.includes('No client for')).length, 2, JSON.stringify(problems));
   });
 
-  test('the polling interval knob sets the interval of every technique that polls when idle', { skip: POLLS_WHEN_IDLE.length === 0 && 'no technique polls when idle' }, async (t) => {
+  test('the polling interval knob sets the interval of every technique that polls when idle', {
+    skip: POLLS_WHEN_IDLE.length === 0 && 'no technique polls when idle',
+  }, async (t) => {
     const { page, problems } = await openPage(t);
     await page.waitForTimeout(1500);
     const before = await Promise.all(POLLS_WHEN_IDLE.map(async (id) => Number(await figure(page, id, 'requests'))));
@@ -163,23 +207,33 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     await allShow(page, [1, 2, 3]);
     for (const id of TECHNIQUES) {
       assert.deepEqual(await shownIds(page, id), [1, 2, 3], id);
-      const texts = await page.locator(`[data-technique="${id}"] [data-role="messages"] li[data-id] span`).allTextContents();
+      const texts = await page
+        .locator(`[data-technique="${id}"] [data-role="messages"] li[data-id] span`)
+        .allTextContents();
       assert.deepEqual(texts.reverse(), ['first', 'second', 'third'], id);
     }
     assert.deepEqual(problems, []);
   });
 
   const twoWaySkip = TWO_WAY.length === 0 && 'no two-way technique is registered';
-  test('the composer says what the server answered a publish over a two-way connection: the id it stored, or why it refused', { skip: twoWaySkip }, async (t) => {
+  test('the composer says what the server answered a publish over a two-way connection: the id it stored, or why it refused', {
+    skip: twoWaySkip,
+  }, async (t) => {
     // One publish a second with no burst: the second in a row is refused with an error frame.
     const { page, problems } = await openPage(t, { config: { publishRatePerClient: 1, publishBurst: 1 } });
     // The first two-way technique is the composer's default.
     await page.fill('input[name="text"]', 'one');
     await page.click('button[type="submit"]');
-    await page.locator('#composer-status').filter({ hasText: `stored as #1, sent over the ${TWO_WAY[0]?.title}` }).waitFor();
+    await page
+      .locator('#composer-status')
+      .filter({ hasText: `stored as #1, sent over the ${TWO_WAY[0]?.title}` })
+      .waitFor();
     await page.fill('input[name="text"]', 'two');
     await page.click('button[type="submit"]');
-    await page.locator('#composer-status').filter({ hasText: /not sent: .*faster than its limit/ }).waitFor();
+    await page
+      .locator('#composer-status')
+      .filter({ hasText: /not sent: .*faster than its limit/ })
+      .waitFor();
     assert.equal(await page.inputValue('input[name="text"]'), 'two', 'a refused text stays in the box, to send again');
     assert.deepEqual(problems, []);
   });
@@ -201,8 +255,10 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     await page.waitForTimeout(3000);
     const idle: Record<string, number> = {};
     for (const id of TECHNIQUES) idle[id] = Number(await figure(page, id, 'requests')) - (before[id] ?? 0);
-    for (const id of POLLS_WHEN_IDLE) assert.ok((idle[id] ?? 0) >= 2, `${id} polled while idle: ${JSON.stringify(idle)}`);
-    for (const id of QUIET_WHEN_IDLE) assert.equal(idle[id], 0, `${id} made no request while idle: ${JSON.stringify(idle)}`);
+    for (const id of POLLS_WHEN_IDLE)
+      assert.ok((idle[id] ?? 0) >= 2, `${id} polled while idle: ${JSON.stringify(idle)}`);
+    for (const id of QUIET_WHEN_IDLE)
+      assert.equal(idle[id], 0, `${id} made no request while idle: ${JSON.stringify(idle)}`);
     assert.deepEqual(problems, []);
   });
 
@@ -217,7 +273,9 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     for (const text of texts) await publish(server.url, { author: 'eve', text });
     await allShow(page, [1, 2, 3, 4]);
     for (const id of TECHNIQUES) {
-      const shown = await page.locator(`[data-technique="${id}"] [data-role="messages"] li[data-id] span`).allTextContents();
+      const shown = await page
+        .locator(`[data-technique="${id}"] [data-role="messages"] li[data-id] span`)
+        .allTextContents();
       assert.deepEqual(shown.reverse(), texts, id);
     }
     assert.equal(await page.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
@@ -281,16 +339,22 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     const expected = [1, 2, 3, 1, 2, 3, 4, 5];
     for (const id of TECHNIQUES) {
       const deadline = Date.now() + 15_000;
-      while ((await shownIds(page, id)).length < expected.length && Date.now() < deadline) await page.waitForTimeout(100);
+      while ((await shownIds(page, id)).length < expected.length && Date.now() < deadline)
+        await page.waitForTimeout(100);
       // Before epochs: [1, 2, 3, 4, 5], and no word of the new 1..3.
       assert.deepEqual(await shownIds(page, id), expected, id);
-      const texts = await page.locator(`[data-technique="${id}"] [data-role="messages"] li[data-id] span`).allTextContents();
+      const texts = await page
+        .locator(`[data-technique="${id}"] [data-role="messages"] li[data-id] span`)
+        .allTextContents();
       assert.deepEqual(texts.slice(0, 5).reverse(), ['new 1', 'new 2', 'new 3', 'new 4', 'new 5'], id);
       const notice = await page.locator(`[data-technique="${id}"] li.notice`).allTextContents();
       assert.deepEqual(notice, [`the feed started over (epoch ${again.feed.epoch}): its history from the start`], id);
     }
     // The page's figures poll /api/stats every second: one may have found no server.
-    assert.deepEqual(problems.filter((problem) => !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(problem)), []);
+    assert.deepEqual(
+      problems.filter((problem) => !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(problem)),
+      [],
+    );
   });
 
   test('after going to another page and back, every panel is open and receiving again', async (t) => {
@@ -300,7 +364,10 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
     await page.waitForURL(`${server.url}/techniques/${first}.html`);
     await page.goBack({ waitUntil: 'domcontentloaded' });
     for (const id of TECHNIQUES) {
-      await page.locator(`[data-technique="${id}"] [data-role="state"]`).filter({ hasText: 'OPEN' }).waitFor({ timeout: 10_000 });
+      await page
+        .locator(`[data-technique="${id}"] [data-role="state"]`)
+        .filter({ hasText: 'OPEN' })
+        .waitFor({ timeout: 10_000 });
     }
     const message = await publish(server.url, { author: 'ada', text: 'after back' });
     await allShow(page, [message.id]);
@@ -326,15 +393,29 @@ describe('technique pages in Chromium', needs(CHROMIUM), () => {
       page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
       await page.goto(`${server.url}/techniques/${id}.html`);
       await page.locator('#transcript-note').filter({ hasText: 'recorded just now' }).waitFor({ timeout: 5000 });
-      assert.match((await page.locator('#transcript-request').textContent()) ?? '', new RegExp(`^GET /api/${id}\\?since=0&epoch=${server.feed.epoch} HTTP/1.1`));
+      assert.match(
+        (await page.locator('#transcript-request').textContent()) ?? '',
+        new RegExp(`^GET /api/${id}\\?since=0&epoch=${server.feed.epoch} HTTP/1.1`),
+      );
       const response = (await page.locator('#transcript-response').textContent()) ?? '';
-      assert.match(response, techniqueById(id)?.capabilities.upgrades ? /^HTTP\/1.1 101 Switching Protocols/ : /^HTTP\/1.1 200 OK/);
+      assert.match(
+        response,
+        techniqueById(id)?.capabilities.upgrades ? /^HTTP\/1.1 101 Switching Protocols/ : /^HTTP\/1.1 200 OK/,
+      );
       assert.match(response, /shown in the transcript/);
       const served = await (await fetch(`${server.url}/clients/${id}.js`)).text();
       await page.locator('#client-code').filter({ hasText: 'export class' }).waitFor();
       assert.equal(await page.locator('#client-code').textContent(), served);
-      const nav = await page.locator('nav a').evaluateAll((links) => links.map((link) => ({ href: link.getAttribute('href'), text: link.textContent })));
-      assert.deepEqual(nav.slice(1), techniques.filter((other) => other.id !== id).map((other) => ({ href: `/techniques/${other.id}.html`, text: other.title })), 'every other technique');
+      const nav = await page
+        .locator('nav a')
+        .evaluateAll((links) => links.map((link) => ({ href: link.getAttribute('href'), text: link.textContent })));
+      assert.deepEqual(
+        nav.slice(1),
+        techniques
+          .filter((other) => other.id !== id)
+          .map((other) => ({ href: `/techniques/${other.id}.html`, text: other.title })),
+        'every other technique',
+      );
       assert.equal(nav[0]?.href, '/');
       assert.match(nav[0]?.text ?? '', /^← all \w+ side by side$/);
       assert.deepEqual(errors, []);
@@ -364,7 +445,9 @@ describe('technique pages in Chromium', needs(CHROMIUM), () => {
     const canvases = await page.locator('canvas[data-chart]').count();
     assert.ok(canvases >= 6, `${canvases} charts`);
     // A string: this runs in the page, where the DOM and chart.js's global exist.
-    const drawn = await page.evaluate("[...document.querySelectorAll('canvas[data-chart]')].filter((canvas) => Chart.getChart(canvas)).length");
+    const drawn = await page.evaluate(
+      "[...document.querySelectorAll('canvas[data-chart]')].filter((canvas) => Chart.getChart(canvas)).length",
+    );
     assert.equal(drawn, canvases, 'chart.js drew every canvas');
     assert.ok((await page.locator('tbody tr').count()) >= 5, 'the table has a row per technique');
     assert.deepEqual(errors, []);

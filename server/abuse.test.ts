@@ -27,6 +27,10 @@ test('every abuse event is a debug line; a warn line sums them up at most once p
   abuse.report('websocketPolicyCloses', log, {}, 'too many pings');
   assert.equal(levels.filter((level) => level === 'warn').length, 2, 'one more once the interval is over');
   abuse.count('rateLimitedPublishes');
-  assert.deepEqual(abuse.snapshot(), { websocketProtocolErrors: 1000, websocketPolicyCloses: 2, rateLimitedPublishes: 1 });
+  assert.deepEqual(abuse.snapshot(), {
+    websocketProtocolErrors: 1000,
+    websocketPolicyCloses: 2,
+    rateLimitedPublishes: 1,
+  });
   assert.equal(levels.length, 1004, 'count() logs nothing');
 });

@@ -15,7 +15,11 @@ async function post(url: string, body: string | Uint8Array, contentType: string 
   if (contentType !== null) headers['content-type'] = contentType;
   const response = await fetch(`${url}/api/messages`, { method: 'POST', headers, body });
   const text = await response.text();
-  return { status: response.status, type: response.headers.get('content-type') ?? '', body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
 }
 
 function assertError(answer: Awaited<ReturnType<typeof post>>, status: number, message: RegExp) {
@@ -39,7 +43,11 @@ test('a valid publish answers 201 with the stored message', async (t) => {
 
 test('application/json with a charset parameter is accepted', async (t) => {
   const server = await startServer(t);
-  const answer = await post(server.url, JSON.stringify({ author: 'ada', text: 'hi' }), 'application/json; charset=utf-8');
+  const answer = await post(
+    server.url,
+    JSON.stringify({ author: 'ada', text: 'hi' }),
+    'application/json; charset=utf-8',
+  );
   assert.equal(answer.status, 201);
 });
 
@@ -82,8 +90,16 @@ const BAD_BODIES: [string, string, RegExp][] = [
   ['a __proto__ key', '{"author":"ada","text":"hi","__proto__":{"x":1}}', /.+/],
   ['a constructor.prototype key', '{"author":"ada","text":"hi","constructor":{"prototype":{"x":1}}}', /.+/],
   ['an empty text', '{"author":"ada","text":""}', /must not be empty/],
-  ['a text of 4097 bytes', JSON.stringify({ author: 'ada', text: 'x'.repeat(4097) }), /4097 bytes of UTF-8; the limit is 4096/],
-  ['a text of 4098 bytes in 2-byte characters', JSON.stringify({ author: 'ada', text: 'é'.repeat(2049) }), /4098 bytes/],
+  [
+    'a text of 4097 bytes',
+    JSON.stringify({ author: 'ada', text: 'x'.repeat(4097) }),
+    /4097 bytes of UTF-8; the limit is 4096/,
+  ],
+  [
+    'a text of 4098 bytes in 2-byte characters',
+    JSON.stringify({ author: 'ada', text: 'é'.repeat(2049) }),
+    /4098 bytes/,
+  ],
   ['an empty author', '{"author":"","text":"hi"}', /1 to 32 characters, got 0/],
   ['an author of 33 characters', JSON.stringify({ author: 'a'.repeat(33), text: 'hi' }), /got 33/],
   ['an author with a newline', '{"author":"a\\nb","text":"hi"}', /control characters/],
@@ -134,10 +150,19 @@ test('a body over the limit gets 413', async (t) => {
   assertError(await post(server.url, body), 413, /too large/i);
 });
 
-for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
+for (const type of [
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/jsonp',
+]) {
   test(`a publish sent as ${type} gets 415, so a cross-site form cannot publish`, async (t) => {
     const server = await startServer(t);
-    assertError(await post(server.url, JSON.stringify({ author: 'ada', text: 'hi' }), type), 415, /Unsupported Media Type/);
+    assertError(
+      await post(server.url, JSON.stringify({ author: 'ada', text: 'hi' }), type),
+      415,
+      /Unsupported Media Type/,
+    );
     assert.equal(server.feed.lastId, 0);
   });
 }
@@ -152,8 +177,13 @@ test('a publish with no content type gets a 4xx', async (t) => {
 test('a publish is delivered to a poller', async (t) => {
   const server = await startServer(t);
   await post(server.url, JSON.stringify({ author: 'ada', text: 'hi' }));
-  const answer = (await (await fetch(`${server.url}/api/short-polling?since=0`)).json()) as { messages: { text: string }[] };
-  assert.deepEqual(answer.messages.map((m) => m.text), ['hi']);
+  const answer = (await (await fetch(`${server.url}/api/short-polling?since=0`)).json()) as {
+    messages: { text: string }[];
+  };
+  assert.deepEqual(
+    answer.messages.map((m) => m.text),
+    ['hi'],
+  );
 });
 
 test('an unknown path gets a JSON 404', async (t) => {
@@ -174,7 +204,9 @@ test('health answers 200', async (t) => {
 
 test(`stats has counters for every registered technique (${techniqueIds.join(', ')}), then for the other requests, and for nothing else`, async (t) => {
   const server = await startServer(t);
-  const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as { techniques: Record<string, Record<string, unknown>> };
+  const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as {
+    techniques: Record<string, Record<string, unknown>>;
+  };
   assert.deepEqual(Object.keys(stats.techniques), [...techniqueIds, OTHER], 'in registry order');
   for (const id of [...techniqueIds, OTHER]) {
     const counters = stats.techniques[id];
@@ -199,7 +231,10 @@ for (const timeout of ['-1', '1.5', 'soon', '99999999999', '1e3']) {
     const server = await startServer(t);
     const response = await fetch(`${server.url}/api/long-polling?timeout=${timeout}`);
     assert.equal(response.status, 400);
-    assert.match(((await response.json()) as { message: string }).message, /timeout must be a whole number of milliseconds from 0 to 55000/);
+    assert.match(
+      ((await response.json()) as { message: string }).message,
+      /timeout must be a whole number of milliseconds from 0 to 55000/,
+    );
   });
 }
 

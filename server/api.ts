@@ -27,7 +27,10 @@ export interface ApiOptions {
   connections: ConnectionGuard;
 }
 
-export async function api(app: FastifyInstance, { feed, config, wire, transports, limitPublish, abuse, connections }: ApiOptions): Promise<void> {
+export async function api(
+  app: FastifyInstance,
+  { feed, config, wire, transports, limitPublish, abuse, connections }: ApiOptions,
+): Promise<void> {
   // Publishing lives in its own scope because it accepts only application/json: Fastify
   // also parses text/plain by default, and text/plain is what a cross-site HTML form (or
   // a "simple" cross-origin fetch, which needs no preflight) can send.
@@ -77,12 +80,17 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
   // (if any) as the technique delivers it, with every header.
   app.get<{ Params: { technique: string } }>('/api/transcripts/:technique', async (request, reply) => {
     const transport = transports.find((candidate) => candidate.id === request.params.technique);
-    if (!transport) throw new UnknownTechnique(JSON.stringify(request.params.technique), transports.map((t) => t.id).join(', '));
+    if (!transport)
+      throw new UnknownTechnique(JSON.stringify(request.params.technique), transports.map((t) => t.id).join(', '));
     const address = app.server.address();
     const target = address ? selfAddress(address) : { host: config.host, port: config.port };
     const since = Math.max(0, feed.lastId - 1);
     reply.header('cache-control', 'no-store');
-    return recordTranscript(target, `/api/${transport.id}?since=${since}&epoch=${feed.epoch}`, transport.capabilities.upgrades);
+    return recordTranscript(
+      target,
+      `/api/${transport.id}?since=${since}&epoch=${feed.epoch}`,
+      transport.capabilities.upgrades,
+    );
   });
 
   app.get('/api/health', async (_request, reply) => {
@@ -92,7 +100,13 @@ export async function api(app: FastifyInstance, { feed, config, wire, transports
     // it computes from a message's `ts` stay honest on another machine. Unhealthy (the
     // feed's Redis is away) is a 503 for load balancers, and still says what it can.
     // `epoch` and `lastId` together are a cursor for "from now on".
-    const body = { status: health.ok ? 'ok' : 'unhealthy', feed: redact(config.feed), epoch: feed.epoch, lastId: feed.lastId, now: preciseNow() };
+    const body = {
+      status: health.ok ? 'ok' : 'unhealthy',
+      feed: redact(config.feed),
+      epoch: feed.epoch,
+      lastId: feed.lastId,
+      now: preciseNow(),
+    };
     if (health.ok) return body;
     return reply.code(503).send({ ...body, reason: health.reason });
   });

@@ -92,7 +92,14 @@ test('ALLOWED_HOSTS takes hostnames and addresses, written as a browser sends th
   assert.deepEqual(loadConfig({}).allowedHosts, []);
 });
 
-for (const value of ['*', '*.example.org', 'lab.example.org:8080', 'https://lab.example.org', 'lab.example.org/', 'a,,b']) {
+for (const value of [
+  '*',
+  '*.example.org',
+  'lab.example.org:8080',
+  'https://lab.example.org',
+  'lab.example.org/',
+  'a,,b',
+]) {
   test(`ALLOWED_HOSTS=${JSON.stringify(value)} is refused with a message naming the variable`, () => {
     assert.throws(
       () => loadConfig({ ALLOWED_HOSTS: value }),
@@ -109,11 +116,15 @@ test('BODY_LIMIT_BYTES must hold the largest legal publish of MAX_TEXT_BYTES, ho
   assert.equal(loadConfig({ BODY_LIMIT_BYTES: String(largest) }).bodyLimitBytes, largest);
   assert.throws(
     () => loadConfig({ BODY_LIMIT_BYTES: String(largest - 1) }),
-    (error: unknown) => error instanceof ConfigError && /BODY_LIMIT_BYTES \(25776\) must be at least 25777 for MAX_TEXT_BYTES 4096/.test(error.message),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      /BODY_LIMIT_BYTES \(25776\) must be at least 25777 for MAX_TEXT_BYTES 4096/.test(error.message),
   );
   assert.throws(
     () => loadConfig({ MAX_TEXT_BYTES: '8192' }),
-    (error: unknown) => error instanceof ConfigError && /BODY_LIMIT_BYTES \(32768\) must be at least 50353 for MAX_TEXT_BYTES 8192/.test(error.message),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      /BODY_LIMIT_BYTES \(32768\) must be at least 50353 for MAX_TEXT_BYTES 8192/.test(error.message),
   );
   assert.equal(loadConfig({ MAX_TEXT_BYTES: '8192', BODY_LIMIT_BYTES: '65536' }).maxTextBytes, 8192);
 });

@@ -159,33 +159,34 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
  * DEFAULT_CONFIG and against the variables `loadConfig` actually reads, so neither the
  * page nor this list can drift from the loader.
  */
-export const CONFIG_VARIABLES: { readonly [K in keyof Config]: { readonly variable: string; readonly unit: string } } = Object.freeze({
-  port: { variable: 'PORT', unit: 'port' },
-  host: { variable: 'HOST', unit: 'address or name' },
-  feed: { variable: 'FEED', unit: '`memory` or URL' },
-  redisKeyPrefix: { variable: 'REDIS_KEY_PREFIX', unit: 'text' },
-  historySize: { variable: 'HISTORY_SIZE', unit: 'messages' },
-  maxTextBytes: { variable: 'MAX_TEXT_BYTES', unit: 'bytes' },
-  bodyLimitBytes: { variable: 'BODY_LIMIT_BYTES', unit: 'bytes' },
-  heartbeatMs: { variable: 'HEARTBEAT_MS', unit: 'ms' },
-  wsPingBudget: { variable: 'WS_PING_BUDGET', unit: 'pings per 10 s' },
-  longPollTimeoutMs: { variable: 'LONG_POLL_TIMEOUT_MS', unit: 'ms' },
-  longPollMaxTimeoutMs: { variable: 'LONG_POLL_MAX_TIMEOUT_MS', unit: 'ms' },
-  iframeMaxBytes: { variable: 'IFRAME_MAX_BYTES', unit: 'bytes' },
-  slowClientTimeoutMs: { variable: 'SLOW_CLIENT_TIMEOUT_MS', unit: 'ms' },
-  allowedOrigins: { variable: 'ALLOWED_ORIGINS', unit: 'origins, comma-separated' },
-  allowedHosts: { variable: 'ALLOWED_HOSTS', unit: 'hostnames, comma-separated' },
-  publishRatePerClient: { variable: 'PUBLISH_RATE_PER_CLIENT', unit: 'messages/s' },
-  publishBurst: { variable: 'PUBLISH_BURST', unit: 'messages' },
-  publishRatePerAddress: { variable: 'PUBLISH_RATE_PER_ADDRESS', unit: 'messages/s' },
-  publishBurstPerAddress: { variable: 'PUBLISH_BURST_PER_ADDRESS', unit: 'messages' },
-  maxConnectionsPerTechnique: { variable: 'MAX_CONNECTIONS_PER_TECHNIQUE', unit: 'requests' },
-  maxConnectionsPerAddress: { variable: 'MAX_CONNECTIONS_PER_ADDRESS', unit: 'connections' },
-  pollPageBytes: { variable: 'POLL_PAGE_BYTES', unit: 'bytes' },
-  requestTimeoutMs: { variable: 'REQUEST_TIMEOUT_MS', unit: 'ms' },
-  headersTimeoutMs: { variable: 'HEADERS_TIMEOUT_MS', unit: 'ms' },
-  logLevel: { variable: 'LOG_LEVEL', unit: 'level' },
-});
+export const CONFIG_VARIABLES: { readonly [K in keyof Config]: { readonly variable: string; readonly unit: string } } =
+  Object.freeze({
+    port: { variable: 'PORT', unit: 'port' },
+    host: { variable: 'HOST', unit: 'address or name' },
+    feed: { variable: 'FEED', unit: '`memory` or URL' },
+    redisKeyPrefix: { variable: 'REDIS_KEY_PREFIX', unit: 'text' },
+    historySize: { variable: 'HISTORY_SIZE', unit: 'messages' },
+    maxTextBytes: { variable: 'MAX_TEXT_BYTES', unit: 'bytes' },
+    bodyLimitBytes: { variable: 'BODY_LIMIT_BYTES', unit: 'bytes' },
+    heartbeatMs: { variable: 'HEARTBEAT_MS', unit: 'ms' },
+    wsPingBudget: { variable: 'WS_PING_BUDGET', unit: 'pings per 10 s' },
+    longPollTimeoutMs: { variable: 'LONG_POLL_TIMEOUT_MS', unit: 'ms' },
+    longPollMaxTimeoutMs: { variable: 'LONG_POLL_MAX_TIMEOUT_MS', unit: 'ms' },
+    iframeMaxBytes: { variable: 'IFRAME_MAX_BYTES', unit: 'bytes' },
+    slowClientTimeoutMs: { variable: 'SLOW_CLIENT_TIMEOUT_MS', unit: 'ms' },
+    allowedOrigins: { variable: 'ALLOWED_ORIGINS', unit: 'origins, comma-separated' },
+    allowedHosts: { variable: 'ALLOWED_HOSTS', unit: 'hostnames, comma-separated' },
+    publishRatePerClient: { variable: 'PUBLISH_RATE_PER_CLIENT', unit: 'messages/s' },
+    publishBurst: { variable: 'PUBLISH_BURST', unit: 'messages' },
+    publishRatePerAddress: { variable: 'PUBLISH_RATE_PER_ADDRESS', unit: 'messages/s' },
+    publishBurstPerAddress: { variable: 'PUBLISH_BURST_PER_ADDRESS', unit: 'messages' },
+    maxConnectionsPerTechnique: { variable: 'MAX_CONNECTIONS_PER_TECHNIQUE', unit: 'requests' },
+    maxConnectionsPerAddress: { variable: 'MAX_CONNECTIONS_PER_ADDRESS', unit: 'connections' },
+    pollPageBytes: { variable: 'POLL_PAGE_BYTES', unit: 'bytes' },
+    requestTimeoutMs: { variable: 'REQUEST_TIMEOUT_MS', unit: 'ms' },
+    headersTimeoutMs: { variable: 'HEADERS_TIMEOUT_MS', unit: 'ms' },
+    logLevel: { variable: 'LOG_LEVEL', unit: 'level' },
+  });
 
 /**
  * Bytes of JSON one byte of UTF-8 in a value may take: a control character (1 byte) is
@@ -202,7 +203,8 @@ const MAX_ESCAPED_CODE_POINT_BYTES = 12;
  * written as escaped surrogate pairs. Whitespace between the tokens is not counted.
  */
 export const PUBLISH_FRAME_OVERHEAD_BYTES =
-  JSON.stringify({ type: 'publish', author: '', text: '', ref: '' }).length + (MAX_AUTHOR_CHARS + MAX_REF_CHARS) * MAX_ESCAPED_CODE_POINT_BYTES;
+  JSON.stringify({ type: 'publish', author: '', text: '', ref: '' }).length +
+  (MAX_AUTHOR_CHARS + MAX_REF_CHARS) * MAX_ESCAPED_CODE_POINT_BYTES;
 
 /**
  * The smallest BODY_LIMIT_BYTES with which every legal publish fits, however its JSON
@@ -233,9 +235,27 @@ export function loadConfig(env: Env): Config {
     publishRatePerClient: integer(env, 'PUBLISH_RATE_PER_CLIENT', DEFAULT_CONFIG.publishRatePerClient, 0, 1_000_000),
     publishBurst: integer(env, 'PUBLISH_BURST', DEFAULT_CONFIG.publishBurst, 1, 1_000_000),
     publishRatePerAddress: integer(env, 'PUBLISH_RATE_PER_ADDRESS', DEFAULT_CONFIG.publishRatePerAddress, 0, 1_000_000),
-    publishBurstPerAddress: integer(env, 'PUBLISH_BURST_PER_ADDRESS', DEFAULT_CONFIG.publishBurstPerAddress, 1, 1_000_000),
-    maxConnectionsPerTechnique: integer(env, 'MAX_CONNECTIONS_PER_TECHNIQUE', DEFAULT_CONFIG.maxConnectionsPerTechnique, 1, 10_000_000),
-    maxConnectionsPerAddress: integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', DEFAULT_CONFIG.maxConnectionsPerAddress, 0, 10_000_000),
+    publishBurstPerAddress: integer(
+      env,
+      'PUBLISH_BURST_PER_ADDRESS',
+      DEFAULT_CONFIG.publishBurstPerAddress,
+      1,
+      1_000_000,
+    ),
+    maxConnectionsPerTechnique: integer(
+      env,
+      'MAX_CONNECTIONS_PER_TECHNIQUE',
+      DEFAULT_CONFIG.maxConnectionsPerTechnique,
+      1,
+      10_000_000,
+    ),
+    maxConnectionsPerAddress: integer(
+      env,
+      'MAX_CONNECTIONS_PER_ADDRESS',
+      DEFAULT_CONFIG.maxConnectionsPerAddress,
+      0,
+      10_000_000,
+    ),
     pollPageBytes: integer(env, 'POLL_PAGE_BYTES', DEFAULT_CONFIG.pollPageBytes, 1024, 64 * 1024 * 1024),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1000, 3_600_000),
     headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', DEFAULT_CONFIG.headersTimeoutMs, 1000, 3_600_000),
@@ -306,7 +326,8 @@ function feedBackend(env: Env): Config['feed'] {
     } catch {
       throw new ConfigError(`FEED must be a URL like redis://127.0.0.1:6379, got ${JSON.stringify(raw)}`);
     }
-    if (!url.hostname) throw new ConfigError(`FEED names no host: write it like redis://127.0.0.1:6379, got ${JSON.stringify(raw)}`);
+    if (!url.hostname)
+      throw new ConfigError(`FEED names no host: write it like redis://127.0.0.1:6379, got ${JSON.stringify(raw)}`);
     if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d{1,2}$/.test(url.pathname)) {
       throw new ConfigError(`FEED's path must be a database number like /0, got ${JSON.stringify(url.pathname)}`);
     }
@@ -334,10 +355,14 @@ function origins(env: Env): string[] {
     try {
       url = new URL(origin);
     } catch {
-      throw new ConfigError(`ALLOWED_ORIGINS holds ${JSON.stringify(origin)}, which is not an origin like https://example.org`);
+      throw new ConfigError(
+        `ALLOWED_ORIGINS holds ${JSON.stringify(origin)}, which is not an origin like https://example.org`,
+      );
     }
     if (url.origin !== origin) {
-      throw new ConfigError(`ALLOWED_ORIGINS holds ${JSON.stringify(origin)}; write the bare origin ${JSON.stringify(url.origin)}`);
+      throw new ConfigError(
+        `ALLOWED_ORIGINS holds ${JSON.stringify(origin)}; write the bare origin ${JSON.stringify(url.origin)}`,
+      );
     }
     return origin;
   });
@@ -349,15 +374,22 @@ function hostnames(env: Env): string[] {
   return raw.split(',').map((entry) => {
     const name = entry.trim();
     // No wildcard on purpose: "any name" includes the rebinding attacker's.
-    if (name.includes('*')) throw new ConfigError(`ALLOWED_HOSTS holds ${JSON.stringify(name)}: list each hostname; a wildcard would let any DNS name through, a rebinding attacker's too`);
+    if (name.includes('*'))
+      throw new ConfigError(
+        `ALLOWED_HOSTS holds ${JSON.stringify(name)}: list each hostname; a wildcard would let any DNS name through, a rebinding attacker's too`,
+      );
     // An IPv6 address may come without its brackets; one colon is a port.
     const bare = name.includes(':') && !name.startsWith('[') && !/^[^:]*:\d*$/.test(name) ? `[${name}]` : name;
     const hostname = hostnameOf(bare);
     if (hostname === null) {
-      throw new ConfigError(`ALLOWED_HOSTS holds ${JSON.stringify(name)}, which is not a hostname like lab.example.org`);
+      throw new ConfigError(
+        `ALLOWED_HOSTS holds ${JSON.stringify(name)}, which is not a hostname like lab.example.org`,
+      );
     }
     if (bare.toLowerCase() !== hostname) {
-      throw new ConfigError(`ALLOWED_HOSTS holds ${JSON.stringify(name)}; write the bare hostname ${JSON.stringify(hostname)} (ports are not checked)`);
+      throw new ConfigError(
+        `ALLOWED_HOSTS holds ${JSON.stringify(name)}; write the bare hostname ${JSON.stringify(hostname)} (ports are not checked)`,
+      );
     }
     return hostname;
   });

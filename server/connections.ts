@@ -235,7 +235,8 @@ export class ConnectionGuard {
       if (queue.busy !== res) return;
       const following = queue.waiting.shift();
       queue.busy = following?.[1] ?? null;
-      if (following) this.#later(() => socket.destroyed || this.#serve(socket, queue, following[0], following[1], handle));
+      if (following)
+        this.#later(() => socket.destroyed || this.#serve(socket, queue, following[0], following[1], handle));
     };
     res.once('finish', next);
     res.once('close', next);

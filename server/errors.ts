@@ -47,11 +47,7 @@ export function isRetryLater(error: unknown): error is RetryLater {
   return typeof (error as Partial<RetryLater> | null)?.retryAfterS === 'number';
 }
 
-export const BadCursor = createError(
-  'RTL_BAD_CURSOR',
-  '%s must be a non-negative integer (a message id), got %s',
-  400,
-);
+export const BadCursor = createError('RTL_BAD_CURSOR', '%s must be a non-negative integer (a message id), got %s', 400);
 export const BadEpoch = createError(
   'RTL_BAD_EPOCH',
   '%s must be 1 to 16 characters of 0-9 and a-z (the epoch the server sent with the cursor), got %s',
@@ -71,7 +67,7 @@ export const BadEncoding = createError(
 /** A WebSocket handshake from a foreign browser Origin; ForbiddenCorsOrigin is the CORS preflight's. */
 export const ForbiddenOrigin = createError(
   'RTL_FORBIDDEN_ORIGIN',
-  'Origin %s may not open a WebSocket here; allowed: this server\'s own origin%s',
+  "Origin %s may not open a WebSocket here; allowed: this server's own origin%s",
   403,
 );
 export const MisdirectedHost = createError(

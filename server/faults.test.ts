@@ -42,9 +42,16 @@ for (const { id: technique } of withCapabilities({ holdsRequest: true })) {
     const cut = Date.now();
     for (const req of requests) req.destroy();
     // The log says how long it took: usually far less than the bound.
-    await until(() => server.feed.listenerCount === baseline && server.wire.activeRequests(technique) === 0, 'the listeners to go', HANGUP_CLEANUP_MAX_MS);
+    await until(
+      () => server.feed.listenerCount === baseline && server.wire.activeRequests(technique) === 0,
+      'the listeners to go',
+      HANGUP_CLEANUP_MAX_MS,
+    );
     console.log(`${technique}: ${CLIENTS} hang-ups cleaned up in ${Date.now() - cut} ms`);
-    assert.deepEqual(warnings.filter((name) => name === 'MaxListenersExceededWarning'), []);
+    assert.deepEqual(
+      warnings.filter((name) => name === 'MaxListenersExceededWarning'),
+      [],
+    );
   });
 }
 
@@ -65,7 +72,11 @@ for (const { id } of withCapabilities({ upgrades: true })) {
     assert.ok(connection);
     proxy.blackhole(connection);
     const started = Date.now();
-    await until(() => server.feed.listenerCount === baseline && server.wire.activeRequests(id) === 0, 'the server to drop the peer', 5000);
+    await until(
+      () => server.feed.listenerCount === baseline && server.wire.activeRequests(id) === 0,
+      'the server to drop the peer',
+      5000,
+    );
     const took = Date.now() - started;
     console.log(`${id}: blackholed peer dropped after ${took} ms (heartbeat ${HEARTBEAT_MS} ms)`);
     assert.ok(took <= DEAD_PEER_MAX_HEARTBEATS * HEARTBEAT_MS, `took ${took} ms`);
@@ -114,7 +125,9 @@ test('killed and started again, the server tells its returning clients their his
   // wait at `gate` while the test holds it shut, as over a slow network: so the new
   // server can count past the old cursor before the EventSource comes back.
   let gate: Promise<void> = Promise.resolve();
-  const source = new EventSource(`${url}/api/sse?since=0`, { fetch: async (input, init) => gate.then(() => fetch(input, init)) });
+  const source = new EventSource(`${url}/api/sse?since=0`, {
+    fetch: async (input, init) => gate.then(() => fetch(input, init)),
+  });
   t.after(() => source.close());
   const seen: string[] = [];
   source.onmessage = (event) => seen.push(`${event.lastEventId}:${JSON.parse(event.data).text}`);
@@ -144,12 +157,22 @@ test('killed and started again, the server tells its returning clients their his
   ]);
 
   // A poller with the old cursor is told the same, and gets the new history.
-  const answer = (await (await fetch(`${url}/api/short-polling?since=3&epoch=${old}`)).json()) as { epoch: string; reset?: boolean; messages: { text: string }[] };
+  const answer = (await (await fetch(`${url}/api/short-polling?since=3&epoch=${old}`)).json()) as {
+    epoch: string;
+    reset?: boolean;
+    messages: { text: string }[];
+  };
   assert.equal(answer.reset, true);
   assert.equal(answer.epoch, epoch);
-  assert.deepEqual(answer.messages.map((m) => m.text), ['new 1', 'new 2', 'new 3', 'new 4', 'new 5']);
+  assert.deepEqual(
+    answer.messages.map((m) => m.text),
+    ['new 1', 'new 2', 'new 3', 'new 4', 'new 5'],
+  );
   // Without its epoch a cursor is taken as this feed's: what a client that keeps no epoch
   // risks across a restart.
-  const bare = (await (await fetch(`${url}/api/short-polling?since=3`)).json()) as { reset?: boolean; messages: { text: string }[] };
+  const bare = (await (await fetch(`${url}/api/short-polling?since=3`)).json()) as {
+    reset?: boolean;
+    messages: { text: string }[];
+  };
   assert.deepEqual([bare.reset, bare.messages.map((m) => m.text)], [undefined, ['new 4', 'new 5']]);
 });

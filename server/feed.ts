@@ -97,7 +97,13 @@ export function preciseNow(): number {
  * may start anywhere up to `cursor + 1`: what it lacks before that is what the cursor
  * missed.
  */
-export function batchFrom(messages: readonly Message[], lastId: number, epoch: string, cursor: number | undefined, cursorEpoch?: string): Batch {
+export function batchFrom(
+  messages: readonly Message[],
+  lastId: number,
+  epoch: string,
+  cursor: number | undefined,
+  cursorEpoch?: string,
+): Batch {
   if (cursor === undefined) return { epoch, cursor: lastId, messages: [] };
   // A cursor of another feed says nothing about this one: from the start, and a gap if
   // the history no longer reaches back to id 1.
@@ -125,7 +131,8 @@ export class History {
   #epoch: string;
 
   constructor(size: number, epoch: string) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`historySize must be a positive integer, got ${size}`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError(`historySize must be a positive integer, got ${size}`);
     this.#size = size;
     this.#epoch = epoch;
   }

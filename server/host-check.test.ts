@@ -87,7 +87,10 @@ test('a rebinding name is refused with 421 before anything else: pages, the API,
   assert.equal(publish.status, 421);
   assert.equal(server.feed.lastId, 0, 'nothing was published');
 
-  const socket = await handshake(`ws://127.0.0.1:${port}/api/websocket?since=0`, { host: evil, origin: `http://${evil}` });
+  const socket = await handshake(`ws://127.0.0.1:${port}/api/websocket?since=0`, {
+    host: evil,
+    origin: `http://${evil}`,
+  });
   assert.equal(socket.status, 421);
   assert.equal((JSON.parse(socket.body) as { code: string }).code, 'RTL_MISDIRECTED_HOST');
   assert.equal(server.feed.listenerCount, 0);
@@ -102,7 +105,14 @@ test('localhost, 127.0.0.1, [::1] and a name in ALLOWED_HOSTS pass, on any port'
     }
   }
   // Near misses of an allowed name are other names.
-  for (const host of ['localhost.', 'lab.localhost', 'evil.lab.example.org', 'lab.example.org.evil.example', '0.0.0.0', '192.0.2.1']) {
+  for (const host of [
+    'localhost.',
+    'lab.localhost',
+    'evil.lab.example.org',
+    'lab.example.org.evil.example',
+    '0.0.0.0',
+    '192.0.2.1',
+  ]) {
     assert.equal((await raw(port, get('/api/health', `${host}:${port}`))).status, 421, host);
   }
 });
@@ -141,9 +151,14 @@ test('with HOST=0.0.0.0, each address of this machine passes when a client reach
   socket.close();
 });
 
-const noIpv6 = !Object.values(networkInterfaces()).flat().some((address) => address?.family === 'IPv6') && 'this machine has no IPv6';
+const noIpv6 =
+  !Object.values(networkInterfaces())
+    .flat()
+    .some((address) => address?.family === 'IPv6') && 'this machine has no IPv6';
 
-test('with HOST=::, IPv4 and IPv6 addresses of this machine pass, each on the address it names', { skip: noIpv6 }, async (t) => {
+test('with HOST=::, IPv4 and IPv6 addresses of this machine pass, each on the address it names', {
+  skip: noIpv6,
+}, async (t) => {
   const port = await listenOn(t, '::');
   for (const [name, addresses] of Object.entries(networkInterfaces())) {
     for (const address of addresses ?? []) {

@@ -64,7 +64,9 @@ function addressHostname(address: string | undefined): string | null {
 export function hostCheck(config: Pick<Config, 'host' | 'allowedHosts'>): (request: FastifyRequest) => void {
   const names = new Set(LOOPBACK_HOSTNAMES);
   if (!WILDCARD_HOSTS.includes(config.host)) {
-    const own = hostnameOf(config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host);
+    const own = hostnameOf(
+      config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host,
+    );
     if (own !== null) names.add(own);
   }
   for (const name of config.allowedHosts) {

@@ -17,7 +17,12 @@ import { type TestContext, test } from 'node:test';
 import WebSocket from 'ws';
 import { startServerProcess } from '../bench/server-process.ts';
 import { DEFAULT_CONFIG } from './config.ts';
-import { type ConnectionFigures, type DescriptorFigures, REFUSED_LINGER_MAX, REFUSED_LINGER_MS } from './connections.ts';
+import {
+  type ConnectionFigures,
+  type DescriptorFigures,
+  REFUSED_LINGER_MAX,
+  REFUSED_LINGER_MS,
+} from './connections.ts';
 import { MAX_RATE_BUCKETS, PublishLimiter, addressKey } from './limits.ts';
 import { PAGE_CSP } from './plugins/security.ts';
 import { startServer, until } from '../test/support.ts';
@@ -40,7 +45,10 @@ test('a client publishing past its rate gets 429 with Retry-After; another clien
   assert.ok(Number(refused.headers.get('retry-after')) >= 1);
   const body = (await refused.json()) as { message: string; code: string };
   assert.equal(body.code, 'RTL_RATE_LIMITED');
-  assert.match(body.message, /^client "eager" publishes faster than its limit \(1\/s, bursts of 5, per client id: PUBLISH_RATE_PER_CLIENT, PUBLISH_BURST\): wait \d+ ms$/);
+  assert.match(
+    body.message,
+    /^client "eager" publishes faster than its limit \(1\/s, bursts of 5, per client id: PUBLISH_RATE_PER_CLIENT, PUBLISH_BURST\): wait \d+ ms$/,
+  );
   assert.equal((await post(server.url, 'patient')).status, 201, 'limits are per client id, not per address');
   await new Promise((resolve) => setTimeout(resolve, 1100));
   assert.equal((await post(server.url, 'eager')).status, 201, 'the bucket refills at the rate');
@@ -48,13 +56,21 @@ test('a client publishing past its rate gets 429 with Retry-After; another clien
 
 test('the token bucket refills at its rate and never above its burst', () => {
   let now = 0;
-  const limiter = new PublishLimiter({ publishRatePerClient: 2, publishBurst: 3, publishRatePerAddress: 0, publishBurstPerAddress: 1 }, () => now);
+  const limiter = new PublishLimiter(
+    { publishRatePerClient: 2, publishBurst: 3, publishRatePerAddress: 0, publishBurstPerAddress: 1 },
+    () => now,
+  );
   for (let i = 0; i < 3; i++) limiter.take('a', '10.0.0.1');
   assert.throws(() => limiter.take('a', '10.0.0.1'), /wait 500 ms/);
   now = 10_000;
   for (let i = 0; i < 3; i++) limiter.take('a', '10.0.0.1');
   assert.throws(() => limiter.take('a', '10.0.0.1'));
-  const off = new PublishLimiter({ publishRatePerClient: 0, publishBurst: 1, publishRatePerAddress: 0, publishBurstPerAddress: 1 });
+  const off = new PublishLimiter({
+    publishRatePerClient: 0,
+    publishBurst: 1,
+    publishRatePerAddress: 0,
+    publishBurstPerAddress: 1,
+  });
   for (let i = 0; i < 10; i++) assert.doesNotThrow(() => off.take('a', '10.0.0.1'), 'rate 0 turns both limits off');
 });
 
@@ -82,7 +98,10 @@ test('600 publishes under 600 invented client ids at once: the default address l
 
 test('the address bucket refills at its rate; a publish refused by its client limit spends none of it', () => {
   let now = 0;
-  const limiter = new PublishLimiter({ publishRatePerClient: 1, publishBurst: 1, publishRatePerAddress: 10, publishBurstPerAddress: 3 }, () => now);
+  const limiter = new PublishLimiter(
+    { publishRatePerClient: 1, publishBurst: 1, publishRatePerAddress: 10, publishBurstPerAddress: 3 },
+    () => now,
+  );
   limiter.take('a', '10.0.0.1');
   for (let i = 0; i < 5; i++) assert.throws(() => limiter.take('a', '10.0.0.1'), /: client "a" publishes faster/);
   limiter.take('b', '10.0.0.1');
@@ -94,7 +113,10 @@ test('the address bucket refills at its rate; a publish refused by its client li
 });
 
 test(`inventing more ids than MAX_RATE_BUCKETS (${MAX_RATE_BUCKETS}) forgets client buckets, never the address's own`, () => {
-  const limiter = new PublishLimiter({ publishRatePerClient: 50, publishBurst: 100, publishRatePerAddress: 200, publishBurstPerAddress: 400 }, () => 0);
+  const limiter = new PublishLimiter(
+    { publishRatePerClient: 50, publishBurst: 100, publishRatePerAddress: 200, publishBurstPerAddress: 400 },
+    () => 0,
+  );
   let accepted = 0;
   for (let i = 0; i <= MAX_RATE_BUCKETS + 1; i++) {
     try {
@@ -105,7 +127,11 @@ test(`inventing more ids than MAX_RATE_BUCKETS (${MAX_RATE_BUCKETS}) forgets cli
     }
   }
   assert.equal(accepted, 400);
-  assert.throws(() => limiter.take('invented-0', '198.51.100.1'), /: address 198\.51\.100\.1/, 'the first id, forgotten since, still meets the empty address bucket');
+  assert.throws(
+    () => limiter.take('invented-0', '198.51.100.1'),
+    /: address 198\.51\.100\.1/,
+    'the first id, forgotten since, still meets the empty address bucket',
+  );
   assert.throws(() => limiter.take('yet-another', '198.51.100.1'), /: address 198\.51\.100\.1/);
 });
 
@@ -119,14 +145,19 @@ test('addresses are limited as IPv4, or by their IPv6 /64, so a host cannot inve
   assert.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
   assert.equal(addressKey('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64');
   assert.equal(addressKey(undefined), 'unknown');
-  const limiter = new PublishLimiter({ publishRatePerClient: 0, publishBurst: 1, publishRatePerAddress: 1, publishBurstPerAddress: 2 }, () => 0);
+  const limiter = new PublishLimiter(
+    { publishRatePerClient: 0, publishBurst: 1, publishRatePerAddress: 1, publishBurstPerAddress: 2 },
+    () => 0,
+  );
   limiter.take(undefined, '2001:db8:1:2::a');
   limiter.take(undefined, '2001:db8:1:2::b');
   assert.throws(() => limiter.take(undefined, '2001:db8:1:2::c'), /: address 2001:db8:1:2::\/64 publishes faster/);
 });
 
 test('over HTTP, a new client id per publish meets the address limit: 429 with Retry-After naming the address', async (t) => {
-  const server = await startServer(t, { config: { publishRatePerClient: 50, publishBurst: 100, publishRatePerAddress: 10, publishBurstPerAddress: 20 } });
+  const server = await startServer(t, {
+    config: { publishRatePerClient: 50, publishBurst: 100, publishRatePerAddress: 10, publishBurstPerAddress: 20 },
+  });
   const started = performance.now();
   const statuses: number[] = [];
   let refused: Response | undefined;
@@ -139,14 +170,20 @@ test('over HTTP, a new client id per publish meets the address limit: 429 with R
   const elapsedS = (performance.now() - started) / 1000;
   const accepted = statuses.filter((status) => status === 201).length;
   // The burst, plus what the bucket refilled while the requests were on their way.
-  assert.ok(accepted >= 20 && accepted <= 20 + Math.ceil(10 * elapsedS) + 1, `${accepted} accepted in ${elapsedS.toFixed(2)} s`);
+  assert.ok(
+    accepted >= 20 && accepted <= 20 + Math.ceil(10 * elapsedS) + 1,
+    `${accepted} accepted in ${elapsedS.toFixed(2)} s`,
+  );
   assert.deepEqual(new Set(statuses), new Set([201, 429]));
   assert.ok(refused);
   assert.ok(Number(refused.headers.get('retry-after')) >= 1);
   const body = (await refused.json()) as { code: string; message: string; statusCode: number };
   assert.equal(body.statusCode, 429);
   assert.equal(body.code, 'RTL_RATE_LIMITED');
-  assert.match(body.message, /^address 127\.0\.0\.1 publishes faster than its limit \(10\/s, bursts of 20, per address, whatever client ids it names/);
+  assert.match(
+    body.message,
+    /^address 127\.0\.0\.1 publishes faster than its limit \(10\/s, bursts of 20, per address, whatever client ids it names/,
+  );
   assert.equal(server.feed.lastId, accepted);
 });
 
@@ -166,7 +203,10 @@ test('over WebSocket, sockets with invented ids share their address limit: error
     socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: `from socket ${i}` }));
     answers.push(await answered);
   }
-  assert.deepEqual(answers.map((answer) => answer.type), ['ack', 'ack', 'error']);
+  assert.deepEqual(
+    answers.map((answer) => answer.type),
+    ['ack', 'ack', 'error'],
+  );
   assert.match(answers[2]?.message ?? '', /^address 127\.0\.0\.1 publishes faster than its limit \(1\/s, bursts of 2/);
 });
 
@@ -181,7 +221,10 @@ test('a WebSocket flooding publish frames gets error frames, then close 1008', a
   assert.equal(await closed, 1008);
   // The socket also follows the feed: keep the answers to its own frames.
   const answers = replies.filter((r) => r.type !== undefined);
-  assert.deepEqual(answers.slice(0, 2).map((r) => r.type), ['ack', 'ack']);
+  assert.deepEqual(
+    answers.slice(0, 2).map((r) => r.type),
+    ['ack', 'ack'],
+  );
   assert.match(answers[2]?.message ?? '', /publishes faster than its limit/);
 });
 
@@ -190,18 +233,25 @@ for (const { id } of withCapabilities({ streams: true, upgrades: false })) {
   test(`${id}: past MAX_CONNECTIONS_PER_TECHNIQUE a stream gets 503 with Retry-After, and room comes back when one leaves`, async (t) => {
     const server = await startServer(t, { config: { maxConnectionsPerTechnique: 2 } });
     const open = () =>
-      new Promise<{ status: number; body: string; retryAfter: string | undefined; close: () => void }>((resolve, reject) => {
-        const req = httpRequest(`${server.url}/api/${id}`, (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            body += chunk;
-            resolve({ status: res.statusCode ?? 0, body, retryAfter: res.headers['retry-after'], close: () => req.destroy() });
+      new Promise<{ status: number; body: string; retryAfter: string | undefined; close: () => void }>(
+        (resolve, reject) => {
+          const req = httpRequest(`${server.url}/api/${id}`, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              body += chunk;
+              resolve({
+                status: res.statusCode ?? 0,
+                body,
+                retryAfter: res.headers['retry-after'],
+                close: () => req.destroy(),
+              });
+            });
           });
-        });
-        req.on('error', reject);
-        req.end();
-      });
+          req.on('error', reject);
+          req.end();
+        },
+      );
     const first = await open();
     const second = await open();
     const third = await open();
@@ -223,7 +273,9 @@ test('past the cap a WebSocket handshake is refused with 503 before the upgrade'
   const first = new WebSocket(url);
   await new Promise((resolve) => first.once('open', resolve));
   const second = new WebSocket(url);
-  const status = await new Promise<number>((resolve) => second.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+  const status = await new Promise<number>((resolve) =>
+    second.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+  );
   assert.equal(status, 503);
   second.on('error', () => undefined);
   first.close();
@@ -242,10 +294,17 @@ test('CORS: only an allowed origin is named back, never reflected; a foreign pre
     headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
   });
   assert.equal(foreignPreflight.status, 403);
-  assert.match(((await foreignPreflight.json()) as { message: string }).message, /https:\/\/evil.example" may not call this API/);
+  assert.match(
+    ((await foreignPreflight.json()) as { message: string }).message,
+    /https:\/\/evil.example" may not call this API/,
+  );
   const preflight = await fetch(`${server.url}/api/messages`, {
     method: 'OPTIONS',
-    headers: { origin: 'https://teacher.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    headers: {
+      origin: 'https://teacher.example',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type',
+    },
   });
   assert.equal(preflight.status, 204);
   assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://teacher.example');
@@ -274,7 +333,11 @@ test('pages carry a Content-Security-Policy and nosniff; the iframe stream keeps
 
 /** Why the descriptor test cannot lower a server's descriptor limit here, or false (prlimit is util-linux's, on every Debian). */
 /** A GET on a fresh connection from `localAddress`: status, headers and body. */
-function getFrom(url: string, path: string, localAddress: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function getFrom(
+  url: string,
+  path: string,
+  localAddress: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${url}${path}`, { localAddress, agent: false }, (res) => {
       let body = '';
@@ -301,7 +364,9 @@ async function idleConnection(url: string, localAddress: string, t: TestContext)
   return socket;
 }
 
-test('past MAX_CONNECTIONS_PER_ADDRESS a connection gets 503 with Retry-After and is closed; another address is served; room comes back', { timeout: 20_000 }, async (t) => {
+test('past MAX_CONNECTIONS_PER_ADDRESS a connection gets 503 with Retry-After and is closed; another address is served; room comes back', {
+  timeout: 20_000,
+}, async (t) => {
   const server = await startServer(t, { config: { maxConnectionsPerAddress: 3 } });
   const held = [];
   for (let i = 0; i < 3; i += 1) held.push(await idleConnection(server.url, '127.0.0.1', t));
@@ -313,7 +378,10 @@ test('past MAX_CONNECTIONS_PER_ADDRESS a connection gets 503 with Retry-After an
   assert.equal(refused.headers.connection, 'close');
   const body = JSON.parse(refused.body) as { code: string; message: string };
   assert.equal(body.code, 'RTL_TOO_MANY_ADDRESS_CONNECTIONS');
-  assert.match(body.message, /address 127\.0\.0\.1 already holds 3 connections, its limit \(MAX_CONNECTIONS_PER_ADDRESS\)/);
+  assert.match(
+    body.message,
+    /address 127\.0\.0\.1 already holds 3 connections, its limit \(MAX_CONNECTIONS_PER_ADDRESS\)/,
+  );
   // A WebSocket is refused before its upgrade.
   const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/websocket`, { localAddress: '127.0.0.1' });
   socket.on('error', () => undefined);
@@ -331,7 +399,9 @@ test('past MAX_CONNECTIONS_PER_ADDRESS a connection gets 503 with Retry-After an
   assert.equal((await getFrom(server.url, '/api/health', '127.0.0.1')).status, 200, 'room came back');
 });
 
-test('a flood of connections from one address: a few wait for their 503, the rest are closed at once, none holds a descriptor for long', { timeout: 20_000 }, async (t) => {
+test('a flood of connections from one address: a few wait for their 503, the rest are closed at once, none holds a descriptor for long', {
+  timeout: 20_000,
+}, async (t) => {
   const server = await startServer(t, { config: { maxConnectionsPerAddress: 3 } });
   for (let i = 0; i < 3; i += 1) await idleConnection(server.url, '127.0.0.1', t);
   const flood = await Promise.all(Array.from({ length: 20 }, () => idleConnection(server.url, '127.0.0.1', t)));
@@ -341,15 +411,21 @@ test('a flood of connections from one address: a few wait for their 503, the res
   const early = times.filter((at) => at - started < REFUSED_LINGER_MS / 2).length;
   console.log(`flood: ${early} of 20 closed at once, the last after ${Math.max(...times) - started} ms`);
   assert.equal(early, 20 - REFUSED_LINGER_MAX, 'past the few that may wait for their answer, closed at once');
-  assert.ok(Math.max(...times) - started < REFUSED_LINGER_MS + 1000, 'the ones that said nothing are closed after the linger');
+  assert.ok(
+    Math.max(...times) - started < REFUSED_LINGER_MS + 1000,
+    'the ones that said nothing are closed after the linger',
+  );
   const figures = await connectionFigures(server.url);
   assert.equal(figures.refused, 20);
   assert.equal(figures.mostFromOneAddress, 3);
 });
 
-test('/api/stats reports the process\'s descriptors and their limit', async (t) => {
+test("/api/stats reports the process's descriptors and their limit", async (t) => {
   const server = await startServer(t);
-  const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as { process: DescriptorFigures | null; connections: ConnectionFigures };
+  const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as {
+    process: DescriptorFigures | null;
+    connections: ConnectionFigures;
+  };
   const limit = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
   assert.ok(stats.process, 'Linux has /proc');
   assert.equal(stats.process.descriptorLimit, Number(limit));
@@ -358,7 +434,10 @@ test('/api/stats reports the process\'s descriptors and their limit', async (t) 
   assert.ok(stats.connections.open >= 1);
 });
 
-test('one address cannot take every descriptor: 300 SSE streams from it, with 256 allowed, leave room for another address', { timeout: 60_000, ...needs(PRLIMIT) }, async (t) => {
+test('one address cannot take every descriptor: 300 SSE streams from it, with 256 allowed, leave room for another address', {
+  timeout: 60_000,
+  ...needs(PRLIMIT),
+}, async (t) => {
   const DESCRIPTORS = 256;
   const server = await startServerProcess({ LOG_LEVEL: 'silent' });
   t.after(() => server.stop());
@@ -377,19 +456,28 @@ test('one address cannot take every descriptor: 300 SSE streams from it, with 25
 
   // Another address still gets a stream of its own, and the stats.
   const opened = await new Promise<number>((resolve, reject) => {
-    const req = httpRequest(`${server.baseUrl}/api/sse`, { localAddress: '127.0.0.2', agent: false, timeout: 5000 }, (res) => {
-      res.once('data', () => {
-        resolve(res.statusCode ?? 0);
-        req.destroy();
-      });
-    });
+    const req = httpRequest(
+      `${server.baseUrl}/api/sse`,
+      { localAddress: '127.0.0.2', agent: false, timeout: 5000 },
+      (res) => {
+        res.once('data', () => {
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
     req.on('error', reject);
     req.end();
   });
   assert.equal(opened, 200);
-  const stats = JSON.parse((await getFrom(server.baseUrl, '/api/stats', '127.0.0.2')).body) as { process: DescriptorFigures; connections: ConnectionFigures };
-  console.log(`descriptors: ${stats.process.openDescriptors} of ${stats.process.descriptorLimit} open; ${stats.connections.mostFromOneAddress} connections from one address, ${stats.connections.refused} refused`);
+  const stats = JSON.parse((await getFrom(server.baseUrl, '/api/stats', '127.0.0.2')).body) as {
+    process: DescriptorFigures;
+    connections: ConnectionFigures;
+  };
+  console.log(
+    `descriptors: ${stats.process.openDescriptors} of ${stats.process.descriptorLimit} open; ${stats.connections.mostFromOneAddress} connections from one address, ${stats.connections.refused} refused`,
+  );
   assert.equal(stats.process.descriptorLimit, DESCRIPTORS);
   assert.ok(stats.process.openDescriptors < DESCRIPTORS / 2, `${stats.process.openDescriptors} descriptors open`);
   assert.equal(stats.connections.mostFromOneAddress, 32);

@@ -83,13 +83,24 @@ export class PublishLimiter {
     const from = addressKey(address);
     const limits: { buckets: TokenBuckets; bucket: Bucket; who: string; what: string }[] = [];
     if (this.#clients.rate > 0) {
-      const who = client !== undefined ? `client ${JSON.stringify(client)}` : `client at address ${from} (it names no client id)`;
+      const who =
+        client !== undefined ? `client ${JSON.stringify(client)}` : `client at address ${from} (it names no client id)`;
       const bucket = this.#clients.refill(client !== undefined ? `client:${client}` : `address:${from}`, now);
-      limits.push({ buckets: this.#clients, bucket, who, what: 'per client id: PUBLISH_RATE_PER_CLIENT, PUBLISH_BURST' });
+      limits.push({
+        buckets: this.#clients,
+        bucket,
+        who,
+        what: 'per client id: PUBLISH_RATE_PER_CLIENT, PUBLISH_BURST',
+      });
     }
     if (this.#addresses.rate > 0) {
       const bucket = this.#addresses.refill(from, now);
-      limits.push({ buckets: this.#addresses, bucket, who: `address ${from}`, what: 'per address, whatever client ids it names: PUBLISH_RATE_PER_ADDRESS, PUBLISH_BURST_PER_ADDRESS' });
+      limits.push({
+        buckets: this.#addresses,
+        bucket,
+        who: `address ${from}`,
+        what: 'per address, whatever client ids it names: PUBLISH_RATE_PER_ADDRESS, PUBLISH_BURST_PER_ADDRESS',
+      });
     }
     const empty = limits.filter(({ bucket }) => bucket.tokens < 1);
     const [first] = empty;
@@ -127,7 +138,12 @@ function ipv6Groups(address: string): string[] | null {
     // An IPv4 tail (64:ff9b::192.0.2.1) is the last two groups.
     if (last.includes('.')) {
       const bytes = last.split('.').map(Number);
-      parts.splice(-1, 1, (((bytes[0] ?? 0) << 8) | (bytes[1] ?? 0)).toString(16), (((bytes[2] ?? 0) << 8) | (bytes[3] ?? 0)).toString(16));
+      parts.splice(
+        -1,
+        1,
+        (((bytes[0] ?? 0) << 8) | (bytes[1] ?? 0)).toString(16),
+        (((bytes[2] ?? 0) << 8) | (bytes[3] ?? 0)).toString(16),
+      );
     }
     return parts;
   };

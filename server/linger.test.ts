@@ -131,9 +131,13 @@ test('after a 413 the server half-closes and reads on: a client still sending ge
   const server = await startServer(t);
   const client = await rawPublish(server.url, OVER_LIMIT_HEAD(4_000_000), Buffer.alloc(64 * 1024, 'x'));
   await until(() => client.ended(), 'the answer and its FIN');
-  assert.match(client.answer(), /^HTTP\/1\.1 413 Payload Too Large\r\n(?:[^\r\n]+\r\n)*connection: close\r\n[\s\S]*"statusCode":413/i);
+  assert.match(
+    client.answer(),
+    /^HTTP\/1\.1 413 Payload Too Large\r\n(?:[^\r\n]+\r\n)*connection: close\r\n[\s\S]*"statusCode":413/i,
+  );
   // The rest of the body, after the answer: read and discarded, not answered by a reset.
-  for (let sent = 64 * 1024; sent < 4_000_000 && client.socket.writable; sent += 64 * 1024) await client.write(Buffer.alloc(64 * 1024, 'x'));
+  for (let sent = 64 * 1024; sent < 4_000_000 && client.socket.writable; sent += 64 * 1024)
+    await client.write(Buffer.alloc(64 * 1024, 'x'));
   client.socket.end();
   await client.closed;
   assert.equal(client.error(), undefined, `the client got ${client.error()?.code}`);
@@ -146,7 +150,8 @@ test(`lingering is bounded: a client that keeps the connection open is cut after
   await until(() => client.ended(), 'the answer and its FIN');
   const started = performance.now();
   // The client, silent, cannot see the server let go: count the server's connections.
-  const connections = () => new Promise<number>((resolve) => server.app.server.getConnections((_error, count) => resolve(count)));
+  const connections = () =>
+    new Promise<number>((resolve) => server.app.server.getConnections((_error, count) => resolve(count)));
   let open = 1;
   while (open > 0 && performance.now() - started < LINGER_MAX_MS + 5000) {
     await new Promise((resolve) => setTimeout(resolve, 20));

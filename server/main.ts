@@ -68,15 +68,19 @@ async function main(): Promise<void> {
   console.log(`realtime-lab: serving http://${shown}:${port}/ (${transports.map((t) => t.id).join(', ')})`);
   if (config.feed !== 'memory') {
     const health = feed.health();
-    console.log(`realtime-lab: feed on ${redact(config.feed)}${health.ok ? '' : `, unhealthy for now: ${health.reason}`}`);
+    console.log(
+      `realtime-lab: feed on ${redact(config.feed)}${health.ok ? '' : `, unhealthy for now: ${health.reason}`}`,
+    );
   }
   if (everywhere) {
     // What a classroom types: this machine's addresses on its networks.
     for (const address of Object.values(networkInterfaces()).flat()) {
-      if (address && address.family === 'IPv4' && !address.internal) console.log(`realtime-lab: on the network: http://${address.address}:${port}/`);
+      if (address && address.family === 'IPv4' && !address.internal)
+        console.log(`realtime-lab: on the network: http://${address.address}:${port}/`);
     }
     // The Host check answers to these addresses by itself; a name needs saying.
-    if (config.allowedHosts.length === 0) console.log('realtime-lab: reached by a name (a DNS or .local name, a proxy)? list it in ALLOWED_HOSTS');
+    if (config.allowedHosts.length === 0)
+      console.log('realtime-lab: reached by a name (a DNS or .local name, a proxy)? list it in ALLOWED_HOSTS');
   }
 
   let closing = false;

@@ -15,7 +15,6 @@ export interface PublishLimits {
   maxTextBytes: number;
 }
 
-
 const PUBLISH_KEYS = new Set(['author', 'text']);
 // Names are one line: no C0/C1 control characters (tab and newline included).
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
@@ -28,7 +27,11 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; message: string }
  * well-formed Unicode (a lone surrogate) is refused because it could not arrive unchanged
  * over UTF-8. `extraKeys` names keys a caller's envelope may add (the WebSocket `type`).
  */
-export function checkPublish(body: unknown, limits: PublishLimits, extraKeys: readonly string[] = []): Checked<PublishInput> {
+export function checkPublish(
+  body: unknown,
+  limits: PublishLimits,
+  extraKeys: readonly string[] = [],
+): Checked<PublishInput> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, message: 'body must be a JSON object like {"author":"ada","text":"hello"}' };
   }

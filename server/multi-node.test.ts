@@ -92,7 +92,10 @@ describe('two nodes on one Redis', needs(REDIS), () => {
       const cursor = first.messages.at(-1)?.id;
       assert.ok(cursor !== undefined);
       // Published on A while the client is away; it comes back through B.
-      const missed: Message[] = [await publish(a.url, { author: 'ada', text: `${technique.id} missed 1` }), await publish(a.url, { author: 'ada', text: `${technique.id} missed 2` })];
+      const missed: Message[] = [
+        await publish(a.url, { author: 'ada', text: `${technique.id} missed 1` }),
+        await publish(a.url, { author: 'ada', text: `${technique.id} missed 2` }),
+      ];
       const second = await open(b.url, { since: cursor });
       t.after(() => second.close());
       const live = await publish(a.url, { author: 'ada', text: `${technique.id} live` });
@@ -134,7 +137,8 @@ describe('Redis going away', needs(REDIS), () => {
     assert.ok(a && b);
     const everyone = [...(await openAll(t, a, 0)), ...(await openAll(t, b, 0))];
     const before = [];
-    for (let i = 0; i < 3; i += 1) before.push(await publish(i % 2 ? a.url : b.url, { author: 'ada', text: `before ${i}` }));
+    for (let i = 0; i < 3; i += 1)
+      before.push(await publish(i % 2 ? a.url : b.url, { author: 'ada', text: `before ${i}` }));
     for (const client of everyone) await client.received(3);
 
     await redis().stop();
@@ -165,7 +169,9 @@ describe('Redis going away', needs(REDIS), () => {
     const socket = new WebSocket(`${a.url.replace(/^http/, 'ws')}/api/websocket`);
     t.after(() => socket.terminate());
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-    const answer = new Promise<Record<string, unknown>>((resolve) => socket.once('message', (data) => resolve(JSON.parse(data.toString()))));
+    const answer = new Promise<Record<string, unknown>>((resolve) =>
+      socket.once('message', (data) => resolve(JSON.parse(data.toString()))),
+    );
     socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: 'during', ref: 'r1' }));
     const frame = await answer;
     assert.deepEqual(Object.keys(frame).sort(), ['code', 'message', 'ref', 'type']);
@@ -178,7 +184,8 @@ describe('Redis going away', needs(REDIS), () => {
       assert.equal((await fetch(`${node.url}/api/health`)).status, 200);
     }
     const afterwards = [];
-    for (let i = 0; i < 3; i += 1) afterwards.push(await publish(i % 2 ? b.url : a.url, { author: 'ada', text: `after ${i}` }));
+    for (let i = 0; i < 3; i += 1)
+      afterwards.push(await publish(i % 2 ? b.url : a.url, { author: 'ada', text: `after ${i}` }));
     const accepted = [...before, ...afterwards];
     for (const client of everyone) {
       await client.received(accepted.length, 10_000);
@@ -203,10 +210,17 @@ describe('Redis going away', needs(REDIS), () => {
     assert.ok(Date.now() - started < 10_000, 'the start does not wait for Redis forever');
     assert.equal((await fetch(`${late.url}/api/health`)).status, 503);
     // It knows no feed yet: a client of a's feed is told nothing new, and above all not reset.
-    const early = (await (await fetch(`${late.url}/api/short-polling?since=1&epoch=${a.feed.epoch}`)).json()) as Record<string, unknown>;
+    const early = (await (await fetch(`${late.url}/api/short-polling?since=1&epoch=${a.feed.epoch}`)).json()) as Record<
+      string,
+      unknown
+    >;
     assert.deepEqual(early, { epoch: a.feed.epoch, cursor: 1, messages: [] });
     await redis().start();
-    await until(() => late.feed.health().ok && late.feed.lastId === first.id, 'the late node to load the history', 10_000);
+    await until(
+      () => late.feed.health().ok && late.feed.lastId === first.id,
+      'the late node to load the history',
+      10_000,
+    );
     const poll = (await (await fetch(`${late.url}/api/long-polling?since=0`)).json()) as { messages: Message[] };
     assert.deepEqual(texts(poll.messages), texts([first]));
     assert.equal(late.feed.epoch, a.feed.epoch, 'the late node follows the same feed');
@@ -230,7 +244,11 @@ describe('Redis going away', needs(REDIS), () => {
     await until(() => a.feed.lastId === 0 && a.feed.epoch !== old, 'the node to notice the feed is gone', 5000);
     const fresh = await publish(a.url, { author: 'ada', text: 'new 1' });
     assert.equal(fresh.id, 1);
-    const answer = (await (await fetch(`${a.url}/api/short-polling?since=3`)).json()) as { epoch: string; reset?: boolean; messages: Message[] };
+    const answer = (await (await fetch(`${a.url}/api/short-polling?since=3`)).json()) as {
+      epoch: string;
+      reset?: boolean;
+      messages: Message[];
+    };
     assert.equal(answer.reset, true);
     assert.equal(answer.epoch, a.feed.epoch);
     assert.deepEqual(texts(answer.messages), texts([fresh]));
@@ -255,7 +273,10 @@ describe('Redis going away', needs(REDIS), () => {
     await admin.del(...Object.values(feedKeys(prefix)));
     const fresh: Message[] = [];
     for (let i = 1; i <= 50; i += 1) fresh.push(await publish(b.url, { author: 'bob', text: `new ${i}` }));
-    assert.deepEqual(fresh.map((m) => m.id), Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.deepEqual(
+      fresh.map((m) => m.id),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
 
     for (const technique of techniques) {
       const back = await clientFor(technique)(a.url, { since: 30, epoch: old });
@@ -278,8 +299,16 @@ describe('Redis going away', needs(REDIS), () => {
     await until(() => a.feed.epoch !== old, 'the node to follow the new epoch');
     assert.equal(await admin.get(feedKeys(prefix).epoch), a.feed.epoch);
     // Of the new feed, id 4 is all there is: 1..3 are another feed's, counted as missed.
-    for (const [cursor, epoch] of [[0, a.feed.epoch], [3, old]] as const) {
-      const answer = (await (await fetch(`${a.url}/api/short-polling?since=${cursor}&epoch=${epoch}`)).json()) as { epoch: string; reset?: boolean; missed?: number; messages: Message[] };
+    for (const [cursor, epoch] of [
+      [0, a.feed.epoch],
+      [3, old],
+    ] as const) {
+      const answer = (await (await fetch(`${a.url}/api/short-polling?since=${cursor}&epoch=${epoch}`)).json()) as {
+        epoch: string;
+        reset?: boolean;
+        missed?: number;
+        messages: Message[];
+      };
       assert.equal(answer.epoch, a.feed.epoch);
       assert.equal(answer.reset, epoch === old ? true : undefined);
       assert.equal(answer.missed, 3);
@@ -338,7 +367,10 @@ describe('Redis going away', needs(REDIS), () => {
     const batch = await b.since(5, 'zzzzzz');
     assert.equal(batch.reset, true);
     assert.equal(batch.epoch, b.epoch);
-    assert.deepEqual(batch.messages.map((m) => m.text), ['old']);
+    assert.deepEqual(
+      batch.messages.map((m) => m.text),
+      ['old'],
+    );
   });
 
   /** A node on a feed of its own holding five messages, and an admin connection to Redis. */
@@ -362,7 +394,10 @@ describe('Redis going away', needs(REDIS), () => {
     const batch = await a.since(3, old);
     assert.equal(batch.reset, true);
     assert.equal(batch.epoch, a.epoch);
-    assert.deepEqual(batch.messages.map((m) => m.text), ['new 1', 'new 2', 'new 3', 'new 4', 'new 5']);
+    assert.deepEqual(
+      batch.messages.map((m) => m.text),
+      ['new 1', 'new 2', 'new 3', 'new 4', 'new 5'],
+    );
   });
 
   test('a Redis that loses only the counter gets a new epoch and a counter past what the stream holds: publishing works again', async (t) => {
@@ -373,7 +408,10 @@ describe('Redis going away', needs(REDIS), () => {
     assert.equal(message.id, 6);
     const batch = await a.since(5, old);
     assert.equal(batch.reset, true);
-    assert.deepEqual(batch.messages.map((m) => m.text), ['after']);
+    assert.deepEqual(
+      batch.messages.map((m) => m.text),
+      ['after'],
+    );
   });
 });
 
@@ -389,15 +427,22 @@ async function startNginx(t: TestContext, nodes: TestServer[]): Promise<string> 
   assert.equal(servers.length, nodes.length, 'one upstream server per node');
   const port = await freePort();
   let config = block.replace(/listen \d+;/, `listen 127.0.0.1:${port};`);
-  servers.forEach((match, i) => (config = config.replace(`server ${match[1]};`, `server ${new URL((nodes[i] as TestServer).url).host};`)));
+  servers.forEach(
+    (match, i) =>
+      (config = config.replace(`server ${match[1]};`, `server ${new URL((nodes[i] as TestServer).url).host};`)),
+  );
   const dir = await mkdtemp(join(tmpdir(), 'realtime-lab-nginx-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const paths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `${name}_temp_path ${dir}/${name};`).join(' ');
+  const paths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((name) => `${name}_temp_path ${dir}/${name};`)
+    .join(' ');
   await writeFile(
     join(dir, 'nginx.conf'),
     `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;\nevents { worker_connections 256; }\nhttp { access_log off; ${paths}\n${config}\n}\n`,
   );
-  const nginx = spawn(NGINX.path, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const nginx = spawn(NGINX.path, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   nginx.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   t.after(async () => {
@@ -410,7 +455,10 @@ async function startNginx(t: TestContext, nodes: TestServer[]): Promise<string> 
   let reachable = false;
   const deadline = Date.now() + 5000;
   while (!reachable && Date.now() < deadline && nginx.exitCode === null) {
-    reachable = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+    reachable = await fetch(`${url}/api/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (!reachable) await new Promise((resolve) => setTimeout(resolve, 50));
   }
   assert.ok(reachable, `nginx did not start: ${stderr}`);
@@ -437,7 +485,8 @@ describe('behind nginx, as the README configures it', needs(REDIS, NGINX), () =>
       assert.deepEqual(texts(client.messages), texts(sent), client.technique);
     }
     // Round robin, no stickiness: both nodes served subscribers and publishes.
-    for (const node of [a, b]) assert.ok(node.feed.lastId === 10 && Object.values(node.wire.snapshot()).some((s) => s.httpRequests > 0));
+    for (const node of [a, b])
+      assert.ok(node.feed.lastId === 10 && Object.values(node.wire.snapshot()).some((s) => s.httpRequests > 0));
 
     // Node A goes away. Pollers and EventSource (which reconnects by itself with its
     // Last-Event-ID) come back through nginx to node B, with their cursors.

@@ -17,7 +17,11 @@ const PREFLIGHT_MAX_AGE_S = 600;
  * malformed Origin too). The scheme is not compared, so a page served over https by a
  * proxy in front is still this server's own.
  */
-export function originStanding(request: FastifyRequest, origin: string, allowed: readonly string[]): 'same' | 'allowed' | 'foreign' {
+export function originStanding(
+  request: FastifyRequest,
+  origin: string,
+  allowed: readonly string[],
+): 'same' | 'allowed' | 'foreign' {
   let host: string | null = null;
   try {
     host = new URL(origin).host;
@@ -41,7 +45,11 @@ export function applyCors(request: FastifyRequest, reply: FastifyReply, allowed:
   reply.header('vary', 'Origin');
   if (standing === 'allowed') reply.header('access-control-allow-origin', origin);
   if (request.method === 'OPTIONS') {
-    if (standing === 'foreign') throw new ForbiddenCorsOrigin(JSON.stringify(origin), allowed.length ? allowed.join(', ') : 'none (set ALLOWED_ORIGINS)');
+    if (standing === 'foreign')
+      throw new ForbiddenCorsOrigin(
+        JSON.stringify(origin),
+        allowed.length ? allowed.join(', ') : 'none (set ALLOWED_ORIGINS)',
+      );
     reply.header('access-control-allow-methods', 'GET, POST, HEAD');
     reply.header('access-control-allow-headers', 'content-type, last-event-id');
     reply.header('access-control-max-age', String(PREFLIGHT_MAX_AGE_S));

@@ -30,7 +30,18 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_CONFIG } from './config.ts';
 import { FeedUnavailable, PublishUnconfirmed } from './errors.ts';
-import { type Batch, type Feed, type FeedHealth, type FeedListener, History, Listeners, batchFrom, isEpoch, newEpoch, preciseNow } from './feed.ts';
+import {
+  type Batch,
+  type Feed,
+  type FeedHealth,
+  type FeedListener,
+  History,
+  Listeners,
+  batchFrom,
+  isEpoch,
+  newEpoch,
+  preciseNow,
+} from './feed.ts';
 import type { Message, PublishInput } from './message.ts';
 import { redact } from './redact.ts';
 
@@ -317,7 +328,8 @@ export class RedisFeed implements Feed {
     if (outcome === 'late') {
       // Told 503 now; should Redis have run it in time after all, say so where an operator looks.
       void stored.then((late) => {
-        if ('id' in late && late.id > 0) this.#log(`realtime-lab: a publish answered 503 (unconfirmed) had been stored as #${late.id}`);
+        if ('id' in late && late.id > 0)
+          this.#log(`realtime-lab: a publish answered 503 (unconfirmed) had been stored as #${late.id}`);
       });
       throw new PublishUnconfirmed(PUBLISH_DEADLINE_MS, `${redact(this.#url)} did not answer`);
     }
@@ -325,7 +337,8 @@ export class RedisFeed implements Feed {
       // Redis answered with an error (the script did not store it), or it was never sent.
       throw new FeedUnavailable(`${redact(this.#url)} did not store the message: ${outcome.error.message}`);
     }
-    if (outcome.id === 0) throw new FeedUnavailable(`${redact(this.#url)} ran the publish after its deadline and did not store it`);
+    if (outcome.id === 0)
+      throw new FeedUnavailable(`${redact(this.#url)} ran the publish after its deadline and did not store it`);
     const { id, epoch } = outcome;
     // Redis took the offered name for a new feed: offer a fresh one next time.
     if (epoch === offered) this.#epochIfNone = newEpoch();
@@ -368,18 +381,22 @@ export class RedisFeed implements Feed {
 
   /** Whether the commands connection is up and Redis has answered it lately: worth asking. */
   #answering(): boolean {
-    return !this.#closed && this.#commands.status === 'ready' && preciseNow() - this.#lastAnswerAt <= REDIS_SILENCE_LIMIT_MS;
+    return (
+      !this.#closed && this.#commands.status === 'ready' && preciseNow() - this.#lastAnswerAt <= REDIS_SILENCE_LIMIT_MS
+    );
   }
 
   health(): FeedHealth {
     if (this.#closed) return { ok: false, reason: 'closed' };
-    if (this.#commands.status !== 'ready') return { ok: false, reason: `${redact(this.#url)} is unreachable (${this.#commands.status})` };
+    if (this.#commands.status !== 'ready')
+      return { ok: false, reason: `${redact(this.#url)} is unreachable (${this.#commands.status})` };
     const silentMs = preciseNow() - this.#lastAnswerAt;
     if (silentMs > REDIS_SILENCE_LIMIT_MS) {
       const since = Number.isFinite(silentMs) ? `nothing for ${Math.round(silentMs)} ms` : 'no answer yet';
       return { ok: false, reason: `${redact(this.#url)} is not answering (${since})` };
     }
-    if (this.#readerError !== undefined) return { ok: false, reason: `cannot read the stream from ${redact(this.#url)}: ${this.#readerError}` };
+    if (this.#readerError !== undefined)
+      return { ok: false, reason: `cannot read the stream from ${redact(this.#url)}: ${this.#readerError}` };
     return { ok: true };
   }
 
@@ -400,7 +417,13 @@ export class RedisFeed implements Feed {
     // this one follows.
     const gone = cursor > counter || (cursorEpoch !== undefined && cursorEpoch !== epoch);
     const from = gone ? '-' : `${cursor + 1}-0`;
-    const entries = (await this.#commands.xrange(this.#streamKey, from, '+', 'COUNT', this.#historySize)) as StreamEntry[];
+    const entries = (await this.#commands.xrange(
+      this.#streamKey,
+      from,
+      '+',
+      'COUNT',
+      this.#historySize,
+    )) as StreamEntry[];
     const messages = entries.filter((entry) => (entryEpoch(entry) ?? epoch) === epoch).map(toMessage);
     return batchFrom(messages, Math.max(counter, messages.at(-1)?.id ?? 0), epoch, cursor, cursorEpoch);
   }
@@ -411,12 +434,20 @@ export class RedisFeed implements Feed {
    */
   async #feedInRedis(connection: Redis): Promise<{ epoch: string; counter: number }> {
     const offered = this.#epochIfNone;
-    const replies = await connection.multi().set(this.#epochKey, offered, 'NX').get(this.#epochKey).get(this.#counterKey).exec();
+    const replies = await connection
+      .multi()
+      .set(this.#epochKey, offered, 'NX')
+      .get(this.#epochKey)
+      .get(this.#counterKey)
+      .exec();
     const failed = replies?.find(([error]) => error);
     if (!replies || failed) throw failed?.[0] ?? new Error('the transaction was discarded');
     const epoch = replies[1]?.[1];
     // It is written into every stream's `id:` lines and answers: only a real epoch will do.
-    if (!isEpoch(epoch)) throw new Error(`${this.#epochKey} holds ${JSON.stringify(epoch)}, which is not an epoch: delete the key to start a new feed`);
+    if (!isEpoch(epoch))
+      throw new Error(
+        `${this.#epochKey} holds ${JSON.stringify(epoch)}, which is not an epoch: delete the key to start a new feed`,
+      );
     if (epoch === offered) this.#epochIfNone = newEpoch();
     return { epoch, counter: Number(replies[2]?.[1] ?? 0) };
   }
@@ -503,7 +534,15 @@ export class RedisFeed implements Feed {
         }
         const reply = loading
           ? await this.#reader.xread('COUNT', READ_COUNT, 'STREAMS', this.#streamKey, this.#readFrom)
-          : await this.#reader.xread('COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.#streamKey, this.#readFrom);
+          : await this.#reader.xread(
+              'COUNT',
+              READ_COUNT,
+              'BLOCK',
+              READ_BLOCK_MS,
+              'STREAMS',
+              this.#streamKey,
+              this.#readFrom,
+            );
         const entries: StreamEntry[] = reply?.[0]?.[1] ?? [];
         for (const entry of entries) {
           const foreign = this.#take(entry);
@@ -545,14 +584,25 @@ export class RedisFeed implements Feed {
     if (epoch === this.#history.epoch && counter >= had) return false;
     if (epoch === this.#history.epoch) {
       // Fewer ids under the same epoch: the epoch key outlived the counter or the stream.
-      const renewed = await this.#reader.eval(RENEW_EPOCH_SCRIPT, 3, this.#epochKey, this.#counterKey, this.#streamKey, epoch, newEpoch());
-      if (!isEpoch(renewed)) throw new Error(`${this.#epochKey} holds ${JSON.stringify(renewed)}, which is not an epoch`);
+      const renewed = await this.#reader.eval(
+        RENEW_EPOCH_SCRIPT,
+        3,
+        this.#epochKey,
+        this.#counterKey,
+        this.#streamKey,
+        epoch,
+        newEpoch(),
+      );
+      if (!isEpoch(renewed))
+        throw new Error(`${this.#epochKey} holds ${JSON.stringify(renewed)}, which is not an epoch`);
       epoch = renewed;
     }
     // At start the mirror holds nothing and the epoch was a stand-in: nothing to report.
     if (had > 0) {
       const what = epoch === this.#history.epoch ? `a feed up to id ${counter}` : `another feed (epoch ${epoch})`;
-      this.#log(`realtime-lab: ${redact(this.#url)} holds ${what}, this node had epoch ${this.#history.epoch} up to id ${had}: starting over`);
+      this.#log(
+        `realtime-lab: ${redact(this.#url)} holds ${what}, this node had epoch ${this.#history.epoch} up to id ${had}: starting over`,
+      );
     }
     this.#history.restart(epoch);
     this.#readFrom = '0-0';

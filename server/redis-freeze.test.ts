@@ -62,7 +62,8 @@ async function healthStatus(node: TestServer): Promise<number> {
 /** Resolves with the ms from `since` until `node`'s health answers `status`; rejects after `withinMs` (plus slack to report the miss). */
 async function healthTurns(node: TestServer, status: number, since: number, withinMs: number): Promise<number> {
   while ((await healthStatus(node)) !== status) {
-    if (Date.now() - since > withinMs + 2000) throw new Error(`health still not ${status} after ${Date.now() - since} ms`);
+    if (Date.now() - since > withinMs + 2000)
+      throw new Error(`health still not ${status} after ${Date.now() - since} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return Date.now() - since;
@@ -84,7 +85,12 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
   test('health turns 503 within 3 s, stays so, comes back within 5 s of SIGCONT; the outage is logged once and the recovery once', async (t) => {
     const nodes = await startNodes(t, 2);
     const lines: string[] = [];
-    const feed = await RedisFeed.open({ url: redis().url, historySize: 10, keyPrefix: newFeed(), log: (line) => lines.push(line) });
+    const feed = await RedisFeed.open({
+      url: redis().url,
+      historySize: 10,
+      keyPrefix: newFeed(),
+      log: (line) => lines.push(line),
+    });
     t.after(() => feed.close());
     for (const node of nodes) assert.equal(await healthStatus(node), 200);
     assert.deepEqual(feed.health(), { ok: true });
@@ -100,10 +106,15 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
       assert.match(String(body.reason), /redis:\/\/127\.0\.0\.1:\d+/);
       assert.equal(typeof body.now, 'number');
     }
-    await until(() => !feed.health().ok, 'the feed to report Redis away', REDIS_UNHEALTHY_WITHIN_MS - (Date.now() - frozenAt));
+    await until(
+      () => !feed.health().ok,
+      'the feed to report Redis away',
+      REDIS_UNHEALTHY_WITHIN_MS - (Date.now() - frozenAt),
+    );
     // Long enough for every connection to time out, be dropped and be tried again: still 503.
     while (Date.now() - frozenAt < 7000) {
-      for (const node of nodes) assert.equal(await healthStatus(node), 503, `still unhealthy ${Date.now() - frozenAt} ms into the freeze`);
+      for (const node of nodes)
+        assert.equal(await healthStatus(node), 503, `still unhealthy ${Date.now() - frozenAt} ms into the freeze`);
       assert.equal(feed.health().ok, false);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -152,7 +163,14 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
         });
         const body = (await response.json()) as { code?: string };
         const answered = Date.now();
-        attempts.push({ text, status: response.status, code: body.code, retryAfter: response.headers.get('retry-after'), answeredAt: answered - frozenAt, tookMs: answered - started });
+        attempts.push({
+          text,
+          status: response.status,
+          code: body.code,
+          retryAfter: response.headers.get('retry-after'),
+          answeredAt: answered - frozenAt,
+          tookMs: answered - started,
+        });
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     };
@@ -185,7 +203,11 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
     // (d) Every acknowledged message reaches every subscriber; then a pause, so that anything
     // stored late (it would be read within a second of Redis waking) would show.
     for (const client of subscribers) {
-      await until(() => acked.every((text) => client.messages.some((m) => m.text === text)), `${client.technique}: every acknowledged message`, 10_000);
+      await until(
+        () => acked.every((text) => client.messages.some((m) => m.text === text)),
+        `${client.technique}: every acknowledged message`,
+        10_000,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const admin = new Redis(redis().url);
@@ -211,7 +233,11 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
       );
       // Exactly what Redis holds, once, in order: the 201s and nothing else, but for an
       // unconfirmed publish that Redis ran before its deadline (its answer said it might be).
-      assert.deepEqual(texts(client.messages), texts(stored.map((m) => ({ ...m, ts: 0, author: 'ada' }))), client.technique);
+      assert.deepEqual(
+        texts(client.messages),
+        texts(stored.map((m) => ({ ...m, ts: 0, author: 'ada' }))),
+        client.technique,
+      );
     }
     const ackedTexts = new Set(acked);
     const unconfirmedTexts = new Set(unconfirmed.map((x) => x.text));
@@ -227,25 +253,36 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
     );
     const storedTexts = new Set(stored.map((m) => m.text));
     const sentAt = (x: Attempt) => x.answeredAt - x.tookMs;
-    t.diagnostic(`unconfirmed (sent, ms from SIGSTOP): ${unconfirmed.map((x) => `${x.text} ${sentAt(x)}${storedTexts.has(x.text) ? ' stored' : ''}`).join(', ')}`);
+    t.diagnostic(
+      `unconfirmed (sent, ms from SIGSTOP): ${unconfirmed.map((x) => `${x.text} ${sentAt(x)}${storedTexts.has(x.text) ? ' stored' : ''}`).join(', ')}`,
+    );
     // Sent to a Redis already stopped, run when it woke, seconds past its deadline: never
     // stored. Only one Redis was running at the very moment of the SIGSTOP may be (kill()
     // returns before the stop takes hold; Redis stopped between running it and answering).
     const sentToFrozen = unconfirmed.filter((x) => sentAt(x) >= SIGSTOP_TAKES_HOLD_MS);
     assert.ok(sentToFrozen.length > 0, 'some publishes were sent to the stopped Redis and waited for their deadline');
     for (const attempt of unconfirmed) {
-      if (storedTexts.has(attempt.text)) assert.ok(sentAt(attempt) < SIGSTOP_TAKES_HOLD_MS, `${attempt.text}, sent ${sentAt(attempt)} ms into the freeze, was stored`);
+      if (storedTexts.has(attempt.text))
+        assert.ok(
+          sentAt(attempt) < SIGSTOP_TAKES_HOLD_MS,
+          `${attempt.text}, sent ${sentAt(attempt)} ms into the freeze, was stored`,
+        );
     }
 
     // (b) Once Redis is known not to answer, a publish is refused at once, not after a timeout.
     const known = attempts.filter((x) => x.answeredAt > REDIS_UNHEALTHY_WITHIN_MS && x.answeredAt < thawedAt);
-    assert.ok(known.length >= 10, `publishes answered between ${REDIS_UNHEALTHY_WITHIN_MS} ms into the freeze and SIGCONT: ${known.length}`);
+    assert.ok(
+      known.length >= 10,
+      `publishes answered between ${REDIS_UNHEALTHY_WITHIN_MS} ms into the freeze and SIGCONT: ${known.length}`,
+    );
     for (const attempt of known) {
       assert.equal(attempt.status, 503, attempt.text);
       assert.equal(attempt.code, 'RTL_FEED_UNAVAILABLE', attempt.text);
       assert.ok(attempt.tookMs < FAST_REFUSAL_MAX_MS, `${attempt.text} was refused after ${attempt.tookMs} ms`);
     }
-    t.diagnostic(`refused in at most ${Math.max(...known.map((x) => x.tookMs))} ms once known; unconfirmed after ${unconfirmed.map((x) => x.tookMs).join(', ')} ms`);
+    t.diagnostic(
+      `refused in at most ${Math.max(...known.map((x) => x.tookMs))} ms once known; unconfirmed after ${unconfirmed.map((x) => x.tookMs).join(', ')} ms`,
+    );
     for (const attempt of [...refused, ...unconfirmed]) assert.equal(attempt.retryAfter, '1', attempt.text);
     // Publishes in flight when Redis stopped, or sent before it was known, wait for their
     // deadline (1 s) and are the only unconfirmed ones: a handful per publisher.
@@ -272,10 +309,14 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
       const thaw = freeze(t);
       await healthTurns(node, 503, Date.now(), REDIS_UNHEALTHY_WITHIN_MS);
       // More than MAX_BAD_FRAMES_IN_A_ROW (10): a refusal by the feed is not the client's fault.
-      for (let i = 0; i < 15; i += 1) socket.send(websocketFrames.publish({ author: 'ada', text: `ws ${i}`, ref: `r${i}` }));
+      for (let i = 0; i < 15; i += 1)
+        socket.send(websocketFrames.publish({ author: 'ada', text: `ws ${i}`, ref: `r${i}` }));
       await until(() => frames.length === 15 || closed !== undefined, '15 answers', 5000);
       assert.equal(closed, undefined, 'the socket stays open');
-      assert.deepEqual(frames.map((f) => [f.type, f.code, f.ref]), Array.from({ length: 15 }, (_, i) => ['error', 'RTL_FEED_UNAVAILABLE', `r${i}`]));
+      assert.deepEqual(
+        frames.map((f) => [f.type, f.code, f.ref]),
+        Array.from({ length: 15 }, (_, i) => ['error', 'RTL_FEED_UNAVAILABLE', `r${i}`]),
+      );
 
       thaw();
       await healthTurns(node, 200, Date.now(), REDIS_HEALTHY_AGAIN_WITHIN_MS);
@@ -292,7 +333,12 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
     const proxy = await FaultProxy.start({ host: '127.0.0.1', port: redis().port });
     t.after(() => proxy.close());
     const lines: string[] = [];
-    const feed = await RedisFeed.open({ url: `redis://127.0.0.1:${proxy.port}`, historySize: 10, keyPrefix: newFeed(), log: (line) => lines.push(line) });
+    const feed = await RedisFeed.open({
+      url: `redis://127.0.0.1:${proxy.port}`,
+      historySize: 10,
+      keyPrefix: newFeed(),
+      log: (line) => lines.push(line),
+    });
     t.after(() => feed.close());
     const read: { text: string; at: number }[] = [];
     feed.subscribe((message) => read.push({ text: message.text, at: Date.now() }));
@@ -319,24 +365,43 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
     const held = read.find((message) => message.text === 'held');
     assert.ok(held, 'Redis stored it');
     assert.ok(held.at <= answeredAt, 'and it was in the feed before the publisher was answered');
-    await until(() => lines.some((line) => /answered 503 \(unconfirmed\) had been stored as #1/.test(line)), 'the late answer to be logged', 5000);
+    await until(
+      () => lines.some((line) => /answered 503 \(unconfirmed\) had been stored as #1/.test(line)),
+      'the late answer to be logged',
+      5000,
+    );
     await until(() => feed.health().ok, 'the feed to answer again', REDIS_HEALTHY_AGAIN_WITHIN_MS);
     assert.equal((await feed.publish({ author: 'ada', text: 'next' })).id, 2, 'and publishes go on');
   });
 
-  test('the publish script stores nothing, and takes no id, once its deadline has passed on Redis\'s clock', async (t) => {
+  test("the publish script stores nothing, and takes no id, once its deadline has passed on Redis's clock", async (t) => {
     const admin = new Redis(redis().url);
     t.after(() => admin.quit());
     const keys = feedKeys(newFeed());
     const [seconds, micros] = await admin.time();
     const redisNow = Number(seconds) * 1000 + Number(micros) / 1000;
     const run = (text: string, deadline: number) =>
-      admin.eval(PUBLISH_SCRIPT, 3, keys.counter, keys.stream, keys.epoch, 10, '1', 'ada', text, deadline.toFixed(3), 'frz001');
+      admin.eval(
+        PUBLISH_SCRIPT,
+        3,
+        keys.counter,
+        keys.stream,
+        keys.epoch,
+        10,
+        '1',
+        'ada',
+        text,
+        deadline.toFixed(3),
+        'frz001',
+      );
     assert.equal(await run('too late', redisNow - 1), 0);
     assert.equal(await admin.get(keys.counter), null, 'no id taken');
     assert.equal(await admin.xlen(keys.stream), 0, 'nothing stored');
     assert.equal(await admin.get(keys.epoch), null, 'no epoch made either');
     assert.deepEqual(await run('in time', redisNow + 60_000), [1, 'frz001']);
-    assert.deepEqual(((await admin.xrange(keys.stream, '-', '+')) as [string, string[]][]).map(([id]) => id), ['1-0']);
+    assert.deepEqual(
+      ((await admin.xrange(keys.stream, '-', '+')) as [string, string[]][]).map(([id]) => id),
+      ['1-0'],
+    );
   });
 });

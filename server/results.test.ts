@@ -39,7 +39,12 @@ test('/results/ shows the reference run, and a local latest run before it', asyn
 
 test('/results/ serves only the files a run writes, nothing outside its folder', async (t) => {
   const server = await startServer(t, { resultsDir: await resultsDir(t, { latest: 'latest' }) });
-  for (const path of ['/results/..%2F..%2Fpackage.json', '/results/.env', '/results/missing.png', '/results/server.ts']) {
+  for (const path of [
+    '/results/..%2F..%2Fpackage.json',
+    '/results/.env',
+    '/results/missing.png',
+    '/results/server.ts',
+  ]) {
     const response = await fetch(`${server.url}${path}`);
     assert.equal(response.status, 404, path);
     assert.match(response.headers.get('content-type') ?? '', /application\/json/, path);

@@ -25,13 +25,21 @@ export async function results(app: FastifyInstance, options: { resultsDir?: stri
   const serve = (file: string) => async (_request: unknown, reply: import('fastify').FastifyReply) => {
     const dir = currentRun(options.resultsDir);
     reply.header('cache-control', 'no-cache');
-    if (!dir) return file === 'index.html' ? reply.sendFile('results/index.html') : reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'no bench run yet: run `npm run bench`' });
+    if (!dir)
+      return file === 'index.html'
+        ? reply.sendFile('results/index.html')
+        : reply
+            .code(404)
+            .send({ statusCode: 404, error: 'Not Found', message: 'no bench run yet: run `npm run bench`' });
     return reply.sendFile(file, dir);
   };
   app.get('/results/', serve('index.html'));
   app.get<{ Params: { file: string } }>('/results/:file', async (request, reply) => {
     const { file } = request.params;
-    if (!FILE_NAME.test(file)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no such results file: ${JSON.stringify(file)}` });
+    if (!FILE_NAME.test(file))
+      return reply
+        .code(404)
+        .send({ statusCode: 404, error: 'Not Found', message: `no such results file: ${JSON.stringify(file)}` });
     return serve(file)(request, reply);
   });
 }

@@ -21,7 +21,10 @@ import { withCapabilities } from './contract/techniques.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
-function start(t: import('node:test').TestContext, env: Record<string, string>): { child: ChildProcess; output: () => string } {
+function start(
+  t: import('node:test').TestContext,
+  env: Record<string, string>,
+): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -39,7 +42,9 @@ function start(t: import('node:test').TestContext, env: Record<string, string>):
   return { child, output: () => output };
 }
 
-async function listening(t: import('node:test').TestContext): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+async function listening(
+  t: import('node:test').TestContext,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const { child, output } = start(t, {});
   await until(() => /serving http:\/\/[^/]+\//.test(output()), 'the server to say where it serves', 15_000);
   const url = /serving (http:\/\/[^/]+)\//.exec(output())?.[1];
@@ -116,7 +121,9 @@ test('a WebSocket peer that never answers its close frame does not hold the shut
   );
   await until(() => received.includes('\r\n\r\n'), 'the handshake');
   assert.match(received.toString('latin1'), /^HTTP\/1\.1 101 /);
-  const stats = (await (await fetch(`${url}/api/stats`)).json()) as { techniques: Record<string, { activeRequests: number }> };
+  const stats = (await (await fetch(`${url}/api/stats`)).json()) as {
+    techniques: Record<string, { activeRequests: number }>;
+  };
   assert.equal(stats.techniques.websocket?.activeRequests, 1);
 
   const started = Date.now();
@@ -290,63 +297,74 @@ async function inBatches<T>(count: number, open: () => Promise<T>): Promise<T[]>
   return opened;
 }
 
-test(
-  `on SIGTERM with ${SHUTDOWN_LOAD_CLIENTS} SSE and ${SHUTDOWN_LOAD_CLIENTS} WebSocket clients, every one is told and the process exits in under ${SHUTDOWN_MAX_MS} ms`,
-  { timeout: 120_000 },
-  async (t) => {
-    const files = openFilesLimit();
-    if (files === undefined || files < FILES_NEEDED) {
-      const why = `needs ${FILES_NEEDED} open files for its client sockets, and the limit here is ${files ?? 'unknown'} (raise it with ulimit -n)`;
-      // A promise left unchecked is not kept: in CI, this is a failure.
-      if (process.env.CI === 'true') assert.fail(why);
-      process.stderr.write(`\n*** The shutdown test with thousands of clients ${why}. It is SKIPPED. ***\n`);
-      t.skip(why);
-      return;
-    }
-    const server = await startTimed(t, {
-      MAX_CONNECTIONS_PER_TECHNIQUE: String(2 * SHUTDOWN_LOAD_CLIENTS),
-      // The per-address cap would refuse thousands of clients from one loopback address.
-      MAX_CONNECTIONS_PER_ADDRESS: '0',
-    });
-    const { url } = server;
+test(`on SIGTERM with ${SHUTDOWN_LOAD_CLIENTS} SSE and ${SHUTDOWN_LOAD_CLIENTS} WebSocket clients, every one is told and the process exits in under ${SHUTDOWN_MAX_MS} ms`, {
+  timeout: 120_000,
+}, async (t) => {
+  const files = openFilesLimit();
+  if (files === undefined || files < FILES_NEEDED) {
+    const why = `needs ${FILES_NEEDED} open files for its client sockets, and the limit here is ${files ?? 'unknown'} (raise it with ulimit -n)`;
+    // A promise left unchecked is not kept: in CI, this is a failure.
+    if (process.env.CI === 'true') assert.fail(why);
+    process.stderr.write(`\n*** The shutdown test with thousands of clients ${why}. It is SKIPPED. ***\n`);
+    t.skip(why);
+    return;
+  }
+  const server = await startTimed(t, {
+    MAX_CONNECTIONS_PER_TECHNIQUE: String(2 * SHUTDOWN_LOAD_CLIENTS),
+    // The per-address cap would refuse thousands of clients from one loopback address.
+    MAX_CONNECTIONS_PER_ADDRESS: '0',
+  });
+  const { url } = server;
 
-    const connecting = Date.now();
-    const streams = await inBatches(SHUTDOWN_LOAD_CLIENTS, () => openSse(url));
-    const sockets = await inBatches(SHUTDOWN_LOAD_CLIENTS, () => openSocket(url));
-    t.after(() => {
-      for (const stream of streams) stream.request.destroy();
-      for (const { socket } of sockets) socket.terminate();
-    });
-    const stats = (await (await fetch(`${url}/api/stats`)).json()) as { epoch: string; techniques: Record<string, { activeRequests: number }> };
-    assert.equal(stats.techniques.sse?.activeRequests, SHUTDOWN_LOAD_CLIENTS);
-    assert.equal(stats.techniques.websocket?.activeRequests, SHUTDOWN_LOAD_CLIENTS);
-    // One message, so that every end event has a cursor to tell, and every client is
-    // known to be reading before the signal.
-    await publish(url, { author: 'ada', text: 'before the end' });
-    await until(
-      () => streams.every((stream) => stream.text.includes(`id: ${stats.epoch}.1\n`)) && sockets.every((client) => client.ids.includes(1)),
-      'every client to get the message',
-      30_000,
-    );
-    console.log(`${2 * SHUTDOWN_LOAD_CLIENTS} clients connected and fed in ${Date.now() - connecting} ms`);
+  const connecting = Date.now();
+  const streams = await inBatches(SHUTDOWN_LOAD_CLIENTS, () => openSse(url));
+  const sockets = await inBatches(SHUTDOWN_LOAD_CLIENTS, () => openSocket(url));
+  t.after(() => {
+    for (const stream of streams) stream.request.destroy();
+    for (const { socket } of sockets) socket.terminate();
+  });
+  const stats = (await (await fetch(`${url}/api/stats`)).json()) as {
+    epoch: string;
+    techniques: Record<string, { activeRequests: number }>;
+  };
+  assert.equal(stats.techniques.sse?.activeRequests, SHUTDOWN_LOAD_CLIENTS);
+  assert.equal(stats.techniques.websocket?.activeRequests, SHUTDOWN_LOAD_CLIENTS);
+  // One message, so that every end event has a cursor to tell, and every client is
+  // known to be reading before the signal.
+  await publish(url, { author: 'ada', text: 'before the end' });
+  await until(
+    () =>
+      streams.every((stream) => stream.text.includes(`id: ${stats.epoch}.1\n`)) &&
+      sockets.every((client) => client.ids.includes(1)),
+    'every client to get the message',
+    30_000,
+  );
+  console.log(`${2 * SHUTDOWN_LOAD_CLIENTS} clients connected and fed in ${Date.now() - connecting} ms`);
 
-    // The clients are on the server's two cores only because this is a test; elsewhere they
-    // would be on their own machines. At the lowest priority, they keep reading their last
-    // words without taking the CPU the server needs to send them (the machine's other load
-    // still competes). This process keeps it to its end: the test is the file's last.
-    setPriority(19);
-    const { code, ms } = await server.signal('SIGTERM');
-    console.log(`SIGTERM with ${2 * SHUTDOWN_LOAD_CLIENTS} clients: exited with ${code} after ${Math.round(ms)} ms`);
-    assert.equal(code, 0, server.output());
+  // The clients are on the server's two cores only because this is a test; elsewhere they
+  // would be on their own machines. At the lowest priority, they keep reading their last
+  // words without taking the CPU the server needs to send them (the machine's other load
+  // still competes). This process keeps it to its end: the test is the file's last.
+  setPriority(19);
+  const { code, ms } = await server.signal('SIGTERM');
+  console.log(`SIGTERM with ${2 * SHUTDOWN_LOAD_CLIENTS} clients: exited with ${code} after ${Math.round(ms)} ms`);
+  assert.equal(code, 0, server.output());
 
-    // The process is gone, so every socket is closed: each client has what it will ever get.
-    await until(() => streams.every((stream) => stream.ended) && sockets.every((client) => client.closeCode !== undefined), 'every client to see its end', 15_000);
-    const endEvent = `event: end\ndata: ${JSON.stringify({ type: 'end', epoch: stats.epoch, cursor: 1, reason: 'shutdown' })}\n\n`;
-    const untold = streams.filter((stream) => !stream.text.endsWith(endEvent)).length;
-    assert.equal(untold, 0, `SSE streams of ${SHUTDOWN_LOAD_CLIENTS} that did not end with the end event`);
-    const closeCodes = new Map<number | undefined, number>();
-    for (const { closeCode } of sockets) closeCodes.set(closeCode, (closeCodes.get(closeCode) ?? 0) + 1);
-    assert.deepEqual(Object.fromEntries(closeCodes), { 1001: SHUTDOWN_LOAD_CLIENTS }, 'WebSocket close codes, and how many clients got each');
-    assert.ok(ms < SHUTDOWN_MAX_MS, `exited ${Math.round(ms)} ms after SIGTERM`);
-  },
-);
+  // The process is gone, so every socket is closed: each client has what it will ever get.
+  await until(
+    () => streams.every((stream) => stream.ended) && sockets.every((client) => client.closeCode !== undefined),
+    'every client to see its end',
+    15_000,
+  );
+  const endEvent = `event: end\ndata: ${JSON.stringify({ type: 'end', epoch: stats.epoch, cursor: 1, reason: 'shutdown' })}\n\n`;
+  const untold = streams.filter((stream) => !stream.text.endsWith(endEvent)).length;
+  assert.equal(untold, 0, `SSE streams of ${SHUTDOWN_LOAD_CLIENTS} that did not end with the end event`);
+  const closeCodes = new Map<number | undefined, number>();
+  for (const { closeCode } of sockets) closeCodes.set(closeCode, (closeCodes.get(closeCode) ?? 0) + 1);
+  assert.deepEqual(
+    Object.fromEntries(closeCodes),
+    { 1001: SHUTDOWN_LOAD_CLIENTS },
+    'WebSocket close codes, and how many clients got each',
+  );
+  assert.ok(ms < SHUTDOWN_MAX_MS, `exited ${Math.round(ms)} ms after SIGTERM`);
+});

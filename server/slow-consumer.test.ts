@@ -33,7 +33,9 @@ function openingRequest({ id, capabilities }: Technique): string {
 }
 
 /** The techniques with a backlog to bound: every one that streams to a client. */
-const requests = withCapabilities({ streams: true }).map((technique) => [technique.id, openingRequest(technique)] as const);
+const requests = withCapabilities({ streams: true }).map(
+  (technique) => [technique.id, openingRequest(technique)] as const,
+);
 
 for (const [technique, request] of requests) {
   test(`${technique}: a client that stops reading is dropped, and its listener goes`, async (t) => {
@@ -49,14 +51,18 @@ for (const [technique, request] of requests) {
     }
     await until(() => server.feed.listenerCount === 0, 'the stalled client to be dropped', 10_000);
     const grown = process.memoryUsage().rss - rssBefore;
-    console.log(`${technique}: dropped after ${server.feed.lastId} messages; RSS grew ${(grown / 1048576).toFixed(1)} MiB`);
+    console.log(
+      `${technique}: dropped after ${server.feed.lastId} messages; RSS grew ${(grown / 1048576).toFixed(1)} MiB`,
+    );
     // The history holds 1,000 messages of 4 KB (4 MB): the client's backlog adds little.
     assert.ok(grown < SLOW_CONSUMER_MAX_GROWTH_BYTES, `RSS grew ${grown} bytes`);
     // The connection itself goes too (a WebSocket gets a second to take its close frame).
     let active = -1;
     const deadline = Date.now() + 5000;
     while (active !== 0 && Date.now() < deadline) {
-      const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as { techniques: Record<string, { activeRequests: number }> };
+      const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as {
+        techniques: Record<string, { activeRequests: number }>;
+      };
       active = stats.techniques[technique]?.activeRequests ?? -1;
       if (active !== 0) await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -67,7 +73,9 @@ for (const [technique, request] of requests) {
 for (const [technique, request] of requests) {
   test(`${technique}: a client that reads in short bursts, paused most of the time, is kept`, async (t) => {
     const SLOW_CLIENT_TIMEOUT_MS = 400;
-    const server = await startServer(t, { config: { slowClientTimeoutMs: SLOW_CLIENT_TIMEOUT_MS, iframeMaxBytes: 1024 * 1024 * 1024 } });
+    const server = await startServer(t, {
+      config: { slowClientTimeoutMs: SLOW_CLIENT_TIMEOUT_MS, iframeMaxBytes: 1024 * 1024 * 1024 },
+    });
     const socket = await stalledClient(server, request);
     t.after(() => socket.destroy());
     let read = 0;
@@ -86,7 +94,9 @@ for (const [technique, request] of requests) {
       if (server.feed.lastId % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
       assert.equal(server.feed.listenerCount, 1, `the reading client was dropped after ${server.feed.lastId} messages`);
     }
-    console.log(`${technique}: kept through ${server.feed.lastId} messages, having read ${(read / 1048576).toFixed(1)} MiB`);
+    console.log(
+      `${technique}: kept through ${server.feed.lastId} messages, having read ${(read / 1048576).toFixed(1)} MiB`,
+    );
     assert.ok(read > 64 * 1024, 'it kept reading');
     assert.equal(server.wire.activeRequests(technique), 1);
   });

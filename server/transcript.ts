@@ -47,9 +47,19 @@ function hostHeader(target: SelfAddress): string {
  * TRANSCRIPT_LISTEN_MS pass.
  */
 export function recordTranscript(target: SelfAddress, path: string, upgrade: boolean): Promise<Transcript> {
-  const lines = [`GET ${path} HTTP/1.1`, `Host: ${hostHeader(target)}`, 'User-Agent: realtime-lab-transcript', 'Accept: */*'];
+  const lines = [
+    `GET ${path} HTTP/1.1`,
+    `Host: ${hostHeader(target)}`,
+    'User-Agent: realtime-lab-transcript',
+    'Accept: */*',
+  ];
   if (upgrade) {
-    lines.push('Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`);
+    lines.push(
+      'Connection: Upgrade',
+      'Upgrade: websocket',
+      'Sec-WebSocket-Version: 13',
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+    );
   } else {
     lines.push('Connection: close');
   }
@@ -83,7 +93,8 @@ function readable(raw: Buffer): string {
     const rest = raw.subarray(headerEnd + 4);
     text += text.startsWith('HTTP/1.1 101') ? describeFrames(rest) : rest.toString('utf8');
   }
-  if (text.length > TRANSCRIPT_MAX_BYTES) text = `${text.slice(0, TRANSCRIPT_MAX_BYTES)}\n[… cut here: ${raw.length} bytes in all]`;
+  if (text.length > TRANSCRIPT_MAX_BYTES)
+    text = `${text.slice(0, TRANSCRIPT_MAX_BYTES)}\n[… cut here: ${raw.length} bytes in all]`;
   return text;
 }
 
@@ -105,7 +116,9 @@ function describeFrames(bytes: Buffer): string {
       header = 10;
     }
     const payload = bytes.subarray(offset + header, offset + header + length);
-    out.push(`[${OPCODES[opcode] ?? `opcode ${opcode}`} frame: ${header}-byte header + ${length}-byte payload] ${payload.toString('utf8')}`);
+    out.push(
+      `[${OPCODES[opcode] ?? `opcode ${opcode}`} frame: ${header}-byte header + ${length}-byte payload] ${payload.toString('utf8')}`,
+    );
     offset += header + length;
   }
   return out.join('\n') + (out.length ? '\n' : '');

@@ -60,7 +60,6 @@ export interface TransportContext {
   readonly abuse: AbuseMeter;
 }
 
-
 /** WebSocket clients: keep writing until this many bytes wait unsent, then wait for a drain. */
 export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
 
@@ -272,6 +271,13 @@ export function batchBody(batch: Batch, pageBytes = Number.POSITIVE_INFINITY): P
   }
   const more = page.length < batch.messages.length;
   const cursor = more ? (batch.messages[page.length - 1] as Message).id : batch.cursor;
-  const body = encodePollAnswer({ epoch: batch.epoch, cursor, messagesJson: page, missed: batch.missed, reset: batch.reset, more });
+  const body = encodePollAnswer({
+    epoch: batch.epoch,
+    cursor,
+    messagesJson: page,
+    missed: batch.missed,
+    reset: batch.reset,
+    more,
+  });
   return { body, messages: page.length, payloadBytes };
 }

@@ -18,7 +18,12 @@ import { test } from 'node:test';
 import { type ServerProcess, procFigures, startServerProcess } from '../bench/server-process.ts';
 import { type ConnectionFigures, PIPELINE_MAX_WAITING } from './connections.ts';
 import type { Config } from './config.ts';
-import { BURST_HEALTH_MAX_MS, HEALTH_MAX_MS, HEALTH_P90_MAX_MS, UNREAD_POLLING_MAX_GROWTH_BYTES } from '../test/guarantees.ts';
+import {
+  BURST_HEALTH_MAX_MS,
+  HEALTH_MAX_MS,
+  HEALTH_P90_MAX_MS,
+  UNREAD_POLLING_MAX_GROWTH_BYTES,
+} from '../test/guarantees.ts';
 import { type TestServer, publish, startServer as startInProcess, until } from '../test/support.ts';
 import { techniques } from './contract/techniques.js';
 
@@ -40,7 +45,10 @@ interface PollAnswer {
   more?: boolean;
 }
 
-async function startServer(t: import('node:test').TestContext, env: Record<string, string> = {}): Promise<ServerProcess & { port: number }> {
+async function startServer(
+  t: import('node:test').TestContext,
+  env: Record<string, string> = {},
+): Promise<ServerProcess & { port: number }> {
   // A heap limit well above what the bound allows: a server that breaks the promise dies
   // of it quickly (as it would, later, at V8's default) instead of taking the machine's memory.
   const server = await startServerProcess({ LOG_LEVEL: 'silent', NODE_OPTIONS: '--max-old-space-size=256', ...env });
@@ -49,7 +57,12 @@ async function startServer(t: import('node:test').TestContext, env: Record<strin
 }
 
 /** A GET from `localAddress` on a fresh connection: its status, body and time to the last byte, ms. */
-function get(port: number, path: string, localAddress = OTHER_ADDRESS, timeoutMs = 5000): Promise<{ status: number; body: string; ms: number }> {
+function get(
+  port: number,
+  path: string,
+  localAddress = OTHER_ADDRESS,
+  timeoutMs = 5000,
+): Promise<{ status: number; body: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = request({ host: '127.0.0.1', port, path, localAddress, agent: false }, (res) => {
@@ -97,8 +110,9 @@ function unreadConnection(port: number, count: number, sockets: net.Socket[]): v
   socket.on('error', () => undefined);
   socket.pause();
   sockets.push(socket);
-  const requests = Array.from({ length: count }, (_, i) =>
-    `GET /api/${POLLERS[i % POLLERS.length]?.id}?since=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+  const requests = Array.from(
+    { length: count },
+    (_, i) => `GET /api/${POLLERS[i % POLLERS.length]?.id}?since=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
   ).join('');
   socket.write(requests);
 }
@@ -115,7 +129,9 @@ const POLLERS = techniques.filter((technique) => technique.wire === 'poll');
 const [POLITE_READER, LATE_READER = POLITE_READER] = POLLERS;
 assert.ok(POLITE_READER && LATE_READER, 'a registered technique answers with polling answers');
 
-test(`polling answers (${POLLERS.map(({ id }) => id).join(', ')}) nobody reads, over many connections and pipelined, grow the server by at most 64 MiB, and health keeps answering`, { timeout: 120_000 }, async (t) => {
+test(`polling answers (${POLLERS.map(({ id }) => id).join(', ')}) nobody reads, over many connections and pipelined, grow the server by at most 64 MiB, and health keeps answering`, {
+  timeout: 120_000,
+}, async (t) => {
   const server = await startServer(t, { PUBLISH_RATE_PER_CLIENT: '0' });
   await fill(server.baseUrl);
   // A polite reader first: every message's JSON is then cached, as on a server in use.
@@ -167,20 +183,35 @@ test(`polling answers (${POLLERS.map(({ id }) => id).join(', ')}) nobody reads, 
   assert.ok(alive, 'the server process is still running');
   assert.deepEqual(failures, [], 'every health check answered 200');
   assert.ok(held.length >= 10, `health was asked ${healthMs.length} times`);
-  assert.ok((burst ?? Infinity) < BURST_HEALTH_MAX_MS, `health took ${burst?.toFixed(1)} ms during the burst of connections`);
-  assert.ok(p90 < HEALTH_P90_MAX_MS, `9 health checks in 10 took up to ${p90.toFixed(1)} ms while the unread answers were held`);
+  assert.ok(
+    (burst ?? Infinity) < BURST_HEALTH_MAX_MS,
+    `health took ${burst?.toFixed(1)} ms during the burst of connections`,
+  );
+  assert.ok(
+    p90 < HEALTH_P90_MAX_MS,
+    `9 health checks in 10 took up to ${p90.toFixed(1)} ms while the unread answers were held`,
+  );
   assert.ok(worst < HEALTH_MAX_MS, `health took ${worst.toFixed(1)} ms at worst while the unread answers were held`);
   assert.ok(peak - baseline <= UNREAD_POLLING_MAX_GROWTH_BYTES, `RSS grew by ${mib(peak - baseline)} MiB`);
 
   // The defences did their part: the cap held, the deep pipeline was cut.
   const stats = JSON.parse((await get(server.port, '/api/stats')).body) as { connections: ConnectionFigures };
-  assert.ok(stats.connections.mostFromOneAddress <= 32, `one address held ${stats.connections.mostFromOneAddress} connections`);
-  assert.ok(stats.connections.refused >= UNREAD_CONNECTIONS + 1 - 32, `${stats.connections.refused} connections refused`);
+  assert.ok(
+    stats.connections.mostFromOneAddress <= 32,
+    `one address held ${stats.connections.mostFromOneAddress} connections`,
+  );
+  assert.ok(
+    stats.connections.refused >= UNREAD_CONNECTIONS + 1 - 32,
+    `${stats.connections.refused} connections refused`,
+  );
   assert.equal(stats.connections.cut.pipelining, 1);
 
   // Everyone else is still served, in full.
   const ids = await readAll(server.port, LATE_READER.id);
-  assert.deepEqual(ids, Array.from({ length: HISTORY }, (_, i) => i + 1));
+  assert.deepEqual(
+    ids,
+    Array.from({ length: HISTORY }, (_, i) => i + 1),
+  );
 });
 
 interface RawAnswer {
@@ -193,7 +224,11 @@ interface RawAnswer {
  * Reads HTTP/1.1 answers (each with a Content-Length) off a raw socket, in order, until
  * `count` are in, the server closes the connection, or `timeoutMs` runs out.
  */
-function readAnswers(socket: net.Socket, count: number, timeoutMs = 5000): Promise<{ answers: RawAnswer[]; closed: boolean }> {
+function readAnswers(
+  socket: net.Socket,
+  count: number,
+  timeoutMs = 5000,
+): Promise<{ answers: RawAnswer[]; closed: boolean }> {
   return new Promise((resolve) => {
     let buffer = Buffer.alloc(0);
     const answers: RawAnswer[] = [];
@@ -209,10 +244,19 @@ function readAnswers(socket: net.Socket, count: number, timeoutMs = 5000): Promi
         const end = buffer.indexOf('\r\n\r\n');
         if (end === -1) return;
         const [statusLine = '', ...lines] = buffer.subarray(0, end).toString('latin1').split('\r\n');
-        const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+        const headers = Object.fromEntries(
+          lines.map((line) => [
+            line.slice(0, line.indexOf(':')).toLowerCase(),
+            line.slice(line.indexOf(':') + 1).trim(),
+          ]),
+        );
         const length = Number(headers['content-length'] ?? 0);
         if (buffer.length < end + 4 + length) return;
-        answers.push({ status: Number(statusLine.split(' ')[1]), headers, body: buffer.subarray(end + 4, end + 4 + length).toString('utf8') });
+        answers.push({
+          status: Number(statusLine.split(' ')[1]),
+          headers,
+          body: buffer.subarray(end + 4, end + 4 + length).toString('utf8'),
+        });
         buffer = buffer.subarray(end + 4 + length);
         if (answers.length === count) return finish(false);
       }
@@ -231,7 +275,9 @@ async function connect(server: TestServer): Promise<net.Socket> {
 
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
 
-test('pipelined requests are answered in order, each handled only once the answer before it is sent', { timeout: 20_000 }, async (t) => {
+test('pipelined requests are answered in order, each handled only once the answer before it is sent', {
+  timeout: 20_000,
+}, async (t) => {
   const server = await startTestServer(t);
   for (let i = 1; i <= 3; i += 1) await publish(server.url, { author: 'ada', text: `m${i}` });
   const socket = await connect(server);
@@ -244,14 +290,20 @@ test('pipelined requests are answered in order, each handled only once the answe
   await new Promise((resolve) => setTimeout(resolve, 100));
   await publish(server.url, { author: 'ada', text: 'm4' });
   const { answers } = await reading;
-  assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200]);
-  const ids = (answer: RawAnswer | undefined) => (JSON.parse(answer?.body ?? '{}') as PollAnswer).messages.map((message) => message.id);
+  assert.deepEqual(
+    answers.map((answer) => answer.status),
+    [200, 200, 200],
+  );
+  const ids = (answer: RawAnswer | undefined) =>
+    (JSON.parse(answer?.body ?? '{}') as PollAnswer).messages.map((message) => message.id);
   assert.deepEqual(ids(answers[0]), [4]);
   assert.deepEqual(ids(answers[1]), [1, 2, 3, 4]);
   assert.equal(JSON.parse(answers[2]?.body ?? '{}').status, 'ok');
 });
 
-test(`up to ${PIPELINE_MAX_WAITING} requests may wait behind an answer; a connection that pipelines more is closed`, { timeout: 20_000 }, async (t) => {
+test(`up to ${PIPELINE_MAX_WAITING} requests may wait behind an answer; a connection that pipelines more is closed`, {
+  timeout: 20_000,
+}, async (t) => {
   const server = await startTestServer(t);
   await publish(server.url, { author: 'ada', text: 'hello' });
   const polite = await connect(server);
@@ -271,7 +323,9 @@ test(`up to ${PIPELINE_MAX_WAITING} requests may wait behind an answer; a connec
   assert.equal(stats.connections.cut.pipelining, 1);
 });
 
-test('an answer not handed whole to the operating system within SLOW_CLIENT_TIMEOUT_MS has its connection closed', { timeout: 20_000 }, async (t) => {
+test('an answer not handed whole to the operating system within SLOW_CLIENT_TIMEOUT_MS has its connection closed', {
+  timeout: 20_000,
+}, async (t) => {
   const SLOW_CLIENT_TIMEOUT_MS = 300;
   // Pages of 1 MiB, 16 of them asked for: more than loopback's buffers take from a client that does not read.
   const server = await startTestServer(t, { slowClientTimeoutMs: SLOW_CLIENT_TIMEOUT_MS, pollPageBytes: 1024 * 1024 });
@@ -280,7 +334,8 @@ test('an answer not handed whole to the operating system within SLOW_CLIENT_TIME
   t.after(() => socket.destroy());
   socket.pause();
   socket.write(GET('/api/short-polling?since=0').repeat(PIPELINE_MAX_WAITING));
-  const figures = async () => ((await (await fetch(`${server.url}/api/stats`)).json()) as { connections: ConnectionFigures }).connections;
+  const figures = async () =>
+    ((await (await fetch(`${server.url}/api/stats`)).json()) as { connections: ConnectionFigures }).connections;
   const started = Date.now();
   let connections = await figures();
   while (connections.cut.writeDeadline === 0 && Date.now() - started < 10 * SLOW_CLIENT_TIMEOUT_MS) {

@@ -89,7 +89,8 @@ for (const entry of techniques) {
     const server = await startServer(t);
     const proxy = await countingProxy(t, Number(new URL(server.url).port));
     const client = await clientFor(entry)(proxy.url, { since: 0, pollIntervalMs: 50 });
-    for (let i = 1; i <= 5; i += 1) await publish(server.url, { author: 'ada', text: `message ${i} ${'x'.repeat(i * 10)}` });
+    for (let i = 1; i <= 5; i += 1)
+      await publish(server.url, { author: 'ada', text: `message ${i} ${'x'.repeat(i * 10)}` });
     await client.received(5);
     await client.close();
     // fetch keeps idle connections for reuse: cut them, as a client leaving would. (A
@@ -141,11 +142,15 @@ for (const { id } of withCapabilities({ streams: true, upgrades: false })) {
     assert.equal(live.bytesOut.headers + live.bytesOut.body, proxy.down, 'counted before the stream ends');
     assert.equal(live.bytesIn.headers, proxy.up);
 
-    const mine = (await (await fetch(`${server.url}/api/stats?client=page-1`)).json()) as { techniques: Record<string, WireCounters> };
+    const mine = (await (await fetch(`${server.url}/api/stats?client=page-1`)).json()) as {
+      techniques: Record<string, WireCounters>;
+    };
     assert.equal(mine.techniques[id]?.httpRequests, 1);
     assert.equal(mine.techniques[id]?.messagesDelivered, 1);
     assert.equal((mine.techniques[id]?.bytesOut.headers ?? 0) + (mine.techniques[id]?.bytesOut.body ?? 0), proxy.down);
-    const other = (await (await fetch(`${server.url}/api/stats?client=page-2`)).json()) as { techniques: Record<string, WireCounters> };
+    const other = (await (await fetch(`${server.url}/api/stats?client=page-2`)).json()) as {
+      techniques: Record<string, WireCounters>;
+    };
     assert.equal(other.techniques[id]?.httpRequests, 0);
     await reader.cancel();
   });
@@ -154,7 +159,9 @@ for (const { id } of withCapabilities({ streams: true, upgrades: false })) {
 test(`a malformed client id is refused with 400 by /api/stats and by ${techniques.map(({ id }) => id).join(', ')}`, async (t) => {
   const server = await startServer(t);
   const malformed = ['a%20b', 'x'.repeat(65), '%3Cscript%3E'];
-  const paths = ['/api/stats', ...techniques.map(({ id }) => `/api/${id}`)].map((path, i) => `${path}?client=${malformed[i % malformed.length]}`);
+  const paths = ['/api/stats', ...techniques.map(({ id }) => `/api/${id}`)].map(
+    (path, i) => `${path}?client=${malformed[i % malformed.length]}`,
+  );
   for (const path of paths) {
     const response = await fetch(`${server.url}${path}`);
     assert.equal(response.status, 400, path);

@@ -227,7 +227,8 @@ export class WireMeter {
       }
     }
     headersOut = Math.min(headersOut, writeDelta);
-    for (const counters of current.buckets) add(counters, headersIn, readDelta - headersIn, headersOut, writeDelta - headersOut);
+    for (const counters of current.buckets)
+      add(counters, headersIn, readDelta - headersIn, headersOut, writeDelta - headersOut);
   }
 
   #setOwner(record: SocketRecord, owner: WireCounters[] | null): void {

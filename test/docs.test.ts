@@ -19,7 +19,10 @@ import { anchors, linkTargets, tableWithHeader } from './markdown.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DOCS = join(ROOT, 'docs');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
-const docFiles = () => readdirSync(DOCS).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`);
+const docFiles = () =>
+  readdirSync(DOCS)
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`);
 const unquote = (cell: string) => cell.replace(/^`(.*)`$/, '$1');
 
 test('every relative link and #anchor in README.md and docs/ resolves', () => {
@@ -41,7 +44,11 @@ test('every relative link and #anchor in README.md and docs/ resolves', () => {
 
 test('the README links to every page of docs/, and architecture.md keeps "Adding a technique"', () => {
   const linked = new Set(linkTargets(read('README.md')).map((target) => target.split('#')[0]));
-  assert.deepEqual(docFiles().filter((file) => !linked.has(file)), [], 'docs/ pages the README does not link to');
+  assert.deepEqual(
+    docFiles().filter((file) => !linked.has(file)),
+    [],
+    'docs/ pages the README does not link to',
+  );
   assert.ok(anchors(read('docs/architecture.md')).has('adding-a-technique'));
 });
 
@@ -95,7 +102,9 @@ test('CONFIG_VARIABLES names exactly the variables loadConfig reads, each for it
     const sample = samples[variable] ?? (typeof fallback === 'number' ? String(fallback + 1) : undefined);
     assert.ok(sample !== undefined, `no sample value for ${variable}`);
     const config = loadConfig({ [variable]: sample });
-    const changed = (Object.keys(config) as (keyof Config)[]).filter((name) => JSON.stringify(config[name]) !== JSON.stringify(DEFAULT_CONFIG[name]));
+    const changed = (Object.keys(config) as (keyof Config)[]).filter(
+      (name) => JSON.stringify(config[name]) !== JSON.stringify(DEFAULT_CONFIG[name]),
+    );
     assert.deepEqual(changed, [key], `${variable}=${sample}`);
   }
 });
@@ -125,7 +134,11 @@ test('docs/errors.md lists the close codes the server sends, and no other as sen
   const rows = tableWithHeader(read('docs/errors.md'), ['close code', 'sent by', 'when']).rows;
   const bySender = (sender: string) => rows.filter((row) => row[1] === sender).map((row) => Number(row[0]));
   assert.deepEqual(bySender('server').sort(), Object.values(CLOSE).sort());
-  assert.deepEqual(rows.filter((row) => row[1] !== 'server' && row[1] !== 'ws'), [], 'each close code is sent by server or ws');
+  assert.deepEqual(
+    rows.filter((row) => row[1] !== 'server' && row[1] !== 'ws'),
+    [],
+    'each close code is sent by server or ws',
+  );
 });
 
 const UNIT_FACTORS: Record<string, number> = { ms: 1, s: 1000, B: 1, KiB: 1024, MiB: 1024 * 1024 };
@@ -135,8 +148,15 @@ function documentedValue(name: string, written: string): number {
   const match = /^(\d[\d,]*(?:\.\d+)?)(?:\s*(ms|s|B|KiB|MiB))?$/.exec(written);
   assert.ok(match, `${name}: cannot read ${JSON.stringify(written)}`);
   const unit = match[2];
-  const expectedUnits: (string | undefined)[] = name.endsWith('_MS') ? ['ms', 's'] : name.endsWith('_BYTES') ? ['B', 'KiB', 'MiB'] : [undefined];
-  assert.ok(expectedUnits.includes(unit), `${name} is written with unit ${unit ?? 'none'}, expected ${expectedUnits.join(' or ')}`);
+  const expectedUnits: (string | undefined)[] = name.endsWith('_MS')
+    ? ['ms', 's']
+    : name.endsWith('_BYTES')
+      ? ['B', 'KiB', 'MiB']
+      : [undefined];
+  assert.ok(
+    expectedUnits.includes(unit),
+    `${name} is written with unit ${unit ?? 'none'}, expected ${expectedUnits.join(' or ')}`,
+  );
   return Number((match[1] ?? '').replace(/,/g, '')) * (unit ? (UNIT_FACTORS[unit] ?? NaN) : 1);
 }
 
@@ -145,7 +165,8 @@ function importsGuarantee(path: string, name: string): boolean {
   if (!existsSync(join(ROOT, path))) return false;
   const source = read(path);
   return [...source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'([^']*)'/g)].some(
-    ([, names = '', from = '']) => /(^|\/)guarantees\.ts$/.test(from) && names.split(',').some((entry) => entry.trim() === name),
+    ([, names = '', from = '']) =>
+      /(^|\/)guarantees\.ts$/.test(from) && names.split(',').some((entry) => entry.trim() === name),
   );
 }
 
@@ -170,5 +191,9 @@ test('each number in docs/guarantees.md is its test/guarantees.ts constant, impo
       stated.add(name);
     }
   }
-  assert.deepEqual(Object.keys(guarantees).filter((name) => !stated.has(name)), [], 'constants no row of docs/guarantees.md states');
+  assert.deepEqual(
+    Object.keys(guarantees).filter((name) => !stated.has(name)),
+    [],
+    'constants no row of docs/guarantees.md states',
+  );
 });

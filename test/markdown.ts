@@ -26,7 +26,8 @@ export function tables(text: string): MarkdownTable[] {
 /** The one table whose header is exactly `header`; throws when there is none or several. */
 export function tableWithHeader(text: string, header: readonly string[]): MarkdownTable {
   const matching = tables(text).filter((table) => table.header.join('|') === header.join('|'));
-  if (matching.length !== 1) throw new Error(`expected one table headed | ${header.join(' | ')} |, found ${matching.length}`);
+  if (matching.length !== 1)
+    throw new Error(`expected one table headed | ${header.join(' | ')} |, found ${matching.length}`);
   return matching[0] as MarkdownTable;
 }
 

@@ -30,7 +30,12 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 const NEW_ID = 'sse-copy';
 
 /** The files a technique is made of, by the convention the registry's header states. */
-const TECHNIQUE_FILES = (id: string) => [`server/transports/${id}.ts`, `bench/drivers/${id}.ts`, `pages/clients/${id}.js`, `pages/techniques/${id}.html`];
+const TECHNIQUE_FILES = (id: string) => [
+  `server/transports/${id}.ts`,
+  `bench/drivers/${id}.ts`,
+  `pages/clients/${id}.js`,
+  `pages/techniques/${id}.html`,
+];
 const REGISTRY = 'server/contract/techniques.js';
 
 let copy = '';
@@ -40,8 +45,13 @@ let baseUrl = '';
 /** Copies the repository's files (as git lists them, committed or not) and links its node_modules. */
 async function copyRepository(): Promise<string> {
   const target = await mkdtemp(join(tmpdir(), 'realtime-lab-new-technique-'));
-  const { stdout } = await run('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
-  const files = stdout.split('\0').filter((file) => file && !file.startsWith('results/') && existsSync(join(REPO, file)));
+  const { stdout } = await run('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
+    cwd: REPO,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const files = stdout
+    .split('\0')
+    .filter((file) => file && !file.startsWith('results/') && existsSync(join(REPO, file)));
   for (const file of files) {
     await mkdir(dirname(join(target, file)), { recursive: true });
     await cp(join(REPO, file), join(target, file));
@@ -63,7 +73,10 @@ async function addTechnique(root: string): Promise<string[]> {
   const lines = registry.split('\n');
   const sseLine = lines.findIndex((line) => line.includes("id: 'sse'"));
   assert.ok(sseLine >= 0, `the registry has a line for sse: ${REGISTRY}`);
-  const newLine = (lines[sseLine] as string).replace("id: 'sse'", `id: '${NEW_ID}'`).replace(/title: '[^']*'/, "title: 'SSE (copy)'").replace(/colour: '[^']*'/, "colour: '#16a085'");
+  const newLine = (lines[sseLine] as string)
+    .replace("id: 'sse'", `id: '${NEW_ID}'`)
+    .replace(/title: '[^']*'/, "title: 'SSE (copy)'")
+    .replace(/colour: '[^']*'/, "colour: '#16a085'");
   lines.splice(sseLine + 1, 0, newLine);
   await writeFile(join(root, REGISTRY), lines.join('\n'));
   touched.push(REGISTRY);
@@ -85,10 +98,13 @@ before(async () => {
   server.stderr?.on('data', (chunk) => (stderr += chunk));
   let up = false;
   const poll = setInterval(() => {
-    fetch(`${baseUrl}/api/health`).then((response) => (up = response.ok), () => undefined);
+    fetch(`${baseUrl}/api/health`).then(
+      (response) => (up = response.ok),
+      () => undefined,
+    );
   }, 100);
   try {
-    await until(() => up || server?.exitCode !== null, 'the copy\'s server to start', 20_000);
+    await until(() => up || server?.exitCode !== null, "the copy's server to start", 20_000);
   } finally {
     clearInterval(poll);
   }
@@ -108,7 +124,11 @@ test(`${NEW_ID} type-checks with nothing but its files and its registry line`, a
 test(`${NEW_ID} is served: counted in /api/stats, and its endpoint streams the feed`, async () => {
   const stats = (await (await fetch(`${baseUrl}/api/stats`)).json()) as { techniques: Record<string, unknown> };
   assert.ok(NEW_ID in stats.techniques, `/api/stats has ${NEW_ID}: ${Object.keys(stats.techniques).join(', ')}`);
-  const published = await fetch(`${baseUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ author: 'new', text: 'hello from the copy' }) });
+  const published = await fetch(`${baseUrl}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ author: 'new', text: 'hello from the copy' }),
+  });
   assert.equal(published.status, 201);
   const abort = new AbortController();
   const response = await fetch(`${baseUrl}/api/${NEW_ID}?since=0`, { signal: abort.signal });
@@ -124,32 +144,74 @@ test(`${NEW_ID} is served: counted in /api/stats, and its endpoint streams the f
   assert.match(text, /data: \{"id":1,.*"hello from the copy"\}/);
 });
 
-test(`${NEW_ID} has its panel on the side-by-side page, and its page in every technique page's nav`, needs(CHROMIUM), async () => {
-  const browser = await chromium.launch({ executablePath: CHROMIUM.path, args: ['--no-sandbox', '--disable-gpu'] });
-  try {
-    const page = await browser.newPage();
-    await page.goto(`${baseUrl}/`);
-    const panel = page.locator(`[data-technique="${NEW_ID}"]`);
-    await panel.waitFor({ timeout: 10_000 });
-    await panel.locator('[data-role="state"]', { hasText: 'OPEN' }).waitFor({ timeout: 10_000 });
-    await fetch(`${baseUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ author: 'new', text: 'seen in the panel' }) });
-    await panel.locator('[data-role="messages"] li', { hasText: 'seen in the panel' }).waitFor({ timeout: 10_000 });
-    for (const id of ['sse', 'websocket', NEW_ID]) {
-      await page.goto(`${baseUrl}/techniques/${id}.html`);
-      const links = await page.locator('nav a').evaluateAll((anchors) => anchors.map((anchor) => anchor.getAttribute('href')));
-      if (id !== NEW_ID) assert.ok(links.includes(`/techniques/${NEW_ID}.html`), `${id}.html's nav links ${NEW_ID}: ${links.join(' ')}`);
-      else assert.ok(links.includes('/techniques/sse.html'), `${NEW_ID}.html's nav links the others: ${links.join(' ')}`);
+test(
+  `${NEW_ID} has its panel on the side-by-side page, and its page in every technique page's nav`,
+  needs(CHROMIUM),
+  async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM.path, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${baseUrl}/`);
+      const panel = page.locator(`[data-technique="${NEW_ID}"]`);
+      await panel.waitFor({ timeout: 10_000 });
+      await panel.locator('[data-role="state"]', { hasText: 'OPEN' }).waitFor({ timeout: 10_000 });
+      await fetch(`${baseUrl}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ author: 'new', text: 'seen in the panel' }),
+      });
+      await panel.locator('[data-role="messages"] li', { hasText: 'seen in the panel' }).waitFor({ timeout: 10_000 });
+      for (const id of ['sse', 'websocket', NEW_ID]) {
+        await page.goto(`${baseUrl}/techniques/${id}.html`);
+        const links = await page
+          .locator('nav a')
+          .evaluateAll((anchors) => anchors.map((anchor) => anchor.getAttribute('href')));
+        if (id !== NEW_ID)
+          assert.ok(
+            links.includes(`/techniques/${NEW_ID}.html`),
+            `${id}.html's nav links ${NEW_ID}: ${links.join(' ')}`,
+          );
+        else
+          assert.ok(
+            links.includes('/techniques/sse.html'),
+            `${NEW_ID}.html's nav links the others: ${links.join(' ')}`,
+          );
+      }
+    } finally {
+      await browser.close();
     }
-  } finally {
-    await browser.close();
-  }
-});
+  },
+);
 
 test(`${NEW_ID} is run by the bench, which measures it and checks its model`, async () => {
   const out = join(copy, 'results', 'new-technique');
-  await run(process.execPath, ['--import', 'tsx', 'bench/cli.ts', '--techniques', NEW_ID, '--clients', '2', '--rate', '10', '--duration', '1', '--out', out], { cwd: copy, timeout: 120_000 });
+  await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'bench/cli.ts',
+      '--techniques',
+      NEW_ID,
+      '--clients',
+      '2',
+      '--rate',
+      '10',
+      '--duration',
+      '1',
+      '--out',
+      out,
+    ],
+    { cwd: copy, timeout: 120_000 },
+  );
   const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as {
-    techniques: { technique: string; messagesExpected: number; messagesDelivered: number; lost: number; theory: { metric: string; agrees: boolean }[] }[];
+    techniques: {
+      technique: string;
+      messagesExpected: number;
+      messagesDelivered: number;
+      lost: number;
+      theory: { metric: string; agrees: boolean }[];
+    }[];
   };
   const row = results.techniques.find((entry) => entry.technique === NEW_ID);
   assert.ok(row, `results.json has ${NEW_ID}`);
@@ -166,16 +228,23 @@ test(`${NEW_ID} is in the test matrix: the conformance suite runs for it as for 
   // Without NODE_TEST_CONTEXT: a runner that finds it set (as in this test's own process)
   // reports to its parent in node's internal format rather than in TAP.
   const { NODE_TEST_CONTEXT: _parent, ...env } = process.env;
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', 'server/conformance.test.ts'], {
-    cwd: copy,
-    env,
-    timeout: 240_000,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=tap', 'server/conformance.test.ts'],
+    {
+      cwd: copy,
+      env,
+      timeout: 240_000,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   const topLevel = suitesOf(stdout);
   const ofNew = topLevel.filter(({ name }) => name.includes(NEW_ID));
   const ofSse = topLevel.filter(({ name }) => name.includes('sse') && !name.includes(NEW_ID));
-  assert.ok(ofNew.length > 0 && ofNew.length === ofSse.length, `as many ${NEW_ID} suites as sse ones: ${ofNew.map(({ name }) => name).join('; ')}\n${stdout.slice(-1500)}`);
+  assert.ok(
+    ofNew.length > 0 && ofNew.length === ofSse.length,
+    `as many ${NEW_ID} suites as sse ones: ${ofNew.map(({ name }) => name).join('; ')}\n${stdout.slice(-1500)}`,
+  );
   for (const suite of ofNew) {
     assert.ok(suite.ok, `${suite.name} passed`);
     const twin = ofSse.find(({ name }) => name === suite.name.replace(NEW_ID, 'sse'));

@@ -57,7 +57,10 @@ for (const technique of techniques) {
     });
 
     test(`${id}: pages/clients/${id}.js exports \`Client\``, () => {
-      assert.ok(EXPORTS_CLIENT.test(readIfExists(`pages/clients/${id}.js`)), `pages/clients/${id}.js must export class Client`);
+      assert.ok(
+        EXPORTS_CLIENT.test(readIfExists(`pages/clients/${id}.js`)),
+        `pages/clients/${id}.js must export class Client`,
+      );
     });
 
     test(`${id}: pages/techniques/${id}.html explains it`, () => {

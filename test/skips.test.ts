@@ -23,7 +23,10 @@ function testScriptArguments(): string[] {
 }
 
 /** Runs node with `args` in the project, `variables` added to its environment. */
-async function runNode(args: string[], variables: Record<string, string>): Promise<{ code: number | null; stdout: string }> {
+async function runNode(
+  args: string[],
+  variables: Record<string, string>,
+): Promise<{ code: number | null; stdout: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...variables };
   // Set by the runner in the files it runs: kept, it would make the child report to a parent.
   delete env.NODE_TEST_CONTEXT;
@@ -46,7 +49,9 @@ interface Run {
 async function runFixture(fixture: string, ci: boolean): Promise<Run> {
   const variables = { REDIS_SERVER: '/nonexistent', CI: ci ? 'true' : '' };
   const { code, stdout } = await runNode([...testScriptArguments(), `test/fixtures/${fixture}`], variables);
-  const counts = Object.fromEntries([...stdout.matchAll(/^ℹ (\w+) (\d+)$/gm)].map((match) => [match[1], Number(match[2])]));
+  const counts = Object.fromEntries(
+    [...stdout.matchAll(/^ℹ (\w+) (\d+)$/gm)].map((match) => [match[1], Number(match[2])]),
+  );
   return { code, stdout, counts };
 }
 
@@ -59,7 +64,11 @@ test('without CI, every test that needs a missing tool is declared, skipped with
   const run = await runFixture('needs-redis.ts', false);
   assert.equal(run.code, 0, run.stdout);
   assert.deepEqual([run.counts.tests, run.counts.pass, run.counts.fail, run.counts.skipped], [5, 1, 0, 4], run.stdout);
-  assert.match(run.stdout, new RegExp(`﹣ third .*# ${literal(MISSING_REDIS)}`), 'a test nested in a skipped suite shows the reason');
+  assert.match(
+    run.stdout,
+    new RegExp(`﹣ third .*# ${literal(MISSING_REDIS)}`),
+    'a test nested in a skipped suite shows the reason',
+  );
   assert.ok(run.stdout.trimEnd().endsWith(`4 tests skipped:\n  4 tests: ${MISSING_REDIS}`), run.stdout);
 });
 
@@ -73,17 +82,24 @@ test('under CI=true, a missing tool fails the run, and the failure names it', as
 test("a suite skipped with node:test's describe, whose tests Node 20 leaves uncounted, is named in the summary", async () => {
   const run = await runFixture('whole-suite-skipped.ts', false);
   assert.equal(run.counts.tests, 0, 'Node 20 declares none of its tests');
-  assert.match(run.stdout, /a whole suite, its tests uncounted: "a suite skipped whole" in test\/fixtures\/whole-suite-skipped\.ts/);
+  assert.match(
+    run.stdout,
+    /a whole suite, its tests uncounted: "a suite skipped whole" in test\/fixtures\/whole-suite-skipped\.ts/,
+  );
 });
 
 test('each tool pointed by its variable at a path that does not exist is missing, and says which variable finds it', async () => {
   const variables = ['REDIS_SERVER', 'CHROMIUM_PATH', 'NGINX_PATH', 'PRLIMIT_PATH'];
-  const script = "const t = await import('./test/tools.ts'); console.log(JSON.stringify([t.REDIS, t.CHROMIUM, t.NGINX, t.PRLIMIT]))";
+  const script =
+    "const t = await import('./test/tools.ts'); console.log(JSON.stringify([t.REDIS, t.CHROMIUM, t.NGINX, t.PRLIMIT]))";
   const pointedAway = Object.fromEntries(variables.map((variable) => [variable, '/nonexistent']));
   const { stdout } = await runNode(['--import', 'tsx', '--input-type=module', '-e', script], pointedAway);
   const tools = JSON.parse(stdout) as { name: string; missing: string | false }[];
   assert.equal(tools.length, variables.length);
   tools.forEach((tool, i) => {
-    assert.ok(typeof tool.missing === 'string' && tool.missing.includes(variables[i] as string), `${tool.name}: ${tool.missing}`);
+    assert.ok(
+      typeof tool.missing === 'string' && tool.missing.includes(variables[i] as string),
+      `${tool.name}: ${tool.missing}`,
+    );
   });
 });

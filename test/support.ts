@@ -93,7 +93,8 @@ export async function publish(url: string, input: PublishInput): Promise<Message
 export async function until(condition: () => boolean, what: string | (() => string), timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -113,7 +114,10 @@ export function escapeEveryCharacter(value: string): string {
  * `maxTextBytes` control characters, an author and (on a WebSocket) a ref of the most
  * four-byte characters allowed, every character escaped.
  */
-export function largestPublish(maxTextBytes: number, envelope: 'http' | 'websocket'): { json: string; text: string; author: string } {
+export function largestPublish(
+  maxTextBytes: number,
+  envelope: 'http' | 'websocket',
+): { json: string; text: string; author: string } {
   const text = '\u0001'.repeat(maxTextBytes);
   const author = '🦊'.repeat(MAX_AUTHOR_CHARS);
   const fields = [`"author":${escapeEveryCharacter(author)}`, `"text":${escapeEveryCharacter(text)}`];

@@ -47,7 +47,9 @@ const chromiumPath = locate(process.env.CHROMIUM_PATH, ['/usr/bin/chromium', '/u
 export const CHROMIUM: Tool = {
   name: 'Chromium',
   path: chromiumPath,
-  missing: !existsSync(chromiumPath) && `Chromium not found at ${chromiumPath} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
+  missing:
+    !existsSync(chromiumPath) &&
+    `Chromium not found at ${chromiumPath} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
 };
 
 const nginxPath = locate(process.env.NGINX_PATH, ['/usr/sbin/nginx', '/usr/bin/nginx']);
@@ -55,7 +57,8 @@ const nginxPath = locate(process.env.NGINX_PATH, ['/usr/sbin/nginx', '/usr/bin/n
 export const NGINX: Tool = {
   name: 'nginx',
   path: nginxPath,
-  missing: !existsSync(nginxPath) && `nginx not found at ${nginxPath} (apt-get install -y nginx-light, or set NGINX_PATH)`,
+  missing:
+    !existsSync(nginxPath) && `nginx not found at ${nginxPath} (apt-get install -y nginx-light, or set NGINX_PATH)`,
 };
 
 const prlimitPath = process.env.PRLIMIT_PATH || 'prlimit';
@@ -63,7 +66,8 @@ const prlimitPath = process.env.PRLIMIT_PATH || 'prlimit';
 export const PRLIMIT: Tool = {
   name: 'prlimit',
   path: prlimitPath,
-  missing: !answersVersion(prlimitPath) && `${prlimitPath} not found (apt-get install -y util-linux, or set PRLIMIT_PATH)`,
+  missing:
+    !answersVersion(prlimitPath) && `${prlimitPath} not found (apt-get install -y util-linux, or set PRLIMIT_PATH)`,
 };
 
 /** The tools already said missing in this file: each is said, and under CI failed, once. */

@@ -95,7 +95,12 @@ export interface BenchDriver {
 }
 
 /** The query string every subscriber sends: its cursor, the cursor's epoch (when known) and its client id. */
-export function subscriberQuery(context: SubscribeContext, cursor: number, epoch: string | undefined, extra = ''): string {
+export function subscriberQuery(
+  context: SubscribeContext,
+  cursor: number,
+  epoch: string | undefined,
+  extra = '',
+): string {
   return cursorQuery({ cursor, epoch, client: context.clientId }) + extra;
 }
 

@@ -25,7 +25,10 @@ test('a driver carries its registry line as it is: id, colour and capabilities',
 test('a registered technique without a driver file is an error naming the file to write', async () => {
   const [first] = techniques;
   assert.ok(first);
-  await assert.rejects(loadDrivers([{ ...first, id: 'carrier-pigeon' }]), /technique "carrier-pigeon" is registered, but bench\/drivers\/carrier-pigeon\.ts could not be loaded/);
+  await assert.rejects(
+    loadDrivers([{ ...first, id: 'carrier-pigeon' }]),
+    /technique "carrier-pigeon" is registered, but bench\/drivers\/carrier-pigeon\.ts could not be loaded/,
+  );
 });
 
 test('a file that exports no `driver` is an error naming it', async () => {

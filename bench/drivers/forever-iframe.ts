@@ -17,7 +17,7 @@ const FRAMING_PER_MESSAGE = scriptStream.message('').length;
 const opening = (epoch: string) => scriptStream.open() + (epoch ? scriptStream.control({ type: 'epoch', epoch }) : '');
 
 export const driver: BenchDriver = {
-  client: 'node:http and the contract\'s scanner for the <script> calls',
+  client: "node:http and the contract's scanner for the <script> calls",
   subscribe(context) {
     return httpStreams(context, { accept: 'text/html', parser: () => new ScriptStreamParser() });
   },
@@ -39,7 +39,8 @@ export const driver: BenchDriver = {
         predicted: FRAMING_PER_MESSAGE + opening(epoch).length / publishedIds.length,
         tolerance: 0.05,
         toleranceAbs: 2,
-        model: 'the `<script>m(` … `)</script>` around the JSON per message, and the opening page with its `epoch` event once',
+        model:
+          'the `<script>m(` … `)</script>` around the JSON per message, and the opening page with its `epoch` event once',
       });
     }
     return predictions;

@@ -21,11 +21,15 @@ export async function loadDrivers(registry: readonly Technique[] = techniques): 
       try {
         module = await import(file);
       } catch (error) {
-        throw new Error(`technique "${technique.id}" is registered, but bench/drivers/${technique.id}.ts could not be loaded: ${(error as Error).message}`);
+        throw new Error(
+          `technique "${technique.id}" is registered, but bench/drivers/${technique.id}.ts could not be loaded: ${(error as Error).message}`,
+        );
       }
       const driver = module.driver;
       if (typeof driver?.subscribe !== 'function' || typeof driver.predict !== 'function') {
-        throw new Error(`bench/drivers/${technique.id}.ts must export \`driver\`, a BenchDriver (subscribe and predict)`);
+        throw new Error(
+          `bench/drivers/${technique.id}.ts must export \`driver\`, a BenchDriver (subscribe and predict)`,
+        );
       }
       // The registry's line last: a driver cannot rename its technique.
       return Object.freeze({ ...driver, ...technique });

@@ -45,11 +45,21 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
     (client as unknown as NodeJS.EventEmitter).on('connError', () => (reconnects += 1));
     // Phases spread evenly over one interval, as independent clients would be.
     // An answer cut to a page: the rest at once (long polling asks again at once anyway).
-    if (options.intervalMs !== undefined) paced(client, options.intervalMs, origin + (index * options.intervalMs) / clients, () => stopping, () => more);
+    if (options.intervalMs !== undefined)
+      paced(
+        client,
+        options.intervalMs,
+        origin + (index * options.intervalMs) / clients,
+        () => stopping,
+        () => more,
+      );
     client.setRequests([
       {
         method: 'GET',
-        setupRequest: (request) => ({ ...request, path: `${options.path}?${subscriberQuery(context, cursor, epoch, options.extraQuery)}` }),
+        setupRequest: (request) => ({
+          ...request,
+          path: `${options.path}?${subscriberQuery(context, cursor, epoch, options.extraQuery)}`,
+        }),
         onResponse: (status, body) => {
           if (first) {
             first = false;

@@ -20,7 +20,7 @@ const opening = (epoch: string) => eventStream.open() + (epoch ? eventStream.con
 const framing = (epoch: string, id: number) => eventStream.message('', epoch, id).length - (epoch ? 0 : '.'.length);
 
 export const driver: BenchDriver = {
-  client: 'node:http and the contract\'s text/event-stream parser (not the eventsource package)',
+  client: "node:http and the contract's text/event-stream parser (not the eventsource package)",
   subscribe(context) {
     return httpStreams(context, { accept: 'text/event-stream', parser: () => new EventStreamParser() });
   },
@@ -32,10 +32,12 @@ export const driver: BenchDriver = {
       // Nothing else per message: the server sends the stream without chunked encoding.
       predictions.push({
         metric: 'framingBytesPerMessage',
-        predicted: (opening(epoch).length + publishedIds.reduce((sum, id) => sum + framing(epoch, id), 0)) / publishedIds.length,
+        predicted:
+          (opening(epoch).length + publishedIds.reduce((sum, id) => sum + framing(epoch, id), 0)) / publishedIds.length,
         tolerance: 0.05,
         toleranceAbs: 2,
-        model: 'the `id: <epoch>.<id>` and `data:` lines and the blank line per message, and the `retry:` line and the `epoch` event once',
+        model:
+          'the `id: <epoch>.<id>` and `data:` lines and the blank line per message, and the `retry:` line and the `epoch` event once',
       });
     }
     return predictions;

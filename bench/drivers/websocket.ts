@@ -78,7 +78,9 @@ export const driver: BenchDriver = {
       });
     };
 
-    const ready = Promise.all(Array.from({ length: clients }, (_, index) => open(index, context.since, context.epoch, 0))).then(() => undefined);
+    const ready = Promise.all(
+      Array.from({ length: clients }, (_, index) => open(index, context.since, context.epoch, 0)),
+    ).then(() => undefined);
     return {
       ready,
       async stop(): Promise<SubscriberReport> {
@@ -117,7 +119,8 @@ export const driver: BenchDriver = {
         predicted: header + (CLOSE_HANDSHAKE_BYTES + epochFrame) / publishedIds.length,
         tolerance: 0.05,
         toleranceAbs: 2,
-        model: 'the frame header per message: 2 bytes below 126 bytes of payload (RFC 6455 §5.2), and the epoch frame and the close handshake once',
+        model:
+          'the frame header per message: 2 bytes below 126 bytes of payload (RFC 6455 §5.2), and the epoch frame and the close handshake once',
       });
     }
     return predictions;

@@ -9,7 +9,9 @@ import { count, fixed, ms } from './format.ts';
 
 const pair = (p50: number | null | undefined, p99: number | null | undefined) => `${ms(p50)} / ${ms(p99)}`;
 const added = (a: number | null | undefined, b: number | null | undefined) =>
-  a === null || a === undefined || b === null || b === undefined ? '–' : `${a - b >= 0 ? '+' : '−'}${ms(Math.abs(a - b))}`;
+  a === null || a === undefined || b === null || b === undefined
+    ? '–'
+    : `${a - b >= 0 ? '+' : '−'}${ms(Math.abs(a - b))}`;
 
 export function renderBackplane(result: BenchResult): string | null {
   const redisRuns = result.techniques.filter((r) => r.feed === 'redis');
@@ -23,10 +25,14 @@ export function renderBackplane(result: BenchResult): string | null {
     '',
   );
   if (redisRuns.length > 0) {
-    lines.push("| technique | clients | memory | Redis, publisher's node | Redis, other nodes | added p50 | added p99 |");
+    lines.push(
+      "| technique | clients | memory | Redis, publisher's node | Redis, other nodes | added p50 | added p99 |",
+    );
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of redisRuns) {
-      const memory = result.techniques.find((m: TechniqueResult) => m.feed === 'memory' && m.technique === r.technique && m.clients === r.clients);
+      const memory = result.techniques.find(
+        (m: TechniqueResult) => m.feed === 'memory' && m.technique === r.technique && m.clients === r.clients,
+      );
       const same = r.latencyByNode ? r.latencyByNode.sameNode : r.latencyMs;
       const other = r.latencyByNode?.otherNodes ?? null;
       const compared = other ?? same;
@@ -47,7 +53,7 @@ export function renderBackplane(result: BenchResult): string | null {
     lines.push(
       c
         ? `**What Redis itself takes:** ${count(Math.round(c.publishesPerSecond))} publishes/s of the same script from ${c.tool} (${c.connections} connections, pipelined ${c.pipeline} deep, ${count(c.requests)} requests, no readers), p50 ${ms(c.p50Ms)} ms, p99 ${ms(c.p99Ms)} ms: the ceiling one Redis puts on the feed here, whatever the nodes.`
-        : '**What Redis itself takes:** not measured: redis-benchmark (Debian\'s redis-tools) is not installed.',
+        : "**What Redis itself takes:** not measured: redis-benchmark (Debian's redis-tools) is not installed.",
       '',
     );
   }

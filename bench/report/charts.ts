@@ -45,13 +45,28 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   if (withMessages.length > 0) {
     charts.push({
       name: 'bytes-per-message',
-      caption: 'Bytes on the wire per delivered message, both directions, split into what carries the message and what wraps it.',
-      config: stackedBytes(`Wire bytes per delivered message${at}`, subtitle, withMessages, (r, part) => r.bytes[part] / r.messagesDelivered, 'bytes per delivered message'),
+      caption:
+        'Bytes on the wire per delivered message, both directions, split into what carries the message and what wraps it.',
+      config: stackedBytes(
+        `Wire bytes per delivered message${at}`,
+        subtitle,
+        withMessages,
+        (r, part) => r.bytes[part] / r.messagesDelivered,
+        'bytes per delivered message',
+      ),
     });
     charts.push({
       name: 'requests-per-message',
-      caption: 'HTTP requests per delivered message (log scale): polling pays a request per answer, streams one per connection.',
-      config: bars(`HTTP requests per delivered message${at}`, subtitle, withMessages, (r) => r.httpRequestsPerMessage ?? 0, 'requests per delivered message (log scale)', true),
+      caption:
+        'HTTP requests per delivered message (log scale): polling pays a request per answer, streams one per connection.',
+      config: bars(
+        `HTTP requests per delivered message${at}`,
+        subtitle,
+        withMessages,
+        (r) => r.httpRequestsPerMessage ?? 0,
+        'requests per delivered message (log scale)',
+        true,
+      ),
     });
     charts.push({
       name: 'latency-percentiles',
@@ -66,57 +81,135 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   }
   charts.push({
     name: 'bytes-per-client-minute',
-    caption: 'What one connected client costs per minute on the wire, whatever happens: with nothing published, this is the price of waiting.',
-    config: stackedBytes(`Wire bytes per client per minute${at}`, subtitle, rows, (r, part) => (r.bytes[part] / r.clients / (r.subscribedMs / 60_000)) / 1000, 'kB per client per minute'),
+    caption:
+      'What one connected client costs per minute on the wire, whatever happens: with nothing published, this is the price of waiting.',
+    config: stackedBytes(
+      `Wire bytes per client per minute${at}`,
+      subtitle,
+      rows,
+      (r, part) => r.bytes[part] / r.clients / (r.subscribedMs / 60_000) / 1000,
+      'kB per client per minute',
+    ),
   });
   if (withMessages.length === 0) {
     charts.push({
       name: 'requests-per-client-minute',
-      caption: 'HTTP requests per client per minute while nothing is published (a stream makes one request for the whole run, spread here over its minutes).',
-      config: bars(`HTTP requests per client per minute${at}`, subtitle, rows, (r) => r.httpRequestsPerClientPerMinute, 'requests per client per minute (log scale)', true),
+      caption:
+        'HTTP requests per client per minute while nothing is published (a stream makes one request for the whole run, spread here over its minutes).',
+      config: bars(
+        `HTTP requests per client per minute${at}`,
+        subtitle,
+        rows,
+        (r) => r.httpRequestsPerClientPerMinute,
+        'requests per client per minute (log scale)',
+        true,
+      ),
     });
   }
   charts.push({
     name: 'theory-vs-measured',
-    caption: 'Measured ÷ predicted for each simple model: 1 means the model holds; a red outline means the gap is past the tolerance.',
+    caption:
+      'Measured ÷ predicted for each simple model: 1 means the model holds; a red outline means the gap is past the tolerance.',
     config: theoryChart(`Theory vs measurement${at}`, subtitle, rows),
   });
   if (rows.some((r) => r.server)) {
     charts.push({
       name: 'server-resources',
-      caption: 'The server process during the run: CPU time (bars), and how far its resident memory grew above where it started (points).',
+      caption:
+        'The server process during the run: CPU time (bars), and how far its resident memory grew above where it started (points).',
       config: serverResources(`Server CPU and memory${at}`, subtitle, rows),
     });
   }
-  const onRedis = result.techniques.filter((t) => t.clients === largest && t.feed === 'redis' && t.messagesDelivered > 0);
+  const onRedis = result.techniques.filter(
+    (t) => t.clients === largest && t.feed === 'redis' && t.messagesDelivered > 0,
+  );
   if (onRedis.length > 0) {
     charts.push({
       name: 'backplane-latency',
-      caption: "Delivery delay p50 and p99 per technique on the in-memory feed and through Redis: on the publisher's node, and cross-node (another server process) when there are several.",
-      config: backplaneChart(`What the Redis backplane adds to delivery${at}`, subtitle, result.techniques.filter((t) => t.clients === largest), onRedis),
+      caption:
+        "Delivery delay p50 and p99 per technique on the in-memory feed and through Redis: on the publisher's node, and cross-node (another server process) when there are several.",
+      config: backplaneChart(
+        `What the Redis backplane adds to delivery${at}`,
+        subtitle,
+        result.techniques.filter((t) => t.clients === largest),
+        onRedis,
+      ),
     });
   }
   if (counts.length > 1) {
-    const scaling = (name: string, title: string, axis: string, value: (r: TechniqueResult) => number | null, caption: string, logY = true): NamedChart => ({
+    const scaling = (
+      name: string,
+      title: string,
+      axis: string,
+      value: (r: TechniqueResult) => number | null,
+      caption: string,
+      logY = true,
+    ): NamedChart => ({
       name,
       caption,
-      config: scalingChart(title, subtitle, result.techniques.filter((t) => t.feed === firstFeed), value, axis, logY),
+      config: scalingChart(
+        title,
+        subtitle,
+        result.techniques.filter((t) => t.feed === firstFeed),
+        value,
+        axis,
+        logY,
+      ),
     });
     const anyMessages = result.techniques.some((r) => r.messagesDelivered > 0);
     if (anyMessages) {
-      charts.push(scaling('scaling-latency', 'p99 delivery delay against clients', 'p99 delay, ms (log scale)', (r) => r.latencyMs?.p99 ?? null, 'How the slowest 1% of deliveries grows with the number of clients.'));
-      charts.push(scaling('scaling-bytes', 'Wire bytes per delivered message against clients', 'bytes per delivered message (log scale)', (r) => r.bytesPerMessage, 'Per-message cost as clients grow.'));
+      charts.push(
+        scaling(
+          'scaling-latency',
+          'p99 delivery delay against clients',
+          'p99 delay, ms (log scale)',
+          (r) => r.latencyMs?.p99 ?? null,
+          'How the slowest 1% of deliveries grows with the number of clients.',
+        ),
+      );
+      charts.push(
+        scaling(
+          'scaling-bytes',
+          'Wire bytes per delivered message against clients',
+          'bytes per delivered message (log scale)',
+          (r) => r.bytesPerMessage,
+          'Per-message cost as clients grow.',
+        ),
+      );
     } else {
-      charts.push(scaling('scaling-bytes', 'Wire bytes per client per minute against clients', 'bytes per client per minute (log scale)', (r) => r.bytesPerClientPerMinute, 'Per-client cost of waiting as clients grow.'));
+      charts.push(
+        scaling(
+          'scaling-bytes',
+          'Wire bytes per client per minute against clients',
+          'bytes per client per minute (log scale)',
+          (r) => r.bytesPerClientPerMinute,
+          'Per-client cost of waiting as clients grow.',
+        ),
+      );
     }
     if (result.techniques.some((r) => r.server)) {
-      charts.push(scaling('scaling-cpu', 'Server CPU against clients', 'server CPU, % of one core', (r) => r.server?.cpuPercent ?? null, 'Server CPU over the whole run (connect, publish, drain), as clients grow.', false));
+      charts.push(
+        scaling(
+          'scaling-cpu',
+          'Server CPU against clients',
+          'server CPU, % of one core',
+          (r) => r.server?.cpuPercent ?? null,
+          'Server CPU over the whole run (connect, publish, drain), as clients grow.',
+          false,
+        ),
+      );
     }
   }
   return charts;
 }
 
-function baseOptions(title: string, subtitle: string[], yTitle: string, logY: boolean, xTitle = 'technique'): ChartConfiguration['options'] {
+function baseOptions(
+  title: string,
+  subtitle: string[],
+  yTitle: string,
+  logY: boolean,
+  xTitle = 'technique',
+): ChartConfiguration['options'] {
   return {
     plugins: {
       title: { display: true, text: title, font: { size: 20, weight: 'bold' }, padding: { top: 8, bottom: 4 } },
@@ -125,7 +218,12 @@ function baseOptions(title: string, subtitle: string[], yTitle: string, logY: bo
     },
     scales: {
       x: { title: { display: true, text: xTitle, font: { size: 14 } }, grid: { color: GRID } },
-      y: { type: logY ? 'logarithmic' : 'linear', beginAtZero: !logY, title: { display: true, text: yTitle, font: { size: 14 } }, grid: { color: GRID } },
+      y: {
+        type: logY ? 'logarithmic' : 'linear',
+        beginAtZero: !logY,
+        title: { display: true, text: yTitle, font: { size: 14 } },
+        grid: { color: GRID },
+      },
     },
   };
 }
@@ -137,7 +235,13 @@ const PARTS = [
   { key: 'requestHeaders', label: 'request headers' },
 ] as const;
 
-function stackedBytes(title: string, subtitle: string[], rows: TechniqueResult[], value: (r: TechniqueResult, part: (typeof PARTS)[number]['key']) => number, yTitle: string): ChartConfiguration {
+function stackedBytes(
+  title: string,
+  subtitle: string[],
+  rows: TechniqueResult[],
+  value: (r: TechniqueResult, part: (typeof PARTS)[number]['key']) => number,
+  yTitle: string,
+): ChartConfiguration {
   const options = baseOptions(title, subtitle, yTitle, false);
   if (options?.scales?.x) Object.assign(options.scales.x, { stacked: true });
   if (options?.scales?.y) Object.assign(options.scales.y, { stacked: true });
@@ -145,13 +249,24 @@ function stackedBytes(title: string, subtitle: string[], rows: TechniqueResult[]
     type: 'bar',
     data: {
       labels: rows.map((r) => r.technique),
-      datasets: PARTS.map((part) => ({ label: part.label, data: rows.map((r) => round1(value(r, part.key))), backgroundColor: PART_COLORS[part.key] })),
+      datasets: PARTS.map((part) => ({
+        label: part.label,
+        data: rows.map((r) => round1(value(r, part.key))),
+        backgroundColor: PART_COLORS[part.key],
+      })),
     },
     options,
   };
 }
 
-function bars(title: string, subtitle: string[], rows: TechniqueResult[], value: (r: TechniqueResult) => number, yTitle: string, logY: boolean): ChartConfiguration {
+function bars(
+  title: string,
+  subtitle: string[],
+  rows: TechniqueResult[],
+  value: (r: TechniqueResult) => number,
+  yTitle: string,
+  logY: boolean,
+): ChartConfiguration {
   const options = baseOptions(title, subtitle, yTitle, logY);
   if (options?.plugins?.legend) options.plugins.legend.display = false;
   // chart.js picks a log axis floor near the smallest value, which hides that bar: start a decade lower.
@@ -160,7 +275,13 @@ function bars(title: string, subtitle: string[], rows: TechniqueResult[], value:
     type: 'bar',
     data: {
       labels: rows.map((r) => r.technique),
-      datasets: [{ label: yTitle, data: rows.map((r) => round4(value(r))), backgroundColor: rows.map((r, i) => colorOf(r.technique, i)) }],
+      datasets: [
+        {
+          label: yTitle,
+          data: rows.map((r) => round4(value(r))),
+          backgroundColor: rows.map((r, i) => colorOf(r.technique, i)),
+        },
+      ],
     },
     options,
   };
@@ -172,20 +293,31 @@ function latencyPercentiles(title: string, subtitle: string[], rows: TechniqueRe
     type: 'bar',
     data: {
       labels: rows.map((r) => r.technique),
-      datasets: keys.map((key) => ({ label: key, data: rows.map((r) => round4(r.latencyMs?.[key] ?? 0)), backgroundColor: PERCENTILE_COLORS[key] })),
+      datasets: keys.map((key) => ({
+        label: key,
+        data: rows.map((r) => round4(r.latencyMs?.[key] ?? 0)),
+        backgroundColor: PERCENTILE_COLORS[key],
+      })),
     },
     options: baseOptions(title, subtitle, 'delay, ms (log scale)', true),
   };
 }
 
-function backplaneChart(title: string, subtitle: string[], all: TechniqueResult[], onRedis: TechniqueResult[]): ChartConfiguration {
-  const memoryOf = (r: TechniqueResult) => all.find((m) => m.feed === 'memory' && m.technique === r.technique)?.latencyMs ?? null;
+function backplaneChart(
+  title: string,
+  subtitle: string[],
+  all: TechniqueResult[],
+  onRedis: TechniqueResult[],
+): ChartConfiguration {
+  const memoryOf = (r: TechniqueResult) =>
+    all.find((m) => m.feed === 'memory' && m.technique === r.technique)?.latencyMs ?? null;
   const sameOf = (r: TechniqueResult) => (r.latencyByNode ? r.latencyByNode.sameNode : r.latencyMs);
   const series: { label: string; of: (r: TechniqueResult) => LatencySummary | null; color: string }[] = [
     { label: 'memory', of: memoryOf, color: '#9aa5b1' },
     { label: onRedis.some((r) => r.nodes > 1) ? "Redis, publisher's node" : 'Redis', of: sameOf, color: '#d9534f' },
   ];
-  if (onRedis.some((r) => r.latencyByNode?.otherNodes)) series.push({ label: 'Redis, cross-node', of: (r) => r.latencyByNode?.otherNodes ?? null, color: '#8e2c2a' });
+  if (onRedis.some((r) => r.latencyByNode?.otherNodes))
+    series.push({ label: 'Redis, cross-node', of: (r) => r.latencyByNode?.otherNodes ?? null, color: '#8e2c2a' });
   return {
     type: 'bar',
     data: {
@@ -205,10 +337,26 @@ function backplaneChart(title: string, subtitle: string[], all: TechniqueResult[
 }
 
 function latencyCdf(title: string, subtitle: string[], rows: TechniqueResult[]): ChartConfiguration {
-  const options = baseOptions(title, subtitle, 'messages delivered within the delay, %', false, 'delay, ms (log scale)');
+  const options = baseOptions(
+    title,
+    subtitle,
+    'messages delivered within the delay, %',
+    false,
+    'delay, ms (log scale)',
+  );
   if (options?.scales) {
-    options.scales.x = { type: 'logarithmic', title: { display: true, text: 'delay, ms (log scale)', font: { size: 14 } }, grid: { color: GRID }, ticks: { maxRotation: 0, autoSkipPadding: 24 } };
-    options.scales.y = { min: 0, max: 100, title: { display: true, text: 'messages delivered within the delay, %', font: { size: 14 } }, grid: { color: GRID } };
+    options.scales.x = {
+      type: 'logarithmic',
+      title: { display: true, text: 'delay, ms (log scale)', font: { size: 14 } },
+      grid: { color: GRID },
+      ticks: { maxRotation: 0, autoSkipPadding: 24 },
+    };
+    options.scales.y = {
+      min: 0,
+      max: 100,
+      title: { display: true, text: 'messages delivered within the delay, %', font: { size: 14 } },
+      grid: { color: GRID },
+    };
   }
   return {
     type: 'line',
@@ -236,9 +384,16 @@ const METRIC_LABELS: Record<string, { label: string; color: string }> = {
 function theoryChart(title: string, subtitle: string[], rows: TechniqueResult[]): ChartConfiguration {
   // One bar per (technique, model): multi-line labels name both.
   const checks = rows.flatMap((r) => r.theory.map((check) => ({ technique: r.technique, check })));
-  const options = baseOptions(title, subtitle, 'measured ÷ predicted (1 = the model holds)', false, 'technique and model');
+  const options = baseOptions(
+    title,
+    subtitle,
+    'measured ÷ predicted (1 = the model holds)',
+    false,
+    'technique and model',
+  );
   if (options?.scales?.y) Object.assign(options.scales.y, { suggestedMax: 1.5 });
-  if (options?.scales?.x) Object.assign(options.scales.x, { ticks: { maxRotation: 0, autoSkip: false, font: { size: 11 } } });
+  if (options?.scales?.x)
+    Object.assign(options.scales.x, { ticks: { maxRotation: 0, autoSkip: false, font: { size: 11 } } });
   return {
     type: 'bar',
     data: {
@@ -253,7 +408,15 @@ function theoryChart(title: string, subtitle: string[], rows: TechniqueResult[])
           // A border is drawn inside the bar: none at all where the model holds, or the bar looks short.
           borderWidth: checks.map(({ check }) => (check.agrees ? 0 : 4)),
         },
-        { type: 'line', label: 'model = measurement', data: checks.map(() => 1), borderColor: '#17202a', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5 },
+        {
+          type: 'line',
+          label: 'model = measurement',
+          data: checks.map(() => 1),
+          borderColor: '#17202a',
+          borderDash: [6, 4],
+          pointRadius: 0,
+          borderWidth: 1.5,
+        },
       ] as ChartDataset[],
     },
     options,
@@ -263,25 +426,56 @@ function theoryChart(title: string, subtitle: string[], rows: TechniqueResult[])
 function serverResources(title: string, subtitle: string[], rows: TechniqueResult[]): ChartConfiguration {
   const options = baseOptions(title, subtitle, 'server CPU time during the run, ms', false);
   if (options?.scales) {
-    options.scales.memory = { type: 'linear', position: 'right', beginAtZero: true, title: { display: true, text: 'memory growth during the run, MiB', font: { size: 14 } }, grid: { drawOnChartArea: false } };
+    options.scales.memory = {
+      type: 'linear',
+      position: 'right',
+      beginAtZero: true,
+      title: { display: true, text: 'memory growth during the run, MiB', font: { size: 14 } },
+      grid: { drawOnChartArea: false },
+    };
   }
   return {
     type: 'bar',
     data: {
       labels: rows.map((r) => r.technique),
       datasets: [
-        { label: 'CPU time, ms (left axis)', data: rows.map((r) => r.server?.cpuMs ?? null), backgroundColor: rows.map((r, i) => colorOf(r.technique, i)), yAxisID: 'y' },
-        { label: 'memory growth: peak RSS − RSS at start, MiB (right axis)', data: rows.map((r) => (r.server ? round1((r.server.maxRssBytes - r.server.rssAtStartBytes) / 1024 / 1024) : null)), backgroundColor: '#aab7b8', yAxisID: 'memory' },
+        {
+          label: 'CPU time, ms (left axis)',
+          data: rows.map((r) => r.server?.cpuMs ?? null),
+          backgroundColor: rows.map((r, i) => colorOf(r.technique, i)),
+          yAxisID: 'y',
+        },
+        {
+          label: 'memory growth: peak RSS − RSS at start, MiB (right axis)',
+          data: rows.map((r) =>
+            r.server ? round1((r.server.maxRssBytes - r.server.rssAtStartBytes) / 1024 / 1024) : null,
+          ),
+          backgroundColor: '#aab7b8',
+          yAxisID: 'memory',
+        },
       ],
     },
     options,
   };
 }
 
-function scalingChart(title: string, subtitle: string[], all: TechniqueResult[], value: (r: TechniqueResult) => number | null, yTitle: string, logY: boolean): ChartConfiguration {
+function scalingChart(
+  title: string,
+  subtitle: string[],
+  all: TechniqueResult[],
+  value: (r: TechniqueResult) => number | null,
+  yTitle: string,
+  logY: boolean,
+): ChartConfiguration {
   const techniques = [...new Set(all.map((r) => r.technique))];
   const options = baseOptions(title, subtitle, yTitle, logY, 'clients (log scale)');
-  if (options?.scales) options.scales.x = { type: 'logarithmic', title: { display: true, text: 'clients (log scale)', font: { size: 14 } }, grid: { color: GRID }, ticks: { maxRotation: 0, autoSkipPadding: 24 } };
+  if (options?.scales)
+    options.scales.x = {
+      type: 'logarithmic',
+      title: { display: true, text: 'clients (log scale)', font: { size: 14 } },
+      grid: { color: GRID },
+      ticks: { maxRotation: 0, autoSkipPadding: 24 },
+    };
   return {
     type: 'line',
     data: {

@@ -13,12 +13,18 @@ function escapeHtml(text: string): string {
 
 /** JSON that is safe inside a <script> element: no `<` can close it or open a comment. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
   const rows = result.techniques
-    .map((r) => `<tr>${COLUMNS.map((c) => `<td${c.align === 'right' ? ' class="num"' : ''}>${escapeHtml(c.cell(r))}</td>`).join('')}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${COLUMNS.map((c) => `<td${c.align === 'right' ? ' class="num"' : ''}>${escapeHtml(c.cell(r))}</td>`).join('')}</tr>`,
+    )
     .join('\n');
   const headings = COLUMNS.map((c) => c.heading ?? c.title);
   const warnings = result.warnings.length

@@ -14,7 +14,10 @@ export const PNG_WIDTH = 1200;
 export const PNG_HEIGHT = 675;
 
 /** Fonts tried in order; Debian's fonts-dejavu-core provides the first. */
-const FONT_FILES = ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf'];
+const FONT_FILES = [
+  '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+  '/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf',
+];
 let fontReady = false;
 
 /** Chart.js draws on a transparent canvas; a PNG viewer would show it on black or grey. */
@@ -45,11 +48,14 @@ function ensureFont(): void {
 export async function renderPng(config: ChartConfiguration): Promise<Buffer> {
   ensureFont();
   const canvas = createCanvas(PNG_WIDTH, PNG_HEIGHT);
-  const chart = new Chart(canvas as unknown as ChartItem, {
-    ...config,
-    options: { ...config.options, responsive: false, animation: false, devicePixelRatio: 1 },
-    plugins: [whiteBackground],
-  } as ChartConfiguration);
+  const chart = new Chart(
+    canvas as unknown as ChartItem,
+    {
+      ...config,
+      options: { ...config.options, responsive: false, animation: false, devicePixelRatio: 1 },
+      plugins: [whiteBackground],
+    } as ChartConfiguration,
+  );
   try {
     return await canvas.encode('png');
   } finally {

@@ -13,11 +13,18 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   const e = result.environment;
   lines.push('# realtime-lab bench results', '');
   lines.push(`${describeConfig(result)}  `, `${describeEnvironment(result)}  `);
-  lines.push(`Server: ${e.server}. autocannon ${e.autocannon}. Load average at start: ${e.loadAverage.join(', ')}.`, '');
+  lines.push(
+    `Server: ${e.server}. autocannon ${e.autocannon}. Load average at start: ${e.loadAverage.join(', ')}.`,
+    '',
+  );
 
   lines.push('## Delivery and cost', '');
-  lines.push('| technique | clients | feed | delivered / expected | lost | dup | out of order | HTTP requests | requests / msg | bytes / msg | overhead bytes / msg | kB / client / min | delay mean | p50 | p90 | p99 | max | server CPU | peak RSS |');
-  lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push(
+    '| technique | clients | feed | delivered / expected | lost | dup | out of order | HTTP requests | requests / msg | bytes / msg | overhead bytes / msg | kB / client / min | delay mean | p50 | p90 | p99 | max | server CPU | peak RSS |',
+  );
+  lines.push(
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
   for (const r of result.techniques) {
     const l = r.latencyMs;
     lines.push(
@@ -34,18 +41,28 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of result.techniques) {
     const b = r.bytes;
-    lines.push(`| ${r.technique} | ${count(r.clients)} | ${count(b.requestHeaders)} | ${count(b.responseHeaders)} | ${count(b.framing)} | ${count(b.payload)} | ${count(b.total)} |`);
+    lines.push(
+      `| ${r.technique} | ${count(r.clients)} | ${count(b.requestHeaders)} | ${count(b.responseHeaders)} | ${count(b.framing)} | ${count(b.payload)} | ${count(b.total)} |`,
+    );
   }
   lines.push('');
 
   lines.push('## Theory vs measurement', '');
-  lines.push('Each technique has a simple model of what it should cost. Where the measurement and the model disagree by more than the tolerance, either the model is too simple for the run (and that is the lesson) or something is wrong.', '');
+  lines.push(
+    'Each technique has a simple model of what it should cost. Where the measurement and the model disagree by more than the tolerance, either the model is too simple for the run (and that is the lesson) or something is wrong.',
+    '',
+  );
   lines.push('| technique | clients | metric | model | predicted | measured | ratio | verdict |');
   lines.push('| --- | ---: | --- | --- | ---: | ---: | ---: | --- |');
   for (const r of result.techniques) {
     for (const t of r.theory) {
-      const tolerance = [t.tolerance > 0 ? `±${Math.round(t.tolerance * 100)}%` : '', t.toleranceAbs ? `±${t.toleranceAbs}` : ''].filter(Boolean).join(' or ') || 'exact';
-      lines.push(`| ${r.technique} | ${count(r.clients)} | ${t.metric} | ${t.model} | ${fixed(t.predicted, 2)} | ${fixed(t.measured, 2)} | ${fixed(t.ratio, 3)} | ${t.agrees ? `agrees (${tolerance})` : `**differs** (${tolerance})`} |`);
+      const tolerance =
+        [t.tolerance > 0 ? `±${Math.round(t.tolerance * 100)}%` : '', t.toleranceAbs ? `±${t.toleranceAbs}` : '']
+          .filter(Boolean)
+          .join(' or ') || 'exact';
+      lines.push(
+        `| ${r.technique} | ${count(r.clients)} | ${t.metric} | ${t.model} | ${fixed(t.predicted, 2)} | ${fixed(t.measured, 2)} | ${fixed(t.ratio, 3)} | ${t.agrees ? `agrees (${tolerance})` : `**differs** (${tolerance})`} |`,
+      );
     }
   }
   lines.push('');
@@ -57,11 +74,13 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   lines.push('- **publisher**: autocannon, `POST /api/messages`, paced evenly at the configured rate', '');
 
   lines.push('## Warnings', '');
-  if (result.warnings.length === 0) lines.push('None: every message arrived once and in order, the bench was not saturated, and every model held.');
+  if (result.warnings.length === 0)
+    lines.push('None: every message arrived once and in order, the bench was not saturated, and every model held.');
   for (const warning of result.warnings) lines.push(`- ${warning}`);
   lines.push('');
 
   lines.push('## Charts', '');
-  for (const chart of charts) lines.push(`### ${chart.name}`, '', chart.caption, '', `![${chart.caption}](${chart.name}.png)`, '');
+  for (const chart of charts)
+    lines.push(`### ${chart.name}`, '', chart.caption, '', `![${chart.caption}](${chart.name}.png)`, '');
   return lines.join('\n');
 }

@@ -20,14 +20,29 @@ export const COLUMNS: readonly Column[] = [
   { title: 'technique', align: 'left', cell: (r) => r.technique },
   { title: 'clients', align: 'right', cell: (r) => count(r.clients) },
   { title: 'feed', align: 'left', cell: (r) => feedLabel(r) },
-  { title: 'delivered', heading: 'delivered / expected', align: 'right', cell: (r) => `${count(r.messagesDelivered)}/${count(r.messagesExpected)}` },
+  {
+    title: 'delivered',
+    heading: 'delivered / expected',
+    align: 'right',
+    cell: (r) => `${count(r.messagesDelivered)}/${count(r.messagesExpected)}`,
+  },
   { title: 'lost', align: 'right', cell: (r) => count(r.lost) },
   { title: 'dup', align: 'right', cell: (r) => count(r.duplicates) },
   { title: 'requests', heading: 'HTTP requests', align: 'right', cell: (r) => count(r.httpRequests) },
   { title: 'req/msg', heading: 'requests / msg', align: 'right', cell: (r) => fixed(r.httpRequestsPerMessage, 3) },
   { title: 'B/msg', heading: 'bytes / msg', align: 'right', cell: (r) => fixed(r.bytesPerMessage, 1) },
-  { title: 'overhead B/msg', heading: 'overhead bytes / msg', align: 'right', cell: (r) => fixed(r.overheadBytesPerMessage, 1) },
-  { title: 'KB/client/min', heading: 'kB / client / min', align: 'right', cell: (r) => fixed(r.bytesPerClientPerMinute / 1000, 1) },
+  {
+    title: 'overhead B/msg',
+    heading: 'overhead bytes / msg',
+    align: 'right',
+    cell: (r) => fixed(r.overheadBytesPerMessage, 1),
+  },
+  {
+    title: 'KB/client/min',
+    heading: 'kB / client / min',
+    align: 'right',
+    cell: (r) => fixed(r.bytesPerClientPerMinute / 1000, 1),
+  },
   { title: 'delay p50 ms', align: 'right', cell: (r) => ms(r.latencyMs?.p50) },
   { title: 'p99 ms', align: 'right', cell: (r) => ms(r.latencyMs?.p99) },
   { title: 'server CPU ms', align: 'right', cell: (r) => (r.server ? count(Math.round(r.server.cpuMs)) : '–') },
@@ -46,7 +61,10 @@ export function feedLabel(r: TechniqueResult): string {
 export function modelVerdict(r: TechniqueResult): string {
   if (r.chaos) return `${r.chaos.cuts} cuts, ${r.reconnects} reconnects`;
   if (r.theory.every((t) => t.agrees)) return 'agrees';
-  return `DIFFERS: ${r.theory.filter((t) => !t.agrees).map((t) => t.metric).join(', ')}`;
+  return `DIFFERS: ${r.theory
+    .filter((t) => !t.agrees)
+    .map((t) => t.metric)
+    .join(', ')}`;
 }
 
 export function renderTable(result: BenchResult): string {
@@ -57,7 +75,9 @@ export function renderTable(result: BenchResult): string {
       .map((cell, i) => (COLUMNS[i]?.align === 'right' ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  return [line(COLUMNS.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+  return (
+    [line(COLUMNS.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n'
+  );
 }
 
 /** The run's configuration in one line, as every chart and report shows it. */
@@ -65,7 +85,10 @@ export function describeConfig(result: BenchResult): string {
   const c = result.config;
   const clients = Array.isArray(c.clients) ? c.clients.join(', ') : String(c.clients);
   const chaos = c.chaos ? ' · chaos: connections cut at random' : '';
-  const feeds = c.feeds && c.feeds.some((f) => f !== 'memory') ? ` · feeds ${c.feeds.join(', ')}${c.nodes > 1 ? `, ${c.nodes} nodes on Redis` : ''}` : '';
+  const feeds =
+    c.feeds && c.feeds.some((f) => f !== 'memory')
+      ? ` · feeds ${c.feeds.join(', ')}${c.nodes > 1 ? `, ${c.nodes} nodes on Redis` : ''}`
+      : '';
   return `scenario ${c.scenario} · ${clients} clients · ${c.rate} msg/s · ${c.durationSec} s · ${c.payloadBytes} B payload · poll ${c.pollIntervalMs} ms${feeds}${chaos}`;
 }
 

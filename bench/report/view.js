@@ -1,25 +1,29 @@
 // Draws the charts of a bench run in the browser, from the chart.js configurations the
 // bench embedded in index.html (the same ones it rendered to PNG). Plain script, no build.
 /* global Chart */
-(function () {
-  'use strict';
+(() => {
+  
   var source = document.getElementById('charts');
   if (!source || typeof Chart === 'undefined') return;
   Chart.defaults.color = '#1c2833';
   var charts = JSON.parse(source.textContent || '[]');
   var whiteBackground = {
     id: 'whiteBackground',
-    beforeDraw: function (chart) {
+    beforeDraw: (chart) => {
       chart.ctx.save();
       chart.ctx.fillStyle = '#ffffff';
       chart.ctx.fillRect(0, 0, chart.width, chart.height);
       chart.ctx.restore();
     },
   };
-  charts.forEach(function (item) {
+  charts.forEach((item) => {
     var canvas = document.querySelector('canvas[data-chart="' + item.name + '"]');
     if (!canvas) return;
-    item.config.options = Object.assign({}, item.config.options, { responsive: true, maintainAspectRatio: true, aspectRatio: 16 / 9 });
+    item.config.options = Object.assign({}, item.config.options, {
+      responsive: true,
+      maintainAspectRatio: true,
+      aspectRatio: 16 / 9,
+    });
     item.config.plugins = [whiteBackground];
     new Chart(canvas, item.config);
   });

@@ -14,7 +14,11 @@ import { renderSummary } from './summary.ts';
 
 const require = createRequire(import.meta.url);
 
-export async function writeReport(result: BenchResult, out: string, onFile: (file: string) => void = () => undefined): Promise<string[]> {
+export async function writeReport(
+  result: BenchResult,
+  out: string,
+  onFile: (file: string) => void = () => undefined,
+): Promise<string[]> {
   await mkdir(out, { recursive: true });
   // PNGs of an earlier run in this folder would sit beside the new ones and mislead.
   for (const file of await readdir(out)) {
@@ -33,7 +37,8 @@ export async function writeReport(result: BenchResult, out: string, onFile: (fil
   await write('index.html', renderHtml(result, charts));
   // The UMD build is not in chart.js's `exports`; it sits beside the CommonJS entry.
   await copyFile(join(dirname(require.resolve('chart.js')), 'chart.umd.js'), join(out, 'chart.umd.js'));
-  for (const file of ['view.js', 'results.css']) await copyFile(fileURLToPath(new URL(file, import.meta.url)), join(out, file));
+  for (const file of ['view.js', 'results.css'])
+    await copyFile(fileURLToPath(new URL(file, import.meta.url)), join(out, file));
   written.push('chart.umd.js', 'view.js', 'results.css');
   return written;
 }

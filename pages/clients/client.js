@@ -161,7 +161,9 @@ export class FeedClient {
     const wait = Math.round(reconnectDelay(this.#attempt));
     this.#attempt += 1;
     this.setState('CONNECTING');
-    this.log(`reconnecting in ${wait} ms from cursor ${this.cursor === undefined ? '(live)' : `${this.epoch ?? '?'}.${this.cursor}`}`);
+    this.log(
+      `reconnecting in ${wait} ms from cursor ${this.cursor === undefined ? '(live)' : `${this.epoch ?? '?'}.${this.cursor}`}`,
+    );
     this.#retryTimer = setTimeout(() => this.#wanted && this.connect(), wait);
   }
 

@@ -29,7 +29,9 @@ export class Client extends FeedClient {
       if (this.#span) this.spanEnd(this.#span);
       for (const [ref, pending] of this.#pending) {
         this.#pending.delete(ref);
-        pending.reject(new Error('the connection closed before the server answered; the message may or may not be stored'));
+        pending.reject(
+          new Error('the connection closed before the server answered; the message may or may not be stored'),
+        );
       }
       if (this.#socket !== socket) return; // closed on purpose
       this.log(`closed: ${event.code} ${event.reason}`);

@@ -17,9 +17,23 @@ import { techniques, withCapabilities } from './techniques.js';
 
 // Texts that break naive framing: line ends (SSE fields), the script end tag and HTML
 // comment openers (a <script>), JS line terminators, quotes, and characters beyond the BMP.
-const HOSTILE_TEXTS = ['plain', 'two\nlines\r\nand a CR\r', '</script><script>alert(1)</script>', '<!-- <script', 'line\u2028separator\u2029', '"quoted" \\ back', '🦊 émoji & ampersand', 'data: forged\n\nid: 99'];
+const HOSTILE_TEXTS = [
+  'plain',
+  'two\nlines\r\nand a CR\r',
+  '</script><script>alert(1)</script>',
+  '<!-- <script',
+  'line\u2028separator\u2029',
+  '"quoted" \\ back',
+  '🦊 émoji & ampersand',
+  'data: forged\n\nid: 99',
+];
 const EPOCH = 'k3j9x2';
-const messages: Message[] = HOSTILE_TEXTS.map((text, index) => ({ id: index + 1, ts: 1_700_000_000_000.25 + index, author: `ada ${index}`, text }));
+const messages: Message[] = HOSTILE_TEXTS.map((text, index) => ({
+  id: index + 1,
+  ts: 1_700_000_000_000.25 + index,
+  author: `ada ${index}`,
+  text,
+}));
 const json = (message: Message) => JSON.stringify(message);
 const CONTROLS: ControlEvent[] = [
   { type: 'epoch', epoch: EPOCH },
@@ -34,14 +48,26 @@ const expectedItems: FeedItem[] = [
 ];
 
 /** Feeds `text` to a fresh parser in chunks cut at `cut`, and at every `step` after it. */
-function parseInChunks(parser: { push(text: string): FeedItem[] }, text: string, cut: number, step: number): FeedItem[] {
+function parseInChunks(
+  parser: { push(text: string): FeedItem[] },
+  text: string,
+  cut: number,
+  step: number,
+): FeedItem[] {
   const items: FeedItem[] = parser.push(text.slice(0, cut));
   for (let at = cut; at < text.length; at += step) items.push(...parser.push(text.slice(at, at + step)));
   return items;
 }
 
 test('poll: an answer round-trips, flags included, and reads as the items a stream would carry', () => {
-  const body = encodePollAnswer({ epoch: EPOCH, cursor: 8, messagesJson: messages.map(json), missed: 3, reset: true, more: true });
+  const body = encodePollAnswer({
+    epoch: EPOCH,
+    cursor: 8,
+    messagesJson: messages.map(json),
+    missed: 3,
+    reset: true,
+    more: true,
+  });
   const answer = parsePollAnswer(body);
   assert.deepEqual(answer, { epoch: EPOCH, cursor: 8, messages, missed: 3, reset: true, more: true });
   assert.deepEqual(pollItems(answer), [
@@ -50,7 +76,10 @@ test('poll: an answer round-trips, flags included, and reads as the items a stre
     ...messages.map((message) => ({ kind: 'message', json: json(message) })),
   ]);
   // No flag is written when it does not apply.
-  assert.equal(encodePollAnswer({ epoch: EPOCH, cursor: 0, messagesJson: [] }), `{"epoch":"${EPOCH}","cursor":0,"messages":[]}`);
+  assert.equal(
+    encodePollAnswer({ epoch: EPOCH, cursor: 0, messagesJson: [] }),
+    `{"epoch":"${EPOCH}","cursor":0,"messages":[]}`,
+  );
   assert.throws(() => parsePollAnswer('{"cursor":1}'), /not a polling answer/);
 });
 
@@ -58,10 +87,16 @@ test('event-stream: what the encoder writes, the parser reads back, in any chunk
   const stream =
     eventStream.open() +
     eventStream.control(CONTROLS[0] as ControlEvent) +
-    messages.map((message) => eventStream.message(json(message), EPOCH, message.id) + eventStream.heartbeat()).join('') +
+    messages
+      .map((message) => eventStream.message(json(message), EPOCH, message.id) + eventStream.heartbeat())
+      .join('') +
     CONTROLS.slice(1).map(eventStream.control).join('');
   for (const step of [1, 3, 7, 64, stream.length]) {
-    assert.deepEqual(parseInChunks(new EventStreamParser(), stream, Math.min(step, stream.length), step), expectedItems, `chunks of ${step}`);
+    assert.deepEqual(
+      parseInChunks(new EventStreamParser(), stream, Math.min(step, stream.length), step),
+      expectedItems,
+      `chunks of ${step}`,
+    );
   }
   // Each message's id carries the whole cursor, as EventSource will send it back.
   assert.match(eventStream.message('{}', EPOCH, 5), /^id: k3j9x2\.5\n/);
@@ -76,7 +111,11 @@ test('script-stream: the parser reads what a browser would run, in any chunking'
     messages.map((message) => scriptStream.message(json(message)) + scriptStream.heartbeat()).join('') +
     CONTROLS.slice(1).map(scriptStream.control).join('');
   for (const step of [1, 5, 64, document.length]) {
-    assert.deepEqual(parseInChunks(new ScriptStreamParser(), document, Math.min(step, document.length), step), expectedItems, `chunks of ${step}`);
+    assert.deepEqual(
+      parseInChunks(new ScriptStreamParser(), document, Math.min(step, document.length), step),
+      expectedItems,
+      `chunks of ${step}`,
+    );
   }
   // No text can close the <script> early: each element holds exactly one call.
   const scripts = [...document.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) => match[1] ?? '');
@@ -93,21 +132,41 @@ test('script-stream: the parser reads what a browser would run, in any chunking'
 });
 
 test('websocket: server frames parse as messages, control events and publish answers', () => {
-  for (const message of messages) assert.deepEqual(parseServerFrame(websocketFrames.message(json(message))), { kind: 'message', json: json(message) });
-  for (const event of CONTROLS) assert.deepEqual(parseServerFrame(websocketFrames.control(event)), { kind: 'control', event });
+  for (const message of messages)
+    assert.deepEqual(parseServerFrame(websocketFrames.message(json(message))), {
+      kind: 'message',
+      json: json(message),
+    });
+  for (const event of CONTROLS)
+    assert.deepEqual(parseServerFrame(websocketFrames.control(event)), { kind: 'control', event });
   const ack = { type: 'ack', id: 9, ref: 'r1' } as const;
   const refusal = { type: 'error', message: 'no', code: 'RTL_FEED_UNAVAILABLE' } as const;
   assert.deepEqual(parseServerFrame(websocketFrames.answer(ack)), { kind: 'answer', answer: ack });
   assert.deepEqual(parseServerFrame(websocketFrames.answer(refusal)), { kind: 'answer', answer: refusal });
-  assert.deepEqual(JSON.parse(websocketFrames.publish({ author: 'ada', text: 'hi', ref: 'r1' })), { type: 'publish', author: 'ada', text: 'hi', ref: 'r1' });
-  assert.deepEqual(JSON.parse(websocketFrames.publish({ author: 'ada', text: 'hi' })), { type: 'publish', author: 'ada', text: 'hi' });
+  assert.deepEqual(JSON.parse(websocketFrames.publish({ author: 'ada', text: 'hi', ref: 'r1' })), {
+    type: 'publish',
+    author: 'ada',
+    text: 'hi',
+    ref: 'r1',
+  });
+  assert.deepEqual(JSON.parse(websocketFrames.publish({ author: 'ada', text: 'hi' })), {
+    type: 'publish',
+    author: 'ada',
+    text: 'hi',
+  });
 });
 
 test('backoff: each wait stays within its jittered bounds, and grows to the ceiling', () => {
   for (const attempt of [0, 1, 2, 3, 10]) {
     const base = Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** attempt);
-    assert.equal(reconnectDelay(attempt, () => 0), base * (1 - RECONNECT_JITTER));
-    assert.equal(reconnectDelay(attempt, () => 0.5), base);
+    assert.equal(
+      reconnectDelay(attempt, () => 0),
+      base * (1 - RECONNECT_JITTER),
+    );
+    assert.equal(
+      reconnectDelay(attempt, () => 0.5),
+      base,
+    );
     assert.ok(reconnectDelay(attempt, () => 0.999_999) < base * (1 + RECONNECT_JITTER));
   }
 });
@@ -118,7 +177,14 @@ test('registry: ids are URL-safe and unique, colours distinct, and capabilities 
   for (const id of ids) assert.match(id, /^[a-z][a-z0-9-]*$/);
   assert.equal(new Set(techniques.map((technique) => technique.colour)).size, ids.length);
   // Every technique is either polled while idle or pushed to, never neither.
-  for (const technique of techniques) assert.ok(technique.capabilities.pollsWhenIdle !== (technique.capabilities.holdsRequest || technique.capabilities.upgrades), technique.id);
-  assert.deepEqual(withCapabilities({ upgrades: true }).map((technique) => technique.id), ids.filter((id) => techniques.find((t) => t.id === id)?.capabilities.upgrades));
+  for (const technique of techniques)
+    assert.ok(
+      technique.capabilities.pollsWhenIdle !== (technique.capabilities.holdsRequest || technique.capabilities.upgrades),
+      technique.id,
+    );
+  assert.deepEqual(
+    withCapabilities({ upgrades: true }).map((technique) => technique.id),
+    ids.filter((id) => techniques.find((t) => t.id === id)?.capabilities.upgrades),
+  );
   assert.equal(withCapabilities({}).length, ids.length);
 });

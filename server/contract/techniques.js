@@ -50,6 +50,7 @@ function technique(technique, capabilities) {
 }
 
 /** Every technique, in the order the pages and charts show them. */
+// biome-ignore format: one line per technique, so that adding one is adding a line
 export const techniques = Object.freeze([
   technique({ id: 'short-polling', title: 'Short polling', colour: '#c0392b', wire: 'poll', summary: 'the client asks every N ms "anything after cursor C?", and the server answers at once' }, { pollsWhenIdle: true }),
   technique({ id: 'long-polling', title: 'Long polling', colour: '#e67e22', wire: 'poll', summary: 'the client asks the same, and the server holds the request until there is something, or a timeout' }, { holdsRequest: true }),
@@ -76,6 +77,8 @@ export function techniqueById(id) {
  */
 export function withCapabilities(wanted) {
   return techniques.filter((entry) =>
-    Object.entries(wanted).every(([name, value]) => entry.capabilities[/** @type {keyof Capabilities} */ (name)] === value),
+    Object.entries(wanted).every(
+      ([name, value]) => entry.capabilities[/** @type {keyof Capabilities} */ (name)] === value,
+    ),
   );
 }

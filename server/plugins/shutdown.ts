@@ -66,19 +66,21 @@ export const shutdown = fp(
       });
     };
 
-    app.decorate('farewell', () =>
-      (farewell ??= new Promise<void>((resolve) => {
-        if (app.server.listening) app.server.close();
-        // One synchronous pass: every client's last words are written before any is waited for.
-        for (const [request, close] of held) tell(request, close);
-        held.clear();
-        const grace = setTimeout(resolve, SHUTDOWN_GRACE_MS);
-        saidEverything = () => {
-          clearTimeout(grace);
-          resolve();
-        };
-        settle();
-      })),
+    app.decorate(
+      'farewell',
+      () =>
+        (farewell ??= new Promise<void>((resolve) => {
+          if (app.server.listening) app.server.close();
+          // One synchronous pass: every client's last words are written before any is waited for.
+          for (const [request, close] of held) tell(request, close);
+          held.clear();
+          const grace = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+          saidEverything = () => {
+            clearTimeout(grace);
+            resolve();
+          };
+          settle();
+        })),
     );
     app.decorate('hold', (request: IncomingMessage, close: () => Promise<void>) => {
       if (farewell) {

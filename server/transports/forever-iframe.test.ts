@@ -7,7 +7,10 @@ import { publish, startServer } from '../../test/support.ts';
 import { escapeForScript } from '../contract/formats/script-stream.js';
 
 /** Reads the document until `done(html)` holds or it ends; returns the HTML read. */
-async function readDocument(url: string, done: (html: string) => boolean = () => false): Promise<{ html: string; response: Response }> {
+async function readDocument(
+  url: string,
+  done: (html: string) => boolean = () => false,
+): Promise<{ html: string; response: Response }> {
   const response = await fetch(url);
   const reader = response.body?.getReader();
   assert.ok(reader);
@@ -51,7 +54,7 @@ const HOSTILE = [
   'line\u2028separator\u2029paragraph',
 ];
 
-test('the document is HTML in UTF-8 that only this server\'s pages may frame', async (t) => {
+test("the document is HTML in UTF-8 that only this server's pages may frame", async (t) => {
   const server = await startServer(t);
   const { response } = await readDocument(`${server.url}/api/forever-iframe`, (html) => html.includes('</script>'));
   assert.equal(response.headers.get('content-type'), 'text/html; charset=utf-8');
@@ -63,7 +66,10 @@ test('the document is HTML in UTF-8 that only this server\'s pages may frame', a
 test('hostile texts are written with no raw <, >, &, U+2028 or U+2029 inside a script', async (t) => {
   const server = await startServer(t);
   for (const text of HOSTILE) await publish(server.url, { author: 'eve', text });
-  const { html } = await readDocument(`${server.url}/api/forever-iframe?since=0`, (seen) => seen.split('<script>m(').length > HOSTILE.length);
+  const { html } = await readDocument(
+    `${server.url}/api/forever-iframe?since=0`,
+    (seen) => seen.split('<script>m(').length > HOSTILE.length,
+  );
   const scripts = [...html.matchAll(/<script>m\(([\s\S]*?)\)<\/script>/g)].map((match) => match[1] ?? '');
   assert.equal(scripts.length, HOSTILE.length);
   for (const body of scripts) assert.doesNotMatch(body, /[<>&\u2028\u2029]/);
@@ -73,7 +79,10 @@ test('hostile texts arrive unchanged in the parent page and run nothing', async 
   const server = await startServer(t);
   const published = [];
   for (const text of HOSTILE) published.push(await publish(server.url, { author: 'eve', text }));
-  const { html } = await readDocument(`${server.url}/api/forever-iframe?since=0`, (seen) => seen.split('<script>m(').length > HOSTILE.length);
+  const { html } = await readDocument(
+    `${server.url}/api/forever-iframe?since=0`,
+    (seen) => seen.split('<script>m(').length > HOSTILE.length,
+  );
   const { received, pwned } = runScripts(html);
   assert.deepEqual(received, published);
   assert.equal(pwned, false);
@@ -88,7 +97,9 @@ test('escapeForScript turns every unsafe character into a \\u escape that JSON r
 test('the function called is fixed: a callback in the request changes nothing', async (t) => {
   const server = await startServer(t);
   await publish(server.url, { author: 'ada', text: 'hi' });
-  const { html } = await readDocument(`${server.url}/api/forever-iframe?since=0&callback=alert`, (seen) => seen.includes('<script>m('));
+  const { html } = await readDocument(`${server.url}/api/forever-iframe?since=0&callback=alert`, (seen) =>
+    seen.includes('<script>m('),
+  );
   assert.doesNotMatch(html, /alert/);
   assert.match(html, /parent\.onFeedMessage/);
 });
@@ -96,7 +107,8 @@ test('the function called is fixed: a callback in the request changes nothing', 
 test('the document ends after the byte limit with an end event, and reopening from its cursor loses nothing', async (t) => {
   const server = await startServer(t, { config: { iframeMaxBytes: 2048 } });
   const published: Message[] = [];
-  for (let i = 1; i <= 60; i += 1) published.push(await publish(server.url, { author: 'ada', text: `message number ${i}` }));
+  for (let i = 1; i <= 60; i += 1)
+    published.push(await publish(server.url, { author: 'ada', text: `message number ${i}` }));
   const received: Message[] = [];
   let cursor = 0;
   let epoch = server.feed.epoch;
@@ -106,7 +118,9 @@ test('the document ends after the byte limit with an end event, and reopening fr
     documents += 1;
     // Read until the server ends the document, or until the last message (the last
     // document stays open for live messages).
-    const { html } = await readDocument(`${server.url}/api/forever-iframe?since=${cursor}&epoch=${epoch}`, (seen) => seen.includes(last));
+    const { html } = await readDocument(`${server.url}/api/forever-iframe?since=${cursor}&epoch=${epoch}`, (seen) =>
+      seen.includes(last),
+    );
     assert.ok(Buffer.byteLength(html) < 2048 + 1024, `a document of ${Buffer.byteLength(html)} bytes`);
     const run = runScripts(html);
     received.push(...run.received);
@@ -126,6 +140,8 @@ test('the document ends after the byte limit with an end event, and reopening fr
 
 test('an idle document carries a heartbeat comment', async (t) => {
   const server = await startServer(t, { config: { heartbeatMs: 100 } });
-  const { html } = await readDocument(`${server.url}/api/forever-iframe`, (seen) => seen.includes('<!-- heartbeat -->'));
+  const { html } = await readDocument(`${server.url}/api/forever-iframe`, (seen) =>
+    seen.includes('<!-- heartbeat -->'),
+  );
   assert.match(html, /<!-- heartbeat -->\n/);
 });

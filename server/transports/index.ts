@@ -18,7 +18,9 @@ export async function loadTransports(registry: readonly Technique[] = techniques
       try {
         module = await import(file);
       } catch (error) {
-        throw new Error(`technique "${technique.id}" is registered, but server/transports/${technique.id}.ts could not be loaded: ${(error as Error).message}`);
+        throw new Error(
+          `technique "${technique.id}" is registered, but server/transports/${technique.id}.ts could not be loaded: ${(error as Error).message}`,
+        );
       }
       if (typeof module.transport?.register !== 'function') {
         throw new Error(`server/transports/${technique.id}.ts must export \`transport\`, a TransportBehaviour`);

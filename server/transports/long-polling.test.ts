@@ -19,7 +19,10 @@ test('a message already waiting is answered at once', async (t) => {
   const server = await startServer(t);
   await publish(server.url, { author: 'ada', text: 'waiting' });
   const answer = await poll(`${server.url}/api/long-polling?since=0&timeout=30000`);
-  assert.deepEqual(answer.messages.map((m) => m.text), ['waiting']);
+  assert.deepEqual(
+    answer.messages.map((m) => m.text),
+    ['waiting'],
+  );
   assert.equal(answer.cursor, 1);
 });
 
@@ -41,7 +44,10 @@ test('without since, a held request gets what is published during its hold', asy
   const held = poll(`${server.url}/api/long-polling?timeout=30000`);
   await until(() => server.feed.listenerCount === 1, 'the held request');
   await publish(server.url, { author: 'ada', text: 'during' });
-  assert.deepEqual((await held).messages.map((m) => m.text), ['during']);
+  assert.deepEqual(
+    (await held).messages.map((m) => m.text),
+    ['during'],
+  );
 });
 
 test('the timeout ends the hold with an empty list and the same cursor', async (t) => {

@@ -22,7 +22,9 @@ export const transport: TransportBehaviour = {
         const release = context.hold(request.raw, () => {
           reply.header('connection', 'close');
           abort.abort('shutdown');
-          return new Promise<void>((answered) => (reply.raw.destroyed ? answered() : reply.raw.once('close', () => answered())));
+          return new Promise<void>((answered) =>
+            reply.raw.destroyed ? answered() : reply.raw.once('close', () => answered()),
+          );
         });
         // `batch.cursor` is where this request started, so a message published during the
         // hold is in this answer even when the request named no `since`. A wake-up can

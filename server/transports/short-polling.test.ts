@@ -43,8 +43,10 @@ test('missed appears only after a gap', async (t) => {
 test('an answer carries at most POLL_PAGE_BYTES of messages, says "more", and the cursor takes the rest', async (t) => {
   const server = await startServer(t, { config: { pollPageBytes: 1024 } });
   const published = [];
-  for (let i = 1; i <= 7; i += 1) published.push(await publish(server.url, { author: 'ada', text: `${i}`.repeat(300) }));
-  const bytes = (messages: unknown[]) => messages.reduce((sum: number, m) => sum + Buffer.byteLength(JSON.stringify(m)), 0);
+  for (let i = 1; i <= 7; i += 1)
+    published.push(await publish(server.url, { author: 'ada', text: `${i}`.repeat(300) }));
+  const bytes = (messages: unknown[]) =>
+    messages.reduce((sum: number, m) => sum + Buffer.byteLength(JSON.stringify(m)), 0);
   const first = await poll(`${server.url}${PATH}?since=0`);
   // Each message is about 360 bytes of JSON: two fit in 1,024, a third would not.
   assert.deepEqual(first, { epoch: server.feed.epoch, cursor: 2, messages: published.slice(0, 2), more: true });
@@ -67,8 +69,17 @@ test('a message larger than the page still comes, alone, so a client always prog
   const server = await startServer(t, { config: { pollPageBytes: 1024 } });
   const big = await publish(server.url, { author: 'ada', text: 'x'.repeat(4000) });
   const small = await publish(server.url, { author: 'ada', text: 'small' });
-  assert.deepEqual(await poll(`${server.url}${PATH}?since=0`), { epoch: server.feed.epoch, cursor: 1, messages: [big], more: true });
-  assert.deepEqual(await poll(`${server.url}${PATH}?since=1`), { epoch: server.feed.epoch, cursor: 2, messages: [small] });
+  assert.deepEqual(await poll(`${server.url}${PATH}?since=0`), {
+    epoch: server.feed.epoch,
+    cursor: 1,
+    messages: [big],
+    more: true,
+  });
+  assert.deepEqual(await poll(`${server.url}${PATH}?since=1`), {
+    epoch: server.feed.epoch,
+    cursor: 2,
+    messages: [small],
+  });
 });
 
 test('a gap is told on the first page; the pages after it carry none', async (t) => {
@@ -77,9 +88,15 @@ test('a gap is told on the first page; the pages after it carry none', async (t)
   const first = await poll(`${server.url}${PATH}?since=1`);
   assert.equal(first.missed, 3);
   assert.equal(first.more, true);
-  assert.deepEqual((first.messages as { id: number }[]).map((m) => m.id), [5, 6]);
+  assert.deepEqual(
+    (first.messages as { id: number }[]).map((m) => m.id),
+    [5, 6],
+  );
   const second = await poll(`${server.url}${PATH}?since=${first.cursor}`);
-  assert.deepEqual({ ...second, messages: (second.messages as { id: number }[]).map((m) => m.id) }, { epoch: server.feed.epoch, cursor: 8, messages: [7, 8] });
+  assert.deepEqual(
+    { ...second, messages: (second.messages as { id: number }[]).map((m) => m.id) },
+    { epoch: server.feed.epoch, cursor: 8, messages: [7, 8] },
+  );
 });
 
 test('the test client follows more: the next page at once, not after its interval', async (t) => {
@@ -88,7 +105,10 @@ test('the test client follows more: the next page at once, not after its interva
   const client = await clientFor(technique)(server.url, { since: 0, pollIntervalMs: 60_000 });
   t.after(() => client.close());
   await client.received(7, 3000);
-  assert.deepEqual(client.messages.map((m) => m.id), [1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(
+    client.messages.map((m) => m.id),
+    [1, 2, 3, 4, 5, 6, 7],
+  );
 });
 
 test('the epoch comes first in the answer, and a cursor of another epoch gets reset with the history from id 1', async (t) => {
@@ -98,5 +118,8 @@ test('the epoch comes first in the answer, and a cursor of another epoch gets re
   assert.ok(raw.startsWith(`{"epoch":"${server.feed.epoch}","cursor":3,"messages":[`), raw);
   const answer = JSON.parse(raw) as { reset?: boolean; messages: { id: number }[] };
   assert.equal(answer.reset, true);
-  assert.deepEqual(answer.messages.map((m) => m.id), [1, 2, 3]);
+  assert.deepEqual(
+    answer.messages.map((m) => m.id),
+    [1, 2, 3],
+  );
 });

@@ -40,10 +40,13 @@ test('each message is exactly an id line, <epoch>.<id>, and one data line of its
   const message = await publish(server.url, { author: 'ada', text: 'two\nlines and\r\na CRLF' });
   const text = await readUntil(await fetch(`${server.url}/api/sse?since=0`), (seen) => seen.split('\n\n').length > 3);
   const { epoch } = server.feed;
-  assert.equal(text, `retry: ${SSE_RETRY_MS}\n\n${epochEvent(epoch)}id: ${epoch}.${message.id}\ndata: ${JSON.stringify(message)}\n\n`);
+  assert.equal(
+    text,
+    `retry: ${SSE_RETRY_MS}\n\n${epochEvent(epoch)}id: ${epoch}.${message.id}\ndata: ${JSON.stringify(message)}\n\n`,
+  );
 });
 
-test('a text with CR, LF and fake id/retry/event lines cannot move the client\'s Last-Event-ID', async (t) => {
+test("a text with CR, LF and fake id/retry/event lines cannot move the client's Last-Event-ID", async (t) => {
   const server = await startServer(t);
   const texts = ['a\nid: 999\n\ndata: forged', 'b\rid: 998', 'c\r\nretry: 1\r\nevent: gap', 'd\n\nid: 997\n'];
   const published = [];
@@ -52,10 +55,15 @@ test('a text with CR, LF and fake id/retry/event lines cannot move the client\'s
   t.after(() => source.close());
   const seen: { id: string; text: string }[] = [];
   let gaps = 0;
-  source.addEventListener('message', (event) => seen.push({ id: event.lastEventId, text: JSON.parse(event.data).text }));
+  source.addEventListener('message', (event) =>
+    seen.push({ id: event.lastEventId, text: JSON.parse(event.data).text }),
+  );
   source.addEventListener('gap', () => (gaps += 1));
   await until(() => seen.length === texts.length, 'every message');
-  assert.deepEqual(seen, published.map((message) => ({ id: `${server.feed.epoch}.${message.id}`, text: message.text })));
+  assert.deepEqual(
+    seen,
+    published.map((message) => ({ id: `${server.feed.epoch}.${message.id}`, text: message.text })),
+  );
   assert.equal(gaps, 0);
 });
 
@@ -64,7 +72,9 @@ test('Last-Event-ID takes precedence over since, with its epoch or bare', async 
   for (let i = 1; i <= 4; i += 1) await publish(server.url, { author: 'ada', text: `m${i}` });
   const { epoch } = server.feed;
   for (const lastEventId of [`${epoch}.3`, '3']) {
-    const response = await fetch(`${server.url}/api/sse?since=0&epoch=${epoch}`, { headers: { 'last-event-id': lastEventId } });
+    const response = await fetch(`${server.url}/api/sse?since=0&epoch=${epoch}`, {
+      headers: { 'last-event-id': lastEventId },
+    });
     const text = await readUntil(response, (seen) => seen.includes(`id: ${epoch}.4`));
     assert.doesNotMatch(text, /id: \w+\.[123]\n/, lastEventId);
     assert.doesNotMatch(text, /event: reset/, lastEventId);
@@ -76,7 +86,9 @@ test('a Last-Event-ID of another epoch gets a reset naming this epoch, then the 
   const server = await startServer(t);
   for (let i = 1; i <= 4; i += 1) await publish(server.url, { author: 'ada', text: `m${i}` });
   const { epoch } = server.feed;
-  const response = await fetch(`${server.url}/api/sse?since=3&epoch=${epoch}`, { headers: { 'last-event-id': 'old000.3' } });
+  const response = await fetch(`${server.url}/api/sse?since=3&epoch=${epoch}`, {
+    headers: { 'last-event-id': 'old000.3' },
+  });
   const text = await readUntil(response, (seen) => seen.includes(`id: ${epoch}.4`));
   const reset = `event: reset\ndata: {"type":"reset","epoch":"${epoch}"}\n\n`;
   assert.ok(text.startsWith(`retry: ${SSE_RETRY_MS}\n\n${epochEvent(epoch)}${reset}id: ${epoch}.1\n`), text);

@@ -40,6 +40,9 @@ export function parseLastEventId(raw: unknown): { epoch: string | undefined; cur
   if (raw === undefined) return undefined;
   const parts = splitEventId(String(raw));
   const epoch = parts.epoch === undefined ? undefined : parseEpoch('the epoch in Last-Event-ID', parts.epoch);
-  const cursor = parseCursor(parts.epoch === undefined ? 'Last-Event-ID' : 'the id in Last-Event-ID', parts.epoch === undefined ? raw : parts.id);
+  const cursor = parseCursor(
+    parts.epoch === undefined ? 'Last-Event-ID' : 'the id in Last-Event-ID',
+    parts.epoch === undefined ? raw : parts.id,
+  );
   return cursor === undefined ? undefined : { epoch, cursor };
 }

@@ -34,7 +34,10 @@ async function connect(t: import('node:test').TestContext, server: TestServer, o
 }
 
 /** The HTTP status a handshake got instead of 101, with its body. */
-async function refusedHandshake(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+async function refusedHandshake(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const socket = new WebSocket(url, { headers });
   socket.on('error', () => undefined); // terminate() below reports the refused handshake
   const [, response] = (await once(socket, 'unexpected-response')) as [unknown, import('node:http').IncomingMessage];
@@ -50,11 +53,19 @@ test('a publish frame is acked with its ref and reaches every technique', async 
   const listener = await connect(t, server);
   publisher.socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: 'over the socket', ref: 'r1' }));
   await until(() => publisher.frames.some((frame) => frame.type === 'ack'), 'the ack');
-  assert.deepEqual(publisher.frames.find((frame) => frame.type === 'ack'), { type: 'ack', id: 1, ref: 'r1' });
+  assert.deepEqual(
+    publisher.frames.find((frame) => frame.type === 'ack'),
+    { type: 'ack', id: 1, ref: 'r1' },
+  );
   await until(() => listener.frames.length === 1, 'the message on another socket');
   assert.equal(listener.frames[0]?.text, 'over the socket');
-  const polled = (await (await fetch(`${server.url}/api/short-polling?since=0`)).json()) as { messages: { text: string }[] };
-  assert.deepEqual(polled.messages.map((message) => message.text), ['over the socket']);
+  const polled = (await (await fetch(`${server.url}/api/short-polling?since=0`)).json()) as {
+    messages: { text: string }[];
+  };
+  assert.deepEqual(
+    polled.messages.map((message) => message.text),
+    ['over the socket'],
+  );
 });
 
 test('a text of 4096 control characters is acked and arrives intact', async (t) => {
@@ -64,7 +75,10 @@ test('a text of 4096 control characters is acked and arrives intact', async (t) 
   const text = '\u0001'.repeat(4096);
   publisher.socket.send(JSON.stringify({ type: 'publish', author: 'ada', text, ref: '\u0002'.repeat(64) }));
   await until(() => publisher.frames.some((frame) => frame.type === 'ack' || frame.type === 'error'), 'the answer');
-  assert.deepEqual(publisher.frames.find((frame) => frame.type !== undefined), { type: 'ack', id: 1, ref: '\u0002'.repeat(64) });
+  assert.deepEqual(
+    publisher.frames.find((frame) => frame.type !== undefined),
+    { type: 'ack', id: 1, ref: '\u0002'.repeat(64) },
+  );
   await until(() => listener.frames.length === 1, 'the message');
   assert.equal(listener.frames[0]?.text, text);
 });
@@ -143,11 +157,14 @@ test('a foreign browser Origin gets 403 before the upgrade, with a JSON message'
   const server = await startServer(t);
   const { status, body } = await refusedHandshake(wsUrl(server), { origin: 'http://evil.example' });
   assert.equal(status, 403);
-  assert.match((JSON.parse(body) as { message: string }).message, /Origin "http:\/\/evil.example" may not open a WebSocket/);
+  assert.match(
+    (JSON.parse(body) as { message: string }).message,
+    /Origin "http:\/\/evil.example" may not open a WebSocket/,
+  );
   assert.equal(server.feed.listenerCount, 0);
 });
 
-test('the server\'s own origin, an allowed origin, and no Origin at all may connect', async (t) => {
+test("the server's own origin, an allowed origin, and no Origin at all may connect", async (t) => {
   const server = await startServer(t, { config: { allowedOrigins: ['https://class.example'] } });
   for (const origin of [server.url, 'https://class.example', undefined]) {
     const socket = new WebSocket(wsUrl(server), origin ? { origin } : {});
@@ -209,7 +226,9 @@ test('a client that closes leaves no listener behind', async (t) => {
 
 // Raw frames over a TCP socket: the parts of the Autobahn suite that cover our settings.
 
-async function rawSocket(server: TestServer): Promise<{ socket: net.Socket; closeCode: () => Promise<number>; received: () => Buffer }> {
+async function rawSocket(
+  server: TestServer,
+): Promise<{ socket: net.Socket; closeCode: () => Promise<number>; received: () => Buffer }> {
   const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
   await once(socket, 'connect');
   socket.write(
@@ -226,7 +245,10 @@ async function rawSocket(server: TestServer): Promise<{ socket: net.Socket; clos
   // The first frame names the feed's epoch (a short text frame: 0x81, length, JSON).
   await until(() => buffer.length >= 2 && buffer.length >= 2 + (buffer[1] ?? 0), 'the epoch frame');
   assert.equal(buffer[0], 0x81);
-  assert.deepEqual(JSON.parse(buffer.subarray(2, 2 + (buffer[1] ?? 0)).toString()), { type: 'epoch', epoch: server.feed.epoch });
+  assert.deepEqual(JSON.parse(buffer.subarray(2, 2 + (buffer[1] ?? 0)).toString()), {
+    type: 'epoch',
+    epoch: server.feed.epoch,
+  });
   buffer = buffer.subarray(2 + (buffer[1] ?? 0));
   return {
     socket,
@@ -283,7 +305,9 @@ test('raw: invalid UTF-8 in a text frame closes with 1007', async (t) => {
   const server = await startServer(t);
   const { socket, closeCode } = await rawSocket(server);
   t.after(() => socket.destroy());
-  socket.write(frame(0x1, Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80])));
+  socket.write(
+    frame(0x1, Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80])),
+  );
   assert.equal(await closeCode(), 1007);
 });
 
@@ -308,7 +332,7 @@ for (const code of [999, 1004, 1005, 1006, 1015, 2999, 5000]) {
   });
 }
 
-test('raw: a valid close code is echoed in the server\'s close frame (Autobahn 7.7)', async (t) => {
+test("raw: a valid close code is echoed in the server's close frame (Autobahn 7.7)", async (t) => {
   const server = await startServer(t);
   const { socket, closeCode } = await rawSocket(server);
   t.after(() => socket.destroy());
@@ -405,7 +429,10 @@ test('a client pinging within the budget gets every pong and stays open', async 
   socket.on('pong', (data) => payloads.push(data.toString()));
   for (let i = 0; i < DEFAULT_CONFIG.wsPingBudget; i += 1) socket.ping(`p${i}`);
   await until(() => payloads.length === DEFAULT_CONFIG.wsPingBudget, 'every pong');
-  assert.deepEqual(payloads, Array.from({ length: DEFAULT_CONFIG.wsPingBudget }, (_, i) => `p${i}`));
+  assert.deepEqual(
+    payloads,
+    Array.from({ length: DEFAULT_CONFIG.wsPingBudget }, (_, i) => `p${i}`),
+  );
   socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: 'still here' }));
   await until(() => frames.some((f) => f.type === 'ack'), 'an ack after the pings');
   assert.equal(socket.readyState, WebSocket.OPEN);
@@ -485,22 +512,36 @@ async function violate(server: TestServer, rounds: number): Promise<void> {
 
 test('200 protocol violations: each closed with its code and counted, without one error line in the log', async (t) => {
   const lines: string[] = [];
-  const server = await startServer(t, { config: { logLevel: 'info', maxTextBytes: 1000, bodyLimitBytes: 8192 }, logStream: { write: (line) => lines.push(line) } });
+  const server = await startServer(t, {
+    config: { logLevel: 'info', maxTextBytes: 1000, bodyLimitBytes: 8192 },
+    logStream: { write: (line) => lines.push(line) },
+  });
   await violate(server, 200 / VIOLATIONS.length);
   const entries = lines.map((line) => JSON.parse(line) as { level: number; msg: string; abuse?: AbuseCounts });
-  assert.deepEqual(entries.filter((entry) => entry.level >= 50), [], 'no error lines');
+  assert.deepEqual(
+    entries.filter((entry) => entry.level >= 50),
+    [],
+    'no error lines',
+  );
   const warnings = entries.filter((entry) => entry.level === 40);
   assert.equal(warnings.length, 1, 'one warn line sums the abuse up');
   assert.equal(warnings[0]?.abuse?.websocketProtocolErrors, 1, 'written at the first violation');
   assert.ok(!lines.some((line) => line.includes('"stack"')), 'no stack traces');
   const bytes = lines.reduce((sum, line) => sum + line.length, 0);
   console.log(`log at info after 200 violations: ${lines.length} lines, ${bytes} bytes`);
-  assert.deepEqual(await abuseCounts(server), { websocketProtocolErrors: 200, websocketPolicyCloses: 0, rateLimitedPublishes: 0 });
+  assert.deepEqual(await abuseCounts(server), {
+    websocketProtocolErrors: 200,
+    websocketPolicyCloses: 0,
+    rateLimitedPublishes: 0,
+  });
 });
 
 test('at debug level each protocol violation is one line with its ws code, without a stack', async (t) => {
   const lines: string[] = [];
-  const server = await startServer(t, { config: { logLevel: 'debug', maxTextBytes: 1000, bodyLimitBytes: 8192 }, logStream: { write: (line) => lines.push(line) } });
+  const server = await startServer(t, {
+    config: { logLevel: 'debug', maxTextBytes: 1000, bodyLimitBytes: 8192 },
+    logStream: { write: (line) => lines.push(line) },
+  });
   await violate(server, 1);
   const entries = lines.map((line) => JSON.parse(line) as { level: number; abuse?: string; code?: string });
   const violations = entries.filter((entry) => entry.abuse === 'websocketProtocolErrors');

@@ -82,7 +82,12 @@ export const transport: TransportBehaviour = {
 function onSocketError(error: Error, socket: WebSocket, request: FastifyRequest, abuse: AbuseMeter): void {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
-    abuse.report('websocketProtocolErrors', request.log, { code, reason: error.message }, 'WebSocket client broke the protocol');
+    abuse.report(
+      'websocketProtocolErrors',
+      request.log,
+      { code, reason: error.message },
+      'WebSocket client broke the protocol',
+    );
   } else {
     request.log.error(error, 'WebSocket connection failed');
     socket.close(CLOSE.INTERNAL_ERROR, 'server error: reconnect with your cursor');
@@ -183,14 +188,16 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   let answered: Promise<void> = Promise.resolve();
   socket.on('message', (data: RawData, isBinary: boolean) => {
     const answer = handleFrame(data, isBinary);
-    answered = answered.then(() => answer).then((reply) => {
-      if (socket.readyState !== socket.OPEN) return;
-      send(websocketFrames.answer(reply));
-      // A refusal by the feed (it carries the feed's `code`) answers a good frame: while
-      // Redis is away it comes at once, and must not close a client that did nothing wrong.
-      badFramesInARow = reply.type === 'error' && reply.code === undefined ? badFramesInARow + 1 : 0;
-      if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) closeForAbuse('too many bad frames');
-    });
+    answered = answered
+      .then(() => answer)
+      .then((reply) => {
+        if (socket.readyState !== socket.OPEN) return;
+        send(websocketFrames.answer(reply));
+        // A refusal by the feed (it carries the feed's `code`) answers a good frame: while
+        // Redis is away it comes at once, and must not close a client that did nothing wrong.
+        badFramesInARow = reply.type === 'error' && reply.code === undefined ? badFramesInARow + 1 : 0;
+        if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) closeForAbuse('too many bad frames');
+      });
   });
 
   async function handleFrame(data: RawData, isBinary: boolean): Promise<PublishAnswer> {
@@ -201,11 +208,15 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     } catch {
       return { type: 'error', message: 'frame is not JSON: send {"type":"publish","author":"...","text":"..."}' };
     }
-    const record = typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : {};
+    const record =
+      typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : {};
     const ref = typeof record.ref === 'string' && [...record.ref].length <= MAX_REF_CHARS ? record.ref : undefined;
     const withRef = (reply: PublishAnswer): PublishAnswer => (ref === undefined ? reply : { ...reply, ref });
     if (record.type !== 'publish') {
-      return withRef({ type: 'error', message: 'unknown frame type: the only frame a client sends is {"type":"publish",...}' });
+      return withRef({
+        type: 'error',
+        message: 'unknown frame type: the only frame a client sends is {"type":"publish",...}',
+      });
     }
     if (record.ref !== undefined && ref === undefined) {
       return { type: 'error', message: `"ref" must be a string of at most ${MAX_REF_CHARS} characters` };

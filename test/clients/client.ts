@@ -75,7 +75,11 @@ export function clientState(technique: Technique, options: ClientOptions): Clien
     events,
     position,
     received: (count, timeoutMs = 5000) =>
-      until(() => messages.length >= count, () => `${count} messages on ${technique.id} (have ${messages.length})`, timeoutMs),
+      until(
+        () => messages.length >= count,
+        () => `${count} messages on ${technique.id} (have ${messages.length})`,
+        timeoutMs,
+      ),
     take(message) {
       messages.push(message);
       position.cursor = message.id;

@@ -8,7 +8,11 @@ import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
 
 /** Opens an EventSource on `technique`; resolves once the stream is open. */
-export async function eventStreamClient(technique: Technique, url: string, options: ClientOptions): Promise<FeedClient> {
+export async function eventStreamClient(
+  technique: Technique,
+  url: string,
+  options: ClientOptions,
+): Promise<FeedClient> {
   const client = clientState(technique, options);
   const headers: Record<string, string> = {};
   if (options.lastEventId !== undefined) headers['last-event-id'] = String(options.lastEventId);
@@ -27,7 +31,11 @@ export async function eventStreamClient(technique: Technique, url: string, optio
   }
   await new Promise<void>((resolve, reject) => {
     source.addEventListener('open', () => resolve(), { once: true });
-    source.addEventListener('error', (event) => reject(new Error(`${technique.id} failed to open: ${event.message ?? 'error'}`)), { once: true });
+    source.addEventListener(
+      'error',
+      (event) => reject(new Error(`${technique.id} failed to open: ${event.message ?? 'error'}`)),
+      { once: true },
+    );
   });
   return { ...client, reconnects: true, close: async () => source.close() };
 }

@@ -11,7 +11,11 @@ import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
 
 /** Opens the document of `technique`; resolves once its headers have arrived. */
-export async function scriptStreamClient(technique: Technique, url: string, options: ClientOptions): Promise<FeedClient> {
+export async function scriptStreamClient(
+  technique: Technique,
+  url: string,
+  options: ClientOptions,
+): Promise<FeedClient> {
   const client = clientState(technique, options);
   const abort = new AbortController();
   const response = await fetch(endpoint(url, technique, options), { signal: abort.signal });

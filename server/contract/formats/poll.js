@@ -34,7 +34,13 @@ export function encodePollAnswer({ epoch, cursor, messagesJson, missed, reset, m
  */
 export function parsePollAnswer(text) {
   const answer = JSON.parse(text);
-  if (typeof answer !== 'object' || answer === null || typeof answer.epoch !== 'string' || !Number.isSafeInteger(answer.cursor) || !Array.isArray(answer.messages)) {
+  if (
+    typeof answer !== 'object' ||
+    answer === null ||
+    typeof answer.epoch !== 'string' ||
+    !Number.isSafeInteger(answer.cursor) ||
+    !Array.isArray(answer.messages)
+  ) {
     throw new Error(`not a polling answer: ${text.slice(0, 120)}`);
   }
   return answer;

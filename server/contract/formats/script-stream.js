@@ -39,7 +39,9 @@ export const scriptStream = Object.freeze({
   /** @param {string} json the message's payload */
   message: (json) => `<script>m(${escapeForScript(json)})</script>\n`,
   /** @param {ControlEvent} event; an `end` also closes the document */
-  control: (event) => `<script>c(${escapeForScript(JSON.stringify(event))})</script>\n` + (event.type === 'end' ? '</body></html>\n' : ''),
+  control: (event) =>
+    `<script>c(${escapeForScript(JSON.stringify(event))})</script>\n` +
+    (event.type === 'end' ? '</body></html>\n' : ''),
   heartbeat: () => '<!-- heartbeat -->\n',
 });
 

@@ -41,7 +41,8 @@ export const websocketFrames = Object.freeze({
    * A client's publish frame.
    * @param {{ author: string, text: string, ref?: string }} publish
    */
-  publish: ({ author, text, ref }) => JSON.stringify(ref === undefined ? { type: 'publish', author, text } : { type: 'publish', author, text, ref }),
+  publish: ({ author, text, ref }) =>
+    JSON.stringify(ref === undefined ? { type: 'publish', author, text } : { type: 'publish', author, text, ref }),
 });
 
 /**
