@@ -13,7 +13,7 @@ import { renderBackplane } from './report/backplane.ts';
 import { writeReport } from './report/write.ts';
 
 async function main(argv: string[]): Promise<number> {
-  let options;
+  let options: ReturnType<typeof parseOptions>;
   try {
     options = parseOptions(argv);
   } catch (error) {

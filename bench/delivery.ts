@@ -91,7 +91,10 @@ export class DeliveryTracker implements DeliverySink {
     if (this.#groupOf) {
       const group = this.#groupOf(client);
       let samples = this.#groupLatencies.get(group);
-      if (!samples) this.#groupLatencies.set(group, (samples = []));
+      if (!samples) {
+        samples = [];
+        this.#groupLatencies.set(group, samples);
+      }
       samples.push(delayMs);
     }
   }

@@ -146,31 +146,29 @@ Examples:
   npm run bench -- --feed memory,redis --nodes 2
 `;
 
+/** The flags, as node:util's parseArgs reads them. */
+const FLAGS = {
+  scenario: { type: 'string' },
+  techniques: { type: 'string' },
+  clients: { type: 'string' },
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  payload: { type: 'string' },
+  'poll-interval': { type: 'string' },
+  url: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  chaos: { type: 'boolean' },
+  feed: { type: 'string' },
+  nodes: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** Parses argv (without node and the script); returns null when help was asked for. */
 export function parseOptions(argv: readonly string[]): BenchOptions | null {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true; allowPositionals: false }>>;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        scenario: { type: 'string' },
-        techniques: { type: 'string' },
-        clients: { type: 'string' },
-        rate: { type: 'string' },
-        duration: { type: 'string' },
-        payload: { type: 'string' },
-        'poll-interval': { type: 'string' },
-        url: { type: 'string' },
-        out: { type: 'string' },
-        json: { type: 'boolean' },
-        chaos: { type: 'boolean' },
-        feed: { type: 'string' },
-        nodes: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: FLAGS });
   } catch (error) {
     // node:util's messages name the flag ("Unknown option '--clent'"); keep them.
     throw new UsageError((error as Error).message);

@@ -53,7 +53,7 @@ test('application/json with a charset parameter is accepted', async (t) => {
 
 test('the largest text (4096 bytes of UTF-8) and the longest author (32 characters) are accepted', async (t) => {
   const server = await startServer(t);
-  const answer = await post(server.url, JSON.stringify({ author: '🦊'.repeat(32), text: '€'.repeat(1365) + 'x' }));
+  const answer = await post(server.url, JSON.stringify({ author: '🦊'.repeat(32), text: `${'€'.repeat(1365)}x` }));
   assert.equal(answer.status, 201);
 });
 

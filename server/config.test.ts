@@ -48,7 +48,7 @@ const BAD: Record<string, string>[] = [
   { HISTORY_SIZE: '1.5' },
   { HEARTBEAT_MS: '10' },
   { WS_PING_BUDGET: '0' },
-  { MAX_TEXT_BYTES: '' + 2 ** 30 },
+  { MAX_TEXT_BYTES: `${2 ** 30}` },
   { FEED: 'postgres://x' },
   { FEED: 'redis://' },
   { FEED: 'redis://127.0.0.1:6379/feed' },
@@ -66,7 +66,7 @@ const BAD: Record<string, string>[] = [
   { MAX_CONNECTIONS_PER_ADDRESS: '-1' },
   { MAX_CONNECTIONS_PER_ADDRESS: 'many' },
   { POLL_PAGE_BYTES: '100' },
-  { POLL_PAGE_BYTES: '' + 2 ** 30 },
+  { POLL_PAGE_BYTES: `${2 ** 30}` },
 ];
 
 for (const env of BAD) {

@@ -165,7 +165,10 @@ export class ConnectionGuard {
   #admit(socket: Socket): void {
     const address = addressOf(socket);
     let count = this.#byAddress.get(address);
-    if (!count) this.#byAddress.set(address, (count = { open: 0, refused: 0 }));
+    if (!count) {
+      count = { open: 0, refused: 0 };
+      this.#byAddress.set(address, count);
+    }
     const entry = count;
     const forget = () => {
       if (entry.open === 0 && entry.refused === 0) this.#byAddress.delete(address);
@@ -215,10 +218,16 @@ export class ConnectionGuard {
     let queue = this.#queues.get(socket);
     if (!queue) {
       const created: SocketQueue = { busy: null, waiting: [] };
-      this.#queues.set(socket, (queue = created));
-      socket.once('close', () => (created.waiting.length = 0));
+      queue = created;
+      this.#queues.set(socket, created);
+      socket.once('close', () => {
+        created.waiting.length = 0;
+      });
     }
-    if (queue.busy === null) return this.#serve(socket, queue, req, res, handle);
+    if (queue.busy === null) {
+      this.#serve(socket, queue, req, res, handle);
+      return;
+    }
     if (queue.waiting.length >= PIPELINE_MAX_WAITING) {
       this.#cutPipelining += 1;
       socket.destroy();

@@ -23,7 +23,7 @@ const backends: Record<string, { needs: ToolOptions; open: (options: FeedOptions
   memory: { needs: {}, open: async (options) => new MemoryFeed(options) },
   redis: {
     needs: needs(REDIS),
-    open: (options) => RedisFeed.open({ url: redis().url, keyPrefix: `feed-test-${(prefixes += 1)}`, ...options }),
+    open: (options) => RedisFeed.open({ url: redis().url, keyPrefix: `feed-test-${++prefixes}`, ...options }),
   },
 };
 

@@ -444,7 +444,9 @@ test('one address cannot take every descriptor: 300 SSE streams from it, with 25
   execFileSync(PRLIMIT.path, ['--pid', String(server.pid), `--nofile=${DESCRIPTORS}:${DESCRIPTORS}`]);
   const port = Number(new URL(server.baseUrl).port);
   const streams: net.Socket[] = [];
-  t.after(() => streams.forEach((socket) => socket.destroy()));
+  t.after(() => {
+    for (const socket of streams) socket.destroy();
+  });
   for (let i = 0; i < 300; i += 1) {
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.on('error', () => undefined);

@@ -73,13 +73,15 @@ test(`fetch sending a 1 MB or a 10 MB body, or a chunked one growing to 10 MB, r
   const outcomes: Record<string, Record<string, number>> = {};
   for (const megabytes of [1, 10]) {
     const body = JSON.stringify({ author: 'ada', text: 'x'.repeat(megabytes * 1_000_000) });
-    const counts: Record<string, number> = (outcomes[`${megabytes} MB`] = {});
+    const counts: Record<string, number> = {};
+    outcomes[`${megabytes} MB`] = counts;
     for (let i = 0; i < TRIES; i += 1) {
       const outcome = await publishOutcome(url, body);
       counts[outcome] = (counts[outcome] ?? 0) + 1;
     }
   }
-  const chunked: Record<string, number> = (outcomes['10 MB chunked'] = {});
+  const chunked: Record<string, number> = {};
+  outcomes['10 MB chunked'] = chunked;
   for (let i = 0; i < TRIES; i += 1) {
     const outcome = await publishOutcome(url, chunkedBody(10_000_000));
     chunked[outcome] = (chunked[outcome] ?? 0) + 1;

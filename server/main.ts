@@ -5,7 +5,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { buildApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { redact } from './redact.ts';
 import { transports } from './transports/index.ts';
 
@@ -28,8 +28,10 @@ function argumentsOf(argv: string[]): Record<string, string> {
     }
     const inline = /^--feed=(.*)$/.exec(arg);
     if (inline) overrides.FEED = inline[1] as string;
-    else if (arg === '--feed' && argv[i + 1] !== undefined) overrides.FEED = argv[(i += 1)] as string;
-    else {
+    else if (arg === '--feed' && argv[i + 1] !== undefined) {
+      i += 1;
+      overrides.FEED = argv[i] as string;
+    } else {
       console.error(`realtime-lab: unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`);
       process.exit(2);
     }
@@ -38,7 +40,7 @@ function argumentsOf(argv: string[]): Record<string, string> {
 }
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig({ ...process.env, ...argumentsOf(process.argv.slice(2)) });
   } catch (error) {

@@ -17,6 +17,7 @@ export interface PublishLimits {
 
 const PUBLISH_KEYS = new Set(['author', 'text']);
 // Names are one line: no C0/C1 control characters (tab and newline included).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; message: string };

@@ -27,7 +27,7 @@ const redis = usePrivateRedis();
 
 let feeds = 0;
 /** Keys for a new, empty feed on the private Redis. */
-const newFeed = () => `nodes-${(feeds += 1)}`;
+const newFeed = () => `nodes-${++feeds}`;
 
 /** `count` nodes sharing the feed under `prefix` (a new one by default). */
 async function startNodes(t: TestContext, count: number, prefix = newFeed()): Promise<TestServer[]> {
@@ -427,10 +427,9 @@ async function startNginx(t: TestContext, nodes: TestServer[]): Promise<string> 
   assert.equal(servers.length, nodes.length, 'one upstream server per node');
   const port = await freePort();
   let config = block.replace(/listen \d+;/, `listen 127.0.0.1:${port};`);
-  servers.forEach(
-    (match, i) =>
-      (config = config.replace(`server ${match[1]};`, `server ${new URL((nodes[i] as TestServer).url).host};`)),
-  );
+  for (const [i, match] of servers.entries()) {
+    config = config.replace(`server ${match[1]};`, `server ${new URL((nodes[i] as TestServer).url).host};`);
+  }
   const dir = await mkdtemp(join(tmpdir(), 'realtime-lab-nginx-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const paths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']

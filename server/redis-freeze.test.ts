@@ -23,7 +23,7 @@ import { websocketFrames } from './contract/formats/websocket.js';
 const redis = usePrivateRedis();
 
 let feeds = 0;
-const newFeed = () => `freeze-${(feeds += 1)}`;
+const newFeed = () => `freeze-${++feeds}`;
 
 /** Generous time for a SIGSTOP to take hold of Redis after kill() returns, ms. */
 const SIGSTOP_TAKES_HOLD_MS = 50;

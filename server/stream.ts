@@ -37,11 +37,15 @@ const formattedByFormat = new WeakMap<StreamFormat, WeakMap<Message, { epoch: st
 
 function formatted(format: StreamFormat, message: Message, epoch: string): { text: string; bytes: number } {
   let cache = formattedByFormat.get(format);
-  if (!cache) formattedByFormat.set(format, (cache = new WeakMap()));
+  if (!cache) {
+    cache = new WeakMap();
+    formattedByFormat.set(format, cache);
+  }
   let entry = cache.get(message);
   if (entry?.epoch !== epoch) {
     const text = format.message(message, encode(message).json, epoch);
-    cache.set(message, (entry = { epoch, text, bytes: Buffer.byteLength(text) }));
+    entry = { epoch, text, bytes: Buffer.byteLength(text) };
+    cache.set(message, entry);
   }
   return entry;
 }

@@ -79,7 +79,7 @@ async function stats(url: string): Promise<Record<string, WireCounters>> {
 /** Header blocks of HTTP responses in a raw stream (each up to and including CRLF CRLF). */
 function responseHeaderBytes(raw: string): number {
   let total = 0;
-  for (const match of raw.matchAll(/HTTP\/1\.1 \d{3}[^]*?\r\n\r\n/g)) total += match[0].length;
+  for (const match of raw.matchAll(/HTTP\/1\.1 \d{3}[\s\S]*?\r\n\r\n/g)) total += match[0].length;
   return total;
 }
 

@@ -66,7 +66,7 @@ function withoutFences(text: string): string {
 }
 
 function isRow(line: string | undefined): boolean {
-  return line !== undefined && line.startsWith('|') && line.trimEnd().endsWith('|');
+  return line?.startsWith('|') === true && line.trimEnd().endsWith('|');
 }
 
 function cells(line: string): string[] {

@@ -75,9 +75,7 @@ export function renderTable(result: BenchResult): string {
       .map((cell, i) => (COLUMNS[i]?.align === 'right' ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  return (
-    [line(COLUMNS.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n'
-  );
+  return `${[line(COLUMNS.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** The run's configuration in one line, as every chart and report shows it. */
@@ -85,10 +83,9 @@ export function describeConfig(result: BenchResult): string {
   const c = result.config;
   const clients = Array.isArray(c.clients) ? c.clients.join(', ') : String(c.clients);
   const chaos = c.chaos ? ' · chaos: connections cut at random' : '';
-  const feeds =
-    c.feeds && c.feeds.some((f) => f !== 'memory')
-      ? ` · feeds ${c.feeds.join(', ')}${c.nodes > 1 ? `, ${c.nodes} nodes on Redis` : ''}`
-      : '';
+  const feeds = c.feeds?.some((f) => f !== 'memory')
+    ? ` · feeds ${c.feeds.join(', ')}${c.nodes > 1 ? `, ${c.nodes} nodes on Redis` : ''}`
+    : '';
   return `scenario ${c.scenario} · ${clients} clients · ${c.rate} msg/s · ${c.durationSec} s · ${c.payloadBytes} B payload · poll ${c.pollIntervalMs} ms${feeds}${chaos}`;
 }
 

@@ -2,7 +2,6 @@
 // bench embedded in index.html (the same ones it rendered to PNG). Plain script, no build.
 /* global Chart */
 (() => {
-  
   var source = document.getElementById('charts');
   if (!source || typeof Chart === 'undefined') return;
   Chart.defaults.color = '#1c2833';
@@ -17,7 +16,7 @@
     },
   };
   charts.forEach((item) => {
-    var canvas = document.querySelector('canvas[data-chart="' + item.name + '"]');
+    var canvas = document.querySelector(`canvas[data-chart="${item.name}"]`);
     if (!canvas) return;
     item.config.options = Object.assign({}, item.config.options, {
       responsive: true,

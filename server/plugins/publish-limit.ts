@@ -5,7 +5,6 @@
 import type { IncomingMessage } from 'node:http';
 import fp from 'fastify-plugin';
 import { AbuseMeter } from '../abuse.ts';
-import type { Config } from '../config.ts';
 import { PublishLimiter } from '../limits.ts';
 
 declare module 'fastify' {
