@@ -78,7 +78,7 @@ export const MisdirectedHost = createError(
 export const BadHost = createError('RTL_BAD_HOST', '%s', 400);
 export const UpgradeRequired = createError(
   'RTL_UPGRADE_REQUIRED',
-  'this endpoint speaks WebSocket: send an Upgrade: websocket request (e.g. new WebSocket("ws://host/api/websocket"))',
+  'this endpoint speaks WebSocket: send an Upgrade: websocket request (e.g. new WebSocket("ws://host%s"))',
   426,
 );
 export const BadClientId = createError(

@@ -63,8 +63,9 @@ export const transport: TransportBehaviour = {
         sinceOf(request.query);
         epochOf(request.query);
       },
-      handler: async () => {
-        throw new UpgradeRequired();
+      handler: async (request) => {
+        // The path it was reached at: a technique does not know its own id.
+        throw new UpgradeRequired(request.url.split('?')[0]);
       },
       wsHandler: (socket, request) => serveSocket(socket, request, context),
     });
