@@ -464,7 +464,7 @@ async function startNginx(t: TestContext, nodes: TestServer[]): Promise<string> 
   return url;
 }
 
-describe('behind nginx, as the README configures it', needs(REDIS, NGINX), () => {
+describe('behind nginx, as docs/scale-out.md configures it', needs(REDIS, NGINX), () => {
   test(`clients (${EVERY_TECHNIQUE}) spread over two nodes with no stickiness get everything once, in order, even when a node goes away`, async (t) => {
     const [a, b] = await startNodes(t, 2);
     assert.ok(a && b);

@@ -53,7 +53,7 @@ export const CHROMIUM: Tool = {
 };
 
 const nginxPath = locate(process.env.NGINX_PATH, ['/usr/sbin/nginx', '/usr/bin/nginx']);
-/** Debian's nginx, or `NGINX_PATH`: the proxy of the README's deployment, run for real. */
+/** Debian's nginx, or `NGINX_PATH`: the proxy of docs/scale-out.md's deployment, run for real. */
 export const NGINX: Tool = {
   name: 'nginx',
   path: nginxPath,
