@@ -18,6 +18,9 @@ declare module 'fastify' {
   }
 }
 
+/** Listeners a response may have before Node warns: the parts that watch every response, and room for a pipe. */
+const RESPONSE_CLOSE_LISTENERS = 20;
+
 export interface WireMeterOptions {
   /** The techniques counted apart; every other request counts as `other`. */
   techniques: readonly string[];
@@ -29,6 +32,11 @@ export const wireMeter = fp<WireMeterOptions>(
     const wire = new WireMeter(techniques);
     app.decorate('wire', wire);
     app.addHook('onRequest', async (request, reply) => {
+      // Each cross-cutting part (this meter, the shutdown's bookkeeping, the write deadline)
+      // listens once for the response's close, and a piped file adds Node's own: 11 for a
+      // page, past the default of 10 at which Node warns of listeners piling up. These do
+      // not pile up: a fixed handful per response, gone with it.
+      reply.raw.setMaxListeners(RESPONSE_CLOSE_LISTENERS);
       wire.begin(request.raw, reply.raw, request.routeOptions.config.technique, clientOf(request.query));
     });
   },
