@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { techniqueIds } from '../server/contract/techniques.js';
+import { NETWORK_FLAGS, NETWORK_HELP, type NetworkOptions, parseNetworkOptions } from './network/options.ts';
 
 export interface BenchOptions {
   scenario: string;
@@ -31,6 +32,8 @@ export interface BenchOptions {
   feeds: string[];
   /** Server processes per run, on one Redis; subscribers are spread over them, the publisher uses the first. */
   nodes: number;
+  /** Shaped conditions between subscribers and server (bench/network/); null: loopback as it is. */
+  network: NetworkOptions | null;
 }
 
 export class UsageError extends Error {}
@@ -128,6 +131,7 @@ Options:
                         delays are reported apart for the other nodes (cross-node).
                         A memory feed in the list still runs on one node, as the
                         baseline; without --feed, --nodes 2 means --feed redis
+${NETWORK_HELP}
   -h, --help            this text
 
 Scenarios:
@@ -144,6 +148,7 @@ Examples:
   npm run bench -- --scenario idle --techniques ${techniqueIds.slice(-2).join(',')}
   npm run bench -- --clients 10,100,1000 --duration 5 --out results/sweep
   npm run bench -- --feed memory,redis --nodes 2
+  npm run bench -- --rtt 0,50,200 --duration 4
 `;
 
 /** The flags, as node:util's parseArgs reads them. */
@@ -162,6 +167,7 @@ const FLAGS = {
   feed: { type: 'string' },
   nodes: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  ...NETWORK_FLAGS,
 } as const;
 
 /** Parses argv (without node and the script); returns null when help was asked for. */
@@ -237,6 +243,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     chaos: values.chaos ?? false,
     feeds,
     nodes,
+    network: parseNetworkOptions(values, (message) => {
+      throw new UsageError(message);
+    }),
   };
 }
 
