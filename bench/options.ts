@@ -109,7 +109,7 @@ each one costs: messages delivered, lost, duplicated, HTTP requests, bytes on th
 
 Options:
   --scenario NAME       a preset: ${Object.keys(SCENARIOS).join(', ')} (default ${DEFAULT_SCENARIO})
-  --techniques IDS      comma-separated technique ids (default: all)
+  --techniques IDS      comma-separated technique ids, or all (the default)
                         ${techniqueIds.join(', ')}
   --clients N[,N...]    subscribers per technique; several values run a sweep
   --rate MSG_PER_S      messages published per second (0: none)
@@ -191,7 +191,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
 
   const known: readonly string[] = techniqueIds;
   let techniques = [...known];
-  if (values.techniques !== undefined) {
+  // `all` is the default said out loud.
+  if (values.techniques !== undefined && values.techniques !== 'all') {
     techniques = list('--techniques', values.techniques);
     for (const id of techniques) {
       if (!known.includes(id))
