@@ -26,7 +26,7 @@ export function oneWayMs(network: NetworkConditions | null, bytes: number): numb
  * and the bench reading them all on this machine, ms; a tolerance, not a prediction.
  */
 export function fanOutAllowanceMs(clients: number): number {
-  return 5 + 0.05 * clients;
+  return 10 + 0.05 * clients;
 }
 
 /** The mean delay of a stream (one response or connection carrying every message): one way, once. */
