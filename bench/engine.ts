@@ -14,6 +14,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { calibrate } from './clock.ts';
 import { FaultProxy } from './fault-proxy.ts';
+import { type RunNetwork, runNetworks } from './network/options.ts';
+import { shapeAll } from './network/run.ts';
 import { DeliveryTracker, round } from './delivery.ts';
 import type { Health, ServerStats, WireCounters } from '../server/contract/stats.js';
 import { type ModelInput, type SubscriberReport, type Subscribers, fetchClientStats } from './drivers/driver.ts';
@@ -75,8 +77,11 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   const load = loadavg();
   const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchTechnique);
   // Feeds outermost, so a chart can set each technique's figures on one feed beside another's.
+  // Round trips inside, so a sweep chart reads each client count's techniques across them.
   const runs = options.feeds.flatMap((feed) =>
-    options.clients.flatMap((clients) => selected.map((driver) => ({ driver, clients, feed }))),
+    options.clients.flatMap((clients) =>
+      runNetworks(options.network).flatMap((network) => selected.map((driver) => ({ driver, clients, feed, network }))),
+    ),
   );
   const results: TechniqueResult[] = [];
   // `--feed redis`: one private redis-server for the whole bench, each run on keys of its own.
@@ -91,6 +96,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
           run.driver,
           run.clients,
           { name: run.feed === 'memory' ? 'memory' : 'redis', redisUrl },
+          run.network,
           options,
           events,
           index,
@@ -137,6 +143,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
         ? []
         : options.feeds.map((feed) => (feed === 'memory' || feed === 'redis' ? feed : redact(feed))),
       nodes: options.nodes,
+      network: options.network,
     },
     environment: {
       node: process.version,
@@ -177,6 +184,7 @@ async function runOne(
   driver: BenchTechnique,
   clients: number,
   feed: RunFeed,
+  network: RunNetwork | null,
   options: BenchOptions,
   events: BenchEvents,
   index: number,
@@ -214,12 +222,16 @@ async function runOne(
   const server = servers[0] ?? null;
   const baseUrl = options.url ?? (server as ServerProcess).baseUrl;
   const nodeUrls = options.url ? [options.url] : servers.map((s) => s.baseUrl);
-  const target = new URL(baseUrl);
+  // Subscribers reach each node through a shaper under network conditions: the publisher
+  // stands for another user elsewhere and goes direct, as do the figures.
+  const shapers = network ? await shapeAll(nodeUrls, network, index + 1) : null;
+  const shapedUrls = shapers?.urls ?? nodeUrls;
+  const target = new URL(shapedUrls[0] as string);
   const proxy = options.chaos
     ? await FaultProxy.start({ host: target.hostname, port: Number(target.port || 80) })
     : null;
   // Subscribers go through the fault proxy when there is one; publishing and the figures do not.
-  const subscriberUrls = proxy ? [proxy.url] : nodeUrls;
+  const subscriberUrls = proxy ? [proxy.url] : shapedUrls;
   // The figures of all the nodes together: CPU adds up, and so does memory.
   const figures = (): ProcessFigures | null => {
     const each = servers.map((s) => s.figures());
@@ -365,6 +377,7 @@ async function runOne(
         feed: options.url ? 'unknown' : feed.name,
         nodes: nodeCount,
         epoch: health.epoch ?? '',
+        network,
       });
       if (nodeCount > 1) result.latencyByNode = tracker.latencyByGroup() as TechniqueResult['latencyByNode'];
       if (!server) result.warnings.push('server CPU and memory are not measured with --url');
@@ -376,6 +389,7 @@ async function runOne(
     }
   } finally {
     await proxy?.close();
+    await shapers?.close();
     await Promise.all(servers.map((s) => s.stop()));
   }
 }
@@ -436,6 +450,8 @@ interface Measurements {
   nodes: number;
   /** The feed's epoch, as `/api/health` named it before the run ('' when it names none). */
   epoch: string;
+  /** The conditions between subscribers and server; null: loopback, no shaper. */
+  network?: RunNetwork | null;
 }
 
 /** Turns what was recorded into one entry of results.json. */
@@ -492,6 +508,7 @@ export function measure(m: Measurements): TechniqueResult {
     pollIntervalMs: m.pollIntervalMs,
     payloadBytesPerMessage: delivered > 0 ? delivery.payloadBytes / delivered : 0,
     epoch: m.epoch,
+    network: m.network ?? null,
   };
   const measuredOf: Record<TheoryCheck['metric'], number | null> = {
     httpRequests: stats.httpRequests,
@@ -523,6 +540,7 @@ export function measure(m: Measurements): TechniqueResult {
     clients: m.clients,
     feed: m.feed,
     nodes: m.nodes,
+    network: m.network ?? null,
     client: m.driver.client,
     messagesPublished: ids.length,
     messagesExpected: expected,

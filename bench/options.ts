@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { techniqueIds } from '../server/contract/techniques.js';
+import { NETWORK_FLAGS, NETWORK_HELP, type NetworkOptions, parseNetworkOptions } from './network/options.ts';
 
 export interface BenchOptions {
   scenario: string;
@@ -31,6 +32,8 @@ export interface BenchOptions {
   feeds: string[];
   /** Server processes per run, on one Redis; subscribers are spread over them, the publisher uses the first. */
   nodes: number;
+  /** Shaped conditions between subscribers and server (bench/network/); null: loopback as it is. */
+  network: NetworkOptions | null;
 }
 
 export class UsageError extends Error {}
@@ -106,7 +109,7 @@ each one costs: messages delivered, lost, duplicated, HTTP requests, bytes on th
 
 Options:
   --scenario NAME       a preset: ${Object.keys(SCENARIOS).join(', ')} (default ${DEFAULT_SCENARIO})
-  --techniques IDS      comma-separated technique ids (default: all)
+  --techniques IDS      comma-separated technique ids, or all (the default)
                         ${techniqueIds.join(', ')}
   --clients N[,N...]    subscribers per technique; several values run a sweep
   --rate MSG_PER_S      messages published per second (0: none)
@@ -128,6 +131,7 @@ Options:
                         delays are reported apart for the other nodes (cross-node).
                         A memory feed in the list still runs on one node, as the
                         baseline; without --feed, --nodes 2 means --feed redis
+${NETWORK_HELP}
   -h, --help            this text
 
 Scenarios:
@@ -144,6 +148,7 @@ Examples:
   npm run bench -- --scenario idle --techniques ${techniqueIds.slice(-2).join(',')}
   npm run bench -- --clients 10,100,1000 --duration 5 --out results/sweep
   npm run bench -- --feed memory,redis --nodes 2
+  npm run bench -- --rtt 0,50,200 --duration 4
 `;
 
 /** The flags, as node:util's parseArgs reads them. */
@@ -162,6 +167,7 @@ const FLAGS = {
   feed: { type: 'string' },
   nodes: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  ...NETWORK_FLAGS,
 } as const;
 
 /** Parses argv (without node and the script); returns null when help was asked for. */
@@ -185,7 +191,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
 
   const known: readonly string[] = techniqueIds;
   let techniques = [...known];
-  if (values.techniques !== undefined) {
+  // `all` is the default said out loud.
+  if (values.techniques !== undefined && values.techniques !== 'all') {
     techniques = list('--techniques', values.techniques);
     for (const id of techniques) {
       if (!known.includes(id))
@@ -237,6 +244,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     chaos: values.chaos ?? false,
     feeds,
     nodes,
+    network: parseNetworkOptions(values, (message) => {
+      throw new UsageError(message);
+    }),
   };
 }
 

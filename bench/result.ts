@@ -5,6 +5,7 @@
 import type { LatencySummary } from './delivery.ts';
 import type { AutocannonFigures, Prediction } from './drivers/driver.ts';
 import type { BackplaneFigures } from './backplane.ts';
+import type { NetworkOptions, RunNetwork } from './network/options.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -36,6 +37,8 @@ export interface TechniqueResult {
    * others (cross-node: the message went through Redis to another process).
    */
   latencyByNode?: { sameNode: LatencySummary | null; otherNodes: LatencySummary | null };
+  /** The shaped network between subscribers and server (bench/network/); null: loopback as it is. */
+  network?: RunNetwork | null;
   /** Which client the figures were measured with. */
   client: string;
   messagesPublished: number;
@@ -101,6 +104,8 @@ export interface BenchResult {
     /** The feeds the runs used, in order (empty with --url). */
     feeds: string[];
     nodes: number;
+    /** --rtt, --bandwidth, --loss, --network; null when none was given (no shaper). */
+    network?: NetworkOptions | null;
   };
   environment: {
     node: string;

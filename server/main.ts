@@ -6,18 +6,21 @@
 import { networkInterfaces } from 'node:os';
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { describeShapedNetwork, type ShapedNetwork, shapeInFront, shapedNetworkOf } from './network.ts';
 import { redact } from './redact.ts';
 import { transports } from './transports/index.ts';
 
 /** If a clean shutdown takes longer than this, ms, the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 5000;
 
-const USAGE = `usage: npm start [-- --feed memory|redis://host:port[/db]]
+const USAGE = `usage: npm start [-- --feed memory|redis://host:port[/db]] [--network PROFILE]
 
 Serves the demo pages and the API. Every setting is an environment variable (see
-docs/configuration.md); --feed is the same as FEED.`;
+docs/configuration.md); --feed is the same as FEED. --network (or NETWORK) serves them
+through a shaping proxy with a profile's round trip, bandwidth, loss and jitter:
+lan, good-mobile, poor-mobile, satellite (docs/bench.md, "Network conditions").`;
 
-/** The command line: only --feed (the same as FEED) and --help. */
+/** The command line: --feed (the same as FEED), --network (the same as NETWORK) and --help. */
 function argumentsOf(argv: string[]): Record<string, string> {
   const overrides: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 1) {
@@ -26,11 +29,12 @@ function argumentsOf(argv: string[]): Record<string, string> {
       console.log(USAGE);
       process.exit(0);
     }
-    const inline = /^--feed=(.*)$/.exec(arg);
-    if (inline) overrides.FEED = inline[1] as string;
-    else if (arg === '--feed' && argv[i + 1] !== undefined) {
+    const inline = /^--(feed|network)=(.*)$/.exec(arg);
+    const flag = /^--(feed|network)$/.exec(arg);
+    if (inline) overrides[(inline[1] as string).toUpperCase()] = inline[2] as string;
+    else if (flag && argv[i + 1] !== undefined) {
       i += 1;
-      overrides.FEED = argv[i] as string;
+      overrides[(flag[1] as string).toUpperCase()] = argv[i] as string;
     } else {
       console.error(`realtime-lab: unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`);
       process.exit(2);
@@ -41,10 +45,13 @@ function argumentsOf(argv: string[]): Record<string, string> {
 
 async function main(): Promise<void> {
   let config: Config;
+  let network: ShapedNetwork | null;
   try {
-    config = loadConfig({ ...process.env, ...argumentsOf(process.argv.slice(2)) });
+    const env = { ...process.env, ...argumentsOf(process.argv.slice(2)) };
+    config = loadConfig(env);
+    network = shapedNetworkOf(env.NETWORK);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof RangeError) {
       console.error(`realtime-lab: bad configuration: ${error.message}`);
       process.exit(2);
     }
@@ -52,18 +59,31 @@ async function main(): Promise<void> {
   }
 
   const { app, feed, farewell } = await buildApp({ config });
+  let shaper: Awaited<ReturnType<typeof shapeInFront>> | null = null;
   try {
     // Fastify answers HOST=localhost with a second server for the other address family,
     // made behind the app's back: the connection guard (connections.ts) would not see its
     // connections. 127.0.0.1 is what a browser reaches for localhost when ::1 refuses.
-    await app.listen({ port: config.port, host: config.host === 'localhost' ? '127.0.0.1' : config.host });
+    const host = config.host === 'localhost' ? '127.0.0.1' : config.host;
+    // Shaped, the app is reached only through the shaper, which takes its address and port.
+    await app.listen(network ? { port: 0, host: '127.0.0.1' } : { port: config.port, host });
+    if (network) {
+      const appAddress = app.server.address();
+      const appPort = typeof appAddress === 'object' && appAddress ? appAddress.port : 0;
+      shaper = await shapeInFront(network, appPort, { host, port: config.port });
+      console.log(`realtime-lab: ${describeShapedNetwork(network, appPort)}`);
+      if (host === '0.0.0.0' || host === '::')
+        console.log(
+          'realtime-lab: shaped, every client reaches the app from 127.0.0.1: MAX_CONNECTIONS_PER_ADDRESS counts them together',
+        );
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const hint = code === 'EADDRINUSE' ? ` (port ${config.port} is taken: set PORT to another one)` : '';
     console.error(`realtime-lab: cannot listen on ${config.host}:${config.port}${hint}: ${(error as Error).message}`);
     process.exit(1);
   }
-  const address = app.server.address();
+  const address = shaper ? { port: shaper.port } : app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const everywhere = config.host === '0.0.0.0' || config.host === '::';
   const shown = everywhere ? 'localhost' : config.host;

@@ -8,6 +8,7 @@ import { cursorQuery } from '../../server/contract/feed.js';
 import type { ClientStats, WireCounters } from '../../server/contract/stats.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import type { Clock } from '../clock.ts';
+import type { NetworkConditions } from '../network/shaper.ts';
 import type { DeliverySink } from '../delivery.ts';
 
 export interface SubscribeContext {
@@ -73,6 +74,8 @@ export interface ModelInput {
   payloadBytesPerMessage: number;
   /** The feed's epoch (written with every SSE id and in each stream's opening event); '' when the server names none. */
   epoch: string;
+  /** The shaped network between subscribers and server; null: loopback, no shaper. */
+  network: NetworkConditions | null;
 }
 
 export interface Prediction {

@@ -5,6 +5,7 @@
  */
 import { IFRAME_MAX_BYTES } from '../../server/contract/defaults.js';
 import { ScriptStreamParser, scriptStream } from '../../server/contract/formats/script-stream.js';
+import { streamLatency } from '../network/model.ts';
 import type { BenchDriver } from './driver.ts';
 import { httpStreams } from './streams.ts';
 
@@ -21,7 +22,8 @@ export const driver: BenchDriver = {
   subscribe(context) {
     return httpStreams(context, { accept: 'text/html', parser: () => new ScriptStreamParser() });
   },
-  predict({ clients, publishedIds, payloadBytesPerMessage, epoch }) {
+  predict(input) {
+    const { clients, publishedIds, payloadBytesPerMessage, epoch } = input;
     const streamBytes = publishedIds.length * (payloadBytesPerMessage + FRAMING_PER_MESSAGE);
     const predictions: ReturnType<BenchDriver['predict']> = [
       {
@@ -33,6 +35,7 @@ export const driver: BenchDriver = {
         model: `one request per client, plus one reopening per ${IFRAME_MAX_BYTES / 1024} KiB of stream`,
       },
     ];
+    if (publishedIds.length > 0) predictions.push(streamLatency(input));
     if (publishedIds.length > 0) {
       predictions.push({
         metric: 'framingBytesPerMessage',

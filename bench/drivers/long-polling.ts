@@ -4,6 +4,7 @@
  * cursor. autocannon sends the next request as soon as an answer is in.
  */
 import { LONG_POLL_TIMEOUT_MS } from '../../server/contract/defaults.js';
+import { fanOutAllowanceMs, oneWayMs, roundTripMs } from '../network/model.ts';
 import { type BenchDriver, endpointOf } from './driver.ts';
 import { heldOpen, pollers } from './pollers.ts';
 
@@ -18,17 +19,40 @@ export const driver: BenchDriver = {
       ready: () => heldOpen(context, context.clients),
     });
   },
-  predict({ clients, publishedIds, subscribedMs }) {
+  predict({ clients, publishedIds, subscribedMs, publishWindowMs, network, payloadBytesPerMessage }) {
     // Timeouts only happen when nothing is published for a whole hold time.
     const timeouts = publishedIds.length === 0 ? Math.floor(subscribedMs / LONG_POLL_TIMEOUT_MS) : 0;
-    return [
+    const messages = publishedIds.length;
+    const trip = roundTripMs(network);
+    // After each answer the client is away one round trip (the answer going, the next
+    // request coming). Messages further apart than that find a request waiting: one answer
+    // each. Closer together, they pile up while it is away: one answer per round trip.
+    const gap = messages > 1 ? publishWindowMs / (messages - 1) : Number.POSITIVE_INFINITY;
+    const batching = trip > 0 && gap < trip;
+    const answers = batching ? Math.min(messages, publishWindowMs / trip) : messages;
+    const predictions: ReturnType<BenchDriver['predict']> = [
       {
         metric: 'httpRequests',
-        predicted: clients * (1 + publishedIds.length + timeouts),
-        tolerance: 0.1,
+        predicted: clients * (1 + answers + timeouts),
+        tolerance: batching ? 0.2 : 0.1,
         toleranceAbs: clients,
-        model: 'clients × (1 + messages + hold timeouts): one request per message',
+        model: batching
+          ? 'clients × (1 + publishing time ÷ round trip): messages come faster than one per trip, and are batched'
+          : 'clients × (1 + messages + hold timeouts): one request per message',
       },
     ];
+    if (messages > 0) {
+      predictions.push({
+        metric: 'meanLatencyMs',
+        // Batched, a message waits for the request to come back: half a round trip on average.
+        predicted: oneWayMs(network, payloadBytesPerMessage) + (batching ? trip / 2 : 0),
+        tolerance: 0.25,
+        toleranceAbs: fanOutAllowanceMs(clients),
+        model: batching
+          ? 'one way, plus half a round trip waiting for the next request (batching)'
+          : 'one way: the request is already waiting at the server',
+      });
+    }
+    return predictions;
   },
 };

@@ -2,6 +2,7 @@
  * Short polling: every client asks "anything after my cursor?" once per poll interval,
  * on autocannon connections paced so that their phases are spread over the interval.
  */
+import { oneWayMs } from '../network/model.ts';
 import { type BenchDriver, endpointOf } from './driver.ts';
 import { pollers } from './pollers.ts';
 
@@ -16,7 +17,7 @@ export const driver: BenchDriver = {
       ready: (firstAnswers) => firstAnswers,
     });
   },
-  predict({ clients, subscribedMs, pollIntervalMs, publishedIds }) {
+  predict({ clients, subscribedMs, pollIntervalMs, publishedIds, network, payloadBytesPerMessage }) {
     const predictions: ReturnType<BenchDriver['predict']> = [
       {
         metric: 'httpRequests',
@@ -29,9 +30,9 @@ export const driver: BenchDriver = {
     if (publishedIds.length > 0) {
       predictions.push({
         metric: 'meanLatencyMs',
-        predicted: pollIntervalMs / 2,
+        predicted: pollIntervalMs / 2 + oneWayMs(network, payloadBytesPerMessage),
         tolerance: 0.25,
-        model: 'a message waits half an interval for the next poll, on average',
+        model: 'a message waits half an interval for the next poll, on average, then the answer travels one way',
       });
     }
     return predictions;

@@ -4,6 +4,7 @@
  * contract's encoder.
  */
 import { EventStreamParser, eventStream } from '../../server/contract/formats/event-stream.js';
+import { streamLatency } from '../network/model.ts';
 import type { BenchDriver } from './driver.ts';
 import { httpStreams } from './streams.ts';
 
@@ -24,10 +25,12 @@ export const driver: BenchDriver = {
   subscribe(context) {
     return httpStreams(context, { accept: 'text/event-stream', parser: () => new EventStreamParser() });
   },
-  predict({ clients, publishedIds, epoch }) {
+  predict(input) {
+    const { clients, publishedIds, epoch } = input;
     const predictions: ReturnType<BenchDriver['predict']> = [
       { metric: 'httpRequests', predicted: clients, tolerance: 0, model: 'one request per client, for the whole run' },
     ];
+    if (publishedIds.length > 0) predictions.push(streamLatency(input));
     if (publishedIds.length > 0) {
       // Nothing else per message: the server sends the stream without chunked encoding.
       predictions.push({

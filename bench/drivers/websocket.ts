@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { reconnectDelay } from '../../server/contract/backoff.js';
 import type { Message } from '../../server/contract/feed.js';
 import { type ServerFrame, parseServerFrame, websocketFrames } from '../../server/contract/formats/websocket.js';
+import { streamLatency } from '../network/model.ts';
 import { type BenchDriver, endpointOf, type SubscriberReport } from './driver.ts';
 import { subscriberQuery } from './driver.ts';
 
@@ -105,10 +106,12 @@ export const driver: BenchDriver = {
       },
     };
   },
-  predict({ clients, publishedIds, payloadBytesPerMessage, epoch }) {
+  predict(input) {
+    const { clients, publishedIds, payloadBytesPerMessage, epoch } = input;
     const predictions: ReturnType<BenchDriver['predict']> = [
       { metric: 'httpRequests', predicted: clients, tolerance: 0, model: 'one upgrade request per client' },
     ];
+    if (publishedIds.length > 0) predictions.push(streamLatency(input));
     if (publishedIds.length > 0) {
       // RFC 6455 §5.2: 2 bytes up to 125 bytes of payload, 4 up to 65,535, 10 beyond.
       const header = payloadBytesPerMessage < 126 ? 2 : payloadBytesPerMessage < 65_536 ? 4 : 10;

@@ -8,6 +8,7 @@ import { techniqueById } from '../../server/contract/techniques.js';
 import type { LatencySummary } from '../delivery.ts';
 import type { BenchResult, TechniqueResult } from '../result.ts';
 import { describeConfig, describeEnvironment } from './table.ts';
+import { roundTripSweepCharts } from './sweep-charts.ts';
 
 export interface NamedChart {
   /** File name without extension: `bytes-per-message` → bytes-per-message.png. */
@@ -36,7 +37,10 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   // Single-run charts show one client count: the largest of a sweep; and one feed, the
   // first listed (the backplane chart sets the feeds side by side).
   const firstFeed = result.techniques[0]?.feed;
-  const rows = result.techniques.filter((t) => t.clients === largest && t.feed === firstFeed);
+  // And one round trip of an RTT sweep, the first (the sweep charts set them side by side).
+  const firstRtt = result.techniques[0]?.network?.rttMs;
+  const sameRtt = (t: TechniqueResult) => t.network?.rttMs === firstRtt;
+  const rows = result.techniques.filter((t) => t.clients === largest && t.feed === firstFeed && sameRtt(t));
   const subtitle = [describeConfig(result), describeEnvironment(result)];
   const at = counts.length > 1 ? ` (at ${largest} clients)` : '';
   const withMessages = rows.filter((r) => r.messagesDelivered > 0);
@@ -150,7 +154,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       config: scalingChart(
         title,
         subtitle,
-        result.techniques.filter((t) => t.feed === firstFeed),
+        result.techniques.filter((t) => t.feed === firstFeed && sameRtt(t)),
         value,
         axis,
         logY,
@@ -200,10 +204,17 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       );
     }
   }
+  charts.push(
+    ...roundTripSweepCharts(
+      result.techniques.filter((t) => t.clients === largest && t.feed === firstFeed),
+      subtitle,
+    ),
+  );
   return charts;
 }
 
-function baseOptions(
+/** The options every chart starts from: its title, the run's configuration below it, titled axes. */
+export function baseOptions(
   title: string,
   subtitle: string[],
   yTitle: string,

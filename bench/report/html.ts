@@ -5,7 +5,7 @@
  */
 import type { BenchResult } from '../result.ts';
 import type { NamedChart } from './charts.ts';
-import { COLUMNS, describeConfig, describeEnvironment } from './table.ts';
+import { columnsFor, describeConfig, describeEnvironment } from './table.ts';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -20,6 +20,7 @@ function scriptJson(value: unknown): string {
 }
 
 export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
+  const COLUMNS = columnsFor(result);
   const rows = result.techniques
     .map(
       (r) =>

@@ -5,7 +5,7 @@
 import type { BenchResult } from '../result.ts';
 import type { NamedChart } from './charts.ts';
 import { count, fixed, mib, ms } from './format.ts';
-import { describeConfig, describeEnvironment, feedLabel } from './table.ts';
+import { describeConfig, describeEnvironment, feedLabel, runLabel } from './table.ts';
 import { renderBackplane } from './backplane.ts';
 
 export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
@@ -28,7 +28,7 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   for (const r of result.techniques) {
     const l = r.latencyMs;
     lines.push(
-      `| ${r.technique} | ${count(r.clients)} | ${feedLabel(r)} | ${count(r.messagesDelivered)} / ${count(r.messagesExpected)} | ${r.lost} | ${r.duplicates} | ${r.outOfOrder} | ${count(r.httpRequests)} | ${fixed(r.httpRequestsPerMessage, 3)} | ${fixed(r.bytesPerMessage)} | ${fixed(r.overheadBytesPerMessage)} | ${fixed(r.bytesPerClientPerMinute / 1000)} | ${ms(l?.mean)} ms | ${ms(l?.p50)} | ${ms(l?.p90)} | ${ms(l?.p99)} | ${ms(l?.max)} | ${r.server ? `${count(Math.round(r.server.cpuMs))} ms (${fixed(r.server.cpuPercent)}%)` : '–'} | ${r.server ? `${mib(r.server.maxRssBytes)} MiB` : '–'} |`,
+      `| ${runLabel(r)} | ${count(r.clients)} | ${feedLabel(r)} | ${count(r.messagesDelivered)} / ${count(r.messagesExpected)} | ${r.lost} | ${r.duplicates} | ${r.outOfOrder} | ${count(r.httpRequests)} | ${fixed(r.httpRequestsPerMessage, 3)} | ${fixed(r.bytesPerMessage)} | ${fixed(r.overheadBytesPerMessage)} | ${fixed(r.bytesPerClientPerMinute / 1000)} | ${ms(l?.mean)} ms | ${ms(l?.p50)} | ${ms(l?.p90)} | ${ms(l?.p99)} | ${ms(l?.max)} | ${r.server ? `${count(Math.round(r.server.cpuMs))} ms (${fixed(r.server.cpuPercent)}%)` : '–'} | ${r.server ? `${mib(r.server.maxRssBytes)} MiB` : '–'} |`,
     );
   }
   lines.push('');
@@ -42,7 +42,7 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   for (const r of result.techniques) {
     const b = r.bytes;
     lines.push(
-      `| ${r.technique} | ${count(r.clients)} | ${count(b.requestHeaders)} | ${count(b.responseHeaders)} | ${count(b.framing)} | ${count(b.payload)} | ${count(b.total)} |`,
+      `| ${runLabel(r)} | ${count(r.clients)} | ${count(b.requestHeaders)} | ${count(b.responseHeaders)} | ${count(b.framing)} | ${count(b.payload)} | ${count(b.total)} |`,
     );
   }
   lines.push('');
@@ -61,7 +61,7 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
           .filter(Boolean)
           .join(' or ') || 'exact';
       lines.push(
-        `| ${r.technique} | ${count(r.clients)} | ${t.metric} | ${t.model} | ${fixed(t.predicted, 2)} | ${fixed(t.measured, 2)} | ${fixed(t.ratio, 3)} | ${t.agrees ? `agrees (${tolerance})` : `**differs** (${tolerance})`} |`,
+        `| ${runLabel(r)} | ${count(r.clients)} | ${t.metric} | ${t.model} | ${fixed(t.predicted, 2)} | ${fixed(t.measured, 2)} | ${fixed(t.ratio, 3)} | ${t.agrees ? `agrees (${tolerance})` : `**differs** (${tolerance})`} |`,
       );
     }
   }

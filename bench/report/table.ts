@@ -4,6 +4,7 @@
  */
 import type { BenchResult, TechniqueResult } from '../result.ts';
 import { count, fixed, mib, ms } from './format.ts';
+import { describeNetwork } from '../network/options.ts';
 
 export interface Column {
   /** The terminal table's heading: short. */
@@ -50,6 +51,25 @@ export const COLUMNS: readonly Column[] = [
   { title: 'model', align: 'left', cell: modelVerdict },
 ];
 
+/** The round trip a run was shaped to, shown when any run of the result was shaped. */
+const NETWORK_COLUMN: Column = {
+  title: 'RTT ms',
+  heading: 'added round trip, ms',
+  align: 'right',
+  cell: (r) => (r.network ? String(r.network.rttMs) : '–'),
+};
+
+/** The columns for this result: COLUMNS, and the round trip after the client count when runs were shaped. */
+export function columnsFor(result: BenchResult): readonly Column[] {
+  if (!result.techniques.some((r) => r.network)) return COLUMNS;
+  return [...COLUMNS.slice(0, 2), NETWORK_COLUMN, ...COLUMNS.slice(2)];
+}
+
+/** A run's technique, with its round trip when shaped: `sse @ 50 ms`. */
+export function runLabel(r: TechniqueResult): string {
+  return r.network ? `${r.technique} @ ${r.network.rttMs} ms` : r.technique;
+}
+
 /** The feed a run used: `memory`, `redis`, or `redis ×3` for three nodes sharing it. */
 export function feedLabel(r: TechniqueResult): string {
   // Results written before the Redis feed existed have no `feed`: they ran in memory.
@@ -68,6 +88,7 @@ export function modelVerdict(r: TechniqueResult): string {
 }
 
 export function renderTable(result: BenchResult): string {
+  const COLUMNS = columnsFor(result);
   const rows = result.techniques.map((r) => COLUMNS.map((c) => c.cell(r)));
   const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>
@@ -86,7 +107,8 @@ export function describeConfig(result: BenchResult): string {
   const feeds = c.feeds?.some((f) => f !== 'memory')
     ? ` · feeds ${c.feeds.join(', ')}${c.nodes > 1 ? `, ${c.nodes} nodes on Redis` : ''}`
     : '';
-  return `scenario ${c.scenario} · ${clients} clients · ${c.rate} msg/s · ${c.durationSec} s · ${c.payloadBytes} B payload · poll ${c.pollIntervalMs} ms${feeds}${chaos}`;
+  const network = c.network ? ` · subscribers through ${describeNetwork(c.network)}` : '';
+  return `scenario ${c.scenario} · ${clients} clients · ${c.rate} msg/s · ${c.durationSec} s · ${c.payloadBytes} B payload · poll ${c.pollIntervalMs} ms${feeds}${network}${chaos}`;
 }
 
 export function describeEnvironment(result: BenchResult): string {
