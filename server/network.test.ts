@@ -23,8 +23,8 @@ async function healthTrip(url: string, count: number): Promise<number> {
     // The first two open the connection (the handshake's trip) and warm the paths.
     if (i >= 2) trips.push(performance.now() - started);
   }
-  trips.sort((a, b) => a - b);
-  return trips[Math.floor(trips.length / 2)] as number;
+  // The quickest: a busy machine only ever adds to a trip, and the shaping is in every one.
+  return Math.min(...trips);
 }
 
 for (const [how, args, env] of [
