@@ -8,6 +8,7 @@ import { techniqueById } from '../../server/contract/techniques.js';
 import type { LatencySummary } from '../delivery.ts';
 import type { BenchResult, TechniqueResult } from '../result.ts';
 import { describeConfig, describeEnvironment } from './table.ts';
+import { clientKindCharts, kindOf } from './client-kinds.ts';
 
 export interface NamedChart {
   /** File name without extension: `bytes-per-message` → bytes-per-message.png. */
@@ -33,10 +34,14 @@ export function colorOf(technique: string, index = 0): string {
 export function buildCharts(result: BenchResult): NamedChart[] {
   const counts = [...new Set(result.techniques.map((t) => t.clients))];
   const largest = Math.max(...counts);
-  // Single-run charts show one client count: the largest of a sweep; and one feed, the
-  // first listed (the backplane chart sets the feeds side by side).
+  // Single-run charts show one client count: the largest of a sweep; one feed, the first
+  // listed (the backplane chart sets the feeds side by side); and one kind of client, the
+  // first listed (the client-kinds charts set the kinds side by side).
   const firstFeed = result.techniques[0]?.feed;
-  const rows = result.techniques.filter((t) => t.clients === largest && t.feed === firstFeed);
+  const firstKind = result.techniques[0] ? kindOf(result.techniques[0]) : 'node';
+  const rows = result.techniques.filter(
+    (t) => t.clients === largest && t.feed === firstFeed && kindOf(t) === firstKind,
+  );
   const subtitle = [describeConfig(result), describeEnvironment(result)];
   const at = counts.length > 1 ? ` (at ${largest} clients)` : '';
   const withMessages = rows.filter((r) => r.messagesDelivered > 0);
@@ -120,8 +125,16 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       config: serverResources(`Server CPU and memory${at}`, subtitle, rows),
     });
   }
+  charts.push(
+    ...clientKindCharts(
+      result,
+      result.techniques.filter((t) => t.clients === largest && t.feed === firstFeed),
+      subtitle,
+      at,
+    ),
+  );
   const onRedis = result.techniques.filter(
-    (t) => t.clients === largest && t.feed === 'redis' && t.messagesDelivered > 0,
+    (t) => t.clients === largest && t.feed === 'redis' && t.messagesDelivered > 0 && kindOf(t) === firstKind,
   );
   if (onRedis.length > 0) {
     charts.push({
@@ -131,7 +144,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       config: backplaneChart(
         `What the Redis backplane adds to delivery${at}`,
         subtitle,
-        result.techniques.filter((t) => t.clients === largest),
+        result.techniques.filter((t) => t.clients === largest && kindOf(t) === firstKind),
         onRedis,
       ),
     });
@@ -150,7 +163,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       config: scalingChart(
         title,
         subtitle,
-        result.techniques.filter((t) => t.feed === firstFeed),
+        result.techniques.filter((t) => t.feed === firstFeed && kindOf(t) === firstKind),
         value,
         axis,
         logY,
@@ -203,7 +216,8 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   return charts;
 }
 
-function baseOptions(
+/** The options every chart starts from: title, the run's configuration, axis titles. */
+export function baseOptions(
   title: string,
   subtitle: string[],
   yTitle: string,

@@ -17,7 +17,7 @@ export interface Column {
 
 /** The columns of the result table, shared by the terminal table and index.html. */
 export const COLUMNS: readonly Column[] = [
-  { title: 'technique', align: 'left', cell: (r) => r.technique },
+  { title: 'technique', align: 'left', cell: (r) => techniqueLabel(r) },
   { title: 'clients', align: 'right', cell: (r) => count(r.clients) },
   { title: 'feed', align: 'left', cell: (r) => feedLabel(r) },
   {
@@ -49,6 +49,11 @@ export const COLUMNS: readonly Column[] = [
   { title: 'peak RSS MiB', align: 'right', cell: (r) => mib(r.server?.maxRssBytes) },
   { title: 'model', align: 'left', cell: modelVerdict },
 ];
+
+/** The technique, and `(browser)` when Chromium pages were its clients (Node clients go unsaid, as before). */
+export function techniqueLabel(r: TechniqueResult): string {
+  return r.clientKind === 'browser' ? `${r.technique} (browser)` : r.technique;
+}
 
 /** The feed a run used: `memory`, `redis`, or `redis ×3` for three nodes sharing it. */
 export function feedLabel(r: TechniqueResult): string {
