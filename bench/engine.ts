@@ -347,7 +347,8 @@ async function runOne(
         clearInterval(ticker);
         clearInterval(chaos);
       }
-      const subscribedMs = performance.now() - phaseStart;
+      // Browser pages take seconds to load before they connect: counted from their connecting.
+      const subscribedMs = performance.now() - (browser?.connectingSince() ?? phaseStart);
       phase('disconnecting');
       report = await subscribers.stop();
       // Let the server see the hang-ups, so every byte is attributed before we ask.

@@ -276,7 +276,9 @@ function kindsOf(browser: boolean, raw: string | undefined): ClientKind[] {
   const kinds = list('--client-kinds', raw);
   for (const kind of kinds) {
     if (!(CLIENT_KINDS as readonly string[]).includes(kind))
-      throw new UsageError(`--client-kinds: expected node, browser or both, got ${JSON.stringify(kind)}`);
+      throw new UsageError(
+        `--client-kinds: expected node or browser (node,browser for both), got ${JSON.stringify(kind)}`,
+      );
   }
   if (new Set(kinds).size !== kinds.length) throw new UsageError('--client-kinds: a kind is listed twice');
   if (browser && !kinds.includes('browser'))

@@ -56,6 +56,15 @@ export class BrowserClients {
     return set;
   }
 
+  /**
+   * When the run's pages began to connect (performance.now()), or null: loading pages
+   * takes seconds, and the time they count as connected starts after it.
+   */
+  connectingSince(): number | null {
+    const times = this.#sets.map((set) => set.connectingSince()).filter((time): time is number => time !== null);
+    return times.length > 0 ? Math.min(...times) : null;
+  }
+
   /** The run's browser figures for its result, once its pages are closed; the end of the run for this object. */
   figures(technique: string): Pick<TechniqueResult, 'client' | 'clientKind' | 'browser'> {
     const from = this.#receivingFrom;

@@ -39,6 +39,8 @@ export interface BrowserClockFigures {
 export interface BrowserSubscribers extends Subscribers {
   /** The pages' clock estimates so far. */
   clock(): BrowserClockFigures;
+  /** When the loaded pages were told to connect (performance.now()), or null before. */
+  connectingSince(): number | null;
 }
 
 /** The fragment a subscriber page reads its settings from (never sent to the server). */
@@ -63,6 +65,7 @@ export function browserSubscribers(browser: Browser, context: SubscribeContext):
   let reconnects = 0;
   let worstUncertaintyMs = 0;
   let stopping = false;
+  let connectingSince: number | null = null;
   let allOpen!: () => void;
   let failed!: (error: Error) => void;
   const pagesOpen = new Promise<void>((resolve, reject) => {
@@ -106,6 +109,7 @@ export function browserSubscribers(browser: Browser, context: SubscribeContext):
     });
     await page.exposeFunction('benchReport', onReports(index));
     await page.goto(benchPageUrl(context), { waitUntil: 'load' });
+    await page.evaluate('window.benchLoaded');
   };
 
   const opening = (async () => {
@@ -119,6 +123,9 @@ export function browserSubscribers(browser: Browser, context: SubscribeContext):
 
   const ready = (async () => {
     await opening;
+    // Every page loaded and its clock estimated: now all connect at once.
+    connectingSince = performance.now();
+    await Promise.all(pages.map((page) => page.evaluate('window.benchStart()')));
     await pagesOpen;
     // A client may say OPEN before its request is at the server (an iframe cannot tell):
     // ready once the server has counted every first request.
@@ -128,6 +135,7 @@ export function browserSubscribers(browser: Browser, context: SubscribeContext):
   return {
     ready,
     clock: () => ({ worstUncertaintyMs }),
+    connectingSince: () => connectingSince,
     async stop(): Promise<SubscriberReport> {
       stopping = true;
       await opening.catch(() => undefined);

@@ -8,6 +8,11 @@
 // is compared with performance.timeOrigin + performance.now() corrected by that offset.
 // Reports go to `window.benchReport`, a function the bench exposes (playwright's
 // exposeFunction), batched so that reporting costs the browser little.
+//
+// The page loads, estimates the clock, and then waits: `window.benchLoaded` resolves when
+// it is ready, and the bench calls `window.benchStart()` on every page at once, so that
+// the clients connect together, as the bench's Node clients do, and loading pages does
+// not overlap with receiving.
 import { techniques } from '/contract/techniques.js';
 import { FeedClient } from '../clients/client.js';
 
@@ -25,8 +30,13 @@ import { FeedClient } from '../clients/client.js';
 
 /** How long reports wait to be sent together, ms: the delay is taken at receipt, not here. */
 const REPORT_EVERY_MS = 50;
-/** Samples of the server's clock; the one with the shortest round trip wins. */
-const CLOCK_SAMPLES = 15;
+/**
+ * Samples of the server's clock, a pause apart; the one with the shortest round trip wins.
+ * A browser's fetch on a busy 2-core machine takes from 1 to 20 ms: more samples, spread
+ * out, find a quiet moment.
+ */
+const CLOCK_SAMPLES = 30;
+const CLOCK_PAUSE_MS = 10;
 
 const settings = new URLSearchParams(location.hash.slice(1));
 const stateOutput = /** @type {HTMLElement} */ (document.getElementById('state'));
@@ -68,6 +78,7 @@ async function estimateClock() {
     const received = epochNow();
     const rtt = received - sent;
     if (rtt < best.rtt) best = { rtt, offset: now - (sent + received) / 2 };
+    await new Promise((resolve) => setTimeout(resolve, CLOCK_PAUSE_MS));
   }
   return { offsetMs: best.offset, uncertaintyMs: best.rtt / 2 };
 }
@@ -79,7 +90,8 @@ function required(name) {
   return value;
 }
 
-async function start() {
+/** Loads the client and estimates the clock; resolves with the function that starts it. */
+async function load() {
   const id = required('technique');
   const technique = techniques.find((entry) => entry.id === id);
   if (!technique) throw new Error(`no technique ${JSON.stringify(id)} in the registry`);
@@ -142,10 +154,15 @@ async function start() {
       flush();
     },
   });
-  client.open(Number(required('since')));
+  return () => client.open(Number(required('since')));
 }
 
-start().catch((error) => {
+const loaded = load();
+Object.assign(window, {
+  benchLoaded: loaded.then(() => undefined),
+  benchStart: () => loaded.then((start) => start()),
+});
+loaded.catch((error) => {
   stateOutput.textContent = `failed: ${error.message}`;
   report({ kind: 'failed', reason: String(error.message) });
   flush();
