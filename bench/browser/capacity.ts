@@ -1,22 +1,22 @@
 /**
  * How many browser subscribers this kind of machine holds (2 cores), measured with
- * `--browser` sweeps and written up in docs/bench.md § Browser clients: past the first
- * number Chromium's pages take most of a core and their delays grow with their count
- * rather than with the technique; past the second the runs stop meaning anything (and a
- * page is some 20–40 MiB of memory).
+ * `npm run bench -- --browser --techniques sse --clients 1,5,10,20,40 --duration 4` and
+ * written up in docs/bench.md § Browser clients: at 20 msg/s, up to 10 pages Chromium
+ * takes half a core and the delays stay where one page's are; at 20 it takes most of a
+ * core and the median delay doubles; at 40 it is pinned at a core and doubles again.
  */
 
-/** Browser subscribers per run that a 2-core machine delivers to without the browser being the bottleneck. */
-export const BROWSER_CLIENTS_COMFORTABLE = 20;
-/** The most browser subscribers a run may ask for: the bench refuses more. */
-export const BROWSER_CLIENTS_MAX = 100;
-/** Chromium's CPU over a run above this share of the machine's cores: the browser, not the technique, set the delays. */
-export const BROWSER_SATURATED_SHARE = 0.6;
+/** Browser subscribers per run that a 2-core machine delivers to (at 20 msg/s) without the browser being the bottleneck. */
+export const BROWSER_CLIENTS_COMFORTABLE = 10;
+/** The most browser subscribers a run may ask for: the bench refuses more (past 40 it measures Chromium alone). */
+export const BROWSER_CLIENTS_MAX = 50;
+/** Chromium's CPU while receiving above this, % of one core: the browser, not the technique, set the delays. */
+export const BROWSER_SATURATED_CPU_PERCENT = 80;
 
 /** The warning for a run that asks for more browser clients than the machine holds comfortably, or null. */
 export function browserClientsWarning(clients: number): string | null {
   if (clients <= BROWSER_CLIENTS_COMFORTABLE) return null;
-  return `${clients} browser clients: past about ${BROWSER_CLIENTS_COMFORTABLE} on 2 cores, Chromium itself is the bottleneck and the delays measure it more than the technique (docs/bench.md § Browser clients)`;
+  return `${clients} browser clients: past about ${BROWSER_CLIENTS_COMFORTABLE} on 2 cores (at 20 msg/s), Chromium itself becomes the bottleneck and the delays measure it more than the technique (docs/bench.md § Browser clients)`;
 }
 
 /**

@@ -4,11 +4,10 @@
  * closes them, and is measured with the browser's own CPU beside the server's, so that a
  * run where Chromium was the bottleneck says so.
  */
-import { cpus } from 'node:os';
 import type { Browser } from 'playwright-core';
 import type { SubscribeContext, Subscribers } from '../drivers/driver.ts';
 import type { TechniqueResult } from '../result.ts';
-import { BROWSER_SATURATED_SHARE, browserClientsWarning } from './capacity.ts';
+import { BROWSER_SATURATED_CPU_PERCENT, browserClientsWarning } from './capacity.ts';
 import { launchChromium } from './chromium.ts';
 import { chromiumCpuMs } from './cpu.ts';
 import { BENCH_PAGE, type BrowserSubscribers, browserSubscribers } from './subscribers.ts';
@@ -80,7 +79,7 @@ export class BrowserClients {
       browser: {
         cpuMs: cpuMs === null ? null : Math.round(cpuMs),
         cpuPercent: cpuPercent === null ? null : Math.round(cpuPercent * 10) / 10,
-        saturated: cpuPercent !== null && cpuPercent > BROWSER_SATURATED_SHARE * cpus().length * 100,
+        saturated: cpuPercent !== null && cpuPercent > BROWSER_SATURATED_CPU_PERCENT,
         clockUncertaintyMs: Math.round(clockUncertaintyMs * 1000) / 1000,
       },
     };
@@ -92,7 +91,7 @@ export class BrowserClients {
     const browser = result.browser;
     if (browser?.saturated)
       warnings.push(
-        `Chromium was the bottleneck (its CPU ${browser.cpuPercent}% of a core, on ${cpus().length} cores): the delays include the browser's own queueing`,
+        `Chromium was the bottleneck (${browser.cpuPercent}% of a core while receiving, past ${BROWSER_SATURATED_CPU_PERCENT}%): the delays include the browser's own queueing`,
       );
     const tooMany = browserClientsWarning(result.clients);
     if (tooMany) warnings.push(tooMany);

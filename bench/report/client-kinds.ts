@@ -90,9 +90,10 @@ function delayChart(title: string, subtitle: string[], pairs: Pair[]): ChartConf
     })),
   );
   const options = baseOptions(title, subtitle, 'delay, ms (log scale)', true);
-  // A log axis starts near its smallest value, which would hide that bar: a decade lower.
+  // A log axis starts near its smallest value, which would hide that bar: start at least
+  // half a decade below it.
   const smallest = Math.min(...datasets.flatMap((dataset) => dataset.data).filter((value) => value > 0));
   if (options?.scales?.y && Number.isFinite(smallest))
-    Object.assign(options.scales.y, { min: 10 ** Math.floor(Math.log10(smallest) - 1e-9) });
+    Object.assign(options.scales.y, { min: 10 ** Math.floor(Math.log10(smallest) - 0.3) });
   return { type: 'bar', data: { labels: pairs.map((pair) => pair.technique), datasets }, options };
 }
