@@ -8,7 +8,7 @@
 
 /** Browser subscribers per run that a 2-core machine delivers to (at 20 msg/s) without the browser being the bottleneck. */
 export const BROWSER_CLIENTS_COMFORTABLE = 10;
-/** The most browser subscribers a run may ask for: the bench refuses more (past 40 it measures Chromium alone). */
+/** The most browser subscribers a run may ask for: the bench refuses more. */
 export const BROWSER_CLIENTS_MAX = 50;
 /** Chromium's CPU while receiving above this, % of one core: the browser, not the technique, set the delays. */
 export const BROWSER_SATURATED_CPU_PERCENT = 80;
