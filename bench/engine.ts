@@ -27,6 +27,9 @@ import { type ProcessFigures, type ServerProcess, startServerProcess } from './s
 import { type BackplaneFigures, BACKPLANE_PROBE_MS, measureBackplane, redisVersion } from './backplane.ts';
 import { type RedisProcess, startRedis } from './redis-process.ts';
 import { redact } from '../server/redis-feed.ts';
+import { BROWSER_CONNECTIONS_PER_CLIENT } from './browser/capacity.ts';
+import { BrowserClients } from './browser/clients.ts';
+import type { ClientKind } from './options.ts';
 
 /** How long subscribers may take to connect, ms. */
 const CONNECT_TIMEOUT_MS = 60_000;
@@ -72,20 +75,27 @@ export interface BenchEvents {
 
 /** Runs the whole bench; progress goes to `events` as `'event'`s. */
 export async function runBench(options: BenchOptions, events: BenchEvents = new EventEmitter()): Promise<BenchResult> {
-  if (options.url) await checkServer(options.url, connectionsNeeded(Math.max(...options.clients), options));
+  if (options.url)
+    await checkServer(options.url, connectionsNeeded(Math.max(...options.clients), options, options.clientKinds));
   const startedAt = new Date().toISOString();
   const load = loadavg();
   const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchTechnique);
   // Feeds outermost, so a chart can set each technique's figures on one feed beside another's.
-  // Round trips inside, so a sweep chart reads each client count's techniques across them.
+  // Round trips, then client kinds, innermost: a sweep chart reads each client count's
+  // techniques across round trips, and a technique's Node and browser runs follow each
+  // other, on as alike a machine as a shared one gets.
   const runs = options.feeds.flatMap((feed) =>
     options.clients.flatMap((clients) =>
-      runNetworks(options.network).flatMap((network) => selected.map((driver) => ({ driver, clients, feed, network }))),
+      runNetworks(options.network).flatMap((network) =>
+        selected.flatMap((driver) => options.clientKinds.map((kind) => ({ driver, clients, feed, network, kind }))),
+      ),
     ),
   );
   const results: TechniqueResult[] = [];
   // `--feed redis`: one private redis-server for the whole bench, each run on keys of its own.
   const privateRedis = !options.url && options.feeds.includes('redis') ? await startRedis() : null;
+  // One Chromium for the whole bench; each run opens and closes its own pages in it.
+  const browser = options.clientKinds.includes('browser') ? await BrowserClients.launch() : null;
   let backplane: BackplaneFigures | null = null;
   try {
     for (const [index, run] of runs.entries()) {
@@ -101,6 +111,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
           events,
           index,
           runs.length,
+          run.kind === 'browser' ? browser : null,
         ),
       );
     }
@@ -118,6 +129,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
     }
   } finally {
     await privateRedis?.dispose();
+    await browser?.close();
   }
   const warnings = [
     ...new Set(results.flatMap((r) => r.warnings.map((w) => `${r.technique} (${r.clients} clients): ${w}`))),
@@ -144,6 +156,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
         : options.feeds.map((feed) => (feed === 'memory' || feed === 'redis' ? feed : redact(feed))),
       nodes: options.nodes,
       network: options.network,
+      clientKinds: options.clientKinds,
     },
     environment: {
       node: process.version,
@@ -155,6 +168,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
       totalMemoryBytes: totalmem(),
       loadAverage: load.map((l) => round(l)),
       autocannon: autocannonVersion(),
+      ...(browser ? { browser: browser.version } : {}),
       server: options.url
         ? `a running server at ${options.url}`
         : options.nodes > 1
@@ -189,6 +203,7 @@ async function runOne(
   events: BenchEvents,
   index: number,
   total: number,
+  browser: BrowserClients | null,
 ): Promise<TechniqueResult> {
   const technique = driver.id;
   const phase = (step: string) => events.emit('event', { type: 'phase', index, total, technique, clients, step });
@@ -208,7 +223,7 @@ async function runOne(
   const env: Record<string, string> = options.chaos ? { HISTORY_SIZE: String(Math.max(1000, 2 * count)) } : {};
   // Every subscriber is 127.0.0.1: the per-address cap is set from the client count, so
   // it is still on, as in use, and a bench that leaked connections would run into it.
-  const connectionCap = connectionsNeeded(clients, options) + CONNECTIONS_MARGIN;
+  const connectionCap = connectionsNeeded(clients, options, [browser ? 'browser' : 'node']) + CONNECTIONS_MARGIN;
   env.MAX_CONNECTIONS_PER_ADDRESS = String(connectionCap);
   // Keys of its own per run: every run starts on an empty feed, whatever the Redis holds.
   if (feed.redisUrl) Object.assign(env, { FEED: feed.redisUrl, REDIS_KEY_PREFIX: `bench-${tag}` });
@@ -269,14 +284,13 @@ async function runOne(
     loopDelay.enable();
     const phaseStart = performance.now();
 
-    phase(
-      nodeCount > 1 ? `connecting ${clients} subscribers over ${nodeCount} nodes` : `connecting ${clients} subscribers`,
-    );
+    const who = browser ? 'browser subscribers' : 'subscribers';
+    phase(nodeCount > 1 ? `connecting ${clients} ${who} over ${nodeCount} nodes` : `connecting ${clients} ${who}`);
     const subscribers = subscribeAll(
       blocks
         .filter((block) => block.size > 0)
         .map((block) =>
-          driver.subscribe({
+          (browser ?? driver).subscribe({
             technique: driver,
             baseUrl: block.url,
             clientId,
@@ -345,7 +359,8 @@ async function runOne(
         clearInterval(ticker);
         clearInterval(chaos);
       }
-      const subscribedMs = performance.now() - phaseStart;
+      // Browser pages take seconds to load before they connect: counted from their connecting.
+      const subscribedMs = performance.now() - (browser?.connectingSince() ?? phaseStart);
       phase('disconnecting');
       report = await subscribers.stop();
       // Let the server see the hang-ups, so every byte is attributed before we ask.
@@ -379,6 +394,10 @@ async function runOne(
         epoch: health.epoch ?? '',
         network,
       });
+      if (browser) {
+        Object.assign(result, browser.figures(technique));
+        result.warnings.push(...browser.warnings(result));
+      }
       if (nodeCount > 1) result.latencyByNode = tracker.latencyByGroup() as TechniqueResult['latencyByNode'];
       if (!server) result.warnings.push('server CPU and memory are not measured with --url');
       events.emit('event', { type: 'done', result });
@@ -542,6 +561,7 @@ export function measure(m: Measurements): TechniqueResult {
     nodes: m.nodes,
     network: m.network ?? null,
     client: m.driver.client,
+    clientKind: 'node',
     messagesPublished: ids.length,
     messagesExpected: expected,
     messagesDelivered: delivered,
@@ -594,9 +614,11 @@ export function measure(m: Measurements): TechniqueResult {
 export function connectionsNeeded(
   clients: number,
   options: Pick<BenchOptions, 'rate' | 'durationSec' | 'chaos'>,
+  kinds: readonly ClientKind[] = ['node'],
 ): number {
   const publisher = publisherConnections(options.rate, Math.max(1, Math.round(options.rate * options.durationSec)));
-  return clients + publisher + OWN_CONNECTIONS + (options.chaos ? CHAOS_CONNECTIONS : 0);
+  const perClient = kinds.includes('browser') ? BROWSER_CONNECTIONS_PER_CLIENT : 1;
+  return clients * perClient + publisher + OWN_CONNECTIONS + (options.chaos ? CHAOS_CONNECTIONS : 0);
 }
 
 /**

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { techniqueIds } from '../server/contract/techniques.js';
 import { NETWORK_FLAGS, NETWORK_HELP, type NetworkOptions, parseNetworkOptions } from './network/options.ts';
+import { BROWSER_CLIENTS_MAX } from './browser/capacity.ts';
+import { chromiumMissing } from './browser/chromium.ts';
 
 export interface BenchOptions {
   scenario: string;
@@ -34,7 +36,16 @@ export interface BenchOptions {
   nodes: number;
   /** Shaped conditions between subscribers and server (bench/network/); null: loopback as it is. */
   network: NetworkOptions | null;
+  /**
+   * Who the subscribers are: Node clients (the drivers'), headless Chromium pages running
+   * the demo page's clients, or both, each technique run once per kind, in this order.
+   */
+  clientKinds: ClientKind[];
 }
+
+/** Node clients (autocannon, node:http, ws) or Chromium pages running the pages' own clients. */
+export type ClientKind = 'node' | 'browser';
+export const CLIENT_KINDS: readonly ClientKind[] = ['node', 'browser'];
 
 export class UsageError extends Error {}
 
@@ -126,6 +137,11 @@ Options:
                         redis-server the bench starts and stops) or a redis:// URL;
                         a list such as memory,redis runs both and reports what the
                         Redis backplane adds to each delivery
+  --browser             the subscribers are headless Chromium pages (Debian's chromium),
+                        one per client, each running the demo page's own client of
+                        the technique (up to ${BROWSER_CLIENTS_MAX} clients; see docs/bench.md)
+  --client-kinds KINDS  node (default), browser, or node,browser: each technique once
+                        per kind, side by side in the table and a chart
   --nodes N             server processes on one Redis (1..${LIMITS.nodes}, default 1); subscribers
                         are spread over them, the publisher sends to the first, and
                         delays are reported apart for the other nodes (cross-node).
@@ -149,6 +165,7 @@ Examples:
   npm run bench -- --clients 10,100,1000 --duration 5 --out results/sweep
   npm run bench -- --feed memory,redis --nodes 2
   npm run bench -- --rtt 0,50,200 --duration 4
+  npm run bench -- --client-kinds node,browser --clients 5 --duration 4
 `;
 
 /** The flags, as node:util's parseArgs reads them. */
@@ -166,6 +183,8 @@ const FLAGS = {
   chaos: { type: 'boolean' },
   feed: { type: 'string' },
   nodes: { type: 'string' },
+  browser: { type: 'boolean' },
+  'client-kinds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   ...NETWORK_FLAGS,
 } as const;
@@ -220,6 +239,16 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     throw new UsageError("--nodes: several nodes share a feed through Redis; --feed memory is one process's own");
   if (values.chaos && nodes > 1)
     throw new UsageError('--chaos runs on one node: its fault proxy sits in front of one server');
+  const clientKinds = kindsOf(values.browser ?? false, values['client-kinds']);
+  if (clientKinds.includes('browser')) {
+    const missing = chromiumMissing();
+    if (missing) throw new UsageError(missing);
+    const most = Math.max(...clients);
+    if (most > BROWSER_CLIENTS_MAX)
+      throw new UsageError(
+        `--clients: ${most} browser clients is more than this bench runs (at most ${BROWSER_CLIENTS_MAX}: one Chromium page each, on this machine's cores)`,
+      );
+  }
 
   return {
     scenario: scenarioName,
@@ -247,7 +276,24 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     network: parseNetworkOptions(values, (message) => {
       throw new UsageError(message);
     }),
+    clientKinds,
   };
+}
+
+/** `--browser` is `--client-kinds browser`; saying both is a contradiction unless they agree. */
+function kindsOf(browser: boolean, raw: string | undefined): ClientKind[] {
+  if (raw === undefined) return browser ? ['browser'] : ['node'];
+  const kinds = list('--client-kinds', raw);
+  for (const kind of kinds) {
+    if (!(CLIENT_KINDS as readonly string[]).includes(kind))
+      throw new UsageError(
+        `--client-kinds: expected node or browser (node,browser for both), got ${JSON.stringify(kind)}`,
+      );
+  }
+  if (new Set(kinds).size !== kinds.length) throw new UsageError('--client-kinds: a kind is listed twice');
+  if (browser && !kinds.includes('browser'))
+    throw new UsageError('--browser asks for browser clients, and --client-kinds leaves them out');
+  return kinds as ClientKind[];
 }
 
 function feed(raw: string): string {

@@ -6,6 +6,7 @@ import type { LatencySummary } from './delivery.ts';
 import type { AutocannonFigures, Prediction } from './drivers/driver.ts';
 import type { BackplaneFigures } from './backplane.ts';
 import type { NetworkOptions, RunNetwork } from './network/options.ts';
+import type { ClientKind } from './options.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -41,6 +42,15 @@ export interface TechniqueResult {
   network?: RunNetwork | null;
   /** Which client the figures were measured with. */
   client: string;
+  /** Node clients (the drivers') or headless Chromium pages running the demo page's clients. */
+  clientKind: ClientKind;
+  /**
+   * With browser clients: Chromium's CPU time from the moment every page was connected to
+   * the end of the run (every process of the browser the bench launched, from /proc), as
+   * a share of one core, and whether it was the bottleneck; and the worst uncertainty of
+   * the pages' own estimates of the server's clock, ms.
+   */
+  browser?: { cpuMs: number | null; cpuPercent: number | null; saturated: boolean; clockUncertaintyMs: number };
   messagesPublished: number;
   messagesExpected: number;
   messagesDelivered: number;
@@ -106,6 +116,8 @@ export interface BenchResult {
     nodes: number;
     /** --rtt, --bandwidth, --loss, --network; null when none was given (no shaper). */
     network?: NetworkOptions | null;
+    /** The kinds of subscribers, each technique run once per kind. */
+    clientKinds: ClientKind[];
   };
   environment: {
     node: string;
@@ -117,6 +129,8 @@ export interface BenchResult {
     totalMemoryBytes: number;
     loadAverage: number[];
     autocannon: string;
+    /** The Chromium that ran the browser clients, when any did. */
+    browser?: string;
     server: string;
     /** Where the Redis came from, when a run used one. */
     redis: string | null;

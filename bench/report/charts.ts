@@ -9,6 +9,7 @@ import type { LatencySummary } from '../delivery.ts';
 import type { BenchResult, TechniqueResult } from '../result.ts';
 import { describeConfig, describeEnvironment } from './table.ts';
 import { roundTripSweepCharts } from './sweep-charts.ts';
+import { clientKindCharts, kindOf } from './client-kinds.ts';
 
 export interface NamedChart {
   /** File name without extension: `bytes-per-message` → bytes-per-message.png. */
@@ -34,13 +35,18 @@ export function colorOf(technique: string, index = 0): string {
 export function buildCharts(result: BenchResult): NamedChart[] {
   const counts = [...new Set(result.techniques.map((t) => t.clients))];
   const largest = Math.max(...counts);
-  // Single-run charts show one client count: the largest of a sweep; and one feed, the
-  // first listed (the backplane chart sets the feeds side by side).
+  // Single-run charts show one client count: the largest of a sweep; one feed, the first
+  // listed (the backplane chart sets the feeds side by side); and one kind of client, the
+  // first listed (the client-kinds charts set the kinds side by side).
   const firstFeed = result.techniques[0]?.feed;
-  // And one round trip of an RTT sweep, the first (the sweep charts set them side by side).
+  // One round trip of an RTT sweep (the first: the sweep charts set them side by side), and
+  // one kind of client (the first: the client-kind charts set them side by side).
   const firstRtt = result.techniques[0]?.network?.rttMs;
   const sameRtt = (t: TechniqueResult) => t.network?.rttMs === firstRtt;
-  const rows = result.techniques.filter((t) => t.clients === largest && t.feed === firstFeed && sameRtt(t));
+  const firstKind = result.techniques[0] ? kindOf(result.techniques[0]) : 'node';
+  const rows = result.techniques.filter(
+    (t) => t.clients === largest && t.feed === firstFeed && sameRtt(t) && kindOf(t) === firstKind,
+  );
   const subtitle = [describeConfig(result), describeEnvironment(result)];
   const at = counts.length > 1 ? ` (at ${largest} clients)` : '';
   const withMessages = rows.filter((r) => r.messagesDelivered > 0);
@@ -124,8 +130,16 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       config: serverResources(`Server CPU and memory${at}`, subtitle, rows),
     });
   }
+  charts.push(
+    ...clientKindCharts(
+      result,
+      result.techniques.filter((t) => t.clients === largest && t.feed === firstFeed),
+      subtitle,
+      at,
+    ),
+  );
   const onRedis = result.techniques.filter(
-    (t) => t.clients === largest && t.feed === 'redis' && t.messagesDelivered > 0,
+    (t) => t.clients === largest && t.feed === 'redis' && t.messagesDelivered > 0 && kindOf(t) === firstKind,
   );
   if (onRedis.length > 0) {
     charts.push({
@@ -135,7 +149,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       config: backplaneChart(
         `What the Redis backplane adds to delivery${at}`,
         subtitle,
-        result.techniques.filter((t) => t.clients === largest),
+        result.techniques.filter((t) => t.clients === largest && kindOf(t) === firstKind),
         onRedis,
       ),
     });
@@ -154,7 +168,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       config: scalingChart(
         title,
         subtitle,
-        result.techniques.filter((t) => t.feed === firstFeed && sameRtt(t)),
+        result.techniques.filter((t) => t.feed === firstFeed && sameRtt(t) && kindOf(t) === firstKind),
         value,
         axis,
         logY,

@@ -18,7 +18,7 @@ export interface Column {
 
 /** The columns of the result table, shared by the terminal table and index.html. */
 export const COLUMNS: readonly Column[] = [
-  { title: 'technique', align: 'left', cell: (r) => r.technique },
+  { title: 'technique', align: 'left', cell: (r) => techniqueLabel(r) },
   { title: 'clients', align: 'right', cell: (r) => count(r.clients) },
   { title: 'feed', align: 'left', cell: (r) => feedLabel(r) },
   {
@@ -65,9 +65,15 @@ export function columnsFor(result: BenchResult): readonly Column[] {
   return [...COLUMNS.slice(0, 2), NETWORK_COLUMN, ...COLUMNS.slice(2)];
 }
 
-/** A run's technique, with its round trip when shaped: `sse @ 50 ms`. */
+/** A run's technique, its client kind and its round trip when shaped: `sse (browser) @ 50 ms`. */
 export function runLabel(r: TechniqueResult): string {
-  return r.network ? `${r.technique} @ ${r.network.rttMs} ms` : r.technique;
+  const label = techniqueLabel(r);
+  return r.network ? `${label} @ ${r.network.rttMs} ms` : label;
+}
+
+/** The technique, and `(browser)` when Chromium pages were its clients (Node clients go unsaid, as before). */
+export function techniqueLabel(r: TechniqueResult): string {
+  return r.clientKind === 'browser' ? `${r.technique} (browser)` : r.technique;
 }
 
 /** The feed a run used: `memory`, `redis`, or `redis ×3` for three nodes sharing it. */

@@ -1,0 +1,44 @@
+/**
+ * The browser of `--browser`: Debian's Chromium (or `CHROMIUM_PATH`), found the way
+ * test/tools.ts finds it for the page tests, and launched headless by playwright-core,
+ * which downloads no browser of its own.
+ */
+import { existsSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+
+const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+/** Where Chromium is expected: `CHROMIUM_PATH`, else the first of Debian's paths that exists. */
+export function chromiumPath(): string {
+  const override = process.env.CHROMIUM_PATH;
+  if (override) return override;
+  return CANDIDATES.find((path) => existsSync(path)) ?? (CANDIDATES[0] as string);
+}
+
+/** Why `--browser` cannot run here, with how to fix it; false when it can. */
+export function chromiumMissing(): string | false {
+  const path = chromiumPath();
+  return (
+    !existsSync(path) &&
+    `--browser needs Chromium, not found at ${path} (apt-get install -y chromium, or set CHROMIUM_PATH)`
+  );
+}
+
+/**
+ * Flags for a headless Chromium on a machine with no outside network (the page tests'),
+ * and none that change how it schedules pages: no background throttling to switch off,
+ * since every headless page counts as visible.
+ */
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** Launches Chromium headless; the caller closes it. */
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath(), args: ARGS });
+}
