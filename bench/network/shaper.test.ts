@@ -193,7 +193,12 @@ describe('the shaping proxy', () => {
       `${slow.length} of ${count} ping-pongs slow (expected ${(expected * 100).toFixed(1)}% ± ${(3 * sd * 100).toFixed(1)})`,
     );
     assert.ok(Math.abs(share - expected) <= 3 * sd, `share of slow ping-pongs ${share}`);
-    assert.equal(proxy.stats.lost, slow.length + trips.filter((trip) => trip > rttMs + 1.5 * rto).length);
+    // Every slow trip lost one chunk or both; which, only its timing tells, and a busy
+    // machine can stretch a trip of one loss past the line between one RTO and two.
+    assert.ok(
+      proxy.stats.lost >= slow.length && proxy.stats.lost <= 2 * slow.length,
+      `${proxy.stats.lost} lost for ${slow.length} slow trips`,
+    );
     const extra = median(slow) - rttMs;
     assert.ok(Math.abs(extra - rto) <= 0.05 * rto, `a lost chunk costs one RTO (${rto} ms): ${extra.toFixed(1)} ms`);
   });
