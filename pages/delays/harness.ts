@@ -1,0 +1,328 @@
+/**
+ * The delay harness: where a message's time goes between the server's feed and a page's
+ * code, stage by stage, in Debian's Chromium (playwright-core). It serves the app in this
+ * process, opens the probe page (`pages/delays/probe.js`: one client of one technique, nothing
+ * else), publishes at a steady rate, and stamps every message at each stage it passes:
+ *
+ * - `ts`: the feed accepts it (the message's own `ts`);
+ * - `written`: the server hands its bytes to the socket (socket.write, stamped here);
+ * - `network`: Chromium's network stack reads them off its socket (its NetLog, `netlog.ts`;
+ *   whole milliseconds);
+ * - `renderer`: the renderer's main thread takes them (DevTools `Network.dataReceived` for
+ *   an HTTP body, `Network.webSocketFrameReceived` for a frame);
+ * - `page`: the page's code runs with it (the probe's own stamp).
+ *
+ * Each run has its own server and its own Chromium (a NetLog is complete only once its
+ * browser has closed).
+ *
+ * Run it: `node --import tsx pages/delays/harness.ts [technique] [rate] [count] [variant]`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, type CDPSession, type Page, chromium } from 'playwright-core';
+import { techniqueById } from '../../server/contract/techniques.js';
+import { buildApp } from '../../server/app.ts';
+import { preciseNow } from '../../server/feed.ts';
+import { CHROMIUM } from '../../test/tools.ts';
+import { netLogArgs, socketReads } from './netlog.ts';
+
+/** Flags a headless Chromium needs on a machine with no outside network (as the page tests). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** What to run in the probe page. */
+export interface ProbeVariant {
+  /** The registry's technique ids: one client each, in one page. */
+  techniques: string[];
+  /** `client`: each technique's page client; `fetch`: event-stream endpoints read with fetch(). */
+  reader?: 'client' | 'fetch';
+  /** Draw the side-by-side page's panel (its timeline every frame) around the client. */
+  panel?: boolean;
+}
+
+/** How a run goes. */
+export interface RunOptions {
+  /** Messages a second. */
+  rate?: number;
+  /** Messages measured (after three not counted). */
+  count?: number;
+  /** Each message's text. */
+  text?: string;
+  /** Listen with DevTools' Network domain (the `renderer` stage); its bookkeeping costs a little. */
+  devtools?: boolean;
+}
+
+/** One message's stamps in one technique's client, epoch ms; a stage not seen is NaN. */
+export interface MessageStages {
+  technique: string;
+  id: number;
+  ts: number;
+  written: number;
+  network: number;
+  renderer: number;
+  page: number;
+  /** `page` read through the page's clock-offset estimate, as the side-by-side page does. */
+  pageViaOffset: number;
+}
+
+/** The medians of one run, ms from `ts`. */
+export interface StageMedians {
+  written: number;
+  network: number;
+  renderer: number;
+  page: number;
+  pageViaOffset: number;
+}
+
+export interface DelayRun {
+  variant: ProbeVariant;
+  messages: MessageStages[];
+  /** Per technique. */
+  medians: Record<string, StageMedians>;
+  /** The page's clock-offset estimate: the shortest round trip and the offset it gave, ms. */
+  clock: { rtt: number; offset: number };
+}
+
+/** Median of finite values; NaN when there is none. */
+export function median(values: number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const MESSAGE_ID = /\{"id":(\d+),"ts":/g;
+
+/** The technique of a request path, `/api/<id>…`; undefined for anything else. */
+function techniqueOfPath(path: string): string | undefined {
+  return /^(?:https?:\/\/[^/]+|wss?:\/\/[^/]+)?\/api\/([^/?]+)/.exec(path)?.[1];
+}
+
+/**
+ * Stamps, per technique and message id (`<technique> <id>`), when the server first handed
+ * bytes carrying the message to a socket: every write of a connection that asked for
+ * `/api/<technique>` is looked at for `{"id":N,"ts":`, which starts a message in each wire
+ * format (the iframe's escapes leave `{`, `"` and `:` alone).
+ */
+function stampWrites(server: import('node:http').Server, written: Map<string, number>): void {
+  const techniqueOf = new WeakMap<Socket, string>();
+  const tag = (request: import('node:http').IncomingMessage) => {
+    const technique = techniqueOfPath(request.url ?? '');
+    if (technique) techniqueOf.set(request.socket, technique);
+  };
+  server.on('request', tag);
+  server.on('upgrade', tag);
+  server.on('connection', (socket: Socket) => {
+    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+    socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const at = preciseNow();
+      const technique = techniqueOf.get(socket);
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('latin1') : '';
+      if (technique) {
+        for (const match of text.matchAll(MESSAGE_ID)) {
+          const key = `${technique} ${match[1]}`;
+          if (!written.has(key)) written.set(key, at);
+        }
+      }
+      return write(chunk, ...rest);
+    }) as Socket['write'];
+  });
+}
+
+/**
+ * Body chunks the renderer received, per technique, as epoch ms; WebSocket frames per
+ * `<technique> <id>`.
+ */
+interface RendererLog {
+  chunks: Map<string, number[]>;
+  frames: Map<string, number>;
+}
+
+/**
+ * Listens to DevTools' Network domain: a body chunk's `dataReceived` and a frame's
+ * `webSocketFrameReceived` carry monotonic timestamps, turned into epoch ms with the
+ * (wallTime, timestamp) pair each request or handshake starts with.
+ */
+async function listenToRenderer(cdp: CDPSession): Promise<RendererLog> {
+  const log: RendererLog = { chunks: new Map(), frames: new Map() };
+  const techniqueOf = new Map<string, string>();
+  let wallMinusMonotonic = Number.NaN;
+  const calibrate = (wallTime: number, timestamp: number) => {
+    wallMinusMonotonic = (wallTime - timestamp) * 1000;
+  };
+  cdp.on('Network.requestWillBeSent', (event) => {
+    calibrate(event.wallTime, event.timestamp);
+    const technique = techniqueOfPath(event.request.url);
+    if (technique) techniqueOf.set(event.requestId, technique);
+  });
+  cdp.on('Network.webSocketCreated', (event) => {
+    const technique = techniqueOfPath(event.url);
+    if (technique) techniqueOf.set(event.requestId, technique);
+  });
+  cdp.on('Network.webSocketWillSendHandshakeRequest', (event) => calibrate(event.wallTime, event.timestamp));
+  cdp.on('Network.dataReceived', (event) => {
+    const technique = techniqueOf.get(event.requestId);
+    if (!technique) return;
+    const list = log.chunks.get(technique) ?? [];
+    list.push(event.timestamp * 1000 + wallMinusMonotonic);
+    log.chunks.set(technique, list);
+  });
+  cdp.on('Network.webSocketFrameReceived', (event) => {
+    const technique = techniqueOf.get(event.requestId);
+    for (const match of event.response.payloadData.matchAll(MESSAGE_ID))
+      log.frames.set(`${technique} ${match[1]}`, event.timestamp * 1000 + wallMinusMonotonic);
+  });
+  await cdp.send('Network.enable');
+  return log;
+}
+
+/**
+ * The renderer's stamp for a message in a technique's client: its frame, or the first body
+ * chunk of that technique at or after the server wrote it (a chunk names no message; the
+ * half millisecond allows for the two clocks' rounding).
+ */
+function rendererStamp(log: RendererLog, technique: string, id: number, written: number): number {
+  const frame = log.frames.get(`${technique} ${id}`);
+  if (frame !== undefined) return frame;
+  let best = Number.NaN;
+  for (const at of log.chunks.get(technique) ?? []) if (at >= written - 0.5 && !(at >= best)) best = at;
+  return best;
+}
+
+/**
+ * One run: the probe page with `variant` in a Chromium of its own, `count` messages at
+ * `rate` a second (after three to warm up, not counted), each message's stamps and the
+ * medians per stage.
+ */
+export async function measureDelays(
+  variant: ProbeVariant,
+  { rate = 5, count = 40, text = 'x'.repeat(40), devtools = true }: RunOptions = {},
+): Promise<DelayRun> {
+  const lab = await buildApp({ config: { logLevel: 'silent', heartbeatMs: 60_000 } });
+  const written = new Map<string, number>();
+  stampWrites(lab.app.server, written);
+  const folder = await mkdtemp(join(tmpdir(), 'realtime-lab-delays-'));
+  const netLog = join(folder, 'netlog.json');
+  let browser: Browser | undefined;
+  try {
+    await lab.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = lab.app.server.address();
+    if (typeof address !== 'object' || address === null) throw new Error('server has no address');
+    browser = await launchChromium(netLogArgs(netLog));
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const renderer = devtools ? await listenToRenderer(await page.context().newCDPSession(page)) : undefined;
+    const query = new URLSearchParams({ technique: variant.techniques.join(','), reader: variant.reader ?? 'client' });
+    if (variant.panel) query.set('panel', '1');
+    await page.goto(`http://127.0.0.1:${address.port}/delays/?${query}`, { waitUntil: 'domcontentloaded' });
+    await waitFor(page, (probe) => probe.ready || probe.error !== null, 'the probe page to open its clients');
+    const warmUp = 3;
+    for (let i = 0; i < warmUp + count; i += 1) {
+      await lab.feed.publish({ author: 'probe', text });
+      await new Promise((resolve) => setTimeout(resolve, 1000 / rate));
+    }
+    const probe = await waitFor(
+      page,
+      (probe) => probe.arrivals.length >= (warmUp + count) * variant.techniques.length || probe.error !== null,
+      `${warmUp + count} messages in each client of the probe page`,
+    );
+    if (probe.error) throw new Error(`the probe page failed: ${probe.error}`);
+    await browser.close();
+    browser = undefined;
+    const reads = await socketReads(netLog);
+    const wireOf = (technique: string) => {
+      const wire = techniqueById(technique)?.wire;
+      // Two techniques of one wire format (both pollers) cannot be told apart in the NetLog.
+      const shared = variant.techniques.filter((other) => techniqueById(other)?.wire === wire).length > 1;
+      return shared ? undefined : wire;
+    };
+    const messages = probe.arrivals
+      .filter((arrival) => arrival.id > warmUp)
+      .map((arrival): MessageStages => {
+        const wrote = written.get(`${arrival.technique} ${arrival.id}`) ?? Number.NaN;
+        const wire = wireOf(arrival.technique);
+        return {
+          technique: arrival.technique,
+          id: arrival.id,
+          ts: arrival.ts,
+          written: wrote,
+          network: (wire && reads.get(`${wire} ${arrival.id}`)) || Number.NaN,
+          renderer: renderer ? rendererStamp(renderer, arrival.technique, arrival.id, wrote) : Number.NaN,
+          page: arrival.at,
+          pageViaOffset: arrival.atServer,
+        };
+      });
+    const medians: Record<string, StageMedians> = {};
+    for (const technique of variant.techniques) {
+      const mine = messages.filter((message) => message.technique === technique);
+      const from = (stage: keyof StageMedians) => median(mine.map((message) => message[stage] - message.ts));
+      medians[technique] = {
+        written: from('written'),
+        network: from('network'),
+        renderer: from('renderer'),
+        page: from('page'),
+        pageViaOffset: from('pageViaOffset'),
+      };
+    }
+    return { variant, messages, clock: probe.clock, medians };
+  } finally {
+    await browser?.close();
+    await lab.app.close();
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** What the probe page keeps in `window.probe`. */
+interface ProbeState {
+  arrivals: { technique: string; id: number; ts: number; at: number; atServer: number }[];
+  clock: { rtt: number; offset: number };
+  open: string[];
+  ready: boolean;
+  error: string | null;
+}
+
+/**
+ * Reads `window.probe` until `done` says so (polled from here: the page's CSP forbids the
+ * eval that waitForFunction would need).
+ */
+async function waitFor(page: Page, done: (probe: ProbeState) => boolean, what: string): Promise<ProbeState> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const probe = (await page.evaluate(() => (globalThis as unknown as { probe?: ProbeState }).probe)) ?? undefined;
+    if (probe && done(probe)) return probe;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Starts Debian's Chromium as the page tests do. */
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM.path, args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [techniques = 'sse', rate = '5', count = '40', variant = ''] = process.argv.slice(2);
+  const run = await measureDelays(
+    {
+      techniques: techniques.split(','),
+      reader: variant.includes('fetch') ? 'fetch' : 'client',
+      panel: variant.includes('panel'),
+    },
+    { rate: Number(rate), count: Number(count), devtools: !variant.includes('nodevtools') },
+  );
+  const fixed = (value: number) => value.toFixed(2).padStart(6);
+  console.log(
+    `${techniques}${variant ? ` (${variant})` : ''} at ${rate}/s; clock estimate: rtt ${fixed(run.clock.rtt)} ms, offset ${fixed(run.clock.offset)} ms`,
+  );
+  for (const [technique, medians] of Object.entries(run.medians))
+    console.log(
+      `  ${technique.padEnd(16)} median ms after ts: written ${fixed(medians.written)}  network ${fixed(medians.network)}  renderer ${fixed(medians.renderer)}  page ${fixed(medians.page)}  (via offset ${fixed(medians.pageViaOffset)})`,
+    );
+}
