@@ -46,6 +46,8 @@ export interface ProbeVariant {
   reader?: 'client' | 'fetch';
   /** Draw the side-by-side page's panel (its timeline every frame) around the client. */
   panel?: boolean;
+  /** Who publishes: this process, into the feed (the default), or the page, with POST as its ticker does. */
+  publisher?: 'server' | 'page';
 }
 
 /** How a run goes. */
@@ -224,9 +226,16 @@ export async function measureDelays(
     await page.goto(`http://127.0.0.1:${address.port}/delays/?${query}`, { waitUntil: 'domcontentloaded' });
     await waitFor(page, (probe) => probe.ready || probe.error !== null, 'the probe page to open its clients');
     const warmUp = 3;
-    for (let i = 0; i < warmUp + count; i += 1) {
-      await lab.feed.publish({ author: 'probe', text });
-      await new Promise((resolve) => setTimeout(resolve, 1000 / rate));
+    if (variant.publisher === 'page') {
+      await page.evaluate(
+        ([rate, total, text]) => (globalThis as unknown as { probe: ProbeState }).probe.ticker(rate, total, text),
+        [rate, warmUp + count, text] as const,
+      );
+    } else {
+      for (let i = 0; i < warmUp + count; i += 1) {
+        await lab.feed.publish({ author: 'probe', text });
+        await new Promise((resolve) => setTimeout(resolve, 1000 / rate));
+      }
     }
     const probe = await waitFor(
       page,
@@ -286,6 +295,7 @@ interface ProbeState {
   open: string[];
   ready: boolean;
   error: string | null;
+  ticker(rate: number, total: number, text: string): void;
 }
 
 /**
@@ -314,6 +324,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       techniques: techniques.split(','),
       reader: variant.includes('fetch') ? 'fetch' : 'client',
       panel: variant.includes('panel'),
+      publisher: variant.includes('ticker') ? 'page' : 'server',
     },
     { rate: Number(rate), count: Number(count), devtools: !variant.includes('nodevtools') },
   );

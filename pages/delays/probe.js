@@ -40,6 +40,25 @@ const probe = {
   ready: false,
   /** @type {string | null} */
   error: null,
+  /**
+   * Publishes `total` messages of `text` at `rate` a second with POST from this page, as
+   * the side-by-side page's ticker does: their answers come back as the messages do.
+   * @param {number} rate @param {number} total @param {string} text
+   */
+  ticker(rate, total, text) {
+    let sent = 0;
+    const timer = setInterval(() => {
+      sent += 1;
+      if (sent >= total) clearInterval(timer);
+      fetch('/api/messages', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ author: 'probe', text }),
+      }).catch((error) => {
+        probe.error = String(error);
+      });
+    }, 1000 / rate);
+  },
 };
 Object.assign(window, { probe });
 

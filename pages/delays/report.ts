@@ -35,6 +35,10 @@ export const SCENARIOS: Scenario[] = [
   { name: 'all five', variant: { techniques: ALL } },
   { name: 'all five, with panels (the side-by-side page)', variant: { techniques: ALL, panel: true } },
   {
+    name: 'all five, with panels, published from the page (the ticker)',
+    variant: { techniques: ALL, panel: true, publisher: 'page' },
+  },
+  {
     name: 'all five, with panels, DevTools not listening',
     variant: { techniques: ALL, panel: true },
     devtools: false,
