@@ -32,7 +32,11 @@ describe('where a message spends its time in the browser', needs(CHROMIUM), () =
     for (const [name, value] of Object.entries(bounds)) {
       const row = doc.split('\n').find((line) => line.includes(`\`${name}\``));
       assert.ok(row, `docs/browser-delays.md names ${name}`);
-      assert.match(row, new RegExp(`\\|\\s*${String(value).replace('.', '\\.')}\\s*(ms|×)?\\s*\\|`), `${name} = ${value}: ${row}`);
+      assert.match(
+        row,
+        new RegExp(`\\|\\s*${String(value).replace('.', '\\.')}\\s*(ms|×)?\\s*\\|`),
+        `${name} = ${value}: ${row}`,
+      );
     }
   });
 
@@ -58,7 +62,10 @@ describe('where a message spends its time in the browser', needs(CHROMIUM), () =
     const run = await measureDelays({ techniques: ALL, panel: true }, RUN);
     for (const technique of ALL.filter((id) => !POLLS_WHEN_IDLE.includes(id))) {
       const ms = delay(run, technique, 'written');
-      assert.ok(ms <= bounds.SERVER_WRITE_MAX_MS, `${technique}: the server wrote a median ${ms.toFixed(2)} ms after ts`);
+      assert.ok(
+        ms <= bounds.SERVER_WRITE_MAX_MS,
+        `${technique}: the server wrote a median ${ms.toFixed(2)} ms after ts`,
+      );
     }
     for (const { id } of EVENT_STREAMS) {
       const mine = run.messages.filter((message) => message.technique === id);
@@ -69,9 +76,8 @@ describe('where a message spends its time in the browser', needs(CHROMIUM), () =
       );
     }
     const clockError = median(run.messages.map((message) => Math.abs(message.pageViaOffset - message.page)));
-    assert.ok(
-      clockError <= run.clock.rtt / 2 + bounds.CLOCK_ROUNDING_MS,
-      `the clock estimate is off by ${clockError.toFixed(2)} ms; its best round trip was ${run.clock.rtt.toFixed(2)} ms`,
-    );
+    const said = `the clock estimate is off by ${clockError.toFixed(2)} ms; its best round trip was ${run.clock.rtt.toFixed(2)} ms`;
+    assert.ok(clockError <= run.clock.rtt / 2 + bounds.CLOCK_ROUNDING_MS, said);
+    assert.ok(clockError <= bounds.CLOCK_ERROR_MAX_MS, said);
   });
 });
