@@ -15,14 +15,14 @@
  * Each run has its own server and its own Chromium (a NetLog is complete only once its
  * browser has closed).
  *
- * Run it: `node --import tsx pages/delays/harness.ts [technique] [rate] [count] [variant]`.
+ * Run it: `node --import tsx pages/delays/harness.ts <id>[,<id>…] [rate] [count] [panel,fetch,ticker,nodevtools]`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type CDPSession, type Page, chromium } from 'playwright-core';
-import { techniqueById } from '../../server/contract/techniques.js';
+import { techniqueById, techniqueIds } from '../../server/contract/techniques.js';
 import { buildApp } from '../../server/app.ts';
 import { preciseNow } from '../../server/feed.ts';
 import { CHROMIUM } from '../../test/tools.ts';
@@ -318,7 +318,7 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [techniques = 'sse', rate = '5', count = '40', variant = ''] = process.argv.slice(2);
+  const [techniques = techniqueIds.join(','), rate = '5', count = '40', variant = ''] = process.argv.slice(2);
   const run = await measureDelays(
     {
       techniques: techniques.split(','),

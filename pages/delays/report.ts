@@ -5,6 +5,7 @@
  *
  * Run it: `node --import tsx pages/delays/report.ts [rate] [count]`.
  */
+import { techniqueIds, withCapabilities } from '../../server/contract/techniques.js';
 import { type ProbeVariant, measureDelays } from './harness.ts';
 
 /** A named page setup: what the doc calls it, and what the probe runs. */
@@ -15,31 +16,36 @@ export interface Scenario {
   devtools?: boolean;
 }
 
-const STREAMS = ['forever-iframe', 'sse', 'websocket'];
-const ALL = ['short-polling', 'long-polling', ...STREAMS];
+// Chosen by capability, as everything outside a technique's own files: the streams, the
+// ones of them read with EventSource, and the technique that holds a request per answer.
+const STREAMS = withCapabilities({ streams: true }).map((technique) => technique.id);
+const EVENT_STREAMS = withCapabilities({ streams: true }).filter((technique) => technique.wire === 'event-stream');
+const HELD_PER_ANSWER = withCapabilities({ holdsRequest: true, streams: false }).map((technique) => technique.id);
+const ALL = [...techniqueIds];
+const COMPANY = [...HELD_PER_ANSWER, ...STREAMS];
 
-/** The doc's scenarios, from one client alone to the side-by-side page's five panels. */
+/** The doc's scenarios, from one client alone to the side-by-side page's panels. */
 export const SCENARIOS: Scenario[] = [
   ...STREAMS.map((technique) => ({ name: `${technique} alone`, variant: { techniques: [technique] } })),
-  { name: 'sse alone, read with fetch()', variant: { techniques: ['sse'], reader: 'fetch' } },
-  { name: 'the three streams in one page', variant: { techniques: STREAMS } },
-  { name: 'the streams and long polling', variant: { techniques: ['long-polling', ...STREAMS] } },
+  ...EVENT_STREAMS.map(({ id }) => ({
+    name: `${id} alone, read with fetch()`,
+    variant: { techniques: [id], reader: 'fetch' as const },
+  })),
+  { name: 'the streams in one page', variant: { techniques: STREAMS } },
+  { name: 'the streams and long polling', variant: { techniques: COMPANY } },
   {
-    name: 'the streams and long polling, sse read with fetch()',
-    variant: { techniques: ['long-polling', ...STREAMS], reader: 'fetch' },
+    name: 'the streams and long polling, event streams read with fetch()',
+    variant: { techniques: COMPANY, reader: 'fetch' },
   },
+  { name: 'the streams and long polling, with panels', variant: { techniques: COMPANY, panel: true } },
+  { name: 'all of them', variant: { techniques: ALL } },
+  { name: 'all of them, with panels (the side-by-side page)', variant: { techniques: ALL, panel: true } },
   {
-    name: 'the streams and long polling, with panels',
-    variant: { techniques: ['long-polling', ...STREAMS], panel: true },
-  },
-  { name: 'all five', variant: { techniques: ALL } },
-  { name: 'all five, with panels (the side-by-side page)', variant: { techniques: ALL, panel: true } },
-  {
-    name: 'all five, with panels, published from the page (the ticker)',
+    name: 'all of them, with panels, published from the page (the ticker)',
     variant: { techniques: ALL, panel: true, publisher: 'page' },
   },
   {
-    name: 'all five, with panels, DevTools not listening',
+    name: 'all of them, with panels, DevTools not listening',
     variant: { techniques: ALL, panel: true },
     devtools: false,
   },
