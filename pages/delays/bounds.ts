@@ -9,13 +9,13 @@
 export const STREAM_ALONE_MAX_MS = 8;
 
 /**
- * Alone in a browser, SSE's median delay is at most this many times WebSocket's (alone,
- * just before), plus STREAM_ALONE_SLACK_MS: the same order, not the 5–10× of the
- * side-by-side page.
+ * Alone in a browser, SSE's median delay is at most this many times WebSocket's (alone in
+ * another, in the same run), plus STREAM_ALONE_SLACK_MS: the same order, not the 3–5× of
+ * the side-by-side page.
  */
 export const SSE_ALONE_MAX_RATIO = 2;
 
-/** ...plus this, ms: two runs on a busy machine differ by that much. */
+/** ...plus this, ms: two browsers on a busy machine differ by that much. */
 export const STREAM_ALONE_SLACK_MS = 2;
 
 /**

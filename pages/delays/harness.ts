@@ -15,7 +15,7 @@
  * Each run has its own server and its own Chromium (a NetLog is complete only once its
  * browser has closed).
  *
- * Run it: `node --import tsx pages/delays/harness.ts <id>[,<id>…] [rate] [count] [panel,fetch,ticker,nodevtools]`.
+ * Run it: `node --import tsx pages/delays/harness.ts <id>[,<id>…] [rate] [count] [panel,fetch,ticker,separate,nodevtools]`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
@@ -48,6 +48,8 @@ export interface ProbeVariant {
   panel?: boolean;
   /** Who publishes: this process, into the feed (the default), or the page, with POST as its ticker does. */
   publisher?: 'server' | 'page';
+  /** Each technique in a Chromium of its own, all in the one run: alone, under the same conditions. */
+  separate?: boolean;
 }
 
 /** How a run goes. */
@@ -199,10 +201,19 @@ function rendererStamp(log: RendererLog, technique: string, id: number, written:
   return best;
 }
 
+/** One Chromium of a run, with the probe page and what its clients got. */
+interface ProbeBrowser {
+  techniques: string[];
+  browser: Browser | undefined;
+  page: Page;
+  netLog: string;
+  renderer: RendererLog | undefined;
+}
+
 /**
- * One run: the probe page with `variant` in a Chromium of its own, `count` messages at
- * `rate` a second (after three to warm up, not counted), each message's stamps and the
- * medians per stage.
+ * One run: the probe page with `variant` in a Chromium of its own (or, `separate`, one
+ * Chromium per technique, all at once), `count` messages at `rate` a second (after three
+ * to warm up, not counted), each message's stamps and the medians per stage.
  */
 export async function measureDelays(
   variant: ProbeVariant,
@@ -212,22 +223,28 @@ export async function measureDelays(
   const written = new Map<string, number>();
   stampWrites(lab.app.server, written);
   const folder = await mkdtemp(join(tmpdir(), 'realtime-lab-delays-'));
-  const netLog = join(folder, 'netlog.json');
-  let browser: Browser | undefined;
+  const groups = variant.separate ? variant.techniques.map((technique) => [technique]) : [variant.techniques];
+  const opened: ProbeBrowser[] = [];
+  const warmUp = 3;
   try {
     await lab.app.listen({ port: 0, host: '127.0.0.1' });
     const address = lab.app.server.address();
     if (typeof address !== 'object' || address === null) throw new Error('server has no address');
-    browser = await launchChromium(netLogArgs(netLog));
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const renderer = devtools ? await listenToRenderer(await page.context().newCDPSession(page)) : undefined;
-    const query = new URLSearchParams({ technique: variant.techniques.join(','), reader: variant.reader ?? 'client' });
-    if (variant.panel) query.set('panel', '1');
-    await page.goto(`http://127.0.0.1:${address.port}/delays/?${query}`, { waitUntil: 'domcontentloaded' });
-    await waitFor(page, (probe) => probe.ready || probe.error !== null, 'the probe page to open its clients');
-    const warmUp = 3;
+    for (const [index, techniques] of groups.entries()) {
+      const netLog = join(folder, `netlog-${index}.json`);
+      const browser = await launchChromium(netLogArgs(netLog));
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const renderer = devtools ? await listenToRenderer(await page.context().newCDPSession(page)) : undefined;
+      opened.push({ techniques, browser, page, netLog, renderer });
+      const query = new URLSearchParams({ technique: techniques.join(','), reader: variant.reader ?? 'client' });
+      if (variant.panel) query.set('panel', '1');
+      await page.goto(`http://127.0.0.1:${address.port}/delays/?${query}`, { waitUntil: 'domcontentloaded' });
+    }
+    for (const { page } of opened)
+      await waitFor(page, (probe) => probe.ready || probe.error !== null, 'the probe page to open its clients');
+    const first = opened[0] as ProbeBrowser;
     if (variant.publisher === 'page') {
-      await page.evaluate(
+      await first.page.evaluate(
         ([rate, total, text]) => (globalThis as unknown as { probe: ProbeState }).probe.ticker(rate, total, text),
         [rate, warmUp + count, text] as const,
       );
@@ -237,37 +254,20 @@ export async function measureDelays(
         await new Promise((resolve) => setTimeout(resolve, 1000 / rate));
       }
     }
-    const probe = await waitFor(
-      page,
-      (probe) => probe.arrivals.length >= (warmUp + count) * variant.techniques.length || probe.error !== null,
-      `${warmUp + count} messages in each client of the probe page`,
-    );
-    if (probe.error) throw new Error(`the probe page failed: ${probe.error}`);
-    await browser.close();
-    browser = undefined;
-    const reads = await socketReads(netLog);
-    const wireOf = (technique: string) => {
-      const wire = techniqueById(technique)?.wire;
-      // Two techniques of one wire format (both pollers) cannot be told apart in the NetLog.
-      const shared = variant.techniques.filter((other) => techniqueById(other)?.wire === wire).length > 1;
-      return shared ? undefined : wire;
-    };
-    const messages = probe.arrivals
-      .filter((arrival) => arrival.id > warmUp)
-      .map((arrival): MessageStages => {
-        const wrote = written.get(`${arrival.technique} ${arrival.id}`) ?? Number.NaN;
-        const wire = wireOf(arrival.technique);
-        return {
-          technique: arrival.technique,
-          id: arrival.id,
-          ts: arrival.ts,
-          written: wrote,
-          network: (wire && reads.get(`${wire} ${arrival.id}`)) || Number.NaN,
-          renderer: renderer ? rendererStamp(renderer, arrival.technique, arrival.id, wrote) : Number.NaN,
-          page: arrival.at,
-          pageViaOffset: arrival.atServer,
-        };
-      });
+    const messages: MessageStages[] = [];
+    let clock = { rtt: Number.NaN, offset: Number.NaN };
+    for (const probed of opened) {
+      const probe = await waitFor(
+        probed.page,
+        (probe) => probe.arrivals.length >= (warmUp + count) * probed.techniques.length || probe.error !== null,
+        `${warmUp + count} messages in each client of the probe page`,
+      );
+      if (probe.error) throw new Error(`the probe page failed: ${probe.error}`);
+      if (probed === first) clock = probe.clock;
+      await probed.browser?.close();
+      probed.browser = undefined;
+      messages.push(...stagesOf(probed, probe, written, await socketReads(probed.netLog), warmUp));
+    }
     const medians: Record<string, StageMedians> = {};
     for (const technique of variant.techniques) {
       const mine = messages.filter((message) => message.technique === technique);
@@ -280,12 +280,44 @@ export async function measureDelays(
         pageViaOffset: from('pageViaOffset'),
       };
     }
-    return { variant, messages, clock: probe.clock, medians };
+    return { variant, messages, clock, medians };
   } finally {
-    await browser?.close();
+    for (const { browser } of opened) await browser?.close();
     await lab.app.close();
     await rm(folder, { recursive: true, force: true });
   }
+}
+
+/** Each message's stamps in one browser of a run: its page's, the server's, its NetLog's and its renderer's. */
+function stagesOf(
+  probed: ProbeBrowser,
+  probe: ProbeState,
+  written: Map<string, number>,
+  reads: Map<string, number>,
+  warmUp: number,
+): MessageStages[] {
+  const wireOf = (technique: string) => {
+    const wire = techniqueById(technique)?.wire;
+    // Two techniques of one wire format (both pollers) cannot be told apart in the NetLog.
+    const shared = probed.techniques.filter((other) => techniqueById(other)?.wire === wire).length > 1;
+    return shared ? undefined : wire;
+  };
+  return probe.arrivals
+    .filter((arrival) => arrival.id > warmUp)
+    .map((arrival): MessageStages => {
+      const wrote = written.get(`${arrival.technique} ${arrival.id}`) ?? Number.NaN;
+      const wire = wireOf(arrival.technique);
+      return {
+        technique: arrival.technique,
+        id: arrival.id,
+        ts: arrival.ts,
+        written: wrote,
+        network: (wire && reads.get(`${wire} ${arrival.id}`)) || Number.NaN,
+        renderer: probed.renderer ? rendererStamp(probed.renderer, arrival.technique, arrival.id, wrote) : Number.NaN,
+        page: arrival.at,
+        pageViaOffset: arrival.atServer,
+      };
+    });
 }
 
 /** What the probe page keeps in `window.probe`. */
@@ -325,6 +357,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       reader: variant.includes('fetch') ? 'fetch' : 'client',
       panel: variant.includes('panel'),
       publisher: variant.includes('ticker') ? 'page' : 'server',
+      separate: variant.includes('separate'),
     },
     { rate: Number(rate), count: Number(count), devtools: !variant.includes('nodevtools') },
   );

@@ -31,6 +31,7 @@ export const SCENARIOS: Scenario[] = [
     name: `${id} alone, read with fetch()`,
     variant: { techniques: [id], reader: 'fetch' as const },
   })),
+  { name: 'each stream in a browser of its own, at once', variant: { techniques: STREAMS, separate: true } },
   { name: 'the streams in one page', variant: { techniques: STREAMS } },
   { name: 'the streams and long polling', variant: { techniques: COMPANY } },
   {
