@@ -1,14 +1,14 @@
 /**
  * The delay harness: where a message's time goes between the server's feed and a page's
  * code, stage by stage, in Debian's Chromium (playwright-core). It serves the app in this
- * process, opens the probe page (`pages/delays/probe.js`: one client of one technique, nothing
+ * process, opens the probe page (`pages/delays/probe.js`: the clients asked for, nothing
  * else), publishes at a steady rate, and stamps every message at each stage it passes:
  *
  * - `ts`: the feed accepts it (the message's own `ts`);
- * - `written`: the server hands its bytes to the socket (socket.write, stamped here);
+ * - `written`: the server hands its bytes to the socket (socket.write, `stamps.ts`);
  * - `network`: Chromium's network stack reads them off its socket (its NetLog, `netlog.ts`;
  *   whole milliseconds);
- * - `renderer`: the renderer's main thread takes them (DevTools `Network.dataReceived` for
+ * - `renderer`: the renderer's main thread takes them (`devtools.ts`: `Network.dataReceived` for
  *   an HTTP body, `Network.webSocketFrameReceived` for a frame);
  * - `page`: the page's code runs with it (the probe's own stamp).
  *
@@ -18,15 +18,15 @@
  * Run it: `node --import tsx pages/delays/harness.ts <id>[,<id>…] [rate] [count] [panel,fetch,ticker,separate,nodevtools]`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type CDPSession, type Page, chromium } from 'playwright-core';
+import { type Browser, type Page, chromium } from 'playwright-core';
 import { techniqueById, techniqueIds } from '../../server/contract/techniques.js';
 import { buildApp } from '../../server/app.ts';
-import { preciseNow } from '../../server/feed.ts';
 import { CHROMIUM } from '../../test/tools.ts';
+import { type RendererLog, listenToRenderer, rendererStamp } from './devtools.ts';
 import { netLogArgs, socketReads } from './netlog.ts';
+import { stampWrites } from './stamps.ts';
 
 /** Flags a headless Chromium needs on a machine with no outside network (as the page tests). */
 export const CHROMIUM_ARGS = [
@@ -101,104 +101,6 @@ export function median(values: number[]): number {
   if (sorted.length === 0) return Number.NaN;
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-const MESSAGE_ID = /\{"id":(\d+),"ts":/g;
-
-/** The technique of a request path, `/api/<id>…`; undefined for anything else. */
-function techniqueOfPath(path: string): string | undefined {
-  return /^(?:https?:\/\/[^/]+|wss?:\/\/[^/]+)?\/api\/([^/?]+)/.exec(path)?.[1];
-}
-
-/**
- * Stamps, per technique and message id (`<technique> <id>`), when the server first handed
- * bytes carrying the message to a socket: every write of a connection that asked for
- * `/api/<technique>` is looked at for `{"id":N,"ts":`, which starts a message in each wire
- * format (the iframe's escapes leave `{`, `"` and `:` alone).
- */
-function stampWrites(server: import('node:http').Server, written: Map<string, number>): void {
-  const techniqueOf = new WeakMap<Socket, string>();
-  const tag = (request: import('node:http').IncomingMessage) => {
-    const technique = techniqueOfPath(request.url ?? '');
-    if (technique) techniqueOf.set(request.socket, technique);
-  };
-  server.on('request', tag);
-  server.on('upgrade', tag);
-  server.on('connection', (socket: Socket) => {
-    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-    socket.write = ((chunk: unknown, ...rest: unknown[]) => {
-      const at = preciseNow();
-      const technique = techniqueOf.get(socket);
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('latin1') : '';
-      if (technique) {
-        for (const match of text.matchAll(MESSAGE_ID)) {
-          const key = `${technique} ${match[1]}`;
-          if (!written.has(key)) written.set(key, at);
-        }
-      }
-      return write(chunk, ...rest);
-    }) as Socket['write'];
-  });
-}
-
-/**
- * Body chunks the renderer received, per technique, as epoch ms; WebSocket frames per
- * `<technique> <id>`.
- */
-interface RendererLog {
-  chunks: Map<string, number[]>;
-  frames: Map<string, number>;
-}
-
-/**
- * Listens to DevTools' Network domain: a body chunk's `dataReceived` and a frame's
- * `webSocketFrameReceived` carry monotonic timestamps, turned into epoch ms with the
- * (wallTime, timestamp) pair each request or handshake starts with.
- */
-async function listenToRenderer(cdp: CDPSession): Promise<RendererLog> {
-  const log: RendererLog = { chunks: new Map(), frames: new Map() };
-  const techniqueOf = new Map<string, string>();
-  let wallMinusMonotonic = Number.NaN;
-  const calibrate = (wallTime: number, timestamp: number) => {
-    wallMinusMonotonic = (wallTime - timestamp) * 1000;
-  };
-  cdp.on('Network.requestWillBeSent', (event) => {
-    calibrate(event.wallTime, event.timestamp);
-    const technique = techniqueOfPath(event.request.url);
-    if (technique) techniqueOf.set(event.requestId, technique);
-  });
-  cdp.on('Network.webSocketCreated', (event) => {
-    const technique = techniqueOfPath(event.url);
-    if (technique) techniqueOf.set(event.requestId, technique);
-  });
-  cdp.on('Network.webSocketWillSendHandshakeRequest', (event) => calibrate(event.wallTime, event.timestamp));
-  cdp.on('Network.dataReceived', (event) => {
-    const technique = techniqueOf.get(event.requestId);
-    if (!technique) return;
-    const list = log.chunks.get(technique) ?? [];
-    list.push(event.timestamp * 1000 + wallMinusMonotonic);
-    log.chunks.set(technique, list);
-  });
-  cdp.on('Network.webSocketFrameReceived', (event) => {
-    const technique = techniqueOf.get(event.requestId);
-    for (const match of event.response.payloadData.matchAll(MESSAGE_ID))
-      log.frames.set(`${technique} ${match[1]}`, event.timestamp * 1000 + wallMinusMonotonic);
-  });
-  await cdp.send('Network.enable');
-  return log;
-}
-
-/**
- * The renderer's stamp for a message in a technique's client: its frame, or the first body
- * chunk of that technique at or after the server wrote it (a chunk names no message; the
- * half millisecond allows for the two clocks' rounding).
- */
-function rendererStamp(log: RendererLog, technique: string, id: number, written: number): number {
-  const frame = log.frames.get(`${technique} ${id}`);
-  if (frame !== undefined) return frame;
-  let best = Number.NaN;
-  for (const at of log.chunks.get(technique) ?? []) if (at >= written - 0.5 && !(at >= best)) best = at;
-  return best;
 }
 
 /** One Chromium of a run, with the probe page and what its clients got. */

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { WireFormat } from '../../server/contract/techniques.js';
+import { MESSAGE_ID } from './stamps.ts';
 
 /** Flags that make Chromium write its NetLog, with the bytes read, to `path`. */
 export function netLogArgs(path: string): string[] {
@@ -16,8 +17,6 @@ interface NetLogFile {
   constants: { timeTickOffset: string | number; logEventTypes: Record<string, number> };
   events: { time: string; type: number; params?: { bytes?: string } }[];
 }
-
-const MESSAGE_ID = /\{"id":(\d+),"ts":/g;
 
 /**
  * Which wire format a chunk read off a socket is in, by its bytes: an unmasked text frame
