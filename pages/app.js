@@ -5,6 +5,7 @@
 // come from the server's socket accounting for this page's clients
 // (GET /api/stats?client=...), not from guesses in the browser.
 import { techniques } from '/contract/techniques.js';
+import { CLOCK_RESAMPLE_AFTER_MS, ServerClock } from './clock.js';
 import { Panel, el } from './panel.js';
 import { inSentence, inWords, listed } from './words.js';
 
@@ -15,29 +16,9 @@ export const TICKER_RATES = [0, 1, 5, 20];
 
 // One id for all of this page's clients: the server keeps their bytes apart by technique.
 const clientId = `page-${Math.random().toString(36).slice(2, 10)}`;
-let clockOffsetMs = 0;
-
-/** Epoch ms now, with the precision of performance.now(). */
-function epochNow() {
-  return performance.timeOrigin + performance.now();
-}
-
-/**
- * Estimates server clock minus browser clock, NTP-style: the sample with the shortest
- * round trip wins, and the server's reading is assumed to sit in the middle of it.
- */
-async function estimateClockOffset(samples = 5) {
-  let best = { rtt: Infinity, offset: 0 };
-  for (let i = 0; i < samples; i += 1) {
-    const sent = epochNow();
-    const response = await fetch('/api/health', { cache: 'no-store' });
-    const { now } = await response.json();
-    const received = epochNow();
-    const rtt = received - sent;
-    if (rtt < best.rtt) best = { rtt, offset: now - (sent + received) / 2 };
-  }
-  return best.offset;
-}
+// The server's clock, for the panels' delays: sampled at once, and again once the
+// clients are open and the page is quiet, when round trips are shortest.
+const clock = new ServerClock();
 
 /** @param {string} id */
 function byId(id) {
@@ -55,9 +36,7 @@ byId('held-connections').textContent =
   `${inWords(held.length)} HTTP connection${held.length === 1 ? '' : 's'} open (${listed(held.map((technique) => inSentence(technique.title)))})`;
 
 const root = byId('panels');
-const panels = techniques.map(
-  (technique) => new Panel({ technique, root, clientId, serverNow: () => epochNow() + clockOffsetMs }),
-);
+const panels = techniques.map((technique) => new Panel({ technique, root, clientId, serverNow: () => clock.now() }));
 const clientsLoaded = Promise.all(panels.map((panel) => panel.load()));
 
 // The composer can send over the connection of every two-way technique (that is the point:
@@ -178,11 +157,7 @@ window.addEventListener('pageshow', (event) => {
   if (event.persisted) start();
 });
 
-estimateClockOffset()
-  .then((offset) => {
-    clockOffsetMs = offset;
-  })
-  .catch(() => undefined);
+clock.sample(4).catch(() => undefined);
 // After the page's load event: a forever iframe never finishes loading, and one created
 // earlier would hold the page's own load event (and the browser's spinner) forever.
 const loaded = new Promise((resolve) => {
@@ -192,4 +167,5 @@ const loaded = new Promise((resolve) => {
 Promise.all([clientsLoaded, loaded]).then(() => {
   applyInterval();
   start();
+  setTimeout(() => clock.sample().catch(() => undefined), CLOCK_RESAMPLE_AFTER_MS);
 });

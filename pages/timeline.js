@@ -18,6 +18,9 @@ export class Timeline {
   spans = [];
   /** @type {number[]} */
   ticks = [];
+  /** When the picture on the canvas was drawn (performance.now()), and whether a span or tick came since. */
+  #drawnAt = Number.NEGATIVE_INFINITY;
+  #changed = true;
 
   /** @param {HTMLCanvasElement} canvas */
   constructor(canvas) {
@@ -27,11 +30,13 @@ export class Timeline {
   /** @param {import('./clients/client.js').Span} span */
   span(span) {
     if (!this.spans.includes(span)) this.spans.push(span);
+    this.#changed = true;
   }
 
   /** A message arrived now. */
   tick() {
     this.ticks.push(performance.now());
+    this.#changed = true;
   }
 
   draw(now = performance.now()) {
@@ -39,6 +44,13 @@ export class Timeline {
     const ratio = window.devicePixelRatio || 1;
     const width = canvas.clientWidth;
     const height = canvas.clientHeight;
+    // The picture slides one pixel every WINDOW_MS / width ms (about 100 ms): drawing it
+    // every frame would repaint the same pixels, on the main thread the page's messages
+    // arrive on, and delay them (docs/browser-delays.md).
+    const resized = canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio);
+    if (!this.#changed && !resized && now - this.#drawnAt < WINDOW_MS / Math.max(1, width)) return;
+    this.#changed = false;
+    this.#drawnAt = now;
     if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
     if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
     const g = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
