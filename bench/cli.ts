@@ -10,6 +10,7 @@ import { DEFAULT_OUT, HELP, parseOptions, UsageError } from './options.ts';
 import { ms } from './report/format.ts';
 import { renderTable } from './report/table.ts';
 import { renderBackplane } from './report/backplane.ts';
+import { renderIntermediaries } from './report/intermediaries.ts';
 import { writeReport } from './report/write.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -31,10 +32,12 @@ async function main(argv: string[]): Promise<number> {
   const events = new EventEmitter();
   const progress = new Progress(process.stderr);
   events.on('event', (event: BenchEvent) => progress.show(event));
-  const runs = options.clients.length * options.techniques.length;
+  // With --intermediary each technique runs direct, then behind each one.
+  const perTechnique = options.intermediaries.length > 0 ? 1 + options.intermediaries.length : 1;
+  const runs = options.clients.length * options.techniques.length * perTechnique;
   // Per run: the duration, ~3 s to start a server and drain, and connecting the clients.
   const estimateSec = options.clients.reduce(
-    (sum, clients) => sum + options.techniques.length * (options.durationSec + 3 + clients * 0.003),
+    (sum, clients) => sum + perTechnique * options.techniques.length * (options.durationSec + 3 + clients * 0.003),
     0,
   );
   const estimate = estimateSec < 90 ? `${Math.ceil(estimateSec / 5) * 5} s` : `${Math.round(estimateSec / 60)} min`;
@@ -51,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`\n${renderTable(result)}`);
     const backplane = renderBackplane(result);
     if (backplane) process.stdout.write(`\n${backplane}`);
+    const intermediaries = renderIntermediaries(result);
+    if (intermediaries) process.stdout.write(`\n${intermediaries}`);
     for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
     const shown = relative(process.cwd(), options.out);
     const where = shown === '' ? '.' : shown.startsWith('..') ? resolve(options.out) : shown;

@@ -25,6 +25,13 @@ import { type ProcessFigures, type ServerProcess, startServerProcess } from './s
 import { type BackplaneFigures, BACKPLANE_PROBE_MS, measureBackplane, redisVersion } from './backplane.ts';
 import { type RedisProcess, startRedis } from './redis-process.ts';
 import { redact } from '../server/redis-feed.ts';
+import {
+  DIRECT,
+  type IntermediarySpec,
+  type RunningIntermediary,
+  startIntermediary,
+} from './network/intermediaries.ts';
+import { FirstDelays, intermediaryEntry, judge } from './network/verdict.ts';
 
 /** How long subscribers may take to connect, ms. */
 const CONNECT_TIMEOUT_MS = 60_000;
@@ -75,8 +82,13 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   const load = loadavg();
   const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchTechnique);
   // Feeds outermost, so a chart can set each technique's figures on one feed beside another's.
+  // With --intermediary, each technique runs direct first: the baseline its other runs are judged by.
+  const intermediaries: (IntermediarySpec | null)[] =
+    options.intermediaries.length > 0 ? [DIRECT, ...options.intermediaries] : [null];
   const runs = options.feeds.flatMap((feed) =>
-    options.clients.flatMap((clients) => selected.map((driver) => ({ driver, clients, feed }))),
+    options.clients.flatMap((clients) =>
+      selected.flatMap((driver) => intermediaries.map((intermediary) => ({ driver, clients, feed, intermediary }))),
+    ),
   );
   const results: TechniqueResult[] = [];
   // `--feed redis`: one private redis-server for the whole bench, each run on keys of its own.
@@ -95,6 +107,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
           events,
           index,
           runs.length,
+          run.intermediary,
         ),
       );
     }
@@ -113,8 +126,11 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   } finally {
     await privateRedis?.dispose();
   }
+  judge(results);
   const warnings = [
-    ...new Set(results.flatMap((r) => r.warnings.map((w) => `${r.technique} (${r.clients} clients): ${w}`))),
+    ...new Set(
+      results.flatMap((r) => r.warnings.map((w) => `${r.technique} (${r.clients} clients${behindLabel(r)}): ${w}`)),
+    ),
   ];
   if (load[0] !== undefined && load[0] > cpus().length * 0.5) {
     warnings.unshift(
@@ -137,6 +153,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
         ? []
         : options.feeds.map((feed) => (feed === 'memory' || feed === 'redis' ? feed : redact(feed))),
       nodes: options.nodes,
+      ...(options.intermediaries.length > 0 ? { intermediaries: options.intermediaries.map((i) => i.label) } : {}),
     },
     environment: {
       node: process.version,
@@ -167,6 +184,12 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   };
 }
 
+/** `, behind buffering` for a run behind an intermediary; nothing otherwise. */
+function behindLabel(r: TechniqueResult): string {
+  const name = r.intermediary?.name;
+  return name && name !== 'none' ? `, behind ${name}` : '';
+}
+
 /** The feed of one run's servers: in memory, or on the Redis at `redisUrl`. */
 interface RunFeed {
   name: 'memory' | 'redis';
@@ -181,9 +204,12 @@ async function runOne(
   events: BenchEvents,
   index: number,
   total: number,
+  intermediary: IntermediarySpec | null = null,
 ): Promise<TechniqueResult> {
   const technique = driver.id;
-  const phase = (step: string) => events.emit('event', { type: 'phase', index, total, technique, clients, step });
+  const behind = intermediary && intermediary !== DIRECT ? ` (behind ${intermediary.label})` : '';
+  const phase = (step: string) =>
+    events.emit('event', { type: 'phase', index, total, technique, clients, step: `${step}${behind}` });
   const nodeCount = feed.redisUrl && !options.url ? options.nodes : 1;
   phase(
     nodeCount > 1
@@ -218,8 +244,19 @@ async function runOne(
   const proxy = options.chaos
     ? await FaultProxy.start({ host: target.hostname, port: Number(target.port || 80) })
     : null;
-  // Subscribers go through the fault proxy when there is one; publishing and the figures do not.
-  const subscriberUrls = proxy ? [proxy.url] : nodeUrls;
+  let middle: RunningIntermediary | null = null;
+  if (intermediary && intermediary !== DIRECT) {
+    try {
+      middle = await startIntermediary(intermediary, { host: target.hostname, port: Number(target.port || 80) });
+    } catch (error) {
+      await Promise.all(servers.map((s) => s.stop()));
+      throw new Error(`--intermediary ${intermediary.label}: ${(error as Error).message}`);
+    }
+  }
+  const firstDelays = new FirstDelays();
+  let connectError: string | null = null;
+  // Subscribers go through the fault proxy or the intermediary when there is one; publishing and the figures do not.
+  const subscriberUrls = proxy ? [proxy.url] : middle ? [middle.url] : nodeUrls;
   // The figures of all the nodes together: CPU adds up, and so does memory.
   const figures = (): ProcessFigures | null => {
     const each = servers.map((s) => s.figures());
@@ -272,18 +309,24 @@ async function runOne(
             since: health.lastId,
             epoch: health.epoch,
             pollIntervalMs: options.pollIntervalMs,
-            tracker: tracker.slice(block.first),
+            tracker: firstDelays.wrap(tracker.slice(block.first), block.first),
             clock,
           }),
         ),
     );
     let report: SubscriberReport | undefined;
     try {
-      await withTimeout(
-        subscribers.ready,
-        CONNECT_TIMEOUT_MS,
-        `${technique}: the ${clients} subscribers did not all connect within ${CONNECT_TIMEOUT_MS / 1000} s`,
-      );
+      try {
+        await withTimeout(
+          subscribers.ready,
+          CONNECT_TIMEOUT_MS,
+          `${technique}: the ${clients} subscribers did not all connect within ${CONNECT_TIMEOUT_MS / 1000} s`,
+        );
+      } catch (error) {
+        // Behind an intermediary, failing to connect is a finding: the run goes on and says so.
+        if (!intermediary) throw error;
+        connectError = (error as Error).message;
+      }
 
       const durationMs = options.durationSec * 1000;
       const publishStart = performance.now();
@@ -368,6 +411,13 @@ async function runOne(
       });
       if (nodeCount > 1) result.latencyByNode = tracker.latencyByGroup() as TechniqueResult['latencyByNode'];
       if (!server) result.warnings.push('server CPU and memory are not measured with --url');
+      if (intermediary)
+        result.intermediary = intermediaryEntry(
+          intermediary,
+          middle?.figures() ?? { connections: null, statuses: null, idleCuts: null },
+          firstDelays,
+          connectError,
+        );
       events.emit('event', { type: 'done', result });
       return result;
     } finally {
@@ -376,6 +426,7 @@ async function runOne(
     }
   } finally {
     await proxy?.close();
+    await middle?.close();
     await Promise.all(servers.map((s) => s.stop()));
   }
 }

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { techniqueIds } from '../server/contract/techniques.js';
+import { INTERMEDIARIES, type IntermediarySpec, parseIntermediaries } from './network/intermediaries.ts';
 
 export interface BenchOptions {
   scenario: string;
@@ -31,6 +32,8 @@ export interface BenchOptions {
   feeds: string[];
   /** Server processes per run, on one Redis; subscribers are spread over them, the publisher uses the first. */
   nodes: number;
+  /** Put each technique behind each of these (after a direct run); empty: direct only. */
+  intermediaries: IntermediarySpec[];
 }
 
 export class UsageError extends Error {}
@@ -128,6 +131,15 @@ Options:
                         delays are reported apart for the other nodes (cross-node).
                         A memory feed in the list still runs on one node, as the
                         baseline; without --feed, --nodes 2 means --feed redis
+  --intermediary NAMES  run each technique direct, then behind each of these between
+                        subscribers and server (NAME or NAME=VALUE, comma-separated):
+${Object.entries(INTERMEDIARIES)
+  .filter(([name]) => name !== 'none')
+  .map(
+    ([name, i]) =>
+      `                          ${name}${i.default === null ? '' : `[=${i.unit}]`}: ${i.summary}${i.default === null ? '' : ` (default ${i.default})`}`,
+  )
+  .join('\n')}
   -h, --help            this text
 
 Scenarios:
@@ -144,6 +156,7 @@ Examples:
   npm run bench -- --scenario idle --techniques ${techniqueIds.slice(-2).join(',')}
   npm run bench -- --clients 10,100,1000 --duration 5 --out results/sweep
   npm run bench -- --feed memory,redis --nodes 2
+  npm run bench -- --intermediary buffering,strip-upgrade,idle-cut=10,nginx --clients 10
 `;
 
 /** The flags, as node:util's parseArgs reads them. */
@@ -161,6 +174,7 @@ const FLAGS = {
   chaos: { type: 'boolean' },
   feed: { type: 'string' },
   nodes: { type: 'string' },
+  intermediary: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -214,6 +228,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
   if (values.chaos && nodes > 1)
     throw new UsageError('--chaos runs on one node: its fault proxy sits in front of one server');
 
+  let intermediaries: IntermediarySpec[] = [];
+  if (values.intermediary !== undefined) {
+    try {
+      intermediaries = parseIntermediaries(values.intermediary);
+    } catch (error) {
+      throw new UsageError(`--intermediary: ${(error as Error).message}`);
+    }
+    if (values.chaos || nodes > 1)
+      throw new UsageError('--intermediary stands in front of one server; --chaos and --nodes are runs of their own');
+  }
+
   return {
     scenario: scenarioName,
     techniques,
@@ -237,6 +262,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     chaos: values.chaos ?? false,
     feeds,
     nodes,
+    intermediaries,
   };
 }
 

@@ -5,6 +5,7 @@
 import type { LatencySummary } from './delivery.ts';
 import type { AutocannonFigures, Prediction } from './drivers/driver.ts';
 import type { BackplaneFigures } from './backplane.ts';
+import type { IntermediaryResult } from './network/verdict.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -82,6 +83,8 @@ export interface TechniqueResult {
   subscribedMs: number;
   publishWindowMs: number;
   theory: TheoryCheck[];
+  /** With --intermediary: what stood between the subscribers and the server, and what became of the technique behind it. */
+  intermediary?: IntermediaryResult;
   warnings: string[];
 }
 
@@ -101,6 +104,8 @@ export interface BenchResult {
     /** The feeds the runs used, in order (empty with --url). */
     feeds: string[];
     nodes: number;
+    /** With --intermediary: the intermediaries named, each run after the direct baseline (`none`). */
+    intermediaries?: string[];
   };
   environment: {
     node: string;

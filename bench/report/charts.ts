@@ -8,6 +8,7 @@ import { techniqueById } from '../../server/contract/techniques.js';
 import type { LatencySummary } from '../delivery.ts';
 import type { BenchResult, TechniqueResult } from '../result.ts';
 import { describeConfig, describeEnvironment } from './table.ts';
+import { intermediariesChart } from './intermediaries.ts';
 
 export interface NamedChart {
   /** File name without extension: `bytes-per-message` → bytes-per-message.png. */
@@ -200,6 +201,8 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       );
     }
   }
+  const grid = intermediariesChart(result, subtitle);
+  if (grid) charts.push(grid);
   return charts;
 }
 
