@@ -106,7 +106,7 @@ class Progress {
             ? `all ${r.messagesDelivered} delivered`
             : `${r.lost} lost, ${r.duplicates} duplicated`;
       this.note(
-        `✓ ${r.technique} (${r.clients} clients): ${verdict}, ${r.httpRequests} requests, p99 ${r.latencyMs ? `${ms(r.latencyMs.p99)} ms` : '–'}`,
+        `✓ ${r.technique} (${r.clients} clients${r.intermediary && r.intermediary.name !== 'none' ? `, behind ${r.intermediary.name}` : ''}): ${verdict}, ${r.httpRequests} requests, p99 ${r.latencyMs ? `${ms(r.latencyMs.p99)} ms` : '–'}`,
       );
     }
   }
