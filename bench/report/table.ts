@@ -17,7 +17,13 @@ export interface Column {
 
 /** The columns of the result table, shared by the terminal table and index.html. */
 export const COLUMNS: readonly Column[] = [
-  { title: 'technique', align: 'left', cell: (r) => r.technique },
+  // Behind an intermediary (--intermediary), the row says which: the same technique runs several times.
+  {
+    title: 'technique',
+    align: 'left',
+    cell: (r) =>
+      r.intermediary && r.intermediary.name !== 'none' ? `${r.technique} › ${r.intermediary.name}` : r.technique,
+  },
   { title: 'clients', align: 'right', cell: (r) => count(r.clients) },
   { title: 'feed', align: 'left', cell: (r) => feedLabel(r) },
   {
