@@ -10,6 +10,7 @@ import { DEFAULT_OUT, HELP, parseOptions, UsageError } from './options.ts';
 import { ms } from './report/format.ts';
 import { renderTable } from './report/table.ts';
 import { renderBackplane } from './report/backplane.ts';
+import { renderIntermediaries } from './report/intermediaries.ts';
 import { writeReport } from './report/write.ts';
 import { browserClientsWarning } from './browser/capacity.ts';
 
@@ -33,13 +34,18 @@ async function main(argv: string[]): Promise<number> {
   const progress = new Progress(process.stderr);
   events.on('event', (event: BenchEvent) => progress.show(event));
   const kinds = options.clientKinds;
-  const runs = options.clients.length * options.techniques.length * kinds.length;
+  // With --intermediary each technique runs direct, then behind each one; with a list of
+  // round trips, once per trip; and once per kind of client.
+  const perTechnique =
+    (options.intermediaries.length > 0 ? 1 + options.intermediaries.length : 1) * (options.network?.rttMs.length ?? 1);
+  const runs = options.clients.length * options.techniques.length * kinds.length * perTechnique;
   // Per run: the duration, ~3 s to start a server and drain, and connecting the clients
   // (a Chromium page takes some 0.15 s to open on 2 cores, a Node client 3 ms).
   const perClientSec = kinds.reduce((sum, kind) => sum + (kind === 'browser' ? 0.15 : 0.003), 0);
   const estimateSec = options.clients.reduce(
     (sum, clients) =>
-      sum + options.techniques.length * (kinds.length * (options.durationSec + 3) + clients * perClientSec),
+      sum +
+      perTechnique * options.techniques.length * (kinds.length * (options.durationSec + 3) + clients * perClientSec),
     0,
   );
   const estimate = estimateSec < 90 ? `${Math.ceil(estimateSec / 5) * 5} s` : `${Math.round(estimateSec / 60)} min`;
@@ -59,6 +65,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`\n${renderTable(result)}`);
     const backplane = renderBackplane(result);
     if (backplane) process.stdout.write(`\n${backplane}`);
+    const intermediaries = renderIntermediaries(result);
+    if (intermediaries) process.stdout.write(`\n${intermediaries}`);
     for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
     const shown = relative(process.cwd(), options.out);
     const where = shown === '' ? '.' : shown.startsWith('..') ? resolve(options.out) : shown;
@@ -109,7 +117,7 @@ class Progress {
             ? `all ${r.messagesDelivered} delivered`
             : `${r.lost} lost, ${r.duplicates} duplicated`;
       this.note(
-        `✓ ${r.technique} (${r.clients} clients): ${verdict}, ${r.httpRequests} requests, p99 ${r.latencyMs ? `${ms(r.latencyMs.p99)} ms` : '–'}`,
+        `✓ ${r.technique} (${r.clients} clients${r.intermediary && r.intermediary.name !== 'none' ? `, behind ${r.intermediary.name}` : ''}): ${verdict}, ${r.httpRequests} requests, p99 ${r.latencyMs ? `${ms(r.latencyMs.p99)} ms` : '–'}`,
       );
     }
   }

@@ -30,6 +30,13 @@ import { redact } from '../server/redis-feed.ts';
 import { BROWSER_CONNECTIONS_PER_CLIENT } from './browser/capacity.ts';
 import { BrowserClients } from './browser/clients.ts';
 import type { ClientKind } from './options.ts';
+import {
+  DIRECT,
+  type IntermediarySpec,
+  type RunningIntermediary,
+  startIntermediary,
+} from './network/intermediaries.ts';
+import { FirstDelays, intermediaryEntry, judge } from './network/verdict.ts';
 
 /** How long subscribers may take to connect, ms. */
 const CONNECT_TIMEOUT_MS = 60_000;
@@ -81,13 +88,21 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   const load = loadavg();
   const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchTechnique);
   // Feeds outermost, so a chart can set each technique's figures on one feed beside another's.
-  // Round trips, then client kinds, innermost: a sweep chart reads each client count's
-  // techniques across round trips, and a technique's Node and browser runs follow each
-  // other, on as alike a machine as a shared one gets.
+  // With --intermediary, each technique runs direct first: the baseline its other runs are judged by.
+  const intermediaries: (IntermediarySpec | null)[] =
+    options.intermediaries.length > 0 ? [DIRECT, ...options.intermediaries] : [null];
+  // Round trips, then client kinds, then intermediaries, innermost: a sweep chart reads each
+  // client count's techniques across round trips, a technique's Node and browser runs
+  // follow each other, on as alike a machine as a shared one gets, and each technique's
+  // direct run comes right before the runs behind intermediaries it is the baseline of.
   const runs = options.feeds.flatMap((feed) =>
     options.clients.flatMap((clients) =>
       runNetworks(options.network).flatMap((network) =>
-        selected.flatMap((driver) => options.clientKinds.map((kind) => ({ driver, clients, feed, network, kind }))),
+        selected.flatMap((driver) =>
+          options.clientKinds.flatMap((kind) =>
+            intermediaries.map((intermediary) => ({ driver, clients, feed, network, kind, intermediary })),
+          ),
+        ),
       ),
     ),
   );
@@ -112,6 +127,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
           index,
           runs.length,
           run.kind === 'browser' ? browser : null,
+          run.intermediary,
         ),
       );
     }
@@ -131,8 +147,11 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
     await privateRedis?.dispose();
     await browser?.close();
   }
+  judge(results);
   const warnings = [
-    ...new Set(results.flatMap((r) => r.warnings.map((w) => `${r.technique} (${r.clients} clients): ${w}`))),
+    ...new Set(
+      results.flatMap((r) => r.warnings.map((w) => `${r.technique} (${r.clients} clients${behindLabel(r)}): ${w}`)),
+    ),
   ];
   if (load[0] !== undefined && load[0] > cpus().length * 0.5) {
     warnings.unshift(
@@ -157,6 +176,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
       nodes: options.nodes,
       network: options.network,
       clientKinds: options.clientKinds,
+      ...(options.intermediaries.length > 0 ? { intermediaries: options.intermediaries.map((i) => i.label) } : {}),
     },
     environment: {
       node: process.version,
@@ -188,6 +208,12 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   };
 }
 
+/** `, behind buffering` for a run behind an intermediary; nothing otherwise. */
+function behindLabel(r: TechniqueResult): string {
+  const name = r.intermediary?.name;
+  return name && name !== 'none' ? `, behind ${name}` : '';
+}
+
 /** The feed of one run's servers: in memory, or on the Redis at `redisUrl`. */
 interface RunFeed {
   name: 'memory' | 'redis';
@@ -204,9 +230,12 @@ async function runOne(
   index: number,
   total: number,
   browser: BrowserClients | null,
+  intermediary: IntermediarySpec | null = null,
 ): Promise<TechniqueResult> {
   const technique = driver.id;
-  const phase = (step: string) => events.emit('event', { type: 'phase', index, total, technique, clients, step });
+  const behind = intermediary && intermediary !== DIRECT ? ` (behind ${intermediary.label})` : '';
+  const phase = (step: string) =>
+    events.emit('event', { type: 'phase', index, total, technique, clients, step: `${step}${behind}` });
   const nodeCount = feed.redisUrl && !options.url ? options.nodes : 1;
   phase(
     nodeCount > 1
@@ -245,8 +274,20 @@ async function runOne(
   const proxy = options.chaos
     ? await FaultProxy.start({ host: target.hostname, port: Number(target.port || 80) })
     : null;
-  // Subscribers go through the fault proxy when there is one; publishing and the figures do not.
-  const subscriberUrls = proxy ? [proxy.url] : shapedUrls;
+  let middle: RunningIntermediary | null = null;
+  if (intermediary && intermediary !== DIRECT) {
+    try {
+      middle = await startIntermediary(intermediary, { host: target.hostname, port: Number(target.port || 80) });
+    } catch (error) {
+      await shapers?.close();
+      await Promise.all(servers.map((s) => s.stop()));
+      throw new Error(`--intermediary ${intermediary.label}: ${(error as Error).message}`);
+    }
+  }
+  const firstDelays = new FirstDelays();
+  let connectError: string | null = null;
+  // Subscribers go through the fault proxy or the intermediary when there is one; publishing and the figures do not.
+  const subscriberUrls = proxy ? [proxy.url] : middle ? [middle.url] : shapedUrls;
   // The figures of all the nodes together: CPU adds up, and so does memory.
   const figures = (): ProcessFigures | null => {
     const each = servers.map((s) => s.figures());
@@ -298,18 +339,24 @@ async function runOne(
             since: health.lastId,
             epoch: health.epoch,
             pollIntervalMs: options.pollIntervalMs,
-            tracker: tracker.slice(block.first),
+            tracker: firstDelays.wrap(tracker.slice(block.first), block.first),
             clock,
           }),
         ),
     );
     let report: SubscriberReport | undefined;
     try {
-      await withTimeout(
-        subscribers.ready,
-        CONNECT_TIMEOUT_MS,
-        `${technique}: the ${clients} subscribers did not all connect within ${CONNECT_TIMEOUT_MS / 1000} s`,
-      );
+      try {
+        await withTimeout(
+          subscribers.ready,
+          CONNECT_TIMEOUT_MS,
+          `${technique}: the ${clients} subscribers did not all connect within ${CONNECT_TIMEOUT_MS / 1000} s`,
+        );
+      } catch (error) {
+        // Behind an intermediary, failing to connect is a finding: the run goes on and says so.
+        if (!intermediary) throw error;
+        connectError = (error as Error).message;
+      }
 
       const durationMs = options.durationSec * 1000;
       const publishStart = performance.now();
@@ -400,6 +447,13 @@ async function runOne(
       }
       if (nodeCount > 1) result.latencyByNode = tracker.latencyByGroup() as TechniqueResult['latencyByNode'];
       if (!server) result.warnings.push('server CPU and memory are not measured with --url');
+      if (intermediary)
+        result.intermediary = intermediaryEntry(
+          intermediary,
+          middle?.figures() ?? { connections: null, statuses: null, idleCuts: null },
+          firstDelays,
+          connectError,
+        );
       events.emit('event', { type: 'done', result });
       return result;
     } finally {
@@ -409,6 +463,7 @@ async function runOne(
   } finally {
     await proxy?.close();
     await shapers?.close();
+    await middle?.close();
     await Promise.all(servers.map((s) => s.stop()));
   }
 }

@@ -9,6 +9,7 @@ import { techniqueIds } from '../server/contract/techniques.js';
 import { NETWORK_FLAGS, NETWORK_HELP, type NetworkOptions, parseNetworkOptions } from './network/options.ts';
 import { BROWSER_CLIENTS_MAX } from './browser/capacity.ts';
 import { chromiumMissing } from './browser/chromium.ts';
+import { INTERMEDIARIES, type IntermediarySpec, parseIntermediaries } from './network/intermediaries.ts';
 
 export interface BenchOptions {
   scenario: string;
@@ -41,6 +42,8 @@ export interface BenchOptions {
    * the demo page's clients, or both, each technique run once per kind, in this order.
    */
   clientKinds: ClientKind[];
+  /** Put each technique behind each of these (after a direct run); empty: direct only. */
+  intermediaries: IntermediarySpec[];
 }
 
 /** Node clients (autocannon, node:http, ws) or Chromium pages running the pages' own clients. */
@@ -148,6 +151,15 @@ Options:
                         A memory feed in the list still runs on one node, as the
                         baseline; without --feed, --nodes 2 means --feed redis
 ${NETWORK_HELP}
+  --intermediary NAMES  run each technique direct, then behind each of these between
+                        subscribers and server (NAME or NAME=VALUE, comma-separated):
+${Object.entries(INTERMEDIARIES)
+  .filter(([name]) => name !== 'none')
+  .map(
+    ([name, i]) =>
+      `                          ${name}${i.default === null ? '' : `[=${i.unit}]`}: ${i.summary}${i.default === null ? '' : ` (default ${i.default})`}`,
+  )
+  .join('\n')}
   -h, --help            this text
 
 Scenarios:
@@ -166,6 +178,7 @@ Examples:
   npm run bench -- --feed memory,redis --nodes 2
   npm run bench -- --rtt 0,50,200 --duration 4
   npm run bench -- --client-kinds node,browser --clients 5 --duration 4
+  npm run bench -- --intermediary buffering,strip-upgrade,idle-cut=10,nginx --clients 10
 `;
 
 /** The flags, as node:util's parseArgs reads them. */
@@ -185,6 +198,7 @@ const FLAGS = {
   nodes: { type: 'string' },
   browser: { type: 'boolean' },
   'client-kinds': { type: 'string' },
+  intermediary: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   ...NETWORK_FLAGS,
 } as const;
@@ -250,6 +264,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
       );
   }
 
+  let intermediaries: IntermediarySpec[] = [];
+  if (values.intermediary !== undefined) {
+    try {
+      intermediaries = parseIntermediaries(values.intermediary);
+    } catch (error) {
+      throw new UsageError(`--intermediary: ${(error as Error).message}`);
+    }
+    if (values.chaos || nodes > 1)
+      throw new UsageError('--intermediary stands in front of one server; --chaos and --nodes are runs of their own');
+  }
+
   return {
     scenario: scenarioName,
     techniques,
@@ -277,6 +302,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
       throw new UsageError(message);
     }),
     clientKinds,
+    intermediaries,
   };
 }
 

@@ -7,6 +7,7 @@ import type { AutocannonFigures, Prediction } from './drivers/driver.ts';
 import type { BackplaneFigures } from './backplane.ts';
 import type { NetworkOptions, RunNetwork } from './network/options.ts';
 import type { ClientKind } from './options.ts';
+import type { IntermediaryResult } from './network/verdict.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -95,6 +96,8 @@ export interface TechniqueResult {
   subscribedMs: number;
   publishWindowMs: number;
   theory: TheoryCheck[];
+  /** With --intermediary: what stood between the subscribers and the server, and what became of the technique behind it. */
+  intermediary?: IntermediaryResult;
   warnings: string[];
 }
 
@@ -118,6 +121,8 @@ export interface BenchResult {
     network?: NetworkOptions | null;
     /** The kinds of subscribers, each technique run once per kind. */
     clientKinds: ClientKind[];
+    /** With --intermediary: the intermediaries named, each run after the direct baseline (`none`). */
+    intermediaries?: string[];
   };
   environment: {
     node: string;

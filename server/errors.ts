@@ -58,6 +58,11 @@ export const BadTimeout = createError(
   'timeout must be a whole number of milliseconds from 0 to %s, got %s',
   400,
 );
+export const BadPadding = createError(
+  'RTL_BAD_PADDING',
+  'padding must be a whole number of bytes from 0 to %s, got %s',
+  400,
+);
 export const BadPublish = createError('RTL_BAD_PUBLISH', '%s', 400);
 export const BadEncoding = createError(
   'RTL_BAD_ENCODING',

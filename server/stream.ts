@@ -8,6 +8,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Message } from './message.ts';
 import { type ControlEvent, type EndReason, type TransportContext, encode, followFeed } from './transport.ts';
+import { MAX_STREAM_PADDING_BYTES } from './contract/defaults.js';
+import { BadPadding } from './errors.ts';
 
 /** How one streaming technique writes things on the wire. */
 export interface StreamFormat {
@@ -22,6 +24,8 @@ export interface StreamFormat {
   message(message: Message, json: string, epoch: string): string;
   control(event: ControlEvent): string;
   heartbeat(): string;
+  /** A comment of `bytes` bytes that the client ignores, written after `open()` on request. */
+  padding(bytes: number): string;
   /**
    * Bytes after which the server ends the response with an `end` event, so the client
    * reopens from its cursor. Undefined for no limit.
@@ -66,6 +70,8 @@ export function serveStream(
   epoch: string | undefined,
   format: StreamFormat,
 ): void {
+  // Checked before the response is taken over, so a bad value is a plain 400.
+  const padding = paddingOf(request.query);
   reply.hijack();
   const res = reply.raw;
   if (request.method === 'HEAD') {
@@ -101,7 +107,7 @@ export function serveStream(
   // for a stream that lasts as long as the page costs nothing.
   res.removeHeader('transfer-encoding');
   res.writeHead(200, { ...format.headers, connection: 'close' });
-  write(format.open());
+  write(format.open() + (padding > 0 ? format.padding(padding) : ''));
   res.once('close', () => {
     stop('hangup');
     lastWordsLeft();
@@ -156,4 +162,17 @@ export function serveStream(
     }
     res.end(end);
   });
+}
+
+/**
+ * `padding=BYTES`: a comment of that many bytes after the opening, for intermediaries that
+ * hold the first KiB of a response before passing anything on; 0 when absent.
+ */
+function paddingOf(query: unknown): number {
+  const raw = (query as Record<string, unknown> | undefined)?.padding;
+  if (raw === undefined) return 0;
+  const value = typeof raw === 'string' && /^\d{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= 0 && value <= MAX_STREAM_PADDING_BYTES))
+    throw new BadPadding(MAX_STREAM_PADDING_BYTES, JSON.stringify(raw));
+  return value;
 }

@@ -10,6 +10,7 @@ import type { BenchResult, TechniqueResult } from '../result.ts';
 import { describeConfig, describeEnvironment } from './table.ts';
 import { roundTripSweepCharts } from './sweep-charts.ts';
 import { clientKindCharts, kindOf } from './client-kinds.ts';
+import { intermediariesChart } from './intermediaries.ts';
 
 export interface NamedChart {
   /** File name without extension: `bytes-per-message` → bytes-per-message.png. */
@@ -224,6 +225,8 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       subtitle,
     ),
   );
+  const grid = intermediariesChart(result, subtitle);
+  if (grid) charts.push(grid);
   return charts;
 }
 

@@ -5,8 +5,9 @@
 import { existsSync } from 'node:fs';
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import { Chart, type ChartConfiguration, type ChartItem, type Plugin, registerables } from 'chart.js';
+import { cellLabels } from './cell-labels.ts';
 
-Chart.register(...registerables);
+Chart.register(...registerables, cellLabels);
 // chart.js's default grey text is too faint on a projector.
 Chart.defaults.color = '#1c2833';
 

@@ -7,6 +7,7 @@ import type { NamedChart } from './charts.ts';
 import { count, fixed, mib, ms } from './format.ts';
 import { describeConfig, describeEnvironment, feedLabel, runLabel } from './table.ts';
 import { renderBackplane } from './backplane.ts';
+import { renderIntermediaries } from './intermediaries.ts';
 
 export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
   const lines: string[] = [];
@@ -35,6 +36,8 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
 
   const backplane = renderBackplane(result);
   if (backplane) lines.push(backplane);
+  const intermediaries = renderIntermediaries(result);
+  if (intermediaries) lines.push(intermediaries);
 
   lines.push('## Bytes on the wire, both directions (subscribers only)', '');
   lines.push('| technique | clients | request headers | response headers | framing | payload | total |');

@@ -71,9 +71,11 @@ export function runLabel(r: TechniqueResult): string {
   return r.network ? `${label} @ ${r.network.rttMs} ms` : label;
 }
 
-/** The technique, and `(browser)` when Chromium pages were its clients (Node clients go unsaid, as before). */
+/** The technique, `(browser)` when Chromium pages were its clients (Node clients go unsaid), and the intermediary it ran behind. */
 export function techniqueLabel(r: TechniqueResult): string {
-  return r.clientKind === 'browser' ? `${r.technique} (browser)` : r.technique;
+  // Behind an intermediary (--intermediary), the row says which: the same technique runs several times.
+  const behind = r.intermediary && r.intermediary.name !== 'none' ? ` › ${r.intermediary.name}` : '';
+  return `${r.technique}${r.clientKind === 'browser' ? ' (browser)' : ''}${behind}`;
 }
 
 /** The feed a run used: `memory`, `redis`, or `redis ×3` for three nodes sharing it. */

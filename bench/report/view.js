@@ -15,6 +15,30 @@
       chart.ctx.restore();
     },
   };
+  // The same as cell-labels.ts: text in the middle of each bar, from the chart's options.
+  Chart.register({
+    id: 'cellLabels',
+    afterDatasetsDraw: (chart, _args, options) => {
+      if (!options?.lines) return;
+      var ctx = chart.ctx;
+      ctx.save();
+      ctx.fillStyle = '#17202a';
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      ctx.font = '13px sans-serif';
+      options.lines.forEach((perBar, datasetIndex) => {
+        var bars = chart.getDatasetMeta(datasetIndex).data;
+        perBar.forEach((lines, index) => {
+          var bar = bars[index];
+          if (!bar) return;
+          lines.forEach((line, n) => {
+            ctx.fillText(line, (bar.x + bar.base) / 2, bar.y + (n - (lines.length - 1) / 2) * 16);
+          });
+        });
+      });
+      ctx.restore();
+    },
+  });
   charts.forEach((item) => {
     var canvas = document.querySelector(`canvas[data-chart="${item.name}"]`);
     if (!canvas) return;

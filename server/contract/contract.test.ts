@@ -83,9 +83,13 @@ test('poll: an answer round-trips, flags included, and reads as the items a stre
   assert.throws(() => parsePollAnswer('{"cursor":1}'), /not a polling answer/);
 });
 
+/** A `padding=` prelude (the classic 2 KiB), which every parser must skip. */
+const PADDING = 2048;
+
 test('event-stream: what the encoder writes, the parser reads back, in any chunking', () => {
   const stream =
     eventStream.open() +
+    eventStream.padding(PADDING) +
     eventStream.control(CONTROLS[0] as ControlEvent) +
     messages
       .map((message) => eventStream.message(json(message), EPOCH, message.id) + eventStream.heartbeat())
@@ -102,11 +106,15 @@ test('event-stream: what the encoder writes, the parser reads back, in any chunk
   assert.match(eventStream.message('{}', EPOCH, 5), /^id: k3j9x2\.5\n/);
   assert.deepEqual(splitEventId('k3j9x2.5'), { epoch: EPOCH, id: '5' });
   assert.deepEqual(splitEventId('5'), { epoch: undefined, id: '5' });
+  // The padding is exactly the bytes asked for: what an intermediary counts.
+  assert.equal(Buffer.byteLength(eventStream.padding(PADDING)), PADDING);
+  assert.equal(Buffer.byteLength(scriptStream.padding(PADDING)), PADDING);
 });
 
 test('script-stream: the parser reads what a browser would run, in any chunking', () => {
   const document =
     scriptStream.open() +
+    scriptStream.padding(PADDING) +
     scriptStream.control(CONTROLS[0] as ControlEvent) +
     messages.map((message) => scriptStream.message(json(message)) + scriptStream.heartbeat()).join('') +
     CONTROLS.slice(1).map(scriptStream.control).join('');

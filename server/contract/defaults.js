@@ -6,6 +6,12 @@
 export const LONG_POLL_TIMEOUT_MS = 25_000;
 /** A heartbeat is written on an idle stream this often, ms (HEARTBEAT_MS). */
 export const HEARTBEAT_MS = 15_000;
+/**
+ * The most a stream's `padding=BYTES` may ask for: a comment of that many bytes right after
+ * the headers, for intermediaries that hold the first KiB of a response (old IE: 2 KiB;
+ * content-sniffing proxies: 4 KiB and more). See docs/intermediaries.md.
+ */
+export const MAX_STREAM_PADDING_BYTES = 8192;
 /** A forever iframe's document ends after this many bytes and is reopened (IFRAME_MAX_BYTES). */
 export const IFRAME_MAX_BYTES = 256 * 1024;
 /** A polling answer carries at most this many bytes of message JSON, and says `more` (POLL_PAGE_BYTES). */

@@ -22,6 +22,7 @@ export function iframeFormat(maxBytes: number): StreamFormat {
     message: (_message, json) => scriptStream.message(json),
     control: scriptStream.control,
     heartbeat: scriptStream.heartbeat,
+    padding: scriptStream.padding,
     maxBytes,
   };
 }

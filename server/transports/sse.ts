@@ -15,6 +15,7 @@ export const sseFormat: StreamFormat = {
   message: (message, json, epoch) => eventStream.message(json, epoch, message.id),
   control: eventStream.control,
   heartbeat: eventStream.heartbeat,
+  padding: eventStream.padding,
 };
 
 export const transport: TransportBehaviour = {

@@ -26,6 +26,11 @@ export const eventStream = Object.freeze({
   message: (json, epoch, id) => `id: ${epoch}.${id}\ndata: ${json}\n\n`,
   /** @param {ControlEvent} event */
   control: (event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`,
+  /**
+   * A comment of exactly `bytes` bytes (at least 3), written after the opening when asked
+   * (`padding=`): it fills the first KiB that some intermediaries hold. @param {number} bytes
+   */
+  padding: (bytes) => `:${' '.repeat(Math.max(0, bytes - 3))}\n\n`,
   /** A comment: keeps proxies from cutting an idle stream; EventSource ignores it. */
   heartbeat: () => ': heartbeat\n\n',
 });

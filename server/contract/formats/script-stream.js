@@ -43,6 +43,11 @@ export const scriptStream = Object.freeze({
     `<script>c(${escapeForScript(JSON.stringify(event))})</script>\n` +
     (event.type === 'end' ? '</body></html>\n' : ''),
   heartbeat: () => '<!-- heartbeat -->\n',
+  /**
+   * An HTML comment of exactly `bytes` bytes (at least 8), written after the opening when
+   * asked (`padding=`): it fills the first KiB that some intermediaries hold. @param {number} bytes
+   */
+  padding: (bytes) => `<!--${' '.repeat(Math.max(0, bytes - 8))}-->\n`,
 });
 
 /**
