@@ -9,6 +9,9 @@ import type { TechniqueResult } from '../result.ts';
 import { baseOptions, colorOf, type NamedChart } from './charts.ts';
 
 /** The sweep charts for `rows` (one client count, one feed), or none without several round trips. */
+/** One marker shape per technique, in registry order. */
+const POINT_STYLES = ['circle', 'rect', 'triangle', 'rectRot', 'star', 'crossRot'] as const;
+
 export function roundTripSweepCharts(rows: TechniqueResult[], subtitle: string[]): NamedChart[] {
   const trips = new Set(rows.map((r) => r.network?.rttMs).filter((rtt) => rtt !== undefined));
   const delivered = rows.filter((r) => r.network && r.messagesDelivered > 0);
@@ -75,8 +78,12 @@ function sweepChart(
           borderColor: colorOf(technique, i),
           backgroundColor: colorOf(technique, i),
           borderDash: s.dash ?? [],
-          borderWidth: 2.5,
-          pointRadius: 4,
+          // Techniques whose lines coincide (the three streams do) would hide each other.
+          // Chart.js draws the first dataset on top, so each is drawn a little wider, with a
+          // larger marker of its own shape, than the one before: every colour shows, nested.
+          borderWidth: 1.5 + 1.5 * i,
+          pointRadius: 3 + 1.5 * i,
+          pointStyle: POINT_STYLES[i % POINT_STYLES.length],
         })),
       ),
     },
