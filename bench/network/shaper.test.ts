@@ -106,13 +106,19 @@ describe('the shaping proxy', () => {
     const warm = await connected(proxy.port);
     await pingPongs(warm, 1);
     warm.destroy();
-    const started = performance.now();
-    const socket = connect({ port: proxy.port, host: '127.0.0.1', noDelay: true });
-    t.after(() => socket.destroy());
-    // Written at once, as a browser's request follows its connect: it waits for the SYN-ACK.
-    socket.write('ping');
-    await once(socket, 'data');
-    const first = performance.now() - started;
+    // The quickest of a few fresh connections: a busy machine only ever adds to one.
+    const firsts: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const started = performance.now();
+      const socket = connect({ port: proxy.port, host: '127.0.0.1', noDelay: true });
+      t.after(() => socket.destroy());
+      // Written at once, as a browser's request follows its connect: it waits for the SYN-ACK.
+      socket.write('ping');
+      await once(socket, 'data');
+      firsts.push(performance.now() - started);
+      socket.destroy();
+    }
+    const first = Math.min(...firsts);
     assert.ok(
       Math.abs(first - 2 * rttMs) <= Math.max(0.03 * 2 * rttMs, 3),
       `first exchange took ${first.toFixed(1)} ms`,
