@@ -37,6 +37,7 @@ import {
   startIntermediary,
 } from './network/intermediaries.ts';
 import { FirstDelays, intermediaryEntry, judge } from './network/verdict.ts';
+import { type FirstMessageFigures, probeFirstMessage } from './network/first-message.ts';
 
 /** How long subscribers may take to connect, ms. */
 const CONNECT_TIMEOUT_MS = 60_000;
@@ -57,6 +58,9 @@ const OWN_CONNECTIONS = 4;
 const CHAOS_CONNECTIONS = 16;
 /** What the per-address cap of the bench's own servers allows beyond what a run needs: room, not a loophole. */
 const CONNECTIONS_MARGIN = 16;
+/** How long a first-message probe may wait on loopback, ms; each added round trip allows several more. */
+const FIRST_MESSAGE_TIMEOUT_MS = 2000;
+const FIRST_MESSAGE_TIMEOUT_TRIPS = 6;
 /** How often progress events are emitted, ms. */
 const PROGRESS_EVERY_MS = 500;
 /** How often the event-loop monitor samples, ms; each sample holds this much plus the delay. */
@@ -419,6 +423,26 @@ async function runOne(
       const phaseMs = performance.now() - phaseStart;
       loopDelay.disable();
       const benchCpu = process.cpuUsage(benchCpuStart);
+      // After the figures, so that the probes' connections and CPU are in none of them.
+      // Not for browser clients (a page takes seconds to load), under --chaos (cuts), or
+      // behind an intermediary (a buffering one would hold every probe to its timeout).
+      let firstMessage: FirstMessageFigures | null = null;
+      if (!browser && !proxy && !middle) {
+        phase('timing the first message of fresh clients');
+        const after = (await (await fetch(`${baseUrl}/api/health`)).json()) as Health;
+        if (after.lastId > 0)
+          firstMessage = await probeFirstMessage({
+            driver,
+            technique: driver,
+            baseUrl: subscriberUrls[0] as string,
+            clientId: `${clientId}-first`,
+            lastId: after.lastId,
+            epoch: after.epoch,
+            pollIntervalMs: options.pollIntervalMs,
+            clock,
+            timeoutMs: FIRST_MESSAGE_TIMEOUT_MS + FIRST_MESSAGE_TIMEOUT_TRIPS * (network?.rttMs ?? 0),
+          });
+      }
 
       const result = measure({
         driver,
@@ -440,6 +464,7 @@ async function runOne(
         nodes: nodeCount,
         epoch: health.epoch ?? '',
         network,
+        firstMessage,
       });
       if (browser) {
         Object.assign(result, browser.figures(technique));
@@ -526,6 +551,8 @@ interface Measurements {
   epoch: string;
   /** The conditions between subscribers and server; null: loopback, no shaper. */
   network?: RunNetwork | null;
+  /** What fresh clients took to their first message after the run; null: not probed. */
+  firstMessage?: FirstMessageFigures | null;
 }
 
 /** Turns what was recorded into one entry of results.json. */
@@ -569,6 +596,10 @@ export function measure(m: Measurements): TechniqueResult {
       `the bench process itself was saturated (CPU ${benchCpuPercent.toFixed(0)}% of a core, event-loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms): delays include the bench's own queueing`,
     );
   }
+  if (m.firstMessage && m.firstMessage.medianMs === null)
+    warnings.push(
+      `time to first message: ${m.firstMessage.samplesMs.filter((ms) => ms === null).length} of ${m.firstMessage.samplesMs.length} fresh clients got no message in time`,
+    );
   if (m.clockUncertaintyMs > 1)
     warnings.push(`the clock offset to the server is only known to ±${m.clockUncertaintyMs.toFixed(2)} ms`);
 
@@ -588,6 +619,7 @@ export function measure(m: Measurements): TechniqueResult {
     httpRequests: stats.httpRequests,
     meanLatencyMs: latency?.mean ?? null,
     framingBytesPerMessage: framingPerMessage,
+    firstMessageMs: m.firstMessage?.medianMs ?? null,
   };
   const theory: TheoryCheck[] = [];
   // Under --chaos, reconnections add requests, headers and stream openings the simple models leave out.
@@ -633,6 +665,9 @@ export function measure(m: Measurements): TechniqueResult {
     bytesPerClientPerMinute: round(total / m.clients / minutes),
     httpRequestsPerClientPerMinute: round(stats.httpRequests / m.clients / minutes),
     latencyMs: latency,
+    ...(m.firstMessage
+      ? { firstMessageMs: m.firstMessage.medianMs, firstMessageProbesMs: m.firstMessage.samplesMs }
+      : {}),
     server: m.process
       ? {
           cpuMs: round(m.process.end.cpuMs - m.process.start.cpuMs),

@@ -71,6 +71,15 @@ export interface TechniqueResult {
   httpRequestsPerClientPerMinute: number;
   latencyMs: LatencySummary | null;
   /**
+   * Time to first message, ms: the median over a few fresh clients of the technique,
+   * opened after the run through the same network, from starting to connect to holding a
+   * message already waiting (bench/network/first-message.ts). Null when any probe got
+   * nothing in time; absent for browser clients, under --chaos and behind an intermediary.
+   */
+  firstMessageMs?: number | null;
+  /** Each probe's time to first message, ms (null: nothing arrived in time). */
+  firstMessageProbesMs?: (number | null)[];
+  /**
    * The server process during this run (null with --url): CPU time (user + system), as a
    * share of one core over the run, its resident memory when subscribers began to connect,
    * and the peak sampled every 100 ms until they were gone; and the

@@ -79,7 +79,8 @@ export interface ModelInput {
 }
 
 export interface Prediction {
-  metric: 'httpRequests' | 'meanLatencyMs' | 'framingBytesPerMessage';
+  /** `firstMessageMs`: from a fresh client starting to connect to its holding a message already waiting. */
+  metric: 'httpRequests' | 'meanLatencyMs' | 'framingBytesPerMessage' | 'firstMessageMs';
   predicted: number;
   /** How far the measurement may be from the prediction, as a fraction of it (0.1 = ±10%) … */
   tolerance: number;

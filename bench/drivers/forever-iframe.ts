@@ -5,7 +5,7 @@
  */
 import { IFRAME_MAX_BYTES } from '../../server/contract/defaults.js';
 import { ScriptStreamParser, scriptStream } from '../../server/contract/formats/script-stream.js';
-import { streamLatency } from '../network/model.ts';
+import { firstMessageLatency, streamLatency } from '../network/model.ts';
 import type { BenchDriver } from './driver.ts';
 import { httpStreams } from './streams.ts';
 
@@ -46,6 +46,13 @@ export const driver: BenchDriver = {
           'the `<script>m(` … `)</script>` around the JSON per message, and the opening page with its `epoch` event once',
       });
     }
+    predictions.push(
+      firstMessageLatency(
+        input.network,
+        2,
+        "TCP's handshake (1 round trip), then the request; the document's opening and the history follow the response headers in the same flight (1)",
+      ),
+    );
     return predictions;
   },
 };

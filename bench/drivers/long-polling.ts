@@ -4,7 +4,7 @@
  * cursor. autocannon sends the next request as soon as an answer is in.
  */
 import { LONG_POLL_TIMEOUT_MS } from '../../server/contract/defaults.js';
-import { fanOutAllowanceMs, oneWayMs, roundTripMs } from '../network/model.ts';
+import { fanOutAllowanceMs, firstMessageLatency, oneWayMs, roundTripMs } from '../network/model.ts';
 import { type BenchDriver, endpointOf } from './driver.ts';
 import { heldOpen, pollers } from './pollers.ts';
 
@@ -53,6 +53,13 @@ export const driver: BenchDriver = {
           : 'one way: the request is already waiting at the server',
       });
     }
+    predictions.push(
+      firstMessageLatency(
+        network,
+        2,
+        "TCP's handshake (1 round trip), then the first request, answered at once since a message is waiting (1)",
+      ),
+    );
     return predictions;
   },
 };

@@ -2,7 +2,7 @@
  * Short polling: every client asks "anything after my cursor?" once per poll interval,
  * on autocannon connections paced so that their phases are spread over the interval.
  */
-import { oneWayMs } from '../network/model.ts';
+import { firstMessageLatency, oneWayMs } from '../network/model.ts';
 import { type BenchDriver, endpointOf } from './driver.ts';
 import { pollers } from './pollers.ts';
 
@@ -35,6 +35,13 @@ export const driver: BenchDriver = {
         model: 'a message waits half an interval for the next poll, on average, then the answer travels one way',
       });
     }
+    predictions.push(
+      firstMessageLatency(
+        network,
+        2,
+        "TCP's handshake (1 round trip), then the first poll, which leaves at once and is answered with the message already waiting (1)",
+      ),
+    );
     return predictions;
   },
 };

@@ -4,7 +4,7 @@
  * contract's encoder.
  */
 import { EventStreamParser, eventStream } from '../../server/contract/formats/event-stream.js';
-import { streamLatency } from '../network/model.ts';
+import { firstMessageLatency, streamLatency } from '../network/model.ts';
 import type { BenchDriver } from './driver.ts';
 import { httpStreams } from './streams.ts';
 
@@ -43,6 +43,13 @@ export const driver: BenchDriver = {
           'the `id: <epoch>.<id>` and `data:` lines and the blank line per message, and the `retry:` line and the `epoch` event once',
       });
     }
+    predictions.push(
+      firstMessageLatency(
+        input.network,
+        2,
+        "TCP's handshake (1 round trip), then the request; the stream's opening and the history follow the response headers in the same flight (1)",
+      ),
+    );
     return predictions;
   },
 };

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { reconnectDelay } from '../../server/contract/backoff.js';
 import type { Message } from '../../server/contract/feed.js';
 import { type ServerFrame, parseServerFrame, websocketFrames } from '../../server/contract/formats/websocket.js';
-import { streamLatency } from '../network/model.ts';
+import { firstMessageLatency, streamLatency } from '../network/model.ts';
 import { type BenchDriver, endpointOf, type SubscriberReport } from './driver.ts';
 import { subscriberQuery } from './driver.ts';
 
@@ -126,6 +126,13 @@ export const driver: BenchDriver = {
           'the frame header per message: 2 bytes below 126 bytes of payload (RFC 6455 §5.2), and the epoch frame and the close handshake once',
       });
     }
+    predictions.push(
+      firstMessageLatency(
+        input.network,
+        2,
+        "TCP's handshake (1 round trip), then the upgrade; the epoch frame and the history follow the 101 in the same flight, no third trip (1)",
+      ),
+    );
     return predictions;
   },
 };

@@ -43,3 +43,28 @@ export function streamLatency(input: {
     model: 'one way from the server: half the round trip, the bytes at the bandwidth, loss × RTO',
   };
 }
+
+/**
+ * Beyond the trips, what a first message's time holds on any network: starting the client
+ * itself (autocannon's or ws's set-up, a socket) on a shared machine, ms; a tolerance, not
+ * a prediction.
+ */
+export const FIRST_MESSAGE_ALLOWANCE_MS = 25;
+
+/**
+ * The time from a client starting to connect to its holding a message already waiting,
+ * ms: `trips` round trips (TCP's handshake, then the request or upgrade and its answer),
+ * each way of each trip possibly lost (loss × RTO). The bandwidth is left out: the few
+ * hundred bytes of a handshake take about 12 ms at the slowest profile's 400 kbit/s,
+ * inside the tolerance of its 800 ms of trips.
+ */
+export function firstMessageLatency(network: NetworkConditions | null, trips: number, model: string) {
+  const loss = ((network?.lossPercent ?? 0) / 100) * (network ? retransmissionTimeoutMs(network.rttMs) : 0);
+  return {
+    metric: 'firstMessageMs' as const,
+    predicted: trips * (roundTripMs(network) + 2 * loss),
+    tolerance: 0.25,
+    toleranceAbs: FIRST_MESSAGE_ALLOWANCE_MS,
+    model,
+  };
+}

@@ -407,6 +407,7 @@ const METRIC_LABELS: Record<string, { label: string; color: string }> = {
   httpRequests: { label: 'HTTP requests', color: '#5d6d7e' },
   meanLatencyMs: { label: 'mean delay', color: '#48c9b0' },
   framingBytesPerMessage: { label: 'framing B/msg', color: '#f5b041' },
+  firstMessageMs: { label: 'first message', color: '#af7ac5' },
 };
 
 function theoryChart(title: string, subtitle: string[], rows: TechniqueResult[]): ChartConfiguration {

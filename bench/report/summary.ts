@@ -34,6 +34,22 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   }
   lines.push('');
 
+  const probed = result.techniques.filter((r) => r.firstMessageProbesMs !== undefined);
+  if (probed.length > 0) {
+    lines.push('## Time to first message', '');
+    lines.push(
+      'After each run, a few fresh clients of the technique connect through the same network from the last id − 1, so one message is already waiting: the time from starting to connect to holding it, which the run itself never shows (it publishes once every subscriber is connected).',
+      '',
+    );
+    lines.push('| technique | median | each probe |');
+    lines.push('| --- | ---: | --- |');
+    for (const r of probed)
+      lines.push(
+        `| ${runLabel(r)} | ${ms(r.firstMessageMs)} ms | ${(r.firstMessageProbesMs ?? []).map((p) => (p === null ? 'none' : ms(p))).join(', ')} |`,
+      );
+    lines.push('');
+  }
+
   const backplane = renderBackplane(result);
   if (backplane) lines.push(backplane);
   const intermediaries = renderIntermediaries(result);
