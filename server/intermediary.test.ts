@@ -33,7 +33,7 @@ async function startBehind(
     () => `the server to say where it serves: ${output}`,
     15_000,
   );
-  const served = (/serving (http:\/\/[^/]+)\//.exec(output)?.[1] as string).replace('localhost', '127.0.0.1');
+  const served = (/serving (http:\/\/[^/]+)\//.exec(output)?.[1] ?? '').replace('localhost', '127.0.0.1');
   const direct = /unshaped, on (http:\/\/[^/]+)\//.exec(output)?.[1];
   assert.ok(direct, `the start-up message names the app's own address: ${output}`);
   return { served, direct, output: () => output };

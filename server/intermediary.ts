@@ -84,13 +84,13 @@ export function describeIntermediary(
       const limitMs = (spec.value ?? 60) * 1000;
       const cut = [
         limitMs < timings.heartbeatMs &&
-          `${panels({ streams: true }, 'is', 'are')} cut every ${spec.value} s (under HEARTBEAT_MS, ${timings.heartbeatMs} ms) and reconnect`,
+          `${panels({ streams: true }, 'is', 'are')} cut after ${spec.value} s without a byte (under HEARTBEAT_MS, ${timings.heartbeatMs} ms) and reconnect`,
         limitMs < timings.longPollTimeoutMs &&
           `${panels({ holdsRequest: true, streams: false }, 'has', 'have')} its request cut while held (under LONG_POLL_TIMEOUT_MS, ${timings.longPollTimeoutMs} ms) and asks again`,
       ].filter(Boolean);
       lines.push(
         cut.length > 0
-          ? `expect: ${cut.join('; ')}; ${panels({ pollsWhenIdle: true }, 'talks', 'talk')} too often to be cut. Messages still arrive; watch the reconnects.`
+          ? `expect: ${cut.join('; ')}; ${panels({ pollsWhenIdle: true }, 'talks', 'talk')} too often to be cut. Only while the feed is quiet (ticker off): a message resets the clock. Messages still arrive; watch the reconnects.`
           : `expect: nothing to see: every connection talks before ${spec.value} s (heartbeats every ${timings.heartbeatMs} ms, long polls answered after ${timings.longPollTimeoutMs} ms). Try idle-cut=5.`,
       );
       break;
