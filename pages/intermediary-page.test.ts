@@ -24,11 +24,16 @@ describe('the side-by-side page behind an intermediary, in Chromium', needs(CHRO
   after(() => browser?.close());
 
   /**
-   * Serves the page behind `intermediary`, opens it, publishes a message a second (direct,
-   * past the intermediary) until `settled()` says every panel has shown its state, and
-   * returns each panel's health line by technique id ('' when hidden).
+   * Serves the page behind `intermediary`, opens it, waits `seconds` (publishing a message
+   * a second, direct, past the intermediary, unless `quiet`), and returns each panel's
+   * health line by technique id ('' when hidden).
    */
-  async function healthBehind(t: import('node:test').TestContext, intermediary: string, publishing: number) {
+  async function healthBehind(
+    t: import('node:test').TestContext,
+    intermediary: string,
+    seconds: number,
+    quiet = false,
+  ) {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--intermediary', intermediary], {
       env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,8 +54,8 @@ describe('the side-by-side page behind an intermediary, in Chromium', needs(CHRO
     const page = await context.newPage();
     await page.goto(`${served}/`);
     await page.waitForSelector('[data-technique] [data-role="state"]:text-matches("OPEN|CONNECTING")');
-    for (let i = 0; i < publishing; i += 1) {
-      await publish(direct, { author: 'test', text: `tick ${i}` });
+    for (let i = 0; i < seconds; i += 1) {
+      if (!quiet) await publish(direct, { author: 'test', text: `tick ${i}` });
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     return page.$$eval('[data-technique]', (panels) =>
@@ -82,5 +87,17 @@ describe('the side-by-side page behind an intermediary, in Chromium', needs(CHRO
     for (const id of ids({ upgrades: true }))
       assert.match(health[id] ?? '', /^\d+ attempts failed in a row; the last: closed: 1006/, id);
     for (const id of ids({ upgrades: false })) assert.equal(health[id], '', id);
+  });
+
+  test('behind idle-cut, each panel holding a quiet connection says it keeps being cut', async (t) => {
+    // A 2 s limit, nothing published: a held connection is cut every 2 s or so.
+    const health = await healthBehind(t, 'idle-cut=2', 12, true);
+    t.diagnostic(JSON.stringify(health));
+    // Not the held polls: Chromium resends a GET whose reused keep-alive connection closes
+    // before any answer, so most cuts never reach the page (7 requests in 12 s, one
+    // ERR_EMPTY_RESPONSE); only the server's request count shows them.
+    for (const id of ids({ streams: true }))
+      assert.match(health[id] ?? '', /^reconnected \d+ times in the last minute|^\d+ attempts failed in a row/, id);
+    for (const id of ids({ pollsWhenIdle: true })) assert.equal(health[id], '', id);
   });
 });

@@ -17,6 +17,9 @@ const LIST_LENGTH = 30;
 export const STALL_AFTER_MS = 5000;
 /** Failed attempts in a row before a panel shows why: one is a blip, two are a pattern. */
 const FAILURES_SHOWN_AFTER = 2;
+/** Reconnects within a minute before a panel says something cuts its connections. */
+const RECONNECTS_SHOWN_AFTER = 3;
+const RECONNECTS_WINDOW_MS = 60_000;
 
 /**
  * An element with its attributes and text.
@@ -72,6 +75,10 @@ export class Panel {
   #behindSince = /** @type {number | undefined} */ (undefined);
   /** What the server counts as written to this page's client of this technique, bytes. */
   #bytesDown = 0;
+  /** When (performance.now()) a working connection was lost, within the last minute. */
+  #reconnects = /** @type {number[]} */ ([]);
+  /** What the client said as its connection was last lost. */
+  #lastLoss = '';
 
   /** @param {PanelOptions} options */
   constructor({ technique, root, clientId, serverNow }) {
@@ -160,6 +167,11 @@ export class Panel {
         }
       },
       onState: (state) => {
+        // The log line, at this moment, is what the client said about the loss.
+        if (this.stateBadge.dataset.state === 'OPEN' && state === 'CONNECTING') {
+          this.#reconnects.push(performance.now());
+          this.#lastLoss = this.logLine.textContent ?? '';
+        }
         this.stateBadge.textContent = state;
         this.stateBadge.dataset.state = state;
       },
@@ -237,6 +249,12 @@ export class Panel {
     if (lagging > allowance)
       return this.#say(
         `nothing arrived for ${Math.round(lagging / 1000)} s while other panels show up to #${newestAnywhere}, though the server has written ${formatBytes(this.#bytesDown)} to this client: something on the path holds them (a buffering proxy?)`,
+      );
+    // Each reconnect is logged, and the log line soon moves on: only a count shows a pattern.
+    this.#reconnects = this.#reconnects.filter((at) => now - at < RECONNECTS_WINDOW_MS);
+    if (this.#reconnects.length >= RECONNECTS_SHOWN_AFTER)
+      return this.#say(
+        `reconnected ${this.#reconnects.length} times in the last minute, the last after "${this.#lastLoss || 'no reason given'}": something on the path cuts connections (an idle timeout?)`,
       );
     this.#say('');
   }
