@@ -108,6 +108,35 @@ test('behind buffering, a stream shows its first message only once 4 KiB of it h
   assert.ok(Buffer.byteLength(body) >= 4096, `released as a block of at least 4 KiB, got ${Buffer.byteLength(body)}`);
 });
 
+test('with --network too, the intermediary forwards to the shaper: client → intermediary → shaper → app', async (t) => {
+  const { served, direct, output } = await startBehind(t, [
+    '--network',
+    'good-mobile',
+    '--intermediary',
+    'strip-upgrade',
+  ]);
+  assert.match(
+    output(),
+    /intermediary strip-upgrade: .* in front of the shaper on 127\.0\.0\.1:\d+, in front of the app itself/,
+  );
+  const [upgrading] = withCapabilities({ upgrades: true });
+  assert.ok(upgrading);
+  assert.equal(await handshakeStatus(`${served}/api/${upgrading.id}`), 426);
+  // The quickest of a few: a busy machine only adds to a trip, and the shaping is in every one.
+  const quickest = async (url: string) => {
+    const trips: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const started = performance.now();
+      await (await fetch(`${url}/api/health`)).arrayBuffer();
+      if (i >= 2) trips.push(performance.now() - started);
+    }
+    return Math.min(...trips);
+  };
+  const added = (await quickest(served)) - (await quickest(direct));
+  t.diagnostic(`the path through both adds ${added.toFixed(1)} ms (good-mobile: 50 ms)`);
+  assert.ok(added >= 40 && added <= 80, `added ${added.toFixed(1)} ms: the shaper is on the path`);
+});
+
 test('an unknown intermediary stops the server at once, naming the known ones', () => {
   const result = spawnSync(process.execPath, ['--import', 'tsx', MAIN, '--intermediary', 'firewall'], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent' },
