@@ -131,7 +131,14 @@ async function refreshStats() {
   }
 }
 
+/** Every second, each panel compares itself with the newest message any panel has shown. */
+function watchPanels() {
+  const newest = Math.max(0, ...panels.map((panel) => panel.newestId));
+  for (const panel of panels) panel.watch(newest);
+}
+
 let statsTimer = /** @type {ReturnType<typeof setInterval> | undefined} */ (undefined);
+let watchTimer = /** @type {ReturnType<typeof setInterval> | undefined} */ (undefined);
 let frame = 0;
 function draw() {
   for (const panel of panels) panel.timeline.draw();
@@ -142,6 +149,7 @@ function start() {
   // Live from now: the page shows what is published while it is open.
   for (const panel of panels) panel.client?.open(panel.client.cursor);
   statsTimer = setInterval(refreshStats, STATS_EVERY_MS);
+  watchTimer = setInterval(watchPanels, 1000);
   frame = requestAnimationFrame(draw);
 }
 
@@ -150,6 +158,7 @@ function start() {
 window.addEventListener('pagehide', () => {
   for (const panel of panels) panel.client?.close();
   clearInterval(statsTimer);
+  clearInterval(watchTimer);
   clearInterval(tickerTimer);
   cancelAnimationFrame(frame);
 });

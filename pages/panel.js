@@ -9,6 +9,17 @@ import { Timeline } from './timeline.js';
 
 /** Messages listed per panel (older ones scroll away). */
 const LIST_LENGTH = 30;
+/**
+ * How long a panel may lag behind the newest message another panel has shown before it
+ * says so, ms: longer than any delivery on a working path (a satellite profile's trip
+ * included), short enough that a class sees it while still looking.
+ */
+export const STALL_AFTER_MS = 5000;
+/** Failed attempts in a row before a panel shows why: one is a blip, two are a pattern. */
+const FAILURES_SHOWN_AFTER = 2;
+/** Reconnects within a minute before a panel says something cuts its connections. */
+const RECONNECTS_SHOWN_AFTER = 3;
+const RECONNECTS_WINDOW_MS = 60_000;
 
 /**
  * An element with its attributes and text.
@@ -58,6 +69,16 @@ export class Panel {
   /** @type {number[]} */
   #delays = [];
   #received = 0;
+  /** The highest message id this panel has shown: how the page tells a panel that lags. */
+  newestId = 0;
+  /** Since when (performance.now()) another panel has shown a message this one has not. */
+  #behindSince = /** @type {number | undefined} */ (undefined);
+  /** What the server counts as written to this page's client of this technique, bytes. */
+  #bytesDown = 0;
+  /** When (performance.now()) a working connection was lost, within the last minute. */
+  #reconnects = /** @type {number[]} */ ([]);
+  /** What the client said as its connection was last lost. */
+  #lastLoss = '';
 
   /** @param {PanelOptions} options */
   constructor({ technique, root, clientId, serverNow }) {
@@ -104,7 +125,10 @@ export class Panel {
 
     this.list = el('ol', { class: 'messages', 'data-role': 'messages' });
     this.logLine = el('p', { class: 'log', 'data-role': 'log' });
-    this.section.append(header, table, canvas, controls, this.logLine, this.list);
+    // Silent trouble made visible: attempts that keep failing, or nothing arriving while
+    // the other panels receive (a proxy holding a stream shows no error anywhere).
+    this.health = el('p', { class: 'health', 'data-role': 'health', role: 'status', hidden: '' });
+    this.section.append(header, table, canvas, controls, this.logLine, this.health, this.list);
     root.append(this.section);
   }
 
@@ -137,10 +161,17 @@ export class Panel {
       onMessage: (message) => this.#show(message),
       onEvent: (event) => {
         if (event.type === 'gap') this.#notice(`${event.missed} messages were too old to recover`);
-        if (event.type === 'reset')
+        if (event.type === 'reset') {
+          this.newestId = 0;
           this.#notice(`the feed started over (epoch ${event.epoch}): its history from the start`);
+        }
       },
       onState: (state) => {
+        // The log line, at this moment, is what the client said about the loss.
+        if (this.stateBadge.dataset.state === 'OPEN' && state === 'CONNECTING') {
+          this.#reconnects.push(performance.now());
+          this.#lastLoss = this.logLine.textContent ?? '';
+        }
         this.stateBadge.textContent = state;
         this.stateBadge.dataset.state = state;
       },
@@ -179,6 +210,8 @@ export class Panel {
     this.#delays.push(delay);
     if (this.#delays.length > 200) this.#delays.shift();
     this.#received += 1;
+    this.newestId = Math.max(this.newestId, message.id);
+    this.#behindSince = undefined;
     this.figures.messages.textContent = String(this.#received);
     this.figures.delay.textContent = `${formatMs(median(this.#delays))} / ${formatMs(delay)}`;
     this.timeline.tick();
@@ -194,11 +227,50 @@ export class Panel {
     this.list.prepend(item);
   }
 
+  /**
+   * Says what is wrong when nothing shows it: called every second with the newest message
+   * id any panel has shown. A client that keeps failing shows its last reason; one that
+   * lags (connected, maybe, but nothing arrives) shows for how long.
+   * @param {number} newestAnywhere
+   */
+  watch(newestAnywhere) {
+    const client = this.client;
+    const now = performance.now();
+    if (!client || client.state === 'CLOSED') return this.#say('');
+    if (this.newestId >= newestAnywhere) this.#behindSince = undefined;
+    else this.#behindSince ??= now;
+    if (client.state === 'CONNECTING' && client.failedAttempts >= FAILURES_SHOWN_AFTER)
+      return this.#say(
+        `${client.failedAttempts} attempts failed in a row; the last: ${client.lastFailure || 'no reason given'}`,
+      );
+    // A poller asks once an interval: it lags by up to one, and that is not trouble.
+    const allowance = STALL_AFTER_MS + (this.technique.capabilities.pollsWhenIdle ? client.intervalMs : 0);
+    const lagging = this.#behindSince === undefined ? 0 : now - this.#behindSince;
+    if (lagging > allowance)
+      return this.#say(
+        `nothing arrived for ${Math.round(lagging / 1000)} s while other panels show up to #${newestAnywhere}, though the server has written ${formatBytes(this.#bytesDown)} to this client: something on the path holds them (a buffering proxy?)`,
+      );
+    // Each reconnect is logged, and the log line soon moves on: only a count shows a pattern.
+    this.#reconnects = this.#reconnects.filter((at) => now - at < RECONNECTS_WINDOW_MS);
+    if (this.#reconnects.length >= RECONNECTS_SHOWN_AFTER)
+      return this.#say(
+        `reconnected ${this.#reconnects.length} times in the last minute, the last after "${this.#lastLoss || 'no reason given'}": something on the path cuts connections (an idle timeout?)`,
+      );
+    this.#say('');
+  }
+
+  /** @param {string} text empty to hide */
+  #say(text) {
+    this.health.hidden = text === '';
+    if (this.health.textContent !== text) this.health.textContent = text;
+  }
+
   /** @param {any} counters the server's counters for this page's client of this technique */
   update(counters) {
     if (!counters) return;
     this.figures.requests.textContent = String(counters.httpRequests);
-    this.figures.down.textContent = formatBytes(counters.bytesOut.headers + counters.bytesOut.body);
+    this.#bytesDown = counters.bytesOut.headers + counters.bytesOut.body;
+    this.figures.down.textContent = formatBytes(this.#bytesDown);
     this.figures.up.textContent = formatBytes(counters.bytesIn.headers + counters.bytesIn.body);
   }
 }

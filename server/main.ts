@@ -6,6 +6,8 @@
 import { networkInterfaces } from 'node:os';
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { INTERMEDIARIES } from '../bench/network/intermediaries.ts';
+import { describeIntermediary, intermediaryInFront, intermediaryOf } from './intermediary.ts';
 import { describeShapedNetwork, type ShapedNetwork, shapeInFront, shapedNetworkOf } from './network.ts';
 import { redact } from './redact.ts';
 import { transports } from './transports/index.ts';
@@ -13,14 +15,18 @@ import { transports } from './transports/index.ts';
 /** If a clean shutdown takes longer than this, ms, the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 5000;
 
-const USAGE = `usage: npm start [-- --feed memory|redis://host:port[/db]] [--network PROFILE]
+const USAGE = `usage: npm start [-- --feed memory|redis://host:port[/db]] [--network PROFILE] [--intermediary NAME[=VALUE]]
 
 Serves the demo pages and the API. Every setting is an environment variable (see
 docs/configuration.md); --feed is the same as FEED. --network (or NETWORK) serves them
 through a shaping proxy with a profile's round trip, bandwidth, loss and jitter:
-lan, good-mobile, poor-mobile, satellite (docs/bench.md, "Network conditions").`;
+lan, good-mobile, poor-mobile, satellite (docs/bench.md, "Network conditions").
+--intermediary (or INTERMEDIARY) serves them through a hostile intermediary, in front
+of the network if both are given: ${Object.keys(INTERMEDIARIES)
+  .filter((name) => name !== 'none')
+  .join(', ')} (docs/intermediaries.md).`;
 
-/** The command line: --feed (the same as FEED), --network (the same as NETWORK) and --help. */
+/** The command line: --feed, --network and --intermediary (the same as FEED, NETWORK and INTERMEDIARY) and --help. */
 function argumentsOf(argv: string[]): Record<string, string> {
   const overrides: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 1) {
@@ -29,8 +35,8 @@ function argumentsOf(argv: string[]): Record<string, string> {
       console.log(USAGE);
       process.exit(0);
     }
-    const inline = /^--(feed|network)=(.*)$/.exec(arg);
-    const flag = /^--(feed|network)$/.exec(arg);
+    const inline = /^--(feed|network|intermediary)=(.*)$/.exec(arg);
+    const flag = /^--(feed|network|intermediary)$/.exec(arg);
     if (inline) overrides[(inline[1] as string).toUpperCase()] = inline[2] as string;
     else if (flag && argv[i + 1] !== undefined) {
       i += 1;
@@ -46,10 +52,12 @@ function argumentsOf(argv: string[]): Record<string, string> {
 async function main(): Promise<void> {
   let config: Config;
   let network: ShapedNetwork | null;
+  let intermediary: ReturnType<typeof intermediaryOf>;
   try {
     const env = { ...process.env, ...argumentsOf(process.argv.slice(2)) };
     config = loadConfig(env);
     network = shapedNetworkOf(env.NETWORK);
+    intermediary = intermediaryOf(env.INTERMEDIARY);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof RangeError) {
       console.error(`realtime-lab: bad configuration: ${error.message}`);
@@ -59,23 +67,44 @@ async function main(): Promise<void> {
   }
 
   const { app, feed, farewell } = await buildApp({ config });
-  let shaper: Awaited<ReturnType<typeof shapeInFront>> | null = null;
+  let publicPort = config.port;
   try {
     // Fastify answers HOST=localhost with a second server for the other address family,
     // made behind the app's back: the connection guard (connections.ts) would not see its
     // connections. 127.0.0.1 is what a browser reaches for localhost when ::1 refuses.
     const host = config.host === 'localhost' ? '127.0.0.1' : config.host;
-    // Shaped, the app is reached only through the shaper, which takes its address and port.
-    await app.listen(network ? { port: 0, host: '127.0.0.1' } : { port: config.port, host });
+    const inFront = network !== null || intermediary !== null;
+    // With anything in front, the app is reached only through it, which takes its address
+    // and port: client → intermediary → shaper → app.
+    await app.listen(inFront ? { port: 0, host: '127.0.0.1' } : { port: config.port, host });
+    const appAddress = app.server.address();
+    const appPort = typeof appAddress === 'object' && appAddress ? appAddress.port : 0;
+    let next = { host: '127.0.0.1', port: appPort };
+    let nextDescribed = `the app itself, unshaped, on http://127.0.0.1:${appPort}/`;
     if (network) {
-      const appAddress = app.server.address();
-      const appPort = typeof appAddress === 'object' && appAddress ? appAddress.port : 0;
-      shaper = await shapeInFront(network, appPort, { host, port: config.port });
+      const shaper = await shapeInFront(
+        network,
+        appPort,
+        intermediary ? { host: '127.0.0.1', port: 0 } : { host, port: config.port },
+      );
       console.log(`realtime-lab: ${describeShapedNetwork(network, appPort)}`);
-      if (host === '0.0.0.0' || host === '::')
-        console.log(
-          'realtime-lab: shaped, every client reaches the app from 127.0.0.1: MAX_CONNECTIONS_PER_ADDRESS counts them together',
-        );
+      next = { host: '127.0.0.1', port: shaper.port };
+      nextDescribed = `the shaper on 127.0.0.1:${shaper.port}, in front of ${nextDescribed}`;
+      publicPort = shaper.port;
+    }
+    if (intermediary) {
+      const running = await intermediaryInFront(intermediary, next, { host, port: config.port });
+      for (const line of describeIntermediary(intermediary, nextDescribed, config))
+        console.log(`realtime-lab: ${line}`);
+      publicPort = Number(new URL(running.url).port);
+    }
+    if (inFront && (host === '0.0.0.0' || host === '::'))
+      console.log(
+        'realtime-lab: through a proxy, every client reaches the app from 127.0.0.1: MAX_CONNECTIONS_PER_ADDRESS counts them together',
+      );
+    if (!inFront) {
+      const address = app.server.address();
+      publicPort = typeof address === 'object' && address ? address.port : config.port;
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -83,8 +112,7 @@ async function main(): Promise<void> {
     console.error(`realtime-lab: cannot listen on ${config.host}:${config.port}${hint}: ${(error as Error).message}`);
     process.exit(1);
   }
-  const address = shaper ? { port: shaper.port } : app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
+  const port = publicPort;
   const everywhere = config.host === '0.0.0.0' || config.host === '::';
   const shown = everywhere ? 'localhost' : config.host;
   console.log(`realtime-lab: serving http://${shown}:${port}/ (${transports.map((t) => t.id).join(', ')})`);

@@ -20,6 +20,7 @@
  */
 import { Agent, type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 import { type Socket, connect } from 'node:net';
+import { type Listen, LOOPBACK, listenOn } from './listen.ts';
 
 export interface HttpProxyOptions {
   /** Hold each response body until it has this many bytes (or ends); 0 forwards at once. */
@@ -85,10 +86,14 @@ export class HttpProxy {
       );
   }
 
-  /** Listens on a free loopback port and forwards everything to `target`. */
-  static async start(target: { host: string; port: number }, options: HttpProxyOptions = {}): Promise<HttpProxy> {
+  /** Listens on `listen` (a free loopback port by default) and forwards everything to `target`. */
+  static async start(
+    target: { host: string; port: number },
+    options: HttpProxyOptions = {},
+    listen: Listen = LOOPBACK,
+  ): Promise<HttpProxy> {
     const proxy = new HttpProxy(target, options);
-    await new Promise<void>((resolve) => proxy.#server.listen(0, '127.0.0.1', resolve));
+    await listenOn(proxy.#server, listen);
     return proxy;
   }
 

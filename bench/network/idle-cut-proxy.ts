@@ -5,6 +5,7 @@
  * bytes (a heartbeat, a ping) keep a connection alive.
  */
 import { type Server, type Socket, connect, createServer } from 'node:net';
+import { type Listen, LOOPBACK, listenOn } from './listen.ts';
 
 export interface IdleCutStats {
   accepted: number;
@@ -21,12 +22,16 @@ export class IdleCutProxy {
     this.#server = server;
   }
 
-  /** Listens on a free loopback port and forwards every connection to `target`. */
-  static async start(target: { host: string; port: number }, idleMs: number): Promise<IdleCutProxy> {
+  /** Listens on `listen` (a free loopback port by default) and forwards every connection to `target`. */
+  static async start(
+    target: { host: string; port: number },
+    idleMs: number,
+    listen: Listen = LOOPBACK,
+  ): Promise<IdleCutProxy> {
     const server = createServer();
     const proxy = new IdleCutProxy(server);
     server.on('connection', (client) => proxy.#accept(client, target, idleMs));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await listenOn(server, listen);
     return proxy;
   }
 

@@ -7,6 +7,7 @@
  */
 import { HttpProxy } from './http-proxy.ts';
 import { IdleCutProxy } from './idle-cut-proxy.ts';
+import { type Listen, LOOPBACK } from './listen.ts';
 import { startNginx } from './nginx.ts';
 
 /** One intermediary as named on the command line. */
@@ -101,10 +102,11 @@ export interface RunningIntermediary {
   close(): Promise<void>;
 }
 
-/** Starts `spec` in front of the server at `target`. */
+/** Starts `spec` in front of the server at `target`, listening on `listen` (a free loopback port by default). */
 export async function startIntermediary(
   spec: IntermediarySpec,
   target: { host: string; port: number },
+  listen: Listen = LOOPBACK,
 ): Promise<RunningIntermediary> {
   switch (spec.kind) {
     case 'none':
@@ -117,6 +119,7 @@ export async function startIntermediary(
         spec.kind === 'strip-upgrade'
           ? { stripUpgrade: true }
           : { holdBytes: (spec.value ?? 4) * 1024, hold: spec.kind === 'buffering' ? 'every' : 'first' },
+        listen,
       );
       return {
         url: proxy.url,
@@ -125,7 +128,7 @@ export async function startIntermediary(
       };
     }
     case 'idle-cut': {
-      const proxy = await IdleCutProxy.start(target, (spec.value ?? 60) * 1000);
+      const proxy = await IdleCutProxy.start(target, (spec.value ?? 60) * 1000, listen);
       return {
         url: proxy.url,
         figures: () => ({ connections: proxy.stats.accepted, statuses: null, idleCuts: proxy.stats.cut }),
@@ -134,7 +137,10 @@ export async function startIntermediary(
     }
     case 'nginx':
     case 'nginx-buffered': {
-      const nginx = await startNginx(`${target.host}:${target.port}`, { buffering: spec.kind === 'nginx-buffered' });
+      const nginx = await startNginx(`${target.host}:${target.port}`, {
+        buffering: spec.kind === 'nginx-buffered',
+        listen,
+      });
       return {
         url: nginx.url,
         figures: () => ({ connections: null, statuses: null, idleCuts: null }),

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../redis-process.ts';
+import type { Listen } from './listen.ts';
 
 /** Where nginx is: `NGINX_PATH`, else Debian's. */
 export const NGINX_BIN =
@@ -21,6 +22,8 @@ export interface NginxOptions {
   buffering: boolean;
   /** `proxy_ignore_headers X-Accel-Buffering`: nginx buffers even responses that ask it not to. */
   ignoreAccelBuffering?: boolean;
+  /** Where nginx listens: a free loopback port unless given. */
+  listen?: Listen;
 }
 
 export interface Nginx {
@@ -42,10 +45,12 @@ export async function startNginx(target: string, options: NginxOptions): Promise
   const page = await readFile(fileURLToPath(new URL('../../docs/scale-out.md', import.meta.url)), 'utf8');
   const block = /```nginx\n([\s\S]*?)```/.exec(page)?.[1];
   if (!block) throw new Error('docs/scale-out.md has no nginx block');
-  const port = await freePort();
+  const host = options.listen?.host ?? '127.0.0.1';
+  const port = options.listen?.port || (await freePort());
+  const bracketed = host.includes(':') ? `[${host}]` : host;
   let upstreams = 0;
   let config = block
-    .replace(/listen \d+;/, `listen 127.0.0.1:${port};`)
+    .replace(/listen \d+;/, `listen ${bracketed}:${port};`)
     // The page's two nodes become the one server under test.
     .replace(/^(\s*)server 127\.0\.0\.1:\d+;\n/gm, (_line, indent: string) =>
       upstreams++ === 0 ? `${indent}server ${target};\n` : '',
@@ -76,7 +81,7 @@ export async function startNginx(target: string, options: NginxOptions): Promise
   // The bench may exit without its finally blocks (Ctrl-C): nginx must not outlive it.
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bracketed}:${port}`;
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline && child.exitCode === null) {
     const up = await fetch(`${url}/api/health`).then(

@@ -49,7 +49,14 @@ export class FeedClient {
    * (`capabilities.pollsWhenIdle`); the page's interval knob sets it. Others ignore it.
    */
   intervalMs = 1000;
+  /**
+   * What the client last said before it began reconnecting ("poll failed: HTTP 502",
+   * "closed: 1006 …"): the panel shows it when the attempts keep failing, as the log line
+   * itself is soon overwritten by the next "reconnecting in …".
+   */
+  lastFailure = '';
   #attempt = 0;
+  #lastLine = '';
   #retryTimer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
   #wanted = false;
 
@@ -148,6 +155,11 @@ export class FeedClient {
     this.hooks.onEvent?.(event);
   }
 
+  /** Attempts that failed in a row since the connection last worked. */
+  get failedAttempts() {
+    return this.#attempt;
+  }
+
   /** The connection has proven to work (an answer, an open event): reset the backoff. */
   opened() {
     this.#attempt = 0;
@@ -158,6 +170,7 @@ export class FeedClient {
   retry() {
     if (!this.#wanted) return;
     clearTimeout(this.#retryTimer);
+    this.lastFailure = this.#lastLine;
     const wait = Math.round(reconnectDelay(this.#attempt));
     this.#attempt += 1;
     this.setState('CONNECTING');
@@ -190,6 +203,7 @@ export class FeedClient {
 
   /** @param {string} line */
   log(line) {
+    this.#lastLine = line;
     this.hooks.onLog?.(line);
   }
 

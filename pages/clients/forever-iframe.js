@@ -37,7 +37,10 @@ export class Client extends FeedClient {
       if (this.#frame !== frame) return; // removed on purpose
       frame.remove();
       if (this.#endedByServer) this.connect();
-      else this.retry();
+      else {
+        this.log('the document ended (cut, or an error page: a frame hides its HTTP status)');
+        this.retry();
+      }
     };
     this.#frame = frame;
     this.#span = this.spanStart('connection');

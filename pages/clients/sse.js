@@ -24,9 +24,11 @@ export class Client extends FeedClient {
       if (this.#span) this.spanEnd(this.#span);
       if (source.readyState === EventSource.CLOSED) {
         // The browser gave up (an HTTP error): reconnect ourselves, with backoff.
+        this.log('the stream failed and EventSource gave up (an HTTP error: it hides the status)');
         this.retry();
       } else {
         // The browser is reconnecting by itself, after `retry:` ms.
+        this.log('the stream broke; EventSource reconnects by itself');
         this.setState('CONNECTING');
         this.#span = this.spanStart('connection');
       }

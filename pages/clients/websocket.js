@@ -34,7 +34,13 @@ export class Client extends FeedClient {
         );
       }
       if (this.#socket !== socket) return; // closed on purpose
-      this.log(`closed: ${event.code} ${event.reason}`);
+      // 1006 is all a page learns of a refused handshake too (a 426 from a proxy that
+      // stripped Upgrade, a 403): the browser keeps the HTTP status from scripts.
+      this.log(
+        event.code === 1006
+          ? 'closed: 1006, no close frame (a refused handshake looks the same: the browser shows its HTTP status in the console, never to the page)'
+          : `closed: ${event.code} ${event.reason}`,
+      );
       this.retry();
     };
   }
