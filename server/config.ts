@@ -42,6 +42,14 @@ export interface Config {
    * one more closes the connection with 1008. `WS_PING_BUDGET`, default 50.
    */
   wsPingBudget: number;
+  /**
+   * Whether the WebSocket endpoint accepts permessage-deflate (RFC 7692) when a client
+   * offers it. `WS_PERMESSAGE_DEFLATE`, default false (`0`/`false`); `1`/`true` turns it on.
+   * Off by default: with context takeover each connection holds its own zlib contexts
+   * (about 300 KiB once a frame has been compressed), and every frame costs CPU to compress
+   * for each connection; docs/bench.md measures what it saves.
+   */
+  wsPerMessageDeflate: boolean;
   /** Long-poll hold when the request names no `timeout`, ms. `LONG_POLL_TIMEOUT_MS`, default 25000. */
   longPollTimeoutMs: number;
   /** Longest hold a request may ask for with `timeout`, ms. `LONG_POLL_MAX_TIMEOUT_MS`, default 55000. */
@@ -135,6 +143,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   bodyLimitBytes: 32 * 1024,
   heartbeatMs: HEARTBEAT_MS,
   wsPingBudget: 50,
+  wsPerMessageDeflate: false,
   longPollTimeoutMs: LONG_POLL_TIMEOUT_MS,
   longPollMaxTimeoutMs: 55_000,
   iframeMaxBytes: IFRAME_MAX_BYTES,
@@ -170,6 +179,7 @@ export const CONFIG_VARIABLES: { readonly [K in keyof Config]: { readonly variab
     bodyLimitBytes: { variable: 'BODY_LIMIT_BYTES', unit: 'bytes' },
     heartbeatMs: { variable: 'HEARTBEAT_MS', unit: 'ms' },
     wsPingBudget: { variable: 'WS_PING_BUDGET', unit: 'pings per 10 s' },
+    wsPerMessageDeflate: { variable: 'WS_PERMESSAGE_DEFLATE', unit: '`1`/`true` or `0`/`false`' },
     longPollTimeoutMs: { variable: 'LONG_POLL_TIMEOUT_MS', unit: 'ms' },
     longPollMaxTimeoutMs: { variable: 'LONG_POLL_MAX_TIMEOUT_MS', unit: 'ms' },
     iframeMaxBytes: { variable: 'IFRAME_MAX_BYTES', unit: 'bytes' },
@@ -226,6 +236,7 @@ export function loadConfig(env: Env): Config {
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', DEFAULT_CONFIG.bodyLimitBytes, 64, 16 * 1024 * 1024),
     heartbeatMs: integer(env, 'HEARTBEAT_MS', DEFAULT_CONFIG.heartbeatMs, 100, 3_600_000),
     wsPingBudget: integer(env, 'WS_PING_BUDGET', DEFAULT_CONFIG.wsPingBudget, 1, 1_000_000),
+    wsPerMessageDeflate: onOff(env, 'WS_PERMESSAGE_DEFLATE', DEFAULT_CONFIG.wsPerMessageDeflate),
     longPollTimeoutMs: integer(env, 'LONG_POLL_TIMEOUT_MS', DEFAULT_CONFIG.longPollTimeoutMs, 1, 3_600_000),
     longPollMaxTimeoutMs: integer(env, 'LONG_POLL_MAX_TIMEOUT_MS', DEFAULT_CONFIG.longPollMaxTimeoutMs, 1, 3_600_000),
     iframeMaxBytes: integer(env, 'IFRAME_MAX_BYTES', DEFAULT_CONFIG.iframeMaxBytes, 1024, 1024 * 1024 * 1024),
@@ -298,6 +309,15 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   }
   return value;
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw new ConfigError(`${name} must be 1, true, 0 or false, got ${JSON.stringify(raw)}`);
 }
 
 function text(env: Env, name: string, fallback: string): string {

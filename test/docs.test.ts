@@ -95,6 +95,7 @@ test('CONFIG_VARIABLES names exactly the variables loadConfig reads, each for it
     ALLOWED_ORIGINS: 'https://a.example',
     ALLOWED_HOSTS: 'lab.example',
     LOG_LEVEL: 'debug',
+    WS_PERMESSAGE_DEFLATE: '1',
   };
   for (const key of Object.keys(CONFIG_VARIABLES) as (keyof Config)[]) {
     const { variable } = CONFIG_VARIABLES[key];

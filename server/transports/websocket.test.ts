@@ -187,14 +187,42 @@ test('a plain GET gets 426 Upgrade Required', async (t) => {
   assert.match(((await response.json()) as { message: string }).message, /speaks WebSocket/);
 });
 
-test('permessage-deflate is not negotiated even when the client offers it', async (t) => {
-  const server = await startServer(t);
+/** Opens a socket that offers permessage-deflate; returns it with the extension header the server answered. */
+async function offerDeflate(t: import('node:test').TestContext, server: TestServer) {
   const socket = new WebSocket(wsUrl(server), { perMessageDeflate: true });
+  t.after(() => socket.terminate());
+  const frames: Record<string, unknown>[] = [];
+  socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
   const opened = once(socket, 'open'); // 'open' follows 'upgrade' in the same tick
   const [response] = (await once(socket, 'upgrade')) as [import('node:http').IncomingMessage];
-  assert.equal(response.headers['sec-websocket-extensions'], undefined);
   await opened;
+  return { socket, frames, extensions: response.headers['sec-websocket-extensions'] };
+}
+
+test('permessage-deflate is not negotiated by default even when the client offers it', async (t) => {
+  const server = await startServer(t);
+  const { socket, extensions } = await offerDeflate(t, server);
+  assert.equal(extensions, undefined);
   assert.equal(socket.extensions, '');
+  socket.close();
+});
+
+test('with WS_PERMESSAGE_DEFLATE on, the extension is negotiated and compressed frames arrive both ways', async (t) => {
+  const server = await startServer(t, { config: { wsPerMessageDeflate: true } });
+  const { socket, frames, extensions } = await offerDeflate(t, server);
+  assert.match(String(extensions), /^permessage-deflate\b/);
+  assert.match(socket.extensions, /permessage-deflate/);
+  const text = 'compressible '.repeat(40);
+  // Up compressed (the publish), down compressed (the ack and the message).
+  socket.send(JSON.stringify({ type: 'publish', author: 'deflate', text, ref: 'r1' }));
+  await until(
+    () => frames.some((f) => f.text === text) && frames.some((f) => f.type === 'ack'),
+    'the ack and the message',
+  );
+  assert.deepEqual(
+    frames.find((f) => f.type === 'ack'),
+    { type: 'ack', id: frames.find((f) => f.text === text)?.id, ref: 'r1' },
+  );
   socket.close();
 });
 

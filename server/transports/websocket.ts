@@ -39,6 +39,16 @@ export const PING_WINDOW_MS = 10_000;
 /** After a close frame, how long a peer has to answer before its socket is cut, ms. */
 export const CLOSE_GRACE_MS = 1000;
 
+/**
+ * permessage-deflate as WS_PERMESSAGE_DEFLATE turns it on. Every frame is compressed
+ * (ws's default threshold of 1 KiB would leave every feed frame, a few hundred bytes,
+ * as it is), with context takeover both ways (the default): the window remembers the
+ * previous frames, so the field names and the author every message repeats cost a few
+ * bits, which is where small JSON frames gain. The price is the zlib contexts each
+ * connection keeps once it has compressed a frame; docs/bench.md has the numbers.
+ */
+export const PER_MESSAGE_DEFLATE = Object.freeze({ threshold: 0 });
+
 export const transport: TransportBehaviour = {
   async register(scope, context) {
     const { config } = context;
@@ -47,7 +57,7 @@ export const transport: TransportBehaviour = {
       options: {
         // A publish frame is at most a publish body: no reason to accept ws's 100 MiB default.
         maxPayload: config.bodyLimitBytes,
-        perMessageDeflate: false,
+        perMessageDeflate: config.wsPerMessageDeflate ? PER_MESSAGE_DEFLATE : false,
         // ws answers every ping itself and, past 60 pongs not yet written, cuts the socket
         // without a close frame: serveSocket answers pings within a budget instead.
         autoPong: false,
