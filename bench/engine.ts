@@ -38,6 +38,7 @@ import {
 } from './network/intermediaries.ts';
 import { FirstDelays, intermediaryEntry, judge } from './network/verdict.ts';
 import { type FirstMessageFigures, probeFirstMessage } from './network/first-message.ts';
+import { type WsVariant, serverEnvFor } from './ws-variants.ts';
 
 /** How long subscribers may take to connect, ms. */
 const CONNECT_TIMEOUT_MS = 60_000;
@@ -104,7 +105,9 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
       runNetworks(options.network).flatMap((network) =>
         selected.flatMap((driver) =>
           options.clientKinds.flatMap((kind) =>
-            intermediaries.map((intermediary) => ({ driver, clients, feed, network, kind, intermediary })),
+            variantsOf(driver, kind, options).flatMap((wsVariant) =>
+              intermediaries.map((intermediary) => ({ driver, clients, feed, network, kind, intermediary, wsVariant })),
+            ),
           ),
         ),
       ),
@@ -132,6 +135,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
           runs.length,
           run.kind === 'browser' ? browser : null,
           run.intermediary,
+          run.wsVariant,
         ),
       );
     }
@@ -154,7 +158,9 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   judge(results);
   const warnings = [
     ...new Set(
-      results.flatMap((r) => r.warnings.map((w) => `${r.technique} (${r.clients} clients${behindLabel(r)}): ${w}`)),
+      results.flatMap((r) =>
+        r.warnings.map((w) => `${r.technique}${variantSuffix(r)} (${r.clients} clients${behindLabel(r)}): ${w}`),
+      ),
     ),
   ];
   if (load[0] !== undefined && load[0] > cpus().length * 0.5) {
@@ -181,6 +187,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
       network: options.network,
       clientKinds: options.clientKinds,
       ...(options.intermediaries.length > 0 ? { intermediaries: options.intermediaries.map((i) => i.label) } : {}),
+      wsVariants: options.wsVariants,
     },
     environment: {
       node: process.version,
@@ -212,6 +219,19 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   };
 }
 
+/**
+ * The variants a technique runs in: each of --ws-variants for one that upgrades, with
+ * Node clients (whose driver can offer a subprotocol or the extension); once otherwise.
+ */
+function variantsOf(driver: BenchTechnique, kind: ClientKind, options: BenchOptions): (WsVariant | null)[] {
+  return driver.capabilities.upgrades && kind === 'node' ? options.wsVariants : [null];
+}
+
+/** ` [msgpack]` for a run in a WebSocket variant other than plain JSON; nothing otherwise. */
+function variantSuffix(r: TechniqueResult): string {
+  return r.wsVariant && r.wsVariant !== 'json' ? ` [${r.wsVariant}]` : '';
+}
+
 /** `, behind buffering` for a run behind an intermediary; nothing otherwise. */
 function behindLabel(r: TechniqueResult): string {
   const name = r.intermediary?.name;
@@ -235,9 +255,10 @@ async function runOne(
   total: number,
   browser: BrowserClients | null,
   intermediary: IntermediarySpec | null = null,
+  wsVariant: WsVariant | null = null,
 ): Promise<TechniqueResult> {
   const technique = driver.id;
-  const behind = intermediary && intermediary !== DIRECT ? ` (behind ${intermediary.label})` : '';
+  const behind = `${wsVariant && wsVariant !== 'json' ? ` [${wsVariant}]` : ''}${intermediary && intermediary !== DIRECT ? ` (behind ${intermediary.label})` : ''}`;
   const phase = (step: string) =>
     events.emit('event', { type: 'phase', index, total, technique, clients, step: `${step}${behind}` });
   const nodeCount = feed.redisUrl && !options.url ? options.nodes : 1;
@@ -260,6 +281,7 @@ async function runOne(
   env.MAX_CONNECTIONS_PER_ADDRESS = String(connectionCap);
   // Keys of its own per run: every run starts on an empty feed, whatever the Redis holds.
   if (feed.redisUrl) Object.assign(env, { FEED: feed.redisUrl, REDIS_KEY_PREFIX: `bench-${tag}` });
+  Object.assign(env, serverEnvFor(wsVariant));
   const servers: ServerProcess[] = [];
   try {
     if (!options.url) for (let i = 0; i < nodeCount; i += 1) servers.push(await startServerProcess(env));
@@ -345,6 +367,7 @@ async function runOne(
             pollIntervalMs: options.pollIntervalMs,
             tracker: firstDelays.wrap(tracker.slice(block.first), block.first),
             clock,
+            ...(wsVariant ? { wsVariant } : {}),
           }),
         ),
     );
@@ -361,6 +384,8 @@ async function runOne(
         if (!intermediary) throw error;
         connectError = (error as Error).message;
       }
+
+      const connectedRss = figures()?.rssBytes ?? null;
 
       const durationMs = options.durationSec * 1000;
       const publishStart = performance.now();
@@ -412,6 +437,8 @@ async function runOne(
       }
       // Browser pages take seconds to load before they connect: counted from their connecting.
       const subscribedMs = performance.now() - (browser?.connectingSince() ?? phaseStart);
+      // Every message delivered, every connection still open: what the run left each one holding.
+      const deliveredRss = figures()?.rssBytes ?? null;
       phase('disconnecting');
       report = await subscribers.stop();
       // Let the server see the hang-ups, so every byte is attributed before we ask.
@@ -465,6 +492,11 @@ async function runOne(
         epoch: health.epoch ?? '',
         network,
         firstMessage,
+        wsVariant,
+        rssPerConnection:
+          processStart && connectedRss !== null && deliveredRss !== null
+            ? { before: processStart.rssBytes, connected: connectedRss, delivered: deliveredRss }
+            : null,
       });
       if (browser) {
         Object.assign(result, browser.figures(technique));
@@ -553,6 +585,10 @@ interface Measurements {
   network?: RunNetwork | null;
   /** What fresh clients took to their first message after the run; null: not probed. */
   firstMessage?: FirstMessageFigures | null;
+  /** The WebSocket variant the run used; null: the technique does not upgrade, or browser clients. */
+  wsVariant?: WsVariant | null;
+  /** The server's resident memory before subscribers connected, once all were connected, and after the last delivery. */
+  rssPerConnection?: { before: number; connected: number; delivered: number } | null;
 }
 
 /** Turns what was recorded into one entry of results.json. */
@@ -614,6 +650,7 @@ export function measure(m: Measurements): TechniqueResult {
     payloadBytesPerMessage: delivered > 0 ? delivery.payloadBytes / delivered : 0,
     epoch: m.epoch,
     network: m.network ?? null,
+    ...(m.wsVariant ? { wsVariant: m.wsVariant } : {}),
   };
   const measuredOf: Record<TheoryCheck['metric'], number | null> = {
     httpRequests: stats.httpRequests,
@@ -649,6 +686,7 @@ export function measure(m: Measurements): TechniqueResult {
     network: m.network ?? null,
     client: m.driver.client,
     clientKind: 'node',
+    ...(m.wsVariant ? { wsVariant: m.wsVariant } : {}),
     messagesPublished: ids.length,
     messagesExpected: expected,
     messagesDelivered: delivered,
@@ -675,6 +713,14 @@ export function measure(m: Measurements): TechniqueResult {
           maxRssBytes: m.process.end.maxRssBytes,
           rssAtStartBytes: m.process.start.rssBytes,
           maxConnectionsPerAddress: m.connectionCap,
+          ...(m.rssPerConnection
+            ? {
+                rssPerConnectionBytes: {
+                  connected: round((m.rssPerConnection.connected - m.rssPerConnection.before) / m.clients),
+                  afterDelivery: round((m.rssPerConnection.delivered - m.rssPerConnection.before) / m.clients),
+                },
+              }
+            : {}),
         }
       : null,
     bench: {

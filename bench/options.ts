@@ -10,6 +10,7 @@ import { NETWORK_FLAGS, NETWORK_HELP, type NetworkOptions, parseNetworkOptions }
 import { BROWSER_CLIENTS_MAX } from './browser/capacity.ts';
 import { chromiumMissing } from './browser/chromium.ts';
 import { INTERMEDIARIES, type IntermediarySpec, parseIntermediaries } from './network/intermediaries.ts';
+import { DEFAULT_WS_VARIANTS, WS_VARIANT_SUMMARIES, type WsVariant, parseWsVariants } from './ws-variants.ts';
 
 export interface BenchOptions {
   scenario: string;
@@ -44,6 +45,11 @@ export interface BenchOptions {
   clientKinds: ClientKind[];
   /** Put each technique behind each of these (after a direct run); empty: direct only. */
   intermediaries: IntermediarySpec[];
+  /**
+   * The variants each technique that upgrades runs in, in order (json, msgpack, deflate);
+   * default json only. Node clients only: browser runs use what the page does.
+   */
+  wsVariants: WsVariant[];
 }
 
 /** Node clients (autocannon, node:http, ws) or Chromium pages running the pages' own clients. */
@@ -160,6 +166,11 @@ ${Object.entries(INTERMEDIARIES)
       `                          ${name}${i.default === null ? '' : `[=${i.unit}]`}: ${i.summary}${i.default === null ? '' : ` (default ${i.default})`}`,
   )
   .join('\n')}
+  --ws-variants NAMES   run each technique that upgrades (WebSocket) once per variant,
+                        comma-separated (default json), with Node clients:
+${Object.entries(WS_VARIANT_SUMMARIES)
+  .map(([name, summary]) => `                          ${name}: ${summary}`)
+  .join('\n')}
   -h, --help            this text
 
 Scenarios:
@@ -179,6 +190,7 @@ Examples:
   npm run bench -- --rtt 0,50,200 --duration 4
   npm run bench -- --client-kinds node,browser --clients 5 --duration 4
   npm run bench -- --intermediary buffering,strip-upgrade,idle-cut=10,nginx --clients 10
+  npm run bench -- --techniques websocket --ws-variants json,msgpack,deflate --clients 50
 `;
 
 /** The flags, as node:util's parseArgs reads them. */
@@ -199,6 +211,7 @@ const FLAGS = {
   browser: { type: 'boolean' },
   'client-kinds': { type: 'string' },
   intermediary: { type: 'string' },
+  'ws-variants': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   ...NETWORK_FLAGS,
 } as const;
@@ -275,6 +288,23 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
       throw new UsageError('--intermediary stands in front of one server; --chaos and --nodes are runs of their own');
   }
 
+  let wsVariants = [...DEFAULT_WS_VARIANTS];
+  if (values['ws-variants'] !== undefined) {
+    try {
+      wsVariants = parseWsVariants(values['ws-variants']);
+    } catch (error) {
+      throw new UsageError(`--ws-variants: ${(error as Error).message}`);
+    }
+    if (intermediaries.length > 0 && wsVariants.join() !== DEFAULT_WS_VARIANTS.join())
+      throw new UsageError(
+        '--ws-variants and --intermediary are runs of their own: each intermediary is judged against one direct run',
+      );
+    if (values.url !== undefined && wsVariants.includes('deflate'))
+      throw new UsageError(
+        '--ws-variants deflate starts its server with WS_PERMESSAGE_DEFLATE=1; with --url the server is as it was started',
+      );
+  }
+
   return {
     scenario: scenarioName,
     techniques,
@@ -303,6 +333,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     }),
     clientKinds,
     intermediaries,
+    wsVariants,
   };
 }
 

@@ -8,6 +8,7 @@ import type { BackplaneFigures } from './backplane.ts';
 import type { NetworkOptions, RunNetwork } from './network/options.ts';
 import type { ClientKind } from './options.ts';
 import type { IntermediaryResult } from './network/verdict.ts';
+import type { WsVariant } from './ws-variants.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -45,6 +46,12 @@ export interface TechniqueResult {
   client: string;
   /** Node clients (the drivers') or headless Chromium pages running the demo page's clients. */
   clientKind: ClientKind;
+  /**
+   * With Node clients, for a technique that upgrades: how its frames went on the wire
+   * (`json` text, the `msgpack` subprotocol's binary frames, or JSON with permessage-
+   * `deflate`); --ws-variants runs one per variant. Absent for other runs.
+   */
+  wsVariant?: WsVariant;
   /**
    * With browser clients: Chromium's CPU time from the moment every page was connected to
    * the end of the run (every process of the browser the bench launched, from /proc), as
@@ -91,6 +98,13 @@ export interface TechniqueResult {
     maxRssBytes: number;
     rssAtStartBytes: number;
     maxConnectionsPerAddress?: number;
+    /**
+     * The server's resident memory growth per subscriber, bytes: once every subscriber
+     * was connected and idle (nothing published yet), and after the last delivery with
+     * every connection still open (what sending left each one holding, such as zlib
+     * contexts). One RSS reading each, so a garbage collection in between shows as noise.
+     */
+    rssPerConnectionBytes?: { connected: number; afterDelivery: number };
   } | null;
   bench: { cpuMs: number; cpuPercent: number; eventLoopDelayP99Ms: number; saturated: boolean };
   subscriberErrors: number;
@@ -132,6 +146,8 @@ export interface BenchResult {
     clientKinds: ClientKind[];
     /** With --intermediary: the intermediaries named, each run after the direct baseline (`none`). */
     intermediaries?: string[];
+    /** The WebSocket variants each upgrading technique ran in (--ws-variants; default json). */
+    wsVariants?: WsVariant[];
   };
   environment: {
     node: string;

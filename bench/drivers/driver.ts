@@ -10,6 +10,7 @@ import type { Technique } from '../../server/contract/techniques.js';
 import type { Clock } from '../clock.ts';
 import type { NetworkConditions } from '../network/shaper.ts';
 import type { DeliverySink } from '../delivery.ts';
+import type { WsVariant } from '../ws-variants.ts';
 
 export interface SubscribeContext {
   /**
@@ -33,6 +34,8 @@ export interface SubscribeContext {
   pollIntervalMs: number;
   tracker: DeliverySink;
   clock: Clock;
+  /** For a technique that upgrades: the variant to speak (bench/ws-variants.ts); absent: plain JSON. */
+  wsVariant?: WsVariant;
 }
 
 /** autocannon's own figures, kept as it reported them. */
@@ -76,6 +79,8 @@ export interface ModelInput {
   epoch: string;
   /** The shaped network between subscribers and server; null: loopback, no shaper. */
   network: NetworkConditions | null;
+  /** The WebSocket variant of the run, for a technique that upgrades; absent: plain JSON. */
+  wsVariant?: WsVariant;
 }
 
 export interface Prediction {

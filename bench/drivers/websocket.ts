@@ -1,13 +1,16 @@
 /**
- * WebSocket subscribers on the `ws` client, without compression (the server offers
- * none), each on its own connection; one that closes without being asked to reopens
- * from its cursor after a backoff.
+ * WebSocket subscribers on the `ws` client, each on its own connection; one that closes
+ * without being asked to reopens from its cursor after a backoff. They speak the run's
+ * variant (bench/ws-variants.ts): JSON text frames without compression (the default),
+ * the MessagePack subprotocol (binary frames), or JSON with permessage-deflate offered.
  */
+import { decode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 import { reconnectDelay } from '../../server/contract/backoff.js';
 import type { Message } from '../../server/contract/feed.js';
 import { type ServerFrame, parseServerFrame, websocketFrames } from '../../server/contract/formats/websocket.js';
 import { firstMessageLatency, streamLatency } from '../network/model.ts';
+import type { WsVariant } from '../ws-variants.ts';
 import { type BenchDriver, endpointOf, type SubscriberReport } from './driver.ts';
 import { subscriberQuery } from './driver.ts';
 
@@ -18,6 +21,30 @@ const CLOSE_WAIT_MS = 1000;
  * 4-byte mask, the 2-byte code) and the server's (2 header bytes, the 2-byte code).
  */
 const CLOSE_HANDSHAKE_BYTES = 8 + 4;
+/** The subprotocol of the msgpack variant, in the naming style of wamp.2.msgpack. */
+export const MSGPACK_SUBPROTOCOL = 'realtime-lab.v1.msgpack';
+
+/** What the client offers for a variant: a subprotocol, the extension, or neither. */
+function clientOffer(variant: WsVariant | undefined): { protocols: string[]; options: WebSocket.ClientOptions } {
+  if (variant === 'msgpack') return { protocols: [MSGPACK_SUBPROTOCOL], options: { perMessageDeflate: false } };
+  // ws offers client_max_window_bits and takes what the server answers; context takeover both ways.
+  return { protocols: [], options: { perMessageDeflate: variant === 'deflate' } };
+}
+
+/**
+ * One server frame as the JSON format's parser sees it, whatever the variant: a binary
+ * frame of the msgpack subprotocol is the same object MessagePack-encoded, turned back
+ * into its JSON so that payload bytes are counted as the server counts them.
+ */
+function frameOf(data: WebSocket.RawData, isBinary: boolean, variant: WsVariant | undefined): ServerFrame | null {
+  if (variant === 'msgpack') {
+    if (!isBinary) return null;
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    return parseServerFrame(JSON.stringify(decode(bytes)));
+  }
+  if (isBinary) return null;
+  return parseServerFrame(data.toString());
+}
 
 export const driver: BenchDriver = {
   client: 'the ws package, one connection per client',
@@ -34,15 +61,17 @@ export const driver: BenchDriver = {
     // client's cursor after a backoff.
     const open = (index: number, cursor: number, epoch: string | undefined, attempt: number): Promise<void> => {
       const url = `${context.baseUrl.replace(/^http/, 'ws')}${path}?${subscriberQuery(context, cursor, epoch)}`;
-      const socket = new WebSocket(url, { perMessageDeflate: false });
+      const offer = clientOffer(context.wsVariant);
+      const socket = new WebSocket(url, offer.protocols, offer.options);
       sockets.add(socket);
       socket.on('message', (data, isBinary) => {
         const now = clock.now();
-        if (isBinary) {
+        const frame = frameOf(data, isBinary, context.wsVariant);
+        if (frame === null) {
+          // A text frame on the binary subprotocol, or the other way round.
           errors += 1;
           return;
         }
-        const frame: ServerFrame = parseServerFrame(data.toString());
         if (frame.kind === 'message') {
           const message = JSON.parse(frame.json) as Message;
           tracker.record(index, message, now - message.ts, Buffer.byteLength(frame.json));
@@ -68,6 +97,14 @@ export const driver: BenchDriver = {
       });
       return new Promise<void>((resolve, reject) => {
         socket.once('open', () => {
+          // ws already fails a handshake whose answer names a protocol not offered; this is
+          // the other half: a server that ignored the offer would send JSON, not the variant.
+          if (offer.protocols.length > 0 && socket.protocol !== offer.protocols[0]) {
+            errors += 1;
+            socket.close(1000);
+            reject(new Error(`${path} did not accept the subprotocol ${offer.protocols[0]}`));
+            return;
+          }
           attempt = 0;
           resolve();
         });
@@ -112,7 +149,10 @@ export const driver: BenchDriver = {
       { metric: 'httpRequests', predicted: clients, tolerance: 0, model: 'one upgrade request per client' },
     ];
     if (publishedIds.length > 0) predictions.push(streamLatency(input));
-    if (publishedIds.length > 0) {
+    // Compressed frames are shorter than their JSON, and MessagePack is too: their
+    // "framing" (wire bytes less the JSON payload) comes out below zero, so the frame-header
+    // model holds for JSON text frames alone; bytes per message is what the variants compare.
+    if (publishedIds.length > 0 && (input.wsVariant ?? 'json') === 'json') {
       // RFC 6455 §5.2: 2 bytes up to 125 bytes of payload, 4 up to 65,535, 10 beyond.
       const header = payloadBytesPerMessage < 126 ? 2 : payloadBytesPerMessage < 65_536 ? 4 : 10;
       // The first frame names the feed's epoch: a short text frame, 2 header bytes and its JSON.

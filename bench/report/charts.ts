@@ -7,7 +7,7 @@ import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import { techniqueById } from '../../server/contract/techniques.js';
 import type { LatencySummary } from '../delivery.ts';
 import type { BenchResult, TechniqueResult } from '../result.ts';
-import { describeConfig, describeEnvironment } from './table.ts';
+import { describeConfig, describeEnvironment, variantLabel } from './table.ts';
 import { roundTripSweepCharts } from './sweep-charts.ts';
 import { clientKindCharts, kindOf } from './client-kinds.ts';
 import { intermediariesChart } from './intermediaries.ts';
@@ -276,7 +276,7 @@ function stackedBytes(
   return {
     type: 'bar',
     data: {
-      labels: rows.map((r) => r.technique),
+      labels: rows.map((r) => variantLabel(r)),
       datasets: PARTS.map((part) => ({
         label: part.label,
         data: rows.map((r) => round1(value(r, part.key))),
@@ -302,7 +302,7 @@ function bars(
   return {
     type: 'bar',
     data: {
-      labels: rows.map((r) => r.technique),
+      labels: rows.map((r) => variantLabel(r)),
       datasets: [
         {
           label: yTitle,
@@ -320,7 +320,7 @@ function latencyPercentiles(title: string, subtitle: string[], rows: TechniqueRe
   return {
     type: 'bar',
     data: {
-      labels: rows.map((r) => r.technique),
+      labels: rows.map((r) => variantLabel(r)),
       datasets: keys.map((key) => ({
         label: key,
         data: rows.map((r) => round4(r.latencyMs?.[key] ?? 0)),
@@ -390,7 +390,7 @@ function latencyCdf(title: string, subtitle: string[], rows: TechniqueResult[]):
     type: 'line',
     data: {
       datasets: rows.map((r, i) => ({
-        label: r.technique,
+        label: variantLabel(r),
         data: (r.latencyMs?.percentiles ?? []).map((delay, k) => ({ x: Math.max(delay, 0.001), y: k })),
         borderColor: colorOf(r.technique, i),
         backgroundColor: colorOf(r.technique, i),
@@ -466,7 +466,7 @@ function serverResources(title: string, subtitle: string[], rows: TechniqueResul
   return {
     type: 'bar',
     data: {
-      labels: rows.map((r) => r.technique),
+      labels: rows.map((r) => variantLabel(r)),
       datasets: [
         {
           label: 'CPU time, ms (left axis)',

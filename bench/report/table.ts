@@ -59,10 +59,29 @@ const NETWORK_COLUMN: Column = {
   cell: (r) => (r.network ? String(r.network.rttMs) : '–'),
 };
 
-/** The columns for this result: COLUMNS, and the round trip after the client count when runs were shaped. */
+/** Memory per connection, shown when WebSocket variants were compared (it is what deflate costs). */
+const MEMORY_PER_CONNECTION_COLUMN: Column = {
+  title: 'RSS/conn KiB',
+  heading: 'server memory per connection after delivery, KiB',
+  align: 'right',
+  cell: (r) => {
+    const perConnection = r.server?.rssPerConnectionBytes?.afterDelivery;
+    return perConnection === undefined ? '–' : fixed(perConnection / 1024, 1);
+  },
+};
+
+/**
+ * The columns for this result: COLUMNS, the round trip after the client count when runs
+ * were shaped, and memory per connection after peak RSS when WebSocket variants were compared.
+ */
 export function columnsFor(result: BenchResult): readonly Column[] {
-  if (!result.techniques.some((r) => r.network)) return COLUMNS;
-  return [...COLUMNS.slice(0, 2), NETWORK_COLUMN, ...COLUMNS.slice(2)];
+  let columns = [...COLUMNS];
+  if (result.techniques.some((r) => r.network)) columns = [...columns.slice(0, 2), NETWORK_COLUMN, ...columns.slice(2)];
+  if (result.techniques.some((r) => r.wsVariant && r.wsVariant !== 'json')) {
+    const peak = columns.findIndex((c) => c.title === 'peak RSS MiB');
+    columns.splice(peak + 1, 0, MEMORY_PER_CONNECTION_COLUMN);
+  }
+  return columns;
 }
 
 /** A run's technique, its client kind and its round trip when shaped: `sse (browser) @ 50 ms`. */
@@ -75,7 +94,12 @@ export function runLabel(r: TechniqueResult): string {
 export function techniqueLabel(r: TechniqueResult): string {
   // Behind an intermediary (--intermediary), the row says which: the same technique runs several times.
   const behind = r.intermediary && r.intermediary.name !== 'none' ? ` › ${r.intermediary.name}` : '';
-  return `${r.technique}${r.clientKind === 'browser' ? ' (browser)' : ''}${behind}`;
+  return `${variantLabel(r)}${r.clientKind === 'browser' ? ' (browser)' : ''}${behind}`;
+}
+
+/** The technique and its WebSocket variant when not plain JSON: `websocket [deflate]` (--ws-variants). */
+export function variantLabel(r: TechniqueResult): string {
+  return r.wsVariant && r.wsVariant !== 'json' ? `${r.technique} [${r.wsVariant}]` : r.technique;
 }
 
 /** The feed a run used: `memory`, `redis`, or `redis ×3` for three nodes sharing it. */
