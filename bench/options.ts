@@ -166,7 +166,7 @@ ${Object.entries(INTERMEDIARIES)
       `                          ${name}${i.default === null ? '' : `[=${i.unit}]`}: ${i.summary}${i.default === null ? '' : ` (default ${i.default})`}`,
   )
   .join('\n')}
-  --ws-variants NAMES   run each technique that upgrades (WebSocket) once per variant,
+  --ws-variants NAMES   run each technique that upgrades once per variant,
                         comma-separated (default json), with Node clients:
 ${Object.entries(WS_VARIANT_SUMMARIES)
   .map(([name, summary]) => `                          ${name}: ${summary}`)
@@ -190,7 +190,7 @@ Examples:
   npm run bench -- --rtt 0,50,200 --duration 4
   npm run bench -- --client-kinds node,browser --clients 5 --duration 4
   npm run bench -- --intermediary buffering,strip-upgrade,idle-cut=10,nginx --clients 10
-  npm run bench -- --techniques websocket --ws-variants json,msgpack,deflate --clients 50
+  npm run bench -- --ws-variants json,msgpack,deflate --clients 50
 `;
 
 /** The flags, as node:util's parseArgs reads them. */
