@@ -20,6 +20,7 @@ import { QuietRequestLog } from './quiet-request-log.ts';
 import { RedisFeed } from './redis-feed.ts';
 import { results } from './results.ts';
 import type { Transport, TransportContext } from './transport.ts';
+import { vendor } from './vendor.ts';
 import { transports as allTransports } from './transports/index.ts';
 import type { WireMeter } from './wire.ts';
 
@@ -81,6 +82,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
 
   // The contract, served as the very modules the server runs: the pages import them.
 
+  await vendor(app);
   await app.register(fastifyStatic, { root: CONTRACT_DIR, prefix: '/contract/', decorateReply: false });
   await app.register(results, { resultsDir: options.resultsDir });
 

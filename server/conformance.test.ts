@@ -11,6 +11,8 @@ import { feedKeys } from './redis-feed.ts';
 import { feedBackends, publish, startServer } from '../test/support.ts';
 import { clientFor } from '../test/clients/index.ts';
 import { techniques } from './contract/techniques.js';
+import { SUBPROTOCOLS } from './contract/formats/websocket.js';
+import type { ClientFactory } from '../test/clients/index.ts';
 
 /** Texts that break naive framing: line breaks, quotes, script breakouts, fake SSE fields. */
 const TRICKY_TEXTS = [
@@ -32,12 +34,33 @@ const TRICKY_TEXTS = [
 
 const backends = feedBackends();
 
-for (const backend of backends)
-  for (const entry of techniques) {
-    const technique = entry.id;
-    const open = clientFor(entry);
+/**
+ * Each technique once with its client as it is, and a technique reached by an upgrade once
+ * more in every subprotocol but the default: the same promises, whatever the frames.
+ */
+const passes = techniques.flatMap((entry) => [
+  { entry, name: entry.id, open: clientFor(entry), plainRequests: true },
+  ...(entry.capabilities.upgrades
+    ? [SUBPROTOCOLS.msgpack].map((subprotocol) => ({
+        entry,
+        name: `${entry.id} in ${subprotocol}`,
+        open: inSubprotocol(clientFor(entry), subprotocol),
+        // The refusals below are plain requests, the same in every subprotocol: checked once.
+        plainRequests: false,
+      }))
+    : []),
+]);
 
-    describe(`${technique} conformance (${backend.name} feed)`, backend.needs, () => {
+/** `open`, offering `subprotocol` alone. */
+function inSubprotocol(open: ClientFactory, subprotocol: string): ClientFactory {
+  return (url, options) => open(url, { ...options, subprotocols: [subprotocol] });
+}
+
+for (const backend of backends)
+  for (const { entry, name, open, plainRequests } of passes) {
+    const technique = entry.id;
+
+    describe(`${name} conformance (${backend.name} feed)`, backend.needs, () => {
       test('delivers every published message once, in order, unchanged', async (t) => {
         const server = await startServer(t, { config: backend.config() });
         const client = await open(server.url, { since: 0 });
@@ -151,35 +174,37 @@ for (const backend of backends)
         assert.deepEqual(back.position, { epoch: second.feed.epoch, cursor: 50 });
       });
 
-      for (const since of ['-1', '1.5', 'abc', '', '1e3', '99999999999999999999']) {
-        test(`since=${JSON.stringify(since)} is refused with 400 and a JSON error`, async (t) => {
-          const server = await startServer(t, { config: backend.config() });
-          const answer = await fetch(`${server.url}/api/${technique}?since=${encodeURIComponent(since)}`);
-          assert.equal(answer.status, 400);
-          assert.match(answer.headers.get('content-type') ?? '', /application\/json/);
-          const body = (await answer.json()) as Record<string, unknown>;
-          assert.equal(body.statusCode, 400);
-          assert.equal(body.error, 'Bad Request');
-          assert.match(String(body.message), /since must be a non-negative integer/);
-          const health = await fetch(`${server.url}/api/health`);
-          assert.equal(health.status, 200);
-        });
-      }
+      if (plainRequests)
+        for (const since of ['-1', '1.5', 'abc', '', '1e3', '99999999999999999999']) {
+          test(`since=${JSON.stringify(since)} is refused with 400 and a JSON error`, async (t) => {
+            const server = await startServer(t, { config: backend.config() });
+            const answer = await fetch(`${server.url}/api/${technique}?since=${encodeURIComponent(since)}`);
+            assert.equal(answer.status, 400);
+            assert.match(answer.headers.get('content-type') ?? '', /application\/json/);
+            const body = (await answer.json()) as Record<string, unknown>;
+            assert.equal(body.statusCode, 400);
+            assert.equal(body.error, 'Bad Request');
+            assert.match(String(body.message), /since must be a non-negative integer/);
+            const health = await fetch(`${server.url}/api/health`);
+            assert.equal(health.status, 200);
+          });
+        }
 
-      for (const epoch of ['ABC123', 'a-b', '', 'x'.repeat(17), 'k3j9x2.5', ['aaaaaa', 'bbbbbb']]) {
-        test(`epoch=${JSON.stringify(epoch)} is refused with 400 RTL_BAD_EPOCH`, async (t) => {
-          const server = await startServer(t, { config: backend.config() });
-          const epochs = [epoch]
-            .flat()
-            .map((value) => `&epoch=${encodeURIComponent(value)}`)
-            .join('');
-          const answer = await fetch(`${server.url}/api/${technique}?since=1${epochs}`);
-          assert.equal(answer.status, 400);
-          const body = (await answer.json()) as Record<string, unknown>;
-          assert.equal(body.code, 'RTL_BAD_EPOCH');
-          assert.match(String(body.message), /^epoch must be 1 to 16 characters of 0-9 and a-z/);
-        });
-      }
+      if (plainRequests)
+        for (const epoch of ['ABC123', 'a-b', '', 'x'.repeat(17), 'k3j9x2.5', ['aaaaaa', 'bbbbbb']]) {
+          test(`epoch=${JSON.stringify(epoch)} is refused with 400 RTL_BAD_EPOCH`, async (t) => {
+            const server = await startServer(t, { config: backend.config() });
+            const epochs = [epoch]
+              .flat()
+              .map((value) => `&epoch=${encodeURIComponent(value)}`)
+              .join('');
+            const answer = await fetch(`${server.url}/api/${technique}?since=1${epochs}`);
+            assert.equal(answer.status, 400);
+            const body = (await answer.json()) as Record<string, unknown>;
+            assert.equal(body.code, 'RTL_BAD_EPOCH');
+            assert.match(String(body.message), /^epoch must be 1 to 16 characters of 0-9 and a-z/);
+          });
+        }
     });
   }
 

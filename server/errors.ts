@@ -86,6 +86,12 @@ export const UpgradeRequired = createError(
   'this endpoint speaks WebSocket: send an Upgrade: websocket request (e.g. new WebSocket("ws://host%s"))',
   426,
 );
+/** A WebSocket handshake that offers subprotocols, none of them spoken here: refused, never a silent pick. */
+export const UnsupportedSubprotocol = createError(
+  'RTL_UNSUPPORTED_SUBPROTOCOL',
+  'this endpoint speaks none of the subprotocols offered (%s): it speaks %s (the first of them offered is chosen), and JSON when none is offered',
+  400,
+);
 export const BadClientId = createError(
   'RTL_BAD_CLIENT_ID',
   'client must be 1 to 64 letters, digits, "-" or "_", got %s',

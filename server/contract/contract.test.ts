@@ -12,7 +12,15 @@ import type { ControlEvent, FeedItem, Message } from './feed.js';
 import { EventStreamParser, eventStream, splitEventId } from './formats/event-stream.js';
 import { encodePollAnswer, parsePollAnswer, pollItems } from './formats/poll.js';
 import { SCRIPT_CALLBACKS, ScriptStreamParser, scriptStream } from './formats/script-stream.js';
-import { parseServerFrame, websocketFrames } from './formats/websocket.js';
+import {
+  SUBPROTOCOLS,
+  chooseSubprotocol,
+  msgpackFrames,
+  parseMsgpackServerFrame,
+  parseServerFrame,
+  readClientFrame,
+  websocketFrames,
+} from './formats/websocket.js';
 import { techniques, withCapabilities } from './techniques.js';
 
 // Texts that break naive framing: line ends (SSE fields), the script end tag and HTML
@@ -162,6 +170,31 @@ test('websocket: server frames parse as messages, control events and publish ans
     author: 'ada',
     text: 'hi',
   });
+});
+
+test('websocket in MessagePack: the same frames, as MessagePack, parse back the same', () => {
+  for (const message of messages)
+    assert.deepEqual(parseMsgpackServerFrame(msgpackFrames.message(message)), { kind: 'message', json: json(message) });
+  for (const event of CONTROLS)
+    assert.deepEqual(parseMsgpackServerFrame(msgpackFrames.control(event)), { kind: 'control', event });
+  const refusal = { type: 'error', message: 'no', code: 'RTL_FEED_UNAVAILABLE', ref: 'r1' } as const;
+  assert.deepEqual(parseMsgpackServerFrame(msgpackFrames.answer(refusal)), { kind: 'answer', answer: refusal });
+  const publish = { type: 'publish', author: 'ada', text: 'hi 🦊', ref: 'r1' };
+  assert.deepEqual(readClientFrame(SUBPROTOCOLS.msgpack, msgpackFrames.publish(publish), true), {
+    ok: true,
+    value: publish,
+  });
+  const asJson = new TextEncoder().encode(websocketFrames.publish(publish));
+  assert.deepEqual(readClientFrame(SUBPROTOCOLS.json, asJson, false), { ok: true, value: publish });
+  assert.equal(readClientFrame(SUBPROTOCOLS.msgpack, asJson, false).ok, false);
+  assert.equal(readClientFrame(SUBPROTOCOLS.json, msgpackFrames.publish(publish), true).ok, false);
+});
+
+test('websocket subprotocols: the first offer spoken, JSON for none, nothing for only unknown ones', () => {
+  assert.equal(chooseSubprotocol([]), SUBPROTOCOLS.json);
+  assert.equal(chooseSubprotocol(['x', SUBPROTOCOLS.msgpack, SUBPROTOCOLS.json]), SUBPROTOCOLS.msgpack);
+  assert.equal(chooseSubprotocol([SUBPROTOCOLS.json, SUBPROTOCOLS.msgpack]), SUBPROTOCOLS.json);
+  assert.equal(chooseSubprotocol(['wamp.2.json', 'wamp.2.msgpack']), undefined);
 });
 
 test('backoff: each wait stays within its jittered bounds, and grows to the ceiling', () => {

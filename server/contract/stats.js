@@ -17,7 +17,7 @@
  * @property {number} activeRequests     requests in progress: held long polls, open streams and WebSockets
  * @property {number} httpRequests       every HTTP request, WebSocket upgrades included
  * @property {number} messagesDelivered  messages handed to clients (a message sent to 3 clients counts 3)
- * @property {number} payloadBytes       bytes of message JSON among `bytesOut.body`: the payload; the rest is overhead
+ * @property {number} payloadBytes       bytes of the messages among `bytesOut.body` (their JSON; MessagePack in realtime-lab.v1.msgpack): the payload; the rest is overhead
  * @property {ByteSplit} bytesIn         bytes received from clients
  * @property {ByteSplit} bytesOut        bytes sent to clients
  */

@@ -1,7 +1,8 @@
 /**
  * WebSocket: one HTTP request upgraded into a two-way connection of frames. Messages go
- * down as JSON text frames; the client can publish up the same connection. The only
- * technique here that is two-way on one connection.
+ * down as JSON text frames, or MessagePack binary frames for a client that offers the
+ * realtime-lab.v1.msgpack subprotocol; the client can publish up the same connection. The
+ * only technique here that is two-way on one connection.
  *
  * Frames, server to client: a message is its JSON (`{"id","ts","author","text"}`); every
  * other frame has a `type`: `epoch` (the first frame), `ack`, `error`, `gap`, `reset`, `end`.
@@ -9,12 +10,22 @@
  * that the ack or error echoes.
  */
 import fastifyWebsocket from '@fastify/websocket';
-import { CLOSE, type PublishAnswer, websocketFrames } from '../contract/formats/websocket.js';
+import {
+  CLOSE,
+  type PublishAnswer,
+  SPOKEN_SUBPROTOCOLS,
+  SUBPROTOCOLS,
+  type Subprotocol,
+  chooseSubprotocol,
+  msgpackFrames,
+  readClientFrame,
+  websocketFrames,
+} from '../contract/formats/websocket.js';
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { AbuseMeter } from '../abuse.ts';
 import { clientOf } from '../plugins/wire-meter.ts';
-import { UpgradeRequired } from '../errors.ts';
+import { UnsupportedSubprotocol, UpgradeRequired } from '../errors.ts';
 import { checkSocketOrigin } from '../origin.ts';
 import { MAX_REF_CHARS, checkPublish } from '../message.ts';
 import type { Message } from '../message.ts';
@@ -61,6 +72,8 @@ export const transport: TransportBehaviour = {
         // ws answers every ping itself and, past 60 pongs not yet written, cuts the socket
         // without a close frame: serveSocket answers pings within a budget instead.
         autoPong: false,
+        // preValidation has already refused an offer with nothing spoken in it.
+        handleProtocols: (offers: Set<string>) => chooseSubprotocol([...offers]) ?? false,
       },
       errorHandler: (error, socket, request) => onSocketError(error, socket, request, context.abuse),
     });
@@ -70,6 +83,7 @@ export const transport: TransportBehaviour = {
       // Runs before the upgrade, so a bad request gets a plain HTTP 4xx, not a socket.
       preValidation: async (request) => {
         checkSocketOrigin(request, config.allowedOrigins);
+        checkSubprotocols(request);
         sinceOf(request.query);
         epochOf(request.query);
       },
@@ -81,6 +95,51 @@ export const transport: TransportBehaviour = {
     });
   },
 };
+
+/** Longest list of offers a refusal repeats back, in characters. */
+const MAX_OFFERS_ECHOED = 200;
+
+/**
+ * Refuses, before the upgrade, a handshake whose `Sec-WebSocket-Protocol` offers only
+ * subprotocols this server does not speak: ws would otherwise upgrade it without the
+ * header, and the client would fail with no reason given.
+ */
+function checkSubprotocols(request: FastifyRequest): void {
+  const offers = offersOf(request.headers['sec-websocket-protocol']);
+  if (chooseSubprotocol(offers) !== undefined) return;
+  const offered = offers.join(', ');
+  throw new UnsupportedSubprotocol(
+    offered.length > MAX_OFFERS_ECHOED ? `${offered.slice(0, MAX_OFFERS_ECHOED)}…` : offered,
+    SPOKEN_SUBPROTOCOLS.join(' and '),
+  );
+}
+
+/** The subprotocols a `Sec-WebSocket-Protocol` header offers, in order (Node joins repeated headers with commas). */
+function offersOf(header: string | string[] | undefined): string[] {
+  const joined = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return joined
+    .split(',')
+    .map((offer) => offer.trim())
+    .filter((offer) => offer !== '');
+}
+
+/** The bytes of a frame as ws hands them over (a Buffer unless binaryType was changed). */
+function bytesOf(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+// Encoded once per message, not once per client, as transport.ts's encode() does for JSON.
+const msgpackEncodings = new WeakMap<Message, Uint8Array>();
+
+function msgpackOf(message: Message): Uint8Array {
+  let encoded = msgpackEncodings.get(message);
+  if (!encoded) {
+    encoded = msgpackFrames.message(message);
+    msgpackEncodings.set(message, encoded);
+  }
+  return encoded;
+}
 
 /**
  * An 'error' on an open socket. From ws it is a client breaking the protocol (a bad
@@ -118,6 +177,9 @@ function cutAfterGrace(socket: WebSocket): void {
 function serveSocket(socket: WebSocket, request: FastifyRequest, context: TransportContext): void {
   const { feed, config } = context;
   context.upgraded(request.raw);
+  // ws sets no protocol when none was offered: JSON, as before subprotocols existed.
+  const subprotocol = (socket.protocol || SUBPROTOCOLS.json) as Subprotocol;
+  const frames = subprotocol === SUBPROTOCOLS.msgpack ? msgpackFrames : websocketFrames;
   const abort = new AbortController();
   let ending: EndReason | 'hangup' = 'hangup';
   let badFramesInARow = 0;
@@ -137,7 +199,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   };
   let lastWordsLeft!: () => void;
   const lastWords = new Promise<void>((resolve) => (lastWordsLeft = resolve));
-  const send = (frame: string): boolean => {
+  const send = (frame: string | Uint8Array): boolean => {
     lastSend = new Promise((resolve) => socket.send(frame, () => resolve()));
     return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
   };
@@ -203,7 +265,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       .then(() => answer)
       .then((reply) => {
         if (socket.readyState !== socket.OPEN) return;
-        send(websocketFrames.answer(reply));
+        send(frames.answer(reply));
         // A refusal by the feed (it carries the feed's `code`) answers a good frame: while
         // Redis is away it comes at once, and must not close a client that did nothing wrong.
         badFramesInARow = reply.type === 'error' && reply.code === undefined ? badFramesInARow + 1 : 0;
@@ -212,13 +274,9 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   });
 
   async function handleFrame(data: RawData, isBinary: boolean): Promise<PublishAnswer> {
-    if (isBinary) return { type: 'error', message: 'binary frames are not accepted: send JSON text frames' };
-    let frame: unknown;
-    try {
-      frame = JSON.parse(data.toString());
-    } catch {
-      return { type: 'error', message: 'frame is not JSON: send {"type":"publish","author":"...","text":"..."}' };
-    }
+    const read = readClientFrame(subprotocol, bytesOf(data), isBinary);
+    if (!read.ok) return { type: 'error', message: read.message };
+    const frame = read.value;
     const record =
       typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : {};
     const ref = typeof record.ref === 'string' && [...record.ref].length <= MAX_REF_CHARS ? record.ref : undefined;
@@ -265,12 +323,19 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   });
 
   const outlet = {
+    // The payload counted is the message as this connection carries it: its JSON, or its
+    // MessagePack bytes.
     message(message: Message): boolean {
+      if (subprotocol === SUBPROTOCOLS.msgpack) {
+        const packed = msgpackOf(message);
+        context.delivered(request.raw, 1, packed.byteLength);
+        return send(packed);
+      }
       const { json, bytes } = encode(message);
       context.delivered(request.raw, 1, bytes);
       return send(websocketFrames.message(json));
     },
-    control: (event: ControlEvent) => send(websocketFrames.control(event)),
+    control: (event: ControlEvent) => send(frames.control(event)),
     drained,
   };
 

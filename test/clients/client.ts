@@ -45,6 +45,8 @@ export interface ClientOptions {
   lastEventId?: number | string;
   /** Techniques that poll when idle only: pause between polls, ms. */
   pollIntervalMs?: number;
+  /** Techniques that upgrade only: the subprotocols offered, in order; none offered when omitted. */
+  subprotocols?: readonly string[];
 }
 
 /**

@@ -1,9 +1,15 @@
 /**
- * The test client of the `websocket` wire format: the `ws` package, each server frame
- * read with the contract's parser.
+ * The test client of the `websocket` wire format: the `ws` package, offering the
+ * subprotocols it is given, each server frame read with the contract's parser of the
+ * subprotocol the server chose.
  */
 import WebSocket from 'ws';
-import { parseServerFrame } from '../../server/contract/formats/websocket.js';
+import {
+  SUBPROTOCOLS,
+  type ServerFrame,
+  parseMsgpackServerFrame,
+  parseServerFrame,
+} from '../../server/contract/formats/websocket.js';
 import type { Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
@@ -11,9 +17,11 @@ import { type ClientOptions, type FeedClient, clientState, endpoint } from './cl
 /** Opens a WebSocket on `technique`; resolves once the handshake is done. */
 export async function websocketClient(technique: Technique, url: string, options: ClientOptions): Promise<FeedClient> {
   const client = clientState(technique, options);
-  const socket = new WebSocket(endpoint(url.replace(/^http/, 'ws'), technique, options));
-  socket.on('message', (data) => {
-    const frame = parseServerFrame(data.toString());
+  const socket = new WebSocket(endpoint(url.replace(/^http/, 'ws'), technique, options), [
+    ...(options.subprotocols ?? []),
+  ]);
+  socket.on('message', (data, isBinary) => {
+    const frame = readServerFrame(socket.protocol, data as Buffer, isBinary);
     if (frame.kind === 'message') client.take(JSON.parse(frame.json) as Message);
     else if (frame.kind === 'control') client.control(frame.event);
     // A publish answer: this client does not publish, so none is expected; none is kept.
@@ -33,4 +41,16 @@ export async function websocketClient(technique: Technique, url: string, options
       });
     },
   };
+}
+
+/**
+ * A server frame, read as the negotiated subprotocol says; a frame of the other kind
+ * (binary in JSON, text in MessagePack) is the server breaking its word, and throws.
+ */
+function readServerFrame(protocol: string, data: Buffer, isBinary: boolean): ServerFrame {
+  const binaryExpected = protocol === SUBPROTOCOLS.msgpack;
+  if (isBinary !== binaryExpected) {
+    throw new Error(`a ${isBinary ? 'binary' : 'text'} frame in ${protocol || 'no subprotocol'}`);
+  }
+  return isBinary ? parseMsgpackServerFrame(data) : parseServerFrame(data.toString());
 }
