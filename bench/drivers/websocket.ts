@@ -4,11 +4,16 @@
  * variant (bench/ws-variants.ts): JSON text frames without compression (the default),
  * the MessagePack subprotocol (binary frames), or JSON with permessage-deflate offered.
  */
-import { decode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 import { reconnectDelay } from '../../server/contract/backoff.js';
 import type { Message } from '../../server/contract/feed.js';
-import { type ServerFrame, parseServerFrame, websocketFrames } from '../../server/contract/formats/websocket.js';
+import {
+  SUBPROTOCOLS,
+  type ServerFrame,
+  parseMsgpackServerFrame,
+  parseServerFrame,
+  websocketFrames,
+} from '../../server/contract/formats/websocket.js';
 import { firstMessageLatency, streamLatency } from '../network/model.ts';
 import type { WsVariant } from '../ws-variants.ts';
 import { type BenchDriver, endpointOf, type SubscriberReport } from './driver.ts';
@@ -21,29 +26,32 @@ const CLOSE_WAIT_MS = 1000;
  * 4-byte mask, the 2-byte code) and the server's (2 header bytes, the 2-byte code).
  */
 const CLOSE_HANDSHAKE_BYTES = 8 + 4;
-/** The subprotocol of the msgpack variant, in the naming style of wamp.2.msgpack. */
-export const MSGPACK_SUBPROTOCOL = 'realtime-lab.v1.msgpack';
-
 /** What the client offers for a variant: a subprotocol, the extension, or neither. */
 function clientOffer(variant: WsVariant | undefined): { protocols: string[]; options: WebSocket.ClientOptions } {
-  if (variant === 'msgpack') return { protocols: [MSGPACK_SUBPROTOCOL], options: { perMessageDeflate: false } };
+  if (variant === 'msgpack') return { protocols: [SUBPROTOCOLS.msgpack], options: { perMessageDeflate: false } };
   // ws offers client_max_window_bits and takes what the server answers; context takeover both ways.
   return { protocols: [], options: { perMessageDeflate: variant === 'deflate' } };
 }
 
 /**
- * One server frame as the JSON format's parser sees it, whatever the variant: a binary
- * frame of the msgpack subprotocol is the same object MessagePack-encoded, turned back
- * into its JSON so that payload bytes are counted as the server counts them.
+ * One server frame, read with the contract's parser of the variant's format, and the
+ * bytes of its payload as the server counts them: a message's JSON, or on the msgpack
+ * subprotocol its MessagePack (the whole binary frame). Null for a frame of the wrong
+ * kind (text on the binary subprotocol, or the other way round).
  */
-function frameOf(data: WebSocket.RawData, isBinary: boolean, variant: WsVariant | undefined): ServerFrame | null {
+function frameOf(
+  data: WebSocket.RawData,
+  isBinary: boolean,
+  variant: WsVariant | undefined,
+): { frame: ServerFrame; payloadBytes: number } | null {
   if (variant === 'msgpack') {
     if (!isBinary) return null;
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-    return parseServerFrame(JSON.stringify(decode(bytes)));
+    return { frame: parseMsgpackServerFrame(bytes), payloadBytes: bytes.length };
   }
   if (isBinary) return null;
-  return parseServerFrame(data.toString());
+  const text = data.toString();
+  return { frame: parseServerFrame(text), payloadBytes: Buffer.byteLength(text) };
 }
 
 export const driver: BenchDriver = {
@@ -66,15 +74,16 @@ export const driver: BenchDriver = {
       sockets.add(socket);
       socket.on('message', (data, isBinary) => {
         const now = clock.now();
-        const frame = frameOf(data, isBinary, context.wsVariant);
-        if (frame === null) {
+        const read = frameOf(data, isBinary, context.wsVariant);
+        if (read === null) {
           // A text frame on the binary subprotocol, or the other way round.
           errors += 1;
           return;
         }
+        const { frame, payloadBytes } = read;
         if (frame.kind === 'message') {
           const message = JSON.parse(frame.json) as Message;
-          tracker.record(index, message, now - message.ts, Buffer.byteLength(frame.json));
+          tracker.record(index, message, now - message.ts, payloadBytes);
           cursor = message.id;
         } else if (frame.kind === 'control') {
           if (frame.event.type === 'epoch') epoch ??= frame.event.epoch;
