@@ -10,6 +10,7 @@ import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import type { ConnectionGuard } from './connections.ts';
 import { echo } from './echo.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
+import { labPages } from './lab-pages.ts';
 import { checkConnectionCap } from './limits.ts';
 import { connectionGuard } from './plugins/connection-guard.ts';
 import { errorHandler } from './plugins/error-handler.ts';
@@ -81,6 +82,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   if (!options.feed) app.addHook('onClose', () => feed.close());
 
   await app.register(fastifyStatic, { root: PAGES_DIR, prefix: '/' });
+  await labPages(app);
 
   // The contract, served as the very modules the server runs: the pages import them.
 
