@@ -8,7 +8,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { api } from './api.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import type { ConnectionGuard } from './connections.ts';
+import { echo } from './echo.ts';
 import { type Feed, MemoryFeed } from './feed.ts';
+import { labPages } from './lab-pages.ts';
 import { checkConnectionCap } from './limits.ts';
 import { connectionGuard } from './plugins/connection-guard.ts';
 import { errorHandler } from './plugins/error-handler.ts';
@@ -74,11 +76,14 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   const { wire, connections, abuse, limitPublish } = app;
   await api(app, { feed, config, wire, transports, limitPublish, abuse, connections });
   for (const transport of transports) await serveTechnique(app, transport, { feed, config });
+  // After the techniques: it shares the feed socket's upgrade listener when there is one (echo.ts).
+  await echo(app, { config, abuse });
 
   // After preClose has ended the held clients, so none reads a closed feed.
   if (!options.feed) app.addHook('onClose', () => feed.close());
 
   await app.register(fastifyStatic, { root: PAGES_DIR, prefix: '/' });
+  await labPages(app);
 
   // The contract, served as the very modules the server runs: the pages import them.
 
