@@ -4,6 +4,7 @@
  * the two knobs the WebSocket lab page uses (`?close`, `?linger`).
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
@@ -106,18 +107,45 @@ test('?linger=MS holds the answer to the client close frame that long', { timeou
   assert.ok(performance.now() - start >= 350, `closed after ${Math.round(performance.now() - start)} ms`);
 });
 
-test('it picks the first offered subprotocol it speaks, and none when it speaks none', { timeout: 5000 }, async (t) => {
+test('it picks the first offered subprotocol it speaks, and refuses an offer of none it speaks with 400, as the feed socket does', {
+  timeout: 5000,
+}, async (t) => {
   const server = await startServer(t);
   const picked = open(server, '', {}, ['made-up.v9', 'realtime-lab.v1.msgpack', 'realtime-lab.v1.json']);
   t.after(() => picked.terminate());
   await once(picked, 'open');
   assert.equal(picked.protocol, 'realtime-lab.v1.msgpack');
 
-  // ws, like a browser, fails a handshake that answers none of the protocols it offered.
-  const refused = open(server, '', {}, ['made-up.v9']);
-  t.after(() => refused.terminate());
-  const [error] = (await once(refused, 'error')) as [Error];
-  assert.match(error.message, /Server sent no subprotocol/);
+  // Refused before the upgrade, in the error format, naming what it speaks.
+  const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const request = httpRequest(`${server.url}/api/echo`, {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-protocol': 'made-up.v9',
+      },
+    });
+    request.on('response', (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('upgrade', () => reject(new Error('upgraded an offer of only unknown subprotocols')));
+    request.on('error', reject);
+    request.end();
+  });
+  assert.equal(refused.status, 400);
+  const body = JSON.parse(refused.body) as { code: string; message: string };
+  assert.equal(body.code, 'RTL_UNSUPPORTED_SUBPROTOCOL');
+  assert.match(body.message, /realtime-lab\.v1\.json/);
+  // And a ws client, like a browser, sees its handshake fail.
+  const failed = open(server, '', {}, ['made-up.v9']);
+  t.after(() => failed.terminate());
+  const [error] = (await once(failed, 'error')) as [Error];
+  assert.match(error.message, /Unexpected server response: 400/);
 });
 
 async function otherRequests(server: TestServer): Promise<number> {

@@ -19,12 +19,11 @@ import type { Config } from './config.ts';
 import { CLOSE } from './contract/formats/websocket.js';
 import { UpgradeRequired } from './errors.ts';
 import { checkSocketOrigin } from './origin.ts';
-import { PING_WINDOW_MS } from './transports/websocket.ts';
+import { chooseSubprotocol } from './contract/formats/websocket.js';
+import { PING_WINDOW_MS, checkSubprotocols } from './transports/websocket.ts';
 
 /** Where the echo answers. */
 export const ECHO_PATH = '/api/echo';
-/** The subprotocols the echo accepts: the feed socket's names; it echoes either the same way. */
-export const ECHO_SUBPROTOCOLS: readonly string[] = ['realtime-lab.v1.json', 'realtime-lab.v1.msgpack'];
 /** The longest `?linger=MS` honoured: long enough to watch CLOSING, short enough to hold nothing. */
 export const MAX_LINGER_MS = 5000;
 /** After a close frame, how long a peer has to answer before its socket is cut, ms. */
@@ -50,17 +49,19 @@ export async function echo(app: FastifyInstance, { config, abuse }: EchoOptions)
         // Pings are answered below, within the same budget as the feed socket's.
         autoPong: false,
         ...(shared && { server: new EventEmitter() as never }),
-        // No offer, or none it speaks: no Sec-WebSocket-Protocol in the answer, which a
-        // browser that offered some then fails (error, close 1006): the lab shows that.
-        handleProtocols: (offered: Set<string>) =>
-          [...offered].find((name) => ECHO_SUBPROTOCOLS.includes(name)) ?? false,
+        // The feed socket's subprotocol policy, the same names (it echoes either the same
+        // way): an offer of only names it does not speak was refused before the upgrade.
+        handleProtocols: (offered: Set<string>) => chooseSubprotocol([...offered]) ?? false,
       },
       errorHandler: (error, socket, request) => onSocketError(error, socket, request, abuse),
     });
     scope.route({
       method: 'GET',
       url: ECHO_PATH,
-      preValidation: async (request) => checkSocketOrigin(request, config.allowedOrigins),
+      preValidation: async (request) => {
+        checkSocketOrigin(request, config.allowedOrigins);
+        checkSubprotocols(request);
+      },
       handler: async () => {
         throw new UpgradeRequired(ECHO_PATH);
       },

@@ -104,7 +104,7 @@ const MAX_OFFERS_ECHOED = 200;
  * subprotocols this server does not speak: ws would otherwise upgrade it without the
  * header, and the client would fail with no reason given.
  */
-function checkSubprotocols(request: FastifyRequest): void {
+export function checkSubprotocols(request: FastifyRequest): void {
   const offers = offersOf(request.headers['sec-websocket-protocol']);
   if (chooseSubprotocol(offers) !== undefined) return;
   const offered = offers.join(', ');
