@@ -2,8 +2,10 @@
 // registered techniques, a transcript of one real exchange (recorded by the server against
 // itself, GET /api/transcripts/<id>) and the source of the very client module the
 // side-by-side panel runs. The technique is the page's own file name,
-// /techniques/<id>.html, so the page names no technique in its markup.
-import { techniques } from '/contract/techniques.js';
+// /techniques/<id>.html, so the page names no technique in its markup. A technique that
+// upgrades also gets its handshake explained (handshake.js).
+import { techniqueById, techniques } from '/contract/techniques.js';
+import { showHandshake } from './handshake.js';
 import { inWords } from './words.js';
 
 const technique = decodeURIComponent(location.pathname.match(/\/techniques\/([^/]+)\.html$/)?.[1] ?? '');
@@ -38,6 +40,7 @@ async function showTranscript() {
     request.textContent = transcript.request;
     response.textContent = transcript.response || '(nothing yet: the server is holding the request)';
     note.textContent = `recorded just now from this server: ${transcript.responseBytes} bytes came back in 0.7 s`;
+    if (techniqueById(technique)?.capabilities.upgrades) await showHandshake(transcript);
   } catch (error) {
     note.textContent = `could not record a transcript: ${/** @type {Error} */ (error).message}`;
   }

@@ -11,7 +11,7 @@ import { type ConnectionGuard, descriptorFigures } from './connections.ts';
 import { checkPublish } from './message.ts';
 import { clientOf } from './plugins/wire-meter.ts';
 import { redact } from './redact.ts';
-import { recordTranscript, selfAddress } from './transcript.ts';
+import { type UpgradeTranscript, recordTranscript, selfAddress } from './transcript.ts';
 import type { Transport } from './transport.ts';
 import type { WireMeter } from './wire.ts';
 
@@ -77,7 +77,9 @@ export async function api(
   });
 
   // A real exchange with this very server, for the technique pages: the latest message
-  // (if any) as the technique delivers it, with every header.
+  // (if any) as the technique delivers it, with every header. For a technique that
+  // upgrades, the same handshake refused too, each way recorded at once (the good one
+  // listens for TRANSCRIPT_LISTEN_MS, the refusals end sooner).
   app.get<{ Params: { technique: string } }>('/api/transcripts/:technique', async (request, reply) => {
     const transport = transports.find((candidate) => candidate.id === request.params.technique);
     if (!transport)
@@ -85,12 +87,16 @@ export async function api(
     const address = app.server.address();
     const target = address ? selfAddress(address) : { host: config.host, port: config.port };
     const since = Math.max(0, feed.lastId - 1);
+    const path = `/api/${transport.id}?since=${since}&epoch=${feed.epoch}`;
     reply.header('cache-control', 'no-store');
-    return recordTranscript(
-      target,
-      `/api/${transport.id}?since=${since}&epoch=${feed.epoch}`,
-      transport.capabilities.upgrades,
-    );
+    if (!transport.capabilities.upgrades) return recordTranscript(target, path, false);
+    const [good, foreignOrigin, wrongVersion] = await Promise.all([
+      recordTranscript(target, path, true),
+      recordTranscript(target, path, true, 'foreignOrigin'),
+      recordTranscript(target, path, true, 'wrongVersion'),
+    ]);
+    const answer: UpgradeTranscript = { ...good, refused: { foreignOrigin, wrongVersion } };
+    return answer;
   });
 
   app.get('/api/health', async (_request, reply) => {

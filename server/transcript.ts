@@ -20,6 +20,33 @@ export interface Transcript {
   responseBytes: number;
 }
 
+/**
+ * The same handshake refused, for the technique pages to show beside the good one: each
+ * differs from it in one header. The good handshake sends this server's own Origin and
+ * offers SUBPROTOCOL_OFFERED, as a browser's `new WebSocket(url, protocol)` on its page would.
+ */
+export type HandshakeFailure = 'foreignOrigin' | 'wrongVersion';
+
+/** A technique that upgrades: its transcript, and the same handshake refused each way. */
+export interface UpgradeTranscript extends Transcript {
+  refused: Record<HandshakeFailure, Transcript>;
+}
+
+/** What a refused handshake changes: a page on another site, or a client of an older draft. */
+const FAILURES: Record<HandshakeFailure, { origin?: string; version?: string }> = {
+  // .invalid is reserved (RFC 2606): no real site, and no ALLOWED_ORIGINS entry, has it.
+  foreignOrigin: { origin: 'https://foreign.invalid' },
+  // 7 is a pre-RFC draft (hybi-07) that ws does not speak; 13 is RFC 6455's.
+  wrongVersion: { version: '7' },
+};
+
+/**
+ * The subprotocol the recorded handshake offers, so the transcript shows
+ * `Sec-WebSocket-Protocol` both ways. JSON text frames are what the endpoint sends when
+ * no subprotocol is offered, so offering it changes nothing the transcript shows after the 101.
+ */
+export const SUBPROTOCOL_OFFERED = 'realtime-lab.v1.json';
+
 /** Where the server reaches itself: a TCP address, or the path of a Unix socket. */
 export type SelfAddress = { host: string; port: number } | { path: string };
 
@@ -41,12 +68,22 @@ function hostHeader(target: SelfAddress): string {
   return net.isIPv6(target.host) ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
 }
 
+/** The Origin a page served by `target` sends: what the server's origin check calls its own. */
+function ownOrigin(target: SelfAddress): string {
+  return `http://${hostHeader(target)}`;
+}
+
 /**
- * Sends `GET path` (as a WebSocket handshake when `upgrade` is set) to the server at
- * `target` and records what comes back until the connection ends or
- * TRANSCRIPT_LISTEN_MS pass.
+ * Sends `GET path` (as a WebSocket handshake when `upgrade` is set, refused in the way
+ * `failure` names if given) to the server at `target` and records what comes back until
+ * the connection ends or TRANSCRIPT_LISTEN_MS pass.
  */
-export function recordTranscript(target: SelfAddress, path: string, upgrade: boolean): Promise<Transcript> {
+export function recordTranscript(
+  target: SelfAddress,
+  path: string,
+  upgrade: boolean,
+  failure?: HandshakeFailure,
+): Promise<Transcript> {
   const lines = [
     `GET ${path} HTTP/1.1`,
     `Host: ${hostHeader(target)}`,
@@ -54,11 +91,14 @@ export function recordTranscript(target: SelfAddress, path: string, upgrade: boo
     'Accept: */*',
   ];
   if (upgrade) {
+    const refused = failure ? FAILURES[failure] : {};
     lines.push(
+      `Origin: ${refused.origin ?? ownOrigin(target)}`,
       'Connection: Upgrade',
       'Upgrade: websocket',
-      'Sec-WebSocket-Version: 13',
+      `Sec-WebSocket-Version: ${refused.version ?? '13'}`,
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+      `Sec-WebSocket-Protocol: ${SUBPROTOCOL_OFFERED}`,
     );
   } else {
     lines.push('Connection: close');
