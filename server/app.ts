@@ -16,6 +16,9 @@ import { publishLimit } from './plugins/publish-limit.ts';
 import { security } from './plugins/security.ts';
 import { shutdown } from './plugins/shutdown.ts';
 import { wireMeter } from './plugins/wire-meter.ts';
+import { PRESENCE_GRACE_MS } from './contract/defaults.js';
+import { Presence, nickOf } from './presence.ts';
+import { clientOf } from './plugins/wire-meter.ts';
 import { QuietRequestLog } from './quiet-request-log.ts';
 import { RedisFeed } from './redis-feed.ts';
 import { results } from './results.ts';
@@ -34,6 +37,8 @@ export interface AppOptions {
   resultsDir?: string;
   /** Where the log's JSON lines go; standard output by default. Ignored when `config.logLevel` is `silent`. */
   logStream?: { write(line: string): void };
+  /** How long a chatter stays online after its last request or connection ended, ms; PRESENCE_GRACE_MS by default. */
+  presenceGraceMs?: number;
 }
 
 export interface RealtimeLab {
@@ -42,6 +47,8 @@ export interface RealtimeLab {
   config: Config;
   wire: WireMeter;
   connections: ConnectionGuard;
+  /** Who is in the chat on this node (`GET /api/presence`). */
+  presence: Presence;
   /** Says goodbye to every client, for a shutdown: see `FastifyInstance.farewell` (plugins/shutdown.ts). */
   farewell(): Promise<void>;
 }
@@ -72,7 +79,15 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
 
   const { wire, connections, abuse, limitPublish } = app;
   await api(app, { feed, config, wire, transports, limitPublish, abuse, connections });
-  for (const transport of transports) await serveTechnique(app, transport, { feed, config });
+  const presence = new Presence(feed, options.presenceGraceMs ?? PRESENCE_GRACE_MS);
+  app.get('/api/presence', async (_request, reply) => {
+    const online: Record<string, { nick: string; open: number; lastSeen: number }[]> = {};
+    for (const transport of transports) online[transport.id] = [];
+    for (const { technique, ...chatter } of presence.list()) online[technique]?.push(chatter);
+    return reply.header('cache-control', 'no-store').send({ graceMs: presence.graceMs, online });
+  });
+  app.addHook('onClose', async () => presence.close());
+  for (const transport of transports) await serveTechnique(app, transport, { feed, config, presence });
 
   // After preClose has ended the held clients, so none reads a closed feed.
   if (!options.feed) app.addHook('onClose', () => feed.close());
@@ -84,7 +99,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   await app.register(fastifyStatic, { root: CONTRACT_DIR, prefix: '/contract/', decorateReply: false });
   await app.register(results, { resultsDir: options.resultsDir });
 
-  return { app, feed, config, wire, connections, farewell: () => app.farewell() };
+  return { app, feed, config, wire, connections, presence, farewell: () => app.farewell() };
 }
 
 /**
@@ -95,7 +110,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
 async function serveTechnique(
   app: FastifyInstance,
   transport: Transport,
-  { feed, config }: { feed: Feed; config: Config },
+  { feed, config, presence }: { feed: Feed; config: Config; presence: Presence },
 ): Promise<void> {
   const context: TransportContext = {
     feed,
@@ -117,6 +132,14 @@ async function serveTechnique(
       // Before any handler (and before a WebSocket upgrade): is there room for one more?
       scope.addHook('onRequest', async () => {
         checkConnectionCap(transport.id, app.wire.activeRequests(transport.id), config.maxConnectionsPerTechnique);
+      });
+      // A request that names a nickname is a chatter's: online while it is open. An
+      // upgraded connection outlives its handshake's response, so its socket is watched.
+      scope.addHook('onRequest', async (request, reply) => {
+        const nick = nickOf(request.query);
+        if (nick === undefined) return;
+        const leave = presence.enter(clientOf(request.query) ?? request.ip, nick, transport.id);
+        (transport.capabilities.upgrades ? request.raw.socket : reply.raw).once('close', leave);
       });
       await transport.register(scope, context);
     },

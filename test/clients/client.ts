@@ -45,6 +45,8 @@ export interface ClientOptions {
   lastEventId?: number | string;
   /** Techniques that poll when idle only: pause between polls, ms. */
   pollIntervalMs?: number;
+  /** The chat: the client id and nickname every request names, so the server lists it as online. */
+  chatter?: { client: string; nick: string };
 }
 
 /**
@@ -101,6 +103,11 @@ export function clientState(technique: Technique, options: ClientOptions): Clien
 
 /** The endpoint of `technique` on the server at `url`, with the query of a first request. */
 export function endpoint(url: string, technique: Technique, options: ClientOptions): string {
-  const query = cursorQuery({ cursor: options.since, epoch: options.epoch });
+  const params = new URLSearchParams(cursorQuery({ cursor: options.since, epoch: options.epoch }));
+  if (options.chatter) {
+    params.set('client', options.chatter.client);
+    params.set('nick', options.chatter.nick);
+  }
+  const query = params.toString();
   return `${url}/api/${technique.id}${query ? `?${query}` : ''}`;
 }

@@ -1,0 +1,109 @@
+/**
+ * Who is in the chat: a registry of chatters keyed by client id, nickname and technique,
+ * alive while one of their requests or connections is open and for a grace period after
+ * the last one ended (a poller between polls). Joining and leaving are announced in the
+ * feed as messages of SYSTEM_AUTHOR, so every technique carries them with no new wire
+ * format, in order with the talk, replayed with the history, and across nodes on Redis.
+ */
+import { SYSTEM_AUTHOR } from './contract/feed.js';
+import { BadPublish } from './errors.ts';
+import type { Feed } from './feed.ts';
+import { checkPublish } from './message.ts';
+
+/** One chatter as `GET /api/presence` lists it. */
+export interface Chatter {
+  nick: string;
+  technique: string;
+  /** Requests or connections open now. */
+  open: number;
+  /** Epoch ms of the last request's end, or of the join while one is open. */
+  lastSeen: number;
+}
+
+interface Entry extends Chatter {
+  client: string;
+}
+
+/** How often the registry looks for chatters gone quiet, ms. */
+const SWEEP_MS = 250;
+
+/**
+ * The `nick` query parameter: the name a chatter is known by, checked like a message's
+ * author. Undefined when absent (the bench and the technique pages are not in the chat).
+ */
+export function nickOf(query: unknown): string | undefined {
+  const raw = (query as Record<string, unknown> | undefined)?.nick;
+  if (raw === undefined) return undefined;
+  const checked = checkPublish({ author: raw, text: '-' }, { maxTextBytes: 1 });
+  if (!checked.ok) throw new BadPublish(`nick: ${checked.message.replace('"author"', 'the nickname')}`);
+  return checked.value.author;
+}
+
+/** The chatters this node serves, and the announcements of their comings and goings. */
+export class Presence {
+  readonly #entries = new Map<string, Entry>();
+  readonly #feed: Feed;
+  /** How long a chatter stays online after its last request or connection ended, ms. */
+  readonly graceMs: number;
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(feed: Feed, graceMs: number) {
+    this.#feed = feed;
+    this.graceMs = graceMs;
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
+    this.#sweeper.unref();
+  }
+
+  /**
+   * A request or connection of `client`, known as `nick`, opened on `technique`; a new
+   * chatter is announced. Returns the call to make when it ends.
+   */
+  enter(client: string, nick: string, technique: string): () => void {
+    const key = JSON.stringify([client, nick, technique]);
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      entry = { client, nick, technique, open: 0, lastSeen: Date.now() };
+      this.#entries.set(key, entry);
+      this.#announce(`${nick} joined (${technique})`);
+    }
+    const chatter = entry;
+    chatter.open += 1;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      chatter.open -= 1;
+      chatter.lastSeen = Date.now();
+    };
+  }
+
+  /** Everyone online on this node. */
+  list(): Chatter[] {
+    return [...this.#entries.values()].map(({ nick, technique, open, lastSeen }) => ({
+      nick,
+      technique,
+      open,
+      lastSeen,
+    }));
+  }
+
+  /** Stops sweeping; nobody is announced as gone after it. */
+  close(): void {
+    clearInterval(this.#sweeper);
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.#entries) {
+      if (entry.open > 0 || now - entry.lastSeen < this.graceMs) continue;
+      this.#entries.delete(key);
+      const quiet = ((now - entry.lastSeen) / 1000).toFixed(1);
+      this.#announce(`${entry.nick} left (${entry.technique}): not seen for ${quiet} s`);
+    }
+  }
+
+  #announce(text: string): void {
+    // A feed that cannot take it (Redis away) loses the announcement, not the chatter.
+    this.#feed.publish({ author: SYSTEM_AUTHOR, text }).catch(() => {});
+  }
+}
