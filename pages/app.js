@@ -6,6 +6,7 @@
 // (GET /api/stats?client=...), not from guesses in the browser.
 import { techniques } from '/contract/techniques.js';
 import { CLOCK_RESAMPLE_AFTER_MS, ServerClock } from './clock.js';
+import { anotherTabIsOpen, greeting, renderPresence, showSecondTabNotice } from './chat.js';
 import { Panel, el } from './panel.js';
 import { inSentence, inWords, listed } from './words.js';
 
@@ -53,6 +54,20 @@ for (const technique of techniques.filter((entry) => entry.capabilities.twoWay))
   );
   viaPost.before(label);
 }
+// The nickname is the one the clients are in the chat under: a fresh one per window, so two
+// windows are two people; changing it reconnects every client under the new one.
+const nickname = /** @type {HTMLInputElement} */ (form.elements.namedItem('author'));
+nickname.value = `guest-${clientId.slice(-4)}`;
+const nicknameNow = () => nickname.value.trim() || 'anonymous';
+nickname.addEventListener('change', () => {
+  for (const panel of panels) {
+    if (!panel.client) continue;
+    panel.client.nick = nicknameNow();
+    panel.client.close();
+    panel.client.open(panel.client.cursor);
+  }
+});
+
 const firstVia = /** @type {HTMLInputElement | null} */ (form.querySelector('input[name="via"]'));
 if (firstVia) firstVia.checked = true;
 
@@ -121,6 +136,24 @@ const applyInterval = () => {
 };
 interval.addEventListener('input', applyInterval);
 
+const online = byId('online');
+const greetingLine = byId('greeting');
+let greeted = false;
+async function refreshPresence() {
+  try {
+    const response = await fetch('/api/presence', { cache: 'no-store' });
+    const answer = await response.json();
+    renderPresence(online, answer, techniques);
+    const words = greeted ? undefined : greeting(answer, nicknameNow());
+    if (words) {
+      greetingLine.textContent = words;
+      greeted = true;
+    }
+  } catch {
+    // The server is away; the list keeps its last state.
+  }
+}
+
 async function refreshStats() {
   try {
     const response = await fetch(`/api/stats?client=${clientId}`, { cache: 'no-store' });
@@ -147,8 +180,15 @@ function draw() {
 
 function start() {
   // Live from now: the page shows what is published while it is open.
-  for (const panel of panels) panel.client?.open(panel.client.cursor);
-  statsTimer = setInterval(refreshStats, STATS_EVERY_MS);
+  for (const panel of panels) {
+    if (!panel.client) continue;
+    panel.client.nick = nicknameNow();
+    panel.client.open(panel.client.cursor);
+  }
+  statsTimer = setInterval(() => {
+    refreshStats();
+    refreshPresence();
+  }, STATS_EVERY_MS);
   watchTimer = setInterval(watchPanels, 1000);
   frame = requestAnimationFrame(draw);
 }
@@ -173,8 +213,12 @@ const loaded = new Promise((resolve) => {
   if (document.readyState === 'complete') resolve(undefined);
   else window.addEventListener('load', resolve, { once: true });
 });
-Promise.all([clientsLoaded, loaded]).then(() => {
+Promise.all([clientsLoaded, loaded, anotherTabIsOpen()]).then(([, , secondTab]) => {
   applyInterval();
+  if (secondTab) {
+    showSecondTabNotice(byId('tab-notice'), held.length);
+    return;
+  }
   start();
   setTimeout(() => clock.sample().catch(() => undefined), CLOCK_RESAMPLE_AFTER_MS);
 });

@@ -84,7 +84,9 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     const online: Record<string, { nick: string; open: number; lastSeen: number }[]> = {};
     for (const transport of transports) online[transport.id] = [];
     for (const { technique, ...chatter } of presence.list()) online[technique]?.push(chatter);
-    return reply.header('cache-control', 'no-store').send({ graceMs: presence.graceMs, online });
+    return reply
+      .header('cache-control', 'no-store')
+      .send({ graceMs: presence.graceMs, online, left: presence.departures() });
   });
   app.addHook('onClose', async () => presence.close());
   for (const transport of transports) await serveTechnique(app, transport, { feed, config, presence });

@@ -20,12 +20,24 @@ export interface Chatter {
   lastSeen: number;
 }
 
+/** One chatter noticed gone, as `GET /api/presence` lists it for a while after. */
+export interface Departure {
+  nick: string;
+  technique: string;
+  /** Epoch ms it was noticed gone. */
+  at: number;
+  /** How long it had been silent when noticed gone, ms: the time it took to notice. */
+  quietMs: number;
+}
+
 interface Entry extends Chatter {
   client: string;
 }
 
 /** How often the registry looks for chatters gone quiet, ms. */
 const SWEEP_MS = 250;
+/** How long a departure stays listed, ms: long enough for a page polling every second to show it. */
+const DEPARTURES_KEPT_MS = 60_000;
 
 /**
  * The `nick` query parameter: the name a chatter is known by, checked like a message's
@@ -42,6 +54,7 @@ export function nickOf(query: unknown): string | undefined {
 /** The chatters this node serves, and the announcements of their comings and goings. */
 export class Presence {
   readonly #entries = new Map<string, Entry>();
+  #departures: Departure[] = [];
   readonly #feed: Feed;
   /** How long a chatter stays online after its last request or connection ended, ms. */
   readonly graceMs: number;
@@ -87,6 +100,11 @@ export class Presence {
     }));
   }
 
+  /** Those noticed gone in the last minute, oldest first. */
+  departures(): Departure[] {
+    return [...this.#departures];
+  }
+
   /** Stops sweeping; nobody is announced as gone after it. */
   close(): void {
     clearInterval(this.#sweeper);
@@ -94,9 +112,11 @@ export class Presence {
 
   #sweep(): void {
     const now = Date.now();
+    this.#departures = this.#departures.filter((departure) => now - departure.at < DEPARTURES_KEPT_MS);
     for (const [key, entry] of this.#entries) {
       if (entry.open > 0 || now - entry.lastSeen < this.graceMs) continue;
       this.#entries.delete(key);
+      this.#departures.push({ nick: entry.nick, technique: entry.technique, at: now, quietMs: now - entry.lastSeen });
       const quiet = ((now - entry.lastSeen) / 1000).toFixed(1);
       this.#announce(`${entry.nick} left (${entry.technique}): not seen for ${quiet} s`);
     }
