@@ -18,6 +18,7 @@ import { shutdown } from './plugins/shutdown.ts';
 import { wireMeter } from './plugins/wire-meter.ts';
 import { PRESENCE_GRACE_MS } from './contract/defaults.js';
 import { Presence, nickOf } from './presence.ts';
+import { redisPresence } from './redis-presence.ts';
 import { clientOf } from './plugins/wire-meter.ts';
 import { QuietRequestLog } from './quiet-request-log.ts';
 import { RedisFeed } from './redis-feed.ts';
@@ -79,16 +80,17 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
 
   const { wire, connections, abuse, limitPublish } = app;
   await api(app, { feed, config, wire, transports, limitPublish, abuse, connections });
-  const presence = new Presence(feed, options.presenceGraceMs ?? PRESENCE_GRACE_MS);
+  const shared = config.feed === 'memory' ? undefined : redisPresence(config.feed, config.redisKeyPrefix);
+  const presence = new Presence(feed, options.presenceGraceMs ?? PRESENCE_GRACE_MS, shared);
   app.get('/api/presence', async (_request, reply) => {
     const online: Record<string, { nick: string; open: number; lastSeen: number }[]> = {};
     for (const transport of transports) online[transport.id] = [];
-    for (const { technique, ...chatter } of presence.list()) online[technique]?.push(chatter);
+    for (const { technique, ...chatter } of await presence.list()) online[technique]?.push(chatter);
     return reply
       .header('cache-control', 'no-store')
       .send({ graceMs: presence.graceMs, online, left: presence.departures() });
   });
-  app.addHook('onClose', async () => presence.close());
+  app.addHook('onClose', () => presence.close());
   for (const transport of transports) await serveTechnique(app, transport, { feed, config, presence });
 
   // After preClose has ended the held clients, so none reads a closed feed.
