@@ -37,6 +37,9 @@ byId('held-connections').textContent =
   `${inWords(held.length)} HTTP connection${held.length === 1 ? '' : 's'} open (${listed(held.map((technique) => inSentence(technique.title)))})`;
 
 const root = byId('panels');
+const online = byId('online');
+const greetingLine = byId('greeting');
+let greeted = false;
 const panels = techniques.map((technique) => new Panel({ technique, root, clientId, serverNow: () => clock.now() }));
 const clientsLoaded = Promise.all(panels.map((panel) => panel.load()));
 
@@ -54,18 +57,33 @@ for (const technique of techniques.filter((entry) => entry.capabilities.twoWay))
   );
   viaPost.before(label);
 }
-// The nickname is the one the clients are in the chat under: a fresh one per window, so two
-// windows are two people; changing it reconnects every client under the new one.
+// The chat: the page's clients join under the nickname when asked (the other lessons of
+// this page count on a feed that only their own messages fill, and a join is a message),
+// as a fresh guest per window so that two windows are two people; a new nickname
+// reconnects every client under it.
 const nickname = /** @type {HTMLInputElement} */ (form.elements.namedItem('author'));
 nickname.value = `guest-${clientId.slice(-4)}`;
 const nicknameNow = () => nickname.value.trim() || 'anonymous';
-nickname.addEventListener('change', () => {
+const joinButton = /** @type {HTMLButtonElement} */ (byId('join'));
+let joined = false;
+/** Reconnects every client as the chatter it now is (or as nobody). */
+function rejoin() {
   for (const panel of panels) {
     if (!panel.client) continue;
-    panel.client.nick = nicknameNow();
+    panel.client.nick = joined ? nicknameNow() : undefined;
     panel.client.close();
     panel.client.open(panel.client.cursor);
   }
+}
+joinButton.addEventListener('click', () => {
+  joined = !joined;
+  joinButton.textContent = joined ? 'Leave the chat' : 'Join the chat';
+  if (!joined) greetingLine.textContent = '';
+  greeted = false;
+  rejoin();
+});
+nickname.addEventListener('change', () => {
+  if (joined) rejoin();
 });
 
 const firstVia = /** @type {HTMLInputElement | null} */ (form.querySelector('input[name="via"]'));
@@ -136,15 +154,12 @@ const applyInterval = () => {
 };
 interval.addEventListener('input', applyInterval);
 
-const online = byId('online');
-const greetingLine = byId('greeting');
-let greeted = false;
 async function refreshPresence() {
   try {
     const response = await fetch('/api/presence', { cache: 'no-store' });
     const answer = await response.json();
     renderPresence(online, answer, techniques);
-    const words = greeted ? undefined : greeting(answer, nicknameNow());
+    const words = greeted || !joined ? undefined : greeting(answer, nicknameNow());
     if (words) {
       greetingLine.textContent = words;
       greeted = true;
@@ -180,11 +195,7 @@ function draw() {
 
 function start() {
   // Live from now: the page shows what is published while it is open.
-  for (const panel of panels) {
-    if (!panel.client) continue;
-    panel.client.nick = nicknameNow();
-    panel.client.open(panel.client.cursor);
-  }
+  for (const panel of panels) panel.client?.open(panel.client.cursor);
   statsTimer = setInterval(() => {
     refreshStats();
     refreshPresence();
@@ -217,6 +228,7 @@ Promise.all([clientsLoaded, loaded, anotherTabIsOpen()]).then(([, , secondTab]) 
   applyInterval();
   if (secondTab) {
     showSecondTabNotice(byId('tab-notice'), held.length);
+    joinButton.disabled = true;
     return;
   }
   start();

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { techniques } from '../server/contract/techniques.js';
 import { startServer } from '../test/support.ts';
 import { after, before, describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
@@ -21,10 +22,12 @@ describe('the chat room in Chromium', needs(CHROMIUM), () => {
   async function join(context: BrowserContext, url: string, nick: string): Promise<Page> {
     const page = await context.newPage();
     await page.goto(`${url}/`, { waitUntil: 'domcontentloaded' });
-    await page.locator('#greeting').filter({ hasText: 'Welcome' }).waitFor({ timeout: 10_000 });
-    const nickname = page.locator('[data-role="nickname"]');
-    await nickname.fill(nick);
-    await nickname.dispatchEvent('change');
+    await page.locator('[data-role="nickname"]').fill(nick);
+    await page.locator('#join').click();
+    await page
+      .locator('#greeting')
+      .filter({ hasText: `Welcome, ${nick}!` })
+      .waitFor({ timeout: 10_000 });
     return page;
   }
 
@@ -62,19 +65,27 @@ describe('the chat room in Chromium', needs(CHROMIUM), () => {
     const server = await startServer(t);
     const context = await browser.newContext();
     t.after(() => context.close());
-    const first = await join(context, server.url, 'ada');
+    // Not joined: a joined tab stalls a second tab's own page load for tens of seconds
+    // (see the report), which is the very queueing the notice is about, but too slow here.
+    const first = await context.newPage();
+    await first.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' });
+    for (const { id } of techniques) {
+      await first
+        .locator(`[data-technique="${id}"] [data-role="state"]`)
+        .filter({ hasText: /^OPEN$/ })
+        .waitFor({ timeout: 10_000 });
+    }
     const second = await context.newPage();
     await second.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' });
     const notice = second.locator('#tab-notice');
     await notice.waitFor({ state: 'visible', timeout: 10_000 });
     assert.match((await notice.textContent()) ?? '', /already open in another tab.*six per host/);
-    // The second tab opened no client: its nickname never comes online.
-    const secondNick = await second.locator('[data-role="nickname"]').inputValue();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const response = await fetch(`${server.url}/api/presence`);
-    const answer = (await response.json()) as { online: Record<string, { nick: string }[]> };
-    const nicks = new Set(Object.values(answer.online).flatMap((chatters) => chatters.map((c) => c.nick)));
-    assert.ok(nicks.has('ada') && !nicks.has(secondNick), `online: ${[...nicks].join(', ')}`);
+    assert.ok(await second.locator('#join').isDisabled());
+    // The second tab opened no client: none of its panels is open.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const states = await second.locator('[data-role="state"]').allTextContents();
+    assert.equal(states.length, techniques.length);
+    assert.ok(!states.includes('OPEN'), `states: ${states.join(', ')}`);
     assert.ok(await first.locator('#tab-notice').isHidden());
   });
 });
