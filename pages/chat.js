@@ -36,7 +36,7 @@ export function anotherTabIsOpen() {
   return new Promise((resolve) =>
     setTimeout(() => {
       connected = !answered;
-      resolve(false);
+      resolve(answered);
     }, TAB_ANSWER_MS),
   );
 }
