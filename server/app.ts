@@ -137,13 +137,13 @@ async function serveTechnique(
       scope.addHook('onRequest', async () => {
         checkConnectionCap(transport.id, app.wire.activeRequests(transport.id), config.maxConnectionsPerTechnique);
       });
-      // A request that names a nickname is a chatter's: online while it is open. An
-      // upgraded connection outlives its handshake's response, so its socket is watched.
+      // A request that names a nickname is a chatter's: online while it is open. For an
+      // upgraded connection, the handshake's response closes with its socket.
       scope.addHook('onRequest', async (request, reply) => {
         const nick = nickOf(request.query);
         if (nick === undefined) return;
         const leave = presence.enter(clientOf(request.query) ?? request.ip, nick, transport.id);
-        (transport.capabilities.upgrades ? request.raw.socket : reply.raw).once('close', leave);
+        reply.raw.once('close', leave);
       });
       await transport.register(scope, context);
     },
