@@ -196,6 +196,8 @@ function draw() {
 function start() {
   // Live from now: the page shows what is published while it is open.
   for (const panel of panels) panel.client?.open(panel.client.cursor);
+  // Not before: a join reconnects clients, and one before their first open would open them twice.
+  joinButton.disabled = false;
   statsTimer = setInterval(() => {
     refreshStats();
     refreshPresence();
@@ -228,7 +230,6 @@ Promise.all([clientsLoaded, loaded, anotherTabIsOpen()]).then(([, , secondTab]) 
   applyInterval();
   if (secondTab) {
     showSecondTabNotice(byId('tab-notice'), held.length);
-    joinButton.disabled = true;
     return;
   }
   start();

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
-import { techniques } from '../server/contract/techniques.js';
-import { startServer } from '../test/support.ts';
+import { techniques, withCapabilities } from '../server/contract/techniques.js';
+import { startServer, until } from '../test/support.ts';
 import { after, before, describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
 
@@ -65,16 +65,17 @@ describe('the chat room in Chromium', needs(CHROMIUM), () => {
     const server = await startServer(t);
     const context = await browser.newContext();
     t.after(() => context.close());
-    // Not joined: a joined tab stalls a second tab's own page load for tens of seconds
-    // (see the report), which is the very queueing the notice is about, but too slow here.
-    const first = await context.newPage();
-    await first.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' });
-    for (const { id } of techniques) {
-      await first
-        .locator(`[data-technique="${id}"] [data-role="state"]`)
-        .filter({ hasText: /^OPEN$/ })
-        .waitFor({ timeout: 10_000 });
+    await join(context, server.url, 'ada');
+    // Joining reconnects every client: each held request is replaced, not doubled, or
+    // this tab alone would fill the browser's six connections.
+    for (const { id } of withCapabilities({ holdsRequest: true })) {
+      await until(
+        () => server.wire.activeRequests(id) === 1,
+        () => `${id}: ${server.wire.activeRequests(id)} held`,
+      );
     }
+    const first = context.pages()[0];
+    assert.ok(first);
     const second = await context.newPage();
     await second.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' });
     const notice = second.locator('#tab-notice');
