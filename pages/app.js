@@ -6,6 +6,7 @@
 // (GET /api/stats?client=...), not from guesses in the browser.
 import { techniques } from '/contract/techniques.js';
 import { CLOCK_RESAMPLE_AFTER_MS, ServerClock } from './clock.js';
+import { anotherTabIsOpen, greeting, renderPresence, showSecondTabNotice } from './chat.js';
 import { Panel, el } from './panel.js';
 import { inSentence, inWords, listed } from './words.js';
 
@@ -36,6 +37,9 @@ byId('held-connections').textContent =
   `${inWords(held.length)} HTTP connection${held.length === 1 ? '' : 's'} open (${listed(held.map((technique) => inSentence(technique.title)))})`;
 
 const root = byId('panels');
+const online = byId('online');
+const greetingLine = byId('greeting');
+let greeted = false;
 const panels = techniques.map((technique) => new Panel({ technique, root, clientId, serverNow: () => clock.now() }));
 const clientsLoaded = Promise.all(panels.map((panel) => panel.load()));
 
@@ -53,6 +57,35 @@ for (const technique of techniques.filter((entry) => entry.capabilities.twoWay))
   );
   viaPost.before(label);
 }
+// The chat: the page's clients join under the nickname when asked (the other lessons of
+// this page count on a feed that only their own messages fill, and a join is a message),
+// as a fresh guest per window so that two windows are two people; a new nickname
+// reconnects every client under it.
+const nickname = /** @type {HTMLInputElement} */ (form.elements.namedItem('author'));
+nickname.value = `guest-${clientId.slice(-4)}`;
+const nicknameNow = () => nickname.value.trim() || 'anonymous';
+const joinButton = /** @type {HTMLButtonElement} */ (byId('join'));
+let joined = false;
+/** Reconnects every client as the chatter it now is (or as nobody). */
+function rejoin() {
+  for (const panel of panels) {
+    if (!panel.client) continue;
+    panel.client.nick = joined ? nicknameNow() : undefined;
+    panel.client.close();
+    panel.client.open(panel.client.cursor);
+  }
+}
+joinButton.addEventListener('click', () => {
+  joined = !joined;
+  joinButton.textContent = joined ? 'Leave the chat' : 'Join the chat';
+  if (!joined) greetingLine.textContent = '';
+  greeted = false;
+  rejoin();
+});
+nickname.addEventListener('change', () => {
+  if (joined) rejoin();
+});
+
 const firstVia = /** @type {HTMLInputElement | null} */ (form.querySelector('input[name="via"]'));
 if (firstVia) firstVia.checked = true;
 
@@ -121,6 +154,21 @@ const applyInterval = () => {
 };
 interval.addEventListener('input', applyInterval);
 
+async function refreshPresence() {
+  try {
+    const response = await fetch('/api/presence', { cache: 'no-store' });
+    const answer = await response.json();
+    renderPresence(online, answer, techniques);
+    const words = greeted || !joined ? undefined : greeting(answer, nicknameNow());
+    if (words) {
+      greetingLine.textContent = words;
+      greeted = true;
+    }
+  } catch {
+    // The server is away; the list keeps its last state.
+  }
+}
+
 async function refreshStats() {
   try {
     const response = await fetch(`/api/stats?client=${clientId}`, { cache: 'no-store' });
@@ -148,7 +196,12 @@ function draw() {
 function start() {
   // Live from now: the page shows what is published while it is open.
   for (const panel of panels) panel.client?.open(panel.client.cursor);
-  statsTimer = setInterval(refreshStats, STATS_EVERY_MS);
+  // Not before: a join reconnects clients, and one before their first open would open them twice.
+  joinButton.disabled = false;
+  statsTimer = setInterval(() => {
+    refreshStats();
+    refreshPresence();
+  }, STATS_EVERY_MS);
   watchTimer = setInterval(watchPanels, 1000);
   frame = requestAnimationFrame(draw);
 }
@@ -173,8 +226,12 @@ const loaded = new Promise((resolve) => {
   if (document.readyState === 'complete') resolve(undefined);
   else window.addEventListener('load', resolve, { once: true });
 });
-Promise.all([clientsLoaded, loaded]).then(() => {
+Promise.all([clientsLoaded, loaded, anotherTabIsOpen()]).then(([, , secondTab]) => {
   applyInterval();
+  if (secondTab) {
+    showSecondTabNotice(byId('tab-notice'), held.length);
+    return;
+  }
   start();
   setTimeout(() => clock.sample().catch(() => undefined), CLOCK_RESAMPLE_AFTER_MS);
 });

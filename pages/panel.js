@@ -1,6 +1,7 @@
 // One panel of the side-by-side page: a technique's heading, its live wire figures, its
 // timeline and messages, and its own client, loaded by id from /clients/<id>.js. A
 // technique registered without a working client file gets a panel that says so.
+import { SYSTEM_AUTHOR } from '/contract/feed.js';
 import { FeedClient } from './clients/client.js';
 import { Timeline } from './timeline.js';
 
@@ -215,8 +216,14 @@ export class Panel {
     this.figures.messages.textContent = String(this.#received);
     this.figures.delay.textContent = `${formatMs(median(this.#delays))} / ${formatMs(delay)}`;
     this.timeline.tick();
-    const item = el('li', { 'data-id': String(message.id) });
-    item.append(el('b', {}, message.author), document.createTextNode(' '), el('span', {}, message.text));
+    // The server's own words (who joined, who left) have no author a person could use.
+    const system = message.author === SYSTEM_AUTHOR;
+    const item = el('li', { 'data-id': String(message.id), ...(system && { class: 'system' }) });
+    item.append(
+      el('b', {}, system ? 'server' : message.author),
+      document.createTextNode(' '),
+      el('span', {}, message.text),
+    );
     this.list.prepend(item);
     while (this.list.children.length > LIST_LENGTH) this.list.lastElementChild?.remove();
   }

@@ -18,6 +18,10 @@ import { publishLimit } from './plugins/publish-limit.ts';
 import { security } from './plugins/security.ts';
 import { shutdown } from './plugins/shutdown.ts';
 import { wireMeter } from './plugins/wire-meter.ts';
+import { PRESENCE_GRACE_MS } from './contract/defaults.js';
+import { Presence, nickOf } from './presence.ts';
+import { redisPresence } from './redis-presence.ts';
+import { clientOf } from './plugins/wire-meter.ts';
 import { QuietRequestLog } from './quiet-request-log.ts';
 import { RedisFeed } from './redis-feed.ts';
 import { results } from './results.ts';
@@ -37,6 +41,8 @@ export interface AppOptions {
   resultsDir?: string;
   /** Where the log's JSON lines go; standard output by default. Ignored when `config.logLevel` is `silent`. */
   logStream?: { write(line: string): void };
+  /** How long a chatter stays online after its last request or connection ended, ms; PRESENCE_GRACE_MS by default. */
+  presenceGraceMs?: number;
 }
 
 export interface RealtimeLab {
@@ -45,6 +51,8 @@ export interface RealtimeLab {
   config: Config;
   wire: WireMeter;
   connections: ConnectionGuard;
+  /** Who is in the chat on this node (`GET /api/presence`). */
+  presence: Presence;
   /** Says goodbye to every client, for a shutdown: see `FastifyInstance.farewell` (plugins/shutdown.ts). */
   farewell(): Promise<void>;
 }
@@ -75,7 +83,18 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
 
   const { wire, connections, abuse, limitPublish } = app;
   await api(app, { feed, config, wire, transports, limitPublish, abuse, connections });
-  for (const transport of transports) await serveTechnique(app, transport, { feed, config });
+  const shared = config.feed === 'memory' ? undefined : redisPresence(config.feed, config.redisKeyPrefix);
+  const presence = new Presence(feed, options.presenceGraceMs ?? PRESENCE_GRACE_MS, shared);
+  app.get('/api/presence', async (_request, reply) => {
+    const online: Record<string, { nick: string; open: number; lastSeen: number }[]> = {};
+    for (const transport of transports) online[transport.id] = [];
+    for (const { technique, ...chatter } of await presence.list()) online[technique]?.push(chatter);
+    return reply
+      .header('cache-control', 'no-store')
+      .send({ graceMs: presence.graceMs, online, left: presence.departures() });
+  });
+  app.addHook('onClose', () => presence.close());
+  for (const transport of transports) await serveTechnique(app, transport, { feed, config, presence });
   // After the techniques: it shares the feed socket's upgrade listener when there is one (echo.ts).
   await echo(app, { config, abuse });
 
@@ -91,7 +110,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   await app.register(fastifyStatic, { root: CONTRACT_DIR, prefix: '/contract/', decorateReply: false });
   await app.register(results, { resultsDir: options.resultsDir });
 
-  return { app, feed, config, wire, connections, farewell: () => app.farewell() };
+  return { app, feed, config, wire, connections, presence, farewell: () => app.farewell() };
 }
 
 /**
@@ -102,7 +121,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
 async function serveTechnique(
   app: FastifyInstance,
   transport: Transport,
-  { feed, config }: { feed: Feed; config: Config },
+  { feed, config, presence }: { feed: Feed; config: Config; presence: Presence },
 ): Promise<void> {
   const context: TransportContext = {
     feed,
@@ -124,6 +143,14 @@ async function serveTechnique(
       // Before any handler (and before a WebSocket upgrade): is there room for one more?
       scope.addHook('onRequest', async () => {
         checkConnectionCap(transport.id, app.wire.activeRequests(transport.id), config.maxConnectionsPerTechnique);
+      });
+      // A request that names a nickname is a chatter's: online while it is open. For an
+      // upgraded connection, the handshake's response closes with its socket.
+      scope.addHook('onRequest', async (request, reply) => {
+        const nick = nickOf(request.query);
+        if (nick === undefined) return;
+        const leave = presence.enter(clientOf(request.query) ?? request.ip, nick, transport.id);
+        reply.raw.once('close', leave);
       });
       await transport.register(scope, context);
     },

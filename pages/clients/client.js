@@ -68,10 +68,18 @@ export class FeedClient {
     this.baseUrl = options.baseUrl ?? location.origin;
   }
 
-  /** URL of this technique's endpoint, `/api/<id>`, with the cursor, its epoch and this client's id. */
+  /**
+   * The nickname this client is in the chat under: the server lists it as online while
+   * the client holds a request or connection. Undefined: not in the chat.
+   * @type {string | undefined}
+   */
+  nick = undefined;
+
+  /** URL of this technique's endpoint, `/api/<id>`, with the cursor, its epoch, this client's id and nickname. */
   url() {
     const url = new URL(`/api/${this.technique.id}`, this.baseUrl);
     url.search = cursorQuery({ cursor: this.cursor, epoch: this.epoch, client: this.clientId });
+    if (this.nick !== undefined) url.searchParams.set('nick', this.nick);
     return url.toString();
   }
 

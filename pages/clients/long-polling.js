@@ -12,21 +12,25 @@ export class Client extends FeedClient {
   }
 
   async #poll() {
+    // This poll's own signal: after a close() and open() in a row, this.#abort is the
+    // next connection's, and an aborted poll must not take itself for a failure and retry.
+    const { signal } = this.#abort;
     const span = this.spanStart('request');
     // Held by the server: open, though nothing has come back yet.
     this.setState('OPEN');
     try {
-      const response = await fetch(this.url(), { signal: this.#abort.signal, cache: 'no-store' });
+      const response = await fetch(this.url(), { signal, cache: 'no-store' });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const answer = parsePollAnswer(await response.text());
       this.spanEnd(span);
+      if (signal.aborted) return;
       this.opened();
       this.receiveBatch(answer);
       // At once, whether or not the answer was cut to a page (`more`).
       this.#poll();
     } catch (error) {
       this.spanEnd(span);
-      if (this.#abort.signal.aborted) return;
+      if (signal.aborted) return;
       this.log(`long poll failed: ${error}`);
       this.retry();
     }

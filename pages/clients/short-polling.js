@@ -13,12 +13,16 @@ export class Client extends FeedClient {
   }
 
   async #poll() {
+    // This poll's own signal: after a close() and open() in a row, this.#abort is the
+    // next connection's, and an aborted poll must not take itself for a failure and retry.
+    const { signal } = this.#abort;
     const span = this.spanStart('request');
     try {
-      const response = await fetch(this.url(), { signal: this.#abort.signal, cache: 'no-store' });
+      const response = await fetch(this.url(), { signal, cache: 'no-store' });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const answer = parsePollAnswer(await response.text());
       this.spanEnd(span);
+      if (signal.aborted) return;
       this.opened();
       this.receiveBatch(answer);
       // An answer cut to a page (`more`): the rest is there already, ask for it at once.
@@ -26,7 +30,7 @@ export class Client extends FeedClient {
       this.#timer = setTimeout(() => this.#poll(), answer.more ? 0 : this.intervalMs);
     } catch (error) {
       this.spanEnd(span);
-      if (this.#abort.signal.aborted) return;
+      if (signal.aborted) return;
       this.log(`poll failed: ${error}`);
       this.retry();
     }

@@ -16,3 +16,9 @@ export const MAX_STREAM_PADDING_BYTES = 8192;
 export const IFRAME_MAX_BYTES = 256 * 1024;
 /** A polling answer carries at most this many bytes of message JSON, and says `more` (POLL_PAGE_BYTES). */
 export const POLL_PAGE_BYTES = 64 * 1024;
+/**
+ * A chatter is online while one of its requests or connections is open, and this long
+ * after the last one ended, ms: longer than the slowest poll the side-by-side page's knob
+ * allows, so a poller between two polls, or a long poll between two requests, stays on.
+ */
+export const PRESENCE_GRACE_MS = 6_000;

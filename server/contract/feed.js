@@ -85,3 +85,10 @@ const encoder = new TextEncoder();
 export function utf8Bytes(text) {
   return encoder.encode(text).length;
 }
+
+/**
+ * The author of the server's own messages in the feed: "ada joined (sse)", "ada left
+ * (sse): not seen for 5.2 s". Empty, which no publish may use (an author is 1 to
+ * MAX_AUTHOR_CHARS characters), so nobody can speak in the server's name.
+ */
+export const SYSTEM_AUTHOR = '';

@@ -47,6 +47,8 @@ export interface ClientOptions {
   pollIntervalMs?: number;
   /** Techniques that upgrade only: the subprotocols offered, in order; none offered when omitted. */
   subprotocols?: readonly string[];
+  /** The chat: the client id and nickname every request names, so the server lists it as online. */
+  chatter?: { client: string; nick: string };
 }
 
 /**
@@ -103,6 +105,11 @@ export function clientState(technique: Technique, options: ClientOptions): Clien
 
 /** The endpoint of `technique` on the server at `url`, with the query of a first request. */
 export function endpoint(url: string, technique: Technique, options: ClientOptions): string {
-  const query = cursorQuery({ cursor: options.since, epoch: options.epoch });
+  const params = new URLSearchParams(cursorQuery({ cursor: options.since, epoch: options.epoch }));
+  if (options.chatter) {
+    params.set('client', options.chatter.client);
+    params.set('nick', options.chatter.nick);
+  }
+  const query = params.toString();
   return `${url}/api/${technique.id}${query ? `?${query}` : ''}`;
 }

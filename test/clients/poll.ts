@@ -37,7 +37,7 @@ export async function pollClient(technique: Technique, url: string, options: Cli
   let failure: unknown = null;
 
   const poll = async (): Promise<void> => {
-    const asked = new URL(endpoint(url, technique, { since: position.cursor, epoch: position.epoch }));
+    const asked = new URL(endpoint(url, technique, { ...options, since: position.cursor, epoch: position.epoch }));
     if (technique.capabilities.holdsRequest) asked.searchParams.set('timeout', String(HELD_POLL_TIMEOUT_MS));
     const response = await fetch(asked, { signal: abort.signal });
     const text = await response.text();
