@@ -4,18 +4,17 @@
  * in the same context says it cannot connect instead of stalling.
  */
 import assert from 'node:assert/strict';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../bench/browser/chromium.ts';
 import { techniques, withCapabilities } from '../server/contract/techniques.js';
 import { startServer, until } from '../test/support.ts';
 import { after, before, describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];
-
 describe('the chat room in Chromium', needs(CHROMIUM), () => {
   let browser: Browser;
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM.path, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(() => browser?.close());
 

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../bench/browser/chromium.ts';
 import { withCapabilities } from '../server/contract/techniques.js';
 import { after, before, describe, test } from '../test/suite.ts';
 import { startServer } from '../test/support.ts';
@@ -13,19 +14,10 @@ import { CHROMIUM, needs } from '../test/tools.ts';
 
 const UPGRADES = withCapabilities({ upgrades: true }).map((technique) => technique.id);
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 describe('the WebSocket handshake in Chromium', needs(CHROMIUM), () => {
   let browser: Browser;
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM.path, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(() => browser?.close());
 

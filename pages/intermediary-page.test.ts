@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../bench/browser/chromium.ts';
 import { withCapabilities } from '../server/contract/techniques.js';
 import { publish, until } from '../test/support.ts';
 import { after, before, describe, test } from '../test/suite.ts';
@@ -19,7 +20,7 @@ const ids = (wanted: Parameters<typeof withCapabilities>[0]) => withCapabilities
 describe('the side-by-side page behind an intermediary, in Chromium', needs(CHROMIUM), () => {
   let browser: Browser;
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM.path, args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
   });
   after(() => browser?.close());
 

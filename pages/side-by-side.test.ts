@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from '../test/suite.ts';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../bench/browser/chromium.ts';
 import { techniqueById, techniqueIds, techniques, withCapabilities } from '../server/contract/techniques.js';
 import { publish, startServer } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
@@ -19,20 +20,10 @@ const TWO_WAY = withCapabilities({ twoWay: true });
 const POLLS_WHEN_IDLE = withCapabilities({ pollsWhenIdle: true }).map((technique) => technique.id);
 const QUIET_WHEN_IDLE = withCapabilities({ pollsWhenIdle: false }).map((technique) => technique.id);
 
-// Flags a headless Chromium needs on a machine with no outside network.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
   let browser: Browser;
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM.path, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(() => browser?.close());
 
@@ -378,7 +369,7 @@ describe('side-by-side page in Chromium', needs(CHROMIUM), () => {
 describe('technique pages in Chromium', needs(CHROMIUM), () => {
   let browser: Browser;
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM.path, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(() => browser?.close());
 

@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../bench/browser/chromium.ts';
 import { after, before, describe, test } from '../test/suite.ts';
 import { startServer } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];
 const WAIT = { timeout: 5000 };
 
 interface LogLine {
@@ -23,7 +23,7 @@ interface LogLine {
 describe('the WebSocket lab page in Chromium', needs(CHROMIUM), () => {
   let browser: Browser;
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM.path, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(() => browser?.close());
 

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../bench/browser/chromium.ts';
 import WebSocket from 'ws';
 import { decode, encode } from '@msgpack/msgpack';
 import { SUBPROTOCOLS, msgpackFrames } from './contract/formats/websocket.js';
@@ -133,7 +134,7 @@ for (const { id } of withCapabilities({ upgrades: true })) {
 describe('the pages load the contract with MessagePack', needs(CHROMIUM), () => {
   let browser: Browser;
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM.path, args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
   });
   after(() => browser?.close());
 

@@ -1,3 +1,4 @@
+import { launchChromium } from '../bench/browser/chromium.ts';
 /**
  * Adding a technique is its own files and one registry line, and nothing else: proved on a
  * copy of this repository. The test adds `sse-copy`, a copy of SSE under another id, the
@@ -20,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+
 import { freePort } from '../bench/redis-process.ts';
 import { until } from './support.ts';
 import { CHROMIUM, needs } from './tools.ts';
@@ -148,7 +149,7 @@ test(
   `${NEW_ID} has its panel on the side-by-side page, and its page in every technique page's nav`,
   needs(CHROMIUM),
   async () => {
-    const browser = await chromium.launch({ executablePath: CHROMIUM.path, args: ['--no-sandbox', '--disable-gpu'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${baseUrl}/`);

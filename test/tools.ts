@@ -8,6 +8,7 @@
  * CI=true a missing tool fails the run instead: `.ci/run` installs every tool, so one
  * missing there is a broken install step, which a skip would hide.
  */
+import { chromiumPath as chromiumPathFound } from '../bench/browser/chromium.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
@@ -42,7 +43,7 @@ function answersVersion(command: string): boolean {
 /** Debian's redis-server, or `REDIS_SERVER`: the private Redis of the Redis feed's tests. */
 export const REDIS: Tool = { name: 'redis-server', path: REDIS_SERVER_BIN, missing: redisMissing() };
 
-const chromiumPath = locate(process.env.CHROMIUM_PATH, ['/usr/bin/chromium', '/usr/bin/chromium-browser']);
+const chromiumPath = chromiumPathFound();
 /** Debian's Chromium, or `CHROMIUM_PATH`: the browser the page tests drive. */
 export const CHROMIUM: Tool = {
   name: 'Chromium',

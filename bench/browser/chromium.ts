@@ -1,7 +1,7 @@
 /**
- * The browser of `--browser`: Debian's Chromium (or `CHROMIUM_PATH`), found the way
- * test/tools.ts finds it for the page tests, and launched headless by playwright-core,
- * which downloads no browser of its own.
+ * Chromium, for the bench's `--browser` and for every test and harness that drives a
+ * page: Debian's (or `CHROMIUM_PATH`), found in one place and launched headless by
+ * playwright-core, which downloads no browser of its own.
  */
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
@@ -29,7 +29,7 @@ export function chromiumMissing(): string | false {
  * and none that change how it schedules pages: no background throttling to switch off,
  * since every headless page counts as visible.
  */
-const ARGS = [
+export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',
@@ -38,7 +38,7 @@ const ARGS = [
   '--no-first-run',
 ];
 
-/** Launches Chromium headless; the caller closes it. */
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), args: ARGS });
+/** Launches Chromium headless, with `extraArgs` after the usual flags; the caller closes it. */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath(), args: [...CHROMIUM_ARGS, ...extraArgs] });
 }

@@ -20,23 +20,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../bench/browser/chromium.ts';
 import { techniqueById, techniqueIds } from '../../server/contract/techniques.js';
 import { buildApp } from '../../server/app.ts';
-import { CHROMIUM } from '../../test/tools.ts';
 import { type RendererLog, listenToRenderer, rendererStamp } from './devtools.ts';
 import { netLogArgs, socketReads } from './netlog.ts';
 import { stampWrites } from './stamps.ts';
-
-/** Flags a headless Chromium needs on a machine with no outside network (as the page tests). */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** What to run in the probe page. */
 export interface ProbeVariant {
@@ -244,11 +234,6 @@ async function waitFor(page: Page, done: (probe: ProbeState) => boolean, what: s
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** Starts Debian's Chromium as the page tests do. */
-export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM.path, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
