@@ -20,14 +20,12 @@ import { CLOSE } from './contract/formats/websocket.js';
 import { UpgradeRequired } from './errors.ts';
 import { checkSocketOrigin } from './origin.ts';
 import { chooseSubprotocol } from './contract/formats/websocket.js';
-import { PING_WINDOW_MS, checkSubprotocols } from './transports/websocket.ts';
+import { checkSubprotocols, cutAfterGrace, pingBudget, socketErrorHandler } from './transports/websocket.ts';
 
 /** Where the echo answers. */
 export const ECHO_PATH = '/api/echo';
 /** The longest `?linger=MS` honoured: long enough to watch CLOSING, short enough to hold nothing. */
 export const MAX_LINGER_MS = 5000;
-/** After a close frame, how long a peer has to answer before its socket is cut, ms. */
-const CLOSE_GRACE_MS = 1000;
 
 export interface EchoOptions {
   config: Config;
@@ -53,7 +51,8 @@ export async function echo(app: FastifyInstance, { config, abuse }: EchoOptions)
         // way): an offer of only names it does not speak was refused before the upgrade.
         handleProtocols: (offered: Set<string>) => chooseSubprotocol([...offered]) ?? false,
       },
-      errorHandler: (error, socket, request) => onSocketError(error, socket, request, abuse),
+      // A protocol error from ws (already answered with its close frame) is counted; anything else is logged.
+      errorHandler: socketErrorHandler(abuse, 'echo', 'server error'),
     });
     scope.route({
       method: 'GET',
@@ -70,29 +69,12 @@ export async function echo(app: FastifyInstance, { config, abuse }: EchoOptions)
   });
 }
 
-/** A protocol error from ws (already answered with its close frame) is counted; anything else is logged. */
-function onSocketError(error: Error, socket: WebSocket, request: FastifyRequest, abuse: AbuseMeter): void {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
-    abuse.report(
-      'websocketProtocolErrors',
-      request.log,
-      { code, reason: error.message },
-      'echo client broke the protocol',
-    );
-  } else {
-    request.log.error(error, 'echo connection failed');
-    socket.close(CLOSE.INTERNAL_ERROR, 'server error');
-  }
-  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
-}
-
 function serveEcho(socket: WebSocket, request: FastifyRequest, config: Config, abuse: AbuseMeter): void {
   const query = request.query as Record<string, unknown>;
   const closeCode = closeCodeOf(query.close);
   if (closeCode !== undefined) {
     socket.close(closeCode, `closed by the server as asked (?close=${closeCode})`);
-    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+    cutAfterGrace(socket);
     return;
   }
   const linger = lingerOf(query.linger);
@@ -102,23 +84,16 @@ function serveEcho(socket: WebSocket, request: FastifyRequest, config: Config, a
     if (socket.readyState === socket.OPEN) socket.send(data as Buffer, { binary: isBinary });
   });
 
-  let pingWindowStart = Number.NEGATIVE_INFINITY;
-  let pingsInWindow = 0;
+  const pingWithinBudget = pingBudget(config.wsPingBudget);
   socket.on('ping', (data: Buffer) => {
     if (socket.readyState !== socket.OPEN) return;
-    const now = performance.now();
-    if (now - pingWindowStart >= PING_WINDOW_MS) {
-      pingWindowStart = now;
-      pingsInWindow = 0;
-    }
-    pingsInWindow += 1;
-    if (pingsInWindow <= config.wsPingBudget) {
+    if (pingWithinBudget()) {
       socket.pong(data);
       return;
     }
     abuse.report('websocketPolicyCloses', request.log, { reason: 'too many pings' }, 'echo closed with 1008');
     socket.close(CLOSE.POLICY_VIOLATION, 'too many pings');
-    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+    cutAfterGrace(socket);
   });
 
   // A peer that vanished without a close frame is noticed at the next heartbeat.

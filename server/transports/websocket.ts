@@ -75,7 +75,7 @@ export const transport: TransportBehaviour = {
         // preValidation has already refused an offer with nothing spoken in it.
         handleProtocols: (offers: Set<string>) => chooseSubprotocol([...offers]) ?? false,
       },
-      errorHandler: (error, socket, request) => onSocketError(error, socket, request, context.abuse),
+      errorHandler: socketErrorHandler(context.abuse, 'WebSocket', 'server error: reconnect with your cursor'),
     });
     scope.route({
       method: 'GET',
@@ -149,20 +149,44 @@ function msgpackOf(message: Message): Uint8Array {
  * Either way the socket is cut only after the close frame had its chance to leave, not at
  * once, which would drop it behind anything still buffered.
  */
-function onSocketError(error: Error, socket: WebSocket, request: FastifyRequest, abuse: AbuseMeter): void {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
-    abuse.report(
-      'websocketProtocolErrors',
-      request.log,
-      { code, reason: error.message },
-      'WebSocket client broke the protocol',
-    );
-  } else {
-    request.log.error(error, 'WebSocket connection failed');
-    socket.close(CLOSE.INTERNAL_ERROR, 'server error: reconnect with your cursor');
-  }
-  cutAfterGrace(socket);
+export function socketErrorHandler(
+  abuse: AbuseMeter,
+  who: string,
+  closeReason: string,
+): (error: Error, socket: WebSocket, request: FastifyRequest) => void {
+  return (error, socket, request) => {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+      abuse.report(
+        'websocketProtocolErrors',
+        request.log,
+        { code, reason: error.message },
+        `${who} client broke the protocol`,
+      );
+    } else {
+      request.log.error(error, `${who} connection failed`);
+      socket.close(CLOSE.INTERNAL_ERROR, closeReason);
+    }
+    cutAfterGrace(socket);
+  };
+}
+
+/**
+ * A client's ping budget: `budget` pings in each window of PING_WINDOW_MS. The function
+ * counts one ping and says whether it is still within the budget.
+ */
+export function pingBudget(budget: number): () => boolean {
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let inWindow = 0;
+  return () => {
+    const now = performance.now();
+    if (now - windowStart >= PING_WINDOW_MS) {
+      windowStart = now;
+      inWindow = 0;
+    }
+    inWindow += 1;
+    return inWindow <= budget;
+  };
 }
 
 /**
@@ -170,7 +194,7 @@ function onSocketError(error: Error, socket: WebSocket, request: FastifyRequest,
  * a peer that never answers (or cannot, its buffer full) would otherwise keep the socket
  * for ws's 30 s, and cutting at once would drop the close frame behind what is buffered.
  */
-function cutAfterGrace(socket: WebSocket): void {
+export function cutAfterGrace(socket: WebSocket): void {
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }
 
@@ -187,8 +211,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   let lastSend: Promise<void> = Promise.resolve();
   let stall: Promise<void> | undefined;
   let stallTimer: NodeJS.Timeout | undefined;
-  let pingWindowStart = -Infinity;
-  let pingsInWindow = 0;
+  const pingWithinBudget = pingBudget(config.wsPingBudget);
 
   const stop = (why: EndReason | 'hangup') => {
     if (abort.signal.aborted) return;
@@ -240,13 +263,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   // Every ping within the budget gets its pong, as RFC 6455 asks; a flood gets 1008.
   socket.on('ping', (data: Buffer) => {
     if (socket.readyState !== socket.OPEN) return;
-    const now = performance.now();
-    if (now - pingWindowStart >= PING_WINDOW_MS) {
-      pingWindowStart = now;
-      pingsInWindow = 0;
-    }
-    pingsInWindow += 1;
-    if (pingsInWindow > config.wsPingBudget) {
+    if (!pingWithinBudget()) {
       closeForAbuse('too many pings');
       return;
     }
