@@ -25,6 +25,7 @@ import { clientOf } from './plugins/wire-meter.ts';
 import { QuietRequestLog } from './quiet-request-log.ts';
 import { RedisFeed } from './redis-feed.ts';
 import { results } from './results.ts';
+import { type Certificate, certificateFor } from './tls.ts';
 import type { Transport, TransportContext } from './transport.ts';
 import { vendor } from './vendor.ts';
 import { transports as allTransports } from './transports/index.ts';
@@ -41,6 +42,11 @@ export interface AppOptions {
   resultsDir?: string;
   /** Where the log's JSON lines go; standard output by default. Ignored when `config.logLevel` is `silent`. */
   logStream?: { write(line: string): void };
+  /**
+   * The certificate to serve when `config.tls` is on; by default the files TLS_CERT and
+   * TLS_KEY name, or the development certificate (tls.ts).
+   */
+  certificate?: Certificate;
   /** How long a chatter stays online after its last request or connection ended, ms; PRESENCE_GRACE_MS by default. */
   presenceGraceMs?: number;
 }
@@ -51,6 +57,8 @@ export interface RealtimeLab {
   config: Config;
   wire: WireMeter;
   connections: ConnectionGuard;
+  /** The certificate served, when `config.tls` is on. */
+  certificate: Certificate | null;
   /** Who is in the chat on this node (`GET /api/presence`). */
   presence: Presence;
   /** Says goodbye to every client, for a shutdown: see `FastifyInstance.farewell` (plugins/shutdown.ts). */
@@ -68,7 +76,11 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   const config = checkConsistency({ ...DEFAULT_CONFIG, ...options.config });
   const transports = options.transports ?? allTransports;
   const feed = options.feed ?? (await openFeed(config));
-  const app = Fastify(serverOptions(config, options.logStream));
+  const certificate = config.tls
+    ? (options.certificate ??
+      (await certificateFor({ host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey })))
+    : null;
+  const app = Fastify(serverOptions(config, options.logStream, certificate));
 
   // Every refusal the hooks below throw is answered by this one handler.
   await app.register(errorHandler);
@@ -110,7 +122,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   await app.register(fastifyStatic, { root: CONTRACT_DIR, prefix: '/contract/', decorateReply: false });
   await app.register(results, { resultsDir: options.resultsDir });
 
-  return { app, feed, config, wire, connections, presence, farewell: () => app.farewell() };
+  return { app, feed, config, certificate, wire, connections, presence, farewell: () => app.farewell() };
 }
 
 /**
@@ -158,9 +170,19 @@ async function serveTechnique(
   );
 }
 
-/** Fastify's options: the settings the HTTP server itself enforces, and the log. */
-function serverOptions(config: Config, logStream: AppOptions['logStream']) {
-  return {
+/**
+ * Fastify's options: the settings the HTTP server itself enforces, and the log. With a
+ * certificate, one TLS port speaks HTTP/2 and HTTP/1.1, chosen by ALPN: browsers take
+ * HTTP/2; WebSocket handshakes (HTTP/1.1 upgrades), curl --http1.1 and autocannon take
+ * HTTP/1.1, on the same server, routes and hooks.
+ *
+ * The result is typed as the HTTP/1.1 server's options: Fastify's compatibility layer
+ * gives HTTP/2 requests the same request and response interface (`Http2ServerRequest`
+ * and `Http2ServerResponse`), so one app serves both; what differs is handled where it
+ * matters (docs/http2.md).
+ */
+function serverOptions(config: Config, logStream: AppOptions['logStream'], certificate: Certificate | null) {
+  const common = {
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, ...(logStream && { stream: logStream }) },
     logController: new QuietRequestLog(),
     bodyLimit: config.bodyLimitBytes,
@@ -177,6 +199,12 @@ function serverOptions(config: Config, logStream: AppOptions['logStream']) {
       requireHostHeader: false,
     },
   };
+  if (!certificate) return common;
+  return {
+    ...common,
+    http2: true,
+    https: { allowHTTP1: true, key: certificate.key, cert: certificate.cert },
+  } as unknown as typeof common;
 }
 
 /** The feed `config.feed` names: in memory, or shared through Redis. */

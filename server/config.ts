@@ -120,6 +120,19 @@ export interface Config {
   requestTimeoutMs: number;
   /** Time a client has to send the request headers, ms. `HEADERS_TIMEOUT_MS`, default 10000. */
   headersTimeoutMs: number;
+  /**
+   * Whether to serve HTTPS, with HTTP/2 and HTTP/1.1 on the same port (ALPN); WebSockets
+   * then go over wss://. `TLS`, default false (`0`/`false`); `1`/`true`, or
+   * `npm start -- --tls`, turns it on (docs/http2.md).
+   */
+  tls: boolean;
+  /**
+   * The certificate to serve with TLS, a PEM file. `TLS_CERT`, default none: the lab makes
+   * a development certificate in `.certs/` at first start. Give TLS_KEY with it.
+   */
+  tlsCert: string;
+  /** The private key of TLS_CERT, a PEM file. `TLS_KEY`, default none. */
+  tlsKey: string;
   /** Fastify's logger level. `LOG_LEVEL`, default `info`; `silent` turns it off. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -159,6 +172,9 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   pollPageBytes: POLL_PAGE_BYTES,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
+  tls: false,
+  tlsCert: '',
+  tlsKey: '',
   logLevel: 'info',
 }) as Config;
 
@@ -195,6 +211,9 @@ export const CONFIG_VARIABLES: { readonly [K in keyof Config]: { readonly variab
     pollPageBytes: { variable: 'POLL_PAGE_BYTES', unit: 'bytes' },
     requestTimeoutMs: { variable: 'REQUEST_TIMEOUT_MS', unit: 'ms' },
     headersTimeoutMs: { variable: 'HEADERS_TIMEOUT_MS', unit: 'ms' },
+    tls: { variable: 'TLS', unit: '`1`/`true` or `0`/`false`' },
+    tlsCert: { variable: 'TLS_CERT', unit: 'file' },
+    tlsKey: { variable: 'TLS_KEY', unit: 'file' },
     logLevel: { variable: 'LOG_LEVEL', unit: 'level' },
   });
 
@@ -270,6 +289,9 @@ export function loadConfig(env: Env): Config {
     pollPageBytes: integer(env, 'POLL_PAGE_BYTES', DEFAULT_CONFIG.pollPageBytes, 1024, 64 * 1024 * 1024),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1000, 3_600_000),
     headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', DEFAULT_CONFIG.headersTimeoutMs, 1000, 3_600_000),
+    tls: onOff(env, 'TLS', DEFAULT_CONFIG.tls),
+    tlsCert: env.TLS_CERT || DEFAULT_CONFIG.tlsCert,
+    tlsKey: env.TLS_KEY || DEFAULT_CONFIG.tlsKey,
     logLevel: oneOf(env, 'LOG_LEVEL', DEFAULT_CONFIG.logLevel, LOG_LEVELS),
   };
   return checkConsistency(config);
@@ -294,6 +316,9 @@ export function checkConsistency(config: Config): Config {
     throw new ConfigError(
       `HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`,
     );
+  }
+  if (config.tls && Boolean(config.tlsCert) !== Boolean(config.tlsKey)) {
+    throw new ConfigError('TLS_CERT and TLS_KEY go together: give both, or neither for the development certificate');
   }
   return config;
 }

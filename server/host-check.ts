@@ -88,11 +88,25 @@ export function hostCheck(config: Pick<Config, 'host' | 'allowedHosts'>): (reque
   };
 }
 
-/** Every Host header of a request: Node keeps only the first in `headers`. */
+/**
+ * Every name a request gives for the host: its Host headers (Node keeps only the first in
+ * `headers`), or on HTTP/2 its `:authority`, which stands for Host there (RFC 9113, 8.3.1).
+ * An HTTP/2 request that also carries a Host naming something else gives both, and is
+ * refused as carrying two.
+ */
 function hostHeaders(raw: IncomingMessage): string[] {
   const hosts: string[] = [];
+  const authorities: string[] = [];
   for (let i = 0; i < raw.rawHeaders.length; i += 2) {
-    if ((raw.rawHeaders[i] as string).toLowerCase() === 'host') hosts.push(raw.rawHeaders[i + 1] as string);
+    const name = (raw.rawHeaders[i] as string).toLowerCase();
+    if (name === 'host') hosts.push(raw.rawHeaders[i + 1] as string);
+    else if (name === ':authority') authorities.push(raw.rawHeaders[i + 1] as string);
   }
-  return hosts;
+  if (authorities.length === 0) return hosts;
+  return [...authorities, ...hosts.filter((host) => host !== authorities[0])];
+}
+
+/** The host a request names (Host, or `:authority` on HTTP/2), as it wrote it; undefined if none. */
+export function authorityOf(raw: IncomingMessage): string | undefined {
+  return hostHeaders(raw)[0];
 }

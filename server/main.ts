@@ -10,15 +10,19 @@ import { INTERMEDIARIES } from '../bench/network/intermediaries.ts';
 import { describeIntermediary, intermediaryInFront, intermediaryOf } from './intermediary.ts';
 import { describeShapedNetwork, type ShapedNetwork, shapeInFront, shapedNetworkOf } from './network.ts';
 import { redact } from './redact.ts';
+import { describeCertificate } from './tls.ts';
 import { transports } from './transports/index.ts';
 
 /** If a clean shutdown takes longer than this, ms, the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 5000;
 
-const USAGE = `usage: npm start [-- --feed memory|redis://host:port[/db]] [--network PROFILE] [--intermediary NAME[=VALUE]]
+const USAGE = `usage: npm start [-- --feed memory|redis://host:port[/db]] [--tls] [--network PROFILE] [--intermediary NAME[=VALUE]]
 
 Serves the demo pages and the API. Every setting is an environment variable (see
-docs/configuration.md); --feed is the same as FEED. --network (or NETWORK) serves them
+docs/configuration.md); --feed is the same as FEED. --tls (or TLS=1) serves HTTPS
+with HTTP/2 and HTTP/1.1 on the same port, WebSockets over wss://, with the
+certificate TLS_CERT and TLS_KEY name or a development one made in .certs/
+(docs/http2.md). --network (or NETWORK) serves them
 through a shaping proxy with a profile's round trip, bandwidth, loss and jitter:
 lan, good-mobile, poor-mobile, satellite (docs/bench.md, "Network conditions").
 --intermediary (or INTERMEDIARY) serves them through a hostile intermediary, in front
@@ -26,7 +30,7 @@ of the network if both are given: ${Object.keys(INTERMEDIARIES)
   .filter((name) => name !== 'none')
   .join(', ')} (docs/intermediaries.md).`;
 
-/** The command line: --feed, --network and --intermediary (the same as FEED, NETWORK and INTERMEDIARY) and --help. */
+/** The command line: --feed, --tls, --network and --intermediary (the same as FEED, TLS, NETWORK and INTERMEDIARY) and --help. */
 function argumentsOf(argv: string[]): Record<string, string> {
   const overrides: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 1) {
@@ -34,6 +38,10 @@ function argumentsOf(argv: string[]): Record<string, string> {
     if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);
+    }
+    if (arg === '--tls') {
+      overrides.TLS = '1';
+      continue;
     }
     const inline = /^--(feed|network|intermediary)=(.*)$/.exec(arg);
     const flag = /^--(feed|network|intermediary)$/.exec(arg);
@@ -58,6 +66,10 @@ async function main(): Promise<void> {
     config = loadConfig(env);
     network = shapedNetworkOf(env.NETWORK);
     intermediary = intermediaryOf(env.INTERMEDIARY);
+    if (config.tls && intermediary)
+      throw new ConfigError(
+        'TLS and an intermediary do not go together: the intermediaries are plain-text HTTP/1.1 proxies (a shaping --network is fine: it forwards TCP)',
+      );
   } catch (error) {
     if (error instanceof ConfigError || error instanceof RangeError) {
       console.error(`realtime-lab: bad configuration: ${error.message}`);
@@ -66,7 +78,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const { app, feed, farewell } = await buildApp({ config });
+  const { app, feed, farewell, certificate } = await buildApp({ config });
   let publicPort = config.port;
   try {
     // Fastify answers HOST=localhost with a second server for the other address family,
@@ -115,7 +127,11 @@ async function main(): Promise<void> {
   const port = publicPort;
   const everywhere = config.host === '0.0.0.0' || config.host === '::';
   const shown = everywhere ? 'localhost' : config.host;
-  console.log(`realtime-lab: serving http://${shown}:${port}/ (${transports.map((t) => t.id).join(', ')})`);
+  const scheme = certificate ? 'https' : 'http';
+  console.log(`realtime-lab: serving ${scheme}://${shown}:${port}/ (${transports.map((t) => t.id).join(', ')})`);
+  if (certificate)
+    for (const line of describeCertificate(certificate, `https://${shown}:${port}/`))
+      console.log(`realtime-lab: ${line}`);
   if (config.feed !== 'memory') {
     const health = feed.health();
     console.log(
@@ -126,7 +142,7 @@ async function main(): Promise<void> {
     // What a classroom types: this machine's addresses on its networks.
     for (const address of Object.values(networkInterfaces()).flat()) {
       if (address && address.family === 'IPv4' && !address.internal)
-        console.log(`realtime-lab: on the network: http://${address.address}:${port}/`);
+        console.log(`realtime-lab: on the network: ${scheme}://${address.address}:${port}/`);
     }
     // The Host check answers to these addresses by itself; a name needs saying.
     if (config.allowedHosts.length === 0)

@@ -4,6 +4,7 @@
  * never whatever Origin was sent). `originStanding` is the only place that decides; both
  * paths rely on the Host that the Host check (host-check.ts) has vouched for.
  */
+import { authorityOf } from './host-check.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ForbiddenCorsOrigin, ForbiddenOrigin } from './errors.ts';
 
@@ -28,7 +29,7 @@ export function originStanding(
   } catch {
     // A malformed Origin matches nothing.
   }
-  if (host !== null && host === request.headers.host?.toLowerCase()) return 'same';
+  if (host !== null && host === authorityOf(request.raw)?.toLowerCase()) return 'same';
   return allowed.includes(origin) ? 'allowed' : 'foreign';
 }
 

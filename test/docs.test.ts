@@ -55,6 +55,7 @@ test('the README links to every page of docs/, and architecture.md keeps "Adding
 /** How docs/configuration.md writes a default. */
 function documentedDefault(value: Config[keyof Config]): string {
   if (Array.isArray(value)) return value.length === 0 ? '(none)' : `\`${value.join(',')}\``;
+  if (value === '') return '(none)';
   return `\`${String(value)}\``;
 }
 
@@ -96,6 +97,9 @@ test('CONFIG_VARIABLES names exactly the variables loadConfig reads, each for it
     ALLOWED_HOSTS: 'lab.example',
     LOG_LEVEL: 'debug',
     WS_PERMESSAGE_DEFLATE: '1',
+    TLS: '1',
+    TLS_CERT: '/etc/ssl/lab.pem',
+    TLS_KEY: '/etc/ssl/lab.key',
   };
   for (const key of Object.keys(CONFIG_VARIABLES) as (keyof Config)[]) {
     const { variable } = CONFIG_VARIABLES[key];
