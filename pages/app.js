@@ -6,7 +6,7 @@
 // (GET /api/stats?client=...), not from guesses in the browser.
 import { techniques } from '/contract/techniques.js';
 import { CLOCK_RESAMPLE_AFTER_MS, ServerClock } from './clock.js';
-import { anotherTabIsOpen, greeting, renderPresence, showSecondTabNotice } from './chat.js';
+import { anotherTabIsOpen, greeting, notListedNotice, renderPresence, showSecondTabNotice } from './chat.js';
 import { Panel, el } from './panel.js';
 import { inSentence, inWords, listed } from './words.js';
 
@@ -66,8 +66,11 @@ nickname.value = `guest-${clientId.slice(-4)}`;
 const nicknameNow = () => nickname.value.trim() || 'anonymous';
 const joinButton = /** @type {HTMLButtonElement} */ (byId('join'));
 let joined = false;
+/** When this page last joined (or rejoined under a new nickname), epoch ms. */
+let joinedAt = 0;
 /** Reconnects every client as the chatter it now is (or as nobody). */
 function rejoin() {
+  joinedAt = Date.now();
   for (const panel of panels) {
     if (!panel.client) continue;
     panel.client.nick = joined ? nicknameNow() : undefined;
@@ -159,10 +162,14 @@ async function refreshPresence() {
     const response = await fetch('/api/presence', { cache: 'no-store' });
     const answer = await response.json();
     renderPresence(online, answer, techniques);
-    const words = greeted || !joined ? undefined : greeting(answer, nicknameNow());
+    if (greeted || !joined) return;
+    const words = greeting(answer, nicknameNow());
     if (words) {
       greetingLine.textContent = words;
       greeted = true;
+    } else {
+      // Replaced by the greeting as soon as a later join gets through.
+      greetingLine.textContent = notListedNotice(answer, nicknameNow(), Date.now() - joinedAt) ?? '';
     }
   } catch {
     // The server is away; the list keeps its last state.

@@ -90,3 +90,26 @@ export function greeting(answer, me) {
     ? `Welcome, ${me}! Also here: ${others.join(', ')}.`
     : `Welcome, ${me}! Nobody else is here yet: open this page in a private window or another browser and talk to yourself.`;
 }
+
+/** How long a joined page waits to be listed before it says why it may not be, ms: a few presence refreshes. */
+export const LISTED_WITHIN_MS = 5000;
+
+/**
+ * What the page says when the server has not listed its nickname `waitedMs` after joining:
+ * the server serves a chatter's requests but announces and lists it only within the
+ * publish limit and the presence caps of its address (docs/chat.md), so the page still
+ * receives and can talk, unlisted.
+ * @param {PresenceAnswer} answer @param {string} me @param {number} waitedMs
+ * @returns {string | undefined} undefined while listed, or while it is early to tell
+ */
+export function notListedNotice(answer, me, waitedMs) {
+  if (waitedMs < LISTED_WITHIN_MS) return undefined;
+  const listed = Object.values(answer.online).some((chatters) => chatters.some((chatter) => chatter.nick === me));
+  if (listed) return undefined;
+  return (
+    `The server has not listed you as ${me} after ${Math.round(waitedMs / 1000)} s: it announces a join only ` +
+    'within the publish limit of your address and keeps a bounded number of chatters per address, and yours ' +
+    'is used up (many tabs or clients behind one address?). You still receive every message and can talk, ' +
+    'unlisted. Polling techniques try again on their own; leave and join again in a few seconds to retry them all.'
+  );
+}

@@ -60,6 +60,20 @@ describe('the chat room in Chromium', needs(CHROMIUM), () => {
     assert.match((await left.textContent()) ?? '', /^bob left \(.+\): not seen for \d+\.\d s$/);
   });
 
+  test('a join the server does not list (its address has no room) says why, and the page still reads the feed', async (t) => {
+    const server = await startServer(t, { config: { presenceMaxChattersPerAddress: 0 } });
+    const window = await browser.newContext();
+    t.after(() => window.close());
+    const page = await window.newPage();
+    await page.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' });
+    await page.locator('[data-role="nickname"]').fill('eve');
+    await page.locator('#join').click();
+    await page.locator('#greeting').filter({ hasText: 'has not listed you as eve' }).waitFor({ timeout: 15_000 });
+    await page.locator('input[name="text"]').fill('still here');
+    await page.locator('#composer button[type="submit"]').click();
+    await page.locator('.messages li', { hasText: 'still here' }).first().waitFor({ timeout: 10_000 });
+  });
+
   test('a second tab in the same browser says it cannot connect, and does not', async (t) => {
     const server = await startServer(t);
     const context = await browser.newContext();

@@ -96,7 +96,12 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   const { wire, connections, abuse, limitPublish } = app;
   await api(app, { feed, config, wire, transports, limitPublish, abuse, connections });
   const shared = config.feed === 'memory' ? undefined : redisPresence(config.feed, config.redisKeyPrefix);
-  const presence = new Presence(feed, options.presenceGraceMs ?? PRESENCE_GRACE_MS, shared);
+  const presence = new Presence(
+    feed,
+    options.presenceGraceMs ?? PRESENCE_GRACE_MS,
+    { maxChatters: config.presenceMaxChatters, maxChattersPerAddress: config.presenceMaxChattersPerAddress },
+    shared,
+  );
   app.get('/api/presence', async (_request, reply) => {
     const online: Record<string, { nick: string; open: number; lastSeen: number }[]> = {};
     for (const transport of transports) online[transport.id] = [];
@@ -157,12 +162,29 @@ async function serveTechnique(
         checkConnectionCap(transport.id, app.wire.activeRequests(transport.id), config.maxConnectionsPerTechnique);
       });
       // A request that names a nickname is a chatter's: online while it is open. For an
-      // upgraded connection, the handshake's response closes with its socket.
+      // upgraded connection, the handshake's response closes with its socket. A join is a
+      // message in the feed, so it takes from the publish limit like a publish; refused, the
+      // request is still served (reading the feed is never limited), unlisted and unannounced.
       scope.addHook('onRequest', async (request, reply) => {
         const nick = nickOf(request.query);
         if (nick === undefined) return;
-        const leave = presence.enter(clientOf(request.query) ?? request.ip, nick, transport.id);
-        reply.raw.once('close', leave);
+        const client = clientOf(request.query);
+        const mayAnnounce = () => {
+          try {
+            app.limitPublish(request.raw, client);
+            return true;
+          } catch {
+            return false;
+          }
+        };
+        const entered = presence.enter(
+          client ?? request.ip,
+          nick,
+          transport.id,
+          request.socket.remoteAddress,
+          mayAnnounce,
+        );
+        if (typeof entered === 'function') reply.raw.once('close', entered);
       });
       await transport.register(scope, context);
     },

@@ -99,6 +99,18 @@ export interface Config {
   /** Messages one address may publish in a burst above its sustained rate. `PUBLISH_BURST_PER_ADDRESS`, default 400. */
   publishBurstPerAddress: number;
   /**
+   * Chatters (a client id, nickname and technique each) one node keeps in the chat's
+   * presence, every address together; past it, a new chatter's requests are served but it
+   * is neither listed nor announced. `PRESENCE_MAX_CHATTERS`, default 4096.
+   */
+  presenceMaxChatters: number;
+  /**
+   * Chatters one node keeps from one address (an IPv6 /64), so that one address cannot
+   * fill the registry for everyone. `PRESENCE_MAX_CHATTERS_PER_ADDRESS`, default 256
+   * (a classroom of 30 behind one NAT, each on the side-by-side page's techniques).
+   */
+  presenceMaxChattersPerAddress: number;
+  /**
    * Requests one technique may hold open at once (streams, WebSockets, held long polls);
    * past it, new ones get 503 with Retry-After. `MAX_CONNECTIONS_PER_TECHNIQUE`, default 10000.
    */
@@ -167,6 +179,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   publishBurst: 100,
   publishRatePerAddress: 200,
   publishBurstPerAddress: 400,
+  presenceMaxChatters: 4096,
+  presenceMaxChattersPerAddress: 256,
   maxConnectionsPerTechnique: 10_000,
   maxConnectionsPerAddress: 32,
   pollPageBytes: POLL_PAGE_BYTES,
@@ -206,6 +220,8 @@ export const CONFIG_VARIABLES: { readonly [K in keyof Config]: { readonly variab
     publishBurst: { variable: 'PUBLISH_BURST', unit: 'messages' },
     publishRatePerAddress: { variable: 'PUBLISH_RATE_PER_ADDRESS', unit: 'messages/s' },
     publishBurstPerAddress: { variable: 'PUBLISH_BURST_PER_ADDRESS', unit: 'messages' },
+    presenceMaxChatters: { variable: 'PRESENCE_MAX_CHATTERS', unit: 'chatters' },
+    presenceMaxChattersPerAddress: { variable: 'PRESENCE_MAX_CHATTERS_PER_ADDRESS', unit: 'chatters' },
     maxConnectionsPerTechnique: { variable: 'MAX_CONNECTIONS_PER_TECHNIQUE', unit: 'requests' },
     maxConnectionsPerAddress: { variable: 'MAX_CONNECTIONS_PER_ADDRESS', unit: 'connections' },
     pollPageBytes: { variable: 'POLL_PAGE_BYTES', unit: 'bytes' },
@@ -271,6 +287,14 @@ export function loadConfig(env: Env): Config {
       DEFAULT_CONFIG.publishBurstPerAddress,
       1,
       1_000_000,
+    ),
+    presenceMaxChatters: integer(env, 'PRESENCE_MAX_CHATTERS', DEFAULT_CONFIG.presenceMaxChatters, 0, 10_000_000),
+    presenceMaxChattersPerAddress: integer(
+      env,
+      'PRESENCE_MAX_CHATTERS_PER_ADDRESS',
+      DEFAULT_CONFIG.presenceMaxChattersPerAddress,
+      0,
+      10_000_000,
     ),
     maxConnectionsPerTechnique: integer(
       env,

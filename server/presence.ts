@@ -8,6 +8,7 @@
 import { SYSTEM_AUTHOR } from './contract/feed.js';
 import { BadPublish } from './errors.ts';
 import type { Feed } from './feed.ts';
+import { addressKey } from './limits.ts';
 import { checkPublish } from './message.ts';
 import type { SharedPresence } from './redis-presence.ts';
 
@@ -33,7 +34,20 @@ export interface Departure {
 
 interface Entry extends Chatter {
   client: string;
+  /** The address it joined from, as the publish limit keys it (an IPv6 /64). */
+  address: string;
 }
+
+/** How many chatters one node keeps, so that inventing ids and nicknames cannot grow it without end. */
+export interface PresenceCaps {
+  /** Chatters this node keeps, every address together. */
+  maxChatters: number;
+  /** Chatters this node keeps from one address (an IPv6 /64). */
+  maxChattersPerAddress: number;
+}
+
+/** Why a join was not announced, as `enter` answers it. */
+export type JoinRefusal = 'registry full' | 'address full' | 'rate limited';
 
 function publicPart({ nick, technique, open, lastSeen }: Chatter): Chatter {
   return { nick, technique, open, lastSeen };
@@ -63,6 +77,8 @@ export function nickOf(query: unknown): string | undefined {
 /** The chatters this node serves, and the announcements of their comings and goings. */
 export class Presence {
   readonly #entries = new Map<string, Entry>();
+  readonly #perAddress = new Map<string, number>();
+  readonly #caps: PresenceCaps;
   #departures: Departure[] = [];
   readonly #feed: Feed;
   /** How long a chatter stays online after its last request or connection ended, ms. */
@@ -73,9 +89,13 @@ export class Presence {
   readonly #node = Math.random().toString(36).slice(2, 10);
   #lastShared = 0;
 
-  /** `shared`: where the nodes of one feed list who is online (Redis); this node alone without it. */
-  constructor(feed: Feed, graceMs: number, shared?: SharedPresence) {
+  /**
+   * `caps`: how many chatters this node keeps (and so writes to the shared presence);
+   * `shared`: where the nodes of one feed list who is online (Redis); this node alone without it.
+   */
+  constructor(feed: Feed, graceMs: number, caps: PresenceCaps, shared?: SharedPresence) {
     this.#feed = feed;
+    this.#caps = caps;
     this.graceMs = graceMs;
     this.#shared = shared;
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
@@ -83,15 +103,32 @@ export class Presence {
   }
 
   /**
-   * A request or connection of `client`, known as `nick`, opened on `technique`; a new
-   * chatter is announced. Returns the call to make when it ends.
+   * A request or connection of `client`, known as `nick`, from `address`, opened on
+   * `technique`. A new chatter is registered and announced only if the registry has room
+   * (PresenceCaps) and `mayAnnounce` says yes: it is asked only for a new chatter, since
+   * its announcement is a message in the feed (the publish limit). Returns the call to
+   * make when the request ends, or why the chatter was not registered: the request is
+   * still served, unlisted.
    */
-  enter(client: string, nick: string, technique: string): () => void {
+  enter(
+    client: string,
+    nick: string,
+    technique: string,
+    address: string | undefined,
+    mayAnnounce: () => boolean,
+  ): (() => void) | JoinRefusal {
     const key = JSON.stringify([client, nick, technique]);
     let entry = this.#entries.get(key);
     if (!entry) {
-      entry = { client, nick, technique, open: 0, lastSeen: Date.now() };
+      const from = addressKey(address);
+      const fromThere = this.#perAddress.get(from) ?? 0;
+      // The caps first: a join refused for room spends none of the address's publishes.
+      if (this.#entries.size >= this.#caps.maxChatters) return 'registry full';
+      if (fromThere >= this.#caps.maxChattersPerAddress) return 'address full';
+      if (!mayAnnounce()) return 'rate limited';
+      entry = { client, nick, technique, address: from, open: 0, lastSeen: Date.now() };
       this.#entries.set(key, entry);
+      this.#perAddress.set(from, fromThere + 1);
       this.#share(new Map([[key, entry]]));
       this.#announce(`${nick} joined (${technique})`);
     }
@@ -104,6 +141,11 @@ export class Presence {
       chatter.open -= 1;
       chatter.lastSeen = Date.now();
     };
+  }
+
+  /** Chatters this node keeps now (what the caps bound). */
+  get size(): number {
+    return this.#entries.size;
   }
 
   /** Everyone online: on every node when shared, and on this one when Redis does not answer. */
@@ -148,6 +190,9 @@ export class Presence {
     for (const [key, entry] of this.#entries) {
       if (entry.open > 0 || now - entry.lastSeen < this.graceMs) continue;
       this.#entries.delete(key);
+      const fromThere = (this.#perAddress.get(entry.address) ?? 1) - 1;
+      if (fromThere > 0) this.#perAddress.set(entry.address, fromThere);
+      else this.#perAddress.delete(entry.address);
       gone.push(this.#field(key));
       this.#departures.push({ nick: entry.nick, technique: entry.technique, at: now, quietMs: now - entry.lastSeen });
       const quiet = ((now - entry.lastSeen) / 1000).toFixed(1);
