@@ -78,8 +78,11 @@ describe(`time to first message over --rtt 0,${RTT_MS}`, () => {
 
   for (const technique of CHOSEN) {
     test(`${technique.id}: the first message costs ${TRIPS} round trips more at ${RTT_MS} ms than on loopback`, () => {
-      const loopback = at(technique.id, 0).firstMessageMs as number;
-      const shaped = at(technique.id, RTT_MS).firstMessageMs as number;
+      // The quickest probe of each: a shared machine only ever adds delay (one loopback
+      // probe took 48 ms under a full suite with other work running), never removes a
+      // round trip, so the floor is what the network itself costs.
+      const loopback = Math.min(...(at(technique.id, 0).firstMessageProbesMs as number[]));
+      const shaped = Math.min(...(at(technique.id, RTT_MS).firstMessageProbesMs as number[]));
       // Within one run, so the machine's own delays mostly cancel out; generous, as it is shared,
       // yet one trip fewer (0.5) or one more (1.5) falls outside.
       const trips = (shaped - loopback) / RTT_MS;
