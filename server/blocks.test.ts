@@ -18,7 +18,7 @@ async function putBlocks(server: TestServer, client: string, body: unknown) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as { code?: string; message: string } };
 }
 
 /** The status a WebSocket handshake got: 101, or what refused it. */
@@ -75,14 +75,16 @@ test('a refused HTTP technique answers RTL_TECHNIQUE_BLOCKED in the error format
   await putBlocks(server, 'pupil', { [poller.id]: 'refuse' });
   const refused = await fetch(`${server.url}/api/${poller.id}?client=pupil`);
   assert.equal(refused.status, 403);
-  const error = await refused.json();
+  const error = (await refused.json()) as { code: string; message: string };
   assert.equal(error.code, 'RTL_TECHNIQUE_BLOCKED');
   assert.match(error.message, new RegExp(poller.id));
   assert.equal((await fetch(`${server.url}/api/${poller.id}?client=neighbour`)).status, 200);
   assert.equal((await fetch(`${server.url}/api/${poller.id}`)).status, 200);
   // The refusal still costs the client its request's bytes, as the server counts them.
-  const stats = await (await fetch(`${server.url}/api/stats?client=pupil`)).json();
-  assert.ok(stats.techniques[poller.id].bytesIn.headers > 0);
+  const stats = (await (await fetch(`${server.url}/api/stats?client=pupil`)).json()) as {
+    techniques: Record<string, { bytesIn: { headers: number } } | undefined>;
+  };
+  assert.ok((stats.techniques[poller.id]?.bytesIn.headers ?? 0) > 0);
 });
 
 test('a buffered stream is silent, headers included, until the bound is reached, then released', async (t) => {
