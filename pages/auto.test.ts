@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../bench/browser/chromium.ts';
-import { techniques, withCapabilities } from '../server/contract/techniques.js';
+import { withCapabilities } from '../server/contract/techniques.js';
 import { after, before, describe, test } from '../test/suite.ts';
 import { type TestServer, publish, startServer } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
@@ -55,7 +55,11 @@ describe('the auto panel in Chromium', needs(CHROMIUM), () => {
   }
 
   /** What the panel says, for a failure's message. */
-  const panelText = (page: Page) => page.locator(AUTO).innerText();
+  const panelText = async (page: Page) =>
+    [
+      ...(await page.locator(`${AUTO} [data-role="attempts"] tr`).allTextContents()),
+      `shown: ${(await page.locator(`${AUTO} [data-role="messages"] li`).allTextContents()).join(' | ')}`,
+    ].join('\n');
 
   /** The ids the panel shows, and checks each of `published` is there once, and nothing else. */
   async function shownOnce(page: Page, published: number[]) {
