@@ -145,4 +145,18 @@ describe('the auto panel in Chromium', needs(CHROMIUM), () => {
       [upgrading.id, 'in use'],
     ]);
   });
+
+  test('the upgrade strategy with WebSocket refused stays on long polling, and shows what the probe cost', async (t) => {
+    const server = await startServer(t, { config: { heartbeatMs: 1000 } });
+    const page = await openPage(t, server, '?auto=upgrade');
+    await restartWith(page, { [upgrading.id]: 'refuse' });
+    const published = [await say(server, 'before')];
+    await page
+      .locator(`${AUTO} [data-attempt="${upgrading.id}"][data-outcome="failed"]`)
+      .waitFor({ state: 'attached', timeout: 8000 });
+    published.push(await say(server, 'after'));
+    await shownOnce(page, published);
+    assert.equal(await page.locator(AUTO).getAttribute('data-in-use'), LONG_POLL.id);
+    assert.ok((await failedBytes(page)) > 0);
+  });
 });
