@@ -133,7 +133,12 @@ export class AutoPanel {
 
   stop() {
     clearInterval(this.#timer);
-    this.client?.stop();
+    if (this.client) {
+      this.client.stop();
+      // This run's id is never used again: its blocks need not wait for the server's LRU.
+      // keepalive: the page may be going away.
+      fetch(`/api/blocks?client=${this.clientId}`, { method: 'DELETE', keepalive: true }).catch(() => undefined);
+    }
     this.client = null;
   }
 
