@@ -11,6 +11,7 @@ import { withCapabilities } from '../server/contract/techniques.js';
 import { after, before, describe, test } from '../test/suite.ts';
 import { type TestServer, publish, startServer } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
+import { transports } from '../server/transports/index.ts';
 
 const [upgrading] = withCapabilities({ upgrades: true });
 // As the panel's order (pages/auto/strategies.js) reads the registry: the streams that are
@@ -144,6 +145,44 @@ describe('the auto panel in Chromium', needs(CHROMIUM), () => {
       [LONG_POLL.id, 'upgraded away'],
       [upgrading.id, 'in use'],
     ]);
+  });
+
+  test('during a slow probe, what the long poll and the WebSocket both bring is shown once', async (t) => {
+    // A network that takes its time over the handshake: the long poll keeps bringing
+    // messages meanwhile, and the WebSocket then replays them from the cursor it started at.
+    const handshakeDelayMs = 800;
+    const slowUpgrades = transports.map((transport) =>
+      transport.capabilities.upgrades
+        ? {
+            ...transport,
+            register: async (
+              scope: import('fastify').FastifyInstance,
+              context: Parameters<typeof transport.register>[1],
+            ) => {
+              scope.addHook('onRequest', () => new Promise((resolve) => setTimeout(resolve, handshakeDelayMs)));
+              await transport.register(scope, context);
+            },
+          }
+        : transport,
+    );
+    const server = await startServer(t, { config: { heartbeatMs: 1000 }, transports: slowUpgrades });
+    const page = await openPage(t, server, '?auto=upgrade');
+    const before = await say(server, 'before');
+    await page.locator(`${AUTO} li[data-id="${before}"]`).waitFor({ timeout: 5000 });
+    const during = [await say(server, 'during 1'), await say(server, 'during 2')];
+    await landsOn(page, upgrading.id, 8000);
+    const after = await say(server, 'after');
+    await shownOnce(page, [before, ...during, after]);
+    for (const id of during)
+      assert.equal(await page.locator(`${AUTO} li[data-id="${id}"]`).getAttribute('data-via'), LONG_POLL.id);
+    const duplicates = page.locator(`${AUTO} [data-figure="duplicates"]`);
+    for (let tries = 0; tries < 30 && (await duplicates.textContent()) === '0'; tries += 1)
+      await page.waitForTimeout(100);
+    assert.equal(
+      Number(await duplicates.textContent()),
+      during.length,
+      'the replay of what the long poll brought, dropped',
+    );
   });
 
   test('the upgrade strategy with WebSocket refused stays on long polling, and shows what the probe cost', async (t) => {
