@@ -6,6 +6,7 @@
 // (GET /api/stats?client=...), not from guesses in the browser.
 import { techniques } from '/contract/techniques.js';
 import { CLOCK_RESAMPLE_AFTER_MS, ServerClock } from './clock.js';
+import { AutoPanel } from './auto/auto-panel.js';
 import { anotherTabIsOpen, greeting, notListedNotice, renderPresence, showSecondTabNotice } from './chat.js';
 import { Panel, el } from './panel.js';
 import { inSentence, inWords, listed } from './words.js';
@@ -42,6 +43,15 @@ const greetingLine = byId('greeting');
 let greeted = false;
 const panels = techniques.map((technique) => new Panel({ technique, root, clientId, serverNow: () => clock.now() }));
 const clientsLoaded = Promise.all(panels.map((panel) => panel.load()));
+// After the technique panels, not a registry line: it runs their clients, one at a time
+// or two during an upgrade, under ids of its own. `?auto=upgrade` starts it upgrading.
+const autoPanel = new AutoPanel({
+  root,
+  techniques,
+  clientId,
+  serverNow: () => clock.now(),
+  strategy: new URLSearchParams(location.search).get('auto') === 'upgrade' ? 'upgrade' : 'fallback',
+});
 
 // The composer can send over the connection of every two-way technique (that is the point:
 // only they publish on the connection they receive on; the message still reaches every
@@ -203,6 +213,7 @@ function draw() {
 function start() {
   // Live from now: the page shows what is published while it is open.
   for (const panel of panels) panel.client?.open(panel.client.cursor);
+  autoPanel.start().catch((error) => console.error('the auto panel did not start:', error));
   // Not before: a join reconnects clients, and one before their first open would open them twice.
   joinButton.disabled = false;
   statsTimer = setInterval(() => {
@@ -217,6 +228,7 @@ function start() {
 // tab in the cache does not hold connections of the browser's six per host.
 window.addEventListener('pagehide', () => {
   for (const panel of panels) panel.client?.close();
+  autoPanel.stop();
   clearInterval(statsTimer);
   clearInterval(watchTimer);
   clearInterval(tickerTimer);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { api } from './api.ts';
+import { Blocks, blocksApi } from './blocks.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import type { ConnectionGuard } from './connections.ts';
 import { echo } from './echo.ts';
@@ -61,6 +62,8 @@ export interface RealtimeLab {
   certificate: Certificate | null;
   /** Who is in the chat on this node (`GET /api/presence`). */
   presence: Presence;
+  /** The lab's block switches per client (`/api/blocks`, blocks.ts). */
+  blocks: Blocks;
   /** Says goodbye to every client, for a shutdown: see `FastifyInstance.farewell` (plugins/shutdown.ts). */
   farewell(): Promise<void>;
 }
@@ -111,7 +114,9 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
       .send({ graceMs: presence.graceMs, online, left: presence.departures() });
   });
   app.addHook('onClose', () => presence.close());
-  for (const transport of transports) await serveTechnique(app, transport, { feed, config, presence });
+  const blocks = new Blocks(transports);
+  await blocksApi(app, blocks);
+  for (const transport of transports) await serveTechnique(app, transport, { feed, config, presence, blocks });
   // After the techniques: it shares the feed socket's upgrade listener when there is one (echo.ts).
   await echo(app, { config, abuse });
 
@@ -127,7 +132,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   await app.register(fastifyStatic, { root: CONTRACT_DIR, prefix: '/contract/', decorateReply: false });
   await app.register(results, { resultsDir: options.resultsDir });
 
-  return { app, feed, config, certificate, wire, connections, presence, farewell: () => app.farewell() };
+  return { app, feed, config, certificate, wire, connections, presence, blocks, farewell: () => app.farewell() };
 }
 
 /**
@@ -138,7 +143,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
 async function serveTechnique(
   app: FastifyInstance,
   transport: Transport,
-  { feed, config, presence }: { feed: Feed; config: Config; presence: Presence },
+  { feed, config, presence, blocks }: { feed: Feed; config: Config; presence: Presence; blocks: Blocks },
 ): Promise<void> {
   const context: TransportContext = {
     feed,
@@ -157,6 +162,8 @@ async function serveTechnique(
       scope.addHook('onRoute', (route) => {
         route.config = { ...route.config, technique: transport.id };
       });
+      // The lab's block switches first: a request the "network" refuses never reached the server's limits.
+      scope.addHook('onRequest', async (request, reply) => blocks.apply(transport.id, request, reply));
       // Before any handler (and before a WebSocket upgrade): is there room for one more?
       scope.addHook('onRequest', async () => {
         checkConnectionCap(transport.id, app.wire.activeRequests(transport.id), config.maxConnectionsPerTechnique);

@@ -140,3 +140,10 @@ export const PublishUnconfirmed = createRetryLaterError(
   503,
   (_deadlineMs: number, _reason: string) => FEED_RETRY_AFTER_S,
 );
+/** A technique the lab's block switches (`PUT /api/blocks`) refuse for this client, as a hostile network would. */
+export const TechniqueBlocked = createError(
+  'RTL_TECHNIQUE_BLOCKED',
+  '%s is blocked for client %s by the lab (PUT /api/blocks): the way a network that refuses it would answer',
+  403,
+);
+export const BadBlocks = createError('RTL_BAD_BLOCKS', '%s', 400);
