@@ -10,6 +10,7 @@ import type { BenchResult, TechniqueResult } from '../result.ts';
 import { describeConfig, describeEnvironment, variantLabel } from './table.ts';
 import { roundTripSweepCharts } from './sweep-charts.ts';
 import { clientKindCharts, kindOf } from './client-kinds.ts';
+import { protocolCharts } from './protocols.ts';
 import { intermediariesChart } from './intermediaries.ts';
 
 export interface NamedChart {
@@ -227,6 +228,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   );
   const grid = intermediariesChart(result, subtitle);
   if (grid) charts.push(grid);
+  charts.push(...protocolCharts(result, subtitle));
   return charts;
 }
 
