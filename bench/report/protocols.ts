@@ -107,9 +107,10 @@ export function protocolCharts(result: BenchResult, subtitle: string[]): NamedCh
           (['first', 'following'] as const).map((which) => ({
             label: `${protocolLabel(key)}: ${which}`,
             data: labels.map((t) => find(polls, t, key)?.headerBytesPerPoll?.[which] ?? null),
-            backgroundColor: colorOf(key.wire, key.sharing),
-            borderColor: '#000',
-            borderWidth: which === 'first' ? 0 : 2,
+            // The following ones a paler shade of the same protocol, outlined in it.
+            backgroundColor: which === 'first' ? colorOf(key.wire, key.sharing) : `${colorOf(key.wire, key.sharing)}66`,
+            borderColor: colorOf(key.wire, key.sharing),
+            borderWidth: 2,
           })),
         ),
       ),
