@@ -6,7 +6,7 @@
  * in plain text (under TLS). The server runs in its own process (CPU and memory from
  * /proc), with TLS=1 and the bench's development certificate when the protocol is TLS.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Health } from '../../server/contract/stats.js';
@@ -78,19 +78,19 @@ export async function runProtocols(
   options: ProtocolBenchOptions,
 ): Promise<ProtocolResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'realtime-lab-bench-tls-'));
-  const certificate = await certificateFor({ host: '127.0.0.1', dir });
-  const results: ProtocolResult[] = [];
-  for (const [index, plan] of plans.entries()) {
-    options.onRun?.(index, plans.length, plan);
-    results.push(
-      await runOne(plan, options, {
-        ca: certificate.cert,
-        certFile: join(dir, 'cert.pem'),
-        keyFile: join(dir, 'key.pem'),
-      }),
-    );
+  try {
+    const certificate = await certificateFor({ host: '127.0.0.1', dir });
+    const tls = { ca: certificate.cert, certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') };
+    const results: ProtocolResult[] = [];
+    for (const [index, plan] of plans.entries()) {
+      options.onRun?.(index, plans.length, plan);
+      results.push(await runOne(plan, options, tls));
+    }
+    return results;
+  } finally {
+    // The key is the bench's alone, for this run: nothing should keep or trust it after.
+    await rm(dir, { recursive: true, force: true });
   }
-  return results;
 }
 
 async function runOne(
