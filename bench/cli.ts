@@ -6,7 +6,10 @@
 import { EventEmitter } from 'node:events';
 import { relative, resolve } from 'node:path';
 import { type BenchEvent, checkServer, runBench } from './engine.ts';
-import { DEFAULT_OUT, HELP, parseOptions, UsageError } from './options.ts';
+import { type BenchOptions, DEFAULT_OUT, HELP, parseOptions, UsageError } from './options.ts';
+import type { Protocol } from './protocols/protocol.ts';
+import { runProtocolBench } from './protocols/bench.ts';
+import { renderProtocols } from './report/protocols.ts';
 import { ms } from './report/format.ts';
 import { renderTable } from './report/table.ts';
 import { renderBackplane } from './report/backplane.ts';
@@ -27,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+
+  if (options.protocols) return protocolMain({ ...options, protocols: options.protocols });
 
   // A --url that does not answer is said at once, before any estimate of the run.
   if (options.url) await checkServer(options.url);
@@ -72,6 +77,29 @@ async function main(argv: string[]): Promise<number> {
     const where = shown === '' ? '.' : shown.startsWith('..') ? resolve(options.out) : shown;
     const served = resolve(options.out) === resolve(DEFAULT_OUT) ? ' (or /results/ while npm start runs)' : '';
     process.stdout.write(`\nwrote ${files.length} files to ${where}/: open index.html${served}, or read summary.md\n`);
+  }
+  return 0;
+}
+
+/** --http/--tls: the protocol comparison, its table, its files. */
+async function protocolMain(options: BenchOptions & { protocols: Protocol[] }): Promise<number> {
+  const progress = new Progress(process.stderr);
+  progress.note(
+    `bench: ${options.techniques.join(', ')} over ${options.protocols.join(', ')} (${options.clients[0]} clients, ${options.durationSec} s each, a fresh server per run)`,
+  );
+  const result = await runProtocolBench(options, (index, total, plan) =>
+    progress.note(
+      `[${index + 1}/${total}] ${plan.technique.id} over ${plan.wire}${plan.sharing === 'shared' ? ', one shared session' : ''}`,
+    ),
+  );
+  const files = await writeReport(result, options.out);
+  if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    process.stdout.write(`\n${renderProtocols(result) ?? ''}`);
+    for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
+    process.stdout.write(
+      `\nwrote ${files.length} files to ${relative(process.cwd(), options.out) || '.'}/: open index.html, or read summary.md\n`,
+    );
   }
   return 0;
 }

@@ -10,6 +10,7 @@ import { NETWORK_FLAGS, NETWORK_HELP, type NetworkOptions, parseNetworkOptions }
 import { BROWSER_CLIENTS_MAX } from './browser/capacity.ts';
 import { chromiumMissing } from './browser/chromium.ts';
 import { INTERMEDIARIES, type IntermediarySpec, parseIntermediaries } from './network/intermediaries.ts';
+import { type Protocol, protocolsOf } from './protocols/protocol.ts';
 import { DEFAULT_WS_VARIANTS, WS_VARIANT_SUMMARIES, type WsVariant, parseWsVariants } from './ws-variants.ts';
 
 export interface BenchOptions {
@@ -50,6 +51,11 @@ export interface BenchOptions {
    * default json only. Node clients only: browser runs use what the page does.
    */
   wsVariants: WsVariant[];
+  /**
+   * With --http/--tls: the protocols of the protocol comparison (bench/protocols/), which
+   * runs instead of the autocannon runs; null: plain HTTP/1.1 with autocannon (the default).
+   */
+  protocols: Protocol[] | null;
 }
 
 /** Node clients (autocannon, node:http, ws) or Chromium pages running the pages' own clients. */
@@ -171,6 +177,19 @@ ${Object.entries(INTERMEDIARIES)
 ${Object.entries(WS_VARIANT_SUMMARIES)
   .map(([name, summary]) => `                          ${name}: ${summary}`)
   .join('\n')}
+  --http VERSIONS       1.1 (default) or 2, or 1.1,2 for both in one run: each
+                        technique over each protocol, measured with the bench's own
+                        clients (node:http, node:http2, ws on sockets it makes and
+                        counts; autocannon speaks HTTP/1.1 only): bytes on the wire
+                        and in plain text per message, header bytes of the first poll
+                        on a connection vs the following ones (HPACK), the TLS
+                        handshake, connections, server CPU. 2 is HTTP/2 over TLS (as
+                        browsers speak it), each technique with a session per client
+                        and with every client a stream of one session; WebSocket
+                        still goes over an HTTP/1.1 Upgrade (wss://: no RFC 8441)
+  --tls                 HTTP/1.1 over TLS too (beside plain HTTP/1.1 with --http 1.1):
+                        what TLS costs. The server gets TLS=1 and a development
+                        certificate the bench makes in a temp dir and trusts alone
   -h, --help            this text
 
 Scenarios:
@@ -191,6 +210,7 @@ Examples:
   npm run bench -- --client-kinds node,browser --clients 5 --duration 4
   npm run bench -- --intermediary buffering,strip-upgrade,idle-cut=10,nginx --clients 10
   npm run bench -- --ws-variants json,msgpack,deflate --clients 50
+  npm run bench -- --http 1.1,2 --tls --clients 20 --rate 20 --duration 3
 `;
 
 /** The flags, as node:util's parseArgs reads them. */
@@ -212,6 +232,8 @@ const FLAGS = {
   'client-kinds': { type: 'string' },
   intermediary: { type: 'string' },
   'ws-variants': { type: 'string' },
+  http: { type: 'string' },
+  tls: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...NETWORK_FLAGS,
 } as const;
@@ -305,6 +327,19 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
       );
   }
 
+  const protocols = protocolsFrom(values.http, values.tls ?? false, {
+    others:
+      values.url !== undefined ||
+      values.chaos ||
+      nodes > 1 ||
+      feeds.some((f) => f !== 'memory') ||
+      clientKinds.includes('browser') ||
+      intermediaries.length > 0 ||
+      values['ws-variants'] !== undefined ||
+      Object.keys(NETWORK_FLAGS).some((flag) => (values as Record<string, unknown>)[flag] !== undefined),
+    sweep: clients.length > 1,
+  });
+
   return {
     scenario: scenarioName,
     techniques,
@@ -334,7 +369,31 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     clientKinds,
     intermediaries,
     wsVariants,
+    protocols,
   };
+}
+
+/** --http and --tls: null for plain HTTP/1.1 (the autocannon runs); a run of its own otherwise. */
+function protocolsFrom(
+  http: string | undefined,
+  tls: boolean,
+  conflicts: { others: boolean; sweep: boolean },
+): Protocol[] | null {
+  if (http === undefined && !tls) return null;
+  let protocols: Protocol[];
+  try {
+    protocols = protocolsOf(list('--http', http ?? '1.1'), tls);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`--http: ${(error as Error).message}`);
+  }
+  if (protocols.length === 1 && protocols[0] === 'http/1.1') return null;
+  if (conflicts.others)
+    throw new UsageError(
+      '--http and --tls compare protocols with Node clients on a fresh server with a memory feed: --url, --chaos, --nodes, --feed, --browser, --intermediary, --ws-variants and the network flags are runs of their own',
+    );
+  if (conflicts.sweep) throw new UsageError('--http and --tls run one client count: give --clients one number');
+  return protocols;
 }
 
 /** `--browser` is `--client-kinds browser`; saying both is a contradiction unless they agree. */

@@ -9,6 +9,8 @@ import type { NetworkOptions, RunNetwork } from './network/options.ts';
 import type { ClientKind } from './options.ts';
 import type { IntermediaryResult } from './network/verdict.ts';
 import type { WsVariant } from './ws-variants.ts';
+import type { Protocol } from './protocols/protocol.ts';
+import type { ProtocolResult } from './protocols/run.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -148,6 +150,11 @@ export interface BenchResult {
     intermediaries?: string[];
     /** The WebSocket variants each upgrading technique ran in (--ws-variants; default json). */
     wsVariants?: WsVariant[];
+    /**
+     * With --http/--tls: the protocols each technique ran over (bench/protocols/); the
+     * runs are in `protocols`, and `techniques` is empty. Absent: plain HTTP/1.1, autocannon.
+     */
+    protocols?: Protocol[];
   };
   environment: {
     node: string;
@@ -170,5 +177,7 @@ export interface BenchResult {
   techniques: TechniqueResult[];
   /** When a run used Redis: the publish rate it sustained, measured after the runs. */
   backplane: BackplaneFigures | null;
+  /** With --http/--tls: each technique over each protocol, measured with the bench's own clients. */
+  protocols?: ProtocolResult[];
   warnings: string[];
 }

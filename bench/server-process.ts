@@ -84,7 +84,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /serving (http:\/\/[^/\s]+)\//.exec(output);
+      const match = /serving (https?:\/\/[^/\s]+)\//.exec(output);
       if (match?.[1]) {
         clearTimeout(timer);
         resolve(match[1]);

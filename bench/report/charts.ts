@@ -10,6 +10,7 @@ import type { BenchResult, TechniqueResult } from '../result.ts';
 import { describeConfig, describeEnvironment, variantLabel } from './table.ts';
 import { roundTripSweepCharts } from './sweep-charts.ts';
 import { clientKindCharts, kindOf } from './client-kinds.ts';
+import { protocolCharts } from './protocols.ts';
 import { intermediariesChart } from './intermediaries.ts';
 
 export interface NamedChart {
@@ -34,6 +35,9 @@ export function colorOf(technique: string, index = 0): string {
 }
 
 export function buildCharts(result: BenchResult): NamedChart[] {
+  // A protocol comparison (--http, --tls) has no autocannon runs: its charts are its own.
+  if (result.techniques.length === 0)
+    return protocolCharts(result, [describeConfig(result), describeEnvironment(result)]);
   const counts = [...new Set(result.techniques.map((t) => t.clients))];
   const largest = Math.max(...counts);
   // Single-run charts show one client count: the largest of a sweep; one feed, the first
@@ -227,6 +231,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   );
   const grid = intermediariesChart(result, subtitle);
   if (grid) charts.push(grid);
+  charts.push(...protocolCharts(result, subtitle));
   return charts;
 }
 

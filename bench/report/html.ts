@@ -6,6 +6,7 @@
 import type { BenchResult } from '../result.ts';
 import type { NamedChart } from './charts.ts';
 import { columnsFor, describeConfig, describeEnvironment } from './table.ts';
+import { PROTOCOL_NOTES, protocolTable } from './protocols.ts';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -21,13 +22,24 @@ function scriptJson(value: unknown): string {
 
 export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
   const COLUMNS = columnsFor(result);
-  const rows = result.techniques
+  let rows = result.techniques
     .map(
       (r) =>
         `<tr>${COLUMNS.map((c) => `<td${c.align === 'right' ? ' class="num"' : ''}>${escapeHtml(c.cell(r))}</td>`).join('')}</tr>`,
     )
     .join('\n');
-  const headings = COLUMNS.map((c) => c.heading ?? c.title);
+  let headings = COLUMNS.map((c) => c.heading ?? c.title);
+  // A protocol comparison (--http, --tls) has its own table instead of the autocannon runs'.
+  const protocols = protocolTable(result);
+  if (protocols && result.techniques.length === 0) {
+    headings = protocols.headings;
+    rows = protocols.rows
+      .map(
+        (row) =>
+          `<tr>${row.map((cell, i) => `<td${i > 1 ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`).join('')}</tr>`,
+      )
+      .join('\n');
+  }
   const warnings = result.warnings.length
     ? `<ul class="warnings">${result.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
     : '<p>No warnings: every message arrived once and in order, the bench was not saturated, and every model held.</p>';
@@ -57,6 +69,7 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
 ${rows}
 </tbody>
 </table></div>
+${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}
 <h2>Warnings</h2>
 ${warnings}
 ${figures}

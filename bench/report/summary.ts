@@ -8,6 +8,7 @@ import { count, fixed, mib, ms } from './format.ts';
 import { describeConfig, describeEnvironment, feedLabel, runLabel } from './table.ts';
 import { renderBackplane } from './backplane.ts';
 import { renderIntermediaries } from './intermediaries.ts';
+import { renderProtocols } from './protocols.ts';
 
 export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
   const lines: string[] = [];
@@ -18,6 +19,14 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
     `Server: ${e.server}. autocannon ${e.autocannon}. Load average at start: ${e.loadAverage.join(', ')}.`,
     '',
   );
+
+  const protocols = renderProtocols(result);
+  if (protocols) lines.push(protocols);
+  // A protocol comparison has no autocannon runs: its section is the whole summary.
+  if (result.techniques.length === 0) {
+    lines.push('## Charts', '', ...charts.map((chart) => `![${chart.caption}](${chart.name}.png)`), '');
+    return lines.join('\n');
+  }
 
   lines.push('## Delivery and cost', '');
   lines.push(
