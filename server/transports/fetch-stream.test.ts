@@ -17,16 +17,21 @@ const path = `/api/${technique.id}`;
 /** The line naming the feed, which opens every stream. */
 const epochLine = (epoch: string) => `{"type":"epoch","epoch":"${epoch}"}\n`;
 
-/** Reads a streaming response until `done(text)` holds, then cancels it. */
+/** Reads a streaming response until `done(text)` holds, then cancels it; fails with what it read after 5 s. */
 async function readUntil(response: Response, done: (text: string) => boolean): Promise<string> {
   const reader = response.body?.getReader();
   assert.ok(reader);
   const decoder = new TextDecoder();
   let text = '';
-  while (!done(text)) {
-    const { value, done: ended } = await reader.read();
-    if (ended) break;
-    text += decoder.decode(value, { stream: true });
+  const deadline = setTimeout(() => void reader.cancel(), 5000);
+  try {
+    while (!done(text)) {
+      const { value, done: ended } = await reader.read();
+      if (ended) assert.fail(`the stream ended before what was awaited; it read:\n${text}`);
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    clearTimeout(deadline);
   }
   await reader.cancel();
   return text;
