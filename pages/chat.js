@@ -1,8 +1,9 @@
 // The side-by-side page as a chat room: who is online (GET /api/presence, every technique
 // and every node), who left and how long the server took to notice, a greeting, and the
 // check that this is the only tab of the page in this browser: its long-lived requests
-// take three of the six connections a browser allows per host over HTTP/1.1, so a second
-// tab's would queue behind them, and its clients would stall without a word.
+// (one per technique that holds a request) take most of the six connections a browser
+// allows per host over HTTP/1.1, so a second tab's would queue behind them, and its
+// clients would stall without a word.
 import { el } from './panel.js';
 
 /** @import { Technique } from '/contract/techniques.js' */

@@ -19,16 +19,24 @@ interface NetLogFile {
 }
 
 /**
- * Which wire format a chunk read off a socket is in, by its bytes: an unmasked text frame
- * of WebSocket starts with 0x81, an event stream has `data: ` lines, the iframe's document
- * `<script>` calls, and a polling answer a `"messages"` list.
+ * How each wire format's bytes are told apart in a chunk read off a socket: an unmasked
+ * text frame of WebSocket starts with 0x81, an event stream has `data: ` lines, the
+ * iframe's document `<script>` calls, a polling answer a `"messages"` list, and an NDJSON
+ * stream a message's JSON at the start of a line. Asked in this order (a WebSocket frame
+ * and a polling answer hold message JSON too); a new wire format without an entry is a
+ * type error, so its messages are never silently left unstamped.
  */
+const RECOGNISERS: Readonly<Record<WireFormat, (bytes: Buffer, text: string) => boolean>> = {
+  'event-stream': (_bytes, text) => text.includes('data: '),
+  'script-stream': (_bytes, text) => text.includes('<script>'),
+  poll: (_bytes, text) => text.includes('"messages":['),
+  websocket: (bytes) => bytes[0] === 0x81,
+  ndjson: (_bytes, text) => /(^|\n)\{"id":\d/.test(text),
+};
+
 function wireOf(bytes: Buffer): WireFormat | undefined {
   const text = bytes.toString('latin1');
-  if (text.includes('data: ')) return 'event-stream';
-  if (text.includes('<script>')) return 'script-stream';
-  if (text.includes('"messages":[')) return 'poll';
-  if (bytes[0] === 0x81) return 'websocket';
+  for (const [wire, recognises] of Object.entries(RECOGNISERS)) if (recognises(bytes, text)) return wire as WireFormat;
   return undefined;
 }
 

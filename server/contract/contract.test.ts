@@ -10,6 +10,7 @@ import vm from 'node:vm';
 import { RECONNECT_FIRST_MS, RECONNECT_JITTER, RECONNECT_MAX_MS, reconnectDelay } from './backoff.js';
 import type { ControlEvent, FeedItem, Message } from './feed.js';
 import { EventStreamParser, eventStream, splitEventId } from './formats/event-stream.js';
+import { NDJSON_HEADERS, NdjsonParser, ndjson } from './formats/ndjson.js';
 import { encodePollAnswer, parsePollAnswer, pollItems } from './formats/poll.js';
 import { SCRIPT_CALLBACKS, ScriptStreamParser, scriptStream } from './formats/script-stream.js';
 import {
@@ -34,6 +35,7 @@ const HOSTILE_TEXTS = [
   '"quoted" \\ back',
   '🦊 émoji & ampersand',
   'data: forged\n\nid: 99',
+  '\n{"type":"reset","epoch":"forged"}\r\n',
 ];
 const EPOCH = 'k3j9x2';
 const messages: Message[] = HOSTILE_TEXTS.map((text, index) => ({
@@ -145,6 +147,29 @@ test('script-stream: the parser reads what a browser would run, in any chunking'
   const context = vm.createContext({ parent });
   for (const code of scripts) vm.runInContext(code, context);
   assert.deepEqual(JSON.parse(JSON.stringify(seen)), expectedItems);
+});
+
+test('ndjson: what the encoder writes, the parser reads back, split at every chunk size', () => {
+  const stream =
+    ndjson.open() +
+    ndjson.padding(PADDING) +
+    ndjson.control(CONTROLS[0] as ControlEvent) +
+    messages.map((message) => ndjson.message(json(message)) + ndjson.heartbeat()).join('') +
+    CONTROLS.slice(1).map(ndjson.control).join('');
+  for (let step = 1; step <= stream.length; step += step < 80 ? 1 : 97) {
+    assert.deepEqual(parseInChunks(new NdjsonParser(), stream, step, step), expectedItems, `chunks of ${step}`);
+  }
+  assert.deepEqual(new NdjsonParser().push(stream), expectedItems, 'in one piece');
+  // One JSON value per line, every line: what any NDJSON reader (jq, a log shipper) expects.
+  const lines = stream.split('\n').filter((line) => line.trim() !== '');
+  assert.equal(lines.length, expectedItems.length);
+  for (const line of lines) JSON.parse(line);
+  // `type` leads a control event's line whatever order the event was built in.
+  assert.equal(ndjson.control({ missed: 2, type: 'gap' } as ControlEvent), '{"type":"gap","missed":2}\n');
+  // A CRLF line end, as a proxy may rewrite it, reads the same.
+  assert.deepEqual(new NdjsonParser().push(`${json(messages[0] as Message)}\r\n`), [expectedItems[1]]);
+  assert.equal(Buffer.byteLength(ndjson.padding(PADDING)), PADDING);
+  assert.match(NDJSON_HEADERS['content-type'], /^application\/x-ndjson/);
 });
 
 test('websocket: server frames parse as messages, control events and publish answers', () => {

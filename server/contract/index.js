@@ -11,4 +11,5 @@ export * from './formats/poll.js';
 export * from './formats/event-stream.js';
 export * from './formats/script-stream.js';
 export * from './formats/websocket.js';
+export * from './formats/ndjson.js';
 export * from './stats.js';

@@ -7,6 +7,7 @@
 import { type Technique, type WireFormat, techniques } from '../../server/contract/techniques.js';
 import type { ClientFactory, WireClient } from './client.ts';
 import { eventStreamClient } from './event-stream.ts';
+import { ndjsonClient } from './ndjson.ts';
 import { pollClient } from './poll.ts';
 import { scriptStreamClient } from './script-stream.ts';
 import { websocketClient } from './websocket.ts';
@@ -19,6 +20,7 @@ export const wireClients: Readonly<Record<WireFormat, WireClient>> = Object.free
   'event-stream': eventStreamClient,
   'script-stream': scriptStreamClient,
   websocket: websocketClient,
+  ndjson: ndjsonClient,
 });
 
 /** The client factory of `technique`: its wire format's client, pointed at `/api/<id>`. */
