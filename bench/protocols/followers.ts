@@ -7,6 +7,7 @@
 import { WebSocket } from 'ws';
 import { cursorQuery } from '../../server/contract/feed.js';
 import { EventStreamParser } from '../../server/contract/formats/event-stream.js';
+import { NdjsonParser } from '../../server/contract/formats/ndjson.js';
 import { parsePollAnswer, pollItems } from '../../server/contract/formats/poll.js';
 import { ScriptStreamParser } from '../../server/contract/formats/script-stream.js';
 import { SUBPROTOCOLS, parseServerFrame } from '../../server/contract/formats/websocket.js';
@@ -54,6 +55,7 @@ export const followers: Readonly<Record<WireFormat, FollowerFactory>> = Object.f
   poll: followPolls,
   'event-stream': (context) => followStream(context, { accept: 'text/event-stream', parser: new EventStreamParser() }),
   'script-stream': (context) => followStream(context, { accept: 'text/html', parser: new ScriptStreamParser() }),
+  ndjson: (context) => followStream(context, { accept: 'application/x-ndjson', parser: new NdjsonParser() }),
   websocket: followWebSocket,
 });
 
