@@ -1,6 +1,6 @@
 /**
  * Serving one never-ending HTTP response that follows the feed: the machinery Server-Sent
- * Events and the forever iframe share. Each of them only says how a message, a control
+ * Events, the forever iframe and the fetch stream share. Each of them only says how a message, a control
  * event and a heartbeat look on the wire (a StreamFormat); this file does the rest:
  * headers, replay and live delivery with backpressure, heartbeats, dropping a client that
  * stopped reading, ending on shutdown, and cleaning up when the client hangs up.
