@@ -25,6 +25,10 @@ import {
   withCapabilities,
 } from '../server/contract/techniques.js';
 import type { BenchResult } from './result.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -14,6 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { techniqueById, techniqueIds } from '../server/contract/techniques.js';
 import type { BenchResult } from './result.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

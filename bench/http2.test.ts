@@ -22,6 +22,10 @@ import { UsageError, parseOptions } from './options.ts';
 import { openSession, readAll } from './protocols/session.ts';
 import type { BenchResult } from './result.ts';
 import { startServerProcess } from './server-process.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -19,6 +19,10 @@ import addFormats from 'ajv-formats';
 import { type Technique, withCapabilities } from '../server/contract/techniques.js';
 import { UsageError, parseOptions } from './options.ts';
 import type { BenchResult } from './result.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

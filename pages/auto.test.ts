@@ -12,6 +12,10 @@ import { after, before, describe, test } from '../test/suite.ts';
 import { type TestServer, publish, startServer } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
 import { transports } from '../server/transports/index.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const [upgrading] = withCapabilities({ upgrades: true });
 // As the panel's order (pages/auto/strategies.js) reads the registry: the streams that are

@@ -11,6 +11,10 @@ import { describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
 import * as bounds from './delays/bounds.ts';
 import { type DelayRun, measureDelays, median } from './delays/harness.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const ALL = [...techniqueIds];
 const STREAMS = withCapabilities({ streams: true }).map((technique) => technique.id);

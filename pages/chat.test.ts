@@ -10,6 +10,10 @@ import { techniques, withCapabilities } from '../server/contract/techniques.js';
 import { startServer, until } from '../test/support.ts';
 import { after, before, describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 describe('the chat room in Chromium', needs(CHROMIUM), () => {
   let browser: Browser;

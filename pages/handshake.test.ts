@@ -11,6 +11,10 @@ import { withCapabilities } from '../server/contract/techniques.js';
 import { after, before, describe, test } from '../test/suite.ts';
 import { startServer } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const UPGRADES = withCapabilities({ upgrades: true }).map((technique) => technique.id);
 

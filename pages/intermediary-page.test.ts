@@ -13,6 +13,10 @@ import { withCapabilities } from '../server/contract/techniques.js';
 import { publish, until } from '../test/support.ts';
 import { after, before, describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const MAIN = fileURLToPath(new URL('../server/main.ts', import.meta.url));
 const ids = (wanted: Parameters<typeof withCapabilities>[0]) => withCapabilities(wanted).map((entry) => entry.id);

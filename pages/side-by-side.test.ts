@@ -14,6 +14,10 @@ import { launchChromium } from '../bench/browser/chromium.ts';
 import { techniqueById, techniqueIds, techniques, withCapabilities } from '../server/contract/techniques.js';
 import { publish, startServer } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const TECHNIQUES = techniqueIds;
 const TWO_WAY = withCapabilities({ twoWay: true });

@@ -11,6 +11,10 @@ import { launchChromium } from '../bench/browser/chromium.ts';
 import { after, before, describe, test } from '../test/suite.ts';
 import { startServer } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const WAIT = { timeout: 5000 };
 

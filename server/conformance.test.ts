@@ -38,7 +38,7 @@ const backends = feedBackends();
  * Each technique once with its client as it is, and a technique reached by an upgrade once
  * more in every subprotocol but the default: the same promises, whatever the frames.
  */
-const passes = techniques.flatMap((entry) => [
+const passes = techniquesUnderTest().flatMap((entry) => [
   { entry, name: entry.id, open: clientFor(entry), plainRequests: true },
   ...(entry.capabilities.upgrades
     ? [SUBPROTOCOLS.msgpack].map((subprotocol) => ({
@@ -50,6 +50,19 @@ const passes = techniques.flatMap((entry) => [
       }))
     : []),
 ]);
+
+/**
+ * Every registered technique; or, when CONFORMANCE_TECHNIQUES lists ids (comma-separated),
+ * those alone: test/new-technique.test.ts compares a copied technique with its original
+ * without running the whole matrix again. An unknown id is an error, not an empty run.
+ */
+function techniquesUnderTest(): readonly (typeof techniques)[number][] {
+  const only = process.env.CONFORMANCE_TECHNIQUES?.split(',').filter(Boolean);
+  if (!only) return techniques;
+  const unknown = only.filter((id) => !techniques.some((entry) => entry.id === id));
+  if (unknown.length > 0) throw new Error(`CONFORMANCE_TECHNIQUES names unknown techniques: ${unknown.join(', ')}`);
+  return techniques.filter((entry) => only.includes(entry.id));
+}
 
 /** `open`, offering `subprotocol` alone. */
 function inSubprotocol(open: ClientFactory, subprotocol: string): ClientFactory {

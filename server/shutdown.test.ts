@@ -18,6 +18,10 @@ import { publish, until } from '../test/support.ts';
 import { clientFor } from '../test/clients/index.ts';
 import { CLOSE } from './contract/formats/websocket.js';
 import { withCapabilities } from './contract/techniques.js';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// Thousands of sockets at once: never beside a Chromium or a bench run (test/heavy.ts).
+await takeHeavySlot();
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 

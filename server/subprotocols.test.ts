@@ -14,6 +14,10 @@ import { withCapabilities } from './contract/techniques.js';
 import { after, before, describe, test } from '../test/suite.ts';
 import { type TestServer, publish, startServer, until } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 type TestContext = import('node:test').TestContext;
 

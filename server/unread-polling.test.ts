@@ -26,6 +26,10 @@ import {
 } from '../test/guarantees.ts';
 import { type TestServer, publish, startServer as startInProcess, until } from '../test/support.ts';
 import { techniques } from './contract/techniques.js';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// Thousands of sockets at once: never beside a Chromium or a bench run (test/heavy.ts).
+await takeHeavySlot();
 
 const HISTORY = 1000;
 const TEXT = 'x'.repeat(4096);

@@ -25,6 +25,10 @@ import { promisify } from 'node:util';
 import { freePort } from '../bench/redis-process.ts';
 import { until } from './support.ts';
 import { CHROMIUM, needs } from './tools.ts';
+import { takeHeavySlot } from './heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -239,7 +243,8 @@ test(`${NEW_ID} is in the test matrix: the conformance suite runs for it as for 
     ['--import', 'tsx', '--test', '--test-reporter=tap', 'server/conformance.test.ts'],
     {
       cwd: copy,
-      env,
+      // The copy and its original only: the rest of the matrix runs in the suite itself.
+      env: { ...env, CONFORMANCE_TECHNIQUES: `sse,${NEW_ID}` },
       timeout: 240_000,
       maxBuffer: 16 * 1024 * 1024,
     },

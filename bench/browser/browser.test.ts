@@ -20,6 +20,10 @@ import { CHROMIUM, needs } from '../../test/tools.ts';
 import { after, before, describe, test } from '../../test/suite.ts';
 import type { BenchResult, TechniqueResult } from '../result.ts';
 import { BROWSER_CLIENTS_MAX } from './capacity.ts';
+import { takeHeavySlot } from '../../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

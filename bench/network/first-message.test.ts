@@ -17,6 +17,10 @@ import addFormats from 'ajv-formats';
 import { type Technique, withCapabilities } from '../../server/contract/techniques.js';
 import type { BenchResult, TechniqueResult } from '../result.ts';
 import { FIRST_MESSAGE_PROBES } from './first-message.ts';
+import { takeHeavySlot } from '../../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

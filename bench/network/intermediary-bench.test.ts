@@ -17,6 +17,10 @@ import { test } from '../../test/suite.ts';
 import { runBench } from '../engine.ts';
 import { UsageError, parseOptions } from '../options.ts';
 import { writeReport } from '../report/write.ts';
+import { takeHeavySlot } from '../../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const upgrading = withCapabilities({ upgrades: true });
 
