@@ -2,7 +2,8 @@
 // and every node), who left and how long the server took to notice, a greeting, and the
 // check that this is the only tab of the page in this browser: its long-lived requests
 // take three of the six connections a browser allows per host over HTTP/1.1, so a second
-// tab's would queue behind them, and its clients would stall without a word.
+// tab's would queue behind them, and its clients would stall without a word. Over HTTP/2
+// every tab shares one connection, and the page does not ask (app.js).
 import { el } from './panel.js';
 
 /** @import { Technique } from '/contract/techniques.js' */

@@ -9,8 +9,10 @@
 import type { FastifyInstance } from 'fastify';
 import { PAGE_CSP } from './plugins/security.ts';
 
-const LOOPBACK_WEBSOCKETS = 'ws://localhost:* ws://127.0.0.1:*';
-const LOOPBACK_PAGES = 'http://localhost:* http://127.0.0.1:*';
+// Both schemes: over TLS (npm start -- --tls) the lab's probes are wss:// and its pages
+// https://, and a closed port must fail as a closed port, not as a CSP violation.
+const LOOPBACK_WEBSOCKETS = 'ws://localhost:* ws://127.0.0.1:* wss://localhost:* wss://127.0.0.1:*';
+const LOOPBACK_PAGES = 'http://localhost:* http://127.0.0.1:* https://localhost:* https://127.0.0.1:*';
 
 /** PAGE_CSP with `sources` added to each directive named. */
 function widened(sources: Record<string, string>): string {
