@@ -9,10 +9,11 @@
 import type { FastifyInstance } from 'fastify';
 import { PAGE_CSP } from './plugins/security.ts';
 
-// Both schemes: over TLS (npm start -- --tls) the lab's probes are wss:// and its pages
-// https://, and a closed port must fail as a closed port, not as a CSP violation.
-const LOOPBACK_WEBSOCKETS = 'ws://localhost:* ws://127.0.0.1:* wss://localhost:* wss://127.0.0.1:*';
-const LOOPBACK_PAGES = 'http://localhost:* http://127.0.0.1:* https://localhost:* https://127.0.0.1:*';
+// ws:// and http:// sources also match wss:// and https:// (CSP Level 3's scheme
+// upgrade), so the same lists serve the lab over TLS (npm start -- --tls); pages/https.test.ts
+// checks that a closed wss:// port there still fails as a closed port, not as a violation.
+const LOOPBACK_WEBSOCKETS = 'ws://localhost:* ws://127.0.0.1:*';
+const LOOPBACK_PAGES = 'http://localhost:* http://127.0.0.1:*';
 
 /** PAGE_CSP with `sources` added to each directive named. */
 function widened(sources: Record<string, string>): string {
