@@ -134,6 +134,21 @@ describe('the pages over HTTPS and HTTP/2 in Chromium', needs(CHROMIUM), () => {
     assert.deepEqual(problems, []);
   });
 
+  test('a technique page over https says its transcript is the HTTP/1.1 exchange, and which protocol the browser used', async (t) => {
+    const context = await browser.newContext();
+    t.after(() => context.close());
+    const server = await startTlsServer(t);
+    const page = await context.newPage();
+    const [technique] = REQUESTS_END;
+    await page.goto(`https://127.0.0.1:${server.port}/techniques/${technique}.html`);
+    const note = page.locator('#transcript-note', { hasText: /bytes came back/ });
+    await note.waitFor(WAIT);
+    assert.match(
+      (await note.textContent()) ?? '',
+      /over http\/1\.1 over TLS: .*Your browser came over h2: .*this is the HTTP\/1\.1 exchange/,
+    );
+  });
+
   test('the WebSocket lab over https: a wss:// echo, and a closed port and a foreign origin that mean what they say', async (t) => {
     const context = await browser.newContext();
     t.after(() => context.close());
