@@ -118,9 +118,10 @@ describe('the pages over HTTPS and HTTP/2 in Chromium', needs(CHROMIUM), () => {
         assert.equal(await protocol.getAttribute('data-protocols'), 'h2', `tab ${index}, ${technique}`);
       }
     }
-    // Every tab's WebSocket went over wss://, on an HTTP/1.1 connection of its own.
+    // Every tab's WebSockets (one per panel that upgrades, at least) went over wss://, each
+    // on an HTTP/1.1 connection of its own.
     const upgrades = withCapabilities({ upgrades: true }).length;
-    assert.equal(sockets.length, TABS * upgrades, JSON.stringify(sockets));
+    assert.ok(sockets.length >= TABS * upgrades, JSON.stringify(sockets));
     for (const socket of sockets) assert.match(socket, /^wss:\/\/127\.0\.0\.1:\d+\//);
     // Everything else, from every tab, on one HTTP/2 connection: TABS × HELD held requests
     // would queue behind the six per host over HTTP/1.1.
