@@ -54,6 +54,7 @@ const panels = techniques.map((technique) => new Panel({ technique, root, client
 const clientsLoaded = Promise.all(panels.map((panel) => panel.load()));
 watchRequestProtocols(
   panels.map((panel) => panel.technique.id),
+  clientId,
   (id, counts) => panels.find((panel) => panel.technique.id === id)?.showProtocols(counts),
 );
 

@@ -22,21 +22,24 @@ export function multiplexed() {
 /** How many of a technique's finished requests went over each protocol. @typedef {Record<string, number>} ProtocolCounts */
 
 /**
- * Counts the protocols of the finished requests to `/api/<id>` (and below it), for each id
- * asked for, and calls `onChange(id, counts)` as entries arrive. An observer, not
- * `getEntriesByType`: the performance buffer stops at 250 entries, a poller's in minutes.
+ * Counts the protocols of the finished requests to `/api/<id>` (and below it) made under
+ * `clientId` (their `client` parameter: another client on the page, such as the auto
+ * panel's, is not counted), for each id asked for, and calls `onChange(id, counts)` as
+ * entries arrive. An observer, not `getEntriesByType`: the performance buffer stops at
+ * 250 entries, a poller's in minutes.
  * @param {readonly string[]} ids
+ * @param {string} clientId
  * @param {(id: string, counts: ProtocolCounts) => void} onChange
  * @returns {() => void} stops watching
  */
-export function watchRequestProtocols(ids, onChange) {
+export function watchRequestProtocols(ids, clientId, onChange) {
   /** @type {Map<string, ProtocolCounts>} */
   const counts = new Map(ids.map((id) => [id, {}]));
   const observer = new PerformanceObserver((list) => {
     /** @type {Set<string>} */
     const changed = new Set();
     for (const entry of /** @type {PerformanceResourceTiming[]} */ (list.getEntries())) {
-      const id = techniqueOf(entry.name);
+      const id = techniqueOf(entry.name, clientId);
       const tally = id === undefined ? undefined : counts.get(id);
       if (id === undefined || !tally) continue;
       // An entry of a request that failed before any response has no protocol.
@@ -50,10 +53,13 @@ export function watchRequestProtocols(ids, onChange) {
   return () => observer.disconnect();
 }
 
-/** The technique id a request URL of this server's API names, if any. @param {string} href */
-function techniqueOf(href) {
+/**
+ * The technique id a request URL of this server's API names, if made under `clientId`.
+ * @param {string} href @param {string} clientId
+ */
+function techniqueOf(href, clientId) {
   const url = new URL(href);
-  if (url.origin !== location.origin) return undefined;
+  if (url.origin !== location.origin || url.searchParams.get('client') !== clientId) return undefined;
   return /^\/api\/([^/]+)/.exec(url.pathname)?.[1];
 }
 
