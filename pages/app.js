@@ -9,6 +9,7 @@ import { CLOCK_RESAMPLE_AFTER_MS, ServerClock } from './clock.js';
 import { AutoPanel } from './auto/auto-panel.js';
 import { anotherTabIsOpen, greeting, notListedNotice, renderPresence, showSecondTabNotice } from './chat.js';
 import { Panel, el } from './panel.js';
+import { multiplexed, pageProtocol, watchRequestProtocols } from './protocol.js';
 import { inSentence, inWords, listed } from './words.js';
 
 /** How often the panels refresh their wire figures from the server, ms. */
@@ -34,8 +35,17 @@ const count = inWords(techniques.length);
 document.title = `realtime-lab: ${count} realtime techniques side by side`;
 byId('technique-count').textContent = count;
 const held = techniques.filter((technique) => technique.capabilities.holdsRequest);
+const heldTitles = listed(held.map((technique) => inSentence(technique.title)));
 byId('held-connections').textContent =
-  `${inWords(held.length)} HTTP connection${held.length === 1 ? '' : 's'} open (${listed(held.map((technique) => inSentence(technique.title)))})`;
+  `${inWords(held.length)} HTTP connection${held.length === 1 ? '' : 's'} open (${heldTitles})`;
+// Over HTTP/2 the held requests are streams of the one connection every tab of this
+// browser shares with this server: the six per host no longer bind, so neither the
+// one-tab sentence nor the second tab's notice applies.
+byId('page-protocol').textContent = pageProtocol() || 'an unknown protocol';
+const sharesOneConnection = multiplexed();
+if (sharesOneConnection)
+  byId('connections-note').textContent =
+    `Over HTTP/2, its ${inWords(held.length)} held request${held.length === 1 ? '' : 's'} (${heldTitles}) and every poll are streams of one connection, shared by every tab of this browser: the six connections per host of HTTP/1.1 do not bind, so open as many tabs as you like. A WebSocket still takes a connection of its own (an HTTP/1.1 upgrade).`;
 
 const root = byId('panels');
 const online = byId('online');
@@ -52,6 +62,11 @@ const autoPanel = new AutoPanel({
   serverNow: () => clock.now(),
   strategy: new URLSearchParams(location.search).get('auto') === 'upgrade' ? 'upgrade' : 'fallback',
 });
+watchRequestProtocols(
+  panels.map((panel) => panel.technique.id),
+  clientId,
+  (id, counts) => panels.find((panel) => panel.technique.id === id)?.showProtocols(counts),
+);
 
 // The composer can send over the connection of every two-way technique (that is the point:
 // only they publish on the connection they receive on; the message still reaches every
@@ -225,7 +240,8 @@ function start() {
 }
 
 // Close every connection when the page goes away (and reopen after back/forward), so a
-// tab in the cache does not hold connections of the browser's six per host.
+// tab in the cache does not hold connections of the browser's six per host (HTTP/1.1),
+// nor streams the server would keep feeding (HTTP/2).
 window.addEventListener('pagehide', () => {
   for (const panel of panels) panel.client?.close();
   autoPanel.stop();
@@ -245,7 +261,7 @@ const loaded = new Promise((resolve) => {
   if (document.readyState === 'complete') resolve(undefined);
   else window.addEventListener('load', resolve, { once: true });
 });
-Promise.all([clientsLoaded, loaded, anotherTabIsOpen()]).then(([, , secondTab]) => {
+Promise.all([clientsLoaded, loaded, sharesOneConnection ? false : anotherTabIsOpen()]).then(([, , secondTab]) => {
   applyInterval();
   if (secondTab) {
     showSecondTabNotice(byId('tab-notice'), held.length);

@@ -3,7 +3,8 @@
 // check that this is the only tab of the page in this browser: its long-lived requests
 // (one per technique that holds a request) take most of the six connections a browser
 // allows per host over HTTP/1.1, so a second tab's would queue behind them, and its
-// clients would stall without a word.
+// clients would stall without a word. Over HTTP/2 every tab shares one connection, and
+// the page does not ask (app.js).
 import { el } from './panel.js';
 
 /** @import { Technique } from '/contract/techniques.js' */

@@ -3,6 +3,7 @@
 // technique registered without a working client file gets a panel that says so.
 import { SYSTEM_AUTHOR } from '/contract/feed.js';
 import { FeedClient } from './clients/client.js';
+import { describeProtocols } from './protocol.js';
 import { Timeline } from './timeline.js';
 
 /** @import { Message } from '/contract/feed.js' */
@@ -104,6 +105,7 @@ export class Panel {
       ['up', 'bytes up'],
       ['messages', 'messages'],
       ['delay', 'delay median / last'],
+      ['protocol', 'protocol'],
     ]) {
       const value = el('dd', { 'data-figure': key }, '0');
       table.append(el('dt', {}, label), value);
@@ -131,6 +133,22 @@ export class Panel {
     this.health = el('p', { class: 'health', 'data-role': 'health', role: 'status', hidden: '' });
     this.section.append(header, table, canvas, controls, this.logLine, this.health, this.list);
     root.append(this.section);
+    this.figures.protocol.textContent = technique.capabilities.upgrades
+      ? 'http/1.1 upgrade'
+      : technique.capabilities.streams
+        ? 'shown when a stream ends'
+        : 'shown when a request ends';
+  }
+
+  /**
+   * Shows the protocols this panel's finished requests went over (Resource Timing). An
+   * upgrade has no entry: its label stays.
+   * @param {Record<string, number>} counts  requests per protocol
+   */
+  showProtocols(counts) {
+    if (this.technique.capabilities.upgrades) return;
+    this.figures.protocol.textContent = describeProtocols(counts);
+    this.figures.protocol.dataset.protocols = Object.keys(counts).join(' ');
   }
 
   /**

@@ -6,6 +6,7 @@
 // upgrades also gets its handshake explained (handshake.js).
 import { techniqueById, techniques } from '/contract/techniques.js';
 import { showHandshake } from './handshake.js';
+import { pageProtocol } from './protocol.js';
 import { inWords } from './words.js';
 
 const technique = decodeURIComponent(location.pathname.match(/\/techniques\/([^/]+)\.html$/)?.[1] ?? '');
@@ -28,6 +29,19 @@ function showNav() {
   }
 }
 
+/**
+ * What the transcript's protocol means for this browser: over HTTP/2 the same request
+ * goes as binary frames a person cannot read, so the transcript is the HTTP/1.1 exchange.
+ * @param {string} recordedOver
+ */
+function protocolNote(recordedOver) {
+  const browser = pageProtocol();
+  if (!/^h[23]/.test(browser) || !recordedOver.startsWith('http/1.1')) return '';
+  return techniqueById(technique)?.capabilities.upgrades
+    ? `Your browser came over ${browser}, and still opens this WebSocket as shown: an HTTP/1.1 upgrade on a connection of its own.`
+    : `Your browser came over ${browser}: it sends this same request as HTTP/2 frames on its one connection (the headers HPACK-compressed, binary); this is the HTTP/1.1 exchange, which reads as text.`;
+}
+
 async function showTranscript() {
   const request = /** @type {HTMLElement} */ (document.getElementById('transcript-request'));
   const response = /** @type {HTMLElement} */ (document.getElementById('transcript-response'));
@@ -39,7 +53,7 @@ async function showTranscript() {
     if (!answer.ok) throw new Error(transcript.message);
     request.textContent = transcript.request;
     response.textContent = transcript.response || '(nothing yet: the server is holding the request)';
-    note.textContent = `recorded just now from this server: ${transcript.responseBytes} bytes came back in 0.7 s`;
+    note.textContent = `recorded just now from this server, over ${transcript.protocol}: ${transcript.responseBytes} bytes came back in 0.7 s. ${protocolNote(transcript.protocol)}`;
     if (techniqueById(technique)?.capabilities.upgrades) await showHandshake(transcript);
   } catch (error) {
     note.textContent = `could not record a transcript: ${/** @type {Error} */ (error).message}`;

@@ -89,11 +89,12 @@ export async function api(
     const since = Math.max(0, feed.lastId - 1);
     const path = `/api/${transport.id}?since=${since}&epoch=${feed.epoch}`;
     reply.header('cache-control', 'no-store');
-    if (!transport.capabilities.upgrades) return recordTranscript(target, path, false);
+    const secure = config.tls;
+    if (!transport.capabilities.upgrades) return recordTranscript(target, path, { upgrade: false, tls: secure });
     const [good, foreignOrigin, wrongVersion] = await Promise.all([
-      recordTranscript(target, path, true),
-      recordTranscript(target, path, true, 'foreignOrigin'),
-      recordTranscript(target, path, true, 'wrongVersion'),
+      recordTranscript(target, path, { upgrade: true, tls: secure }),
+      recordTranscript(target, path, { upgrade: true, failure: 'foreignOrigin', tls: secure }),
+      recordTranscript(target, path, { upgrade: true, failure: 'wrongVersion', tls: secure }),
     ]);
     const answer: UpgradeTranscript = { ...good, refused: { foreignOrigin, wrongVersion } };
     return answer;

@@ -9,6 +9,9 @@
 import type { FastifyInstance } from 'fastify';
 import { PAGE_CSP } from './plugins/security.ts';
 
+// ws:// and http:// sources also match wss:// and https:// (CSP Level 3's scheme
+// upgrade), so the same lists serve the lab over TLS (npm start -- --tls); pages/https.test.ts
+// checks that a closed wss:// port there still fails as a closed port, not as a violation.
 const LOOPBACK_WEBSOCKETS = 'ws://localhost:* ws://127.0.0.1:*';
 const LOOPBACK_PAGES = 'http://localhost:* http://127.0.0.1:*';
 

@@ -4,7 +4,8 @@
  * moment. What a page shows is what this server actually wrote, not a hand-written copy.
  */
 import { randomBytes } from 'node:crypto';
-import net, { type AddressInfo } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import tls from 'node:tls';
 
 /** How long a transcript listens to a response that does not end by itself, ms. */
 export const TRANSCRIPT_LISTEN_MS = 700;
@@ -18,6 +19,23 @@ export interface Transcript {
   response: string;
   /** Bytes received in all, before any cut. */
   responseBytes: number;
+  /**
+   * What carried it: `http/1.1`, or `http/1.1 over TLS` when the server serves TLS. Over
+   * TLS a browser takes HTTP/2 for every request but a WebSocket's handshake: the
+   * transcript still shows the HTTP/1.1 exchange, whose text a person can read (HTTP/2
+   * sends the same fields as binary frames, HPACK-compressed).
+   */
+  protocol: 'http/1.1' | 'http/1.1 over TLS';
+}
+
+/** How a transcript is recorded. */
+export interface TranscriptOptions {
+  /** As a WebSocket handshake. */
+  upgrade: boolean;
+  /** The handshake refused this way. */
+  failure?: HandshakeFailure;
+  /** Over TLS, asking for HTTP/1.1 by ALPN: the server serves TLS only (npm start -- --tls). */
+  tls?: boolean;
 }
 
 /**
@@ -69,8 +87,17 @@ function hostHeader(target: SelfAddress): string {
 }
 
 /** The Origin a page served by `target` sends: what the server's origin check calls its own. */
-function ownOrigin(target: SelfAddress): string {
-  return `http://${hostHeader(target)}`;
+function ownOrigin(target: SelfAddress, secure: boolean): string {
+  return `${secure ? 'https' : 'http'}://${hostHeader(target)}`;
+}
+
+/** A connection to `target`, in TLS asking for HTTP/1.1 when `secure`. */
+function connectTo(target: SelfAddress, secure: boolean): Socket {
+  if (!secure) return 'path' in target ? net.connect(target.path) : net.connect(target.port, target.host);
+  // The server talking to itself: its own certificate, which no authority signed, is the
+  // one expected, so it is not checked.
+  const where = 'path' in target ? { path: target.path } : { host: target.host, port: target.port };
+  return tls.connect({ ...where, ALPNProtocols: ['http/1.1'], rejectUnauthorized: false });
 }
 
 /**
@@ -81,8 +108,7 @@ function ownOrigin(target: SelfAddress): string {
 export function recordTranscript(
   target: SelfAddress,
   path: string,
-  upgrade: boolean,
-  failure?: HandshakeFailure,
+  { upgrade, failure, tls: secure = false }: TranscriptOptions,
 ): Promise<Transcript> {
   const lines = [
     `GET ${path} HTTP/1.1`,
@@ -93,7 +119,7 @@ export function recordTranscript(
   if (upgrade) {
     const refused = failure ? FAILURES[failure] : {};
     lines.push(
-      `Origin: ${refused.origin ?? ownOrigin(target)}`,
+      `Origin: ${refused.origin ?? ownOrigin(target, secure)}`,
       'Connection: Upgrade',
       'Upgrade: websocket',
       `Sec-WebSocket-Version: ${refused.version ?? '13'}`,
@@ -105,16 +131,17 @@ export function recordTranscript(
   }
   const request = `${lines.join('\r\n')}\r\n\r\n`;
   return new Promise((resolve, reject) => {
-    const socket = 'path' in target ? net.connect(target.path) : net.connect(target.port, target.host);
+    const socket = connectTo(target, secure);
     const chunks: Buffer[] = [];
     const finish = () => {
       clearTimeout(timer);
       socket.destroy();
       const raw = Buffer.concat(chunks);
-      resolve({ request, response: readable(raw), responseBytes: raw.length });
+      const protocol = secure ? 'http/1.1 over TLS' : 'http/1.1';
+      resolve({ request, response: readable(raw), responseBytes: raw.length, protocol });
     };
     const timer = setTimeout(finish, TRANSCRIPT_LISTEN_MS);
-    socket.on('connect', () => socket.write(request));
+    socket.on(secure ? 'secureConnect' : 'connect', () => socket.write(request));
     socket.on('data', (chunk) => chunks.push(chunk));
     socket.on('end', finish);
     socket.on('error', (error) => {

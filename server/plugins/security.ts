@@ -11,7 +11,7 @@ import { applyCors } from '../origin.ts';
 /**
  * The pages' Content-Security-Policy: scripts, styles and connections from this server
  * only, nothing inline, no plugins, and only this server may frame them. `'self'` in
- * connect-src covers ws:// to the same host (CSP Level 3).
+ * connect-src covers ws:// to the same host, and wss:// from an https:// page (CSP Level 3).
  */
 export const PAGE_CSP = [
   "default-src 'self'",
