@@ -9,6 +9,7 @@ import type { NetworkOptions, RunNetwork } from './network/options.ts';
 import type { ClientKind } from './options.ts';
 import type { IntermediaryResult } from './network/verdict.ts';
 import type { WsVariant } from './ws-variants.ts';
+import type { StrategiesResult } from './strategies/figures.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -170,5 +171,10 @@ export interface BenchResult {
   techniques: TechniqueResult[];
   /** When a run used Redis: the publish rate it sustained, measured after the runs. */
   backplane: BackplaneFigures | null;
+  /**
+   * With --strategies: the auto client's strategies, each under each block set, in
+   * Chromium pages (bench/strategies/); `techniques` is then empty.
+   */
+  strategies?: StrategiesResult;
   warnings: string[];
 }

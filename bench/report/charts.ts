@@ -11,6 +11,7 @@ import { describeConfig, describeEnvironment, variantLabel } from './table.ts';
 import { roundTripSweepCharts } from './sweep-charts.ts';
 import { clientKindCharts, kindOf } from './client-kinds.ts';
 import { intermediariesChart } from './intermediaries.ts';
+import { strategyCharts } from './strategies.ts';
 
 export interface NamedChart {
   /** File name without extension: `bytes-per-message` → bytes-per-message.png. */
@@ -227,6 +228,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   );
   const grid = intermediariesChart(result, subtitle);
   if (grid) charts.push(grid);
+  charts.push(...strategyCharts(result, subtitle));
   return charts;
 }
 

@@ -6,6 +6,7 @@
 import type { BenchResult } from '../result.ts';
 import type { NamedChart } from './charts.ts';
 import { columnsFor, describeConfig, describeEnvironment } from './table.ts';
+import { strategiesTable } from './strategies.ts';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -28,6 +29,16 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
     )
     .join('\n');
   const headings = COLUMNS.map((c) => c.heading ?? c.title);
+  const strategies = strategiesTable(result);
+  const strategiesHtml = strategies
+    ? `<h2>Fallback and upgrade strategies</h2>
+<div class="table"><table>
+<thead><tr>${strategies.headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${strategies.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.replaceAll('**', ''))}</td>`).join('')}</tr>`).join('\n')}
+</tbody>
+</table></div>`
+    : '';
   const warnings = result.warnings.length
     ? `<ul class="warnings">${result.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
     : '<p>No warnings: every message arrived once and in order, the bench was not saturated, and every model held.</p>';
@@ -51,12 +62,17 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
 <body>
 <h1>realtime-lab bench results</h1>
 <p class="meta">${escapeHtml(describeConfig(result))}<br>${escapeHtml(describeEnvironment(result))}<br>Server: ${escapeHtml(result.environment.server)}. Raw figures: <a href="results.json">results.json</a>, <a href="summary.md">summary.md</a>.</p>
-<div class="table"><table>
+${strategiesHtml}
+${
+  result.techniques.length === 0
+    ? ''
+    : `<div class="table"><table>
 <thead><tr>${headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows}
 </tbody>
-</table></div>
+</table></div>`
+}
 <h2>Warnings</h2>
 ${warnings}
 ${figures}
