@@ -17,7 +17,8 @@ import { type StrategiesResult, type StrategyCaseResult, type StrategyClientRepo
 /** The page each client runs. */
 export const AUTO_BENCH_PAGE = '/bench/auto.html';
 /**
- * After publishing, how long every client may take to show everything, ms: the longest a
+ * After publishing, how long every client may take to show everything and to settle (no
+ * attempt still trying or probing), ms: the longest a
  * fallback takes to give up one silent technique (a long poll's hold, 25 s, plus 3 s)
  * would be too long for a bench case, and the buffered streams' deadline is 3 s each: 15 s
  * covers a fallback through three of them and the failures before.
@@ -90,7 +91,7 @@ async function runCase(browser: Browser, c: StrategyCase, options: StrategiesRun
     const collector = (async () => {
       while (collecting) {
         await collect();
-        await new Promise((resolve) => setTimeout(resolve, COLLECT_EVERY_MS));
+        await pause(COLLECT_EVERY_MS);
       }
     })();
     const count = Math.round(options.rate * options.durationSec);
@@ -105,14 +106,19 @@ async function runCase(browser: Browser, c: StrategyCase, options: StrategiesRun
             text: paddedText(options.payloadBytes, author),
           });
     const deadline = performance.now() + SETTLE_MS;
-    while (!tracker.hasAll(published.ids) && performance.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, COLLECT_EVERY_MS));
+    while (!tracker.hasAll(published.ids) && performance.now() < deadline) await pause(COLLECT_EVERY_MS);
     collecting = false;
     await collector;
     await collect();
-    const reports = await Promise.all(
-      pages.map((page) => page.evaluate(() => (globalThis as unknown as AutoPage).benchAutoReport())),
-    );
+    // Settled too: an attempt still trying or probing has not yet cost what it will (a
+    // refused WebSocket's second handshake comes after a backoff).
+    const report = () =>
+      Promise.all(pages.map((page) => page.evaluate(() => (globalThis as unknown as AutoPage).benchAutoReport())));
+    let reports = await report();
+    while (reports.some(unsettled) && performance.now() < deadline) {
+      await pause(COLLECT_EVERY_MS);
+      reports = await report();
+    }
     await Promise.all(pages.map((page) => page.evaluate(() => (globalThis as unknown as AutoPage).benchAutoStop())));
     const figures = tracker.figures();
     return caseFigures({ ...c, label: caseLabel(c) }, reports, {
@@ -125,6 +131,12 @@ async function runCase(browser: Browser, c: StrategyCase, options: StrategiesRun
     await Promise.all(clientIds.map((clientId) => setBlocks(options.baseUrl, clientId, {}).catch(() => undefined)));
   }
 }
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether a client still has an attempt under way: neither in use nor given up. */
+const unsettled = (report: StrategyClientReport) =>
+  report.attempts.some((attempt) => attempt.outcome === 'trying' || attempt.outcome === 'probing');
 
 /** What pages/bench/auto.js puts on its window. */
 interface AutoPage {
