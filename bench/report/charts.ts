@@ -35,6 +35,9 @@ export function colorOf(technique: string, index = 0): string {
 }
 
 export function buildCharts(result: BenchResult): NamedChart[] {
+  // A --strategies run has no technique runs: only its own charts.
+  if (result.techniques.length === 0)
+    return strategyCharts(result, [describeConfig(result), describeEnvironment(result)]);
   const counts = [...new Set(result.techniques.map((t) => t.clients))];
   const largest = Math.max(...counts);
   // Single-run charts show one client count: the largest of a sweep; one feed, the first

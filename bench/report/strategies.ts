@@ -109,6 +109,9 @@ export function strategyCharts(result: BenchResult, subtitle: string[]): NamedCh
   ];
 }
 
+/** The case's label, and what it lost if it did: a chart must not show a losing case as a fast one. */
+const caseName = (c: StrategyCaseResult) => (c.lost > 0 ? `${c.label}: ${c.lost} LOST` : c.label);
+
 function timesChart(s: StrategiesResult, subtitle: string[]): ChartConfiguration {
   const series = [
     { label: 'connected, median', of: (c: StrategyCaseResult) => c.connectedMs?.p50, colour: '#85c1e9' },
@@ -125,7 +128,7 @@ function timesChart(s: StrategiesResult, subtitle: string[]): ChartConfiguration
   return {
     type: 'bar',
     data: {
-      labels: s.cases.map((c) => c.label),
+      labels: s.cases.map(caseName),
       datasets: series.map((line) => ({
         label: line.label,
         data: s.cases.map((c) => Math.round(line.of(c) ?? 0)),
@@ -147,10 +150,10 @@ function failedBytesChart(s: StrategiesResult, subtitle: string[]): ChartConfigu
   return {
     type: 'bar',
     data: {
-      labels: s.cases.map((c) => `${c.label} (${Object.keys(c.landedOn).join(', ')})`),
+      labels: s.cases.map((c) => `${caseName(c)} (${Object.keys(c.landedOn).join(', ')})`),
       datasets: [
         {
-          label: 'median client',
+          label: 'median client, in the colour of where it landed',
           data: s.cases.map((c) => c.failedBytes.p50),
           backgroundColor: s.cases.map((c, i) => colorOf(Object.keys(c.landedOn)[0] ?? '', i)),
         },

@@ -3,8 +3,8 @@
  * block sets (what the network refuses or buffers for each client), every strategy under
  * every set. The default sets are read from the registry's capabilities, as the auto
  * client's own order is: nothing blocked; the upgrading technique refused; and that with
- * every other stream the client would try buffered too, which leaves what holds a request
- * without streaming (docs/fallback.md).
+ * every other stream the client would try buffered, or refused, which leaves what holds a
+ * request without streaming (docs/fallback.md).
  */
 import { techniqueById, techniques, withCapabilities } from '../../server/contract/techniques.js';
 
@@ -40,14 +40,19 @@ export function caseLabel(c: StrategyCase): string {
   return `${c.strategy}, ${blockSetLabel(c.blocks)}`;
 }
 
-/** The default block sets, from capabilities: none; what upgrades refused; and the streams after it buffered. */
+/**
+ * The default block sets, from capabilities: none; what upgrades refused; and with it every
+ * other stream the client tries buffered (a buffering proxy), then refused (a proxy that
+ * answers them with an error).
+ */
 export function defaultBlockSets(): BlockSet[] {
   const upgrading = withCapabilities({ upgrades: true });
   const streams = withCapabilities({ streams: true, upgrades: false }).filter(
     (t) => t.capabilities.holdsRequest && triedByAuto(t),
   );
   const refused = Object.fromEntries(upgrading.map((t) => [t.id, 'refuse' as const]));
-  return [{}, refused, { ...refused, ...Object.fromEntries(streams.map((t) => [t.id, 'buffer' as const])) }];
+  const streamsAre = (mode: BlockMode) => Object.fromEntries(streams.map((t) => [t.id, mode]));
+  return [{}, refused, { ...refused, ...streamsAre('buffer') }, { ...refused, ...streamsAre('refuse') }];
 }
 
 /** Parses `--strategies` (a comma-separated list, or `all`); throws an Error naming what is allowed. */

@@ -48,7 +48,10 @@ export interface StrategyCaseResult {
   messagesExpected: number;
   /** Distinct (client, id) pairs the bench saw shown. */
   messagesDelivered: number;
-  /** Owed and never shown, by the bench's count (must be 0), and by the clients' own. */
+  /**
+   * Owed and not shown by the settle deadline (SETTLE_MS after the last publish), by the
+   * bench's count (must be 0), and by the clients' own (the gaps they saw in the ids).
+   */
   lost: number;
   clientsReportedLost: number;
   /** Shown by an attempt that began after they were published: they waited for a switch. */
