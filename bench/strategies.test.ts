@@ -17,6 +17,7 @@ import { withCapabilities } from '../server/contract/techniques.js';
 import { after, before, describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
 import type { BenchResult } from './result.ts';
+import { UsageError, parseOptions } from './options.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -102,5 +103,37 @@ describe('the strategies bench, WebSocket refused', needs(CHROMIUM), () => {
     const files = await readdir(out);
     for (const chart of ['strategies-first-message.png', 'strategies-failed-bytes.png'])
       assert.ok(files.includes(chart), chart);
+  });
+});
+
+describe('--strategies and --blocks on the command line', () => {
+  test('the default block sets come from capabilities: nothing, what upgrades refused, the streams buffered, then refused', () => {
+    const options = parseOptions(['--strategies', 'all']);
+    assert.deepEqual(options?.strategies, ['fallback', 'upgrade']);
+    assert.deepEqual(options?.clients, [3]);
+    const refused = { [UPGRADING.id]: 'refuse' };
+    const [none, upgradingRefused, buffered, streamsRefused] = options?.blockSets ?? [];
+    assert.deepEqual(none, {});
+    assert.deepEqual(upgradingRefused, refused);
+    assert.equal(buffered?.[FIRST_STREAM.id], 'buffer');
+    assert.equal(streamsRefused?.[FIRST_STREAM.id], 'refuse');
+    assert.equal(buffered?.[UPGRADING.id], 'refuse');
+  });
+
+  test('block sets read as written; a bad one names what is allowed', () => {
+    assert.deepEqual(
+      parseOptions(['--strategies', 'fallback', '--blocks', `none,${UPGRADING.id}=refuse+${LONG_POLL.id}=buffer`])
+        ?.blockSets,
+      [{}, { [UPGRADING.id]: 'refuse', [LONG_POLL.id]: 'buffer' }],
+    );
+    assert.throws(
+      () => parseOptions(['--strategies', 'fallback', '--blocks', `${UPGRADING.id}=buffer`]),
+      /holds no request/,
+    );
+    assert.throws(() => parseOptions(['--strategies', 'fallback', '--blocks', 'nope=refuse']), /no technique "nope"/);
+    assert.throws(() => parseOptions(['--strategies', 'sideways']), /the strategies are fallback, upgrade/);
+    assert.throws(() => parseOptions(['--blocks', 'none']), UsageError);
+    assert.throws(() => parseOptions(['--strategies', 'all', '--rtt', '50']), UsageError);
+    assert.throws(() => parseOptions(['--strategies', 'all', '--clients', '2,3']), UsageError);
   });
 });
