@@ -29,6 +29,16 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
     )
     .join('\n');
   const headings = COLUMNS.map((c) => c.heading ?? c.title);
+  // A --strategies run has no technique runs: no empty table for them.
+  const techniqueTable =
+    result.techniques.length === 0
+      ? ''
+      : `<div class="table"><table>
+<thead><tr>${headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table></div>`;
   const strategies = strategiesTable(result);
   const strategiesHtml = strategies
     ? `<h2>Fallback and upgrade strategies</h2>
@@ -37,7 +47,8 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
 <tbody>
 ${strategies.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.replaceAll('**', ''))}</td>`).join('')}</tr>`).join('\n')}
 </tbody>
-</table></div>`
+</table></div>
+`
     : '';
   const warnings = result.warnings.length
     ? `<ul class="warnings">${result.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
@@ -62,17 +73,7 @@ ${strategies.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.r
 <body>
 <h1>realtime-lab bench results</h1>
 <p class="meta">${escapeHtml(describeConfig(result))}<br>${escapeHtml(describeEnvironment(result))}<br>Server: ${escapeHtml(result.environment.server)}. Raw figures: <a href="results.json">results.json</a>, <a href="summary.md">summary.md</a>.</p>
-${strategiesHtml}
-${
-  result.techniques.length === 0
-    ? ''
-    : `<div class="table"><table>
-<thead><tr>${headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
-<tbody>
-${rows}
-</tbody>
-</table></div>`
-}
+${strategiesHtml}${techniqueTable}
 <h2>Warnings</h2>
 ${warnings}
 ${figures}
