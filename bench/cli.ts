@@ -16,6 +16,9 @@ import { renderBackplane } from './report/backplane.ts';
 import { renderIntermediaries } from './report/intermediaries.ts';
 import { writeReport } from './report/write.ts';
 import { browserClientsWarning } from './browser/capacity.ts';
+import { runStrategiesBench } from './strategies/bench.ts';
+import { deliveryFailure } from './strategies/figures.ts';
+import { renderStrategies } from './report/strategies.ts';
 
 async function main(argv: string[]): Promise<number> {
   let options: ReturnType<typeof parseOptions>;
@@ -33,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (options.protocols) return protocolMain({ ...options, protocols: options.protocols });
 
+  if (options.strategies) return strategiesMain(options);
   // A --url that does not answer is said at once, before any estimate of the run.
   if (options.url) await checkServer(options.url);
   const events = new EventEmitter();
@@ -100,6 +104,34 @@ async function protocolMain(options: BenchOptions & { protocols: Protocol[] }): 
     process.stdout.write(
       `\nwrote ${files.length} files to ${relative(process.cwd(), options.out) || '.'}/: open index.html, or read summary.md\n`,
     );
+  }
+  return 0;
+}
+
+/**
+ * `--strategies`: the auto client's cases in Chromium. The files are written either way,
+ * and a case that lost or repeated a message fails the run (exit 1), as a lost message
+ * is a bug, not a figure.
+ */
+async function strategiesMain(options: NonNullable<ReturnType<typeof parseOptions>>): Promise<number> {
+  const cases = (options.strategies?.length ?? 0) * options.blockSets.length;
+  process.stderr.write(
+    `bench: ${cases} strategy case${cases > 1 ? 's' : ''}, ${options.clients[0]} Chromium clients each, about ${Math.ceil((cases * (options.durationSec + 5)) / 5) * 5} s\n`,
+  );
+  const result = await runStrategiesBench(options, (line) => process.stderr.write(`${line}\n`));
+  await writeReport(result, options.out);
+  if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    process.stdout.write(`\n${renderStrategies(result)}`);
+    for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
+    process.stdout.write(
+      `\nwrote ${relative(process.cwd(), options.out) || '.'}/: open index.html, or read summary.md\n`,
+    );
+  }
+  const failure = result.strategies ? deliveryFailure(result.strategies) : null;
+  if (failure) {
+    process.stderr.write(`\nbench: failed: the auto clients lost or repeated messages: ${failure}\n`);
+    return 1;
   }
   return 0;
 }

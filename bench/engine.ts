@@ -802,7 +802,8 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   }
 }
 
-function autocannonVersion(): string {
+/** The autocannon the bench runs, for results.json. */
+export function autocannonVersion(): string {
   try {
     return (createRequire(import.meta.url)('autocannon/package.json') as { version: string }).version;
   } catch {

@@ -11,6 +11,15 @@ import { BROWSER_CLIENTS_MAX } from './browser/capacity.ts';
 import { chromiumMissing } from './browser/chromium.ts';
 import { INTERMEDIARIES, type IntermediarySpec, parseIntermediaries } from './network/intermediaries.ts';
 import { type Protocol, protocolsOf } from './protocols/protocol.ts';
+import {
+  type BlockSet,
+  STRATEGIES,
+  type Strategy,
+  blockSetLabel,
+  defaultBlockSets,
+  parseBlockSets,
+  parseStrategies,
+} from './strategies/cases.ts';
 import { DEFAULT_WS_VARIANTS, WS_VARIANT_SUMMARIES, type WsVariant, parseWsVariants } from './ws-variants.ts';
 
 export interface BenchOptions {
@@ -56,6 +65,13 @@ export interface BenchOptions {
    * runs instead of the autocannon runs; null: plain HTTP/1.1 with autocannon (the default).
    */
   protocols: Protocol[] | null;
+  /**
+   * With --strategies: the auto client's strategies to run in Chromium, each under each
+   * of `blockSets`, instead of the techniques; null: the techniques' runs.
+   */
+  strategies: Strategy[] | null;
+  /** The block sets each strategy runs under (--blocks; defaults from capabilities). */
+  blockSets: BlockSet[];
 }
 
 /** Node clients (autocannon, node:http, ws) or Chromium pages running the pages' own clients. */
@@ -112,6 +128,9 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
 export const DEFAULT_SCENARIO = 'chat';
 /** Where results go by default: the repo's results/latest/, whatever the working directory (the server shows it at /results/). */
 export const DEFAULT_OUT = fileURLToPath(new URL('../results/latest/', import.meta.url));
+
+/** Auto clients per case when --clients is not given: a few pages, on a 2-core machine. */
+export const STRATEGY_CLIENTS_DEFAULT = 3;
 
 /** Limits that keep a run on one machine bounded; past them the bench refuses to start. */
 export const LIMITS = Object.freeze({
@@ -190,6 +209,17 @@ ${Object.entries(WS_VARIANT_SUMMARIES)
   --tls                 HTTP/1.1 over TLS too (beside plain HTTP/1.1 with --http 1.1):
                         what TLS costs. The server gets TLS=1 and a development
                         certificate the bench makes in a temp dir and trusts alone
+  --strategies NAMES    instead of the techniques, run the auto client (the auto
+                        panel's) in Chromium pages: ${STRATEGIES.join(', ')} or all,
+                        each under each block set of --blocks, ${STRATEGY_CLIENTS_DEFAULT} clients by default
+                        (at most ${BROWSER_CLIENTS_MAX}); measures time to connect and to the first
+                        message, messages delayed by a switch and lost (must be 0:
+                        the run fails otherwise), duplicates dropped, bytes of failed
+                        attempts, and where each client landed
+  --blocks SETS         what the server refuses or buffers for each auto client:
+                        comma-separated sets, each none or ID=refuse|buffer joined
+                        by + (buffer: techniques that hold a request). Default:
+                        ${defaultBlockSets().map(blockSetLabel).join(',')}
   -h, --help            this text
 
 Scenarios:
@@ -211,6 +241,7 @@ Examples:
   npm run bench -- --intermediary buffering,strip-upgrade,idle-cut=10,nginx --clients 10
   npm run bench -- --ws-variants json,msgpack,deflate --clients 50
   npm run bench -- --http 1.1,2 --tls --clients 20 --rate 20 --duration 3
+  npm run bench -- --strategies all --duration 4 --out results/fallback
 `;
 
 /** The flags, as node:util's parseArgs reads them. */
@@ -234,6 +265,8 @@ const FLAGS = {
   'ws-variants': { type: 'string' },
   http: { type: 'string' },
   tls: { type: 'boolean' },
+  strategies: { type: 'string' },
+  blocks: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   ...NETWORK_FLAGS,
 } as const;
@@ -270,9 +303,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
       throw new UsageError('--techniques: a technique is listed twice');
   }
 
+  const strategies = strategiesOf(values);
   const clients =
     values.clients === undefined
-      ? scenario.clients
+      ? strategies
+        ? [STRATEGY_CLIENTS_DEFAULT]
+        : scenario.clients
       : list('--clients', values.clients).map((v) => integer('--clients', v, 1, LIMITS.clients));
   if (new Set(clients).size !== clients.length) throw new UsageError('--clients: a client count is listed twice');
 
@@ -288,7 +324,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     throw new UsageError("--nodes: several nodes share a feed through Redis; --feed memory is one process's own");
   if (values.chaos && nodes > 1)
     throw new UsageError('--chaos runs on one node: its fault proxy sits in front of one server');
-  const clientKinds = kindsOf(values.browser ?? false, values['client-kinds']);
+  const clientKinds = strategies
+    ? (['browser'] as ClientKind[])
+    : kindsOf(values.browser ?? false, values['client-kinds']);
+  if (strategies && clients.length > 1)
+    throw new UsageError('--strategies runs one client count: the cases are the sweep');
   if (clientKinds.includes('browser')) {
     const missing = chromiumMissing();
     if (missing) throw new UsageError(missing);
@@ -370,6 +410,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     intermediaries,
     wsVariants,
     protocols,
+    strategies,
+    blockSets: values.blocks === undefined ? defaultBlockSets() : blockSetsOf(values.blocks),
   };
 }
 
@@ -394,6 +436,47 @@ function protocolsFrom(
     );
   if (conflicts.sweep) throw new UsageError('--http and --tls run one client count: give --clients one number');
   return protocols;
+}
+
+/** The flags that set up runs of techniques, which a --strategies run has none of. */
+const NOT_WITH_STRATEGIES = [
+  'techniques',
+  'url',
+  'chaos',
+  'feed',
+  'nodes',
+  'client-kinds',
+  'intermediary',
+  'ws-variants',
+  'http',
+  'tls',
+  ...Object.keys(NETWORK_FLAGS),
+];
+
+function strategiesOf(values: Record<string, unknown>): Strategy[] | null {
+  if (values.strategies === undefined) {
+    if (values.blocks !== undefined)
+      throw new UsageError('--blocks sets the network of --strategies runs; name the strategies too');
+    return null;
+  }
+  const conflicting = NOT_WITH_STRATEGIES.find((flag) => values[flag] !== undefined);
+  if (conflicting)
+    throw new UsageError(
+      `--strategies runs the auto client in Chromium against a server of its own; --${conflicting} is for the techniques' runs`,
+    );
+  try {
+    return parseStrategies(values.strategies as string);
+  } catch (error) {
+    throw new UsageError(`--strategies: ${(error as Error).message}`);
+  }
+}
+
+function blockSetsOf(raw: string): BlockSet[] {
+  try {
+    return parseBlockSets(raw);
+  } catch (error) {
+    throw new UsageError(`--blocks: ${(error as Error).message}`);
+  }
 }
 
 /** `--browser` is `--client-kinds browser`; saying both is a contradiction unless they agree. */

@@ -11,6 +11,7 @@ import type { IntermediaryResult } from './network/verdict.ts';
 import type { WsVariant } from './ws-variants.ts';
 import type { Protocol } from './protocols/protocol.ts';
 import type { ProtocolResult } from './protocols/run.ts';
+import type { StrategiesResult } from './strategies/figures.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -179,5 +180,10 @@ export interface BenchResult {
   backplane: BackplaneFigures | null;
   /** With --http/--tls: each technique over each protocol, measured with the bench's own clients. */
   protocols?: ProtocolResult[];
+  /**
+   * With --strategies: the auto client's strategies, each under each block set, in
+   * Chromium pages (bench/strategies/); `techniques` is then empty.
+   */
+  strategies?: StrategiesResult;
   warnings: string[];
 }

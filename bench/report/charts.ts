@@ -12,6 +12,7 @@ import { roundTripSweepCharts } from './sweep-charts.ts';
 import { clientKindCharts, kindOf } from './client-kinds.ts';
 import { protocolCharts } from './protocols.ts';
 import { intermediariesChart } from './intermediaries.ts';
+import { strategyCharts } from './strategies.ts';
 
 export interface NamedChart {
   /** File name without extension: `bytes-per-message` → bytes-per-message.png. */
@@ -35,9 +36,12 @@ export function colorOf(technique: string, index = 0): string {
 }
 
 export function buildCharts(result: BenchResult): NamedChart[] {
-  // A protocol comparison (--http, --tls) has no autocannon runs: its charts are its own.
-  if (result.techniques.length === 0)
-    return protocolCharts(result, [describeConfig(result), describeEnvironment(result)]);
+  // A protocol comparison (--http, --tls) or a --strategies run has no autocannon runs:
+  // its charts are its own.
+  if (result.techniques.length === 0) {
+    const subtitles = [describeConfig(result), describeEnvironment(result)];
+    return [...protocolCharts(result, subtitles), ...strategyCharts(result, subtitles)];
+  }
   const counts = [...new Set(result.techniques.map((t) => t.clients))];
   const largest = Math.max(...counts);
   // Single-run charts show one client count: the largest of a sweep; one feed, the first
@@ -232,6 +236,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   const grid = intermediariesChart(result, subtitle);
   if (grid) charts.push(grid);
   charts.push(...protocolCharts(result, subtitle));
+  charts.push(...strategyCharts(result, subtitle));
   return charts;
 }
 

@@ -7,6 +7,7 @@ import type { BenchResult } from '../result.ts';
 import type { NamedChart } from './charts.ts';
 import { columnsFor, describeConfig, describeEnvironment } from './table.ts';
 import { PROTOCOL_NOTES, protocolTable } from './protocols.ts';
+import { strategiesTable } from './strategies.ts';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -40,6 +41,28 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
       )
       .join('\n');
   }
+  // A --strategies run has no technique runs (nor protocols): no empty table for them.
+  const techniqueTable =
+    result.techniques.length === 0 && !protocols
+      ? ''
+      : `<div class="table"><table>
+<thead><tr>${headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table></div>
+${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}`;
+  const strategies = strategiesTable(result);
+  const strategiesHtml = strategies
+    ? `<h2>Fallback and upgrade strategies</h2>
+<div class="table"><table>
+<thead><tr>${strategies.headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${strategies.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.replaceAll('**', ''))}</td>`).join('')}</tr>`).join('\n')}
+</tbody>
+</table></div>
+`
+    : '';
   const warnings = result.warnings.length
     ? `<ul class="warnings">${result.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
     : '<p>No warnings: every message arrived once and in order, the bench was not saturated, and every model held.</p>';
@@ -63,13 +86,7 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
 <body>
 <h1>realtime-lab bench results</h1>
 <p class="meta">${escapeHtml(describeConfig(result))}<br>${escapeHtml(describeEnvironment(result))}<br>Server: ${escapeHtml(result.environment.server)}. Raw figures: <a href="results.json">results.json</a>, <a href="summary.md">summary.md</a>.</p>
-<div class="table"><table>
-<thead><tr>${headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
-<tbody>
-${rows}
-</tbody>
-</table></div>
-${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}
+${strategiesHtml}${techniqueTable}
 <h2>Warnings</h2>
 ${warnings}
 ${figures}

@@ -9,6 +9,7 @@ import { describeConfig, describeEnvironment, feedLabel, runLabel } from './tabl
 import { renderBackplane } from './backplane.ts';
 import { renderIntermediaries } from './intermediaries.ts';
 import { renderProtocols } from './protocols.ts';
+import { renderStrategies } from './strategies.ts';
 
 export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
   const lines: string[] = [];
@@ -19,6 +20,8 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
     `Server: ${e.server}. autocannon ${e.autocannon}. Load average at start: ${e.loadAverage.join(', ')}.`,
     '',
   );
+  if (result.strategies) lines.push(renderStrategies(result));
+  if (result.techniques.length === 0) return [...lines, ...warningsAndCharts(result, charts)].join('\n');
 
   const protocols = renderProtocols(result);
   if (protocols) lines.push(protocols);
@@ -101,7 +104,11 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   }
   lines.push('- **publisher**: autocannon, `POST /api/messages`, paced evenly at the configured rate', '');
 
-  lines.push('## Warnings', '');
+  return [...lines, ...warningsAndCharts(result, charts)].join('\n');
+}
+
+function warningsAndCharts(result: BenchResult, charts: NamedChart[]): string[] {
+  const lines = ['## Warnings', ''];
   if (result.warnings.length === 0)
     lines.push('None: every message arrived once and in order, the bench was not saturated, and every model held.');
   for (const warning of result.warnings) lines.push(`- ${warning}`);
@@ -110,5 +117,5 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   lines.push('## Charts', '');
   for (const chart of charts)
     lines.push(`### ${chart.name}`, '', chart.caption, '', `![${chart.caption}](${chart.name}.png)`, '');
-  return lines.join('\n');
+  return lines;
 }

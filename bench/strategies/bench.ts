@@ -1,0 +1,92 @@
+/**
+ * `npm run bench -- --strategies …`: the strategies run as a whole bench run, one server
+ * process and one Chromium for every case, into the usual results.json (`techniques` empty,
+ * `strategies` set).
+ */
+import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { launchChromium } from '../browser/chromium.ts';
+import { round } from '../delivery.ts';
+import { autocannonVersion } from '../engine.ts';
+import type { BenchOptions } from '../options.ts';
+import { type BenchResult, SCHEMA_VERSION } from '../result.ts';
+import { startServerProcess } from '../server-process.ts';
+import { casesOf } from './cases.ts';
+import { deliveryFailure } from './figures.ts';
+import { runStrategies } from './run.ts';
+
+/** Connections one auto client may hold at once: two attempts (a probe beside a long poll), the clock and report fetches, a margin. */
+const CONNECTIONS_PER_CLIENT = 6;
+
+/** Runs the cases `options` names; the result says in `warnings` if anything was lost. */
+export async function runStrategiesBench(
+  options: BenchOptions,
+  onProgress: (line: string) => void = () => undefined,
+): Promise<BenchResult> {
+  if (!options.strategies) throw new Error('runStrategiesBench needs --strategies');
+  const startedAt = new Date().toISOString();
+  const load = loadavg();
+  const clients = options.clients[0] as number;
+  const server = await startServerProcess({
+    MAX_CONNECTIONS_PER_ADDRESS: String(clients * CONNECTIONS_PER_CLIENT + 16),
+  });
+  const browser = await launchChromium();
+  try {
+    const strategies = await runStrategies(browser, {
+      baseUrl: server.baseUrl,
+      cases: casesOf(options.strategies, options.blockSets),
+      clients,
+      rate: options.rate,
+      durationSec: options.durationSec,
+      payloadBytes: options.payloadBytes,
+      onProgress,
+    });
+    const failure = deliveryFailure(strategies);
+    const warnings = failure ? [`the auto clients lost or repeated messages: ${failure}`] : [];
+    if (load[0] !== undefined && load[0] > cpus().length * 0.5)
+      warnings.unshift(
+        `the machine was busy before the bench started (load average ${load[0].toFixed(2)} on ${cpus().length} CPUs): times may be noisy`,
+      );
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      config: {
+        scenario: options.scenario,
+        techniques: [],
+        clients,
+        rate: options.rate,
+        durationSec: options.durationSec,
+        payloadBytes: options.payloadBytes,
+        pollIntervalMs: options.pollIntervalMs,
+        url: null,
+        chaos: false,
+        feeds: ['memory'],
+        nodes: 1,
+        network: null,
+        clientKinds: ['browser'],
+      },
+      environment: {
+        node: process.version,
+        platform: platform(),
+        arch: arch(),
+        osRelease: release(),
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        totalMemoryBytes: totalmem(),
+        loadAverage: load.map((l) => round(l)),
+        autocannon: autocannonVersion(),
+        browser: `Chromium ${browser.version()}, headless, driven by playwright-core`,
+        server:
+          'one fresh server process for all the cases (each client id with blocks and byte counts of its own), on 127.0.0.1',
+        redis: null,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+      },
+      techniques: [],
+      strategies,
+      backplane: null,
+      warnings,
+    };
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
