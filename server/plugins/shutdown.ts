@@ -9,7 +9,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Server } from 'node:net';
 import fp from 'fastify-plugin';
+import { trackSecureConnections } from '../secure-connections.ts';
 
 /**
  * How long shutdown waits for the last words (end events, answers, close frames) and the
@@ -52,6 +54,7 @@ export const shutdown = fp(
     let farewell: Promise<void> | undefined;
     let lastWordsUnsent = 0;
     let saidEverything: (() => void) | undefined;
+    const secure = trackSecureConnections(app.server as Server);
 
     const settle = () => {
       if (lastWordsUnsent === 0 && answering.size === 0) saidEverything?.();
@@ -74,6 +77,9 @@ export const shutdown = fp(
           // One synchronous pass: every client's last words are written before any is waited for.
           for (const [request, close] of held) tell(request, close);
           held.clear();
+          // After the last words are written: a GOAWAY tells an HTTP/2 client to open no
+          // new stream here, and lets the ones it has take their last words.
+          secure.goAway();
           const grace = setTimeout(resolve, SHUTDOWN_GRACE_MS);
           saidEverything = () => {
             clearTimeout(grace);
@@ -106,7 +112,9 @@ export const shutdown = fp(
       // Then cut every socket, as the process's exit would: those of the told clients,
       // idle keep-alive connections, and whatever did not finish within the grace.
       for (const socket of toldSockets) socket.destroy();
-      app.server.closeAllConnections();
+      // An HTTP/2 server (TLS) has no closeAllConnections: its connections are listed apart.
+      if (typeof app.server.closeAllConnections === 'function') app.server.closeAllConnections();
+      secure.destroyAll();
     });
   },
   { name: 'realtime-lab-shutdown', fastify: '5.x' },
