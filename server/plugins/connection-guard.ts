@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
 import { ConnectionGuard } from '../connections.ts';
 import { answersBeforeBody, lingerOnClose } from '../linger.ts';
+import { closeConnectionAfter, http2SessionOf } from '../protocol.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,7 +37,10 @@ export const connectionGuard = fp<ConnectionGuardOptions>(
     app.addHook('onSend', async (request, reply) => {
       connections.writeDeadline(reply.raw);
       if (!answersBeforeBody(request.raw)) return;
-      reply.header('connection', 'close');
+      // HTTP/2 ends one stream, not the connection: Node resets the stream (NO_ERROR)
+      // once the answer is sent, which tells the client to stop sending its body.
+      if (http2SessionOf(request.raw)) return;
+      closeConnectionAfter(request.raw, reply.raw);
       lingerOnClose(request.raw);
     });
     // A refused WebSocket handshake (403, 426, 503) is answered over a socket Node handed
