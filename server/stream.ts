@@ -156,15 +156,30 @@ export function serveStream(
       return;
     }
     const end = format.control({ type: 'end', epoch: position.epoch, cursor: position.cursor, reason: ending });
-    if (ending === 'shutdown') {
+    if (ending === 'shutdown' && endsCleanlyWhenCut(request.raw)) {
       // The response stays open: shutdown cuts the connection once this has left, which
       // ends a body delimited by its connection just as res.end() would, on the wire. It
       // spares Node ending thousands of responses one by one while the process leaves.
       write(end, undefined, lastWordsLeft);
       return;
     }
+    if (ending === 'shutdown') {
+      res.end(end, lastWordsLeft);
+      return;
+    }
     res.end(end);
   });
+}
+
+/**
+ * Whether cutting the connection of `request` ends its body as cleanly as `res.end()`:
+ * on plain HTTP/1.1, a FIN is the end of a body delimited by its connection. Under TLS a
+ * cut without TLS's close_notify is a truncation (RFC 9112 §9.8: clients report it, as
+ * undici's "terminated"), and an HTTP/2 stream ends with END_STREAM, not with its
+ * session, which other streams share.
+ */
+function endsCleanlyWhenCut(request: FastifyRequest['raw']): boolean {
+  return request.httpVersionMajor === 1 && !(request.socket as { encrypted?: boolean }).encrypted;
 }
 
 /**

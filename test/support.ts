@@ -18,6 +18,8 @@ import { labFetch, type TlsProtocol, trustOrigin } from './clients/fetch.ts';
 export interface TestServer extends RealtimeLab {
   /** http://127.0.0.1:PORT (https:// over TLS), no trailing slash. */
   url: string;
+  /** The HTTP versions of the requests served (`1.1`, `2.0`; WebSocket upgrades are not requests), to check what a client spoke. */
+  httpVersions: Set<string>;
 }
 
 export interface TestServerOptions extends AppOptions {
@@ -44,13 +46,14 @@ export async function startServer(t: TestContext, options: TestServerOptions = {
   const address = lab.app.server.address();
   if (typeof address !== 'object' || address === null) throw new Error('server has no address');
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
-  // Registered before the server's close, so it runs after it (node:test runs them last first).
-  if (tls && certificate) {
-    const forget = await trustOrigin(url, certificate.cert, tls);
-    t.after(forget);
-  }
+  const httpVersions = new Set<string>();
+  lab.app.server.on('request', (req: { httpVersion: string }) => httpVersions.add(req.httpVersion));
+  const forget = tls && certificate ? await trustOrigin(url, certificate.cert, tls) : undefined;
+  // node:test runs a test's `after` hooks in the order they were added: the server closes
+  // first (its clients told goodbye), then the client connections are cut.
   t.after(() => lab.app.close());
-  return { ...lab, url };
+  if (forget) t.after(forget);
+  return { ...lab, url, httpVersions };
 }
 
 let certificate: Promise<Certificate> | undefined;

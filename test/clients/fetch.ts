@@ -50,8 +50,9 @@ async function agentClass(): Promise<AgentClass> {
 
 /**
  * Makes `labFetch` (and the WebSocket client, through `caFor`) reach `origin`
- * (https://host:port) over `protocol`, trusting `ca`. Returns what undoes it, closing the
- * connections it opened.
+ * (https://host:port) over `protocol`, trusting `ca`. Returns what undoes it: its
+ * connections close once their last answer is read, not waited for (a client may not
+ * have read its stream's end yet; the server, closed first, ends them).
  */
 export async function trustOrigin(origin: string, ca: string, protocol: TlsProtocol): Promise<() => Promise<void>> {
   const entry: TrustedOrigin = { ca, protocol };
@@ -59,8 +60,8 @@ export async function trustOrigin(origin: string, ca: string, protocol: TlsProto
   byOrigin.set(origin, entry);
   return async () => {
     if (byOrigin.get(origin) === entry) byOrigin.delete(origin);
-    entry.session?.destroy();
-    await entry.dispatcher?.close().catch(() => undefined);
+    entry.session?.close();
+    void entry.dispatcher?.close().catch(() => undefined);
   };
 }
 
