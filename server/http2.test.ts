@@ -16,6 +16,10 @@ import { CLOSE } from './contract/formats/websocket.js';
 import { withCapabilities } from './contract/techniques.js';
 import { HTTP2_MAX_CONCURRENT_STREAMS } from './http2-settings.ts';
 
+// Node warns (once per process) when a response over HTTP/2 sets a header HTTP/2 forbids.
+const warnings: string[] = [];
+process.on('warning', (warning) => warnings.push(`${warning.name}: ${warning.message}`));
+
 const [polled] = withCapabilities({ pollsWhenIdle: true });
 const [held] = withCapabilities({ holdsRequest: true, streams: false });
 const [httpStream] = withCapabilities({ streams: true, upgrades: false });
@@ -192,6 +196,11 @@ test('a body over the limit gets its 413 over HTTP/2, and the connection serves 
     body: JSON.stringify({ author: 'ada', text: 'fits' }),
   });
   assert.equal(ok.status, 201);
+  assert.deepEqual(
+    warnings.filter((w) => w.startsWith('UnsupportedWarning')),
+    [],
+    'no connection header over HTTP/2',
+  );
 });
 
 test('rapid reset: thousands of streams opened and cancelled at once leave nothing held, and the server serves on', async (t) => {

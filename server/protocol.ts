@@ -9,6 +9,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 
+/** Response headers that name the connection, which HTTP/2 forbids (RFC 9113 §8.2.2). */
+export const CONNECTION_SPECIFIC_HEADERS = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+];
+
 /** The session of an HTTP/2 request; undefined over HTTP/1.1. */
 export function http2SessionOf(request: IncomingMessage): Http2Session | undefined {
   if (request.httpVersionMajor !== 2) return undefined;
