@@ -120,6 +120,41 @@ test('HPACK: a repeated poll costs a few header bytes over HTTP/2, its first one
     assert.ok(bytes < Math.min(...h1) / 2, `HPACK (${bytes} B) costs less than half HTTP/1.1's (${h1.join(', ')} B)`);
 });
 
+test('streams of two techniques on one connection: each keeps its exact body, their shared frames go to sharedHttp2, and every byte is counted once', async (t) => {
+  const server = await startServer(t, { tls: 'h2' });
+  const session = await connect(t, server.url);
+  const stream = session.request({ ':path': `/api/${httpStream.id}` });
+  let received = 0;
+  stream.on('data', (chunk: Buffer) => (received += chunk.length));
+  await once(stream, 'response');
+  for (let i = 0; i < 5; i += 1) {
+    assert.equal((await request(session, `/api/${polled.id}`)).status, 200);
+    // On the same connection, so that every byte the server meters is this client's.
+    const body = JSON.stringify({ author: 'ada', text: `message ${i}` });
+    assert.equal((await request(session, '/api/messages', { method: 'POST', body })).status, 201);
+  }
+  await until(() => server.wire.snapshot()[httpStream.id]?.messagesDelivered === 5, 'the stream to deliver');
+  const all = () => [
+    ...Object.values(server.wire.snapshot()),
+    { bytesIn: { headers: server.wire.sharedHttp2().bytesIn, body: 0 } },
+  ];
+  const meteredIn = () => all().reduce((sum, c) => sum + c.bytesIn.headers + c.bytesIn.body, 0);
+  await until(
+    () => meteredIn() === session.socket.bytesWritten,
+    () => `metered ${meteredIn()} of ${session.socket.bytesWritten} bytes written`,
+  );
+  await until(
+    () => server.wire.snapshot()[httpStream.id]?.bytesOut.body === received,
+    () => `the stream's body ${server.wire.snapshot()[httpStream.id]?.bytesOut.body}, ${received} received`,
+  );
+  const shared = server.wire.sharedHttp2();
+  assert.ok(
+    shared.bytesIn > 0 && shared.bytesOut > 0,
+    `frames of overlapping streams are shared: ${JSON.stringify(shared)}`,
+  );
+  stream.close();
+});
+
 test(`one HTTP/2 connection holds at most ${HTTP2_MAX_CONCURRENT_STREAMS} requests at once; the rest wait`, async (t) => {
   const server = await startServer(t, { tls: 'h2', config: { longPollMaxTimeoutMs: 60_000 } });
   const session = await connect(t, server.url);
