@@ -281,10 +281,17 @@ test('slowloris over TLS: an HTTP/1.1 connection that never finishes its headers
   assert.match(answer, /^(HTTP\/1\.1 408 |$)/, 'a 408 or nothing');
 });
 
-test('shutdown over HTTP/2: a GOAWAY, every stream its `end` event and END_STREAM, a held poll its answer, a WebSocket over wss:// its 1001', async (t) => {
+test('shutdown over HTTP/2: within the farewell, every stream its `end` event and END_STREAM, a held poll its answer, a WebSocket over wss:// its 1001, the session a GOAWAY', async (t) => {
   const server = await startServer(t, { tls: 'h2' });
   const session = await connect(t, server.url);
   const goaway = once(session, 'goaway');
+  // A stream read raw, to see how it ends: END_STREAM ('end'), not a cut session.
+  const raw = session.request({ ':path': `/api/${httpStream.id}` });
+  let streamed = '';
+  raw.setEncoding('utf8');
+  raw.on('data', (chunk: string) => (streamed += chunk));
+  await once(raw, 'response');
+  const ended = once(raw, 'end');
   const stream = await clientFor(httpStream)(server.url, { since: 0 });
   t.after(() => stream.close());
   const poll = request(session, `/api/${held.id}?timeout=30000`);
@@ -294,13 +301,17 @@ test('shutdown over HTTP/2: a GOAWAY, every stream its `end` event and END_STREA
   await once(socket, 'open');
   const wsClosed = once(socket, 'close') as Promise<[number, Buffer]>;
   await until(() => server.wire.activeRequests(held.id) === 1, 'the poll to be held');
-  await server.app.close();
+  // The farewell alone: what clients are told before shutdown cuts anything.
+  await server.farewell();
   await goaway;
+  await ended;
+  assert.match(streamed, /"reason":"shutdown"/);
+  assert.equal(raw.rstCode, http2.constants.NGHTTP2_NO_ERROR);
   const [code] = await wsClosed;
   assert.equal(code, CLOSE.GOING_AWAY);
   const answer = await poll;
   assert.equal(answer.status, 200);
   assert.deepEqual((JSON.parse(answer.body) as { messages: unknown[] }).messages, []);
-  await until(() => stream.events.some((event) => event.type === 'end'), 'the stream to be told');
+  await until(() => stream.events.some((event) => event.type === 'end'), 'the stream client to be told');
   assert.equal(stream.events.at(-1)?.type, 'end');
 });

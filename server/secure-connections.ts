@@ -1,8 +1,9 @@
 /**
  * The connections of a TLS server, which Node's HTTP/2 server does not list for us: an
  * `http.Server` has `closeAllConnections()`, an `Http2SecureServer` (HTTP/2 and, by ALPN,
- * HTTP/1.1) has nothing of the kind. Shutdown needs them to send each HTTP/2 session its
- * GOAWAY and to cut what is left after the grace.
+ * HTTP/1.1) has nothing of the kind. Shutdown needs them to cut what is left after the
+ * grace. (The GOAWAY each HTTP/2 session gets at the farewell is Fastify's: it closes its
+ * sessions when the server stops listening.)
  */
 import type { ServerHttp2Session } from 'node:http2';
 import type { Server } from 'node:net';
@@ -10,8 +11,6 @@ import type { TLSSocket } from 'node:tls';
 
 /** The open TLS connections of a server, and the HTTP/2 sessions among them. */
 export interface SecureConnections {
-  /** Sends every HTTP/2 session a GOAWAY: no new streams; the open ones go on to their end. */
-  goAway(): void;
   /** Cuts every TLS connection, HTTP/2 and HTTP/1.1 alike. */
   destroyAll(): void;
 }
@@ -29,10 +28,6 @@ export function trackSecureConnections(server: Server): SecureConnections {
     session.once('close', () => sessions.delete(session));
   });
   return {
-    goAway() {
-      // close() sends GOAWAY with the last stream id at once, and lets the open streams end.
-      for (const session of sessions) if (!session.closed) session.close();
-    },
     destroyAll() {
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();

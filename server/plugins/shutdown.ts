@@ -73,13 +73,12 @@ export const shutdown = fp(
       'farewell',
       () =>
         (farewell ??= new Promise<void>((resolve) => {
+          // Over HTTP/2, Fastify answers this with a GOAWAY to every session: no new
+          // streams there; the open ones take their last words below.
           if (app.server.listening) app.server.close();
           // One synchronous pass: every client's last words are written before any is waited for.
           for (const [request, close] of held) tell(request, close);
           held.clear();
-          // After the last words are written: a GOAWAY tells an HTTP/2 client to open no
-          // new stream here, and lets the ones it has take their last words.
-          secure.goAway();
           const grace = setTimeout(resolve, SHUTDOWN_GRACE_MS);
           saidEverything = () => {
             clearTimeout(grace);
