@@ -218,6 +218,21 @@ test('an HTTP/2 stream whose client stops reading is dropped after SLOW_CLIENT_T
   assert.equal((await request(session, `/api/${polled.id}`)).status, 200, 'the same connection still serves');
 });
 
+test('an answer its HTTP/2 client does not read is cut at the write deadline; the connection serves on', async (t) => {
+  const server = await startServer(t, { tls: 'h2', config: { slowClientTimeoutMs: 300, pollPageBytes: 512 * 1024 } });
+  const text = 'x'.repeat(4000);
+  for (let i = 0; i < 40; i += 1) await publish(server.url, { author: 'ada', text });
+  const session = await connect(t, server.url);
+  // 160 KB of answer: past the stream's flow-control window (64 KiB) while it is not read.
+  const unread = session.request({ ':path': `/api/${polled.id}?since=0` });
+  unread.on('error', () => {});
+  await once(unread, 'response');
+  unread.pause();
+  await until(() => server.connections.figures().cut.writeDeadline === 1, 'the write deadline to cut the answer');
+  await until(() => unread.closed, 'the stream to be closed by the server');
+  assert.equal((await request(session, `/api/${polled.id}`)).status, 200, 'the same connection still serves');
+});
+
 test('a body over the limit gets its 413 over HTTP/2, and the connection serves on', async (t) => {
   const server = await startServer(t, { tls: 'h2' });
   const session = await connect(t, server.url);
