@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { clientFor } from '../test/clients/index.ts';
-import type { TlsProtocol } from '../test/clients/fetch.ts';
+import type { TlsProtocol } from '../test/tls-fetch.ts';
 import { describe, test } from '../test/suite.ts';
 import { publish, startServer } from '../test/support.ts';
 import { techniques } from './contract/techniques.js';

@@ -13,7 +13,7 @@ import { MAX_AUTHOR_CHARS, MAX_REF_CHARS, type Message, type PublishInput } from
 import { type RedisProcess, startRedis } from '../bench/redis-process.ts';
 import { type Certificate, certificateFor } from '../server/tls.ts';
 import { REDIS, type ToolOptions, needs } from './tools.ts';
-import { labFetch, type TlsProtocol, trustOrigin } from './clients/fetch.ts';
+import { labFetch, type TlsProtocol, trustOrigin } from './tls-fetch.ts';
 
 export interface TestServer extends RealtimeLab {
   /** http://127.0.0.1:PORT (https:// over TLS), no trailing slash. */

@@ -6,7 +6,7 @@ import { EventSource } from 'eventsource';
 import { CONTROL_TYPES, type ControlEvent, type Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
-import { labFetch } from './fetch.ts';
+import { labFetch } from '../tls-fetch.ts';
 
 /** Opens an EventSource on `technique`; resolves once the stream is open. */
 export async function eventStreamClient(

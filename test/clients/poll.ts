@@ -8,7 +8,7 @@ import { parsePollAnswer, pollItems } from '../../server/contract/formats/poll.j
 import type { Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
-import { labFetch } from './fetch.ts';
+import { labFetch } from '../tls-fetch.ts';
 
 /** Pause between polls of a technique that polls when idle, unless a test sets its own, ms. */
 const DEFAULT_POLL_INTERVAL_MS = 20;

@@ -9,7 +9,7 @@ import { SCRIPT_CALLBACKS } from '../../server/contract/formats/script-stream.js
 import type { ControlEvent, Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
-import { labFetch } from './fetch.ts';
+import { labFetch } from '../tls-fetch.ts';
 
 /** Opens the document of `technique`; resolves once its headers have arrived. */
 export async function scriptStreamClient(

@@ -13,7 +13,7 @@ import {
 import type { Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
-import { caFor } from './fetch.ts';
+import { caFor } from '../tls-fetch.ts';
 
 /** Opens a WebSocket on `technique`; resolves once the handshake is done. */
 export async function websocketClient(technique: Technique, url: string, options: ClientOptions): Promise<FeedClient> {
