@@ -18,6 +18,10 @@ import { after, before, describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
 import type { BenchResult } from './result.ts';
 import { UsageError, parseOptions } from './options.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -19,6 +19,10 @@ import { techniqueIds, withCapabilities } from '../server/contract/techniques.js
 import { type Certificate, certificateFor } from '../server/tls.ts';
 import { after, before, describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium or a bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
 
 /** Tabs of the side-by-side page open at once: their held requests are twice the six per host of HTTP/1.1. */
 const TABS = 4;

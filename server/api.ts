@@ -70,6 +70,7 @@ export async function api(
       lastId: feed.lastId,
       listeners: feed.listenerCount,
       techniques: wire.snapshot(),
+      sharedHttp2: wire.sharedHttp2(),
       abuse: abuse.snapshot(),
       connections: connections.figures(),
       process: descriptorFigures(),

@@ -27,6 +27,7 @@ import { QuietRequestLog } from './quiet-request-log.ts';
 import { RedisFeed } from './redis-feed.ts';
 import { results } from './results.ts';
 import { type Certificate, certificateFor } from './tls.ts';
+import { type Http1Timeouts, applyHttp1Timeouts, http2ServerOptions } from './http2-settings.ts';
 import type { Transport, TransportContext } from './transport.ts';
 import { vendor } from './vendor.ts';
 import { transports as allTransports } from './transports/index.ts';
@@ -84,6 +85,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
       (await certificateFor({ host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey })))
     : null;
   const app = Fastify(serverOptions(config, options.logStream, certificate));
+  if (certificate) applyHttp1Timeouts(app.server as unknown as Http1Timeouts, config);
 
   // Every refusal the hooks below throw is answered by this one handler.
   await app.register(errorHandler);
@@ -232,7 +234,7 @@ function serverOptions(config: Config, logStream: AppOptions['logStream'], certi
   return {
     ...common,
     http2: true,
-    https: { allowHTTP1: true, key: certificate.key, cert: certificate.cert },
+    https: { allowHTTP1: true, key: certificate.key, cert: certificate.cert, ...http2ServerOptions(config) },
   } as unknown as typeof common;
 }
 

@@ -32,6 +32,7 @@ import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
 import { TooManyAddressConnections } from './errors.ts';
+import { closeConnectionAfter, tcpSocketOf } from './protocol.ts';
 
 /** Requests one connection may have waiting behind the answer it is being sent; one more closes it. */
 export const PIPELINE_MAX_WAITING = 16;
@@ -121,9 +122,10 @@ export class ConnectionGuard {
    * gets the 503 (which says when to come back), and the connection is closed after it.
    */
   checkAdmitted(request: FastifyRequest, reply: FastifyReply): void {
-    const socket = request.raw.socket;
+    // Counted and refused on the TCP connection: under TLS, the request's socket wraps it.
+    const socket = tcpSocketOf(request.raw.socket);
     if (!this.#refusedSockets.has(socket)) return;
-    reply.header('connection', 'close');
+    closeConnectionAfter(request.raw, reply.raw);
     throw new TooManyAddressConnections(addressOf(socket), this.#max);
   }
 
@@ -212,6 +214,12 @@ export class ConnectionGuard {
   };
 
   #request(req: IncomingMessage, res: ServerResponse, handle: RequestHandler): void {
+    // HTTP/2 has no pipelining: its streams are concurrent by design, bounded by the
+    // session's SETTINGS_MAX_CONCURRENT_STREAMS (http2-settings.ts).
+    if (req.httpVersionMajor === 2) {
+      handle(req, res);
+      return;
+    }
     const socket = req.socket;
     // The rest of a pipelined batch that was already cut: Node parses a read to its end.
     if (socket.destroyed) return;

@@ -10,6 +10,7 @@ import type { Message } from './message.ts';
 import { type ControlEvent, type EndReason, type TransportContext, encode, followFeed } from './transport.ts';
 import { MAX_STREAM_PADDING_BYTES } from './contract/defaults.js';
 import { BadPadding } from './errors.ts';
+import { http2SessionOf } from './protocol.ts';
 
 /** How one streaming technique writes things on the wire. */
 export interface StreamFormat {
@@ -104,9 +105,11 @@ export function serveStream(
   // HTTP/1.1 lets a body end with its connection (RFC 9112 §6.3). Chunking would add a
   // `<hex length>\r\n … \r\n` line of about 6 bytes to every message: for SSE, a third
   // of its framing. The price: the connection is not reused after the stream ends, which
-  // for a stream that lasts as long as the page costs nothing.
+  // for a stream that lasts as long as the page costs nothing. Over HTTP/2 there is no
+  // chunking and no `Connection` header (forbidden there): each write is a DATA frame
+  // with its 9-byte header, and the stream ends alone, its connection going on.
   res.removeHeader('transfer-encoding');
-  res.writeHead(200, { ...format.headers, connection: 'close' });
+  res.writeHead(200, http2SessionOf(request.raw) ? format.headers : { ...format.headers, connection: 'close' });
   write(format.open() + (padding > 0 ? format.padding(padding) : ''));
   res.once('close', () => {
     stop('hangup');
@@ -153,15 +156,30 @@ export function serveStream(
       return;
     }
     const end = format.control({ type: 'end', epoch: position.epoch, cursor: position.cursor, reason: ending });
-    if (ending === 'shutdown') {
+    if (ending === 'shutdown' && endsCleanlyWhenCut(request.raw)) {
       // The response stays open: shutdown cuts the connection once this has left, which
       // ends a body delimited by its connection just as res.end() would, on the wire. It
       // spares Node ending thousands of responses one by one while the process leaves.
       write(end, undefined, lastWordsLeft);
       return;
     }
+    if (ending === 'shutdown') {
+      res.end(end, lastWordsLeft);
+      return;
+    }
     res.end(end);
   });
+}
+
+/**
+ * Whether cutting the connection of `request` ends its body as cleanly as `res.end()`:
+ * on plain HTTP/1.1, a FIN is the end of a body delimited by its connection. Under TLS a
+ * cut without TLS's close_notify is a truncation (RFC 9112 §9.8: clients report it, as
+ * undici's "terminated"), and an HTTP/2 stream ends with END_STREAM, not with its
+ * session, which other streams share.
+ */
+function endsCleanlyWhenCut(request: FastifyRequest['raw']): boolean {
+  return request.httpVersionMajor === 1 && !(request.socket as { encrypted?: boolean }).encrypted;
 }
 
 /**

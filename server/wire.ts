@@ -17,12 +17,15 @@
  * it wrote) and for WebSocket handshakes; for requests, the body is the declared
  * Content-Length and the rest is headers (a chunked request body would count its chunk
  * lines as headers; no client of this server sends one).
+ *
+ * HTTP/2 streams share one session's socket: wire-http2.ts attributes its bytes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ByteSplit, WireCounters } from './contract/stats.js';
+import { Http2WireMeter, type SharedHttp2Bytes, isHttp2 } from './wire-http2.ts';
 
-export type { ByteSplit, WireCounters };
+export type { ByteSplit, SharedHttp2Bytes, WireCounters };
 
 /** The bucket for requests that belong to no technique (publish, stats, pages). */
 export const OTHER = 'other';
@@ -59,10 +62,18 @@ export class WireMeter {
   readonly #sockets = new WeakMap<Socket, SocketRecord>();
   /** Sockets serving a request right now: flushed on every snapshot. */
   readonly #busy = new Set<SocketRecord>();
+  readonly #http2: Http2WireMeter;
 
   constructor(techniques: readonly string[]) {
     this.#techniques = techniques;
     for (const id of [...techniques, OTHER]) this.#counters.set(id, emptyCounters());
+    this.#http2 = new Http2WireMeter(this.#get(OTHER));
+  }
+
+  /** HTTP/2 session bytes that streams of several techniques shared (wire-http2.ts), up to date. */
+  sharedHttp2(): SharedHttp2Bytes {
+    this.#http2.flushAll();
+    return this.#http2.shared();
   }
 
   /** Requests of `technique` in progress right now (held long polls, streams, WebSockets). */
@@ -75,27 +86,34 @@ export class WireMeter {
    * `client` is the id the request named, if any.
    */
   begin(req: IncomingMessage, res: ServerResponse, technique: string | undefined, client?: string): void {
-    const record = this.#socketRecord(req.socket);
-    if (!record) return;
+    const http2 = isHttp2(req);
+    const record = http2 ? null : this.#socketRecord(req.socket);
+    if (!http2 && !record) return;
     // Not flushed first: what was read since the socket's mark is this request's headers.
     const id = technique && this.#counters.has(technique) ? technique : OTHER;
     const buckets = [this.#get(id)];
     if (client !== undefined && id !== OTHER) buckets.push(this.#clientCounters(client, id));
     const declared = Number(req.headers['content-length']);
+    const declaredBodyBytes = Number.isFinite(declared) && declared > 0 ? declared : 0;
+    for (const counters of buckets) {
+      counters.httpRequests += 1;
+      counters.activeRequests += 1;
+    }
+    if (http2) {
+      this.#http2.begin(req, res, buckets, declaredBodyBytes);
+      return;
+    }
+    if (!record) return;
     record.current = {
       technique: id,
       buckets,
       res,
-      declaredBodyBytes: Number.isFinite(declared) && declared > 0 ? declared : 0,
+      declaredBodyBytes,
       requestHeadersCounted: false,
       responseHeadersCounted: false,
       handshakeBytes: null,
     };
     this.#setOwner(record, buckets);
-    for (const counters of buckets) {
-      counters.httpRequests += 1;
-      counters.activeRequests += 1;
-    }
     this.#busy.add(record);
     res.once('close', () => this.#end(record));
   }
@@ -118,7 +136,7 @@ export class WireMeter {
    * counters of the request the socket is serving (its technique's, and its client's).
    */
   delivered(req: IncomingMessage, messages: number, payloadBytes: number): void {
-    const buckets = this.#sockets.get(req.socket)?.current?.buckets ?? [];
+    const buckets = this.#http2.bucketsOf(req) ?? this.#sockets.get(req.socket)?.current?.buckets ?? [];
     for (const counters of buckets) {
       counters.messagesDelivered += messages;
       counters.payloadBytes += payloadBytes;
@@ -131,6 +149,7 @@ export class WireMeter {
    */
   snapshot(client?: string): Record<string, WireCounters> {
     for (const record of this.#busy) this.#flush(record);
+    this.#http2.flushAll();
     const out: Record<string, WireCounters> = {};
     if (client === undefined) {
       for (const [id, counters] of this.#counters) out[id] = structuredClone(counters);

@@ -2,29 +2,73 @@
  * Test support: a real server on port 0, publishing, waiting, the private redis-server, and
  * the largest legal publish. The test clients, one per wire format, are in `./clients/`.
  */
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, type TestContext } from 'node:test';
 import { type AppOptions, type RealtimeLab, buildApp } from '../server/app.ts';
 import type { Config } from '../server/config.ts';
 import { MAX_AUTHOR_CHARS, MAX_REF_CHARS, type Message, type PublishInput } from '../server/message.ts';
 import { type RedisProcess, startRedis } from '../bench/redis-process.ts';
+import { type Certificate, certificateFor } from '../server/tls.ts';
 import { REDIS, type ToolOptions, needs } from './tools.ts';
+import { labFetch, type TlsProtocol, trustOrigin } from './tls-fetch.ts';
 
 export interface TestServer extends RealtimeLab {
-  /** http://127.0.0.1:PORT, no trailing slash. */
+  /** http://127.0.0.1:PORT (https:// over TLS), no trailing slash. */
   url: string;
+  /** The HTTP versions of the requests served (`1.1`, `2.0`; WebSocket upgrades are not requests), to check what a client spoke. */
+  httpVersions: Set<string>;
+}
+
+export interface TestServerOptions extends AppOptions {
+  /**
+   * Serve over TLS (HTTP/2 and HTTP/1.1 by ALPN, with the test certificate), and have the
+   * test clients (`labFetch`, `ws`) reach it over this protocol.
+   */
+  tls?: TlsProtocol;
 }
 
 /**
  * Builds the app with a quiet logger, listens on a free port (or on `config.port` when
  * given, e.g. to restart a server where its clients expect it), and closes it after the test.
  */
-export async function startServer(t: TestContext, options: AppOptions = {}): Promise<TestServer> {
-  const lab = await buildApp({ ...options, config: { logLevel: 'silent', ...options.config } });
+export async function startServer(t: TestContext, options: TestServerOptions = {}): Promise<TestServer> {
+  const { tls, ...appOptions } = options;
+  const certificate = tls ? await testCertificate() : undefined;
+  const lab = await buildApp({
+    ...appOptions,
+    ...(certificate && { certificate }),
+    config: { logLevel: 'silent', ...appOptions.config, ...(tls && { tls: true }) },
+  });
   await lab.app.listen({ port: options.config?.port ?? 0, host: '127.0.0.1' });
   const address = lab.app.server.address();
   if (typeof address !== 'object' || address === null) throw new Error('server has no address');
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
+  const httpVersions = new Set<string>();
+  lab.app.server.on('request', (req: { httpVersion: string }) => httpVersions.add(req.httpVersion));
+  const forget = tls && certificate ? await trustOrigin(url, certificate.cert, tls) : undefined;
+  // node:test runs a test's `after` hooks in the order they were added: the server closes
+  // first (its clients told goodbye), then the client connections are cut.
   t.after(() => lab.app.close());
-  return { ...lab, url: `http://127.0.0.1:${address.port}` };
+  if (forget) t.after(forget);
+  return { ...lab, url, httpVersions };
+}
+
+let certificate: Promise<Certificate> | undefined;
+
+/**
+ * The certificate of every TLS test server of this process: a development certificate
+ * made once, in a temporary directory removed at exit.
+ */
+export function testCertificate(): Promise<Certificate> {
+  certificate ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'realtime-lab-certs-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return certificateFor({ host: '127.0.0.1', dir });
+  })();
+  return certificate;
 }
 
 /**
@@ -77,7 +121,7 @@ export function feedBackends(): FeedBackend[] {
 
 /** Publishes over HTTP and returns the stored message; throws on anything but 201. */
 export async function publish(url: string, input: PublishInput): Promise<Message> {
-  const response = await fetch(`${url}/api/messages`, {
+  const response = await labFetch(`${url}/api/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(input),

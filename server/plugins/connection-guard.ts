@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
 import { ConnectionGuard } from '../connections.ts';
 import { answersBeforeBody, lingerOnClose } from '../linger.ts';
+import { CONNECTION_SPECIFIC_HEADERS, closeConnectionAfter, http2SessionOf } from '../protocol.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,8 +36,14 @@ export const connectionGuard = fp<ConnectionGuardOptions>(
     // client can read the answer.
     app.addHook('onSend', async (request, reply) => {
       connections.writeDeadline(reply.raw);
+      // Over HTTP/2, whoever set one (Fastify sets `Connection: close` on a body it
+      // refused), a connection-specific header would be dropped with a warning or throw.
+      if (http2SessionOf(request.raw)) for (const name of CONNECTION_SPECIFIC_HEADERS) reply.removeHeader(name);
       if (!answersBeforeBody(request.raw)) return;
-      reply.header('connection', 'close');
+      // HTTP/2 ends one stream, not the connection: Node resets the stream (NO_ERROR)
+      // once the answer is sent, which tells the client to stop sending its body.
+      if (http2SessionOf(request.raw)) return;
+      closeConnectionAfter(request.raw, reply.raw);
       lingerOnClose(request.raw);
     });
     // A refused WebSocket handshake (403, 426, 503) is answered over a socket Node handed

@@ -9,7 +9,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Server } from 'node:net';
 import fp from 'fastify-plugin';
+import { trackSecureConnections } from '../secure-connections.ts';
 
 /**
  * How long shutdown waits for the last words (end events, answers, close frames) and the
@@ -52,6 +54,7 @@ export const shutdown = fp(
     let farewell: Promise<void> | undefined;
     let lastWordsUnsent = 0;
     let saidEverything: (() => void) | undefined;
+    const secure = trackSecureConnections(app.server as Server);
 
     const settle = () => {
       if (lastWordsUnsent === 0 && answering.size === 0) saidEverything?.();
@@ -70,6 +73,8 @@ export const shutdown = fp(
       'farewell',
       () =>
         (farewell ??= new Promise<void>((resolve) => {
+          // Over HTTP/2, Fastify answers this with a GOAWAY to every session: no new
+          // streams there; the open ones take their last words below.
           if (app.server.listening) app.server.close();
           // One synchronous pass: every client's last words are written before any is waited for.
           for (const [request, close] of held) tell(request, close);
@@ -106,7 +111,9 @@ export const shutdown = fp(
       // Then cut every socket, as the process's exit would: those of the told clients,
       // idle keep-alive connections, and whatever did not finish within the grace.
       for (const socket of toldSockets) socket.destroy();
-      app.server.closeAllConnections();
+      // An HTTP/2 server (TLS) has no closeAllConnections: its connections are listed apart.
+      if (typeof app.server.closeAllConnections === 'function') app.server.closeAllConnections();
+      secure.destroyAll();
     });
   },
   { name: 'realtime-lab-shutdown', fastify: '5.x' },

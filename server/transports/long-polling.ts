@@ -4,6 +4,7 @@
  * again at once. About one request per message, and no waiting for the next poll.
  */
 import { BadTimeout } from '../errors.ts';
+import { closeConnectionAfter } from '../protocol.ts';
 import { type TransportBehaviour, batchBody, epochOf, nextPublish, sinceOf } from '../transport.ts';
 
 export const transport: TransportBehaviour = {
@@ -20,7 +21,7 @@ export const transport: TransportBehaviour = {
         const onHangup = () => abort.abort();
         reply.raw.once('close', onHangup);
         const release = context.hold(request.raw, () => {
-          reply.header('connection', 'close');
+          closeConnectionAfter(request.raw, reply.raw);
           abort.abort('shutdown');
           return new Promise<void>((answered) =>
             reply.raw.destroyed ? answered() : reply.raw.once('close', () => answered()),

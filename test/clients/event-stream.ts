@@ -6,6 +6,7 @@ import { EventSource } from 'eventsource';
 import { CONTROL_TYPES, type ControlEvent, type Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
+import { labFetch } from '../tls-fetch.ts';
 
 /** Opens an EventSource on `technique`; resolves once the stream is open. */
 export async function eventStreamClient(
@@ -22,7 +23,7 @@ export async function eventStreamClient(
     fetch: (input, init) => {
       const merged = first ? { ...init, headers: { ...init?.headers, ...headers } } : init;
       first = false;
-      return fetch(input, merged);
+      return labFetch(input, merged);
     },
   });
   source.addEventListener('message', (event) => client.take(JSON.parse(event.data) as Message));

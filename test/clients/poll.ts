@@ -8,6 +8,7 @@ import { parsePollAnswer, pollItems } from '../../server/contract/formats/poll.j
 import type { Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
+import { labFetch } from '../tls-fetch.ts';
 
 /** Pause between polls of a technique that polls when idle, unless a test sets its own, ms. */
 const DEFAULT_POLL_INTERVAL_MS = 20;
@@ -39,7 +40,7 @@ export async function pollClient(technique: Technique, url: string, options: Cli
   const poll = async (): Promise<void> => {
     const asked = new URL(endpoint(url, technique, { ...options, since: position.cursor, epoch: position.epoch }));
     if (technique.capabilities.holdsRequest) asked.searchParams.set('timeout', String(HELD_POLL_TIMEOUT_MS));
-    const response = await fetch(asked, { signal: abort.signal });
+    const response = await labFetch(asked, { signal: abort.signal });
     const text = await response.text();
     if (response.status !== 200) throw new Error(`${technique.id} answered ${response.status}: ${text}`);
     const answer = parsePollAnswer(text);

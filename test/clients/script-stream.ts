@@ -9,6 +9,7 @@ import { SCRIPT_CALLBACKS } from '../../server/contract/formats/script-stream.js
 import type { ControlEvent, Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
+import { labFetch } from '../tls-fetch.ts';
 
 /** Opens the document of `technique`; resolves once its headers have arrived. */
 export async function scriptStreamClient(
@@ -18,7 +19,7 @@ export async function scriptStreamClient(
 ): Promise<FeedClient> {
   const client = clientState(technique, options);
   const abort = new AbortController();
-  const response = await fetch(endpoint(url, technique, options), { signal: abort.signal });
+  const response = await labFetch(endpoint(url, technique, options), { signal: abort.signal });
   if (response.status !== 200 || !response.body) throw new Error(`${technique.id} answered ${response.status}`);
   // Objects made inside the vm have the vm's prototypes: copy them into this realm.
   const parentPage = {

@@ -13,13 +13,17 @@ import {
 import type { Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
+import { caFor } from '../tls-fetch.ts';
 
 /** Opens a WebSocket on `technique`; resolves once the handshake is done. */
 export async function websocketClient(technique: Technique, url: string, options: ClientOptions): Promise<FeedClient> {
   const client = clientState(technique, options);
-  const socket = new WebSocket(endpoint(url.replace(/^http/, 'ws'), technique, options), [
-    ...(options.subprotocols ?? []),
-  ]);
+  // Over TLS (wss://), an HTTP/1.1 upgrade on a connection of its own, trusting the test certificate.
+  const socket = new WebSocket(
+    endpoint(url.replace(/^http/, 'ws'), technique, options),
+    [...(options.subprotocols ?? [])],
+    { ca: caFor(url) },
+  );
   socket.on('message', (data, isBinary) => {
     const frame = readServerFrame(socket.protocol, data as Buffer, isBinary);
     if (frame.kind === 'message') client.take(JSON.parse(frame.json) as Message);
