@@ -37,6 +37,7 @@
  * @property {string} epoch
  * @property {number} lastId
  * @property {Record<string, WireCounters>} techniques  per technique id, and `other` for requests of no technique
+ * @property {{ bytesIn: number, bytesOut: number }} [sharedHttp2]  HTTP/2 connection bytes while streams of several techniques were open on it
  * @property {{ perAddressLimit: number }} connections    `perAddressLimit`: MAX_CONNECTIONS_PER_ADDRESS, 0 when off
  */
 
