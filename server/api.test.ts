@@ -75,6 +75,13 @@ test('the largest legal publish with every character escaped fits the body limit
   assert.equal(answer.body.author, largest.author);
 });
 
+test('a visible text or author with invisible characters around it is accepted as it is', async (t) => {
+  const server = await startServer(t);
+  const answer = await post(server.url, JSON.stringify({ author: '\u200bada ', text: ' a\u200db\ufeff' }));
+  assert.equal(answer.status, 201);
+  assert.equal(answer.body.text, ' a\u200db\ufeff');
+});
+
 const BAD_BODIES: [string, string, RegExp][] = [
   ['not JSON', '{"author":', /not valid JSON/],
   ['an empty body', '', /empty/i],
@@ -104,6 +111,16 @@ const BAD_BODIES: [string, string, RegExp][] = [
   ['an author of 33 characters', JSON.stringify({ author: 'a'.repeat(33), text: 'hi' }), /got 33/],
   ['an author with a newline', '{"author":"a\\nb","text":"hi"}', /control characters/],
   ['a lone surrogate in the text', '{"author":"ada","text":"\\ud800"}', /well-formed Unicode/],
+  ['a text of spaces only', '{"author":"ada","text":"  \\u00a0 \\u3000"}', /"text" must show something/],
+  [
+    'a text of zero-width characters',
+    '{"author":"ada","text":"\\u200b\\u200c\\u200d\\u2060\\ufeff"}',
+    /"text" must show something/,
+  ],
+  ['a text of a newline and a soft hyphen', '{"author":"ada","text":"\\n\\u00ad"}', /"text" must show something/],
+  ['an author of spaces only', '{"author":"   ","text":"hi"}', /"author" must show something/],
+  ['an author of a zero-width space', '{"author":"\\u200b","text":"hi"}', /"author" must show something/],
+  ['an author of a Hangul filler', '{"author":"\\u3164","text":"hi"}', /"author" must show something/],
 ];
 
 for (const [what, body, message] of BAD_BODIES) {
