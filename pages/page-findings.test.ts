@@ -7,10 +7,13 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../bench/browser/chromium.ts';
 import { techniques } from '../server/contract/techniques.js';
+import { HELD_TRANSCRIPT_MESSAGE, HOLD_BEFORE_PUBLISH_MS } from '../server/transcript.ts';
 import { publish, startServer } from '../test/support.ts';
 import { after, before, describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
 
+/** Techniques whose server holds a request without streaming: a long poll. */
+const HELD_NOT_STREAMED = techniques.filter(({ capabilities }) => capabilities.holdsRequest && !capabilities.streams);
 /** Techniques whose document calls back a parent page. */
 const SCRIPT_STREAMS = techniques.filter((technique) => technique.wire === 'script-stream');
 
@@ -49,6 +52,26 @@ describe('the page findings in Chromium', needs(CHROMIUM), () => {
       await publish(server.url, { author: 'ada', text: 'while it is open' });
       await page.locator('pre').filter({ hasText: 'while it is open' }).waitFor({ timeout: 5000 });
       assert.match((await page.locator('p').first().textContent()) ?? '', /meant for a hidden iframe/);
+      assert.deepEqual(problems, []);
+    });
+  }
+
+  for (const technique of HELD_NOT_STREAMED) {
+    test(`/techniques/${technique.id}.html records a held request and shows the hold it measured`, async (t) => {
+      const server = await startServer(t);
+      await publish(server.url, { author: 'ada', text: 'already there' });
+      const { page, problems } = await newPage(t);
+      await page.goto(`${server.url}/techniques/${technique.id}.html`);
+      const note = page.locator('#transcript-note').filter({ hasText: 'held the request for' });
+      await note.waitFor({ timeout: HOLD_BEFORE_PUBLISH_MS + 5000 });
+      const held = Number(/held the request for ([\d.]+)\s*s/.exec((await note.textContent()) ?? '')?.[1]);
+      assert.ok(held >= (HOLD_BEFORE_PUBLISH_MS - 50) / 1000, `held ${held} s`);
+      assert.ok(held < (HOLD_BEFORE_PUBLISH_MS + 3000) / 1000, `held ${held} s`);
+      const request = (await page.locator('#transcript-request').textContent()) ?? '';
+      assert.match(request, new RegExp(`^GET /api/${technique.id}\\?since=1&`), 'asked from the head');
+      const response = (await page.locator('#transcript-response').textContent()) ?? '';
+      assert.match(response, new RegExp(HELD_TRANSCRIPT_MESSAGE.text));
+      assert.doesNotMatch(response, /already there/, 'nothing old answered it at once');
       assert.deepEqual(problems, []);
     });
   }
