@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../bench/browser/chromium.ts';
-import { techniques } from '../server/contract/techniques.js';
+import { techniques, withCapabilities } from '../server/contract/techniques.js';
+import { WAITING_BADGE } from './waiting.js';
 import { HELD_TRANSCRIPT_MESSAGE, HOLD_BEFORE_PUBLISH_MS } from '../server/transcript.ts';
 import { publish, startServer } from '../test/support.ts';
 import { after, before, describe, test } from '../test/suite.ts';
@@ -14,6 +15,10 @@ import { CHROMIUM, needs } from '../test/tools.ts';
 
 /** Techniques whose server holds a request without streaming: a long poll. */
 const HELD_NOT_STREAMED = techniques.filter(({ capabilities }) => capabilities.holdsRequest && !capabilities.streams);
+/** Techniques whose requests the server answers at once: a short poll. */
+const ANSWERED_AT_ONCE = withCapabilities({ holdsRequest: false, upgrades: false });
+/** A stream that holds one of the browser's connections for as long as it is read. */
+const HELD_STREAM = withCapabilities({ holdsRequest: true, streams: true })[0];
 /** Techniques whose document calls back a parent page. */
 const SCRIPT_STREAMS = techniques.filter((technique) => technique.wire === 'script-stream');
 
@@ -75,4 +80,129 @@ describe('the page findings in Chromium', needs(CHROMIUM), () => {
       assert.deepEqual(problems, []);
     });
   }
+
+  /** Opens `/` on `page` and waits until every panel is open. */
+  async function openIndex(page: Page, url: string) {
+    await page.goto(`${url}/`, { waitUntil: 'domcontentloaded' });
+    for (const { id } of techniques)
+      await page
+        .locator(`[data-technique="${id}"] [data-role="state"]`)
+        .filter({ hasText: /^OPEN$/ })
+        .waitFor({ timeout: 10_000 });
+  }
+
+  /** The ids a panel shows, oldest first. */
+  async function shownIds(page: Page, id: string): Promise<number[]> {
+    const ids = await page
+      .locator(`[data-technique="${id}"] [data-role="messages"] li[data-id]`)
+      .evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-id'))));
+    return ids.reverse();
+  }
+
+  async function allShow(page: Page, ids: number[], timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (const { id } of techniques) {
+      for (;;) {
+        const shown = await shownIds(page, id);
+        if (ids.every((wanted) => shown.includes(wanted))) {
+          assert.equal(new Set(shown).size, shown.length, `${id} shows a message twice: ${shown}`);
+          break;
+        }
+        if (Date.now() > deadline) assert.fail(`${id} shows ${JSON.stringify(shown)}, wanted ${JSON.stringify(ids)}`);
+        await page.waitForTimeout(100);
+      }
+    }
+  }
+
+  test('the panels show no stale or misleading state: a dash before any delay, units held to their figures, no reconnecting under OPEN, no jump', async (t) => {
+    const server = await startServer(t, { config: { heartbeatMs: 1000 } });
+    const { page, problems } = await newPage(t);
+    await openIndex(page, server.url);
+    const delays = page.locator('[data-technique] [data-figure="delay"]');
+    assert.deepEqual(
+      await delays.allTextContents(),
+      techniques.map(() => '–'),
+      'no delay before a message',
+    );
+    assert.match((await page.locator('footer').textContent()) ?? '', /1 kB = 1,000 B/);
+
+    // The composer's status appears without moving the panels.
+    const panelsTop = async () => (await page.locator('#panels').boundingBox())?.y;
+    const before = await panelsTop();
+    await page.fill('input[name="text"]', 'no jump');
+    await page.click('button[type="submit"]');
+    await page.locator('#composer-status').filter({ hasText: 'stored as' }).waitFor();
+    await page.screenshot({ path: '/tmp/pf-after-send.png' });
+    assert.equal(await panelsTop(), before, `the panels stayed where they were: ${before} then ${await panelsTop()}`);
+    await allShow(page, [1]);
+    await page.waitForTimeout(1200); // the figures refresh every second
+    for (const text of await delays.allTextContents())
+      assert.match(text, /^\d+(\.\d)?\u00a0ms \/ \d+(\.\d)?\u00a0ms$/, 'a delay and its unit do not part');
+    for (const text of await page.locator('[data-technique] [data-figure="down"]').allTextContents())
+      assert.match(text, /^\d+(\.\d)?\u00a0(B|kB|MB)$/, 'bytes in B, kB or MB');
+
+    // Dropped, each client reconnects; once OPEN again, no "reconnecting in" stays below.
+    for (const { id } of techniques) await page.click(`[data-technique="${id}"] [data-action="drop"]`);
+    for (const { id } of techniques) {
+      const panel = page.locator(`[data-technique="${id}"]`);
+      await panel
+        .locator('[data-role="state"]')
+        .filter({ hasText: /^OPEN$/ })
+        .waitFor({ timeout: 10_000 });
+      assert.doesNotMatch((await panel.locator('[data-role="log"]').textContent()) ?? '', /reconnecting in/, id);
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  test('a second tab holding the connections: the short poll and the composer say they wait, and no message is missed', {
+    skip: (ANSWERED_AT_ONCE.length === 0 || !HELD_STREAM) && 'no poll answered at once, or no stream to hold',
+  }, async (t) => {
+    const server = await startServer(t, { config: { heartbeatMs: 1000 } });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    t.after(() => context.close());
+    const page = await context.newPage();
+    await openIndex(page, server.url);
+    const first = await publish(server.url, { author: 'ada', text: 'before the other tab' });
+    await allShow(page, [first.id]);
+    // Another tab of the same browser takes every connection the page's host has left.
+    const other = await context.newPage();
+    await other.goto(`${server.url}/api/health`);
+    await other.evaluate((path) => {
+      const holder = new AbortController();
+      Object.assign(globalThis, { holder });
+      for (let i = 0; i < 6; i += 1)
+        fetch(`${path}?n=${i}`, { signal: holder.signal })
+          .then((response) => response.body?.getReader().read())
+          .catch(() => undefined);
+    }, `/api/${HELD_STREAM?.id}`);
+    for (const { id } of ANSWERED_AT_ONCE)
+      await page
+        .locator(`[data-technique="${id}"] [data-role="state"]`)
+        .filter({ hasText: WAITING_BADGE })
+        .waitFor({ timeout: 10_000 });
+    await page.check('input[name="via"][value="post"]');
+    await page.fill('input[name="text"]', 'while the other tab holds them');
+    await page.click('button[type="submit"]');
+    await page
+      .locator('#composer-status')
+      .filter({ hasText: /waiting for a free connection/ })
+      .waitFor({ timeout: 8000 });
+    const meanwhile = await publish(server.url, { author: 'ada', text: 'published meanwhile' });
+    // The other tab closes: everything queued goes out, and every panel shows every message.
+    await other.evaluate(() => (globalThis as unknown as { holder: AbortController }).holder.abort());
+    await other.close();
+    await page.locator('#composer-status').filter({ hasText: 'stored as' }).waitFor({ timeout: 10_000 });
+    const last = await publish(server.url, { author: 'ada', text: 'after the other tab' });
+    await allShow(page, [first.id, meanwhile.id, last.id, ...range(first.id, last.id)]);
+    for (const { id } of ANSWERED_AT_ONCE)
+      await page
+        .locator(`[data-technique="${id}"] [data-role="state"]`)
+        .filter({ hasText: /^OPEN$/ })
+        .waitFor({ timeout: 5000 });
+  });
 });
+
+/** The whole numbers from `from` to `to`. */
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, index) => from + index);
+}
