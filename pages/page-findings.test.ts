@@ -132,9 +132,19 @@ describe('the page findings in Chromium', needs(CHROMIUM), () => {
     await page.fill('input[name="text"]', 'no jump');
     await page.click('button[type="submit"]');
     await page.locator('#composer-status').filter({ hasText: 'stored as' }).waitFor();
-    await page.screenshot({ path: '/tmp/pf-after-send.png' });
     assert.equal(await panelsTop(), before, `the panels stayed where they were: ${before} then ${await panelsTop()}`);
-    await allShow(page, [1]);
+    // On a phone the status has a line of its own: reserved before it speaks too.
+    await page.setViewportSize({ width: 390, height: 900 });
+    await page.locator('#composer-status').evaluate((status) => {
+      status.textContent = '';
+    });
+    const narrow = await panelsTop();
+    await page.fill('input[name="text"]', 'no jump on a phone');
+    await page.click('button[type="submit"]');
+    await page.locator('#composer-status').filter({ hasText: 'stored as #2' }).waitFor();
+    assert.equal(await panelsTop(), narrow, `at 390 px too: ${narrow} then ${await panelsTop()}`);
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await allShow(page, [1, 2]);
     await page.waitForTimeout(1200); // the figures refresh every second
     for (const text of await delays.allTextContents())
       assert.match(text, /^\d+(\.\d)?\u00a0ms \/ \d+(\.\d)?\u00a0ms$/, 'a delay and its unit do not part');
@@ -175,14 +185,14 @@ describe('the page findings in Chromium', needs(CHROMIUM), () => {
           .then((response) => response.body?.getReader().read())
           .catch(() => undefined);
     }, `/api/${HELD_STREAM?.id}`);
+    await page.check('input[name="via"][value="post"]');
+    await page.fill('input[name="text"]', 'while the other tab holds them');
+    await page.click('button[type="submit"]');
     for (const { id } of ANSWERED_AT_ONCE)
       await page
         .locator(`[data-technique="${id}"] [data-role="state"]`)
         .filter({ hasText: WAITING_BADGE })
         .waitFor({ timeout: 10_000 });
-    await page.check('input[name="via"][value="post"]');
-    await page.fill('input[name="text"]', 'while the other tab holds them');
-    await page.click('button[type="submit"]');
     await page
       .locator('#composer-status')
       .filter({ hasText: /waiting for a free connection/ })
