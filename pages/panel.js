@@ -306,7 +306,7 @@ export class Panel {
     const lagging = this.#behindSince === undefined ? 0 : now - this.#behindSince;
     if (lagging > allowance)
       return this.#say(
-        `nothing arrived for ${Math.round(lagging / 1000)} s while other panels show up to #${newestAnywhere}, though the server has written ${formatBytes(this.#bytesDown)} to this client: something on the path holds them (a buffering proxy?), or the request waits in the browser for a free connection (another tab?)`,
+        `nothing arrived for ${Math.round(lagging / 1000)} s while other panels show up to #${newestAnywhere}, though the server has written ${formatBytes(this.#bytesDown)} to this client: something on the path holds them (a buffering proxy?)`,
       );
     // Each reconnect is logged, and the log line soon moves on: only a count shows a pattern.
     this.#reconnects = this.#reconnects.filter((at) => now - at < RECONNECTS_WINDOW_MS);
