@@ -295,7 +295,7 @@ export class Panel {
     }
     if (waiting)
       return this.#say(
-        `this request has waited ${Math.round(waited / 1000)} s for an answer the server gives at once: the browser is most likely holding it until one of its six connections per host (HTTP/1.1) is free. Another tab or page of this server may hold them.`,
+        `no answer for ${Math.round(waited / 1000)} s to a request the server answers at once: the browser is most likely holding it until one of its six connections per host (HTTP/1.1) is free. Another tab of this server?`,
       );
     if (client.state === 'CONNECTING' && client.failedAttempts >= FAILURES_SHOWN_AFTER)
       return this.#say(

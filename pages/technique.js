@@ -52,13 +52,12 @@ async function showTranscript() {
  * @param {{ responseBytes: number, firstByteMs: number | null, elapsedMs: number, publishedAtMs?: number | null }} transcript
  */
 function timing({ responseBytes, firstByteMs, elapsedMs, publishedAtMs }) {
-  const bytes = `${responseBytes.toLocaleString('en')} B`;
+  const bytes = `${responseBytes.toLocaleString('en')}\u00a0B`;
   if (publishedAtMs !== undefined && firstByteMs !== null) {
-    const cause =
-      publishedAtMs === null
-        ? 'until a message was published'
-        : `until this recording published a message, ${seconds(publishedAtMs)} in`;
-    return `the server held the request for ${seconds(firstByteMs)}, ${cause}; then it answered (${bytes})`;
+    const held = `the server held the request for ${seconds(firstByteMs)}`;
+    if (publishedAtMs === null) return `${held}, until another client published a message; then it answered (${bytes})`;
+    const after = `${Math.max(0, firstByteMs - publishedAtMs)}\u00a0ms`;
+    return `${held}: this recording published a message ${seconds(publishedAtMs)} in, and the answer (${bytes}) came ${after} later`;
   }
   if (firstByteMs === null) return `nothing came back in ${seconds(elapsedMs)}`;
   return `${bytes} came back, the first after ${seconds(firstByteMs)}, over the ${seconds(elapsedMs)} it listened`;
