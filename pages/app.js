@@ -10,6 +10,7 @@ import { AutoPanel } from './auto/auto-panel.js';
 import { anotherTabIsOpen, greeting, notListedNotice, renderPresence, showSecondTabNotice } from './chat.js';
 import { Panel, el } from './panel.js';
 import { multiplexed, pageProtocol, watchRequestProtocols } from './protocol.js';
+import { showSending } from './waiting.js';
 import { inSentence, inWords, listed } from './words.js';
 
 /** How often the panels refresh their wire figures from the server, ms. */
@@ -145,12 +146,15 @@ form.addEventListener('submit', async (event) => {
   const author = String(data.get('author') ?? '').trim() || 'anonymous';
   const text = String(data.get('text') ?? '');
   if (!text) return;
+  const stopWaiting = showSending(status);
   try {
     const { id, via } = await publish(author, text, String(data.get('via')));
     status.textContent = `stored as #${id}, sent ${via}`;
     /** @type {HTMLInputElement} */ (form.elements.namedItem('text')).value = '';
   } catch (error) {
     status.textContent = `not sent: ${/** @type {Error} */ (error).message}`;
+  } finally {
+    stopWaiting();
   }
 });
 

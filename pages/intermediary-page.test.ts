@@ -81,7 +81,7 @@ describe('the side-by-side page behind an intermediary, in Chromium', needs(CHRO
     const health = await healthBehind(t, 'buffering', 8);
     t.diagnostic(JSON.stringify(health));
     for (const id of ids({ streams: true, upgrades: false }))
-      assert.match(health[id] ?? '', /^nothing arrived for \d+ s .* the server has written \d+ B/, id);
+      assert.match(health[id] ?? '', /^nothing arrived for \d+ s .* the server has written \d+\sB/, id);
     for (const id of ids({ streams: false })) assert.equal(health[id], '', id);
     for (const id of ids({ upgrades: true })) assert.equal(health[id], '', id);
   });

@@ -5,6 +5,7 @@ import { SYSTEM_AUTHOR } from '/contract/feed.js';
 import { FeedClient } from './clients/client.js';
 import { describeProtocols } from './protocol.js';
 import { Timeline } from './timeline.js';
+import { WAITING_BADGE, WAITING_SHOWN_AFTER_MS } from './waiting.js';
 
 /** @import { Message } from '/contract/feed.js' */
 /** @import { Technique } from '/contract/techniques.js' */
@@ -34,11 +35,15 @@ export function el(tag, attributes = {}, text = '') {
   return node;
 }
 
-/** @param {number} bytes */
-function formatBytes(bytes) {
-  if (bytes < 10_000) return `${bytes} B`;
-  if (bytes < 10_000_000) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1048576).toFixed(1)} MiB`;
+/**
+ * Bytes in the pages' one convention: B, kB = 1000 B, MB = 1,000,000 B (the footer says
+ * so), each figure held to its unit by a no-break space.
+ * @param {number} bytes
+ */
+export function formatBytes(bytes) {
+  if (bytes < 10_000) return `${bytes}\u00a0B`;
+  if (bytes < 10_000_000) return `${(bytes / 1000).toFixed(1)}\u00a0kB`;
+  return `${(bytes / 1_000_000).toFixed(1)}\u00a0MB`;
 }
 
 /** @param {number[]} values */
@@ -49,9 +54,9 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** @param {number} ms */
+/** A delay, its unit held to it by a no-break space; – when there is none yet. @param {number} ms */
 function formatMs(ms) {
-  return Number.isFinite(ms) ? `${ms.toFixed(ms < 10 ? 1 : 0)} ms` : '–';
+  return Number.isFinite(ms) ? `${ms.toFixed(ms < 10 ? 1 : 0)}\u00a0ms` : '–';
 }
 
 /**
@@ -81,6 +86,10 @@ export class Panel {
   #reconnects = /** @type {number[]} */ ([]);
   /** What the client said as its connection was last lost. */
   #lastLoss = '';
+  /** The client's request or connection that has not ended yet, if any. @type {import('./clients/client.js').Span | undefined} */
+  #openSpan = undefined;
+  /** Whether the badge says the client waits for a connection, rather than its state. */
+  #waiting = false;
 
   /** @param {PanelOptions} options */
   constructor({ technique, root, clientId, serverNow }) {
@@ -107,7 +116,8 @@ export class Panel {
       ['delay', 'delay median / last'],
       ['protocol', 'protocol'],
     ]) {
-      const value = el('dd', { 'data-figure': key }, '0');
+      // No delay before the first message: a dash, not a 0 that reads as instant.
+      const value = el('dd', { 'data-figure': key }, key === 'delay' ? '–' : '0');
       table.append(el('dt', {}, label), value);
       this.figures[key] = value;
     }
@@ -191,10 +201,20 @@ export class Panel {
           this.#reconnects.push(performance.now());
           this.#lastLoss = this.logLine.textContent ?? '';
         }
-        this.stateBadge.textContent = state;
-        this.stateBadge.dataset.state = state;
+        // Open again: "reconnecting in … ms" is over, and must not stay under an OPEN badge.
+        if (state === 'OPEN' && this.logLine.textContent?.startsWith('reconnecting in'))
+          this.logLine.textContent = 'open again';
+        this.#showState();
       },
-      onSpan: (span) => this.timeline.span(span),
+      onSpan: (span) => {
+        this.timeline.span(span);
+        if (span.end === undefined) this.#openSpan = span;
+        else if (this.#openSpan === span) {
+          this.#openSpan = undefined;
+          this.#waiting = false;
+          this.#showState();
+        }
+      },
       onLog: (line) => {
         this.logLine.textContent = line;
       },
@@ -212,6 +232,27 @@ export class Panel {
       }
     });
     return client;
+  }
+
+  /** The badge: the client's state, or that its request waits for a connection. */
+  #showState() {
+    const state = this.client?.state ?? this.stateBadge.dataset.state ?? 'CLOSED';
+    const text = this.#waiting ? WAITING_BADGE : state;
+    if (this.stateBadge.textContent !== text) this.stateBadge.textContent = text;
+    this.stateBadge.dataset.state = this.#waiting ? 'WAITING' : state;
+  }
+
+  /**
+   * How long the client's request has waited for an answer the server gives at once (a
+   * poll it does not hold), ms; 0 when none waits. A held request or a stream that has not
+   * opened is not counted: a held poll's silence is the technique's, and a buffering proxy
+   * holds a stream's first bytes too (the lag check below speaks for those).
+   * @param {number} now
+   */
+  #waitedMs(now) {
+    const span = this.#openSpan;
+    if (span?.kind !== 'request' || this.technique.capabilities.holdsRequest) return 0;
+    return now - span.start;
   }
 
   /** @param {string} text */
@@ -264,6 +305,16 @@ export class Panel {
     if (!client || client.state === 'CLOSED') return this.#say('');
     if (this.newestId >= newestAnywhere) this.#behindSince = undefined;
     else this.#behindSince ??= now;
+    const waited = this.#waitedMs(now);
+    const waiting = waited > WAITING_SHOWN_AFTER_MS;
+    if (waiting !== this.#waiting) {
+      this.#waiting = waiting;
+      this.#showState();
+    }
+    if (waiting)
+      return this.#say(
+        `no answer for ${Math.round(waited / 1000)} s to a request the server answers at once: the browser is most likely holding it until one of its six connections per host (HTTP/1.1) is free. Another tab of this server?`,
+      );
     if (client.state === 'CONNECTING' && client.failedAttempts >= FAILURES_SHOWN_AFTER)
       return this.#say(
         `${client.failedAttempts} attempts failed in a row; the last: ${client.lastFailure || 'no reason given'}`,

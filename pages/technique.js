@@ -53,11 +53,33 @@ async function showTranscript() {
     if (!answer.ok) throw new Error(transcript.message);
     request.textContent = transcript.request;
     response.textContent = transcript.response || '(nothing yet: the server is holding the request)';
-    note.textContent = `recorded just now from this server, over ${transcript.protocol}: ${transcript.responseBytes} bytes came back in 0.7 s. ${protocolNote(transcript.protocol)}`;
+    note.textContent = `recorded just now from this server, over ${transcript.protocol}: ${timing(transcript)}. ${protocolNote(transcript.protocol)}`;
     if (techniqueById(technique)?.capabilities.upgrades) await showHandshake(transcript);
   } catch (error) {
     note.textContent = `could not record a transcript: ${/** @type {Error} */ (error).message}`;
   }
+}
+
+/**
+ * What the recording measured, in words: for a held request, how long it waited and what
+ * ended the wait; otherwise, how many bytes came back and when.
+ * @param {{ responseBytes: number, firstByteMs: number | null, elapsedMs: number, publishedAtMs?: number | null }} transcript
+ */
+function timing({ responseBytes, firstByteMs, elapsedMs, publishedAtMs }) {
+  const bytes = `${responseBytes.toLocaleString('en')}\u00a0B`;
+  if (publishedAtMs !== undefined && firstByteMs !== null) {
+    const held = `the server held the request for ${seconds(firstByteMs)}`;
+    if (publishedAtMs === null) return `${held}, until another client published a message; then it answered (${bytes})`;
+    const after = `${Math.max(0, firstByteMs - publishedAtMs)}\u00a0ms`;
+    return `${held}: this recording published a message ${seconds(publishedAtMs)} in, and the answer (${bytes}) came ${after} later`;
+  }
+  if (firstByteMs === null) return `nothing came back in ${seconds(elapsedMs)}`;
+  return `${bytes} came back, the first after ${seconds(firstByteMs)}, over the ${seconds(elapsedMs)} it listened`;
+}
+
+/** @param {number} ms */
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(2)}\u00a0s`;
 }
 
 async function showClientCode() {

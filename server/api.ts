@@ -11,7 +11,13 @@ import { type ConnectionGuard, descriptorFigures } from './connections.ts';
 import { checkPublish } from './message.ts';
 import { clientOf } from './plugins/wire-meter.ts';
 import { redact } from './redact.ts';
-import { type UpgradeTranscript, recordTranscript, selfAddress } from './transcript.ts';
+import {
+  HELD_TRANSCRIPT_MESSAGE,
+  type UpgradeTranscript,
+  recordHeldExchange,
+  recordTranscript,
+  selfAddress,
+} from './transcript.ts';
 import type { Transport } from './transport.ts';
 import type { WireMeter } from './wire.ts';
 
@@ -78,8 +84,9 @@ export async function api(
   });
 
   // A real exchange with this very server, for the technique pages: the latest message
-  // (if any) as the technique delivers it, with every header. For a technique that
-  // upgrades, the same handshake refused too, each way recorded at once (the good one
+  // (if any) as the technique delivers it, with every header; for a technique that holds
+  // the request without streaming, a request held at the head until a message is
+  // published. For a technique that upgrades, the same handshake refused too, each way recorded at once (the good one
   // listens for TRANSCRIPT_LISTEN_MS, the refusals end sooner).
   app.get<{ Params: { technique: string } }>('/api/transcripts/:technique', async (request, reply) => {
     const transport = transports.find((candidate) => candidate.id === request.params.technique);
@@ -87,10 +94,18 @@ export async function api(
       throw new UnknownTechnique(JSON.stringify(request.params.technique), transports.map((t) => t.id).join(', '));
     const address = app.server.address();
     const target = address ? selfAddress(address) : { host: config.host, port: config.port };
-    const since = Math.max(0, feed.lastId - 1);
-    const path = `/api/${transport.id}?since=${since}&epoch=${feed.epoch}`;
     reply.header('cache-control', 'no-store');
     const secure = config.tls;
+    const { holdsRequest, streams } = transport.capabilities;
+    if (holdsRequest && !streams) {
+      // Asked from the head, the request is held; the recording's own message ends the
+      // hold, and counts against the caller's publish limit like any publish.
+      limitPublish(request.raw, undefined);
+      const head = `/api/${transport.id}?since=${feed.lastId}&epoch=${feed.epoch}`;
+      return recordHeldExchange(target, head, () => feed.publish(HELD_TRANSCRIPT_MESSAGE), secure);
+    }
+    const since = Math.max(0, feed.lastId - 1);
+    const path = `/api/${transport.id}?since=${since}&epoch=${feed.epoch}`;
     if (!transport.capabilities.upgrades) return recordTranscript(target, path, { upgrade: false, tls: secure });
     const [good, foreignOrigin, wrongVersion] = await Promise.all([
       recordTranscript(target, path, { upgrade: true, tls: secure }),

@@ -19,6 +19,10 @@ const PUBLISH_KEYS = new Set(['author', 'text']);
 // Names are one line: no C0/C1 control characters (tab and newline included).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+// What draws nothing: white space, format characters (U+200B-U+200D, U+2060, U+FEFF, ...),
+// the other default-ignorables (U+115F and U+3164, the Hangul fillers) and the blank
+// Braille pattern. A text or author made only of these shows as an empty line from nobody.
+const INVISIBLE_ONLY = /^[\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]+$/u;
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -52,14 +56,20 @@ export function checkPublish(
   }
   if (CONTROL_CHARS.test(author)) return { ok: false, message: '"author" must not contain control characters' };
   if (!author.isWellFormed()) return { ok: false, message: '"author" is not well-formed Unicode (lone surrogate)' };
+  if (INVISIBLE_ONLY.test(author)) return { ok: false, message: invisible('author') };
 
   if (text.length === 0) return { ok: false, message: '"text" must not be empty' };
   if (!text.isWellFormed()) return { ok: false, message: '"text" is not well-formed Unicode (lone surrogate)' };
+  if (INVISIBLE_ONLY.test(text)) return { ok: false, message: invisible('text') };
   const textBytes = Buffer.byteLength(text, 'utf8');
   if (textBytes > limits.maxTextBytes) {
     return { ok: false, message: `"text" is ${textBytes} bytes of UTF-8; the limit is ${limits.maxTextBytes}` };
   }
   return { ok: true, value: { author, text } };
+}
+
+function invisible(field: 'author' | 'text'): string {
+  return `"${field}" must show something: only spaces or invisible characters (such as U+200B) is refused`;
 }
 
 function typeName(value: unknown): string {

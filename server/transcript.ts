@@ -9,6 +9,18 @@ import tls from 'node:tls';
 
 /** How long a transcript listens to a response that does not end by itself, ms. */
 export const TRANSCRIPT_LISTEN_MS = 700;
+/**
+ * For a technique that holds a request without streaming (a long poll): how long the
+ * request is held at the head of the feed before the recording publishes a message, ms.
+ * Long enough to see the hold from across a room, short enough to wait for.
+ */
+export const HOLD_BEFORE_PUBLISH_MS = 1500;
+/** The message the recording of a held request publishes, so that the hold ends. */
+export const HELD_TRANSCRIPT_MESSAGE = {
+  author: 'transcript',
+  text: 'published while the request was held',
+} as const;
+
 /** Bytes of response kept; the rest is cut (a replayed history can be long). */
 export const TRANSCRIPT_MAX_BYTES = 6000;
 
@@ -26,6 +38,16 @@ export interface Transcript {
    * sends the same fields as binary frames, HPACK-compressed).
    */
   protocol: 'http/1.1' | 'http/1.1 over TLS';
+  /** From the request's last byte written to the response's first byte read, ms (null: none came). */
+  firstByteMs: number | null;
+  /** From the request's last byte written to the end of the recording, ms. */
+  elapsedMs: number;
+}
+
+/** A held exchange: the request waited at the head of the feed until a message was published. */
+export interface HeldTranscript extends Transcript {
+  /** When the recording published its message, ms after the request was written (null: another publish ended the hold first). */
+  publishedAtMs: number | null;
 }
 
 /** How a transcript is recorded. */
@@ -36,6 +58,10 @@ export interface TranscriptOptions {
   failure?: HandshakeFailure;
   /** Over TLS, asking for HTTP/1.1 by ALPN: the server serves TLS only (npm start -- --tls). */
   tls?: boolean;
+  /** How long to listen for the answer, ms; TRANSCRIPT_LISTEN_MS by default. */
+  listenMs?: number;
+  /** Called once the request has been written whole. */
+  onSent?: () => void;
 }
 
 /**
@@ -108,7 +134,7 @@ function connectTo(target: SelfAddress, secure: boolean): Socket {
 export function recordTranscript(
   target: SelfAddress,
   path: string,
-  { upgrade, failure, tls: secure = false }: TranscriptOptions,
+  { upgrade, failure, tls: secure = false, listenMs = TRANSCRIPT_LISTEN_MS, onSent }: TranscriptOptions,
 ): Promise<Transcript> {
   const lines = [
     `GET ${path} HTTP/1.1`,
@@ -133,22 +159,70 @@ export function recordTranscript(
   return new Promise((resolve, reject) => {
     const socket = connectTo(target, secure);
     const chunks: Buffer[] = [];
+    let sentAt = performance.now();
+    let firstByteMs: number | null = null;
     const finish = () => {
       clearTimeout(timer);
       socket.destroy();
       const raw = Buffer.concat(chunks);
       const protocol = secure ? 'http/1.1 over TLS' : 'http/1.1';
-      resolve({ request, response: readable(raw), responseBytes: raw.length, protocol });
+      const elapsedMs = Math.round(performance.now() - sentAt);
+      resolve({ request, response: readable(raw), responseBytes: raw.length, protocol, firstByteMs, elapsedMs });
     };
-    const timer = setTimeout(finish, TRANSCRIPT_LISTEN_MS);
-    socket.on(secure ? 'secureConnect' : 'connect', () => socket.write(request));
-    socket.on('data', (chunk) => chunks.push(chunk));
+    const timer = setTimeout(finish, listenMs);
+    socket.on(secure ? 'secureConnect' : 'connect', () =>
+      socket.write(request, () => {
+        sentAt = performance.now();
+        onSent?.();
+      }),
+    );
+    socket.on('data', (chunk) => {
+      firstByteMs ??= Math.round(performance.now() - sentAt);
+      chunks.push(chunk);
+    });
     socket.on('end', finish);
     socket.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
     });
   });
+}
+
+/**
+ * Records a request held at the head of the feed (`path` asks for what comes after the
+ * newest message): HOLD_BEFORE_PUBLISH_MS after it is written, `publishWhileHeld` runs,
+ * and the answer it causes is recorded. The hold shown is the one measured, first byte
+ * and all, not a figure written into the page.
+ */
+export async function recordHeldExchange(
+  target: SelfAddress,
+  path: string,
+  publishWhileHeld: () => Promise<unknown>,
+  secure = false,
+): Promise<HeldTranscript> {
+  let publishedAtMs: number | null = null;
+  let publishing: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const held = () => {
+    const sentAt = performance.now();
+    timer = setTimeout(() => {
+      publishedAtMs = Math.round(performance.now() - sentAt);
+      // Settled before the recording ends; its refusal is kept, not left unhandled meanwhile.
+      publishing = publishWhileHeld().then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      );
+    }, HOLD_BEFORE_PUBLISH_MS);
+  };
+  try {
+    const listenMs = HOLD_BEFORE_PUBLISH_MS + 3 * TRANSCRIPT_LISTEN_MS;
+    const transcript = await recordTranscript(target, path, { upgrade: false, tls: secure, listenMs, onSent: held });
+    const refused = await publishing;
+    if (refused) throw (refused as { error: unknown }).error;
+    return { ...transcript, publishedAtMs };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The response as text; after a 101, each WebSocket frame on a line of its own, described. */

@@ -104,6 +104,12 @@ const BAD_FRAMES: [string, string | Buffer, RegExp][] = [
   ['a text over 4096 bytes', JSON.stringify({ type: 'publish', author: 'ada', text: 'x'.repeat(4097) }), /4097 bytes/],
   ['an author of 33 characters', JSON.stringify({ type: 'publish', author: 'a'.repeat(33), text: 'hi' }), /got 33/],
   ['a lone surrogate', '{"type":"publish","author":"ada","text":"\\udc00"}', /well-formed/],
+  [
+    'a text of zero-width spaces',
+    '{"type":"publish","author":"ada","text":"\\u200b\\u200b"}',
+    /"text" must show something/,
+  ],
+  ['an author of spaces', '{"type":"publish","author":" \\u2060 ","text":"hi"}', /"author" must show something/],
   ['a ref that is not a string', '{"type":"publish","author":"ada","text":"hi","ref":5}', /"ref" must be a string/],
   ['a binary frame', Buffer.from('{"type":"publish","author":"ada","text":"hi"}'), /binary frames are not accepted/],
 ];

@@ -32,10 +32,16 @@ export function escapeForScript(json) {
 
 /** How each thing is written in the document. Short aliases (`m`, `c`) keep the per-message overhead small. */
 export const scriptStream = Object.freeze({
-  /** Once, right after the headers: the document's head, and the aliases spelled out. */
+  /**
+   * Once, right after the headers: the document's head, and the aliases spelled out. Opened
+   * in a tab of its own, the document has no parent page to call (its `parent` is itself):
+   * it then says so and shows each call as a line of text, rather than throwing at each one.
+   */
   open: () =>
     '<!doctype html><html><head><meta charset="utf-8"><title>forever iframe</title></head><body>\n' +
-    `<script>var m = parent.${SCRIPT_CALLBACKS.message}, c = parent.${SCRIPT_CALLBACKS.event};</script>\n`,
+    `<script>var m = parent.${SCRIPT_CALLBACKS.message}, c = parent.${SCRIPT_CALLBACKS.event};` +
+    'if (!m || !c) { m = c = function (x) { document.body.appendChild(document.createElement("pre")).textContent = JSON.stringify(x); };' +
+    ' document.body.appendChild(document.createElement("p")).textContent = "This document is meant for a hidden iframe that a page calls back; opened alone, it shows each call as text."; }</script>\n',
   /** @param {string} json the message's payload */
   message: (json) => `<script>m(${escapeForScript(json)})</script>\n`,
   /** @param {ControlEvent} event; an `end` also closes the document */
