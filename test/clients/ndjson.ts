@@ -7,12 +7,13 @@ import { NdjsonParser } from '../../server/contract/formats/ndjson.js';
 import type { Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
+import { labFetch } from '../tls-fetch.ts';
 
 /** Opens the stream of `technique`; resolves once its headers have arrived. */
 export async function ndjsonClient(technique: Technique, url: string, options: ClientOptions): Promise<FeedClient> {
   const client = clientState(technique, options);
   const abort = new AbortController();
-  const response = await fetch(endpoint(url, technique, options), { signal: abort.signal });
+  const response = await labFetch(endpoint(url, technique, options), { signal: abort.signal });
   if (response.status !== 200 || !response.body) throw new Error(`${technique.id} answered ${response.status}`);
   const reader = response.body.getReader();
   const done = (async () => {
