@@ -48,8 +48,10 @@ export interface ClassroomFigures {
 
 /** One client (one page, or one of its extra clients) as `GET /api/classroom` lists it. */
 export interface ClassroomClient {
-  /** The last four characters of its id: enough to tell two guests apart, not to act as one. */
+  /** The last four characters of its page's id: enough to tell two guests apart, not to act as one. */
   tag: string;
+  /** For a page's extra client (the auto panel's `auto1`), which one; null for the page's own panels. */
+  part: string | null;
   nick: string | null;
   node: string;
   /** Per technique id, for the techniques it used. */
@@ -65,6 +67,7 @@ export interface NodeReport {
 
 /** Per technique, and for the room: the sums of every listed client. */
 export interface ClassroomTotals {
+  /** Clients using the technique; for the room, pages (a page's extra clients are not counted again). */
   clients: number;
   requests: number;
   bytes: number;
@@ -227,15 +230,18 @@ export class Classroom {
       };
       seen.previous.set(id, { at: now, requests: c.httpRequests, bytes: bytesIn + bytesOut });
     }
-    return { tag: client.slice(-4), nick: seen.nick ?? this.#parentNick(client), node: this.node, techniques };
-  }
-
-  /** A page's extra clients (`<page id>-<suffix>`, the auto panel's) go under the page's nickname. */
-  #parentNick(client: string): string | null {
+    // A page's extra clients (`<page id>-<part>`, the auto panel's) go under the page's tag and nickname.
     const dash = client.lastIndexOf('-');
-    if (dash <= 0) return null;
-    const parent = this.#seen.get(client.slice(0, dash));
-    return parent?.nick ? `${parent.nick} (${client.slice(dash + 1)})` : null;
+    const page = dash > 0 ? this.#seen.get(client.slice(0, dash)) : undefined;
+    if (page && seen.nick === null)
+      return {
+        tag: client.slice(0, dash).slice(-4),
+        part: client.slice(dash + 1),
+        nick: page.nick,
+        node: this.node,
+        techniques,
+      };
+    return { tag: client.slice(-4), part: null, nick: seen.nick, node: this.node, techniques };
   }
 }
 
@@ -245,7 +251,8 @@ export function totals(nodes: readonly NodeReport[]): Pick<ClassroomAnswer, 'byT
   const room = { ...emptyTotals(), delays: [] as number[] };
   for (const { clients } of nodes) {
     for (const client of clients) {
-      room.clients += 1;
+      // The room counts pages (students); a technique counts every client using it.
+      if (client.part === null) room.clients += 1;
       for (const [id, figures] of Object.entries(client.techniques)) {
         byTechnique[id] ??= { ...emptyTotals(), delays: [] };
         for (const sum of [byTechnique[id], room]) {
