@@ -65,7 +65,8 @@ const cards = new Map(
     const table = el('table', { class: 'classroom-table' });
     const head = el('thead');
     const row = el('tr');
-    for (const label of ['who', 'node', 'requests', 'bytes', 'req/s', 'delay']) row.append(el('th', {}, label));
+    for (const label of ['who', 'node', 'requests', 'bytes', 'req/s', 'delay'])
+      row.append(el('th', { 'data-figure': label }, label));
     head.append(row);
     const body = el('tbody');
     table.append(head, body);
@@ -98,25 +99,28 @@ export function render(answer) {
     }),
   );
 
+  cardsRoot.dataset.nodes = String(answer.nodes.length);
+  // In a stable order (by name, then tag), not the server's most-recent-last: rows that
+  // swap places every second cannot be read from the back of the room.
+  const listed = answer.nodes.flatMap((node) => node.clients.map((client) => ({ node, client })));
+  listed.sort((a, b) => whoIs(a.client).localeCompare(whoIs(b.client)) || a.node.node.localeCompare(b.node.node));
   for (const [id, { summary, body }] of cards) {
     const totals = answer.byTechnique[id];
     summary.textContent = totals ? totalsInWords(totals) : 'nobody';
     const rows = [];
-    for (const node of answer.nodes) {
-      for (const client of node.clients) {
-        const figures = client.techniques[id];
-        if (!figures) continue;
-        const row = el('tr', { 'data-client': client.tag, 'data-open': String(figures.open) });
-        row.append(
-          el('td', { 'data-figure': 'who' }, whoIs(client)),
-          el('td', { 'data-figure': 'node' }, node.node),
-          el('td', { 'data-figure': 'requests' }, String(figures.requests)),
-          el('td', { 'data-figure': 'bytes' }, formatBytes(figures.bytesIn + figures.bytesOut)),
-          el('td', { 'data-figure': 'rate' }, formatRate(figures.requestsPerS)),
-          el('td', { 'data-figure': 'delay' }, formatDelay(figures.delayMs)),
-        );
-        rows.push(row);
-      }
+    for (const { node, client } of listed) {
+      const figures = client.techniques[id];
+      if (!figures) continue;
+      const row = el('tr', { 'data-client': client.tag, 'data-open': String(figures.open) });
+      row.append(
+        el('td', { 'data-figure': 'who' }, whoIs(client)),
+        el('td', { 'data-figure': 'node' }, node.node),
+        el('td', { 'data-figure': 'requests' }, String(figures.requests)),
+        el('td', { 'data-figure': 'bytes' }, formatBytes(figures.bytesIn + figures.bytesOut)),
+        el('td', { 'data-figure': 'rate' }, formatRate(figures.requestsPerS)),
+        el('td', { 'data-figure': 'delay' }, formatDelay(figures.delayMs)),
+      );
+      rows.push(row);
     }
     body.replaceChildren(...rows);
   }

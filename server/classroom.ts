@@ -19,7 +19,7 @@ import { BadClassroomReport, ClassroomReportTooSoon } from './errors.ts';
 import { clientOf } from './plugins/wire-meter.ts';
 import { nickOf } from './presence.ts';
 import type { SharedClassroom } from './redis-classroom.ts';
-import { MAX_CLIENTS, type WireMeter } from './wire.ts';
+import { MAX_CLIENTS, type WireCounters, type WireMeter } from './wire.ts';
 
 /** How long a client with nothing open stays listed after its last request ended, ms: the chat's grace, which outlasts the slowest poll interval the page offers (5 s). */
 export const LEAVE_AFTER_MS = PRESENCE_GRACE_MS;
@@ -27,6 +27,8 @@ export const LEAVE_AFTER_MS = PRESENCE_GRACE_MS;
 export const SAMPLE_MS = 1000;
 /** How often one client may report its delays, ms (the pages report every 2 s). */
 export const REPORT_EVERY_MS = 1000;
+/** How long after the last look at the list this node keeps sampling, ms (always, on Redis: another node may be looked at). */
+export const WATCHED_MS = 60_000;
 /** Clients one node lists (the most recently active); the rest are counted, not listed. */
 export const MAX_LISTED = 200;
 /** The largest delay a page may report, ms: beyond it the page's clock is wrong, not the wire. */
@@ -109,6 +111,8 @@ export class Classroom {
   #mine: NodeReport;
   #cached: { at: number; nodes: Promise<NodeReport[]> } | null = null;
   readonly #sampler: NodeJS.Timeout;
+  #watchedAt = Number.NEGATIVE_INFINITY;
+  #sampledAt = Number.NEGATIVE_INFINITY;
 
   /** How long a client with nothing open stays listed after its last request ended, ms. */
   readonly leaveAfterMs: number;
@@ -165,6 +169,9 @@ export class Classroom {
 
   /** Every node's clients (this node's alone without Redis, or when Redis does not answer), with the totals. */
   async answer(): Promise<ClassroomAnswer> {
+    const now = Date.now();
+    this.#watchedAt = now;
+    if (now - this.#sampledAt >= SAMPLE_MS) this.#sample(now);
     const nodes = await this.#nodes();
     return { node: this.node, leaveAfterMs: this.leaveAfterMs, sampleMs: SAMPLE_MS, nodes, ...totals(nodes) };
   }
@@ -191,8 +198,10 @@ export class Classroom {
     return nodes;
   }
 
-  #sample(): void {
-    const now = Date.now();
+  #sample(now = Date.now()): void {
+    // Nobody looking, and nobody else could: no need to count (the bench's server runs this).
+    if (!this.#shared && now - this.#watchedAt > WATCHED_MS) return;
+    this.#sampledAt = now;
     const here: [string, Seen][] = [];
     for (const [client, seen] of this.#seen) {
       if (seen.open === 0 && now - seen.lastSeen > this.leaveAfterMs) this.#seen.delete(client);
@@ -201,15 +210,15 @@ export class Classroom {
     // The most recently active last in the Map: keep those.
     const listed = here.slice(-MAX_LISTED);
     // A page that has only asked for figures so far used no technique: nothing to list yet.
+    const counters = this.#wire.snapshotClients(listed.map(([client]) => client));
     const clients = listed
-      .map(([client, seen]) => this.#figures(client, seen, now))
+      .map(([client, seen]) => this.#figures(client, seen, counters.get(client) ?? {}, now))
       .filter((client) => Object.keys(client.techniques).length > 0);
     this.#mine = { node: this.node, clients, unlisted: here.length - listed.length };
     if (this.#shared) this.#shared.write(this.#mine, now + SAMPLE_MS * 3).catch(() => {});
   }
 
-  #figures(client: string, seen: Seen, now: number): ClassroomClient {
-    const counters = this.#wire.snapshot(client);
+  #figures(client: string, seen: Seen, counters: Record<string, WireCounters>, now: number): ClassroomClient {
     const techniques: Record<string, ClassroomFigures> = {};
     for (const id of this.#techniques) {
       const c = counters[id];
@@ -217,14 +226,16 @@ export class Classroom {
       const bytesIn = c.bytesIn.headers + c.bytesIn.body;
       const bytesOut = c.bytesOut.headers + c.bytesOut.body;
       const previous = seen.previous.get(id);
-      const seconds = previous ? (now - previous.at) / 1000 : 0;
+      // A sample from before a pause in sampling (nobody was looking) would average the pause in.
+      const fresh = previous && now - previous.at <= 3 * SAMPLE_MS ? previous : undefined;
+      const seconds = fresh ? (now - fresh.at) / 1000 : 0;
       const rate = (delta: number) => (seconds > 0 ? Math.max(0, delta) / seconds : 0);
       techniques[id] = {
         requests: c.httpRequests,
         bytesIn,
         bytesOut,
-        requestsPerS: rate(c.httpRequests - (previous?.requests ?? 0)),
-        bytesPerS: rate(bytesIn + bytesOut - (previous?.bytes ?? 0)),
+        requestsPerS: rate(c.httpRequests - (fresh?.requests ?? 0)),
+        bytesPerS: rate(bytesIn + bytesOut - (fresh?.bytes ?? 0)),
         open: c.activeRequests,
         delayMs: seen.delays[id] ?? null,
       };
