@@ -13,7 +13,7 @@ const REFRESH_MS = 1000;
  * @typedef {{ requests: number, bytesIn: number, bytesOut: number, requestsPerS: number, bytesPerS: number, open: number, delayMs: number | null }} Figures
  * @typedef {{ tag: string, part: string | null, nick: string | null, node: string, techniques: Record<string, Figures> }} Client
  * @typedef {{ clients: number, requests: number, bytes: number, requestsPerS: number, bytesPerS: number, delayMs: number | null }} Totals
- * @typedef {{ node: string, leaveAfterMs: number, sampleMs: number, nodes: { node: string, clients: Client[], unlisted: number }[], byTechnique: Record<string, Totals>, room: Totals }} Answer
+ * @typedef {{ node: string, leaveAfterMs: number, sampleMs: number, rateWindowMs: number, nodes: { node: string, clients: Client[], unlisted: number }[], byTechnique: Record<string, Totals>, room: Totals }} Answer
  */
 
 /** @param {string} id */
@@ -82,7 +82,7 @@ export function render(answer) {
     answer.room.clients === 0
       ? 'Nobody is connected yet.'
       : `The room: ${totalsInWords(answer.room, 'student')}, ${formatBytes(answer.room.bytes)} so far.`;
-  freshness.textContent = `Updated every ${answer.sampleMs / 1000} s; a page that closes leaves the list within ${answer.leaveAfterMs / 1000} s. Delays are each page's median, as it reported it.`;
+  freshness.textContent = `Updated every ${answer.sampleMs / 1000} s; rates over the last ${answer.rateWindowMs / 1000} s; a page that closes leaves the list within ${answer.leaveAfterMs / 1000} s. Delays are each page's median, as it reported it.`;
 
   nodesBody.replaceChildren(
     ...answer.nodes.map((node) => {

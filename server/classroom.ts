@@ -25,6 +25,8 @@ import { MAX_CLIENTS, type WireCounters, type WireMeter } from './wire.ts';
 export const LEAVE_AFTER_MS = PRESENCE_GRACE_MS;
 /** How often each node samples its clients' counters (and shares them), ms: the list is this fresh. */
 export const SAMPLE_MS = 1000;
+/** The window rates are averaged over, ms: a poller asking once a second shows 1/s, not 0 or 2 by the sample's luck. */
+export const RATE_WINDOW_MS = 5000;
 /** How often one client may report its delays, ms (the pages report every 2 s). */
 export const REPORT_EVERY_MS = 1000;
 /** How long after the last look at the list this node keeps sampling, ms (always, on Redis: another node may be looked at). */
@@ -39,7 +41,7 @@ export interface ClassroomFigures {
   requests: number;
   bytesIn: number;
   bytesOut: number;
-  /** Requests and bytes (in + out) per second over the last sample. */
+  /** Requests and bytes (in + out) per second over the last RATE_WINDOW_MS (less for a client that just came). */
   requestsPerS: number;
   bytesPerS: number;
   /** Requests or connections open now. */
@@ -85,6 +87,7 @@ export interface ClassroomAnswer {
   node: string;
   leaveAfterMs: number;
   sampleMs: number;
+  rateWindowMs: number;
   nodes: NodeReport[];
   byTechnique: Record<string, ClassroomTotals>;
   room: ClassroomTotals;
@@ -96,8 +99,8 @@ interface Seen {
   nick: string | null;
   delays: Record<string, number>;
   reportedAt: number;
-  /** The counters at the previous sample, for rates. */
-  previous: Map<string, { at: number; requests: number; bytes: number }>;
+  /** Per technique, the counters of the samples of the last RATE_WINDOW_MS, oldest first, for rates. */
+  samples: Map<string, { at: number; requests: number; bytes: number }[]>;
 }
 
 /** The clients this node serves now, their figures, and the room as every node sees it. */
@@ -137,7 +140,7 @@ export class Classroom {
         const oldest = this.#seen.keys().next().value;
         if (oldest !== undefined) this.#seen.delete(oldest);
       }
-      seen = { open: 0, lastSeen: Date.now(), nick: null, delays: {}, reportedAt: 0, previous: new Map() };
+      seen = { open: 0, lastSeen: Date.now(), nick: null, delays: {}, reportedAt: 0, samples: new Map() };
     }
     this.#seen.set(client, seen);
     if (nick !== undefined) seen.nick = nick;
@@ -173,7 +176,14 @@ export class Classroom {
     this.#watchedAt = now;
     if (now - this.#sampledAt >= SAMPLE_MS) this.#sample(now);
     const nodes = await this.#nodes();
-    return { node: this.node, leaveAfterMs: this.leaveAfterMs, sampleMs: SAMPLE_MS, nodes, ...totals(nodes) };
+    return {
+      node: this.node,
+      leaveAfterMs: this.leaveAfterMs,
+      sampleMs: SAMPLE_MS,
+      rateWindowMs: RATE_WINDOW_MS,
+      nodes,
+      ...totals(nodes),
+    };
   }
 
   async close(): Promise<void> {
@@ -225,9 +235,9 @@ export class Classroom {
       if (!c || c.httpRequests === 0) continue;
       const bytesIn = c.bytesIn.headers + c.bytesIn.body;
       const bytesOut = c.bytesOut.headers + c.bytesOut.body;
-      const previous = seen.previous.get(id);
-      // A sample from before a pause in sampling (nobody was looking) would average the pause in.
-      const fresh = previous && now - previous.at <= 3 * SAMPLE_MS ? previous : undefined;
+      // Samples older than the window go, and so does a pause in sampling (nobody was looking).
+      const samples = (seen.samples.get(id) ?? []).filter((sample) => now - sample.at <= RATE_WINDOW_MS);
+      const fresh = samples[0];
       const seconds = fresh ? (now - fresh.at) / 1000 : 0;
       const rate = (delta: number) => (seconds > 0 ? Math.max(0, delta) / seconds : 0);
       techniques[id] = {
@@ -239,7 +249,8 @@ export class Classroom {
         open: c.activeRequests,
         delayMs: seen.delays[id] ?? null,
       };
-      seen.previous.set(id, { at: now, requests: c.httpRequests, bytes: bytesIn + bytesOut });
+      samples.push({ at: now, requests: c.httpRequests, bytes: bytesIn + bytesOut });
+      seen.samples.set(id, samples);
     }
     // A page's extra clients (`<page id>-<part>`, the auto panel's) go under the page's tag and nickname.
     const dash = client.lastIndexOf('-');
