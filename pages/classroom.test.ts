@@ -87,6 +87,13 @@ describe('the classroom view in Chromium', needs(CHROMIUM), () => {
       .waitFor({ timeout: 5000 });
     if (process.env.CLASSROOM_SCREENSHOT) await teacher.screenshot({ path: SCREENSHOT, fullPage: true });
 
+    // A teacher on a phone: the cards stack, nothing runs off the side of the page.
+    await teacher.setViewportSize({ width: 360, height: 800 });
+    const wide = await teacher.evaluate(
+      "[document.documentElement, ...document.querySelectorAll('.room-technique, .room-nodes')].filter((e) => e.scrollWidth > e.clientWidth).map((e) => (e.className || e.tagName) + ': ' + e.scrollWidth + ' > ' + e.clientWidth)",
+    );
+    assert.deepEqual(wide, [], 'nothing wider than the screen, nor scrolling sideways, at 360 px');
+
     const closedAt = Date.now();
     await laptops[2]?.close();
     for (const technique of techniques)
