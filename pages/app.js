@@ -7,6 +7,7 @@
 import { techniques } from '/contract/techniques.js';
 import { CLOCK_RESAMPLE_AFTER_MS, ServerClock } from './clock.js';
 import { AutoPanel } from './auto/auto-panel.js';
+import { reportDelays } from './classroom-report.js';
 import { anotherTabIsOpen, greeting, notListedNotice, renderPresence, showSecondTabNotice } from './chat.js';
 import { Panel, el } from './panel.js';
 import { multiplexed, pageProtocol, watchRequestProtocols } from './protocol.js';
@@ -224,6 +225,8 @@ function watchPanels() {
 let statsTimer = /** @type {ReturnType<typeof setInterval> | undefined} */ (undefined);
 let watchTimer = /** @type {ReturnType<typeof setInterval> | undefined} */ (undefined);
 let frame = 0;
+/** Stops the classroom's delay reports (/classroom.html). */
+let stopReporting = () => {};
 function draw() {
   for (const panel of panels) panel.timeline.draw();
   frame = requestAnimationFrame(draw);
@@ -241,6 +244,7 @@ function start() {
   }, STATS_EVERY_MS);
   watchTimer = setInterval(watchPanels, 1000);
   frame = requestAnimationFrame(draw);
+  stopReporting = reportDelays(clientId, panels);
 }
 
 // Close every connection when the page goes away (and reopen after back/forward), so a
@@ -253,6 +257,7 @@ window.addEventListener('pagehide', () => {
   clearInterval(watchTimer);
   clearInterval(tickerTimer);
   cancelAnimationFrame(frame);
+  stopReporting();
 });
 window.addEventListener('pageshow', (event) => {
   if (event.persisted) start();

@@ -264,6 +264,11 @@ export class Panel {
     console.error(text);
   }
 
+  /** The median delay of the messages this panel has shown, ms; null before the first (the classroom's report). */
+  get delayMedian() {
+    return this.#delays.length === 0 ? null : median(this.#delays);
+  }
+
   /** @param {Message} message */
   #show(message) {
     const delay = this.serverNow() - message.ts;

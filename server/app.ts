@@ -7,6 +7,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { api } from './api.ts';
 import { Blocks, blocksApi } from './blocks.ts';
+import { Classroom, classroomApi } from './classroom.ts';
 import { type Config, DEFAULT_CONFIG, checkConsistency } from './config.ts';
 import type { ConnectionGuard } from './connections.ts';
 import { echo } from './echo.ts';
@@ -21,6 +22,7 @@ import { shutdown } from './plugins/shutdown.ts';
 import { wireMeter } from './plugins/wire-meter.ts';
 import { PRESENCE_GRACE_MS } from './contract/defaults.js';
 import { Presence, nickOf } from './presence.ts';
+import { redisClassroom } from './redis-classroom.ts';
 import { redisPresence } from './redis-presence.ts';
 import { clientOf } from './plugins/wire-meter.ts';
 import { QuietRequestLog } from './quiet-request-log.ts';
@@ -51,6 +53,8 @@ export interface AppOptions {
   certificate?: Certificate;
   /** How long a chatter stays online after its last request or connection ended, ms; PRESENCE_GRACE_MS by default. */
   presenceGraceMs?: number;
+  /** How long a client with nothing open stays in the classroom's list, ms; LEAVE_AFTER_MS (classroom.ts) by default. */
+  classroomLeaveAfterMs?: number;
 }
 
 export interface RealtimeLab {
@@ -63,6 +67,8 @@ export interface RealtimeLab {
   certificate: Certificate | null;
   /** Who is in the chat on this node (`GET /api/presence`). */
   presence: Presence;
+  /** Who is connected now, by technique and node (`GET /api/classroom`, classroom.ts). */
+  classroom: Classroom;
   /** The lab's block switches per client (`/api/blocks`, blocks.ts). */
   blocks: Blocks;
   /** Says goodbye to every client, for a shutdown: see `FastifyInstance.farewell` (plugins/shutdown.ts). */
@@ -116,6 +122,15 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
       .send({ graceMs: presence.graceMs, online, left: presence.departures() });
   });
   app.addHook('onClose', () => presence.close());
+  // Before the techniques: its hook sees every request that names a client.
+  const techniqueIds = transports.map((transport) => transport.id);
+  const classroom = new Classroom(
+    wire,
+    techniqueIds,
+    options.classroomLeaveAfterMs,
+    config.feed === 'memory' ? undefined : redisClassroom(config.feed, config.redisKeyPrefix),
+  );
+  await classroomApi(app, classroom, techniqueIds);
   const blocks = new Blocks(transports);
   await blocksApi(app, blocks);
   for (const transport of transports) await serveTechnique(app, transport, { feed, config, presence, blocks });
@@ -134,7 +149,18 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   await app.register(fastifyStatic, { root: CONTRACT_DIR, prefix: '/contract/', decorateReply: false });
   await app.register(results, { resultsDir: options.resultsDir });
 
-  return { app, feed, config, certificate, wire, connections, presence, blocks, farewell: () => app.farewell() };
+  return {
+    app,
+    feed,
+    config,
+    certificate,
+    wire,
+    connections,
+    presence,
+    classroom,
+    blocks,
+    farewell: () => app.farewell(),
+  };
 }
 
 /**

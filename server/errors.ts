@@ -147,3 +147,12 @@ export const TechniqueBlocked = createError(
   403,
 );
 export const BadBlocks = createError('RTL_BAD_BLOCKS', '%s', 400);
+/** A delay report (`POST /api/classroom/delays`) that is not `{"delays": {technique: ms}}`, or of no client here. */
+export const BadClassroomReport = createError('RTL_BAD_CLASSROOM_REPORT', '%s', 400);
+/** A client reporting its delays more often than REPORT_EVERY_MS (server/classroom.ts). */
+export const ClassroomReportTooSoon = createRetryLaterError(
+  'RTL_CLASSROOM_REPORT_TOO_SOON',
+  'delays are reported at most once a second: wait %s ms',
+  429,
+  (waitMs: number) => Math.max(1, Math.ceil(waitMs / 1000)),
+);

@@ -160,6 +160,21 @@ export class WireMeter {
     return out;
   }
 
+  /**
+   * The counters of each client named, per technique it used, long-lived requests
+   * brought up to date once for all of them (the classroom's sample; `snapshot(client)`
+   * per client would bring them up to date once per client).
+   */
+  snapshotClients(clients: Iterable<string>): Map<string, Record<string, WireCounters>> {
+    for (const record of this.#busy) this.#flush(record);
+    const out = new Map<string, Record<string, WireCounters>>();
+    for (const client of clients) {
+      const known = this.#clients.get(client);
+      out.set(client, Object.fromEntries([...(known ?? [])].map(([id, counters]) => [id, structuredClone(counters)])));
+    }
+    return out;
+  }
+
   #clientCounters(client: string, technique: string): WireCounters {
     let byTechnique = this.#clients.get(client);
     if (byTechnique) {
