@@ -39,6 +39,18 @@
       ctx.restore();
     },
   });
+  // The same as log-ticks.ts: only 1, 2 and 5 × 10ⁿ on a log axis, so labels never overprint.
+  Chart.register({
+    id: 'logTicks',
+    afterBuildTicks: (_chart, args) => {
+      var scale = args.scale;
+      if (scale.type !== 'logarithmic') return;
+      scale.ticks = scale.ticks.filter((tick) => {
+        var mantissa = tick.value / 10 ** Math.floor(Math.log10(tick.value) + 1e-9);
+        return [1, 2, 5].some((kept) => Math.abs(mantissa - kept) < 1e-6);
+      });
+    },
+  });
   charts.forEach((item) => {
     var canvas = document.querySelector(`canvas[data-chart="${item.name}"]`);
     if (!canvas) return;
