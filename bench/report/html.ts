@@ -29,10 +29,12 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
     )
     .join('\n');
   let headings = COLUMNS.map((c) => c.heading ?? c.title);
+  let numeric = COLUMNS.map((c) => c.align === 'right');
   // A protocol comparison (--http, --tls) has its own table instead of the autocannon runs'.
   const protocols = protocolTable(result);
   if (protocols && result.techniques.length === 0) {
     headings = protocols.headings;
+    numeric = protocols.headings.map((_, i) => i > 1);
     rows = protocols.rows
       .map(
         (row) =>
@@ -63,8 +65,9 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
 <body>
 <h1>realtime-lab bench results</h1>
 <p class="meta">${escapeHtml(describeConfig(result))}<br>${escapeHtml(describeEnvironment(result))}<br>Server: ${escapeHtml(result.environment.server)}. Raw figures: <a href="results.json">results.json</a>, <a href="summary.md">summary.md</a>.</p>
+<p class="scroll-hint" hidden>The table is wider than the window: scroll it sideways for the columns on the right (the first stays in place).</p>
 <div class="table"><table>
-<thead><tr>${headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<thead><tr>${headings.map((h, i) => `<th${numeric[i] ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows}
 </tbody>

@@ -61,7 +61,7 @@ export function protocolTable(result: BenchResult): { headings: string[]; rows: 
       ms(r.latencyMs?.p50),
       ms(r.latencyMs?.p99),
       r.server ? `${Math.round(r.server.cpuMs)} ms (${fixed(r.server.cpuPercent)}%)` : '–',
-      r.server ? `${fixed(r.server.rssPerClientBytes / 1024)} KiB` : '–',
+      r.server ? `${fixed(r.server.rssPerClientBytes / 1000)} kB` : '–',
     ]),
   };
 }

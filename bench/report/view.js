@@ -2,6 +2,14 @@
 // bench embedded in index.html (the same ones it rendered to PNG). Plain script, no build.
 /* global Chart */
 (() => {
+  // The hint under a table wider than the window, kept true as the window changes.
+  var table = document.querySelector('.table');
+  var hint = document.querySelector('.scroll-hint');
+  var showHint = () => {
+    if (table && hint) hint.hidden = table.scrollWidth <= table.clientWidth;
+  };
+  showHint();
+  window.addEventListener('resize', showHint);
   var source = document.getElementById('charts');
   if (!source || typeof Chart === 'undefined') return;
   Chart.defaults.color = '#1c2833';
