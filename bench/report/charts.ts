@@ -59,8 +59,10 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   const firstRtt = result.techniques[0]?.network?.rttMs;
   const sameRtt = (t: TechniqueResult) => t.network?.rttMs === firstRtt;
   const firstKind = result.techniques[0] ? kindOf(result.techniques[0]) : 'node';
+  // And direct only: the intermediaries chart sets each technique behind each proxy side by side.
+  const direct = (t: TechniqueResult) => !t.intermediary || t.intermediary.name === 'none';
   const rows = result.techniques.filter(
-    (t) => t.clients === largest && t.feed === firstFeed && sameRtt(t) && kindOf(t) === firstKind,
+    (t) => t.clients === largest && t.feed === firstFeed && sameRtt(t) && kindOf(t) === firstKind && direct(t),
   );
   const subtitle = [describeConfig(result), describeEnvironment(result)];
   const at = counts.length > 1 ? ` (at ${largest} clients)` : '';
@@ -83,7 +85,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
     charts.push({
       name: 'requests-per-message',
       caption:
-        'HTTP requests per delivered message, one dot per technique on a log scale (each grid line 10× the one below): polling pays a request per answer, streams one per connection.',
+        'HTTP requests per delivered message, one dot per technique on a log scale (grid lines at 1, 2 and 5 × each power of ten): polling pays a request per answer, streams one per connection.',
       config: dotPlot(
         `HTTP requests per delivered message${at}`,
         subtitle,
@@ -102,7 +104,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
     charts.push({
       name: 'latency-percentiles',
       caption:
-        'Delivery delay from the server accepting a message to a subscriber parsing it: p50, p90, p99 and max as dots on a log scale (each grid line 10× the one below).',
+        'Delivery delay from the server accepting a message to a subscriber parsing it: p50, p90, p99 and max as dots on a log scale (grid lines at 1, 2 and 5 × each power of ten).',
       config: latencyPercentiles(`Delivery delay percentiles${at}`, subtitle, withMessages),
     });
     charts.push({
@@ -306,7 +308,18 @@ function stackedBytes(
   value: (r: TechniqueResult, part: (typeof PARTS)[number]['key']) => number,
   yTitle: string,
 ): ChartConfiguration {
-  const options = baseOptions(title, subtitle, yTitle, false);
+  // Compressed frames (permessage-deflate) are smaller than the JSON they carry, which the
+  // accounting books as negative framing: a bar below zero that says nothing true. Such a
+  // row draws what went on the wire for its messages as one part, the payload.
+  const compressed = (r: TechniqueResult) => r.bytes.framing < 0;
+  const drawn = (r: TechniqueResult, key: (typeof PARTS)[number]['key']) => {
+    if (!compressed(r) || (key !== 'payload' && key !== 'framing')) return value(r, key);
+    return key === 'framing' ? 0 : value(r, 'payload') + value(r, 'framing');
+  };
+  const note = rows.some(compressed)
+    ? ['compressed rows: payload and framing drawn as one (the compressed frames), as they went on the wire']
+    : [];
+  const options = baseOptions(title, [...subtitle, ...note], yTitle, false);
   if (options?.scales?.x) Object.assign(options.scales.x, { stacked: true });
   if (options?.scales?.y) Object.assign(options.scales.y, { stacked: true });
   return {
@@ -315,7 +328,7 @@ function stackedBytes(
       labels: rows.map((r) => variantLabel(r)),
       datasets: PARTS.map((part) => ({
         label: part.label,
-        data: rows.map((r) => round1(value(r, part.key))),
+        data: rows.map((r) => round1(drawn(r, part.key))),
         backgroundColor: PART_COLORS[part.key],
       })),
     },

@@ -30,12 +30,12 @@ export function dotPlot(
   const options = baseOptions(title, [...subtitle, `markers: ${key}`], yTitle, true);
   const values = series.flatMap((s) => s.values).filter((v): v is number => v !== null && v > 0);
   if (options?.plugins?.legend) options.plugins.legend.display = false;
-  // From the decade below the smallest value to a round number clear above the largest,
-  // so no marker sits on (or past) an edge and no decade is left empty.
+  // From a round number clear below the smallest value to one clear above the largest, so
+  // no marker sits on (or past) an edge and no decade is left empty.
   if (options?.scales?.y && values.length > 0)
     Object.assign(options.scales.y, {
-      min: 10 ** Math.floor(Math.log10(Math.min(...values))),
-      max: roundAbove(Math.max(...values) * 1.15),
+      min: roundBelow(Math.min(...values) / 1.5),
+      max: roundAbove(Math.max(...values) * 1.5),
     });
   // The first and last columns half a column in from the edges, as bars would be.
   if (options?.scales?.x) Object.assign(options.scales.x, { offset: true });
@@ -64,6 +64,12 @@ export function dotPlot(
     },
     options,
   };
+}
+
+/** The last of 1, 2, 5 × 10ⁿ at or below `value`. */
+function roundBelow(value: number): number {
+  const decade = 10 ** Math.floor(Math.log10(value));
+  return [5, 2, 1].map((m) => m * decade).find((v) => v <= value) ?? decade;
 }
 
 /** The first of 1, 2, 5 × 10ⁿ at or above `value`. */

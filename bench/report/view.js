@@ -52,7 +52,7 @@
     id: 'logTicks',
     afterBuildTicks: (_chart, args) => {
       var scale = args.scale;
-      if (scale.type !== 'logarithmic') return;
+      if (scale.type !== 'logarithmic' || scale.max / scale.min <= 10) return;
       scale.ticks = scale.ticks.filter((tick) => {
         var mantissa = tick.value / 10 ** Math.floor(Math.log10(tick.value) + 1e-9);
         return [1, 2, 5].some((kept) => Math.abs(mantissa - kept) < 1e-6);
