@@ -117,7 +117,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
     name: 'bytes-per-client-minute',
     caption:
       withMessages.length > 0
-        ? 'What one connected client costs per minute on the wire, over the time it was connected (publishing, then waiting for the last deliveries). Every technique carried the same messages, but short polling waits up to one poll interval longer for its last ones, so the same payload is spread over more minutes and its payload part looks smaller.'
+        ? 'What one connected client costs per minute on the wire, over the time it was connected (publishing, then waiting for the last deliveries). Every technique carried the same messages, but a short poller is connected up to two poll intervals longer (its first polls spread over one interval, its last one up to an interval after the last publish), so the same payload is spread over more minutes and its payload part looks smaller: compare bytes per delivered message for the cost of a message.'
         : 'What one connected client costs per minute on the wire with nothing published: the price of waiting.',
     config: stackedBytes(
       `Wire bytes per client per minute${at}`,
