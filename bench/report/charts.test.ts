@@ -169,6 +169,12 @@ describe('the charts of the committed reference runs', () => {
                 owner,
                 `${dir}/${name}: ${dataset.label} ${key}${Array.isArray(value) ? `[${i}]` : ''} is ${owner}'s colour (or one like it) ${colour}, drawn for ${means ?? 'no technique'}`,
               );
+              // Its own colour exactly, not a shade of it: the same as on the pages.
+              assert.equal(
+                String(colour).slice(0, 7).toLowerCase(),
+                TECHNIQUES.find((t) => t.id === owner)?.colour.toLowerCase(),
+                `${dir}/${name}: ${dataset.label} draws ${owner} in ${colour}, not its registry colour`,
+              );
               seen.add(owner);
             });
           }
