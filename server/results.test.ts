@@ -11,7 +11,7 @@ async function resultsDir(t: import('node:test').TestContext, runs: Record<strin
   for (const [name, marker] of Object.entries(runs)) {
     await mkdir(join(dir, name));
     await writeFile(join(dir, name, 'results.json'), JSON.stringify({ marker }));
-    await writeFile(join(dir, name, 'index.html'), `<!doctype html><title>${marker}</title>`);
+    await writeFile(join(dir, name, 'index.html'), `<!doctype html><title>${marker}</title><body><h1>${marker}</h1>`);
   }
   return dir;
 }
@@ -49,4 +49,18 @@ test('/results/ serves only the files a run writes, nothing outside its folder',
     assert.equal(response.status, 404, path);
     assert.match(response.headers.get('content-type') ?? '', /application\/json/, path);
   }
+});
+
+test('/results/ says plainly when it shows the committed reference run, and when and where it ran', async (t) => {
+  const dir = await resultsDir(t, { reference: 'reference' });
+  const environment = { startedAt: '2026-12-01T23:50:29.645Z', cpus: 2, cpuModel: 'Some CPU', node: 'v20.20.2' };
+  await writeFile(join(dir, 'reference', 'results.json'), JSON.stringify({ environment }));
+  const onlyReference = await startServer(t, { resultsDir: dir });
+  const page = await (await fetch(`${onlyReference.url}/results/`)).text();
+  assert.match(page, /<body>\n<p class="reference-note"[^>]*>.*committed reference run.*not yours.*npm run bench/s);
+  assert.match(page, /2026-12-01 23:50 UTC \(2 × Some CPU, Node v20\.20\.2\)/);
+  assert.match(page, /<h1>reference<\/h1>/, 'the page itself follows the notice');
+  // The reader's own run is shown as it is.
+  const own = await startServer(t, { resultsDir: await resultsDir(t, { reference: 'reference', latest: 'latest' }) });
+  assert.doesNotMatch(await (await fetch(`${own.url}/results/`)).text(), /reference-note|committed reference/);
 });

@@ -12,6 +12,7 @@ import { roundTripSweepCharts } from './sweep-charts.ts';
 import { clientKindCharts, kindOf } from './client-kinds.ts';
 import { protocolCharts } from './protocols.ts';
 import { intermediariesChart } from './intermediaries.ts';
+import { dotPlot } from './dots.ts';
 import { strategyCharts } from './strategies.ts';
 
 export interface NamedChart {
@@ -23,11 +24,20 @@ export interface NamedChart {
 }
 
 /** Colours for ids the registry does not know (a results.json from another version). */
-const SPARE_COLORS = ['#7f8c8d', '#b7950b', '#117a65', '#6c3483'];
+const SPARE_COLORS = ['#b7950b', '#117a65', '#6c3483', '#1abc9c'];
 
-/** Colours of the byte parts, stacked bottom to top. */
-const PART_COLORS = { payload: '#2e86c1', framing: '#f5b041', responseHeaders: '#cb4335', requestHeaders: '#7d3c98' };
-const PERCENTILE_COLORS = { p50: '#85c1e9', p90: '#3498db', p99: '#1b4f72', max: '#17202a' };
+/**
+ * Colours that mean something other than a technique (byte parts, models, series): greys
+ * only, so that a colour always means one technique and nothing else, in every chart.
+ */
+export const NEUTRALS = Object.freeze({ darkest: '#212f3d', dark: '#566573', mid: '#99a3a4', light: '#d5d8dc' });
+/** Colours of the byte parts, stacked bottom to top: darkest for the message itself. */
+const PART_COLORS = {
+  payload: NEUTRALS.darkest,
+  framing: NEUTRALS.dark,
+  responseHeaders: NEUTRALS.mid,
+  requestHeaders: NEUTRALS.light,
+};
 const GRID = '#e5e7e9';
 
 /** A technique's colour in every chart: its registry colour, the same as on the pages. */
@@ -53,8 +63,10 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   const firstRtt = result.techniques[0]?.network?.rttMs;
   const sameRtt = (t: TechniqueResult) => t.network?.rttMs === firstRtt;
   const firstKind = result.techniques[0] ? kindOf(result.techniques[0]) : 'node';
+  // And direct only: the intermediaries chart sets each technique behind each proxy side by side.
+  const direct = (t: TechniqueResult) => !t.intermediary || t.intermediary.name === 'none';
   const rows = result.techniques.filter(
-    (t) => t.clients === largest && t.feed === firstFeed && sameRtt(t) && kindOf(t) === firstKind,
+    (t) => t.clients === largest && t.feed === firstFeed && sameRtt(t) && kindOf(t) === firstKind && direct(t),
   );
   const subtitle = [describeConfig(result), describeEnvironment(result)];
   const at = counts.length > 1 ? ` (at ${largest} clients)` : '';
@@ -77,19 +89,26 @@ export function buildCharts(result: BenchResult): NamedChart[] {
     charts.push({
       name: 'requests-per-message',
       caption:
-        'HTTP requests per delivered message (log scale): polling pays a request per answer, streams one per connection.',
-      config: bars(
+        'HTTP requests per delivered message, one dot per technique on a log scale (grid lines at 1, 2 and 5 × each power of ten): polling pays a request per answer, streams one per connection.',
+      config: dotPlot(
         `HTTP requests per delivered message${at}`,
         subtitle,
-        withMessages,
-        (r) => r.httpRequestsPerMessage ?? 0,
+        columnsOf(withMessages),
+        [
+          {
+            label: 'requests per message',
+            values: withMessages.map((r) => r.httpRequestsPerMessage),
+            pointStyle: 'circle',
+          },
+        ],
         'requests per delivered message (log scale)',
-        true,
+        '● requests per delivered message',
       ),
     });
     charts.push({
       name: 'latency-percentiles',
-      caption: 'Delivery delay from the server accepting a message to a subscriber parsing it (log scale).',
+      caption:
+        'Delivery delay from the server accepting a message to a subscriber parsing it: p50, p90, p99 and max as dots on a log scale (grid lines at 1, 2 and 5 × each power of ten).',
       config: latencyPercentiles(`Delivery delay percentiles${at}`, subtitle, withMessages),
     });
     charts.push({
@@ -101,7 +120,9 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   charts.push({
     name: 'bytes-per-client-minute',
     caption:
-      'What one connected client costs per minute on the wire, whatever happens: with nothing published, this is the price of waiting.',
+      withMessages.length > 0
+        ? 'What one connected client costs per minute on the wire, over the time it was connected (publishing, then waiting for the last deliveries). Every technique carried the same messages, but a short poller is connected up to two poll intervals longer (its first polls spread over one interval, its last one up to an interval after the last publish), so the same payload is spread over more minutes and its payload part looks smaller: compare bytes per delivered message for the cost of a message.'
+        : 'What one connected client costs per minute on the wire with nothing published: the price of waiting.',
     config: stackedBytes(
       `Wire bytes per client per minute${at}`,
       subtitle,
@@ -115,27 +136,33 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       name: 'requests-per-client-minute',
       caption:
         'HTTP requests per client per minute while nothing is published (a stream makes one request for the whole run, spread here over its minutes).',
-      config: bars(
+      config: dotPlot(
         `HTTP requests per client per minute${at}`,
         subtitle,
-        rows,
-        (r) => r.httpRequestsPerClientPerMinute,
+        columnsOf(rows),
+        [
+          {
+            label: 'requests per client per minute',
+            values: rows.map((r) => r.httpRequestsPerClientPerMinute),
+            pointStyle: 'circle',
+          },
+        ],
         'requests per client per minute (log scale)',
-        true,
+        '● requests per client per minute',
       ),
     });
   }
   charts.push({
     name: 'theory-vs-measured',
     caption:
-      'Measured ÷ predicted for each simple model: 1 means the model holds; a red outline means the gap is past the tolerance.',
+      'Measured ÷ predicted for each simple model, one bar per model (its grey in the legend): 1 (the dashed line) means the model holds; a thick black outline means the gap is past the tolerance.',
     config: theoryChart(`Theory vs measurement${at}`, subtitle, rows),
   });
   if (rows.some((r) => r.server)) {
     charts.push({
       name: 'server-resources',
       caption:
-        'The server process during the run: CPU time (bars), and how far its resident memory grew above where it started (points).',
+        'The server process during the run: CPU time (dark bars, left axis), and how far its resident memory grew above where it started (light bars, right axis).',
       config: serverResources(`Server CPU and memory${at}`, subtitle, rows),
     });
   }
@@ -154,7 +181,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
     charts.push({
       name: 'backplane-latency',
       caption:
-        "Delivery delay p50 and p99 per technique on the in-memory feed and through Redis: on the publisher's node, and cross-node (another server process) when there are several.",
+        "What Redis added to the delivery delay (p50 and p99, Redis minus the in-memory feed, ms; below zero: faster through Redis, the run-to-run noise): on the publisher's node, and cross-node (another server process) when there are several.",
       config: backplaneChart(
         `What the Redis backplane adds to delivery${at}`,
         subtitle,
@@ -255,12 +282,18 @@ export function baseOptions(
       legend: { position: 'top' },
     },
     scales: {
-      x: { title: { display: true, text: xTitle, font: { size: 14 } }, grid: { color: GRID } },
+      // Labels never overprint: skipped when they would touch, turned at most 45°.
+      x: {
+        title: { display: true, text: xTitle, font: { size: 14 } },
+        grid: { color: GRID },
+        ticks: { autoSkip: true, autoSkipPadding: 12, maxRotation: 45 },
+      },
       y: {
         type: logY ? 'logarithmic' : 'linear',
         beginAtZero: !logY,
         title: { display: true, text: yTitle, font: { size: 14 } },
         grid: { color: GRID },
+        ticks: { autoSkip: true, autoSkipPadding: 8 },
       },
     },
   };
@@ -280,7 +313,18 @@ function stackedBytes(
   value: (r: TechniqueResult, part: (typeof PARTS)[number]['key']) => number,
   yTitle: string,
 ): ChartConfiguration {
-  const options = baseOptions(title, subtitle, yTitle, false);
+  // Compressed frames (permessage-deflate) are smaller than the JSON they carry, which the
+  // accounting books as negative framing: a bar below zero that says nothing true. Such a
+  // row draws what went on the wire for its messages as one part, the payload.
+  const compressed = (r: TechniqueResult) => r.bytes.framing < 0;
+  const drawn = (r: TechniqueResult, key: (typeof PARTS)[number]['key']) => {
+    if (!compressed(r) || (key !== 'payload' && key !== 'framing')) return value(r, key);
+    return key === 'framing' ? 0 : value(r, 'payload') + value(r, 'framing');
+  };
+  const note = rows.some(compressed)
+    ? ['compressed rows: payload and framing drawn as one (the compressed frames), as they went on the wire']
+    : [];
+  const options = baseOptions(title, [...subtitle, ...note], yTitle, false);
   if (options?.scales?.x) Object.assign(options.scales.x, { stacked: true });
   if (options?.scales?.y) Object.assign(options.scales.y, { stacked: true });
   return {
@@ -289,7 +333,7 @@ function stackedBytes(
       labels: rows.map((r) => variantLabel(r)),
       datasets: PARTS.map((part) => ({
         label: part.label,
-        data: rows.map((r) => round1(value(r, part.key))),
+        data: rows.map((r) => round1(drawn(r, part.key))),
         backgroundColor: PART_COLORS[part.key],
       })),
     },
@@ -297,50 +341,31 @@ function stackedBytes(
   };
 }
 
-function bars(
-  title: string,
-  subtitle: string[],
-  rows: TechniqueResult[],
-  value: (r: TechniqueResult) => number,
-  yTitle: string,
-  logY: boolean,
-): ChartConfiguration {
-  const options = baseOptions(title, subtitle, yTitle, logY);
-  if (options?.plugins?.legend) options.plugins.legend.display = false;
-  // chart.js picks a log axis floor near the smallest value, which hides that bar: start a decade lower.
-  if (logY && options?.scales?.y) Object.assign(options.scales.y, { min: decadeBelow(rows.map(value)) });
-  return {
-    type: 'bar',
-    data: {
-      labels: rows.map((r) => variantLabel(r)),
-      datasets: [
-        {
-          label: yTitle,
-          data: rows.map((r) => round4(value(r))),
-          backgroundColor: rows.map((r, i) => colorOf(r.technique, i)),
-        },
-      ],
-    },
-    options,
-  };
+/** The columns of a dot plot: each row's label and the technique whose colour it takes. */
+function columnsOf(rows: TechniqueResult[]): { label: string; technique: string }[] {
+  return rows.map((r) => ({ label: variantLabel(r), technique: r.technique }));
 }
 
 function latencyPercentiles(title: string, subtitle: string[], rows: TechniqueResult[]): ChartConfiguration {
-  const keys = ['p50', 'p90', 'p99', 'max'] as const;
-  return {
-    type: 'bar',
-    data: {
-      labels: rows.map((r) => variantLabel(r)),
-      datasets: keys.map((key) => ({
-        label: key,
-        data: rows.map((r) => round4(r.latencyMs?.[key] ?? 0)),
-        backgroundColor: PERCENTILE_COLORS[key],
-      })),
-    },
-    options: baseOptions(title, subtitle, 'delay, ms (log scale)', true),
-  };
+  const shapes = { p50: 'circle', p90: 'triangle', p99: 'rect', max: 'crossRot' } as const;
+  return dotPlot(
+    title,
+    subtitle,
+    columnsOf(rows),
+    (['p50', 'p90', 'p99', 'max'] as const).map((key) => ({
+      label: key,
+      values: rows.map((r) => (r.latencyMs ? round4(r.latencyMs[key]) : null)),
+      pointStyle: shapes[key],
+    })),
+    'delay, ms (log scale)',
+    '● p50   ▲ p90   ■ p99   ✕ max',
+  );
 }
 
+/**
+ * What Redis added, per technique: a difference, so bars from zero on a linear axis show
+ * it at its true size (the delays themselves span decades, which bars cannot show).
+ */
 function backplaneChart(
   title: string,
   subtitle: string[],
@@ -350,27 +375,39 @@ function backplaneChart(
   const memoryOf = (r: TechniqueResult) =>
     all.find((m) => m.feed === 'memory' && m.technique === r.technique)?.latencyMs ?? null;
   const sameOf = (r: TechniqueResult) => (r.latencyByNode ? r.latencyByNode.sameNode : r.latencyMs);
-  const series: { label: string; of: (r: TechniqueResult) => LatencySummary | null; color: string }[] = [
-    { label: 'memory', of: memoryOf, color: '#9aa5b1' },
-    { label: onRedis.some((r) => r.nodes > 1) ? "Redis, publisher's node" : 'Redis', of: sameOf, color: '#d9534f' },
+  const series: { label: string; of: (r: TechniqueResult) => LatencySummary | null; colors: [string, string] }[] = [
+    {
+      label: onRedis.some((r) => r.nodes > 1) ? "publisher's node" : 'Redis',
+      of: sameOf,
+      colors: [NEUTRALS.dark, NEUTRALS.light],
+    },
   ];
   if (onRedis.some((r) => r.latencyByNode?.otherNodes))
-    series.push({ label: 'Redis, cross-node', of: (r) => r.latencyByNode?.otherNodes ?? null, color: '#8e2c2a' });
+    series.push({
+      label: 'cross-node',
+      of: (r) => r.latencyByNode?.otherNodes ?? null,
+      colors: [NEUTRALS.darkest, NEUTRALS.mid],
+    });
+  const added = (r: TechniqueResult, of: (r: TechniqueResult) => LatencySummary | null, key: 'p50' | 'p99') => {
+    const redis = of(r)?.[key];
+    const memory = memoryOf(r)?.[key];
+    return redis === undefined || memory === undefined ? null : round4(redis - memory);
+  };
   return {
     type: 'bar',
     data: {
       labels: onRedis.map((r) => r.technique),
       datasets: series.flatMap((s) =>
-        (['p50', 'p99'] as const).map((key) => ({
+        (['p50', 'p99'] as const).map((key, k) => ({
           label: `${s.label} ${key}`,
-          data: onRedis.map((r) => round4(s.of(r)?.[key] ?? 0)),
-          backgroundColor: s.color,
-          // p99 hatched lighter than p50, so each pair reads as one series.
-          ...(key === 'p99' ? { backgroundColor: `${s.color}88`, borderColor: s.color, borderWidth: 1 } : {}),
+          data: onRedis.map((r) => added(r, s.of, key)),
+          backgroundColor: s.colors[k],
+          borderColor: NEUTRALS.darkest,
+          borderWidth: 1,
         })),
       ),
     },
-    options: baseOptions(title, subtitle, 'delay, ms (log scale)', true),
+    options: baseOptions(title, subtitle, 'delay added by Redis, ms (Redis − in-memory feed)', false),
   };
 }
 
@@ -413,44 +450,48 @@ function latencyCdf(title: string, subtitle: string[], rows: TechniqueResult[]):
   };
 }
 
+/** Each model's name and grey: the legend of the theory chart. */
 const METRIC_LABELS: Record<string, { label: string; color: string }> = {
-  httpRequests: { label: 'HTTP requests', color: '#5d6d7e' },
-  meanLatencyMs: { label: 'mean delay', color: '#48c9b0' },
-  framingBytesPerMessage: { label: 'framing B/msg', color: '#f5b041' },
-  firstMessageMs: { label: 'first message', color: '#af7ac5' },
+  httpRequests: { label: 'HTTP requests', color: NEUTRALS.darkest },
+  meanLatencyMs: { label: 'mean delay', color: NEUTRALS.dark },
+  framingBytesPerMessage: { label: 'framing B/msg', color: NEUTRALS.mid },
+  firstMessageMs: { label: 'first message', color: NEUTRALS.light },
 };
 
 function theoryChart(title: string, subtitle: string[], rows: TechniqueResult[]): ChartConfiguration {
-  // One bar per (technique, model): multi-line labels name both.
-  const checks = rows.flatMap((r) => r.theory.map((check) => ({ technique: r.technique, check })));
+  // One group per technique, one bar per model it has: the legend names each model's grey.
+  const metrics = [...new Set(rows.flatMap((r) => r.theory.map((check) => check.metric)))];
   const options = baseOptions(
     title,
-    subtitle,
+    [...subtitle, 'thick black outline: measured past the model’s tolerance · dashed line: measured = predicted'],
     'measured ÷ predicted (1 = the model holds)',
     false,
-    'technique and model',
   );
   if (options?.scales?.y) Object.assign(options.scales.y, { suggestedMax: 1.5 });
-  if (options?.scales?.x)
-    Object.assign(options.scales.x, { ticks: { maxRotation: 0, autoSkip: false, font: { size: 11 } } });
+  const checkOf = (r: TechniqueResult, metric: string) => r.theory.find((check) => check.metric === metric);
   return {
     type: 'bar',
     data: {
-      labels: checks.map(({ technique, check }) => [technique, METRIC_LABELS[check.metric]?.label ?? check.metric]),
+      labels: rows.map((r) => variantLabel(r)),
       datasets: [
-        {
-          type: 'bar',
-          label: 'measured ÷ predicted (red outline: past the tolerance)',
-          data: checks.map(({ check }) => round4(check.ratio)),
-          backgroundColor: checks.map(({ check }) => METRIC_LABELS[check.metric]?.color ?? '#999'),
-          borderColor: checks.map(({ check }) => (check.agrees ? 'rgba(0,0,0,0)' : '#e01b24')),
-          // A border is drawn inside the bar: none at all where the model holds, or the bar looks short.
-          borderWidth: checks.map(({ check }) => (check.agrees ? 0 : 4)),
-        },
+        ...metrics.map((metric) => ({
+          type: 'bar' as const,
+          label: METRIC_LABELS[metric]?.label ?? metric,
+          data: rows.map((r) => {
+            const check = checkOf(r, metric);
+            return check ? round4(check.ratio) : null;
+          }),
+          // A technique without this model leaves no gap in its group.
+          skipNull: true,
+          backgroundColor: METRIC_LABELS[metric]?.color ?? NEUTRALS.mid,
+          borderColor: rows.map((r) => (checkOf(r, metric)?.agrees === false ? '#000000' : NEUTRALS.darkest)),
+          // Thick past the tolerance (not red: red is short polling's); a hairline otherwise, or the light greys vanish.
+          borderWidth: rows.map((r) => (checkOf(r, metric)?.agrees === false ? 5 : 1)),
+        })),
         {
           type: 'line',
-          label: 'model = measurement',
-          data: checks.map(() => 1),
+          label: 'measured = predicted',
+          data: rows.map(() => 1),
           borderColor: '#17202a',
           borderDash: [6, 4],
           pointRadius: 0,
@@ -469,10 +510,11 @@ function serverResources(title: string, subtitle: string[], rows: TechniqueResul
       type: 'linear',
       position: 'right',
       beginAtZero: true,
-      title: { display: true, text: 'memory growth during the run, MiB', font: { size: 14 } },
+      title: { display: true, text: 'memory growth during the run, MB', font: { size: 14 } },
       grid: { drawOnChartArea: false },
     };
   }
+  // One colour per series (not per technique), so that the legend's swatches are the bars.
   return {
     type: 'bar',
     data: {
@@ -481,15 +523,15 @@ function serverResources(title: string, subtitle: string[], rows: TechniqueResul
         {
           label: 'CPU time, ms (left axis)',
           data: rows.map((r) => r.server?.cpuMs ?? null),
-          backgroundColor: rows.map((r, i) => colorOf(r.technique, i)),
+          backgroundColor: NEUTRALS.dark,
           yAxisID: 'y',
         },
         {
-          label: 'memory growth: peak RSS − RSS at start, MiB (right axis)',
-          data: rows.map((r) =>
-            r.server ? round1((r.server.maxRssBytes - r.server.rssAtStartBytes) / 1024 / 1024) : null,
-          ),
-          backgroundColor: '#aab7b8',
+          label: 'memory growth: peak RSS − RSS at start, MB (right axis)',
+          data: rows.map((r) => (r.server ? round1((r.server.maxRssBytes - r.server.rssAtStartBytes) / 1e6) : null)),
+          backgroundColor: NEUTRALS.light,
+          borderColor: NEUTRALS.dark,
+          borderWidth: 1,
           yAxisID: 'memory',
         },
       ],
@@ -529,12 +571,6 @@ function scalingChart(
     },
     options,
   };
-}
-
-/** The power of ten at or below the smallest positive value. */
-function decadeBelow(values: number[]): number {
-  const positive = values.filter((v) => v > 0);
-  return positive.length ? 10 ** Math.floor(Math.log10(Math.min(...positive))) : 1;
 }
 
 function round1(value: number): number {

@@ -8,13 +8,11 @@ import type { ChartConfiguration } from 'chart.js';
 import type { ClientKind } from '../options.ts';
 import type { BenchResult, TechniqueResult } from '../result.ts';
 import { type NamedChart, baseOptions } from './charts.ts';
+import { dotPlot } from './dots.ts';
 
 const KIND_LABELS: Record<ClientKind, string> = { node: 'Node clients', browser: 'Chromium pages' };
-/** Light for Node, dark for the browser; the p99 bars a shade darker than the p50. */
-const KIND_COLORS: Record<ClientKind, { p50: string; p99: string }> = {
-  node: { p50: '#aeb6bf', p99: '#5d6d7e' },
-  browser: { p50: '#85c1e9', p99: '#1b4f72' },
-};
+/** Greys, light for Node and dark for the browser: colours are the techniques'. */
+const KIND_COLORS: Record<ClientKind, string> = { node: '#99a3a4', browser: '#212f3d' };
 
 /** A result row's kind: runs from before browser clients had Node clients only. */
 export function kindOf(row: TechniqueResult): ClientKind {
@@ -55,7 +53,7 @@ export function clientKindCharts(
     charts.push({
       name: 'client-kinds-delay',
       caption:
-        'Delivery delay p50 and p99 per technique measured by Node clients and by Chromium pages running the demo page’s clients, in the same run (log scale).',
+        'Delivery delay p50 and p99 per technique measured by Node clients (hollow) and by Chromium pages running the demo page’s clients (filled), in the same run: dots on a log scale.',
       config: delayChart(`Delivery delay, Node clients vs Chromium${at}`, subtitle, withDelays),
     });
   }
@@ -74,26 +72,32 @@ function headersChart(title: string, subtitle: string[], pairs: Pair[]): ChartCo
       datasets: (['node', 'browser'] as const).map((kind) => ({
         label: KIND_LABELS[kind],
         data: pairs.map((pair) => perRequest(pair[kind])),
-        backgroundColor: KIND_COLORS[kind].p99,
+        backgroundColor: KIND_COLORS[kind],
       })),
     },
     options: baseOptions(title, subtitle, 'request header bytes per HTTP request', false),
   };
 }
 
+/** Delays span decades (a short poll beside a stream): dots on a log axis, not bars. */
 function delayChart(title: string, subtitle: string[], pairs: Pair[]): ChartConfiguration {
-  const datasets = (['p50', 'p99'] as const).flatMap((percentile) =>
-    (['node', 'browser'] as const).map((kind) => ({
+  const series = (['node', 'browser'] as const).flatMap((kind) =>
+    (['p50', 'p99'] as const).map((percentile) => ({
       label: `${KIND_LABELS[kind]}, ${percentile}`,
-      data: pairs.map((pair) => Math.round((pair[kind].latencyMs?.[percentile] ?? 0) * 1000) / 1000),
-      backgroundColor: KIND_COLORS[kind][percentile],
+      values: pairs.map((pair) => {
+        const value = pair[kind].latencyMs?.[percentile];
+        return value === undefined ? null : Math.round(value * 1000) / 1000;
+      }),
+      pointStyle: percentile === 'p50' ? ('circle' as const) : ('triangle' as const),
+      hollow: kind === 'node',
     })),
   );
-  const options = baseOptions(title, subtitle, 'delay, ms (log scale)', true);
-  // A log axis starts near its smallest value, which would hide that bar: start at least
-  // half a decade below it.
-  const smallest = Math.min(...datasets.flatMap((dataset) => dataset.data).filter((value) => value > 0));
-  if (options?.scales?.y && Number.isFinite(smallest))
-    Object.assign(options.scales.y, { min: 10 ** Math.floor(Math.log10(smallest) - 0.3) });
-  return { type: 'bar', data: { labels: pairs.map((pair) => pair.technique), datasets }, options };
+  return dotPlot(
+    title,
+    subtitle,
+    pairs.map((pair) => ({ label: pair.technique, technique: pair.technique })),
+    series,
+    'delay, ms (log scale)',
+    '● p50   ▲ p99   hollow: Node clients   filled: Chromium pages',
+  );
 }

@@ -9,8 +9,12 @@ export function count(value: number): string {
   return value.toLocaleString('en-US');
 }
 
-export function mib(bytes: number | undefined): string {
-  return bytes === undefined ? '–' : (bytes / 1024 / 1024).toFixed(1);
+/**
+ * Bytes in MB (10⁶ B, one decimal). The report's one convention: B, kB = 1,000 B and
+ * MB = 1,000,000 B, for wire bytes and memory alike (docs/bench.md, Units).
+ */
+export function mb(bytes: number | undefined): string {
+  return bytes === undefined ? '–' : (bytes / 1e6).toFixed(1);
 }
 
 /** A delay in ms with precision that suits its size: 0.42, 4.2, 42, 420. */

@@ -30,10 +30,12 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
     )
     .join('\n');
   let headings = COLUMNS.map((c) => c.heading ?? c.title);
+  let numeric = COLUMNS.map((c) => c.align === 'right');
   // A protocol comparison (--http, --tls) has its own table instead of the autocannon runs'.
   const protocols = protocolTable(result);
   if (protocols && result.techniques.length === 0) {
     headings = protocols.headings;
+    numeric = protocols.headings.map((_, i) => i > 1);
     rows = protocols.rows
       .map(
         (row) =>
@@ -45,8 +47,9 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
   const techniqueTable =
     result.techniques.length === 0 && !protocols
       ? ''
-      : `<div class="table"><table>
-<thead><tr>${headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+      : `<p class="scroll-hint" hidden>The table is wider than the window: scroll it sideways for the columns on the right (the first stays in place).</p>
+<div class="table"><table>
+<thead><tr>${headings.map((h, i) => `<th${numeric[i] ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows}
 </tbody>

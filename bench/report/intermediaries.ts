@@ -9,8 +9,11 @@ import type { BenchResult, TechniqueResult } from '../result.ts';
 import type { NamedChart } from './charts.ts';
 import { count, ms } from './format.ts';
 
-/** The colour of each verdict, in the chart and its caption. */
-export const VERDICT_COLORS = Object.freeze({ delivered: '#58d68d', late: '#f5b041', broken: '#ec7063' });
+/**
+ * The colour of each verdict, in the chart and its caption: pale tints, under dark text,
+ * that no technique's colour comes near (a colour means one technique in every chart).
+ */
+export const VERDICT_COLORS = Object.freeze({ delivered: '#d4efdf', late: '#fdebd0', broken: '#f5b7b1' });
 
 function behind(result: BenchResult): TechniqueResult[] {
   return result.techniques.filter((r) => r.intermediary);

@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs';
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import { Chart, type ChartConfiguration, type ChartItem, type Plugin, registerables } from 'chart.js';
 import { cellLabels } from './cell-labels.ts';
+import { logTicks } from './log-ticks.ts';
 
-Chart.register(...registerables, cellLabels);
+Chart.register(...registerables, cellLabels, logTicks);
 // chart.js's default grey text is too faint on a projector.
 Chart.defaults.color = '#1c2833';
 
@@ -46,20 +47,32 @@ function ensureFont(): void {
   if (GlobalFonts.families.length === 0) process.emitWarning('no font found for the charts: install fonts-dejavu-core');
 }
 
-export async function renderPng(config: ChartConfiguration): Promise<Buffer> {
+/**
+ * The chart drawn on a canvas of the PNG's size, laid out as in the PNG, for `use` to read
+ * (the PNG, or the scales' ranges a test checks); destroyed afterwards.
+ */
+export async function withChart<T>(
+  config: ChartConfiguration,
+  use: (chart: Chart, encode: () => Promise<Buffer>) => Promise<T>,
+): Promise<T> {
   ensureFont();
   const canvas = createCanvas(PNG_WIDTH, PNG_HEIGHT);
   const chart = new Chart(
     canvas as unknown as ChartItem,
     {
-      ...config,
-      options: { ...config.options, responsive: false, animation: false, devicePixelRatio: 1 },
+      // A copy: chart.js writes its resolved options back into the configuration it is given.
+      ...structuredClone(config),
+      options: { ...structuredClone(config.options), responsive: false, animation: false, devicePixelRatio: 1 },
       plugins: [whiteBackground],
     } as ChartConfiguration,
   );
   try {
-    return await canvas.encode('png');
+    return await use(chart, () => canvas.encode('png'));
   } finally {
     chart.destroy();
   }
+}
+
+export async function renderPng(config: ChartConfiguration): Promise<Buffer> {
+  return withChart(config, (_chart, encode) => encode());
 }

@@ -17,11 +17,12 @@ export function protocolLabel(row: Pick<ProtocolResult, 'protocol' | 'wire' | 's
   return row.wire === 'http/1.1' ? 'HTTP/1.1' : 'HTTP/1.1 + TLS';
 }
 
+/** Greys, lightest for plain HTTP/1.1: colours are the techniques', in every chart. */
 const COLORS: Record<string, string> = {
-  'http/1.1 per-client': '#aeb6bf',
-  'http/1.1+tls per-client': '#5d6d7e',
-  'h2 per-client': '#5dade2',
-  'h2 shared': '#1b4f72',
+  'http/1.1 per-client': '#d5d8dc',
+  'http/1.1+tls per-client': '#99a3a4',
+  'h2 per-client': '#566573',
+  'h2 shared': '#212f3d',
 };
 const colorOf = (wire: Protocol, sharing: Sharing) => COLORS[`${wire} ${sharing}`] ?? '#999';
 
@@ -60,7 +61,7 @@ export function protocolTable(result: BenchResult): { headings: string[]; rows: 
       ms(r.latencyMs?.p50),
       ms(r.latencyMs?.p99),
       r.server ? `${Math.round(r.server.cpuMs)} ms (${fixed(r.server.cpuPercent)}%)` : '–',
-      r.server ? `${fixed(r.server.rssPerClientBytes / 1024)} KiB` : '–',
+      r.server ? `${fixed(r.server.rssPerClientBytes / 1000)} kB` : '–',
     ]),
   };
 }

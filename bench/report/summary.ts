@@ -4,7 +4,7 @@
  */
 import type { BenchResult } from '../result.ts';
 import type { NamedChart } from './charts.ts';
-import { count, fixed, mib, ms } from './format.ts';
+import { count, fixed, mb, ms } from './format.ts';
 import { describeConfig, describeEnvironment, feedLabel, runLabel } from './table.ts';
 import { renderBackplane } from './backplane.ts';
 import { renderIntermediaries } from './intermediaries.ts';
@@ -41,7 +41,7 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   for (const r of result.techniques) {
     const l = r.latencyMs;
     lines.push(
-      `| ${runLabel(r)} | ${count(r.clients)} | ${feedLabel(r)} | ${count(r.messagesDelivered)} / ${count(r.messagesExpected)} | ${r.lost} | ${r.duplicates} | ${r.outOfOrder} | ${count(r.httpRequests)} | ${fixed(r.httpRequestsPerMessage, 3)} | ${fixed(r.bytesPerMessage)} | ${fixed(r.overheadBytesPerMessage)} | ${fixed(r.bytesPerClientPerMinute / 1000)} | ${ms(l?.mean)} ms | ${ms(l?.p50)} | ${ms(l?.p90)} | ${ms(l?.p99)} | ${ms(l?.max)} | ${r.server ? `${count(Math.round(r.server.cpuMs))} ms (${fixed(r.server.cpuPercent)}%)` : '–'} | ${r.server ? `${mib(r.server.maxRssBytes)} MiB` : '–'} |`,
+      `| ${runLabel(r)} | ${count(r.clients)} | ${feedLabel(r)} | ${count(r.messagesDelivered)} / ${count(r.messagesExpected)} | ${r.lost} | ${r.duplicates} | ${r.outOfOrder} | ${count(r.httpRequests)} | ${fixed(r.httpRequestsPerMessage, 3)} | ${fixed(r.bytesPerMessage)} | ${fixed(r.overheadBytesPerMessage)} | ${fixed(r.bytesPerClientPerMinute / 1000)} | ${ms(l?.mean)} ms | ${ms(l?.p50)} | ${ms(l?.p90)} | ${ms(l?.p99)} | ${ms(l?.max)} | ${r.server ? `${count(Math.round(r.server.cpuMs))} ms (${fixed(r.server.cpuPercent)}%)` : '–'} | ${r.server ? `${mb(r.server.maxRssBytes)} MB` : '–'} |`,
     );
   }
   lines.push('');

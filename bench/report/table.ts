@@ -3,7 +3,7 @@
  * figures a reader compares first. Returns a string; printing is the caller's business.
  */
 import type { BenchResult, TechniqueResult } from '../result.ts';
-import { count, fixed, mib, ms } from './format.ts';
+import { count, fixed, mb, ms } from './format.ts';
 import { describeNetwork } from '../network/options.ts';
 
 export interface Column {
@@ -39,7 +39,7 @@ export const COLUMNS: readonly Column[] = [
     cell: (r) => fixed(r.overheadBytesPerMessage, 1),
   },
   {
-    title: 'KB/client/min',
+    title: 'kB/client/min',
     heading: 'kB / client / min',
     align: 'right',
     cell: (r) => fixed(r.bytesPerClientPerMinute / 1000, 1),
@@ -47,7 +47,7 @@ export const COLUMNS: readonly Column[] = [
   { title: 'delay p50 ms', align: 'right', cell: (r) => ms(r.latencyMs?.p50) },
   { title: 'p99 ms', align: 'right', cell: (r) => ms(r.latencyMs?.p99) },
   { title: 'server CPU ms', align: 'right', cell: (r) => (r.server ? count(Math.round(r.server.cpuMs)) : '–') },
-  { title: 'peak RSS MiB', align: 'right', cell: (r) => mib(r.server?.maxRssBytes) },
+  { title: 'peak RSS MB', align: 'right', cell: (r) => mb(r.server?.maxRssBytes) },
   { title: 'model', align: 'left', cell: modelVerdict },
 ];
 
@@ -61,12 +61,12 @@ const NETWORK_COLUMN: Column = {
 
 /** Memory per connection, shown when WebSocket variants were compared (it is what deflate costs). */
 const MEMORY_PER_CONNECTION_COLUMN: Column = {
-  title: 'RSS/conn KiB',
-  heading: 'server memory per connection after delivery, KiB',
+  title: 'RSS/conn kB',
+  heading: 'server memory per connection after delivery, kB',
   align: 'right',
   cell: (r) => {
     const perConnection = r.server?.rssPerConnectionBytes?.afterDelivery;
-    return perConnection === undefined ? '–' : fixed(perConnection / 1024, 1);
+    return perConnection === undefined ? '–' : fixed(perConnection / 1000, 1);
   },
 };
 
@@ -78,7 +78,7 @@ export function columnsFor(result: BenchResult): readonly Column[] {
   let columns = [...COLUMNS];
   if (result.techniques.some((r) => r.network)) columns = [...columns.slice(0, 2), NETWORK_COLUMN, ...columns.slice(2)];
   if (result.techniques.some((r) => r.wsVariant && r.wsVariant !== 'json')) {
-    const peak = columns.findIndex((c) => c.title === 'peak RSS MiB');
+    const peak = columns.findIndex((c) => c.title === 'peak RSS MB');
     columns.splice(peak + 1, 0, MEMORY_PER_CONNECTION_COLUMN);
   }
   return columns;
