@@ -6,7 +6,7 @@
 import type { ChartConfiguration } from 'chart.js';
 import type { BenchResult } from '../result.ts';
 import type { StrategiesResult, StrategyCaseResult } from '../strategies/figures.ts';
-import { type NamedChart, baseOptions, colorOf } from './charts.ts';
+import { NEUTRALS, type NamedChart, baseOptions, colorOf } from './charts.ts';
 import { count, ms } from './format.ts';
 
 const HEADINGS = [
@@ -109,20 +109,41 @@ export function strategyCharts(result: BenchResult, subtitle: string[]): NamedCh
   ];
 }
 
+/**
+ * A chart with one bar per case, drawn sideways: the cases' labels are long (strategy,
+ * blocks, where it landed) and each must be read, which a column of turned, skipped labels
+ * does not allow.
+ */
+function sideways(title: string, subtitle: string[], valueTitle: string, caseTitle: string) {
+  const options = baseOptions(title, subtitle, valueTitle, false, caseTitle);
+  const scales = options?.scales as Record<string, Record<string, unknown>>;
+  return {
+    ...options,
+    indexAxis: 'y' as const,
+    scales: {
+      x: { ...scales.y, type: 'linear', beginAtZero: true },
+      y: { ...scales.x, ticks: { autoSkip: false } },
+    },
+  } as ChartConfiguration['options'];
+}
+
 /** The case's label, and what it lost if it did: a chart must not show a losing case as a fast one. */
 const caseName = (c: StrategyCaseResult) => (c.lost > 0 ? `${c.label}: ${c.lost} LOST` : c.label);
 
 function timesChart(s: StrategiesResult, subtitle: string[]): ChartConfiguration {
   const series = [
-    { label: 'connected, median', of: (c: StrategyCaseResult) => c.connectedMs?.p50, colour: '#85c1e9' },
-    { label: 'first message, median', of: (c: StrategyCaseResult) => c.firstMessageMs?.p50, colour: '#2e86c1' },
-    { label: 'first message, slowest client', of: (c: StrategyCaseResult) => c.firstMessageMs?.max, colour: '#1b4f72' },
+    { label: 'connected, median', of: (c: StrategyCaseResult) => c.connectedMs?.p50, colour: NEUTRALS.light },
+    { label: 'first message, median', of: (c: StrategyCaseResult) => c.firstMessageMs?.p50, colour: NEUTRALS.mid },
+    {
+      label: 'first message, slowest client',
+      of: (c: StrategyCaseResult) => c.firstMessageMs?.max,
+      colour: NEUTRALS.darkest,
+    },
   ];
-  const options = baseOptions(
+  const options = sideways(
     'Time to connect and to the first message',
     subtitle,
     'ms from the start',
-    false,
     'strategy, blocks',
   );
   return {
@@ -140,27 +161,31 @@ function timesChart(s: StrategiesResult, subtitle: string[]): ChartConfiguration
 }
 
 function failedBytesChart(s: StrategiesResult, subtitle: string[]): ChartConfiguration {
-  const options = baseOptions(
+  const options = sideways(
     'Bytes spent on failed attempts, per client',
     subtitle,
     'bytes',
-    false,
-    'strategy, blocks (landed on)',
+    'landed on ← strategy, blocks',
   );
   return {
     type: 'bar',
     data: {
-      labels: s.cases.map((c) => `${caseName(c)} (${Object.keys(c.landedOn).join(', ')})`),
+      // Where the clients landed first, so the bar's colour reads as that technique's.
+      labels: s.cases.map((c) => `${Object.keys(c.landedOn).join(' + ')} ← ${caseName(c)}`),
       datasets: [
         {
           label: 'median client, in the colour of where it landed',
           data: s.cases.map((c) => c.failedBytes.p50),
-          backgroundColor: s.cases.map((c, i) => colorOf(Object.keys(c.landedOn)[0] ?? '', i)),
+          // A case whose clients landed on different techniques has no one colour: grey.
+          backgroundColor: s.cases.map((c, i) => {
+            const landed = Object.keys(c.landedOn);
+            return landed.length === 1 ? colorOf(landed[0] ?? '', i) : NEUTRALS.mid;
+          }),
         },
         {
           label: 'largest client',
           data: s.cases.map((c) => c.failedBytes.max),
-          backgroundColor: '#7f8c8d',
+          backgroundColor: NEUTRALS.dark,
         },
       ],
     },

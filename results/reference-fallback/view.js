@@ -2,6 +2,14 @@
 // bench embedded in index.html (the same ones it rendered to PNG). Plain script, no build.
 /* global Chart */
 (() => {
+  // The hint under a table wider than the window, kept true as the window changes.
+  var table = document.querySelector('.table');
+  var hint = document.querySelector('.scroll-hint');
+  var showHint = () => {
+    if (table && hint) hint.hidden = table.scrollWidth <= table.clientWidth;
+  };
+  showHint();
+  window.addEventListener('resize', showHint);
   var source = document.getElementById('charts');
   if (!source || typeof Chart === 'undefined') return;
   Chart.defaults.color = '#1c2833';
@@ -37,6 +45,18 @@
         });
       });
       ctx.restore();
+    },
+  });
+  // The same as log-ticks.ts: only 1, 2 and 5 × 10ⁿ on a log axis, so labels never overprint.
+  Chart.register({
+    id: 'logTicks',
+    afterBuildTicks: (_chart, args) => {
+      var scale = args.scale;
+      if (scale.type !== 'logarithmic' || scale.max / scale.min <= 10) return;
+      scale.ticks = scale.ticks.filter((tick) => {
+        var mantissa = tick.value / 10 ** Math.floor(Math.log10(tick.value) + 1e-9);
+        return [1, 2, 5].some((kept) => Math.abs(mantissa - kept) < 1e-6);
+      });
     },
   });
   charts.forEach((item) => {

@@ -56,7 +56,7 @@ export const techniques = Object.freeze([
   technique({ id: 'long-polling', title: 'Long polling', colour: '#e67e22', wire: 'poll', summary: 'the client asks the same, and the server holds the request until there is something, or a timeout' }, { holdsRequest: true }),
   technique({ id: 'forever-iframe', title: 'Forever iframe', colour: '#8e44ad', wire: 'script-stream', summary: 'a hidden iframe whose HTML response never ends: the server writes one <script> per message' }, { holdsRequest: true, streams: true }),
   technique({ id: 'sse', title: 'SSE', colour: '#27ae60', wire: 'event-stream', summary: "Server-Sent Events: text/event-stream read by the browser's EventSource" }, { holdsRequest: true, streams: true }),
-  technique({ id: 'fetch-stream', title: 'Fetch stream', colour: '#c2185b', wire: 'ndjson', summary: 'one long response of NDJSON, one JSON message per line, read with fetch() and a ReadableStream' }, { holdsRequest: true, streams: true }),
+  technique({ id: 'fetch-stream', title: 'Fetch stream', colour: '#d63384', wire: 'ndjson', summary: 'one long response of NDJSON, one JSON message per line, read with fetch() and a ReadableStream' }, { holdsRequest: true, streams: true }),
   technique({ id: 'websocket', title: 'WebSocket', colour: '#2471a3', wire: 'websocket', summary: 'one upgraded connection, frames both ways' }, { streams: true, twoWay: true, upgrades: true }),
 ]);
 
