@@ -13,6 +13,10 @@ import { techniques, withCapabilities } from '../server/contract/techniques.js';
 import { publish, startServer } from '../test/support.ts';
 import { after, before, describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium: never beside another, nor a bench run (test/heavy.ts).
+await takeHeavySlot();
 
 const LEAVE_AFTER_MS = 1000;
 const SCREENSHOT = fileURLToPath(new URL('../docs/img/classroom.png', import.meta.url));

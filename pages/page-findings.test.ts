@@ -12,6 +12,10 @@ import { HELD_TRANSCRIPT_MESSAGE, HOLD_BEFORE_PUBLISH_MS } from '../server/trans
 import { publish, startServer } from '../test/support.ts';
 import { after, before, describe, test } from '../test/suite.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium: never beside another, nor a bench run (test/heavy.ts).
+await takeHeavySlot();
 
 /** Techniques whose server holds a request without streaming: a long poll. */
 const HELD_NOT_STREAMED = techniques.filter(({ capabilities }) => capabilities.holdsRequest && !capabilities.streams);

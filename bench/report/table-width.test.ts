@@ -15,6 +15,10 @@ import type { BenchResult } from '../result.ts';
 import { writeReport } from './write.ts';
 import { CHROMIUM, needs } from '../../test/tools.ts';
 import { after, before, describe, test } from '../../test/suite.ts';
+import { takeHeavySlot } from '../../test/heavy.ts';
+
+// A Chromium: never beside another, nor a bench run (test/heavy.ts).
+await takeHeavySlot();
 
 const RESULTS = fileURLToPath(new URL('../../results/', import.meta.url));
 /** The runs with the most columns: a shaped network adds one, WebSocket variants another. */
