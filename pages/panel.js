@@ -3,6 +3,7 @@
 // technique registered without a working client file gets a panel that says so.
 import { SYSTEM_AUTHOR } from '/contract/feed.js';
 import { FeedClient } from './clients/client.js';
+import { PredictionBlock } from './prediction.js';
 import { Timeline } from './timeline.js';
 
 /** @import { Message } from '/contract/feed.js' */
@@ -59,6 +60,7 @@ function formatMs(ms) {
  * @property {HTMLElement} root               where the panel goes
  * @property {string} clientId                the page's client id, which the server's figures are kept under
  * @property {() => number} serverNow         the server's clock now, epoch ms (for delivery delays)
+ * @property {() => number} [rttMs]            the best round trip to the server seen, ms (for the models)
  */
 
 export class Panel {
@@ -82,7 +84,7 @@ export class Panel {
   #lastLoss = '';
 
   /** @param {PanelOptions} options */
-  constructor({ technique, root, clientId, serverNow }) {
+  constructor({ technique, root, clientId, serverNow, rttMs }) {
     this.technique = technique;
     this.clientId = clientId;
     this.serverNow = serverNow;
@@ -131,6 +133,10 @@ export class Panel {
     this.health = el('p', { class: 'health', 'data-role': 'health', role: 'status', hidden: '' });
     this.section.append(header, table, canvas, controls, this.logLine, this.health, this.list);
     root.append(this.section);
+    // Predicted beside measured, under the live figures (pages/prediction.js).
+    this.prediction = new PredictionBlock(technique);
+    this.rttMs = rttMs ?? (() => Number.POSITIVE_INFINITY);
+    table.after(this.prediction.element);
   }
 
   /**
@@ -173,6 +179,7 @@ export class Panel {
           this.#reconnects.push(performance.now());
           this.#lastLoss = this.logLine.textContent ?? '';
         }
+        this.prediction.state(state);
         this.stateBadge.textContent = state;
         this.stateBadge.dataset.state = state;
       },
@@ -216,6 +223,7 @@ export class Panel {
     this.figures.messages.textContent = String(this.#received);
     this.figures.delay.textContent = `${formatMs(median(this.#delays))} / ${formatMs(delay)}`;
     this.timeline.tick();
+    this.prediction.message(message, delay);
     // The server's own words (who joined, who left) have no author a person could use.
     const system = message.author === SYSTEM_AUTHOR;
     const item = el('li', { 'data-id': String(message.id), ...(system && { class: 'system' }) });
@@ -279,5 +287,11 @@ export class Panel {
     this.#bytesDown = counters.bytesOut.headers + counters.bytesOut.body;
     this.figures.down.textContent = formatBytes(this.#bytesDown);
     this.figures.up.textContent = formatBytes(counters.bytesIn.headers + counters.bytesIn.body);
+    if (this.client)
+      this.prediction.update(counters, {
+        intervalMs: this.client.intervalMs,
+        epoch: this.client.epoch,
+        rttMs: this.rttMs(),
+      });
   }
 }
