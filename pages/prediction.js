@@ -20,11 +20,11 @@ export const COST_CLIENTS = Object.freeze([30, 1000, 100_000]);
 
 /** The rows, in the order shown: what each is, and its unit. */
 const ROWS = Object.freeze([
-  ['requestsPerMinute', 'requests / min'],
-  ['headersPerMessage', 'headers B / msg'],
-  ['framingPerMessage', 'framing B / msg'],
-  ['payloadPerMessage', 'payload B / msg'],
-  ['delayMs', 'delay (mean) ms'],
+  ['requestsPerMinute', 'requests/min'],
+  ['headersPerMessage', 'headers B/msg'],
+  ['framingPerMessage', 'framing B/msg'],
+  ['payloadPerMessage', 'payload B/msg'],
+  ['delayMs', 'mean delay ms'],
 ]);
 
 /** @type {WireCounters} */
@@ -135,11 +135,9 @@ export class PredictionBlock {
     this.element = el('div', { class: 'prediction', 'data-role': 'prediction' });
     const table = el('table');
     const head = el('tr');
-    head.append(
-      el('th', { scope: 'col' }),
-      el('th', { scope: 'col' }, 'predicted'),
-      el('th', { scope: 'col' }, 'measured'),
-    );
+    // Which stretch of time the figures are of: the window begins again at a reconnect.
+    this.windowCell = el('th', { scope: 'col', 'data-role': 'window' });
+    head.append(this.windowCell, el('th', { scope: 'col' }, 'predicted'), el('th', { scope: 'col' }, 'measured'));
     table.append(head);
     /** @type {Record<string, { row: HTMLElement, predicted: HTMLElement, measured: HTMLElement }>} */
     this.rows = {};
@@ -242,6 +240,7 @@ export class PredictionBlock {
     this.#show('delayMs', model('meanLatencyMs'), mean);
 
     const seconds = elapsedMs / 1000;
+    this.windowCell.textContent = `over ${Math.round(seconds)} s`;
     const framingBytes = framing && delivered > 0 ? framing.predicted * delivered : 0;
     this.#perClient = {
       requests: requests.predicted / seconds,

@@ -157,6 +157,8 @@ describe('predictions in the side-by-side page', needs(CHROMIUM), () => {
         const block = new PredictionBlock(stream);
         block.state('CONNECTING');
         for (const id of [1, 2, 3]) block.message({ id, ts: Date.now(), author: 'a', text: 'b' }, 1);
+        // Some time in the window: a window of no time predicts nothing.
+        await new Promise((resolve) => setTimeout(resolve, 50));
         return [5, 1].map((requests) => {
           block.update(
             {
