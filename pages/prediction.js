@@ -190,7 +190,8 @@ export class PredictionBlock {
    */
   update(counters, client) {
     this.#latest = counters;
-    if (this.#startedAt === undefined) return;
+    // Not connected, or paused: the figures stay as they were until the next window.
+    if (this.#startedAt === undefined || this.#restartPending) return;
     if (Number.isNaN(this.#intervalMs)) this.#intervalMs = client.intervalMs;
     // The polling model is of one interval: a new one is a new experiment.
     if (this.technique.capabilities.pollsWhenIdle && client.intervalMs !== this.#intervalMs) {
