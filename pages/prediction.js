@@ -242,7 +242,10 @@ export class PredictionBlock {
 
     const seconds = elapsedMs / 1000;
     this.windowCell.textContent = `over ${Math.round(seconds)} s`;
-    const framingBytes = framing && delivered > 0 ? framing.predicted * delivered : 0;
+    // With no messages, a poller's answers still carry their JSON: an idle poller costs it too.
+    const idlePoller = delivered === 0 && !this.technique.capabilities.streams;
+    const { answers, envelope } = this.#answers(requests, input);
+    const framingBytes = idlePoller ? answers.predicted * envelope : framing ? framing.predicted * delivered : 0;
     this.#perClient = {
       requests: requests.predicted / seconds,
       bytes: (requests.predicted * perRequestHeaders + framingBytes + delta.payloadBytes) / seconds,
@@ -259,14 +262,23 @@ export class PredictionBlock {
   #framing(predictions, requests, input, delivered) {
     const stream = predictions.find((prediction) => prediction.metric === 'framingBytesPerMessage');
     if (stream || this.technique.capabilities.streams || delivered === 0) return stream;
+    const { answers, envelope } = this.#answers(requests, input);
+    // One comma between two messages of one answer.
+    const commas = Math.max(0, delivered - Math.max(1, answers.predicted)) / delivered;
+    return scaled(answers, envelope / delivered, commas);
+  }
+
+  /**
+   * A poller's predicted answers (every request gets one, but a held request still open)
+   * and the bytes of one answer's JSON without its messages, from the contract's encoder.
+   * @param {Prediction} requests @param {ModelInput} input
+   */
+  #answers(requests, input) {
     const cursor = input.publishedIds.at(-1) ?? 0;
     const envelope = encodePollAnswer({ epoch: input.epoch, cursor, messagesJson: [] }).length;
     // A held request is counted as it arrives and answered later: the open one has no answer yet.
     const unanswered = this.technique.capabilities.holdsRequest ? input.clients : 0;
-    const answers = { ...requests, predicted: requests.predicted - unanswered };
-    // One comma between two messages of one answer.
-    const commas = Math.max(0, delivered - Math.max(1, answers.predicted)) / delivered;
-    return scaled(answers, envelope / delivered, commas);
+    return { answers: { ...requests, predicted: Math.max(0, requests.predicted - unanswered) }, envelope };
   }
 
   /**
