@@ -18,6 +18,7 @@ import { type RunNetwork, runNetworks } from './network/options.ts';
 import { shapeAll } from './network/run.ts';
 import { DeliveryTracker, round } from './delivery.ts';
 import type { Health, ServerStats, WireCounters } from '../server/contract/stats.js';
+import { agrees as agreesWithModel } from '../server/contract/models.js';
 import { type ModelInput, type SubscriberReport, type Subscribers, fetchClientStats } from './drivers/driver.ts';
 import { type BenchTechnique, drivers } from './drivers/index.ts';
 import type { BenchOptions } from './options.ts';
@@ -663,8 +664,7 @@ export function measure(m: Measurements): TechniqueResult {
   for (const prediction of m.chaos ? [] : m.driver.predict(modelInput)) {
     const measured = measuredOf[prediction.metric];
     if (measured === null) continue;
-    const allowed = Math.max(prediction.tolerance * prediction.predicted, prediction.toleranceAbs ?? 0);
-    const agrees = Math.abs(measured - prediction.predicted) <= allowed;
+    const agrees = agreesWithModel(prediction, measured);
     theory.push({
       ...prediction,
       predicted: round(prediction.predicted),

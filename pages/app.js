@@ -53,7 +53,9 @@ const root = byId('panels');
 const online = byId('online');
 const greetingLine = byId('greeting');
 let greeted = false;
-const panels = techniques.map((technique) => new Panel({ technique, root, clientId, serverNow: () => clock.now() }));
+const panels = techniques.map(
+  (technique) => new Panel({ technique, root, clientId, serverNow: () => clock.now(), rttMs: () => clock.rtt }),
+);
 const clientsLoaded = Promise.all(panels.map((panel) => panel.load()));
 // After the technique panels, not a registry line: it runs their clients, one at a time
 // or two during an upgrade, under ids of its own. `?auto=upgrade` starts it upgrading.

@@ -4,6 +4,7 @@
 import { SYSTEM_AUTHOR } from '/contract/feed.js';
 import { FeedClient } from './clients/client.js';
 import { describeProtocols } from './protocol.js';
+import { PredictionBlock } from './prediction.js';
 import { Timeline } from './timeline.js';
 import { WAITING_BADGE, WAITING_SHOWN_AFTER_MS } from './waiting.js';
 
@@ -65,6 +66,7 @@ function formatMs(ms) {
  * @property {HTMLElement} root               where the panel goes
  * @property {string} clientId                the page's client id, which the server's figures are kept under
  * @property {() => number} serverNow         the server's clock now, epoch ms (for delivery delays)
+ * @property {() => number} [rttMs]            the best round trip to the server seen, ms (for the models)
  */
 
 export class Panel {
@@ -92,7 +94,7 @@ export class Panel {
   #waiting = false;
 
   /** @param {PanelOptions} options */
-  constructor({ technique, root, clientId, serverNow }) {
+  constructor({ technique, root, clientId, serverNow, rttMs }) {
     this.technique = technique;
     this.clientId = clientId;
     this.serverNow = serverNow;
@@ -148,6 +150,10 @@ export class Panel {
       : technique.capabilities.streams
         ? 'shown when a stream ends'
         : 'shown when a request ends';
+    // Predicted beside measured, under the live figures (pages/prediction.js).
+    this.prediction = new PredictionBlock(technique);
+    this.rttMs = rttMs ?? (() => Number.POSITIVE_INFINITY);
+    table.after(this.prediction.element);
   }
 
   /**
@@ -201,6 +207,7 @@ export class Panel {
           this.#reconnects.push(performance.now());
           this.#lastLoss = this.logLine.textContent ?? '';
         }
+        this.prediction.state(state);
         // Open again: "reconnecting in … ms" is over, and must not stay under an OPEN badge.
         if (state === 'OPEN' && this.logLine.textContent?.startsWith('reconnecting in'))
           this.logLine.textContent = 'open again';
@@ -280,6 +287,7 @@ export class Panel {
     this.figures.messages.textContent = String(this.#received);
     this.figures.delay.textContent = `${formatMs(median(this.#delays))} / ${formatMs(delay)}`;
     this.timeline.tick();
+    this.prediction.message(message, delay);
     // The server's own words (who joined, who left) have no author a person could use.
     const system = message.author === SYSTEM_AUTHOR;
     const item = el('li', { 'data-id': String(message.id), ...(system && { class: 'system' }) });
@@ -353,5 +361,11 @@ export class Panel {
     this.#bytesDown = counters.bytesOut.headers + counters.bytesOut.body;
     this.figures.down.textContent = formatBytes(this.#bytesDown);
     this.figures.up.textContent = formatBytes(counters.bytesIn.headers + counters.bytesIn.body);
+    if (this.client)
+      this.prediction.update(counters, {
+        intervalMs: this.client.intervalMs,
+        epoch: this.client.epoch,
+        rttMs: this.rttMs(),
+      });
   }
 }

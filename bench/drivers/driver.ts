@@ -5,6 +5,7 @@
  * registry (server/contract/techniques.js), as `server/transports/` are.
  */
 import { cursorQuery } from '../../server/contract/feed.js';
+import type { Prediction as ContractPrediction } from '../../server/contract/models.js';
 import type { ClientStats, WireCounters } from '../../server/contract/stats.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import type { Clock } from '../clock.ts';
@@ -63,7 +64,7 @@ export interface Subscribers {
   stop(): Promise<SubscriberReport>;
 }
 
-/** What a model is given: the run as it actually happened. */
+/** What a model is given: the run as it actually happened (the contract's `ModelInput`, with the bench's network and variant types). */
 export interface ModelInput {
   clients: number;
   /** The ids the publisher got back, in order. */
@@ -83,17 +84,8 @@ export interface ModelInput {
   wsVariant?: WsVariant;
 }
 
-export interface Prediction {
-  /** `firstMessageMs`: from a fresh client starting to connect to its holding a message already waiting. */
-  metric: 'httpRequests' | 'meanLatencyMs' | 'framingBytesPerMessage' | 'firstMessageMs';
-  predicted: number;
-  /** How far the measurement may be from the prediction, as a fraction of it (0.1 = ±10%) … */
-  tolerance: number;
-  /** … or in the metric's own unit, whichever is larger. */
-  toleranceAbs?: number;
-  /** The model in words, for the summary. */
-  model: string;
-}
+/** One prediction and its tolerance: the contract's models (server/contract/models.js) make them. */
+export type Prediction = ContractPrediction;
 
 /** What `bench/drivers/<id>.ts` exports as `driver`; its technique is the registry line of that id. */
 export interface BenchDriver {

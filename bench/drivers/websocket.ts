@@ -12,20 +12,14 @@ import {
   type ServerFrame,
   parseMsgpackServerFrame,
   parseServerFrame,
-  websocketFrames,
 } from '../../server/contract/formats/websocket.js';
-import { firstMessageLatency, streamLatency } from '../network/model.ts';
+import { streamModel } from '../../server/contract/models.js';
 import type { WsVariant } from '../ws-variants.ts';
 import { type BenchDriver, endpointOf, type SubscriberReport } from './driver.ts';
 import { subscriberQuery } from './driver.ts';
 
 /** How long a subscriber waits for the server's close frame before cutting the socket, ms. */
 const CLOSE_WAIT_MS = 1000;
-/**
- * The close handshake, once per client: the client's close frame (2 header bytes, a
- * 4-byte mask, the 2-byte code) and the server's (2 header bytes, the 2-byte code).
- */
-const CLOSE_HANDSHAKE_BYTES = 8 + 4;
 /** What the client offers for a variant: a subprotocol, the extension, or neither. */
 function clientOffer(variant: WsVariant | undefined): { protocols: string[]; options: WebSocket.ClientOptions } {
   if (variant === 'msgpack') return { protocols: [SUBPROTOCOLS.msgpack], options: { perMessageDeflate: false } };
@@ -152,36 +146,6 @@ export const driver: BenchDriver = {
       },
     };
   },
-  predict(input) {
-    const { clients, publishedIds, payloadBytesPerMessage, epoch } = input;
-    const predictions: ReturnType<BenchDriver['predict']> = [
-      { metric: 'httpRequests', predicted: clients, tolerance: 0, model: 'one upgrade request per client' },
-    ];
-    if (publishedIds.length > 0) predictions.push(streamLatency(input));
-    // Compressed frames are shorter than their JSON, and MessagePack is too: their
-    // "framing" (wire bytes less the JSON payload) comes out below zero, so the frame-header
-    // model holds for JSON text frames alone; bytes per message is what the variants compare.
-    if (publishedIds.length > 0 && (input.wsVariant ?? 'json') === 'json') {
-      // RFC 6455 §5.2: 2 bytes up to 125 bytes of payload, 4 up to 65,535, 10 beyond.
-      const header = payloadBytesPerMessage < 126 ? 2 : payloadBytesPerMessage < 65_536 ? 4 : 10;
-      // The first frame names the feed's epoch: a short text frame, 2 header bytes and its JSON.
-      const epochFrame = epoch ? 2 + websocketFrames.control({ type: 'epoch', epoch }).length : 0;
-      predictions.push({
-        metric: 'framingBytesPerMessage',
-        predicted: header + (CLOSE_HANDSHAKE_BYTES + epochFrame) / publishedIds.length,
-        tolerance: 0.05,
-        toleranceAbs: 2,
-        model:
-          'the frame header per message: 2 bytes below 126 bytes of payload (RFC 6455 §5.2), and the epoch frame and the close handshake once',
-      });
-    }
-    predictions.push(
-      firstMessageLatency(
-        input.network,
-        2,
-        "TCP's handshake (1 round trip), then the upgrade; the epoch frame and the history follow the 101 in the same flight, no third trip (1)",
-      ),
-    );
-    return predictions;
-  },
+  // The contract's stream model for this wire format (framing from the server's own encoder), as the page shows it too.
+  predict: (input) => streamModel('websocket', true, input),
 };

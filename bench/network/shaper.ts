@@ -11,6 +11,7 @@
  * floor is 200 ms; RFC 6298's initial 1 s is for connections without an RTT sample).
  */
 import { createServer, type Server, type Socket, connect } from 'node:net';
+import { retransmissionTimeoutMs } from '../../server/contract/models.js';
 
 /** The conditions of one link, the same both ways. */
 export interface NetworkConditions {
@@ -42,10 +43,8 @@ export interface ShapingStats {
   lost: number;
 }
 
-/** What a lost chunk costs: one retransmission timeout, ms. */
-export function retransmissionTimeoutMs(rttMs: number): number {
-  return Math.max(200, 2 * rttMs);
-}
+// What a lost chunk costs: one retransmission timeout, ms; the models count it the same way.
+export { retransmissionTimeoutMs };
 
 /** Past this many bytes waiting in one direction, the sender is paused (TCP's window, roughly). */
 const QUEUE_HIGH_WATER = 256 * 1024;

@@ -13,3 +13,4 @@ export * from './formats/script-stream.js';
 export * from './formats/websocket.js';
 export * from './formats/ndjson.js';
 export * from './stats.js';
+export * from './models.js';
