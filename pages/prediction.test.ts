@@ -11,6 +11,10 @@ import { techniqueIds, withCapabilities } from '../server/contract/techniques.js
 import { startServer } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
 import { after, before, describe, test } from '../test/suite.ts';
+import { takeHeavySlot } from '../test/heavy.ts';
+
+// A Chromium: never beside another, nor a bench run (test/heavy.ts).
+await takeHeavySlot();
 
 /** Ticker messages a second, and for how long: enough messages for a mean delay, a short test. */
 const TICKER_RATE = '5';
