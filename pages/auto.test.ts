@@ -129,6 +129,28 @@ describe('the auto panel in Chromium', needs(CHROMIUM), () => {
     assert.ok((await failedBytes(page)) > 0);
   });
 
+  test('a buffered stream on a busy feed is found out, and the tail it held comes through long polling', async (t) => {
+    const server = await startServer(t, { config: { heartbeatMs: 1000 } });
+    const page = await openPage(t, server);
+    await restartWith(page, Object.fromEntries([[upgrading.id, 'refuse'], ...STREAMS.map((s) => [s.id, 'buffer'])]));
+    // 25 messages a second of some 400 bytes: the 4 KiB buffer lets its first lump through
+    // well before the first-arrival deadline, so only following the feed's head tells.
+    const published: number[] = [];
+    const padding = 'x'.repeat(300);
+    const stopAt = Date.now() + 1500;
+    while (Date.now() < stopAt) {
+      published.push(await say(server, `busy ${published.length} ${padding}`));
+      await page.waitForTimeout(40);
+    }
+    await landsOn(page, LONG_POLL.id, 20000);
+    await shownOnce(page, published);
+    const reasons = await page.locator(`${AUTO} [data-attempt="${FIRST_STREAM.id}"]`).allTextContents();
+    assert.ok(
+      reasons.some((text) => text.includes('brought only up to')),
+      `the first stream was not caught lagging the head: ${reasons.join(' | ')}`,
+    );
+  });
+
   test('the upgrade strategy starts on long polling and ends on WebSocket, nothing lost or doubled', async (t) => {
     const server = await startServer(t, { config: { heartbeatMs: 1000 } });
     const page = await openPage(t, server, '?auto=upgrade');
