@@ -110,26 +110,7 @@ describe('the auto panel in Chromium', needs(CHROMIUM), () => {
     assert.ok((await failedBytes(page)) > 0);
   });
 
-  test('with WebSocket refused and every stream buffered it lands on long polling', async (t) => {
-    const server = await startServer(t, { config: { heartbeatMs: 1000 } });
-    const page = await openPage(t, server);
-    await restartWith(page, Object.fromEntries([[upgrading.id, 'refuse'], ...STREAMS.map((s) => [s.id, 'buffer'])]));
-    const published = [await say(server, 'before')];
-    await page.waitForSelector(`${AUTO} [data-attempt="${FIRST_STREAM.id}"]`, { timeout: 8000 });
-    published.push(await say(server, 'during'));
-    await landsOn(page, LONG_POLL.id, 8000 + 4000 * STREAMS.length);
-    published.push(await say(server, 'after'));
-    await shownOnce(page, published);
-    const outcomes = await page
-      .locator(`${AUTO} [data-attempt]`)
-      .evaluateAll((rows) =>
-        rows.map((row) => `${row.getAttribute('data-attempt')} ${row.getAttribute('data-outcome')}`),
-      );
-    for (const stream of STREAMS) assert.ok(outcomes.includes(`${stream.id} failed`), outcomes.join(', '));
-    assert.ok((await failedBytes(page)) > 0);
-  });
-
-  test('a buffered stream on a busy feed is found out, and the tail it held comes through long polling', async (t) => {
+  test('with WebSocket refused and every stream buffered on a busy feed it lands on long polling, the held tail with it', async (t) => {
     const server = await startServer(t, { config: { heartbeatMs: 1000 } });
     const page = await openPage(t, server);
     await restartWith(page, Object.fromEntries([[upgrading.id, 'refuse'], ...STREAMS.map((s) => [s.id, 'buffer'])]));
@@ -144,6 +125,13 @@ describe('the auto panel in Chromium', needs(CHROMIUM), () => {
     }
     await landsOn(page, LONG_POLL.id, 20000);
     await shownOnce(page, published);
+    const outcomes = await page
+      .locator(`${AUTO} [data-attempt]`)
+      .evaluateAll((rows) =>
+        rows.map((row) => `${row.getAttribute('data-attempt')} ${row.getAttribute('data-outcome')}`),
+      );
+    for (const stream of STREAMS) assert.ok(outcomes.includes(`${stream.id} failed`), outcomes.join(', '));
+    assert.ok((await failedBytes(page)) > 0);
     const reasons = await page.locator(`${AUTO} [data-attempt="${FIRST_STREAM.id}"]`).allTextContents();
     assert.ok(
       reasons.some((text) => text.includes('brought only up to')),
