@@ -49,6 +49,13 @@ export const shutdown = fp(
     // them too. A WebSocket leaves this set when upgraded, and a held request when told.
     const answering = new Set<IncomingMessage>();
     const toldSockets: Socket[] = [];
+    // The HTTP/2 server (--tls) has no closeAllConnections: its sockets are cut one by one.
+    const tlsSockets = new Set<Socket>();
+    if (typeof app.server.closeAllConnections !== 'function')
+      app.server.on('secureConnection', (socket: Socket) => {
+        tlsSockets.add(socket);
+        socket.once('close', () => tlsSockets.delete(socket));
+      });
     let farewell: Promise<void> | undefined;
     let lastWordsUnsent = 0;
     let saidEverything: (() => void) | undefined;
@@ -106,7 +113,8 @@ export const shutdown = fp(
       // Then cut every socket, as the process's exit would: those of the told clients,
       // idle keep-alive connections, and whatever did not finish within the grace.
       for (const socket of toldSockets) socket.destroy();
-      app.server.closeAllConnections();
+      if (typeof app.server.closeAllConnections === 'function') app.server.closeAllConnections();
+      else for (const socket of tlsSockets) socket.destroy();
     });
   },
   { name: 'realtime-lab-shutdown', fastify: '5.x' },
