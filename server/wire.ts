@@ -220,9 +220,11 @@ export class WireMeter {
         headersOut = current.handshakeBytes;
         current.responseHeadersCounted = true;
       } else if (current.res?.headersSent) {
-        // Node keeps the exact header block it wrote; its length is the header bytes.
-        const header = (current.res as ServerResponse & { _header?: string | null })._header;
-        headersOut = header ? Buffer.byteLength(header, 'latin1') : 0;
+        // Node keeps the exact header block it wrote; its length is the header bytes. An
+        // HTTP/2 response's `_header` is only `headersSent` (true): its HPACK block is not
+        // kept, so its header bytes count as body.
+        const header = (current.res as ServerResponse & { _header?: unknown })._header;
+        headersOut = typeof header === 'string' ? Buffer.byteLength(header, 'latin1') : 0;
         current.responseHeadersCounted = true;
       }
     }
