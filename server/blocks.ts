@@ -13,6 +13,7 @@
  *   connected but silent, a long poll's answer comes whole.
  */
 import type { ServerResponse } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BadBlocks, TechniqueBlocked } from './errors.ts';
 import { clientOf } from './plugins/wire-meter.ts';
@@ -80,7 +81,7 @@ export class Blocks {
     this.#byClient.delete(client);
     this.#byClient.set(client, blocks);
     if (mode === 'refuse') throw new TechniqueBlocked(technique, client);
-    this.#buffer(reply.raw);
+    this.#buffer(reply.raw as ServerResponse | Http2ServerResponse);
   }
 
   #parse(body: unknown): Map<string, BlockMode> {
@@ -108,13 +109,31 @@ export class Blocks {
   }
 
   /**
-   * Holds what the response writes (its headers go with its first write) until
-   * BUFFER_RELEASE_BYTES or its end, lump after lump. Write callbacks run when their
-   * bytes are really written, so a writer waiting on one waits as it would behind a proxy.
+   * Holds what the response writes, its headers too, until BUFFER_RELEASE_BYTES or its
+   * end, lump after lump. Write callbacks run when their bytes are really written, so a
+   * writer waiting on one waits as it would behind a proxy.
    */
-  #buffer(res: ServerResponse): void {
+  #buffer(res: ServerResponse | Http2ServerResponse): void {
     const write = res.write.bind(res) as (chunk: unknown, callback?: () => void) => boolean;
-    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    const end = res.end.bind(res) as (...args: unknown[]) => unknown;
+    // Over HTTP/1.1 the headers wait for the first write anyway; over HTTP/2 writeHead
+    // sends its HEADERS frame at once, which an EventSource takes for an open stream:
+    // held here until the first lump, as the proxy holds the whole response.
+    let sendHead = () => {};
+    if (res instanceof Http2ServerResponse) {
+      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => unknown;
+      let head: unknown[] | undefined;
+      res.writeHead = ((...args: unknown[]) => {
+        head = args;
+        return res;
+      }) as Http2ServerResponse['writeHead'];
+      sendHead = () => {
+        if (head === undefined) return;
+        const args = head;
+        head = undefined;
+        writeHead(...args);
+      };
+    }
     let held: Buffer[] = [];
     let heldBytes = 0;
     let callbacks: (() => void)[] = [];
@@ -128,6 +147,7 @@ export class Blocks {
       return { lump, waiting };
     };
     const release = () => {
+      sendHead();
       const { lump, waiting } = forget();
       if (lump.length > 0) write(lump, () => runAll(waiting));
       else runAll(waiting);
@@ -148,11 +168,11 @@ export class Blocks {
       if (done) callbacks.push(done);
       if (heldBytes >= BUFFER_RELEASE_BYTES) release();
       return true;
-    }) as ServerResponse['write'];
+    }) as ServerResponse['write'] & Http2ServerResponse['write'];
     res.end = ((...args: unknown[]) => {
       release();
       return end(...args);
-    }) as ServerResponse['end'];
+    }) as ServerResponse['end'] & Http2ServerResponse['end'];
     // A client that gives up on a silent stream: what was held goes nowhere.
     res.once('close', () => forget());
   }

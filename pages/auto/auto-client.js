@@ -7,7 +7,10 @@ import { FeedClient } from '../clients/client.js';
 import {
   FAILURES_BEFORE_FALLBACK,
   FIRST_ARRIVAL_MS,
+  FOLLOW_CHECK_MS,
   fallbackOrder,
+  followBoundMs,
+  mustFollowHead,
   silenceDeadlineMs,
   upgradePair,
 } from './strategies.js';
@@ -49,6 +52,15 @@ import {
  */
 
 /**
+ * The watch on a streaming attempt in use (performance.now() times, ms).
+ * @typedef {object} Follow
+ * @property {Attempt} attempt
+ * @property {number} lastAt  when it last brought anything, or the head last matched the cursor
+ * @property {ReturnType<typeof setTimeout> | undefined} timer
+ * @property {{ id: number, epoch: string | undefined, since: number, bound: number } | undefined} owed  the head the server gave, not yet brought
+ */
+
+/**
  * @typedef {object} AutoOptions
  * @property {Strategy} strategy
  * @property {readonly Readonly<Technique>[]} techniques  the registry
@@ -80,6 +92,12 @@ export class AutoClient {
   /** The upgrade's probe, until it starts. @type {(() => void) | undefined} */
   #probe = undefined;
   #probeTimer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
+  /**
+   * The watch on the streaming attempt in use: when it last brought anything, and the
+   * head it owes once the server said the feed is past the cursor.
+   * @type {Follow | undefined}
+   */
+  #follow = undefined;
 
   /** @param {AutoOptions} options */
   constructor(options) {
@@ -114,6 +132,7 @@ export class AutoClient {
   stop() {
     this.#stopped = true;
     clearTimeout(this.#probeTimer);
+    this.#unfollow();
     for (const attempt of [...this.#running.keys()]) this.#end(attempt, 'stopped', '');
   }
 
@@ -239,6 +258,7 @@ export class AutoClient {
 
   /** @param {Attempt} attempt */
   #arrived(attempt) {
+    if (this.#follow?.attempt === attempt) this.#follow.lastAt = performance.now();
     if (attempt.arrivedAt !== undefined || !this.#running.has(attempt)) return;
     attempt.arrivedAt = performance.now();
     clearTimeout(this.#running.get(attempt)?.timer);
@@ -260,6 +280,66 @@ export class AutoClient {
     attempt.reason = '';
     this.inUse = attempt.technique;
     this.connectedAt ??= attempt.arrivedAt;
+    this.#followHead(attempt);
+  }
+
+  /**
+   * Watches a streaming attempt in use for a buffering intermediary, which the first
+   * arrival cannot rule out: on a busy feed its first lump comes before any deadline, and
+   * once publishing stops the tail stays held. After FOLLOW_CHECK_MS with nothing
+   * through it, the client reads the feed's head; if the head is past the cursor and the
+   * attempt has not brought it within followBoundMs, the attempt fails, and the next one
+   * starts from the cursor, bringing what was held.
+   * @param {Attempt} attempt
+   */
+  #followHead(attempt) {
+    this.#unfollow();
+    if (!mustFollowHead(attempt.technique)) return;
+    /** @type {Follow} */
+    const follow = { attempt, lastAt: performance.now(), timer: undefined, owed: undefined };
+    this.#follow = follow;
+    const watching = () => this.#follow === follow && this.#running.has(attempt);
+    /** @param {number} ms */
+    const again = (ms) => {
+      if (watching()) follow.timer = setTimeout(check, Math.max(0, ms));
+    };
+    const check = async () => {
+      if (!watching()) return;
+      const now = performance.now();
+      const { owed } = follow;
+      if (owed) {
+        if (owed.epoch !== this.epoch || (this.cursor ?? 0) >= owed.id) follow.owed = undefined;
+        else if (now - owed.since >= owed.bound)
+          return this.#fail(
+            attempt,
+            `the feed was at #${owed.id} ${((now - owed.since) / 1000).toFixed(1)} s ago and this brought only up to #${this.cursor}: held by the network (a buffering proxy?)`,
+          );
+        else return again(owed.since + owed.bound - now);
+      }
+      if (now - follow.lastAt < FOLLOW_CHECK_MS) return again(follow.lastAt + FOLLOW_CHECK_MS - now);
+      const sent = performance.now();
+      /** @type {{ epoch: string, lastId: number }} */
+      let head;
+      try {
+        head = await this.#get('/api/health');
+      } catch {
+        // The server is away: the attempt's own failed connections will say so.
+        return again(FOLLOW_CHECK_MS);
+      }
+      const answered = performance.now();
+      if (head.epoch === this.epoch && head.lastId > (this.cursor ?? 0)) {
+        follow.owed = { id: head.lastId, epoch: head.epoch, since: answered, bound: followBoundMs(answered - sent) };
+        return again(follow.owed.bound);
+      }
+      follow.lastAt = answered;
+      again(FOLLOW_CHECK_MS);
+    };
+    again(FOLLOW_CHECK_MS);
+  }
+
+  #unfollow() {
+    clearTimeout(this.#follow?.timer);
+    this.#follow = undefined;
   }
 
   /** @param {Message} message @param {Attempt} attempt */
@@ -307,6 +387,7 @@ export class AutoClient {
     if (!running) return;
     this.#running.delete(attempt);
     clearTimeout(running.timer);
+    if (this.#follow?.attempt === attempt) this.#unfollow();
     attempt.outcome = outcome;
     attempt.reason = reason;
     attempt.endedAt = performance.now();

@@ -76,3 +76,36 @@ export function upgradePair(techniques) {
 export function silenceDeadlineMs({ capabilities: c }) {
   return c.holdsRequest && !c.streams ? LONG_POLL_TIMEOUT_MS + FIRST_ARRIVAL_MS : FIRST_ARRIVAL_MS;
 }
+
+/**
+ * How long the attempt carrying the feed may bring nothing before the client asks the
+ * server how far the feed has got (its head, from /api/health), ms: the same 3 s as the
+ * first arrival. On a busy feed a working stream is never silent that long, so the check
+ * costs nothing there; on a quiet one it is one small request per interval.
+ */
+export const FOLLOW_CHECK_MS = FIRST_ARRIVAL_MS;
+
+/**
+ * How long, after the client learnt that the feed's head is past its cursor, the attempt
+ * carrying the feed has to bring that message before it counts as held by the network
+ * (a buffering intermediary), ms: FIRST_ARRIVAL_MS, or five round trips of the request
+ * that read the head if that is longer. A working stream brings a message about half a
+ * round trip after it is published, and the head read is at most that old, so a round
+ * trip would do: five of them, and never under 3 s, keep a slow network (satellite's
+ * 600 ms round trip: 3 s, five of them) or a busy machine from being judged buffered.
+ * @param {number} roundTripMs  the round trip of the request that read the head
+ */
+export function followBoundMs(roundTripMs) {
+  return Math.max(FIRST_ARRIVAL_MS, 5 * roundTripMs);
+}
+
+/**
+ * Whether an attempt at `technique` is watched for following the feed's head once in
+ * use: the ones that stream, whose bytes a buffering intermediary can hold after the
+ * first lump came through. A held request without streaming is answered whole, and a
+ * poll asks again by itself.
+ * @param {Readonly<Technique>} technique
+ */
+export function mustFollowHead({ capabilities: c }) {
+  return c.streams;
+}
