@@ -48,6 +48,26 @@ function around(boxes: Box[]): Box {
   return { x: left, y: top, width: right - left, height: bottom - top };
 }
 
+/**
+ * Run in the page (as text: this project's Node code knows no DOM, and tsx would name its
+ * functions with a helper the page lacks): each selector's box in page coordinates, the
+ * elements past the right edge, the viewport and the scroll width.
+ */
+const MEASURE_IN_PAGE = `(selectors) => {
+  const root = document.documentElement;
+  const boxes = {};
+  for (const [name, selector] of Object.entries(selectors)) {
+    const rect = document.querySelector(selector)?.getBoundingClientRect();
+    boxes[name] = rect
+      ? { x: Math.round(rect.x + scrollX), y: Math.round(rect.y + scrollY), width: Math.round(rect.width), height: Math.round(rect.height) }
+      : { x: -1, y: -1, width: 0, height: 0 };
+  }
+  const overflowing = [...document.querySelectorAll('body *')]
+    .filter((element) => { const rect = element.getBoundingClientRect(); return rect.width > 0 && rect.right > root.clientWidth + 0.5; })
+    .map((element) => element.tagName.toLowerCase() + '.' + [...element.classList].join('.'));
+  return { boxes, overflowing, viewport: { width: innerWidth, height: innerHeight }, scrollWidth: root.scrollWidth };
+}`;
+
 /** Measures the page as it is now (its panels built). */
 export async function measureLayout(page: Page): Promise<Layout> {
   const ids = techniques.map((technique) => technique.id);
@@ -61,29 +81,12 @@ export async function measureLayout(page: Page): Promise<Layout> {
     for (const [index, part] of KEY_FIGURES.entries())
       selectors[`figure ${id} ${index}`] = `[data-technique="${id}"] ${part}`;
   }
-  // Anonymous functions only in the browser: tsx names the named ones with a helper the page lacks.
-  const measured = await page.evaluate((selectors) => {
-    const root = document.documentElement;
-    const boxes: Record<string, Box> = {};
-    for (const [name, selector] of Object.entries(selectors)) {
-      const rect = document.querySelector(selector)?.getBoundingClientRect();
-      boxes[name] = rect
-        ? {
-            x: Math.round(rect.x + scrollX),
-            y: Math.round(rect.y + scrollY),
-            width: Math.round(rect.width),
-            height: Math.round(rect.height),
-          }
-        : { x: -1, y: -1, width: 0, height: 0 };
-    }
-    const overflowing = [...document.querySelectorAll('body *')]
-      .filter((element) => {
-        const rect = element.getBoundingClientRect();
-        return rect.width > 0 && rect.right > root.clientWidth + 0.5;
-      })
-      .map((element) => `${element.tagName.toLowerCase()}.${[...element.classList].join('.')}`);
-    return { boxes, overflowing, viewport: { width: innerWidth, height: innerHeight }, scrollWidth: root.scrollWidth };
-  }, selectors);
+  const measured = (await page.evaluate(`(${MEASURE_IN_PAGE})(${JSON.stringify(selectors)})`)) as {
+    boxes: Record<string, Box>;
+    overflowing: string[];
+    viewport: { width: number; height: number };
+    scrollWidth: number;
+  };
   const { boxes } = measured;
   const panels: Record<string, Box> = {};
   const figures: Record<string, Box> = {};
@@ -101,4 +104,12 @@ export async function measureLayout(page: Page): Promise<Layout> {
     legend: boxes.legend as Box,
     field: boxes.field as Box,
   };
+}
+
+/** A PNG's width and height in pixels, from its header (the IHDR chunk, always first). */
+export function pngSize(png: Uint8Array): { width: number; height: number } {
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  const signature = [0x89, 0x50, 0x4e, 0x47];
+  if (png.byteLength < 24 || signature.some((byte, index) => png[index] !== byte)) throw new Error('not a PNG');
+  return { width: view.getUint32(16), height: view.getUint32(20) };
 }
