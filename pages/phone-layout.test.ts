@@ -78,6 +78,9 @@ describe('the side-by-side page on a phone and on a laptop, in Chromium', needs(
         layout.field.x >= 0 && right(layout.field) <= size.width,
         `the message field spans ${layout.field.x}..${right(layout.field)} px`,
       );
+      // Side by side: the technique panels fill rows of two, not a column of one.
+      const tops = new Set(techniques.map(({ id }) => layout.panels[id]?.y));
+      assert.equal(tops.size, Math.ceil(techniques.length / 2), `panel tops ${[...tops].join(', ')}`);
       for (const { id } of techniques) {
         const figures = layout.figures[id] as Box;
         assert.ok(bottom(figures) <= 2 * size.height, `${id}'s figures end at ${bottom(figures)} px`);
@@ -86,9 +89,6 @@ describe('the side-by-side page on a phone and on a laptop, in Chromium', needs(
           `${id}'s figures span ${figures.x}..${right(figures)}`,
         );
       }
-      // Side by side: the technique panels fill rows of two, not a column of one.
-      const tops = new Set(techniques.map(({ id }) => layout.panels[id]?.y));
-      assert.equal(tops.size, Math.ceil(techniques.length / 2), `panel tops ${[...tops].join(', ')}`);
     });
   }
 
