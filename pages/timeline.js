@@ -6,25 +6,14 @@
 // own. What a technique's timeline shows follows from its registry capabilities and its
 // wire format, never from its id: a technique added to the registry draws itself.
 
+import { TIMELINE_COLORS } from './timeline-colors.js';
+
+export { TIMELINE_COLORS };
+
 /** @import { Technique, WireFormat } from '/contract/techniques.js' */
 
 /** How much time the timeline shows, ms. */
 export const WINDOW_MS = 30_000;
-
-/**
- * The marks' colours: exact, so a test can find each mark by its pixels. Dark enough to
- * read on a projector; none is a technique's colour (those name the panels).
- */
-export const TIMELINE_COLORS = Object.freeze({
-  request: '#1f4fb8',
-  connection: '#11693f',
-  message: '#b02e00',
-  sent: '#5b1f99',
-  end: '#111111',
-  axis: '#6b7079',
-  text: '#2b2f36',
-  label: '#ffffff',
-});
 
 /** Ticks this close together (ms) came in one answer or one read: drawn side by side. */
 const BATCH_MS = 3;
