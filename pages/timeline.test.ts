@@ -150,66 +150,71 @@ describe('each technique shape, in Chromium', needs(CHROMIUM), () => {
     assert.deepEqual(problems, []);
   });
 
-  for (const technique of techniques) {
-    test(`/techniques/${technique.id}.html draws its recorded exchange, each arrow at its measured time`, async (t) => {
-      const server = await startServer(t);
-      await publish(server.url, { author: 'ada', text: 'already there' });
-      const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-      t.after(() => context.close());
-      const page = await context.newPage();
-      const recorded = page.waitForResponse((response) => response.url().endsWith(`/api/transcripts/${technique.id}`));
-      await page.goto(`${server.url}/techniques/${technique.id}.html`);
-      const transcript = await (await recorded).json();
-      await page.locator('svg[data-role="sequence"]').waitFor({ timeout: 10_000 });
-      const arrows = await page.locator('svg[data-role="sequence"] [data-arrow]').evaluateAll((groups) =>
-        groups.map((group) => ({
-          kind: group.getAttribute('data-arrow'),
-          atMs: Number(group.getAttribute('data-at-ms')),
-          y: Number(group.querySelector('line')?.getAttribute('y1')),
-          from: Number(group.querySelector('line')?.getAttribute('x1')),
-          to: Number(group.querySelector('line')?.getAttribute('x2')),
-        })),
-      );
-      const request = arrows.find((arrow) => arrow.kind === 'request');
-      assert.ok(request, 'a request arrow');
-      assert.equal(request.atMs, 0);
-      const responses = arrows.filter((arrow) => arrow.kind === 'response');
-      assert.deepEqual(
-        responses.map((arrow) => arrow.atMs),
-        transcript.chunks.map((chunk: { atMs: number }) => chunk.atMs),
-        'one answer arrow per read, at its time',
-      );
-      const [firstAnswer] = responses;
-      assert.ok(firstAnswer, 'something came back');
-      assert.equal(firstAnswer.atMs, transcript.firstByteMs);
-      // Time goes down, and the answers go the other way from the request.
-      const byTime = [...arrows].sort((a, b) => a.atMs - b.atMs);
-      byTime.reduce((previous, arrow) => {
-        assert.ok(arrow.y > previous.y, JSON.stringify(byTime));
-        return arrow;
-      });
-      for (const answer of responses)
-        assert.ok(Math.sign(answer.to - answer.from) === -Math.sign(request.to - request.from));
+  // Each page records on a server of its own, so the six can record at once.
+  describe('the technique pages', { concurrency: true }, () => {
+    for (const technique of techniques) {
+      test(`/techniques/${technique.id}.html draws its recorded exchange, each arrow at its measured time`, async (t) => {
+        const server = await startServer(t);
+        await publish(server.url, { author: 'ada', text: 'already there' });
+        const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+        t.after(() => context.close());
+        const page = await context.newPage();
+        const recorded = page.waitForResponse((response) =>
+          response.url().endsWith(`/api/transcripts/${technique.id}`),
+        );
+        await page.goto(`${server.url}/techniques/${technique.id}.html`);
+        const transcript = await (await recorded).json();
+        await page.locator('svg[data-role="sequence"]').waitFor({ timeout: 10_000 });
+        const arrows = await page.locator('svg[data-role="sequence"] [data-arrow]').evaluateAll((groups) =>
+          groups.map((group) => ({
+            kind: group.getAttribute('data-arrow'),
+            atMs: Number(group.getAttribute('data-at-ms')),
+            y: Number(group.querySelector('line')?.getAttribute('y1')),
+            from: Number(group.querySelector('line')?.getAttribute('x1')),
+            to: Number(group.querySelector('line')?.getAttribute('x2')),
+          })),
+        );
+        const request = arrows.find((arrow) => arrow.kind === 'request');
+        assert.ok(request, 'a request arrow');
+        assert.equal(request.atMs, 0);
+        const responses = arrows.filter((arrow) => arrow.kind === 'response');
+        assert.deepEqual(
+          responses.map((arrow) => arrow.atMs),
+          transcript.chunks.map((chunk: { atMs: number }) => chunk.atMs),
+          'one answer arrow per read, at its time',
+        );
+        const [firstAnswer] = responses;
+        assert.ok(firstAnswer, 'something came back');
+        assert.equal(firstAnswer.atMs, transcript.firstByteMs);
+        // Time goes down, and the answers go the other way from the request.
+        const byTime = [...arrows].sort((a, b) => a.atMs - b.atMs);
+        byTime.reduce((previous, arrow) => {
+          assert.ok(arrow.y > previous.y, JSON.stringify(byTime));
+          return arrow;
+        });
+        for (const answer of responses)
+          assert.ok(Math.sign(answer.to - answer.from) === -Math.sign(request.to - request.from));
 
-      const hold = page.locator('svg[data-role="sequence"] [data-role="hold"]');
-      if (technique.capabilities.holdsRequest && !technique.capabilities.streams) {
-        // The hold drawn is the hold measured: from the request down to the answer, which
-        // came after the recording's publish.
-        assert.ok(transcript.firstByteMs >= HOLD_BEFORE_PUBLISH_MS - 50, `held ${transcript.firstByteMs} ms`);
-        const publishArrow = arrows.find((arrow) => arrow.kind === 'publish');
-        assert.equal(publishArrow?.atMs, transcript.publishedAtMs);
-        const box = await hold.evaluate((rect) => ({
-          top: Number(rect.getAttribute('y')),
-          height: Number(rect.getAttribute('height')),
-        }));
-        assert.ok(Math.abs(box.top - request.y) < 1, 'the hold starts at the request');
-        assert.ok(Math.abs(box.top + box.height - firstAnswer.y) < 1, 'the hold ends at the answer');
-        // Most of the picture's time is the hold, as it was most of the exchange's.
-        const span = Math.max(...arrows.map((arrow) => arrow.y)) - request.y;
-        assert.ok(box.height > 0.8 * span, `hold ${box.height} of ${span}`);
-      } else assert.equal(await hold.count(), 0, 'nothing held without streaming');
-      const open = page.locator('svg[data-role="sequence"] [data-role="open"]');
-      assert.equal(await open.count(), technique.capabilities.streams ? 1 : 0);
-    });
-  }
+        const hold = page.locator('svg[data-role="sequence"] [data-role="hold"]');
+        if (technique.capabilities.holdsRequest && !technique.capabilities.streams) {
+          // The hold drawn is the hold measured: from the request down to the answer, which
+          // came after the recording's publish.
+          assert.ok(transcript.firstByteMs >= HOLD_BEFORE_PUBLISH_MS - 50, `held ${transcript.firstByteMs} ms`);
+          const publishArrow = arrows.find((arrow) => arrow.kind === 'publish');
+          assert.equal(publishArrow?.atMs, transcript.publishedAtMs);
+          const box = await hold.evaluate((rect) => ({
+            top: Number(rect.getAttribute('y')),
+            height: Number(rect.getAttribute('height')),
+          }));
+          assert.ok(Math.abs(box.top - request.y) < 1, 'the hold starts at the request');
+          assert.ok(Math.abs(box.top + box.height - firstAnswer.y) < 1, 'the hold ends at the answer');
+          // Most of the picture's time is the hold, as it was most of the exchange's.
+          const span = Math.max(...arrows.map((arrow) => arrow.y)) - request.y;
+          assert.ok(box.height > 0.8 * span, `hold ${box.height} of ${span}`);
+        } else assert.equal(await hold.count(), 0, 'nothing held without streaming');
+        const open = page.locator('svg[data-role="sequence"] [data-role="open"]');
+        assert.equal(await open.count(), technique.capabilities.streams ? 1 : 0);
+      });
+    }
+  });
 });
