@@ -5,7 +5,7 @@ import { SYSTEM_AUTHOR } from '/contract/feed.js';
 import { FeedClient } from './clients/client.js';
 import { describeProtocols } from './protocol.js';
 import { PredictionBlock } from './prediction.js';
-import { Timeline } from './timeline.js';
+import { ENDED_KEY, Timeline, TIMELINE_COLORS, timelineLegend } from './timeline.js';
 import { WAITING_BADGE, WAITING_SHOWN_AFTER_MS } from './waiting.js';
 
 /** @import { Message } from '/contract/feed.js' */
@@ -69,6 +69,31 @@ function formatMs(ms) {
  * @property {() => number} [rttMs]            the best round trip to the server seen, ms (for the models)
  */
 
+// ---- the timeline's key: what each of this panel's marks means ----
+
+/**
+ * A short key under the timeline, one swatch per mark this technique draws.
+ * @param {Readonly<Technique>} technique
+ */
+function timelineKey(technique) {
+  const key = el('p', { class: 'timeline-key', 'data-role': 'timeline-key' });
+  for (const entry of timelineLegend(technique)) addToKey(key, entry);
+  return key;
+}
+
+/**
+ * One swatch and its words in a timeline's key, once.
+ * @param {HTMLElement} key @param {{ mark: keyof typeof TIMELINE_COLORS, text: string }} entry
+ */
+function addToKey(key, { mark, text }) {
+  if (key.querySelector(`[data-mark="${mark}"]`)) return;
+  const item = el('span', { 'data-mark': mark });
+  const swatch = el('i', { class: 'mark' });
+  swatch.style.setProperty('--mark', TIMELINE_COLORS[mark]);
+  item.append(swatch, document.createTextNode(text));
+  key.append(item);
+}
+
 export class Panel {
   /**
    * The technique's client: null until its file is loaded, and for good when it failed to.
@@ -125,9 +150,14 @@ export class Panel {
     }
 
     const canvas = /** @type {HTMLCanvasElement} */ (
-      el('canvas', { class: 'timeline', 'aria-label': `${technique.title} wire timeline` })
+      el('canvas', {
+        // A two-way technique's timeline has a lane more: what the client sent.
+        class: technique.capabilities.twoWay ? 'timeline two-lanes' : 'timeline',
+        'aria-label': `${technique.title} wire timeline`,
+      })
     );
-    this.timeline = new Timeline(canvas);
+    this.timeline = new Timeline(canvas, technique);
+    this.timelineKey = timelineKey(technique);
 
     const controls = el('div', { class: 'controls' });
     this.dropButton = /** @type {HTMLButtonElement} */ (
@@ -143,7 +173,7 @@ export class Panel {
     // Silent trouble made visible: attempts that keep failing, or nothing arriving while
     // the other panels receive (a proxy holding a stream shows no error anywhere).
     this.health = el('p', { class: 'health', 'data-role': 'health', role: 'status', hidden: '' });
-    this.section.append(header, table, canvas, controls, this.logLine, this.health, this.list);
+    this.section.append(header, table, canvas, this.timelineKey, controls, this.logLine, this.health, this.list);
     root.append(this.section);
     this.figures.protocol.textContent = technique.capabilities.upgrades
       ? 'http/1.1 upgrade'
@@ -195,6 +225,10 @@ export class Panel {
       clientId: this.clientId,
       onMessage: (message) => this.#show(message),
       onEvent: (event) => {
+        if (event.type === 'end' && event.reason === 'limit') {
+          this.timeline.ended();
+          addToKey(this.timelineKey, ENDED_KEY);
+        }
         if (event.type === 'gap') this.#notice(`${event.missed} messages were too old to recover`);
         if (event.type === 'reset') {
           this.newestId = 0;
@@ -225,6 +259,7 @@ export class Panel {
       onLog: (line) => {
         this.logLine.textContent = line;
       },
+      onSend: () => this.timeline.sent(),
     });
     this.dropButton.disabled = false;
     this.pauseButton.disabled = false;

@@ -7,6 +7,7 @@
 import { techniqueById, techniques } from '/contract/techniques.js';
 import { showHandshake } from './handshake.js';
 import { pageProtocol } from './protocol.js';
+import { sequenceDiagram } from './sequence.js';
 import { inWords } from './words.js';
 
 const technique = decodeURIComponent(location.pathname.match(/\/techniques\/([^/]+)\.html$/)?.[1] ?? '');
@@ -54,6 +55,7 @@ async function showTranscript() {
     request.textContent = transcript.request;
     response.textContent = transcript.response || '(nothing yet: the server is holding the request)';
     note.textContent = `recorded just now from this server, over ${transcript.protocol}: ${timing(transcript)}. ${protocolNote(transcript.protocol)}`;
+    showSequence(transcript, request);
     if (techniqueById(technique)?.capabilities.upgrades) await showHandshake(transcript);
   } catch (error) {
     note.textContent = `could not record a transcript: ${/** @type {Error} */ (error).message}`;
@@ -75,6 +77,29 @@ function timing({ responseBytes, firstByteMs, elapsedMs, publishedAtMs }) {
   }
   if (firstByteMs === null) return `nothing came back in ${seconds(elapsedMs)}`;
   return `${bytes} came back, the first after ${seconds(firstByteMs)}, over the ${seconds(elapsedMs)} it listened`;
+}
+
+/**
+ * The recorded exchange as a sequence diagram, above the transcript's text.
+ * @param {import('./sequence.js').RecordedExchange} transcript @param {HTMLElement} beside the transcript's request
+ */
+function showSequence(transcript, beside) {
+  const entry = techniqueById(technique);
+  if (!entry) return;
+  let figure = document.getElementById('sequence');
+  if (!figure) {
+    figure = document.createElement('figure');
+    figure.id = 'sequence';
+    figure.className = 'sequence';
+    const caption = document.createElement('figcaption');
+    caption.textContent =
+      'The same exchange in time, going down: each arrow where it was measured, the server’s hold or open response as a bar on its lane.';
+    figure.append(caption);
+    const columns = beside.closest('.columns') ?? beside;
+    columns.before(figure);
+  }
+  figure.querySelector('svg')?.remove();
+  figure.prepend(sequenceDiagram(transcript, entry));
 }
 
 /** @param {number} ms */

@@ -42,6 +42,11 @@ export interface Transcript {
   firstByteMs: number | null;
   /** From the request's last byte written to the end of the recording, ms. */
   elapsedMs: number;
+  /**
+   * Each read from the socket: when it came, ms after the request was written, and its
+   * bytes. The technique pages draw their sequence diagrams from these measured times.
+   */
+  chunks: { atMs: number; bytes: number }[];
 }
 
 /** A held exchange: the request waited at the head of the feed until a message was published. */
@@ -159,6 +164,7 @@ export function recordTranscript(
   return new Promise((resolve, reject) => {
     const socket = connectTo(target, secure);
     const chunks: Buffer[] = [];
+    const reads: Transcript['chunks'] = [];
     let sentAt = performance.now();
     let firstByteMs: number | null = null;
     const finish = () => {
@@ -167,7 +173,15 @@ export function recordTranscript(
       const raw = Buffer.concat(chunks);
       const protocol = secure ? 'http/1.1 over TLS' : 'http/1.1';
       const elapsedMs = Math.round(performance.now() - sentAt);
-      resolve({ request, response: readable(raw), responseBytes: raw.length, protocol, firstByteMs, elapsedMs });
+      resolve({
+        request,
+        response: readable(raw),
+        responseBytes: raw.length,
+        protocol,
+        firstByteMs,
+        elapsedMs,
+        chunks: reads,
+      });
     };
     const timer = setTimeout(finish, listenMs);
     socket.on(secure ? 'secureConnect' : 'connect', () =>
@@ -177,8 +191,10 @@ export function recordTranscript(
       }),
     );
     socket.on('data', (chunk) => {
-      firstByteMs ??= Math.round(performance.now() - sentAt);
+      const atMs = Math.round(performance.now() - sentAt);
+      firstByteMs ??= atMs;
       chunks.push(chunk);
+      reads.push({ atMs, bytes: chunk.length });
     });
     socket.on('end', finish);
     socket.on('error', (error) => {

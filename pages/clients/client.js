@@ -25,6 +25,7 @@ import { pollItems } from '/contract/formats/poll.js';
  * @property {(state: State) => void} [onState]
  * @property {(span: Span) => void} [onSpan]  called when a span starts and again when it ends
  * @property {(line: string) => void} [onLog]
+ * @property {() => void} [onSend]  the client sent a frame of its own over its connection (a two-way technique)
  */
 
 /**
@@ -207,6 +208,11 @@ export class FeedClient {
     if (this.state === state) return;
     this.state = state;
     this.hooks.onState?.(state);
+  }
+
+  /** A frame of the client's own went out over its connection (the timeline's second lane). */
+  sent() {
+    this.hooks.onSend?.();
   }
 
   /** @param {string} line */

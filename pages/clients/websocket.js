@@ -56,6 +56,7 @@ export class Client extends FeedClient {
     this.#refs += 1;
     const ref = String(this.#refs);
     this.#socket.send(websocketFrames.publish({ author, text, ref }));
+    this.sent();
     return new Promise((resolve, reject) => this.#pending.set(ref, { resolve, reject }));
   }
 
