@@ -191,7 +191,8 @@ export class Timeline {
   }
 
   /**
-   * A mark every 5 s, labelled in seconds ago.
+   * A mark every 5 s, labelled in seconds ago; on a narrow canvas (a phone) a label only
+   * where it does not run into the one before it.
    * @param {CanvasRenderingContext2D} g @param {(t: number) => number} x
    * @param {number} now @param {number} axisY @param {number} height
    */
@@ -201,6 +202,9 @@ export class Timeline {
     g.font = '11px system-ui, sans-serif';
     g.textBaseline = 'alphabetic';
     g.lineWidth = 1;
+    // Labels are drawn from the right (now) leftwards; one is skipped when it would touch
+    // the last one drawn.
+    let freeRight = Number.POSITIVE_INFINITY;
     for (let ago = 0; ago <= WINDOW_MS; ago += 5000) {
       const px = x(now - ago);
       g.beginPath();
@@ -208,8 +212,13 @@ export class Timeline {
       g.lineTo(px + 0.5, axisY + 3);
       g.stroke();
       const label = ago === 0 ? 'now' : `-${ago / 1000}s`;
-      g.textAlign = ago === 0 ? 'right' : ago === WINDOW_MS ? 'left' : 'center';
+      const align = ago === 0 ? 'right' : ago === WINDOW_MS ? 'left' : 'center';
+      const width = g.measureText(label).width;
+      const left = align === 'right' ? px - width : align === 'center' ? px - width / 2 : px;
+      if (left + width + 3 > freeRight) continue;
+      g.textAlign = align;
       g.fillText(label, px, height - 1);
+      freeRight = left;
     }
   }
 }
