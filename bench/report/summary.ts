@@ -20,16 +20,12 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
     `Server: ${e.server}. autocannon ${e.autocannon}. Load average at start: ${e.loadAverage.join(', ')}.`,
     '',
   );
+  // A --strategies run or a protocol comparison has no autocannon runs: its own section,
+  // then the warnings and the charts, is the whole summary.
   if (result.strategies) lines.push(renderStrategies(result));
-  if (result.techniques.length === 0) return [...lines, ...warningsAndCharts(result, charts)].join('\n');
-
   const protocols = renderProtocols(result);
   if (protocols) lines.push(protocols);
-  // A protocol comparison has no autocannon runs: its section is the whole summary.
-  if (result.techniques.length === 0) {
-    lines.push('## Charts', '', ...charts.map((chart) => `![${chart.caption}](${chart.name}.png)`), '');
-    return lines.join('\n');
-  }
+  if (result.techniques.length === 0) return [...lines, ...warningsAndCharts(result, charts)].join('\n');
 
   lines.push('## Delivery and cost', '');
   lines.push(
