@@ -322,3 +322,16 @@ test('a flood of transcript requests cannot spend the server’s own address on 
   const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as { connections: { refused: number } };
   assert.equal(stats.connections.refused, 0, 'no connection refused for its address');
 });
+
+test('the held transcript’s publish counts against its caller’s publish limit', async (t) => {
+  const [held] = techniques.filter(({ capabilities }) => capabilities.holdsRequest && !capabilities.streams);
+  if (!held) throw new Error('the registry has no technique that holds a request without streaming');
+  const server = await startServer(t, { config: { publishRatePerAddress: 1, publishBurstPerAddress: 1 } });
+  let status = 0;
+  for (let i = 0; i < 5 && status !== 429; i += 1)
+    status = (await post(server.url, JSON.stringify({ author: 'ada', text: `spent ${i}` }))).status;
+  assert.equal(status, 429, 'the address has spent its publishes');
+  const transcript = await fetch(`${server.url}/api/transcripts/${held.id}`);
+  assert.equal(transcript.status, 429);
+  assert.ok(transcript.headers.get('retry-after'));
+});
