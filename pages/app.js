@@ -13,6 +13,7 @@ import { Panel, el } from './panel.js';
 import { multiplexed, pageProtocol, watchRequestProtocols } from './protocol.js';
 import { showSending } from './waiting.js';
 import { inSentence, inWords, listed } from './words.js';
+import { newClientId } from './client-id.js';
 
 /** How often the panels refresh their wire figures from the server, ms. */
 const STATS_EVERY_MS = 1000;
@@ -20,7 +21,7 @@ const STATS_EVERY_MS = 1000;
 export const TICKER_RATES = [0, 1, 5, 20];
 
 // One id for all of this page's clients: the server keeps their bytes apart by technique.
-const clientId = `page-${Math.random().toString(36).slice(2, 10)}`;
+const clientId = newClientId();
 // The server's clock, for the panels' delays: sampled at once, and again once the
 // clients are open and the page is quiet, when round trips are shortest.
 const clock = new ServerClock();

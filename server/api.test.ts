@@ -298,3 +298,40 @@ test('a server listening on every interface records its transcripts through loop
   assert.deepEqual(selfAddress({ address: '192.0.2.7', family: 'IPv4', port: 80 }), { host: '192.0.2.7', port: 80 });
   assert.deepEqual(selfAddress('/run/lab.sock'), { path: '/run/lab.sock' });
 });
+
+test('a flood of transcript requests cannot spend the server’s own address on connections to itself', async (t) => {
+  // Each upgrade transcript opens three connections to the server from its own address,
+  // held for TRANSCRIPT_LISTEN_MS: sixteen requests at once were 48 of them, past
+  // MAX_CONNECTIONS_PER_ADDRESS, refusing every other client of that address.
+  const [upgrading] = techniques.filter((technique) => technique.capabilities.upgrades);
+  if (!upgrading) throw new Error('the registry has no upgrading technique');
+  const server = await startServer(t);
+  const statuses = await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      const response = await fetch(`${server.url}/api/transcripts/${upgrading.id}`);
+      const body = (await response.json()) as { code?: string };
+      if (response.status === 503) {
+        assert.equal(body.code, 'RTL_TOO_MANY_TRANSCRIPTS');
+        assert.ok(Number(response.headers.get('retry-after')) >= 1);
+      }
+      return response.status;
+    }),
+  );
+  assert.ok(statuses.includes(200), 'some transcripts recorded');
+  assert.ok(statuses.includes(503), 'the rest refused, to try again later');
+  const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as { connections: { refused: number } };
+  assert.equal(stats.connections.refused, 0, 'no connection refused for its address');
+});
+
+test('the held transcript’s publish counts against its caller’s publish limit', async (t) => {
+  const [held] = techniques.filter(({ capabilities }) => capabilities.holdsRequest && !capabilities.streams);
+  if (!held) throw new Error('the registry has no technique that holds a request without streaming');
+  const server = await startServer(t, { config: { publishRatePerAddress: 1, publishBurstPerAddress: 1 } });
+  let status = 0;
+  for (let i = 0; i < 5 && status !== 429; i += 1)
+    status = (await post(server.url, JSON.stringify({ author: 'ada', text: `spent ${i}` }))).status;
+  assert.equal(status, 429, 'the address has spent its publishes');
+  const transcript = await fetch(`${server.url}/api/transcripts/${held.id}`);
+  assert.equal(transcript.status, 429);
+  assert.ok(transcript.headers.get('retry-after'));
+});

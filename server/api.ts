@@ -2,7 +2,7 @@
  * The routes that belong to no single technique: publishing, the wire statistics and the
  * health check.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AbuseMeter } from './abuse.ts';
 import type { Config } from './config.ts';
 import { BadEncoding, BadPublish, UnknownTechnique } from './errors.ts';
@@ -18,6 +18,7 @@ import {
   recordTranscript,
   selfAddress,
 } from './transcript.ts';
+import { TranscriptSlots } from './transcript-slots.ts';
 import type { Transport } from './transport.ts';
 import type { WireMeter } from './wire.ts';
 
@@ -88,10 +89,20 @@ export async function api(
   // the request without streaming, a request held at the head until a message is
   // published. For a technique that upgrades, the same handshake refused too, each way recorded at once (the good one
   // listens for TRANSCRIPT_LISTEN_MS, the refusals end sooner).
+  const transcriptSlots = new TranscriptSlots();
   app.get<{ Params: { technique: string } }>('/api/transcripts/:technique', async (request, reply) => {
     const transport = transports.find((candidate) => candidate.id === request.params.technique);
     if (!transport)
       throw new UnknownTechnique(JSON.stringify(request.params.technique), transports.map((t) => t.id).join(', '));
+    const release = transcriptSlots.take(request.raw);
+    try {
+      return await recordFor(transport, request, reply);
+    } finally {
+      release();
+    }
+  });
+
+  async function recordFor(transport: Transport, request: FastifyRequest, reply: FastifyReply) {
     const address = app.server.address();
     const target = address ? selfAddress(address) : { host: config.host, port: config.port };
     reply.header('cache-control', 'no-store');
@@ -114,7 +125,7 @@ export async function api(
     ]);
     const answer: UpgradeTranscript = { ...good, refused: { foreignOrigin, wrongVersion } };
     return answer;
-  });
+  }
 
   app.get('/api/health', async (_request, reply) => {
     reply.header('cache-control', 'no-store');

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -194,4 +196,26 @@ test('over HTTP/2 a buffered stream holds its headers too, as over HTTP/1.1', as
   const text = 'x'.repeat(1000);
   for (let i = 0; i * 1000 < BUFFER_RELEASE_BYTES; i += 1) await lab.feed.publish({ author: 'ada', text });
   await until(() => held.headersArrived && held.body.includes('first'), 'the buffered stream released');
+});
+
+test('a buffered stream whose client stops reading is still dropped, its backlog bounded', async (t) => {
+  // The hold answered every write "there is room", so the stream never waited for its
+  // client and never found it stalled: a page could block its own stream with "buffer",
+  // stop reading, and have the server pile up everything published, for good.
+  const server = await startServer(t, { config: { slowClientTimeoutMs: 300, iframeMaxBytes: 1024 * 1024 * 1024 } });
+  await putBlocks(server, 'pupil', { [stream.id]: 'buffer' });
+  const socket = net.connect({ port: Number(new URL(server.url).port), host: '127.0.0.1' });
+  t.after(() => socket.destroy());
+  await once(socket, 'connect');
+  socket.write(`GET /api/${stream.id}?client=pupil HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+  socket.pause();
+  await until(() => server.feed.listenerCount === 1, 'the subscription');
+  const text = 'x'.repeat(4000);
+  // 12 MB at most, published at a client that reads nothing.
+  for (let i = 0; i < 3000 && server.feed.listenerCount > 0; i += 1) {
+    await server.feed.publish({ author: 'ada', text });
+    if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await until(() => server.feed.listenerCount === 0, 'the stalled client dropped', 3000);
+  await until(() => server.blocks.heldBytes === 0, 'its held bytes forgotten');
 });

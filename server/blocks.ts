@@ -146,11 +146,23 @@ export class Blocks {
       callbacks = [];
       return { lump, waiting };
     };
-    const release = () => {
+    // Whether the client is behind: a write the response refused room for, not drained yet.
+    // Answered to every write, held or not, so that a stream still waits for a client that
+    // stopped reading, and is dropped when it stalls, instead of piling up without end.
+    let behind = false;
+    res.on('drain', () => {
+      behind = false;
+    });
+    const passOn = (bytes: Buffer, done?: () => void): boolean => {
+      if (!write(bytes, done)) behind = true;
+      return !behind;
+    };
+    const release = (): boolean => {
       sendHead();
       const { lump, waiting } = forget();
-      if (lump.length > 0) write(lump, () => runAll(waiting));
-      else runAll(waiting);
+      if (lump.length > 0) return passOn(lump, () => runAll(waiting));
+      runAll(waiting);
+      return !behind;
     };
     res.write = ((chunk: string | Uint8Array, encodingOrCallback?: unknown, callback?: unknown) => {
       const done = [encodingOrCallback, callback].find((value) => typeof value === 'function') as
@@ -160,14 +172,14 @@ export class Blocks {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.from(chunk);
       if (this.#heldBytes + bytes.length > MAX_BUFFERED_BYTES) {
         release();
-        return write(bytes, done);
+        return passOn(bytes, done);
       }
       held.push(bytes);
       heldBytes += bytes.length;
       this.#heldBytes += bytes.length;
       if (done) callbacks.push(done);
-      if (heldBytes >= BUFFER_RELEASE_BYTES) release();
-      return true;
+      if (heldBytes >= BUFFER_RELEASE_BYTES) return release();
+      return !behind;
     }) as ServerResponse['write'] & Http2ServerResponse['write'];
     res.end = ((...args: unknown[]) => {
       release();

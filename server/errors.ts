@@ -146,6 +146,13 @@ export const TechniqueBlocked = createError(
   '%s is blocked for client %s by the lab (PUT /api/blocks): the way a network that refuses it would answer',
   403,
 );
+/** A transcript asked for while as many are being recorded as the server allows (server/transcript-slots.ts). */
+export const TooManyTranscripts = createRetryLaterError(
+  'RTL_TOO_MANY_TRANSCRIPTS',
+  'transcripts are being recorded already (at most %s at once per address, %s in all): try again in a second',
+  503,
+  (_perAddress: number, _total: number) => 1,
+);
 export const BadBlocks = createError('RTL_BAD_BLOCKS', '%s', 400);
 /** A delay report (`POST /api/classroom/delays`) that is not `{"delays": {technique: ms}}`, or of no client here. */
 export const BadClassroomReport = createError('RTL_BAD_CLASSROOM_REPORT', '%s', 400);

@@ -257,6 +257,24 @@ test('a body over the limit gets its 413 over HTTP/2, and the connection serves 
   );
 });
 
+test('a stream that declared a body it never sent is forgotten: the connection’s later requests are metered as theirs', async (t) => {
+  // Its record waited for the declared bytes for as long as the connection lived: every
+  // later byte read went to it as body, and a connection sending such requests again and
+  // again made each request walk every dead one before it (quadratic CPU).
+  const server = await startServer(t, { tls: 'h2' });
+  const session = await connect(t, server.url);
+  const liar = session.request({ ':method': 'POST', ':path': '/api/messages', 'content-length': '1000000000' });
+  liar.on('error', () => {});
+  liar.resume();
+  await once(liar, 'close');
+  const counted = () => server.wire.snapshot('after-liar')[polled.id]?.bytesIn.headers ?? 0;
+  for (let i = 0; i < 3; i += 1) {
+    const before = counted();
+    assert.equal((await request(session, `/api/${polled.id}?client=after-liar`)).status, 200);
+    assert.ok(counted() > before, `poll ${i + 1}: its HEADERS frame metered as its own`);
+  }
+});
+
 test('rapid reset: thousands of streams opened and cancelled at once leave nothing held, and the server serves on', async (t) => {
   const server = await startServer(t, { tls: 'h2' });
   const session = await connect(t, server.url);

@@ -19,7 +19,7 @@
  *   open go to its latest stream's technique, as an idle keep-alive connection's do.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2Session } from 'node:http2';
+import { type Http2Session, constants } from 'node:http2';
 import type { WireCounters } from './contract/stats.js';
 
 /** Session bytes that streams of several techniques shared: no technique's alone. */
@@ -48,7 +48,7 @@ interface SessionRecord {
 }
 
 /** An HTTP/2 request, as Node's compatibility layer gives it. */
-type Http2Request = IncomingMessage & { stream: { session: Http2Session | undefined } };
+type Http2Request = IncomingMessage & { stream: { session: Http2Session | undefined; rstCode?: number } };
 
 /** Whether `req` came over HTTP/2 (a stream of a session) rather than HTTP/1.1. */
 export function isHttp2(req: IncomingMessage): req is Http2Request {
@@ -87,6 +87,13 @@ export class Http2WireMeter {
     this.#flush(record);
     res.once('close', () => {
       stream.open = false;
+      this.#flush(record);
+      // What a closed stream still waits for will never come as its own: a body declared
+      // and not (all) sent, DATA its client reset. Left pending, the record would take
+      // every later byte of the connection for it and stay as long as the connection.
+      stream.bodyInPending = 0;
+      if (req.stream.rstCode !== undefined && req.stream.rstCode !== constants.NGHTTP2_NO_ERROR)
+        stream.bodyOutPending = 0;
       this.#flush(record);
       for (const counters of buckets) counters.activeRequests -= 1;
       this.#setOwner(record, this.#ownerOf(record));
