@@ -6,18 +6,14 @@
  * per host, and the WebSocket lab over wss://.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../bench/browser/chromium.ts';
-import { buildApp } from '../server/app.ts';
 import { techniqueIds, withCapabilities } from '../server/contract/techniques.js';
-import { type Certificate, certificateFor } from '../server/tls.ts';
 import { after, before, describe, test } from '../test/suite.ts';
+import { startServer, testCertificate } from '../test/support.ts';
 import { CHROMIUM, needs } from '../test/tools.ts';
 import { takeHeavySlot } from '../test/heavy.ts';
 
@@ -33,16 +29,13 @@ const HELD = withCapabilities({ holdsRequest: true });
 
 describe('the pages over HTTPS and HTTP/2 in Chromium', needs(CHROMIUM), () => {
   let browser: Browser;
-  let certificate: Certificate;
-  let certificateDir: string;
   before(async () => {
-    certificateDir = await mkdtemp(join(tmpdir(), 'realtime-lab-cert-'));
-    certificate = await certificateFor({ host: '127.0.0.1', dir: certificateDir });
+    // The certificate every TLS test server of this process serves (test/support.ts).
+    const certificate = await testCertificate();
     browser = await launchChromium([`--ignore-certificate-errors-spki-list=${certificate.spkiSha256}`]);
   });
   after(async () => {
     await browser?.close();
-    if (certificateDir) await rm(certificateDir, { recursive: true, force: true });
   });
 
   /**
@@ -50,16 +43,12 @@ describe('the pages over HTTPS and HTTP/2 in Chromium', needs(CHROMIUM), () => {
    * and the Origin of each WebSocket handshake.
    */
   async function startTlsServer(t: import('node:test').TestContext) {
-    const lab = await buildApp({ config: { tls: true, logLevel: 'silent', heartbeatMs: 1000 }, certificate });
+    const lab = await startServer(t, { tls: 'h2', config: { heartbeatMs: 1000 } });
     const alpn: string[] = [];
     const handshakeOrigins: string[] = [];
     lab.app.server.on('secureConnection', (socket: TLSSocket) => alpn.push(String(socket.alpnProtocol)));
     lab.app.server.on('upgrade', (request: IncomingMessage) => handshakeOrigins.push(request.headers.origin ?? ''));
-    await lab.app.listen({ port: 0, host: '127.0.0.1' });
-    t.after(() => lab.app.close());
-    const address = lab.app.server.address();
-    if (typeof address !== 'object' || address === null) throw new Error('server has no address');
-    return { ...lab, port: address.port, alpn, handshakeOrigins };
+    return { ...lab, port: Number(new URL(lab.url).port), alpn, handshakeOrigins };
   }
 
   test(`the side-by-side page in ${TABS} tabs at once: one HTTP/2 connection, every panel gets the message once`, async (t) => {

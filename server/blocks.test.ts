@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { techniques, withCapabilities } from './contract/techniques.js';
 import { BUFFER_RELEASE_BYTES, MAX_BLOCKED_CLIENTS } from './blocks.ts';
-import { type TestServer, publish, startServer, until } from '../test/support.ts';
+import { type TestServer, publish, startServer, testCertificate, until } from '../test/support.ts';
 import { buildApp } from './app.ts';
-import { certificateFor } from './tls.ts';
 
 const [upgrading] = withCapabilities({ upgrades: true });
 const [stream] = withCapabilities({ streams: true, holdsRequest: true });
@@ -146,9 +142,9 @@ test('the clients kept are capped: the least recently used is forgotten', async 
 });
 
 test('over HTTP/2 a buffered stream holds its headers too, as over HTTP/1.1', async (t) => {
-  const certificateDir = await mkdtemp(join(tmpdir(), 'realtime-lab-cert-'));
-  t.after(() => rm(certificateDir, { recursive: true, force: true }));
-  const certificate = await certificateFor({ host: '127.0.0.1', dir: certificateDir });
+  // Not startServer(t, { tls }): its close is registered first, and would wait for this
+  // session's open streams (see the after-hook below).
+  const certificate = await testCertificate();
   const lab = await buildApp({ config: { tls: true, logLevel: 'silent' }, certificate });
   await lab.app.listen({ port: 0, host: '127.0.0.1' });
   const address = lab.app.server.address();
