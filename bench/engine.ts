@@ -9,7 +9,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { calibrate } from './clock.ts';
@@ -40,6 +39,7 @@ import {
 import { FirstDelays, intermediaryEntry, judge } from './network/verdict.ts';
 import { type FirstMessageFigures, probeFirstMessage } from './network/first-message.ts';
 import { type WsVariant, serverEnvFor } from './ws-variants.ts';
+import { machineAtStart } from './machine.ts';
 
 /** How long subscribers may take to connect, ms. */
 const CONNECT_TIMEOUT_MS = 60_000;
@@ -91,7 +91,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
   if (options.url)
     await checkServer(options.url, connectionsNeeded(Math.max(...options.clients), options, options.clientKinds));
   const startedAt = new Date().toISOString();
-  const load = loadavg();
+  const start = machineAtStart();
   const selected = options.techniques.map((id) => drivers.find((d) => d.id === id) as BenchTechnique);
   // Feeds outermost, so a chart can set each technique's figures on one feed beside another's.
   // With --intermediary, each technique runs direct first: the baseline its other runs are judged by.
@@ -164,11 +164,8 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
       ),
     ),
   ];
-  if (load[0] !== undefined && load[0] > cpus().length * 0.5) {
-    warnings.unshift(
-      `the machine was busy before the bench started (load average ${load[0].toFixed(2)} on ${cpus().length} CPUs): figures may be noisy`,
-    );
-  }
+  const busy = start.busyWarning();
+  if (busy) warnings.unshift(busy);
   return {
     schemaVersion: SCHEMA_VERSION,
     config: {
@@ -191,14 +188,7 @@ export async function runBench(options: BenchOptions, events: BenchEvents = new 
       wsVariants: options.wsVariants,
     },
     environment: {
-      node: process.version,
-      platform: platform(),
-      arch: arch(),
-      osRelease: release(),
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      totalMemoryBytes: totalmem(),
-      loadAverage: load.map((l) => round(l)),
+      ...start.machine,
       autocannon: autocannonVersion(),
       ...(browser ? { browser: browser.version } : {}),
       server: options.url

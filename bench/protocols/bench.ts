@@ -2,13 +2,12 @@
  * `npm run bench -- --http 1.1,2 --tls`: the protocol comparison as a whole run, in the
  * shape of results.json (its runs in `protocols`, `techniques` empty).
  */
-import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
-import { round } from '../delivery.ts';
 import { drivers } from '../drivers/index.ts';
 import type { BenchOptions } from '../options.ts';
 import { type BenchResult, SCHEMA_VERSION } from '../result.ts';
 import { type Protocol, type ProtocolPlan, plansFor } from './protocol.ts';
 import { runProtocols } from './run.ts';
+import { machineAtStart } from '../machine.ts';
 
 /** Runs every selected technique over every protocol of `options.protocols`. */
 export async function runProtocolBench(
@@ -16,7 +15,7 @@ export async function runProtocolBench(
   onRun?: (index: number, total: number, plan: ProtocolPlan) => void,
 ): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
-  const load = loadavg();
+  const start = machineAtStart();
   const selected = options.techniques.map((id) => drivers.find((d) => d.id === id)).filter((d) => d !== undefined);
   const plans = selected.flatMap((technique) => plansFor(technique, options.protocols));
   const clients = options.clients[0] ?? 1;
@@ -31,10 +30,8 @@ export async function runProtocolBench(
   const warnings = runs
     .filter((r) => r.lost > 0 || r.duplicates > 0)
     .map((r) => `${r.technique} over ${r.wire} (${r.sharing}): ${r.lost} lost, ${r.duplicates} duplicated`);
-  if (load[0] !== undefined && load[0] > cpus().length * 0.5)
-    warnings.unshift(
-      `the machine was busy before the bench started (load average ${load[0].toFixed(2)} on ${cpus().length} CPUs): figures may be noisy`,
-    );
+  const busy = start.busyWarning();
+  if (busy) warnings.unshift(busy);
   return {
     schemaVersion: SCHEMA_VERSION,
     config: {
@@ -54,14 +51,7 @@ export async function runProtocolBench(
       protocols: options.protocols,
     },
     environment: {
-      node: process.version,
-      platform: platform(),
-      arch: arch(),
-      osRelease: release(),
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      totalMemoryBytes: totalmem(),
-      loadAverage: load.map((l) => round(l)),
+      ...start.machine,
       autocannon: 'not used (it speaks HTTP/1.1 only): node:http, node:http2 and ws on the bench’s own sockets',
       server:
         'a fresh server process per technique and protocol, on 127.0.0.1 (TLS=1 with a development certificate the bench made, for TLS and HTTP/2)',

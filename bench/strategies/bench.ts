@@ -3,9 +3,7 @@
  * process and one Chromium for every case, into the usual results.json (`techniques` empty,
  * `strategies` set).
  */
-import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { launchChromium } from '../browser/chromium.ts';
-import { round } from '../delivery.ts';
 import { autocannonVersion } from '../engine.ts';
 import type { BenchOptions } from '../options.ts';
 import { type BenchResult, SCHEMA_VERSION } from '../result.ts';
@@ -13,6 +11,7 @@ import { startServerProcess } from '../server-process.ts';
 import { casesOf } from './cases.ts';
 import { deliveryFailure } from './figures.ts';
 import { runStrategies } from './run.ts';
+import { machineAtStart } from '../machine.ts';
 
 /** Connections one auto client may hold at once: two attempts (a probe beside a long poll), the clock and report fetches, a margin. */
 const CONNECTIONS_PER_CLIENT = 6;
@@ -24,7 +23,7 @@ export async function runStrategiesBench(
 ): Promise<BenchResult> {
   if (!options.strategies) throw new Error('runStrategiesBench needs --strategies');
   const startedAt = new Date().toISOString();
-  const load = loadavg();
+  const start = machineAtStart();
   const clients = options.clients[0] as number;
   const server = await startServerProcess({
     MAX_CONNECTIONS_PER_ADDRESS: String(clients * CONNECTIONS_PER_CLIENT + 16),
@@ -42,10 +41,8 @@ export async function runStrategiesBench(
     });
     const failure = deliveryFailure(strategies);
     const warnings = failure ? [`the auto clients lost or repeated messages: ${failure}`] : [];
-    if (load[0] !== undefined && load[0] > cpus().length * 0.5)
-      warnings.unshift(
-        `the machine was busy before the bench started (load average ${load[0].toFixed(2)} on ${cpus().length} CPUs): times may be noisy`,
-      );
+    const busy = start.busyWarning('times');
+    if (busy) warnings.unshift(busy);
     return {
       schemaVersion: SCHEMA_VERSION,
       config: {
@@ -64,14 +61,7 @@ export async function runStrategiesBench(
         clientKinds: ['browser'],
       },
       environment: {
-        node: process.version,
-        platform: platform(),
-        arch: arch(),
-        osRelease: release(),
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        totalMemoryBytes: totalmem(),
-        loadAverage: load.map((l) => round(l)),
+        ...start.machine,
         autocannon: autocannonVersion(),
         browser: `Chromium ${browser.version()}, headless, driven by playwright-core`,
         server:
