@@ -26,7 +26,7 @@ await takeHeavySlot();
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const [UPGRADING] = withCapabilities({ upgrades: true });
-// The auto client's order (pages/auto/strategies.js): past what upgrades, the streams but
+// The auto client's order (server/contract/strategies.js): past what upgrades, the streams but
 // the script stream (its client is its own panel's); the upgrade starts on the long poll.
 const [FIRST_STREAM] = withCapabilities({ streams: true, upgrades: false }).filter((t) => t.wire !== 'script-stream');
 const [LONG_POLL] = withCapabilities({ holdsRequest: true, streams: false });

@@ -18,7 +18,7 @@ import { takeHeavySlot } from '../test/heavy.ts';
 await takeHeavySlot();
 
 const [upgrading] = withCapabilities({ upgrades: true });
-// As the panel's order (pages/auto/strategies.js) reads the registry: the streams that are
+// As the panel's order (server/contract/strategies.js) reads the registry: the streams that are
 // not the upgrade, but for the script stream, whose one client per page is its own panel's.
 const STREAMS = withCapabilities({ streams: true, upgrades: false }).filter((t) => t.wire !== 'script-stream');
 const [LONG_POLL] = withCapabilities({ holdsRequest: true, streams: false });

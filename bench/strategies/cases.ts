@@ -6,6 +6,7 @@
  * every other stream the client would try buffered, or refused, which leaves what holds a
  * request without streaming (docs/fallback.md).
  */
+import { STRATEGIES, canRunBesidePanels } from '../../server/contract/strategies.js';
 import { techniqueById, techniques, withCapabilities } from '../../server/contract/techniques.js';
 
 /** What a block does to a technique: the server's block switches (server/blocks.ts). */
@@ -18,16 +19,9 @@ export interface StrategyCase {
   blocks: BlockSet;
 }
 
-/**
- * The auto client's strategies, as pages/auto/strategies.js names them (that module imports
- * `/contract/` by the pages' URL, which Node does not resolve, so the names are said again
- * here; an unknown one fails in the page with the page's own message).
- */
-export const STRATEGIES = ['fallback', 'upgrade'] as const;
+/** The auto client's strategies, from the contract its page runs (server/contract/strategies.js). */
+export { STRATEGIES };
 export type Strategy = (typeof STRATEGIES)[number];
-
-/** As the auto client's canRunBesidePanels: a script stream's client is its own panel's, never tried. */
-const triedByAuto = (t: (typeof techniques)[number]) => t.wire !== 'script-stream';
 
 /** Block sets on the command line: `none`, or `ID=MODE` joined by `+`, sets separated by commas. */
 export function blockSetLabel(blocks: BlockSet): string {
@@ -48,7 +42,7 @@ export function caseLabel(c: StrategyCase): string {
 export function defaultBlockSets(): BlockSet[] {
   const upgrading = withCapabilities({ upgrades: true });
   const streams = withCapabilities({ streams: true, upgrades: false }).filter(
-    (t) => t.capabilities.holdsRequest && triedByAuto(t),
+    (t) => t.capabilities.holdsRequest && canRunBesidePanels(t),
   );
   const refused = Object.fromEntries(upgrading.map((t) => [t.id, 'refuse' as const]));
   const streamsAre = (mode: BlockMode) => Object.fromEntries(streams.map((t) => [t.id, mode]));

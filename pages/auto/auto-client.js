@@ -2,7 +2,7 @@
 // clients (/clients/<id>.js, loaded by id as the panels do), one after another or two at a
 // time, over ONE cursor shared by every attempt, so a switch loses and repeats nothing:
 // each new attempt starts from the last message shown, and a message at or before it is
-// dropped whichever attempt brings it. The order and the deadlines are strategies.js's.
+// dropped whichever attempt brings it. The order and the deadlines are the contract's (/contract/strategies.js).
 import { FeedClient } from '../clients/client.js';
 import {
   FAILURES_BEFORE_FALLBACK,
@@ -13,12 +13,12 @@ import {
   mustFollowHead,
   silenceDeadlineMs,
   upgradePair,
-} from './strategies.js';
+} from '/contract/strategies.js';
 
 /**
  * @import { ControlEvent, Message } from '/contract/feed.js'
  * @import { Technique } from '/contract/techniques.js'
- * @import { Strategy } from './strategies.js'
+ * @import { Strategy } from '/contract/strategies.js'
  */
 
 /**

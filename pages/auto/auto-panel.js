@@ -4,12 +4,12 @@
 // tried, what that cost, and the messages it showed, each once.
 import { el } from '../panel.js';
 import { AutoClient } from './auto-client.js';
-import { STRATEGIES, fallbackOrder, upgradePair } from './strategies.js';
+import { STRATEGIES, fallbackOrder, upgradePair } from '/contract/strategies.js';
 
 /**
  * @import { Technique } from '/contract/techniques.js'
  * @import { AutoReport } from './auto-client.js'
- * @import { Strategy } from './strategies.js'
+ * @import { Strategy } from '/contract/strategies.js'
  */
 
 /** How often the panel asks the server what its attempts cost, ms (the panels' own rate). */

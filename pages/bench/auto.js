@@ -8,7 +8,7 @@ import { runStrategy } from '../auto/auto-client.js';
 
 /**
  * @import { AutoClient } from '../auto/auto-client.js'
- * @import { Strategy } from '../auto/strategies.js'
+ * @import { Strategy } from '/contract/strategies.js'
  */
 
 /** @type {AutoClient | undefined} */

@@ -14,3 +14,4 @@ export * from './formats/websocket.js';
 export * from './formats/ndjson.js';
 export * from './stats.js';
 export * from './models.js';
+export * from './strategies.js';

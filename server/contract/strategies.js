@@ -1,9 +1,9 @@
 // Which techniques a client that falls back tries, and in what order, and when it gives
 // one up: all read from the registry's capabilities, so a technique added to the registry
 // takes its place here without this file naming it (docs/fallback.md).
-import { HEARTBEAT_MS, LONG_POLL_TIMEOUT_MS } from '/contract/defaults.js';
+import { HEARTBEAT_MS, LONG_POLL_TIMEOUT_MS } from './defaults.js';
 
-/** @import { Technique } from '/contract/techniques.js' */
+/** @import { Technique } from './techniques.js' */
 
 /**
  * Failed connections in a row before a technique is given up: Pusher's client falls back
