@@ -10,6 +10,7 @@ import { nodejsWebsocketClient } from './clients/nodejs-websocket.ts';
 import { socketIoClient } from './clients/socket-io.ts';
 import { sockjsClient } from './clients/sockjs.ts';
 import { wsClient } from './clients/ws.ts';
+import { PEER_NAMES, type PeerName } from './names.ts';
 
 /** The families a row is compared within: what reaches the browser the same way. */
 export type Family = 'websocket' | 'sse' | 'streaming' | 'polling';
@@ -23,7 +24,7 @@ export const FAMILY_TITLES: Readonly<Record<Family, string>> = {
 
 export interface Peer {
   /** The row's name, and `--peer-names`' word for it. */
-  name: string;
+  name: PeerName;
   family: Family;
   /** Its server program, from the repository's root. */
   script: string;
@@ -99,7 +100,7 @@ export const PEERS: readonly Peer[] = [
 ];
 
 function peer(
-  name: string,
+  name: PeerName,
   family: Family,
   script: string,
   env: Record<string, string>,
@@ -121,6 +122,10 @@ export function familyOf(technique: Technique): Family | null {
   if (technique.capabilities.holdsRequest && !technique.capabilities.pollsWhenIdle) return 'polling';
   return null;
 }
+
+// Every name of names.ts has its line here, and no line has another name.
+if (PEERS.map((p) => p.name).join() !== PEER_NAMES.join())
+  throw new Error('bench/peers/peers.ts: its peers must be names.ts PEER_NAMES, in that order');
 
 /** Peers by name (`--peer-names`), in the order given; throws on a name it does not know. */
 export function peersNamed(names: readonly string[]): Peer[] {
