@@ -237,7 +237,7 @@ ${Object.entries(WS_VARIANT_SUMMARIES)
                         idle connection (default ${PEERS_DEFAULTS.clients} clients, ${PEERS_DEFAULTS.rate} msg/s, ${PEERS_DEFAULTS.durationSec} s per row;
                         --techniques, --clients, --rate, --duration, --payload apply)
   --peer-names NAMES    the peers of --peers, comma-separated (default all):
-                        ${PEER_NAMES.join(', ')}
+${wrapped(PEER_NAMES, '                        ')}
   --idle-clients N      connections held idle per row for --peers' memory figure
                         (0..${LIMITS.clients}, default ${PEERS_DEFAULTS.idleClients}; 0 leaves memory out)
   -h, --help            this text
@@ -264,6 +264,21 @@ Examples:
   npm run bench -- --strategies all --duration 4 --out results/fallback
   npm run bench -- --peers --out results/peers
 `;
+
+/** `words`, comma-separated, in lines of at most 80 characters, each after `indent`. */
+function wrapped(words: readonly string[], indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const [i, word] of words.entries()) {
+    const item = i < words.length - 1 ? `${word},` : word;
+    if (line !== '' && indent.length + line.length + 1 + item.length > 80) {
+      lines.push(line);
+      line = item;
+    } else line = line === '' ? item : `${line} ${item}`;
+  }
+  lines.push(line);
+  return lines.map((l) => `${indent}${l}`).join('\n');
+}
 
 /** The flags, as node:util's parseArgs reads them. */
 const FLAGS = {
