@@ -142,7 +142,8 @@ async function strategiesMain(options: NonNullable<ReturnType<typeof parseOption
 /**
  * `--peers`: realtime-lab's techniques beside the established libraries. The files are
  * written either way; a row that lost or repeated messages is in the warnings (socket.io
- * and SockJS deliver at most once by design: a loss there is a finding, not a bench fault).
+ * and SockJS deliver at most once by design: a loss there is a finding, not a bench
+ * fault), and one of realtime-lab's fails the run (exit 1), as a lost message is a bug.
  */
 async function peersMain(options: BenchOptions & { peers: PeersSelection }): Promise<number> {
   // Loaded here alone: the peers' client libraries are nothing the other runs need.
@@ -164,6 +165,15 @@ async function peersMain(options: BenchOptions & { peers: PeersSelection }): Pro
     process.stdout.write(
       `\nwrote ${files.length} files to ${relative(process.cwd(), options.out) || '.'}/: open index.html, or read summary.md\n`,
     );
+  }
+  const broken = (result.peers?.rows ?? []).filter(
+    (r) => r.side === 'realtime-lab' && (r.lost > 0 || r.duplicates > 0),
+  );
+  if (broken.length > 0) {
+    process.stderr.write(
+      `\nbench: failed: realtime-lab lost or repeated messages: ${broken.map((r) => `${r.name} ${r.lost} lost, ${r.duplicates} duplicated`).join('; ')}\n`,
+    );
+    return 1;
   }
   return 0;
 }
