@@ -64,10 +64,10 @@ describe('peer servers with their own clients', () => {
         const figures = tracker.figures();
         assert.equal(figures.messagesDelivered, SUBSCRIBERS);
         assert.equal(figures.duplicates, 0);
-        assert.ok(
-          figures.latencyMs !== null && figures.latencyMs.max >= 0 && figures.latencyMs.max < 5000,
-          `a delay on the server's clock: ${JSON.stringify(figures.latencyMs)}`,
-        );
+        // A delay per receipt, on the server's clock (its sign is left alone: on a loaded
+        // machine the clock's offset is known only to half a round trip).
+        assert.equal(figures.latencyMs?.samples, SUBSCRIBERS);
+        assert.ok(Math.abs(figures.latencyMs?.max ?? 0) < 5000, JSON.stringify(figures.latencyMs));
         const after = await wire(baseUrl);
         assert.ok(
           after.bytes - before.bytes >= SUBSCRIBERS * Buffer.byteLength(JSON.stringify(message)),
