@@ -12,6 +12,7 @@ import type { WsVariant } from './ws-variants.ts';
 import type { Protocol } from './protocols/protocol.ts';
 import type { ProtocolResult } from './protocols/run.ts';
 import type { StrategiesResult } from './strategies/figures.ts';
+import type { PeersResult } from './peers/bench.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -185,5 +186,10 @@ export interface BenchResult {
    * Chromium pages (bench/strategies/); `techniques` is then empty.
    */
   strategies?: StrategiesResult;
+  /**
+   * With --peers: realtime-lab's techniques beside the established libraries' servers,
+   * family by family (bench/peers/); `techniques` is then empty.
+   */
+  peers?: PeersResult;
   warnings: string[];
 }
