@@ -25,8 +25,8 @@ export interface RawConnection {
    * `listenMs` once `until(bodySoFar)` holds (immediately when not given).
    */
   exchange(request: string, options?: { listenMs?: number; until?: (body: Buffer) => boolean }): Promise<RawResponse>;
-  /** Resolves once at least `bytes` more body bytes of the response in progress have come. */
-  more(bytes: number, timeoutMs?: number): Promise<Buffer>;
+  /** Resolves once the response in progress has `bytes` body bytes or more, with them all. */
+  atLeast(bytes: number, timeoutMs?: number): Promise<Buffer>;
   /** Bytes the server wrote after the last response's head, so far. */
   bodySoFar(): Buffer;
   /** Whether the server has ended the connection. */
@@ -64,14 +64,13 @@ export function rawConnection(port: number): Promise<RawConnection> {
         return ended;
       },
       bodySoFar: () => (head ? buffer.subarray(head.end) : Buffer.alloc(0)),
-      async more(bytes, timeoutMs = 5000) {
-        const from = connection.bodySoFar().length;
+      async atLeast(bytes, timeoutMs = 5000) {
         const deadline = Date.now() + timeoutMs;
-        while (connection.bodySoFar().length - from < bytes) {
-          if (ended || Date.now() > deadline) throw new Error(`${bytes} more bytes did not come`);
+        while (connection.bodySoFar().length < bytes) {
+          if (ended || Date.now() > deadline) throw new Error(`${bytes} body bytes did not come`);
           await changed(deadline - Date.now());
         }
-        return connection.bodySoFar().subarray(from);
+        return connection.bodySoFar();
       },
       async exchange(request, { listenMs = 0, until } = {}) {
         buffer = Buffer.alloc(0);
@@ -98,7 +97,8 @@ export function rawConnection(port: number): Promise<RawConnection> {
         }
         const status = Number(lines[0]?.split(' ')[1]);
         const length = headers.get('content-length');
-        const bodyless = status < 200 || status === 204 || status === 304;
+        // A 101's bytes after its head are the new protocol's: read like a stream's.
+        const bodyless = status === 204 || status === 304 || (status < 200 && status !== 101);
         if (length !== undefined) {
           while (buffer.length - head.end < Number(length)) {
             if (ended || Date.now() > deadline) throw new Error('the body did not come whole');
