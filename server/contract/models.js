@@ -185,10 +185,12 @@ export function intervalPollingModel(input) {
       tolerance: 0.25,
       model: 'a message waits half an interval for the next poll, on average, then the answer travels one way',
     });
-    // Messages closer together than an interval share the polls of the publishing window.
+    // Messages closer together than an interval share the polls of the publishing window:
+    // a poll finds new ones when it falls within an interval after one, (window + interval)
+    // ÷ interval polls on average, as each client's phase falls.
     const framing = pollFraming(
       input,
-      Math.floor(input.publishWindowMs / pollIntervalMs) + 1,
+      input.publishWindowMs / pollIntervalMs + 1,
       'the answer envelope once per poll that finds messages (one per interval while they come, one each when further apart) and a comma between two; an empty poll is a 204 with no body',
     );
     if (framing) predictions.push(framing);
