@@ -5,25 +5,46 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { captureWireBytes } from './capture.ts';
-import { BEGIN_MARK, END_MARK, wireBytesMarkdown } from './table.ts';
+import { captureChromiumRequests } from './chromium.ts';
+import {
+  BEGIN_MARK,
+  CHROMIUM_BEGIN_MARK,
+  CHROMIUM_END_MARK,
+  END_MARK,
+  chromiumMarkdown,
+  wireBytesMarkdown,
+} from './table.ts';
 
 /** docs/wire-bytes.md. */
 export const WIRE_BYTES_DOC = new URL('../../docs/wire-bytes.md', import.meta.url);
 
-/** The doc's generated part as it stands. */
-export function generatedPart(doc: string): string {
-  const begin = doc.indexOf(BEGIN_MARK);
-  const end = doc.indexOf(END_MARK);
-  if (begin === -1 || end < begin) throw new Error(`docs/wire-bytes.md has no ${BEGIN_MARK} … ${END_MARK}`);
-  return doc.slice(begin + BEGIN_MARK.length, end).trim();
+/** The part of `doc` between `begin` and `end`, trimmed. */
+export function generatedPart(doc: string, begin = BEGIN_MARK, end = END_MARK): string {
+  const from = doc.indexOf(begin);
+  const to = doc.indexOf(end);
+  if (from === -1 || to < from) throw new Error(`docs/wire-bytes.md has no ${begin} … ${end}`);
+  return doc.slice(from + begin.length, to).trim();
+}
+
+/** `doc` with the part between `begin` and `end` replaced by `part`. */
+function replaced(doc: string, begin: string, end: string, part: string): string {
+  generatedPart(doc, begin, end);
+  return `${doc.slice(0, doc.indexOf(begin) + begin.length)}\n${part}\n${doc.slice(doc.indexOf(end))}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const doc = readFileSync(WIRE_BYTES_DOC, 'utf8');
-  const part = wireBytesMarkdown(await captureWireBytes());
-  const begin = doc.indexOf(BEGIN_MARK);
-  const end = doc.indexOf(END_MARK);
-  if (begin === -1 || end < begin) throw new Error(`docs/wire-bytes.md has no ${BEGIN_MARK} … ${END_MARK}`);
-  writeFileSync(WIRE_BYTES_DOC, `${doc.slice(0, begin + BEGIN_MARK.length)}\n${part}\n${doc.slice(end)}`);
+  let doc = readFileSync(WIRE_BYTES_DOC, 'utf8');
+  const captured = await captureWireBytes();
+  doc = replaced(doc, BEGIN_MARK, END_MARK, wireBytesMarkdown(captured));
+  // Chromium's requests change with its version: written when asked, checked by no test.
+  if (process.argv.includes('--chromium')) {
+    doc = replaced(
+      doc,
+      CHROMIUM_BEGIN_MARK,
+      CHROMIUM_END_MARK,
+      chromiumMarkdown(await captureChromiumRequests(), captured),
+    );
+  }
+  writeFileSync(WIRE_BYTES_DOC, doc);
   console.log('docs/wire-bytes.md: generated part written');
 }
