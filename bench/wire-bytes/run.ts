@@ -1,17 +1,22 @@
 /**
  * Writes docs/wire-bytes.md's generated part from a fresh capture: run it after changing
  * what any technique writes (`node --import tsx bench/wire-bytes/run.ts`); the doc's test
- * fails until then.
+ * fails until then. `--chromium` also writes Chromium's requests, `--http2` the polls over
+ * HTTP/2: parts no test checks.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { captureWireBytes } from './capture.ts';
 import { captureChromiumRequests } from './chromium.ts';
+import { captureHttp2Polls } from './http2.ts';
 import {
   BEGIN_MARK,
   CHROMIUM_BEGIN_MARK,
   CHROMIUM_END_MARK,
   END_MARK,
+  HTTP2_BEGIN_MARK,
+  HTTP2_END_MARK,
   chromiumMarkdown,
+  http2Markdown,
   wireBytesMarkdown,
 } from './table.ts';
 
@@ -44,6 +49,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       CHROMIUM_END_MARK,
       chromiumMarkdown(await captureChromiumRequests(), captured),
     );
+  }
+  // HTTP/2's bytes vary by a byte or two from one second to the next (HPACK's Huffman code
+  // of the date): written when asked, checked by no test.
+  if (process.argv.includes('--http2')) {
+    doc = replaced(doc, HTTP2_BEGIN_MARK, HTTP2_END_MARK, http2Markdown(await captureHttp2Polls()));
   }
   writeFileSync(WIRE_BYTES_DOC, doc);
   console.log('docs/wire-bytes.md: generated part written');
