@@ -23,11 +23,16 @@ export interface WorkerStart {
   reconnectJitter: boolean;
 }
 
+/** Sent to every worker once all have loaded their driver: the clients connect together, timed from here. */
+export interface WorkerConnect {
+  type: 'connect';
+}
+
 export interface WorkerStop {
   type: 'stop';
 }
 
-export type ToWorker = WorkerStart | WorkerStop;
+export type ToWorker = WorkerStart | WorkerConnect | WorkerStop;
 
 /** Values per receipt in `WorkerDeliveries.receipts`: client, id, ts, delay ms, payload bytes, author index. */
 export const RECEIPT_FIELDS = 6;
@@ -43,6 +48,7 @@ export interface WorkerDeliveries {
 
 export type FromWorker =
   | WorkerDeliveries
+  | { type: 'loaded' }
   | { type: 'ready' }
   | { type: 'failed'; message: string }
   | { type: 'stopped'; report: SubscriberReport };

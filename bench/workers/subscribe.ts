@@ -45,6 +45,11 @@ export interface WorkerSubscribeOptions extends Omit<SubscribeContext, 'techniqu
 export interface WorkerSubscribers extends Subscribers {
   /** Each worker's CPU time (ms, from /proc via procFigures) and pid, read now. */
   clientCpu(): { pid: number; cpuMs: number }[];
+  /**
+   * Time from every worker having loaded its driver (the processes' own start left out)
+   * to every client connected, ms; null until ready.
+   */
+  connectMs(): number | null;
 }
 
 /** The slices of `clients` over `workers`: sizes differing by at most one, each with its first client number. */
@@ -65,6 +70,7 @@ export function subscribeInWorkers(options: WorkerSubscribeOptions, tracker: Del
   if (!technique) throw new Error(`no technique ${JSON.stringify(techniqueId)} in the registry`);
   const reports: Promise<SubscriberReport>[] = [];
   const readies: Promise<void>[] = [];
+  const loads: Promise<void>[] = [];
   const children: ChildProcess[] = [];
 
   for (const slice of slices(options.clients, options.workers)) {
@@ -81,10 +87,13 @@ export function subscribeInWorkers(options: WorkerSubscribeOptions, tracker: Del
       markReady = resolve;
       markFailed = reject;
     });
+    let markLoaded!: () => void;
+    loads.push(new Promise<void>((resolve) => (markLoaded = resolve)));
     let markStopped!: (report: SubscriberReport) => void;
     const stopped = new Promise<SubscriberReport>((resolve) => (markStopped = resolve));
     child.on('message', (message: FromWorker) => {
       if (message.type === 'deliveries') deliver(tracker, slice.first, message.receipts, message.authors, message.gaps);
+      else if (message.type === 'loaded') markLoaded();
       else if (message.type === 'ready') markReady();
       else if (message.type === 'failed')
         markFailed(new Error(`subscriber worker ${child.pid} (${techniqueId}): ${message.message}`));
@@ -116,13 +125,23 @@ export function subscribeInWorkers(options: WorkerSubscribeOptions, tracker: Del
     reports.push(stopped);
   }
 
+  let connectingSince: number | undefined;
+  let connectedAt: number | undefined;
+  // The clients of every worker connect together, once all processes are up.
+  void Promise.all(loads).then(() => {
+    connectingSince = performance.now();
+    for (const child of children) if (child.connected) child.send({ type: 'connect' } satisfies ToWorker);
+  });
   let stopping: Promise<SubscriberReport> | undefined;
   return {
+    connectMs: () =>
+      connectingSince === undefined || connectedAt === undefined ? null : connectedAt - connectingSince,
     ready: Promise.all(readies).then(async () => {
       // A worker's driver that waits for held requests counts them by client id, which all
       // workers share: one may see the others' and be ready early. The total settles it.
       if (technique.capabilities.holdsRequest)
         await heldOpen({ ...context, technique, tracker, clock: noClock }, options.clients, HELD_TIMEOUT_MS);
+      connectedAt = performance.now();
     }),
     clientCpu: () =>
       children.flatMap((child) => {

@@ -2,15 +2,16 @@
  * One subscriber worker: a process of its own that runs a technique's own bench driver
  * (bench/drivers/<id>.ts) for a slice of the clients, so that the clients of a 10,000
  * subscriber run are spread over cores instead of sharing the parent's one. Started by
- * subscribe.ts with an IPC channel; it gets one `start`, reports `ready` (or `failed`),
+ * subscribe.ts with an IPC channel; it gets one `start`, loads the driver and says
+ * `loaded`, connects its clients on `connect`, reports `ready` (or `failed`),
  * sends its receipts up in batches, and on `stop` stops its subscribers, sends what is
  * left and its report, and exits. It exits too when its parent goes away, so a crashed
  * bench leaves no subscribers behind.
  */
-import { techniques } from '../../server/contract/techniques.js';
+import { type Technique, techniques } from '../../server/contract/techniques.js';
 import { localNow } from '../clock.ts';
 import type { FeedMessage } from '../delivery.ts';
-import type { Subscribers } from '../drivers/driver.ts';
+import type { BenchDriver, Subscribers } from '../drivers/driver.ts';
 import { loadDrivers } from '../drivers/index.ts';
 import { type FromWorker, RECEIPT_FIELDS, type ToWorker, type WorkerStart } from './messages.ts';
 
@@ -63,12 +64,18 @@ const sink = {
 };
 
 let subscribers: Subscribers | undefined;
+let connect: (() => Promise<void>) | undefined;
 
-async function start(options: WorkerStart): Promise<void> {
+async function load(options: WorkerStart): Promise<void> {
   const technique = techniques.find((t) => t.id === options.techniqueId);
   if (!technique) throw new Error(`no technique ${JSON.stringify(options.techniqueId)} in the registry`);
   const [driver] = await loadDrivers([technique]);
   if (!driver) throw new Error(`no bench driver for ${technique.id}`);
+  connect = () => subscribe(driver, technique, options);
+  send({ type: 'loaded' });
+}
+
+async function subscribe(driver: BenchDriver, technique: Technique, options: WorkerStart): Promise<void> {
   const offsetMs = options.clockOffsetMs;
   subscribers = driver.subscribe({
     technique,
@@ -97,7 +104,8 @@ async function stop(): Promise<void> {
 process.on('message', (message: ToWorker) => {
   const fail = (error: unknown) =>
     send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
-  if (message.type === 'start') start(message).catch(fail);
+  if (message.type === 'start') load(message).catch(fail);
+  else if (message.type === 'connect') (connect?.() ?? Promise.reject(new Error('connect before start'))).catch(fail);
   else if (message.type === 'stop') stop().catch(fail);
 });
 // The parent is gone (it crashed, or was killed): nobody will read these clients.

@@ -51,7 +51,9 @@ for (const technique of picked) {
       tracker,
     );
     t.after(() => subscribers.stop());
+    assert.equal(subscribers.connectMs(), null, 'no connect time before ready');
     await subscribers.ready;
+    assert.ok((subscribers.connectMs() ?? -1) >= 0, 'the time to connect every client');
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) ids.push((await publish(server.url, { author: AUTHOR, text: `m${i}` })).id);
     const deadline = Date.now() + 10_000;
