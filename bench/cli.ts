@@ -19,6 +19,7 @@ import { browserClientsWarning } from './browser/capacity.ts';
 import { runStrategiesBench } from './strategies/bench.ts';
 import { deliveryFailure } from './strategies/figures.ts';
 import { renderStrategies } from './report/strategies.ts';
+import { crowdMain } from './crowd/main.ts';
 
 async function main(argv: string[]): Promise<number> {
   let options: ReturnType<typeof parseOptions>;
@@ -37,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
   if (options.protocols) return protocolMain({ ...options, protocols: options.protocols });
 
   if (options.strategies) return strategiesMain(options);
+  if (options.crowd) return crowdMain({ ...options, crowd: options.crowd });
   // A --url that does not answer is said at once, before any estimate of the run.
   if (options.url) await checkServer(options.url);
   const events = new EventEmitter();

@@ -12,6 +12,15 @@ import { chromiumMissing } from './browser/chromium.ts';
 import { INTERMEDIARIES, type IntermediarySpec, parseIntermediaries } from './network/intermediaries.ts';
 import { type Protocol, protocolsOf } from './protocols/protocol.ts';
 import {
+  CROWD_DURATION_SEC,
+  CROWD_FLAGS,
+  CROWD_HELP,
+  CROWD_RATE,
+  type CrowdOptions,
+  crowdTechniqueIds,
+  parseCrowdOptions,
+} from './crowd/options.ts';
+import {
   type BlockSet,
   STRATEGIES,
   type Strategy,
@@ -72,6 +81,11 @@ export interface BenchOptions {
   strategies: Strategy[] | null;
   /** The block sets each strategy runs under (--blocks; defaults from capabilities). */
   blockSets: BlockSet[];
+  /**
+   * With --crowd: the client counts and worker processes of the crowd run (bench/crowd/),
+   * which runs instead of the autocannon runs; null otherwise.
+   */
+  crowd: CrowdOptions | null;
 }
 
 /** Node clients (autocannon, node:http, ws) or Chromium pages running the pages' own clients. */
@@ -220,6 +234,7 @@ ${Object.entries(WS_VARIANT_SUMMARIES)
                         comma-separated sets, each none or ID=refuse|buffer joined
                         by + (buffer: techniques that hold a request). Default:
                         ${defaultBlockSets().map(blockSetLabel).join(',')}
+${CROWD_HELP}
   -h, --help            this text
 
 Scenarios:
@@ -242,6 +257,7 @@ Examples:
   npm run bench -- --ws-variants json,msgpack,deflate --clients 50
   npm run bench -- --http 1.1,2 --tls --clients 20 --rate 20 --duration 3
   npm run bench -- --strategies all --duration 4 --out results/fallback
+  npm run bench -- --crowd 1000,2000,5000,10000 --out results/crowd
 `;
 
 /** The flags, as node:util's parseArgs reads them. */
@@ -269,6 +285,7 @@ const FLAGS = {
   blocks: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   ...NETWORK_FLAGS,
+  ...CROWD_FLAGS,
 } as const;
 
 /** Parses argv (without node and the script); returns null when help was asked for. */
@@ -290,8 +307,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
       `--scenario: unknown scenario ${JSON.stringify(scenarioName)}; known: ${Object.keys(SCENARIOS).join(', ')}`,
     );
 
+  const crowd = parseCrowdOptions(values, (message) => {
+    throw new UsageError(message);
+  });
   const known: readonly string[] = techniqueIds;
-  let techniques = [...known];
+  let techniques = crowd ? crowdTechniqueIds() : [...known];
   // `all` is the default said out loud.
   if (values.techniques !== undefined && values.techniques !== 'all') {
     techniques = list('--techniques', values.techniques);
@@ -384,10 +404,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     scenario: scenarioName,
     techniques,
     clients,
-    rate: values.rate === undefined ? scenario.rate : integer('--rate', values.rate, 0, LIMITS.rate),
+    rate:
+      values.rate === undefined
+        ? crowd
+          ? CROWD_RATE
+          : scenario.rate
+        : integer('--rate', values.rate, crowd ? 1 : 0, LIMITS.rate),
     durationSec:
       values.duration === undefined
-        ? scenario.durationSec
+        ? crowd
+          ? CROWD_DURATION_SEC
+          : scenario.durationSec
         : number('--duration', values.duration, 1, LIMITS.durationSec),
     payloadBytes:
       values.payload === undefined
@@ -412,6 +439,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     protocols,
     strategies,
     blockSets: values.blocks === undefined ? defaultBlockSets() : blockSetsOf(values.blocks),
+    crowd,
   };
 }
 

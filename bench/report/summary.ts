@@ -10,6 +10,7 @@ import { renderBackplane } from './backplane.ts';
 import { renderIntermediaries } from './intermediaries.ts';
 import { renderProtocols } from './protocols.ts';
 import { renderStrategies } from './strategies.ts';
+import { renderCrowd } from './crowd.ts';
 
 export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
   const lines: string[] = [];
@@ -25,6 +26,8 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   if (result.strategies) lines.push(renderStrategies(result));
   const protocols = renderProtocols(result);
   if (protocols) lines.push(protocols);
+  const crowd = renderCrowd(result);
+  if (crowd) lines.push(crowd);
   if (result.techniques.length === 0) return [...lines, ...warningsAndCharts(result, charts)].join('\n');
 
   lines.push('## Delivery and cost', '');
