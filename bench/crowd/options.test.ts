@@ -30,6 +30,10 @@ test('--crowd: bad sizes, bad workers and other runs’ flags are clear usage er
     [['--crowd', '100', '--url', 'http://127.0.0.1:1'], /--url is for other runs/],
     [['--crowd', '100', '--rate', '0'], /--rate: 0 is out of range/],
   ];
-  for (const [argv, message] of refused) assert.throws(() => parseOptions(argv), UsageError, argv.join(' '));
-  for (const [argv, message] of refused) assert.throws(() => parseOptions(argv), message, argv.join(' '));
+  for (const [argv, message] of refused)
+    assert.throws(
+      () => parseOptions(argv),
+      (error) => error instanceof UsageError && message.test(error.message),
+      argv.join(' '),
+    );
 });
