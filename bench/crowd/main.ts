@@ -10,15 +10,18 @@ import { writeReport } from '../report/write.ts';
 import { crowdPlans, runCrowdBench } from './bench.ts';
 import type { CrowdOptions } from './options.ts';
 
-/** Seconds a run takes besides connecting and publishing: two processes started, warm-up, idle, drain, stop. */
-const RUN_OVERHEAD_SEC = 8;
-/** Seconds to connect one client, measured at 10,000 on 2 cores (docs/bench.md, Crowd). */
-const CONNECT_SEC_PER_CLIENT = 0.001;
+/** Seconds a run takes besides publishing and its clients: processes started, warm-up, idle. */
+const RUN_OVERHEAD_SEC = 6;
+/**
+ * Seconds per client to connect, drain and stop: 19 to 33 s a run at 10,000 clients on
+ * 2 cores (SSE fastest, long polling and WebSocket slowest), publishing 10 s of it.
+ */
+const SEC_PER_CLIENT = 0.0015;
 
 export async function crowdMain(options: BenchOptions & { crowd: CrowdOptions }): Promise<number> {
   const plans = crowdPlans(options);
   const estimateSec = plans.reduce(
-    (sum, plan) => sum + RUN_OVERHEAD_SEC + plan.messages / plan.rate + plan.clients * CONNECT_SEC_PER_CLIENT,
+    (sum, plan) => sum + RUN_OVERHEAD_SEC + plan.messages / plan.rate + plan.clients * SEC_PER_CLIENT,
     0,
   );
   process.stderr.write(
