@@ -14,7 +14,7 @@ import { calibrate } from '../clock.ts';
 import { DeliveryTracker, type LatencySummary, round } from '../delivery.ts';
 import { paddedText, publish } from '../publisher.ts';
 import { type ServerProcess, startServerProcess } from '../server-process.ts';
-import { type ClientCpu, clientCpuBetween, clientCpuWarning } from '../workers/cpu.ts';
+import { type ClientCpu, clientCpuBetween, clientCpuWarning, withLoopDelays } from '../workers/cpu.ts';
 import { subscribeInWorkers } from '../workers/subscribe.ts';
 
 /** Which server a crowd run measured. */
@@ -129,6 +129,7 @@ async function measure(plan: CrowdPlan, server: ServerProcess, note: (line: stri
     note(`${label}: publishing ${plan.messages} at ${plan.rate}/s`);
     const cpuBefore = server.figures()?.cpuMs ?? 0;
     const clientsBefore = subscribers.clientCpu();
+    subscribers.markPhase();
     const phaseStart = performance.now();
     const published = await publish({ baseUrl: server.baseUrl, rate: plan.rate, count: plan.messages, author, text });
     const ids = published.ids;
@@ -139,8 +140,9 @@ async function measure(plan: CrowdPlan, server: ServerProcess, note: (line: stri
     }
     const phaseMs = performance.now() - phaseStart;
     const serverCpuMs = (server.figures()?.cpuMs ?? 0) - cpuBefore;
-    const clientCpu = clientCpuBetween(clientsBefore, subscribers.clientCpu(), phaseMs);
+    const cpuOnly = clientCpuBetween(clientsBefore, subscribers.clientCpu(), phaseMs);
     report = await subscribers.stop();
+    const clientCpu = withLoopDelays(cpuOnly, subscribers.loopDelays());
 
     const delivery = tracker.figures();
     const expected = ids.length * clients;

@@ -19,7 +19,7 @@ export const CROWD_NOTES = [
   'Each run alone on the machine: a fresh server process (realtime-lab, or the bare node:http/ws broadcast server of bench/bare/, which writes the same bytes with no history, no slow-consumer bound and no meters), its clients spread over worker processes.',
   'connect: from every worker ready to every client connected (held, for long polls). memory: the server’s resident memory with every client connected and idle for 2 s, minus before any connected, per client (1 KB = 1,000 B).',
   'delay: the server accepting a message to a client parsing it, over every delivery. CPU: the server’s CPU time from the first publish to the last delivery, per delivered message.',
-  'ratio: realtime-lab ÷ bare (above 1: realtime-lab costs more or is slower). client CPU: the busiest worker’s share of one core while publishing (above 80%: the clients may be the bottleneck).',
+  'ratio: realtime-lab ÷ bare (above 1: realtime-lab costs more or is slower). clients: the busiest client worker’s share of one core while publishing, and the latest worker’s event-loop delay p99 (above 80%, or above 50 ms: the clients may be the bottleneck, and the delays partly theirs).',
 ];
 
 /** The runs of `result` paired by technique and clients: realtime-lab and bare side by side. */
@@ -41,8 +41,13 @@ function ratio(lab: number | null | undefined, bare: number | null | undefined):
 }
 
 const kb = (bytes: number | undefined) => (bytes === undefined ? '–' : fixed(bytes / 1000));
-const busiest = (run: CrowdRun | undefined) =>
-  run ? `${Math.round(Math.max(0, ...run.clientCpu.workers.map((w) => w.coreShare)) * 100)}%` : '–';
+/** The busiest worker's CPU share, and the latest event loop's p99 delay. */
+const busiest = (run: CrowdRun | undefined) => {
+  if (!run) return '–';
+  const share = Math.max(0, ...run.clientCpu.workers.map((w) => w.coreShare));
+  const late = Math.max(0, ...run.clientCpu.workers.map((w) => w.loopDelayP99Ms ?? 0));
+  return `${Math.round(share * 100)}% / ${ms(late)} ms`;
+};
 const delivered = (run: CrowdRun | undefined) =>
   run ? `${count(run.messagesDelivered)} / ${count(run.messagesExpected)}` : '–';
 
@@ -59,7 +64,7 @@ export function crowdTable(result: BenchResult): { headings: string[]; rows: str
     'delay p99 ms (lab, bare, ratio)',
     'CPU µs / msg (lab, bare, ratio)',
     'memory KB / conn (lab, bare, ratio)',
-    'client CPU (lab, bare)',
+    'clients: CPU / loop p99 (lab, bare)',
   ];
   const rows = pairs(runs).map(({ technique, clients, lab, bare }) => [
     technique,

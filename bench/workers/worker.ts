@@ -8,6 +8,7 @@
  * left and its report, and exits. It exits too when its parent goes away, so a crashed
  * bench leaves no subscribers behind.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type Technique, techniques } from '../../server/contract/techniques.js';
 import { localNow } from '../clock.ts';
 import type { FeedMessage } from '../delivery.ts';
@@ -19,6 +20,13 @@ import { type FromWorker, RECEIPT_FIELDS, type ToWorker, type WorkerStart } from
 const FLUSH_MS = 50;
 /** …or as soon as this many are waiting. */
 const FLUSH_RECEIPTS = 4096;
+
+/**
+ * How late this worker's event loop ran, since the phase began: a busy worker reads its
+ * sockets late, and the delays it records are then partly its own.
+ */
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
 
 if (!process.send) throw new Error('bench/workers/worker.ts runs as a child process of bench/workers/subscribe.ts');
 
@@ -95,6 +103,8 @@ async function subscribe(driver: BenchDriver, technique: Technique, options: Wor
 }
 
 async function stop(): Promise<void> {
+  // Read before stopping, which is work of its own.
+  send({ type: 'loop', p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 });
   const report = subscribers ? await subscribers.stop() : { errors: 0, reconnects: 0 };
   flush();
   // Disconnected only once the report is written: the channel drops what it has not sent.
@@ -106,6 +116,7 @@ process.on('message', (message: ToWorker) => {
     send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
   if (message.type === 'start') load(message).catch(fail);
   else if (message.type === 'connect') (connect?.() ?? Promise.reject(new Error('connect before start'))).catch(fail);
+  else if (message.type === 'phase') loop.reset();
   else if (message.type === 'stop') stop().catch(fail);
 });
 // The parent is gone (it crashed, or was killed): nobody will read these clients.
