@@ -57,7 +57,7 @@ export async function runCrowdBench(
     runs.push(run);
     const l = run.latencyMs;
     note(
-      `✓ ${run.technique} on ${run.server}, ${run.clients} clients: ${run.lost === 0 && run.duplicates === 0 ? `all ${run.messagesDelivered} delivered` : `${run.lost} lost, ${run.duplicates} duplicated`}, p50 ${l?.p50 ?? '–'} ms, p99 ${l?.p99 ?? '–'} ms, ${(run.memory.perConnectionBytes / 1024).toFixed(1)} KB per connection, ${run.cpu.perDeliveredMessageUs ?? '–'} µs CPU per message; clients ${Math.round(run.clientCpu.totalMs)} ms CPU in ${run.workers} workers (${run.clientCpu.workers.map((w) => `${Math.round(w.coreShare * 100)}%, loop p99 ${w.loopDelayP99Ms ?? '–'} ms`).join('; ')})`,
+      `✓ ${run.technique} on ${run.server}, ${run.clients} clients: ${run.lost === 0 && run.duplicates === 0 ? `all ${run.messagesDelivered} delivered` : `${run.lost} lost, ${run.duplicates} duplicated`}, p50 ${l?.p50 ?? '–'} ms, p99 ${l?.p99 ?? '–'} ms, ${(run.memory.perConnectionBytes / 1000).toFixed(1)} kB per connection, ${run.cpu.perDeliveredMessageUs ?? '–'} µs CPU per message; clients ${Math.round(run.clientCpu.totalMs)} ms CPU in ${run.workers} workers (${run.clientCpu.workers.map((w) => `${Math.round(w.coreShare * 100)}%, loop p99 ${w.loopDelayP99Ms ?? '–'} ms`).join('; ')})`,
     );
     for (const warning of run.warnings) note(`warning: ${warning}`);
   }
