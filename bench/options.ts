@@ -29,6 +29,7 @@ import {
   parseBlockSets,
   parseStrategies,
 } from './strategies/cases.ts';
+import { PEER_NAMES, type PeerName, type PeersSelection } from './peers/names.ts';
 import { DEFAULT_WS_VARIANTS, WS_VARIANT_SUMMARIES, type WsVariant, parseWsVariants } from './ws-variants.ts';
 
 export interface BenchOptions {
@@ -86,6 +87,11 @@ export interface BenchOptions {
    * which runs instead of the autocannon runs; null otherwise.
    */
   crowd: CrowdOptions | null;
+  /**
+   * With --peers: the established libraries' servers to run beside the techniques
+   * (bench/peers/), and the idle connections of the memory figure; null: no peers run.
+   */
+  peers: PeersSelection | null;
 }
 
 /** Node clients (autocannon, node:http, ws) or Chromium pages running the pages' own clients. */
@@ -145,6 +151,9 @@ export const DEFAULT_OUT = fileURLToPath(new URL('../results/latest/', import.me
 
 /** Auto clients per case when --clients is not given: a few pages, on a 2-core machine. */
 export const STRATEGY_CLIENTS_DEFAULT = 3;
+
+/** --peers' own defaults where the flags say nothing: ~5 s of publishing per row, then 1,000 idle connections. */
+export const PEERS_DEFAULTS = Object.freeze({ clients: 100, rate: 20, durationSec: 5, idleClients: 1000 });
 
 /** Limits that keep a run on one machine bounded; past them the bench refuses to start. */
 export const LIMITS = Object.freeze({
@@ -235,6 +244,17 @@ ${Object.entries(WS_VARIANT_SUMMARIES)
                         by + (buffer: techniques that hold a request). Default:
                         ${defaultBlockSets().map(blockSetLabel).join(',')}
 ${CROWD_HELP}
+  --peers               instead of the techniques' runs, set realtime-lab's techniques
+                        (by family: WebSocket, SSE, streaming HTTP, polling) beside
+                        small servers built on the established libraries, each in its
+                        own process, measured with their own clients: wire bytes per
+                        message, delay p50/p90/p99, server CPU per message, memory per
+                        idle connection (default ${PEERS_DEFAULTS.clients} clients, ${PEERS_DEFAULTS.rate} msg/s, ${PEERS_DEFAULTS.durationSec} s per row;
+                        --techniques, --clients, --rate, --duration, --payload apply)
+  --peer-names NAMES    the peers of --peers, comma-separated (default all):
+${wrapped(PEER_NAMES, '                        ')}
+  --idle-clients N      connections held idle per row for --peers' memory figure
+                        (0..${LIMITS.clients}, default ${PEERS_DEFAULTS.idleClients}; 0 leaves memory out)
   -h, --help            this text
 
 Scenarios:
@@ -258,7 +278,23 @@ Examples:
   npm run bench -- --http 1.1,2 --tls --clients 20 --rate 20 --duration 3
   npm run bench -- --strategies all --duration 4 --out results/fallback
   npm run bench -- --crowd 1000,2000,5000,10000 --out results/crowd
+  npm run bench -- --peers --out results/peers
 `;
+
+/** `words`, comma-separated, in lines of at most 80 characters, each after `indent`. */
+function wrapped(words: readonly string[], indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const [i, word] of words.entries()) {
+    const item = i < words.length - 1 ? `${word},` : word;
+    if (line !== '' && indent.length + line.length + 1 + item.length > 80) {
+      lines.push(line);
+      line = item;
+    } else line = line === '' ? item : `${line} ${item}`;
+  }
+  lines.push(line);
+  return lines.map((l) => `${indent}${l}`).join('\n');
+}
 
 /** The flags, as node:util's parseArgs reads them. */
 const FLAGS = {
@@ -283,6 +319,9 @@ const FLAGS = {
   tls: { type: 'boolean' },
   strategies: { type: 'string' },
   blocks: { type: 'string' },
+  peers: { type: 'boolean' },
+  'peer-names': { type: 'string' },
+  'idle-clients': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   ...NETWORK_FLAGS,
   ...CROWD_FLAGS,
@@ -324,11 +363,14 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
   }
 
   const strategies = strategiesOf(values);
+  const peers = peersOf(values);
   const clients =
     values.clients === undefined
       ? strategies
         ? [STRATEGY_CLIENTS_DEFAULT]
-        : scenario.clients
+        : peers && values.scenario === undefined
+          ? [PEERS_DEFAULTS.clients]
+          : scenario.clients
       : list('--clients', values.clients).map((v) => integer('--clients', v, 1, LIMITS.clients));
   if (new Set(clients).size !== clients.length) throw new UsageError('--clients: a client count is listed twice');
 
@@ -408,13 +450,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
       values.rate === undefined
         ? crowd
           ? CROWD_RATE
-          : scenario.rate
-        : integer('--rate', values.rate, crowd ? 1 : 0, LIMITS.rate),
+          : peers && values.scenario === undefined
+            ? PEERS_DEFAULTS.rate
+            : scenario.rate
+        : integer('--rate', values.rate, crowd || peers ? 1 : 0, LIMITS.rate),
     durationSec:
       values.duration === undefined
         ? crowd
           ? CROWD_DURATION_SEC
-          : scenario.durationSec
+          : peers && values.scenario === undefined
+            ? PEERS_DEFAULTS.durationSec
+            : scenario.durationSec
         : number('--duration', values.duration, 1, LIMITS.durationSec),
     payloadBytes:
       values.payload === undefined
@@ -440,7 +486,52 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     strategies,
     blockSets: values.blocks === undefined ? defaultBlockSets() : blockSetsOf(values.blocks),
     crowd,
+    peers,
   };
+}
+
+/** The flags that set up the techniques' other runs, which a --peers run has none of. */
+const NOT_WITH_PEERS = [
+  'url',
+  'chaos',
+  'feed',
+  'nodes',
+  'browser',
+  'client-kinds',
+  'intermediary',
+  'ws-variants',
+  'http',
+  'tls',
+  'strategies',
+  'blocks',
+  ...Object.keys(NETWORK_FLAGS),
+];
+
+function peersOf(values: Record<string, unknown>): PeersSelection | null {
+  if (!values.peers) {
+    const stray = ['peer-names', 'idle-clients'].find((flag) => values[flag] !== undefined);
+    if (stray) throw new UsageError(`--${stray} sets up a --peers run; add --peers`);
+    return null;
+  }
+  const conflicting = NOT_WITH_PEERS.find((flag) => values[flag] !== undefined);
+  if (conflicting)
+    throw new UsageError(
+      `--peers runs each technique and each peer on a fresh local server with Node clients; --${conflicting} is for another kind of run`,
+    );
+  if (typeof values.clients === 'string' && values.clients.includes(','))
+    throw new UsageError('--peers runs one client count: give --clients one number');
+  const names =
+    values['peer-names'] === undefined ? [...PEER_NAMES] : list('--peer-names', values['peer-names'] as string);
+  const known: readonly string[] = PEER_NAMES;
+  for (const name of names)
+    if (!known.includes(name))
+      throw new UsageError(`--peer-names: unknown peer ${JSON.stringify(name)}; known: ${PEER_NAMES.join(', ')}`);
+  if (new Set(names).size !== names.length) throw new UsageError('--peer-names: a peer is listed twice');
+  const idleClients =
+    values['idle-clients'] === undefined
+      ? PEERS_DEFAULTS.idleClients
+      : integer('--idle-clients', values['idle-clients'] as string, 0, LIMITS.clients);
+  return { names: names as PeerName[], idleClients };
 }
 
 /** --http and --tls: null for plain HTTP/1.1 (the autocannon runs); a run of its own otherwise. */

@@ -13,6 +13,7 @@ import type { Protocol } from './protocols/protocol.ts';
 import type { ProtocolResult } from './protocols/run.ts';
 import type { StrategiesResult } from './strategies/figures.ts';
 import type { CrowdResult } from './crowd/bench.ts';
+import type { PeersResult } from './peers/bench.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -191,5 +192,10 @@ export interface BenchResult {
    * broadcast server (bench/crowd/); `techniques` is then empty.
    */
   crowd?: CrowdResult;
+  /**
+   * With --peers: realtime-lab's techniques beside the established libraries' servers,
+   * family by family (bench/peers/); `techniques` is then empty.
+   */
+  peers?: PeersResult;
   warnings: string[];
 }

@@ -28,6 +28,7 @@ test('--crowd: bad sizes, bad workers and other runs’ flags are clear usage er
     [['--crowd-workers', '2'], /give --crowd too/],
     [['--crowd', '100', '--clients', '5'], /--clients is for other runs/],
     [['--crowd', '100', '--url', 'http://127.0.0.1:1'], /--url is for other runs/],
+    [['--crowd', '100', '--peers'], /--peers is for other runs/],
     [['--crowd', '100', '--rate', '0'], /--rate: 0 is out of range/],
   ];
   for (const [argv, message] of refused)

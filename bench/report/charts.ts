@@ -15,6 +15,7 @@ import { intermediariesChart } from './intermediaries.ts';
 import { dotPlot } from './dots.ts';
 import { strategyCharts } from './strategies.ts';
 import { crowdCharts } from './crowd.ts';
+import { peersCharts } from './peers.ts';
 
 export interface NamedChart {
   /** File name without extension: `bytes-per-message` → bytes-per-message.png. */
@@ -55,6 +56,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       ...protocolCharts(result, subtitles),
       ...strategyCharts(result, subtitles),
       ...crowdCharts(result, subtitles),
+      ...peersCharts(result, subtitles),
     ];
   }
   const counts = [...new Set(result.techniques.map((t) => t.clients))];

@@ -9,6 +9,7 @@ import { columnsFor, describeConfig, describeEnvironment } from './table.ts';
 import { PROTOCOL_NOTES, protocolTable } from './protocols.ts';
 import { strategiesTable } from './strategies.ts';
 import { CROWD_NOTES, crowdTable } from './crowd.ts';
+import { PEERS_NOTES, peersTable } from './peers.ts';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -44,9 +45,21 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
       )
       .join('\n');
   }
+  // So has a --peers run, realtime-lab's techniques and the libraries side by side.
+  const peers = peersTable(result);
+  if (peers && result.techniques.length === 0) {
+    headings = peers.headings;
+    numeric = peers.headings.map((_, i) => i > 1);
+    rows = peers.rows
+      .map(
+        (row) =>
+          `<tr>${row.map((cell, i) => (cell.startsWith('**') ? `<td class="num"><strong>${escapeHtml(cell.replaceAll('**', ''))}</strong></td>` : `<td${i > 1 ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`)).join('')}</tr>`,
+      )
+      .join('\n');
+  }
   // A --strategies run has no technique runs (nor protocols): no empty table for them.
   const techniqueTable =
-    result.techniques.length === 0 && !protocols
+    result.techniques.length === 0 && !protocols && !peers
       ? ''
       : `<p class="scroll-hint" hidden>The table is wider than the window: scroll it sideways for the columns on the right (the first stays in place).</p>
 <div class="table"><table>
@@ -55,7 +68,7 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
 ${rows}
 </tbody>
 </table></div>
-${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}`;
+${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}${peers ? `<ul>${PEERS_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}`;
   const strategies = strategiesTable(result);
   const strategiesHtml = strategies
     ? `<h2>Fallback and upgrade strategies</h2>

@@ -11,6 +11,7 @@ import { renderIntermediaries } from './intermediaries.ts';
 import { renderProtocols } from './protocols.ts';
 import { renderStrategies } from './strategies.ts';
 import { renderCrowd } from './crowd.ts';
+import { renderPeers } from './peers.ts';
 
 export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
   const lines: string[] = [];
@@ -28,6 +29,8 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   if (protocols) lines.push(protocols);
   const crowd = renderCrowd(result);
   if (crowd) lines.push(crowd);
+  const peers = renderPeers(result);
+  if (peers) lines.push(peers);
   if (result.techniques.length === 0) return [...lines, ...warningsAndCharts(result, charts)].join('\n');
 
   lines.push('## Delivery and cost', '');
