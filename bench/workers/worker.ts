@@ -25,7 +25,8 @@ const FLUSH_RECEIPTS = 4096;
  * How late this worker's event loop ran, since the phase began: a busy worker reads its
  * sockets late, and the delays it records are then partly its own.
  */
-const loop = monitorEventLoopDelay({ resolution: 10 });
+const LOOP_RESOLUTION_MS = 10;
+const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 loop.enable();
 
 if (!process.send) throw new Error('bench/workers/worker.ts runs as a child process of bench/workers/subscribe.ts');
@@ -104,7 +105,10 @@ async function subscribe(driver: BenchDriver, technique: Technique, options: Wor
 
 async function stop(): Promise<void> {
   // Read before stopping, which is work of its own.
-  send({ type: 'loop', p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 });
+  // The histogram holds the time between its timer's turns, the resolution included:
+  // the loop was late by what is past it.
+  const late = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+  send({ type: 'loop', p99Ms: late(loop.percentile(99)), maxMs: late(loop.max) });
   const report = subscribers ? await subscribers.stop() : { errors: 0, reconnects: 0 };
   flush();
   // Disconnected only once the report is written: the channel drops what it has not sent.
