@@ -19,6 +19,7 @@ import { browserClientsWarning } from './browser/capacity.ts';
 import { runStrategiesBench } from './strategies/bench.ts';
 import { deliveryFailure } from './strategies/figures.ts';
 import { renderStrategies } from './report/strategies.ts';
+import { crowdMain } from './crowd/main.ts';
 import type { PeersSelection } from './peers/names.ts';
 import { renderPeers } from './report/peers.ts';
 
@@ -39,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
   if (options.protocols) return protocolMain({ ...options, protocols: options.protocols });
 
   if (options.strategies) return strategiesMain(options);
+  if (options.crowd) return crowdMain({ ...options, crowd: options.crowd });
   if (options.peers) return peersMain({ ...options, peers: options.peers });
   // A --url that does not answer is said at once, before any estimate of the run.
   if (options.url) await checkServer(options.url);

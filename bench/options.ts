@@ -12,6 +12,15 @@ import { chromiumMissing } from './browser/chromium.ts';
 import { INTERMEDIARIES, type IntermediarySpec, parseIntermediaries } from './network/intermediaries.ts';
 import { type Protocol, protocolsOf } from './protocols/protocol.ts';
 import {
+  CROWD_DURATION_SEC,
+  CROWD_FLAGS,
+  CROWD_HELP,
+  CROWD_RATE,
+  type CrowdOptions,
+  crowdTechniqueIds,
+  parseCrowdOptions,
+} from './crowd/options.ts';
+import {
   type BlockSet,
   STRATEGIES,
   type Strategy,
@@ -73,6 +82,11 @@ export interface BenchOptions {
   strategies: Strategy[] | null;
   /** The block sets each strategy runs under (--blocks; defaults from capabilities). */
   blockSets: BlockSet[];
+  /**
+   * With --crowd: the client counts and worker processes of the crowd run (bench/crowd/),
+   * which runs instead of the autocannon runs; null otherwise.
+   */
+  crowd: CrowdOptions | null;
   /**
    * With --peers: the established libraries' servers to run beside the techniques
    * (bench/peers/), and the idle connections of the memory figure; null: no peers run.
@@ -229,6 +243,7 @@ ${Object.entries(WS_VARIANT_SUMMARIES)
                         comma-separated sets, each none or ID=refuse|buffer joined
                         by + (buffer: techniques that hold a request). Default:
                         ${defaultBlockSets().map(blockSetLabel).join(',')}
+${CROWD_HELP}
   --peers               instead of the techniques' runs, set realtime-lab's techniques
                         (by family: WebSocket, SSE, streaming HTTP, polling) beside
                         small servers built on the established libraries, each in its
@@ -262,6 +277,7 @@ Examples:
   npm run bench -- --ws-variants json,msgpack,deflate --clients 50
   npm run bench -- --http 1.1,2 --tls --clients 20 --rate 20 --duration 3
   npm run bench -- --strategies all --duration 4 --out results/fallback
+  npm run bench -- --crowd 1000,2000,5000,10000 --out results/crowd
   npm run bench -- --peers --out results/peers
 `;
 
@@ -308,6 +324,7 @@ const FLAGS = {
   'idle-clients': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   ...NETWORK_FLAGS,
+  ...CROWD_FLAGS,
 } as const;
 
 /** Parses argv (without node and the script); returns null when help was asked for. */
@@ -329,8 +346,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
       `--scenario: unknown scenario ${JSON.stringify(scenarioName)}; known: ${Object.keys(SCENARIOS).join(', ')}`,
     );
 
+  const crowd = parseCrowdOptions(values, (message) => {
+    throw new UsageError(message);
+  });
   const known: readonly string[] = techniqueIds;
-  let techniques = [...known];
+  let techniques = crowd ? crowdTechniqueIds() : [...known];
   // `all` is the default said out loud.
   if (values.techniques !== undefined && values.techniques !== 'all') {
     techniques = list('--techniques', values.techniques);
@@ -428,15 +448,19 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     clients,
     rate:
       values.rate === undefined
-        ? peers && values.scenario === undefined
-          ? PEERS_DEFAULTS.rate
-          : scenario.rate
-        : integer('--rate', values.rate, peers ? 1 : 0, LIMITS.rate),
+        ? crowd
+          ? CROWD_RATE
+          : peers && values.scenario === undefined
+            ? PEERS_DEFAULTS.rate
+            : scenario.rate
+        : integer('--rate', values.rate, crowd || peers ? 1 : 0, LIMITS.rate),
     durationSec:
       values.duration === undefined
-        ? peers && values.scenario === undefined
-          ? PEERS_DEFAULTS.durationSec
-          : scenario.durationSec
+        ? crowd
+          ? CROWD_DURATION_SEC
+          : peers && values.scenario === undefined
+            ? PEERS_DEFAULTS.durationSec
+            : scenario.durationSec
         : number('--duration', values.duration, 1, LIMITS.durationSec),
     payloadBytes:
       values.payload === undefined
@@ -461,6 +485,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     protocols,
     strategies,
     blockSets: values.blocks === undefined ? defaultBlockSets() : blockSetsOf(values.blocks),
+    crowd,
     peers,
   };
 }

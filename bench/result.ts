@@ -12,6 +12,7 @@ import type { WsVariant } from './ws-variants.ts';
 import type { Protocol } from './protocols/protocol.ts';
 import type { ProtocolResult } from './protocols/run.ts';
 import type { StrategiesResult } from './strategies/figures.ts';
+import type { CrowdResult } from './crowd/bench.ts';
 import type { PeersResult } from './peers/bench.ts';
 
 export const SCHEMA_VERSION = 1;
@@ -186,6 +187,11 @@ export interface BenchResult {
    * Chromium pages (bench/strategies/); `techniques` is then empty.
    */
   strategies?: StrategiesResult;
+  /**
+   * With --crowd: each technique at each client count, realtime-lab beside the bare
+   * broadcast server (bench/crowd/); `techniques` is then empty.
+   */
+  crowd?: CrowdResult;
   /**
    * With --peers: realtime-lab's techniques beside the established libraries' servers,
    * family by family (bench/peers/); `techniques` is then empty.

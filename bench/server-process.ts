@@ -59,8 +59,8 @@ export function procFigures(pid: number): ProcessFigures | null {
 
 /**
  * Starts `server/main.ts` (or `script`, another server that prints the same `serving URL/`
- * line, such as a peer of bench/peers/servers/) on a free loopback port with `env` added
- * to its environment.
+ * line, such as a peer of bench/peers/servers/ or the bare broadcast server of
+ * bench/bare/main.ts) on a free loopback port with `env` added to its environment.
  */
 export async function startServerProcess(
   env: Record<string, string> = {},

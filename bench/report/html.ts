@@ -8,6 +8,7 @@ import type { NamedChart } from './charts.ts';
 import { columnsFor, describeConfig, describeEnvironment } from './table.ts';
 import { PROTOCOL_NOTES, protocolTable } from './protocols.ts';
 import { strategiesTable } from './strategies.ts';
+import { CROWD_NOTES, crowdTable } from './crowd.ts';
 import { PEERS_NOTES, peersTable } from './peers.ts';
 
 function escapeHtml(text: string): string {
@@ -79,6 +80,18 @@ ${strategies.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.r
 </table></div>
 `
     : '';
+  const crowd = crowdTable(result);
+  const crowdHtml = crowd
+    ? `<h2>Crowd: realtime-lab beside a bare broadcast server</h2>
+<div class="table"><table>
+<thead><tr>${crowd.headings.map((h, i) => `<th${i > 0 ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${crowd.rows.map((row) => `<tr>${row.map((cell, i) => `<td${i > 0 ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`).join('')}</tr>`).join('\n')}
+</tbody>
+</table></div>
+<ul>${CROWD_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>
+`
+    : '';
   const warnings = result.warnings.length
     ? `<ul class="warnings">${result.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
     : '<p>No warnings: every message arrived once and in order, the bench was not saturated, and every model held.</p>';
@@ -102,7 +115,7 @@ ${strategies.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.r
 <body>
 <h1>realtime-lab bench results</h1>
 <p class="meta">${escapeHtml(describeConfig(result))}<br>${escapeHtml(describeEnvironment(result))}<br>Server: ${escapeHtml(result.environment.server)}. Raw figures: <a href="results.json">results.json</a>, <a href="summary.md">summary.md</a>.</p>
-${strategiesHtml}${techniqueTable}
+${strategiesHtml}${crowdHtml}${techniqueTable}
 <h2>Warnings</h2>
 ${warnings}
 ${figures}

@@ -10,6 +10,7 @@ import { renderBackplane } from './backplane.ts';
 import { renderIntermediaries } from './intermediaries.ts';
 import { renderProtocols } from './protocols.ts';
 import { renderStrategies } from './strategies.ts';
+import { renderCrowd } from './crowd.ts';
 import { renderPeers } from './peers.ts';
 
 export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
@@ -26,6 +27,8 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   if (result.strategies) lines.push(renderStrategies(result));
   const protocols = renderProtocols(result);
   if (protocols) lines.push(protocols);
+  const crowd = renderCrowd(result);
+  if (crowd) lines.push(crowd);
   const peers = renderPeers(result);
   if (peers) lines.push(peers);
   if (result.techniques.length === 0) return [...lines, ...warningsAndCharts(result, charts)].join('\n');
