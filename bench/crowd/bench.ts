@@ -5,7 +5,7 @@
  * the machine, so the two stand side by side in the same run.
  */
 import { techniques } from '../../server/contract/techniques.js';
-import { machineAtStart } from '../machine.ts';
+import { machineAtStart, ownServersConfig } from '../machine.ts';
 import type { BenchOptions } from '../options.ts';
 import { type BenchResult, SCHEMA_VERSION } from '../result.ts';
 import type { CrowdOptions } from './options.ts';
@@ -67,21 +67,11 @@ export async function runCrowdBench(
   const first = plans[0];
   return {
     schemaVersion: SCHEMA_VERSION,
-    config: {
+    config: ownServersConfig(options, {
       scenario: 'crowd',
       techniques: options.techniques,
       clients: options.crowd.sizes,
-      rate: options.rate,
-      durationSec: options.durationSec,
-      payloadBytes: options.payloadBytes,
-      pollIntervalMs: options.pollIntervalMs,
-      url: null,
-      chaos: false,
-      feeds: ['memory'],
-      nodes: 1,
-      network: null,
-      clientKinds: ['node'],
-    },
+    }),
     environment: {
       ...start.machine,
       autocannon: 'the publisher, and the long pollers inside the client workers',

@@ -4,7 +4,7 @@
  * run in the shape of results.json (its rows in `peers`, `techniques` empty).
  */
 import { drivers } from '../drivers/index.ts';
-import { machineAtStart } from '../machine.ts';
+import { machineAtStart, ownServersConfig } from '../machine.ts';
 import type { BenchOptions } from '../options.ts';
 import { type BenchResult, SCHEMA_VERSION } from '../result.ts';
 import { type BestPerFamily, bestPerFamily } from './best.ts';
@@ -73,21 +73,11 @@ export async function runPeersBench(
   }
   return {
     schemaVersion: SCHEMA_VERSION,
-    config: {
+    config: ownServersConfig(options, {
       scenario: 'peers',
       techniques: rows.filter((r) => r.side === 'realtime-lab').map((r) => r.name),
       clients,
-      rate: options.rate,
-      durationSec: options.durationSec,
-      payloadBytes: options.payloadBytes,
-      pollIntervalMs: options.pollIntervalMs,
-      url: null,
-      chaos: false,
-      feeds: ['memory'],
-      nodes: 1,
-      network: null,
-      clientKinds: ['node'],
-    },
+    }),
     environment: {
       ...start.machine,
       autocannon: 'the publisher only; subscribers are the techniques’ drivers and the peers’ own library clients',
