@@ -11,6 +11,7 @@ import { type ControlEvent, type EndReason, type TransportContext, encode, follo
 import { MAX_STREAM_PADDING_BYTES } from './contract/defaults.js';
 import { BadPadding } from './errors.ts';
 import { http2SessionOf } from './protocol.ts';
+import { everyHeartbeat } from './heartbeat.ts';
 
 /** How one streaming technique writes things on the wire. */
 export interface StreamFormat {
@@ -34,24 +35,35 @@ export interface StreamFormat {
   readonly maxBytes?: number;
 }
 
-// What a format writes for a message, kept once per (format, message) rather than built
-// and measured again for every client: the SSE lines or the escaped <script> call. A
+// What a format writes for a message, as one Buffer written to every client of the format
+// rather than built, measured and converted again for each: the SSE lines or the escaped
+// <script> call. The newest message's is kept apart, as that is what a publish writes to
+// every live client in turn; older ones (replays) in a WeakMap, gone with the history. A
 // message belongs to one feed, so its epoch is the same for every client; it is checked
 // all the same, as it is part of what is written.
-const formattedByFormat = new WeakMap<StreamFormat, WeakMap<Message, { epoch: string; text: string; bytes: number }>>();
+interface Formatted {
+  message: Message;
+  epoch: string;
+  bytes: Buffer;
+  payloadBytes: number;
+}
+const formattedByFormat = new WeakMap<StreamFormat, { newest?: Formatted; older: WeakMap<Message, Formatted> }>();
 
-function formatted(format: StreamFormat, message: Message, epoch: string): { text: string; bytes: number } {
+function formatted(format: StreamFormat, message: Message, epoch: string): Formatted {
   let cache = formattedByFormat.get(format);
   if (!cache) {
-    cache = new WeakMap();
+    cache = { older: new WeakMap() };
     formattedByFormat.set(format, cache);
   }
-  let entry = cache.get(message);
+  const newest = cache.newest;
+  if (newest !== undefined && newest.message === message && newest.epoch === epoch) return newest;
+  let entry = cache.older.get(message);
   if (entry?.epoch !== epoch) {
-    const text = format.message(message, encode(message).json, epoch);
-    entry = { epoch, text, bytes: Buffer.byteLength(text) };
-    cache.set(message, entry);
+    const { json, bytes: payloadBytes } = encode(message);
+    entry = { message, epoch, bytes: Buffer.from(format.message(message, json, epoch)), payloadBytes };
+    cache.older.set(message, entry);
   }
+  if (newest === undefined || message.id >= newest.message.id) cache.newest = entry;
   return entry;
 }
 
@@ -94,8 +106,8 @@ export function serveStream(
     // runs for every client at once.
     abort.abort(why);
   };
-  const write = (chunk: string, bytes = Buffer.byteLength(chunk), flushed?: () => void): boolean => {
-    written += bytes;
+  const write = (chunk: string | Buffer, flushed?: () => void): boolean => {
+    written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     return res.write(chunk, flushed);
   };
   let lastWordsLeft!: () => void;
@@ -120,15 +132,15 @@ export function serveStream(
     return lastWords;
   });
   // A heartbeat behind unread data would only pile up: send it when the buffer is empty.
-  const heartbeat = setInterval(() => {
+  const leaveHeartbeat = everyHeartbeat(heartbeatMs, () => {
     if (res.writableLength === 0) write(format.heartbeat());
-  }, heartbeatMs);
+  });
 
   const outlet = {
     message(message: Message, epoch: string): boolean {
-      const { text, bytes } = formatted(format, message, epoch);
-      const room = write(text, bytes);
-      context.delivered(request.raw, 1, encode(message).bytes);
+      const { bytes, payloadBytes } = formatted(format, message, epoch);
+      const room = write(bytes);
+      context.delivered(request.raw, 1, payloadBytes);
       if (format.maxBytes !== undefined && written >= format.maxBytes) stop('limit');
       return room;
     },
@@ -145,7 +157,7 @@ export function serveStream(
   };
 
   void followFeed(context.feed, cursor, epoch, outlet, abort.signal).then((position) => {
-    clearInterval(heartbeat);
+    leaveHeartbeat();
     clearTimeout(stallTimer);
     release();
     if (ending === 'hangup') return;
@@ -160,7 +172,7 @@ export function serveStream(
       // The response stays open: shutdown cuts the connection once this has left, which
       // ends a body delimited by its connection just as res.end() would, on the wire. It
       // spares Node ending thousands of responses one by one while the process leaves.
-      write(end, undefined, lastWordsLeft);
+      write(end, lastWordsLeft);
       return;
     }
     if (ending === 'shutdown') {

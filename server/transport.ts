@@ -140,7 +140,9 @@ export function nextPublish(feed: Feed, signal: AbortSignal): Promise<void> {
 export interface FeedOutlet {
   /**
    * Writes a message of the feed `epoch` (its payload is `encode(message)`); returns false
-   * when the client's buffer is full.
+   * when the client's buffer is full. On the live path it is called from the feed's
+   * notification for every client that keeps up, one after another: it should write the
+   * bytes encoded once for every client of its format, not encode them again.
    */
   message(message: Message, epoch: string): boolean;
   /** Writes a control event; returns false when the client's buffer is full. */
@@ -160,15 +162,29 @@ export interface FeedPosition {
  * first thing written is an `epoch` event naming the feed served; a cursor of another
  * epoch then gets a `reset` carrying this feed's epoch, and the history from the start.
  *
- * It pulls rather than queues: each round asks the feed for everything after the last
- * message written, writes it, and sleeps until the next publish. A client that reads
- * slowly is simply waited for, with at most a buffer's worth unsent (the outlet says when
- * its buffer is full: Node's 16 KiB for an HTTP response, STREAM_HIGH_WATER_BYTES for a
- * WebSocket); when it
- * falls behind the history, the next read says so with a gap. So memory per client is
- * bounded, and nothing is skipped silently. Resolves with the epoch and the id of the
- * last message written: where the client resumes from. A client that stops reading
- * altogether is the outlet's to drop: its `drained()` never resolves, so it aborts `signal`.
+ * Two paths, one client at a time on either:
+ *
+ * - **Live** (a client that keeps up): its cursor is the feed's newest id and its buffer
+ *   has room. Each publish is written to it from the feed's own notification, in the same
+ *   synchronous step: the outlet writes the message as encoded once for every client of
+ *   its format, and nothing is read, awaited or allocated for this client. What a bare
+ *   broadcast server does, with the cursor checked first.
+ * - **Pull** (a client that is behind, replaying, or waiting for a drain): each round asks
+ *   the feed for everything after the last message written, writes it, and waits. A client
+ *   that reads slowly is simply waited for, with at most a buffer's worth unsent (the
+ *   outlet says when its buffer is full: Node's 16 KiB for an HTTP response,
+ *   STREAM_HIGH_WATER_BYTES for a WebSocket); when it falls behind the history, the next
+ *   read says so with a gap.
+ *
+ * A client goes live only when a round leaves it caught up, and the check (its cursor is
+ * the feed's newest id, of the feed's epoch) and the join are one synchronous step, so no
+ * publish can fall between them; it leaves at the first publish it cannot take as the
+ * next one (an id that does not follow, another epoch: the pull path then reads the gap
+ * or the reset) or that fills its buffer. So memory per client is bounded, nothing is
+ * skipped silently, and every message is written once per cursor. Resolves with the
+ * epoch and the id of the last message written: where the client resumes from. A client
+ * that stops reading altogether is the outlet's to drop: its `drained()` never resolves,
+ * so it aborts `signal`.
  */
 export async function followFeed(
   feed: Feed,
@@ -177,27 +193,49 @@ export async function followFeed(
   outlet: FeedOutlet,
   signal: AbortSignal,
 ): Promise<FeedPosition> {
-  // Set by every publish, cleared before each read: no wake-up can fall between the two.
+  // Set by every publish the live path did not write, cleared before each read: no
+  // wake-up can fall between the two.
   let dirty = true;
+  // On the live path: the feed's notifications write to this client directly.
+  let live = false;
+  // The live path filled the client's buffer: the pull path waits for a drain first.
+  let stalled = false;
   let wake: (() => void) | null = null;
-  const unsubscribe = feed.subscribe(() => {
-    dirty = true;
-    wake?.();
-  });
-  const onAbort = () => wake?.();
-  signal.addEventListener('abort', onAbort);
   // Without a cursor: from the newest message this node holds, fixed with its epoch before
   // any await so that whatever is published once the client is connected reaches it.
   let sent = cursor ?? feed.lastId;
   // The epoch `sent` belongs to. None (a bare cursor, typed by hand) is taken as this
   // feed's by the first read, which then names it.
   let sentEpoch = cursor === undefined ? feed.epoch : epoch;
+  const unsubscribe = feed.subscribe((message) => {
+    if (live && !signal.aborted) {
+      if (message.id === sent + 1 && sentEpoch === feed.epoch) {
+        sent = message.id;
+        if (outlet.message(message, feed.epoch)) return;
+        stalled = true;
+      }
+      live = false;
+    }
+    dirty = true;
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort);
   outlet.control({ type: 'epoch', epoch: feed.epoch });
   try {
     while (!signal.aborted) {
+      if (stalled) {
+        await untilAborted(outlet.drained(), signal);
+        stalled = false;
+        continue;
+      }
       if (!dirty) {
+        // Caught up with what this node holds: live from the next publish on. A cursor
+        // ahead of this node (another node served it) waits for the next publish instead.
+        live = sent === feed.lastId && sentEpoch === feed.epoch;
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
+        live = false;
         continue;
       }
       dirty = false;
@@ -223,6 +261,7 @@ export async function followFeed(
       if (!room) await untilAborted(outlet.drained(), signal);
     }
   } finally {
+    live = false;
     unsubscribe();
     signal.removeEventListener('abort', onAbort);
   }

@@ -27,6 +27,7 @@ import type { AbuseMeter } from '../abuse.ts';
 import { clientOf } from '../plugins/wire-meter.ts';
 import { UnsupportedSubprotocol, UpgradeRequired } from '../errors.ts';
 import { checkSocketOrigin } from '../origin.ts';
+import { everyHeartbeat } from '../heartbeat.ts';
 import { MAX_REF_CHARS, checkPublish } from '../message.ts';
 import type { Message } from '../message.ts';
 import {
@@ -129,17 +130,43 @@ function bytesOf(data: RawData): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
 
-// Encoded once per message, not once per client, as transport.ts's encode() does for JSON.
-const msgpackEncodings = new WeakMap<Message, Uint8Array>();
-
-function msgpackOf(message: Message): Uint8Array {
-  let encoded = msgpackEncodings.get(message);
-  if (!encoded) {
-    encoded = msgpackFrames.message(message);
-    msgpackEncodings.set(message, encoded);
-  }
-  return encoded;
+/** A message as one subprotocol frames it: the bytes every client of the subprotocol is sent. */
+interface EncodedFrame {
+  message: Message;
+  frame: Buffer;
+  payloadBytes: number;
 }
+
+/**
+ * Encodes a message once per subprotocol, not once per client: the newest message's frame
+ * is what a publish writes to every live client in turn, so it is kept apart; older ones
+ * (replays) in a WeakMap, gone with the history. The same Buffer goes to every socket
+ * (ws frames it without copying; permessage-deflate, when on, compresses per socket).
+ */
+function frameCache(encodeFrame: (message: Message) => Buffer): (message: Message) => EncodedFrame {
+  let newest: EncodedFrame | undefined;
+  const older = new WeakMap<Message, EncodedFrame>();
+  return (message) => {
+    if (newest?.message === message) return newest;
+    let entry = older.get(message);
+    if (!entry) {
+      const frame = encodeFrame(message);
+      entry = { message, frame, payloadBytes: frame.byteLength };
+      older.set(message, entry);
+    }
+    if (newest === undefined || message.id >= newest.message.id) newest = entry;
+    return entry;
+  };
+}
+
+const jsonFrameOf = frameCache((message) => Buffer.from(websocketFrames.message(encode(message).json)));
+const msgpackFrameOf = frameCache((message) => {
+  const packed = msgpackFrames.message(message);
+  return Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
+});
+/** Options of every message frame sent, built once: JSON goes in text frames, MessagePack in binary ones. */
+const TEXT_FRAME = Object.freeze({ binary: false });
+const BINARY_FRAME = Object.freeze({ binary: true });
 
 /**
  * An 'error' on an open socket. From ws it is a client breaking the protocol (a bad
@@ -203,12 +230,23 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   context.upgraded(request.raw);
   // ws sets no protocol when none was offered: JSON, as before subprotocols existed.
   const subprotocol = (socket.protocol || SUBPROTOCOLS.json) as Subprotocol;
-  const frames = subprotocol === SUBPROTOCOLS.msgpack ? msgpackFrames : websocketFrames;
+  const msgpack = subprotocol === SUBPROTOCOLS.msgpack;
+  const frames = msgpack ? msgpackFrames : websocketFrames;
+  const frameOf = msgpack ? msgpackFrameOf : jsonFrameOf;
+  const frameOptions = msgpack ? BINARY_FRAME : TEXT_FRAME;
   const abort = new AbortController();
   let ending: EndReason | 'hangup' = 'hangup';
   let badFramesInARow = 0;
   let alive = true;
-  let lastSend: Promise<void> = Promise.resolve();
+  // Frames handed to ws and frames it has written, counted rather than a promise per frame:
+  // the drain is when the two meet.
+  let framesQueued = 0;
+  let framesWritten = 0;
+  let onAllWritten: (() => void) | undefined;
+  const frameWritten = () => {
+    framesWritten += 1;
+    if (framesWritten === framesQueued) onAllWritten?.();
+  };
   let stall: Promise<void> | undefined;
   let stallTimer: NodeJS.Timeout | undefined;
   const pingWithinBudget = pingBudget(config.wsPingBudget);
@@ -222,21 +260,25 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   };
   let lastWordsLeft!: () => void;
   const lastWords = new Promise<void>((resolve) => (lastWordsLeft = resolve));
-  const send = (frame: string | Uint8Array): boolean => {
-    lastSend = new Promise((resolve) => socket.send(frame, () => resolve()));
+  const send = (frame: string | Uint8Array, options?: { binary: boolean }): boolean => {
+    framesQueued += 1;
+    if (options) socket.send(frame, options, frameWritten);
+    else socket.send(frame, frameWritten);
     return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
   };
   // Resolves once what was written so far has left. One timer for messages and pongs
   // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
   const drained = (): Promise<void> => {
     if (abort.signal.aborted) return Promise.resolve();
+    if (framesWritten === framesQueued) return Promise.resolve();
     stall ??= new Promise<void>((resolve) => {
       stallTimer = setTimeout(() => stop('slow'), config.slowClientTimeoutMs);
-      void lastSend.then(() => {
+      onAllWritten = () => {
+        onAllWritten = undefined;
         clearTimeout(stallTimer);
         stall = undefined;
         resolve();
-      });
+      };
     });
     return stall;
   };
@@ -249,14 +291,14 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   };
 
   // Ping every heartbeat; a peer that has not answered the previous ping is gone.
-  const heartbeat = setInterval(() => {
+  const leaveHeartbeat = everyHeartbeat(config.heartbeatMs, () => {
     if (!alive) {
       socket.terminate();
       return;
     }
     alive = false;
     socket.ping();
-  }, config.heartbeatMs);
+  });
   socket.on('pong', () => {
     alive = true;
   });
@@ -270,7 +312,10 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     // A pong may answer only the latest of several pings (RFC 6455 §5.5.3): none is
     // buffered for a client that is not reading, which is then dropped as too slow.
     if (socket.bufferedAmount >= STREAM_HIGH_WATER_BYTES) void drained();
-    else lastSend = new Promise((resolve) => socket.pong(data, false, () => resolve()));
+    else {
+      framesQueued += 1;
+      socket.pong(data, false, frameWritten);
+    }
   });
 
   // Answers go out in the order the frames came in (a publish awaits the feed, an error
@@ -330,7 +375,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   }
 
   socket.on('close', () => {
-    clearInterval(heartbeat);
+    leaveHeartbeat();
     stop('hangup');
     lastWordsLeft();
   });
@@ -343,14 +388,9 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     // The payload counted is the message as this connection carries it: its JSON, or its
     // MessagePack bytes.
     message(message: Message): boolean {
-      if (subprotocol === SUBPROTOCOLS.msgpack) {
-        const packed = msgpackOf(message);
-        context.delivered(request.raw, 1, packed.byteLength);
-        return send(packed);
-      }
-      const { json, bytes } = encode(message);
-      context.delivered(request.raw, 1, bytes);
-      return send(websocketFrames.message(json));
+      const { frame, payloadBytes } = frameOf(message);
+      context.delivered(request.raw, 1, payloadBytes);
+      return send(frame, frameOptions);
     },
     control: (event: ControlEvent) => send(frames.control(event)),
     drained,
