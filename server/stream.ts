@@ -7,7 +7,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Message } from './message.ts';
-import { type ControlEvent, type EndReason, type TransportContext, encode, followFeed } from './transport.ts';
+import { type ControlEvent, type EndReason, Stopper, type TransportContext, encode, followFeed } from './transport.ts';
 import { MAX_STREAM_PADDING_BYTES } from './contract/defaults.js';
 import { BadPadding } from './errors.ts';
 import { http2SessionOf } from './protocol.ts';
@@ -94,24 +94,18 @@ export function serveStream(
     return;
   }
   const { heartbeatMs, slowClientTimeoutMs } = context.config;
-  const abort = new AbortController();
-  let ending: StreamEnd = 'hangup';
+  const stopper = new Stopper<StreamEnd>();
+  const stop = (why: StreamEnd) => stopper.stop(why);
   let written = 0;
   let stallTimer: NodeJS.Timeout | undefined;
-
-  const stop = (why: StreamEnd) => {
-    if (abort.signal.aborted) return;
-    ending = why;
-    // With a reason, abort() does not build a DOMException and its stack: at shutdown it
-    // runs for every client at once.
-    abort.abort(why);
-  };
   const write = (chunk: string | Buffer, flushed?: () => void): boolean => {
     written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     return res.write(chunk, flushed);
   };
-  let lastWordsLeft!: () => void;
-  const lastWords = new Promise<void>((resolve) => (lastWordsLeft = resolve));
+  // The promise of the last words is made only when shutdown asks for them: an idle
+  // connection does not carry one for its whole life.
+  let closed = false;
+  let lastWordsLeft: (() => void) | undefined;
 
   // No chunked transfer encoding: a response that never ends needs no length, and
   // HTTP/1.1 lets a body end with its connection (RFC 9112 §6.3). Chunking would add a
@@ -123,13 +117,15 @@ export function serveStream(
   res.removeHeader('transfer-encoding');
   res.writeHead(200, http2SessionOf(request.raw) ? format.headers : { ...format.headers, connection: 'close' });
   write(format.open() + (padding > 0 ? format.padding(padding) : ''));
-  res.once('close', () => {
+  // `on`, not `once`: it fires once anyway, and once's wrapper costs ~200 bytes a connection.
+  res.on('close', () => {
+    closed = true;
     stop('hangup');
-    lastWordsLeft();
+    lastWordsLeft?.();
   });
   const release = context.hold(request.raw, () => {
     stop('shutdown');
-    return lastWords;
+    return closed ? Promise.resolve() : new Promise<void>((resolve) => (lastWordsLeft = resolve));
   });
   // A heartbeat behind unread data would only pile up: send it when the buffer is empty.
   const leaveHeartbeat = everyHeartbeat(heartbeatMs, () => {
@@ -156,10 +152,11 @@ export function serveStream(
     },
   };
 
-  void followFeed(context.feed, cursor, epoch, outlet, abort.signal).then((position) => {
+  void followFeed(context.feed, cursor, epoch, outlet, stopper).then((position) => {
     leaveHeartbeat();
     clearTimeout(stallTimer);
     release();
+    const ending = stopper.reason ?? 'hangup';
     if (ending === 'hangup') return;
     if (ending === 'slow') {
       // Its buffer is full, so a polite last word would never arrive: cut it.
@@ -172,11 +169,11 @@ export function serveStream(
       // The response stays open: shutdown cuts the connection once this has left, which
       // ends a body delimited by its connection just as res.end() would, on the wire. It
       // spares Node ending thousands of responses one by one while the process leaves.
-      write(end, lastWordsLeft);
+      write(end, () => lastWordsLeft?.());
       return;
     }
     if (ending === 'shutdown') {
-      res.end(end, lastWordsLeft);
+      res.end(end, () => lastWordsLeft?.());
       return;
     }
     res.end(end);

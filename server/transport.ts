@@ -158,7 +158,30 @@ export interface FeedPosition {
 }
 
 /**
- * Follows the feed from `cursor` of `epoch` into one client until `signal` aborts. The
+ * Ends a follow, with the reason why: what an AbortController did here, without its
+ * EventTarget (about 1 KB per connection once a listener is on it, against a few dozen
+ * bytes), which ten thousand idle connections would each hold.
+ */
+export class Stopper<Reason extends string = string> {
+  /** Why it was stopped; undefined until then. */
+  reason: Reason | undefined;
+  /** Called once, at the stop: followFeed's wake-up. */
+  onStop: (() => void) | undefined;
+
+  get stopped(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** Stops with `reason`; a second stop changes nothing. */
+  stop(reason: Reason): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.onStop?.();
+  }
+}
+
+/**
+ * Follows the feed from `cursor` of `epoch` into one client until `stopper` stops. The
  * first thing written is an `epoch` event naming the feed served; a cursor of another
  * epoch then gets a `reset` carrying this feed's epoch, and the history from the start.
  *
@@ -184,14 +207,14 @@ export interface FeedPosition {
  * skipped silently, and every message is written once per cursor. Resolves with the
  * epoch and the id of the last message written: where the client resumes from. A client
  * that stops reading altogether is the outlet's to drop: its `drained()` never resolves,
- * so it aborts `signal`.
+ * so it stops `stopper`.
  */
 export async function followFeed(
   feed: Feed,
   cursor: number | undefined,
   epoch: string | undefined,
   outlet: FeedOutlet,
-  signal: AbortSignal,
+  stopper: Stopper,
 ): Promise<FeedPosition> {
   // Set by every publish the live path did not write, cleared before each read: no
   // wake-up can fall between the two.
@@ -208,7 +231,7 @@ export async function followFeed(
   // feed's by the first read, which then names it.
   let sentEpoch = cursor === undefined ? feed.epoch : epoch;
   const unsubscribe = feed.subscribe((message) => {
-    if (live && !signal.aborted) {
+    if (live && !stopper.stopped) {
       if (message.id === sent + 1 && sentEpoch === feed.epoch) {
         sent = message.id;
         if (outlet.message(message, feed.epoch)) return;
@@ -219,13 +242,26 @@ export async function followFeed(
     dirty = true;
     wake?.();
   });
-  const onAbort = () => wake?.();
-  signal.addEventListener('abort', onAbort);
+  // A wait for a drain ends at the drain or the stop, never at a publish: the outlet keeps
+  // one drain wait (and its slow-client timer) at a time.
+  let drainedOrStoppedNow: (() => void) | null = null;
+  stopper.onStop = () => {
+    wake?.();
+    drainedOrStoppedNow?.();
+  };
+  const drainedOrStopped = async () => {
+    if (stopper.stopped) return;
+    await new Promise<void>((resolve) => {
+      drainedOrStoppedNow = resolve;
+      outlet.drained().then(resolve, resolve);
+    });
+    drainedOrStoppedNow = null;
+  };
   outlet.control({ type: 'epoch', epoch: feed.epoch });
   try {
-    while (!signal.aborted) {
+    while (!stopper.stopped) {
       if (stalled) {
-        await untilAborted(outlet.drained(), signal);
+        await drainedOrStopped();
         stalled = false;
         continue;
       }
@@ -240,45 +276,32 @@ export async function followFeed(
       }
       dirty = false;
       const batch = await feed.since(sent, sentEpoch);
-      if (signal.aborted) break;
+      if (stopper.stopped) break;
       sentEpoch = batch.epoch;
       let room = true;
       if (batch.reset) room = outlet.control({ type: 'reset', epoch: batch.epoch });
       if (batch.missed) room = outlet.control({ type: 'gap', missed: batch.missed }) && room;
       if (batch.reset || batch.missed) sent = (batch.messages[0]?.id ?? batch.cursor + 1) - 1;
       for (const message of batch.messages) {
-        if (signal.aborted) break;
+        if (stopper.stopped) break;
         room = outlet.message(message, batch.epoch) && room;
         sent = message.id;
         if (!room) {
-          await untilAborted(outlet.drained(), signal);
+          await drainedOrStopped();
           room = true;
           // Read again from `sent`: the history may have moved on meanwhile (a gap).
           dirty = true;
           break;
         }
       }
-      if (!room) await untilAborted(outlet.drained(), signal);
+      if (!room) await drainedOrStopped();
     }
   } finally {
     live = false;
     unsubscribe();
-    signal.removeEventListener('abort', onAbort);
+    stopper.onStop = undefined;
   }
   return { epoch: sentEpoch ?? feed.epoch, cursor: sent };
-}
-
-/** Resolves when `promise` settles or `signal` aborts, whichever comes first. */
-function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done, { once: true });
-    promise.then(done, done);
-  });
 }
 
 /** A polling answer: its body, and what it carries of the feed. */

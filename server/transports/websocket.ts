@@ -34,6 +34,7 @@ import {
   type ControlEvent,
   type EndReason,
   STREAM_HIGH_WATER_BYTES,
+  Stopper,
   type TransportBehaviour,
   type TransportContext,
   encode,
@@ -234,8 +235,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   const frames = msgpack ? msgpackFrames : websocketFrames;
   const frameOf = msgpack ? msgpackFrameOf : jsonFrameOf;
   const frameOptions = msgpack ? BINARY_FRAME : TEXT_FRAME;
-  const abort = new AbortController();
-  let ending: EndReason | 'hangup' = 'hangup';
+  const stopper = new Stopper<EndReason | 'hangup'>();
   let badFramesInARow = 0;
   let alive = true;
   // Frames handed to ws and frames it has written, counted rather than a promise per frame:
@@ -251,15 +251,11 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   let stallTimer: NodeJS.Timeout | undefined;
   const pingWithinBudget = pingBudget(config.wsPingBudget);
 
-  const stop = (why: EndReason | 'hangup') => {
-    if (abort.signal.aborted) return;
-    ending = why;
-    // With a reason, abort() does not build a DOMException and its stack: at shutdown it
-    // runs for every client at once.
-    abort.abort(why);
-  };
-  let lastWordsLeft!: () => void;
-  const lastWords = new Promise<void>((resolve) => (lastWordsLeft = resolve));
+  const stop = (why: EndReason | 'hangup') => stopper.stop(why);
+  // The promise of the last words is made only when shutdown asks for them: an idle
+  // connection does not carry one for its whole life.
+  let closed = false;
+  let lastWordsLeft: (() => void) | undefined;
   const send = (frame: string | Uint8Array, options?: { binary: boolean }): boolean => {
     framesQueued += 1;
     if (options) socket.send(frame, options, frameWritten);
@@ -269,7 +265,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   // Resolves once what was written so far has left. One timer for messages and pongs
   // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
   const drained = (): Promise<void> => {
-    if (abort.signal.aborted) return Promise.resolve();
+    if (stopper.stopped) return Promise.resolve();
     if (framesWritten === framesQueued) return Promise.resolve();
     stall ??= new Promise<void>((resolve) => {
       stallTimer = setTimeout(() => stop('slow'), config.slowClientTimeoutMs);
@@ -375,13 +371,14 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   }
 
   socket.on('close', () => {
+    closed = true;
     leaveHeartbeat();
     stop('hangup');
-    lastWordsLeft();
+    lastWordsLeft?.();
   });
   const release = context.hold(request.raw, () => {
     stop('shutdown');
-    return lastWords;
+    return closed ? Promise.resolve() : new Promise<void>((resolve) => (lastWordsLeft = resolve));
   });
 
   const outlet = {
@@ -396,9 +393,10 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     drained,
   };
 
-  void followFeed(feed, sinceOf(request.query), epochOf(request.query), outlet, abort.signal).then(() => {
+  void followFeed(feed, sinceOf(request.query), epochOf(request.query), outlet, stopper).then(() => {
     clearTimeout(stallTimer);
     release();
+    const ending = stopper.reason ?? 'hangup';
     if (ending === 'hangup') return;
     const [code, reason] =
       ending === 'slow'
@@ -409,7 +407,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       // The server is going: its side of the TCP connection ends right behind the close
       // frame (RFC 6455 §7.1.1 has the server close first), without waiting for the
       // peer's answering close frame, which thousands of peers take their time to send.
-      request.raw.socket.end(lastWordsLeft);
+      request.raw.socket.end(() => lastWordsLeft?.());
     }
     cutAfterGrace(socket);
   });
