@@ -119,23 +119,6 @@ export function epochOf(query: unknown): string | undefined {
   return parseEpoch('epoch', (query as Record<string, unknown> | undefined)?.epoch);
 }
 
-/**
- * Resolves at the next publish, or when `signal` aborts. Subscribes only while waiting,
- * so a client that hangs up leaves no listener behind.
- */
-export function nextPublish(feed: Feed, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      unsubscribe();
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const unsubscribe = feed.subscribe(done);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** Where `followFeed` writes: one per client of a streaming technique. */
 export interface FeedOutlet {
   /**
