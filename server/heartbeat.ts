@@ -9,9 +9,13 @@
  */
 
 type Beat = () => void;
+/** A connection's place in a ring: an object, so the same function joined twice is two members. */
+interface Member {
+  beat: Beat;
+}
 
 /** The shared timers by interval, ms; each stops when its last connection leaves. */
-const rings = new Map<number, { beats: Set<Beat>; timer: NodeJS.Timeout }>();
+const rings = new Map<number, { beats: Set<Member>; timer: NodeJS.Timeout }>();
 
 /**
  * Calls `beat` every `intervalMs` (at a tick shared with every other connection beating
@@ -20,11 +24,11 @@ const rings = new Map<number, { beats: Set<Beat>; timer: NodeJS.Timeout }>();
 export function everyHeartbeat(intervalMs: number, beat: Beat): () => void {
   let ring = rings.get(intervalMs);
   if (!ring) {
-    const beats = new Set<Beat>();
+    const beats = new Set<Member>();
     const timer = setInterval(() => {
-      for (const each of beats) {
+      for (const member of beats) {
         try {
-          each();
+          member.beat();
         } catch (error) {
           // One connection's failure must not stop the others' heartbeats.
           console.error('heartbeat failed', error);
@@ -36,8 +40,9 @@ export function everyHeartbeat(intervalMs: number, beat: Beat): () => void {
     ring = { beats, timer };
     rings.set(intervalMs, ring);
   }
-  // Wrapped, so the same function joined twice is two members.
-  const member: Beat = () => beat();
+  // Not a closure: tsx compiles with esbuild's keepNames, which gives every named arrow
+  // function a `name` property of its own, ~250 bytes per connection.
+  const member: Member = { beat };
   const joined = ring;
   joined.beats.add(member);
   return () => {

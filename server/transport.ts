@@ -150,6 +150,7 @@ export class Stopper<Reason extends string = string> {
   reason: Reason | undefined;
   /** Called once, at the stop: followFeed's wake-up. */
   onStop: (() => void) | undefined;
+  #stopWaiting: (() => void) | undefined;
 
   get stopped(): boolean {
     return this.reason !== undefined;
@@ -160,6 +161,17 @@ export class Stopper<Reason extends string = string> {
     if (this.reason !== undefined) return;
     this.reason = reason;
     this.onStop?.();
+    this.#stopWaiting?.();
+  }
+
+  /** Resolves when `promise` settles or at the stop, whichever comes first (one wait at a time). */
+  async until(promise: Promise<void>): Promise<void> {
+    if (this.stopped) return;
+    await new Promise<void>((resolve) => {
+      this.#stopWaiting = resolve;
+      promise.then(resolve, resolve);
+    });
+    this.#stopWaiting = undefined;
   }
 }
 
@@ -225,26 +237,14 @@ export async function followFeed(
     dirty = true;
     wake?.();
   });
-  // A wait for a drain ends at the drain or the stop, never at a publish: the outlet keeps
-  // one drain wait (and its slow-client timer) at a time.
-  let drainedOrStoppedNow: (() => void) | null = null;
-  stopper.onStop = () => {
-    wake?.();
-    drainedOrStoppedNow?.();
-  };
-  const drainedOrStopped = async () => {
-    if (stopper.stopped) return;
-    await new Promise<void>((resolve) => {
-      drainedOrStoppedNow = resolve;
-      outlet.drained().then(resolve, resolve);
-    });
-    drainedOrStoppedNow = null;
-  };
+  // A wait for a drain ends at the drain or the stop (stopper.until), never at a publish:
+  // the outlet keeps one drain wait (and its slow-client timer) at a time.
+  stopper.onStop = () => wake?.();
   outlet.control({ type: 'epoch', epoch: feed.epoch });
   try {
     while (!stopper.stopped) {
       if (stalled) {
-        await drainedOrStopped();
+        await stopper.until(outlet.drained());
         stalled = false;
         continue;
       }
@@ -270,14 +270,14 @@ export async function followFeed(
         room = outlet.message(message, batch.epoch) && room;
         sent = message.id;
         if (!room) {
-          await drainedOrStopped();
+          await stopper.until(outlet.drained());
           room = true;
           // Read again from `sent`: the history may have moved on meanwhile (a gap).
           dirty = true;
           break;
         }
       }
-      if (!room) await drainedOrStopped();
+      if (!room) await stopper.until(outlet.drained());
     }
   } finally {
     live = false;

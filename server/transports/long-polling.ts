@@ -22,19 +22,23 @@ export const transport: TransportBehaviour = {
         let over = false;
         let published = false;
         let wake: (() => void) | null = null;
-        const end = () => {
-          over = true;
-          wake?.();
+        // A method, not `const end = () => …`, which tsx (esbuild's keepNames) would give a
+        // `name` property of its own: ~250 bytes per held request.
+        const hold = {
+          end(): void {
+            over = true;
+            wake?.();
+          },
         };
         const unsubscribe = feed.subscribe(() => {
           published = true;
           wake?.();
         });
-        const timer = setTimeout(end, timeoutMs);
-        reply.raw.on('close', end);
+        const timer = setTimeout(hold.end, timeoutMs);
+        reply.raw.on('close', hold.end);
         const release = context.hold(request.raw, () => {
           closeConnectionAfter(request.raw, reply.raw);
-          end();
+          hold.end();
           return new Promise<void>((answered) =>
             reply.raw.destroyed ? answered() : reply.raw.once('close', () => answered()),
           );
@@ -57,7 +61,7 @@ export const transport: TransportBehaviour = {
         }
         unsubscribe();
         clearTimeout(timer);
-        reply.raw.off('close', end);
+        reply.raw.off('close', hold.end);
         release();
         // The client hung up: there is nobody left to answer.
         if (reply.raw.destroyed) return reply.hijack();

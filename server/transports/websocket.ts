@@ -243,49 +243,90 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   let framesQueued = 0;
   let framesWritten = 0;
   let onAllWritten: (() => void) | undefined;
-  const frameWritten = () => {
-    framesWritten += 1;
-    if (framesWritten === framesQueued) onAllWritten?.();
-  };
   let stall: Promise<void> | undefined;
   let stallTimer: NodeJS.Timeout | undefined;
   const pingWithinBudget = pingBudget(config.wsPingBudget);
-
-  const stop = (why: EndReason | 'hangup') => stopper.stop(why);
   // The promise of the last words is made only when shutdown asks for them: an idle
   // connection does not carry one for its whole life.
   let closed = false;
   let lastWordsLeft: (() => void) | undefined;
-  const send = (frame: string | Uint8Array, options?: { binary: boolean }): boolean => {
-    framesQueued += 1;
-    if (options) socket.send(frame, options, frameWritten);
-    else socket.send(frame, frameWritten);
-    return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
-  };
-  // Resolves once what was written so far has left. One timer for messages and pongs
-  // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
-  const drained = (): Promise<void> => {
-    if (stopper.stopped) return Promise.resolve();
-    if (framesWritten === framesQueued) return Promise.resolve();
-    stall ??= new Promise<void>((resolve) => {
-      stallTimer = setTimeout(() => stop('slow'), config.slowClientTimeoutMs);
-      onAllWritten = () => {
-        onAllWritten = undefined;
-        clearTimeout(stallTimer);
-        stall = undefined;
-        resolve();
-      };
-    });
-    return stall;
-  };
-  const closeForAbuse = (reason: string) => {
-    if (socket.readyState !== socket.OPEN) return;
-    context.abuse.report('websocketPolicyCloses', request.log, { reason }, `WebSocket closed with 1008: ${reason}`);
-    socket.close(CLOSE.POLICY_VIOLATION, reason);
-    cutAfterGrace(socket);
-    stop('hangup');
-  };
 
+  // Per-connection functions are methods and inline arrows, not `const f = () => …`: tsx
+  // compiles with esbuild's keepNames, which gives each named arrow a `name` property of
+  // its own, ~250 bytes per connection apiece.
+  const conn = {
+    frameWritten(): void {
+      framesWritten += 1;
+      if (framesWritten === framesQueued) onAllWritten?.();
+    },
+    send(frame: string | Uint8Array, options?: { binary: boolean }): boolean {
+      framesQueued += 1;
+      if (options) socket.send(frame, options, conn.frameWritten);
+      else socket.send(frame, conn.frameWritten);
+      return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
+    },
+    // Resolves once what was written so far has left. One timer for messages and pongs
+    // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
+    drained(): Promise<void> {
+      if (stopper.stopped) return Promise.resolve();
+      if (framesWritten === framesQueued) return Promise.resolve();
+      stall ??= new Promise<void>((resolve) => {
+        stallTimer = setTimeout(() => stopper.stop('slow'), config.slowClientTimeoutMs);
+        onAllWritten = () => {
+          onAllWritten = undefined;
+          clearTimeout(stallTimer);
+          stall = undefined;
+          resolve();
+        };
+      });
+      return stall;
+    },
+    closeForAbuse(reason: string): void {
+      if (socket.readyState !== socket.OPEN) return;
+      context.abuse.report('websocketPolicyCloses', request.log, { reason }, `WebSocket closed with 1008: ${reason}`);
+      socket.close(CLOSE.POLICY_VIOLATION, reason);
+      cutAfterGrace(socket);
+      stopper.stop('hangup');
+    },
+    async handleFrame(data: RawData, isBinary: boolean): Promise<PublishAnswer> {
+      const read = readClientFrame(subprotocol, bytesOf(data), isBinary);
+      if (!read.ok) return { type: 'error', message: read.message };
+      const frame = read.value;
+      const record =
+        typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : {};
+      const ref = typeof record.ref === 'string' && [...record.ref].length <= MAX_REF_CHARS ? record.ref : undefined;
+      const withRef = (reply: PublishAnswer): PublishAnswer => (ref === undefined ? reply : { ...reply, ref });
+      if (record.type !== 'publish') {
+        return withRef({
+          type: 'error',
+          message: 'unknown frame type: the only frame a client sends is {"type":"publish",...}',
+        });
+      }
+      if (record.ref !== undefined && ref === undefined) {
+        return { type: 'error', message: `"ref" must be a string of at most ${MAX_REF_CHARS} characters` };
+      }
+      const checked = checkPublish(frame, config, ['type', 'ref']);
+      if (!checked.ok) return withRef({ type: 'error', message: checked.message });
+      try {
+        // A flood is answered with error frames, and counts towards the 1008 below.
+        context.limitPublish(request.raw, clientOf(request.query));
+      } catch (error) {
+        return withRef({ type: 'error', message: (error as Error).message });
+      }
+      try {
+        const message: Message = await feed.publish(checked.value);
+        return withRef({ type: 'ack', id: message.id });
+      } catch (error) {
+        // The feed's backplane is away: its 503 says so, and its code whether the message may
+        // have been stored (RTL_PUBLISH_UNCONFIRMED) or not (RTL_FEED_UNAVAILABLE), as over
+        // HTTP. Anything else is a bug, logged.
+        const { statusCode, code } = error as { statusCode?: number; code?: string };
+        if (statusCode === 503) return withRef({ type: 'error', code, message: (error as Error).message });
+        request.log.error(error, 'publish over WebSocket failed');
+        return withRef({ type: 'error', message: 'the feed could not store the message; try again' });
+      }
+    },
+  };
   // Ping every heartbeat; a peer that has not answered the previous ping is gone.
   const leaveHeartbeat = everyHeartbeat(config.heartbeatMs, () => {
     if (!alive) {
@@ -302,15 +343,15 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   socket.on('ping', (data: Buffer) => {
     if (socket.readyState !== socket.OPEN) return;
     if (!pingWithinBudget()) {
-      closeForAbuse('too many pings');
+      conn.closeForAbuse('too many pings');
       return;
     }
     // A pong may answer only the latest of several pings (RFC 6455 §5.5.3): none is
     // buffered for a client that is not reading, which is then dropped as too slow.
-    if (socket.bufferedAmount >= STREAM_HIGH_WATER_BYTES) void drained();
+    if (socket.bufferedAmount >= STREAM_HIGH_WATER_BYTES) void conn.drained();
     else {
       framesQueued += 1;
-      socket.pong(data, false, frameWritten);
+      socket.pong(data, false, conn.frameWritten);
     }
   });
 
@@ -318,66 +359,27 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   // does not), so a run of bad frames is counted as a run.
   let answered: Promise<void> = Promise.resolve();
   socket.on('message', (data: RawData, isBinary: boolean) => {
-    const answer = handleFrame(data, isBinary);
+    const answer = conn.handleFrame(data, isBinary);
     answered = answered
       .then(() => answer)
       .then((reply) => {
         if (socket.readyState !== socket.OPEN) return;
-        send(frames.answer(reply));
+        conn.send(frames.answer(reply));
         // A refusal by the feed (it carries the feed's `code`) answers a good frame: while
         // Redis is away it comes at once, and must not close a client that did nothing wrong.
         badFramesInARow = reply.type === 'error' && reply.code === undefined ? badFramesInARow + 1 : 0;
-        if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) closeForAbuse('too many bad frames');
+        if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) conn.closeForAbuse('too many bad frames');
       });
   });
-
-  async function handleFrame(data: RawData, isBinary: boolean): Promise<PublishAnswer> {
-    const read = readClientFrame(subprotocol, bytesOf(data), isBinary);
-    if (!read.ok) return { type: 'error', message: read.message };
-    const frame = read.value;
-    const record =
-      typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : {};
-    const ref = typeof record.ref === 'string' && [...record.ref].length <= MAX_REF_CHARS ? record.ref : undefined;
-    const withRef = (reply: PublishAnswer): PublishAnswer => (ref === undefined ? reply : { ...reply, ref });
-    if (record.type !== 'publish') {
-      return withRef({
-        type: 'error',
-        message: 'unknown frame type: the only frame a client sends is {"type":"publish",...}',
-      });
-    }
-    if (record.ref !== undefined && ref === undefined) {
-      return { type: 'error', message: `"ref" must be a string of at most ${MAX_REF_CHARS} characters` };
-    }
-    const checked = checkPublish(frame, config, ['type', 'ref']);
-    if (!checked.ok) return withRef({ type: 'error', message: checked.message });
-    try {
-      // A flood is answered with error frames, and counts towards the 1008 below.
-      context.limitPublish(request.raw, clientOf(request.query));
-    } catch (error) {
-      return withRef({ type: 'error', message: (error as Error).message });
-    }
-    try {
-      const message: Message = await feed.publish(checked.value);
-      return withRef({ type: 'ack', id: message.id });
-    } catch (error) {
-      // The feed's backplane is away: its 503 says so, and its code whether the message may
-      // have been stored (RTL_PUBLISH_UNCONFIRMED) or not (RTL_FEED_UNAVAILABLE), as over
-      // HTTP. Anything else is a bug, logged.
-      const { statusCode, code } = error as { statusCode?: number; code?: string };
-      if (statusCode === 503) return withRef({ type: 'error', code, message: (error as Error).message });
-      request.log.error(error, 'publish over WebSocket failed');
-      return withRef({ type: 'error', message: 'the feed could not store the message; try again' });
-    }
-  }
 
   socket.on('close', () => {
     closed = true;
     leaveHeartbeat();
-    stop('hangup');
+    stopper.stop('hangup');
     lastWordsLeft?.();
   });
   const release = context.hold(request.raw, () => {
-    stop('shutdown');
+    stopper.stop('shutdown');
     return closed ? Promise.resolve() : new Promise<void>((resolve) => (lastWordsLeft = resolve));
   });
 
@@ -387,10 +389,12 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     message(message: Message): boolean {
       const { frame, payloadBytes } = frameOf(message);
       context.delivered(request.raw, 1, payloadBytes);
-      return send(frame, frameOptions);
+      return conn.send(frame, frameOptions);
     },
-    control: (event: ControlEvent) => send(frames.control(event)),
-    drained,
+    control(event: ControlEvent): boolean {
+      return conn.send(frames.control(event));
+    },
+    drained: conn.drained,
   };
 
   void followFeed(feed, sinceOf(request.query), epochOf(request.query), outlet, stopper).then(() => {
