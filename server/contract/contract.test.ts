@@ -158,10 +158,10 @@ test('poll: an answer leaves out the epoch asked and a cursor that is its last m
       written: `{"epoch":"${EPOCH}","cursor":${last},"messages":[]}`,
     },
     {
-      name: 'a bare since, which named no epoch: the epoch, not the cursor',
+      name: 'a bare since, as a client from before epochs asks: the whole answer, as it always was',
       answer: { epoch: EPOCH, cursor: last, messagesJson: all.slice(4), lastMessageId: last },
       asked: { cursor: 4 },
-      written: `{"epoch":"${EPOCH}","messages":[${all.slice(4).join(',')}]}`,
+      written: `{"epoch":"${EPOCH}","cursor":${last},"messages":[${all.slice(4).join(',')}]}`,
     },
   ];
   for (const { name, answer, asked: position, written } of cases) {

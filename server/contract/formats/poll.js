@@ -1,11 +1,13 @@
 // The polling answer, short and long polling alike: one JSON object per request,
 //   {"messages":[...]}  (+ "epoch":"E", "cursor":N, "missed":K, "reset":true, "more":true)
-// It carries only what the client cannot know already. The request named its position
-// (`since=N&epoch=E`); where the client stands next is the answer's `epoch` and `cursor`,
-// each left out when the client knows it without being told:
-// - `epoch` is left out when it is the epoch the request named with its cursor. It is
-//   written when the request named no cursor or no epoch (a first poll, a bare `since`
-//   typed by hand; an epoch alone names no position), and on every `reset`:
+// To a request that named its position (`since=N&epoch=E`) it carries only what the client
+// cannot know already: where the client stands next is the answer's `epoch` and `cursor`,
+// each left out when the client knows it without being told. A request that named no
+// cursor or no epoch (a first poll; a bare `since`, typed by hand or from a client of the
+// contract before epochs, which reads `cursor` from every answer; an epoch alone, which
+// names no position) gets both, always.
+// - `epoch` is left out when it is the epoch the request named. It is written on every
+//   `reset`:
 //   a reset says the cursor was of another feed (another epoch, or one ahead of this feed),
 //   and names the feed the messages now count in, even when its epoch is the one asked.
 // - `cursor` is left out when it is the id of the last message in the answer, which it
@@ -13,10 +15,9 @@
 //   fell out of the history before these; the client counts them and goes on from the last
 //   one it has), a reset (the messages start over from this feed's oldest), and an answer
 //   cut to a page (`more`: the cursor is the last message of this page, and the client asks
-//   again at once from it). It is written when the answer has no message: the newest id of
-//   a request that named no cursor, a gap that left nothing to send (`asked + missed`, as
-//   the history may hold nothing now), a reset of an empty feed, or a cursor the server
-//   could not check (a shared feed cut off from its backplane answers the one asked).
+//   again at once from it). It is written when the answer has no message: a gap that left
+//   nothing to send (`asked + missed`, as the history may hold nothing now), a reset of an
+//   empty feed.
 // The contract's readers fill in what was left out from the position asked, so every
 // client works with the whole answer: `readPollResponse(status, text, asked)`.
 // Nothing new for a client whose cursor and epoch are current is `204 No Content`, no body:
@@ -46,16 +47,17 @@
  * the payload bytes exactly and serializes each message once, whatever its clients).
  * `lastMessageId` is the id of the last message in `messagesJson` (undefined with none):
  * the cursor is left out when it equals it. `asked` is the position the request named:
- * the epoch is left out when it is the one asked with a cursor, unless the answer is a reset. Without
- * them, every field is written (an answer any reader takes).
+ * only when it named both a cursor and an epoch, the epoch is left out when it is the one
+ * asked (unless the answer is a reset), and the cursor as above. Without them, every field
+ * is written (an answer any reader takes).
  * @param {{ epoch: string, cursor: number, messagesJson: readonly string[], lastMessageId?: number, missed?: number, reset?: boolean, more?: boolean }} answer
  * @param {AskedPosition} [asked]
  */
 export function encodePollAnswer({ epoch, cursor, messagesJson, lastMessageId, missed, reset, more }, asked = {}) {
   // An epoch is [0-9a-z] only (isEpoch): nothing in it needs escaping.
-  const known = !reset && asked.cursor !== undefined && asked.epoch === epoch;
-  const named = known ? '' : `"epoch":"${epoch}",`;
-  const cursorKnown = messagesJson.length > 0 && lastMessageId === cursor;
+  const lean = asked.cursor !== undefined && asked.epoch !== undefined;
+  const named = lean && !reset && asked.epoch === epoch ? '' : `"epoch":"${epoch}",`;
+  const cursorKnown = lean && messagesJson.length > 0 && lastMessageId === cursor;
   const position = named + (cursorKnown ? '' : `"cursor":${cursor},`);
   const extra = (missed ? `,"missed":${missed}` : '') + (reset ? ',"reset":true' : '') + (more ? ',"more":true' : '');
   return `{${position}"messages":[${messagesJson.join(',')}]${extra}}`;
