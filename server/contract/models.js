@@ -148,11 +148,10 @@ export function pollFraming({ publishedIds, epoch }, answers, model) {
   const messages = publishedIds.length;
   if (messages === 0) return null;
   const lastId = publishedIds.at(-1) ?? 0;
-  // One message of zero bytes: what is left is the envelope.
-  const envelope = encodePollAnswer(
-    { epoch, cursor: lastId, messagesJson: [''], lastMessageId: lastId },
-    { epoch },
-  ).length;
+  // One message of zero bytes, to a client that named its cursor and epoch: what is left
+  // is the envelope.
+  const asked = { cursor: lastId - 1, epoch };
+  const envelope = encodePollAnswer({ epoch, cursor: lastId, messagesJson: [''], lastMessageId: lastId }, asked).length;
   // The first answer of a client that started without a cursor (a page's) names both.
   const naming = encodePollAnswer({ epoch, cursor: lastId, messagesJson: [] }).length;
   const carrying = Math.max(1, Math.min(messages, answers));
