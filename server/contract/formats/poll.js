@@ -7,9 +7,9 @@
 // contract before epochs, which reads `cursor` from every answer; an epoch alone, which
 // names no position) gets both, always.
 // - `epoch` is left out when it is the epoch the request named. It is written on every
-//   `reset`:
-//   a reset says the cursor was of another feed (another epoch, or one ahead of this feed),
-//   and names the feed the messages now count in, even when its epoch is the one asked.
+//   `reset`: a reset says the cursor was of another feed (another epoch, or one ahead of
+//   this feed), and names the feed the messages now count in, even when its epoch is the
+//   one asked.
 // - `cursor` is left out when it is the id of the last message in the answer, which it
 //   always is when the answer has messages: a plain answer, a gap (`missed`: K messages
 //   fell out of the history before these; the client counts them and goes on from the last
