@@ -290,8 +290,9 @@ export async function followFeed(
 /** A polling answer: its body, and what it carries of the feed. */
 export interface PollPage {
   /**
-   * `{"epoch":"E","cursor":N,"messages":[...]}`, + `"missed"`, `"reset"`, `"more"`; or
-   * undefined when it would tell the client nothing new (`204 No Content`, no body).
+   * `{"messages":[...]}`, + `"epoch"` and `"cursor"` when the client cannot know them,
+   * `"missed"`, `"reset"`, `"more"` (the contract's encodePollAnswer); or undefined when it
+   * would tell the client nothing new (`204 No Content`, no body).
    */
   body: string | undefined;
   /** Messages in it. */
@@ -301,9 +302,10 @@ export interface PollPage {
 }
 
 /**
- * The JSON body of a polling answer, `{"epoch":"E","cursor":N,"messages":[...]}` (+
- * `"missed"` or `"reset"`), built from each message's own JSON so the payload bytes inside it are known
- * exactly. It carries at most `pageBytes` of message JSON, and always at least one
+ * The JSON body of a polling answer, `{"messages":[...]}` (+ `"epoch"` unless it is the one
+ * `asked`, `"cursor"` unless it is the last message's id, `"missed"` or `"reset"`: the
+ * contract's encodePollAnswer), built from each message's own JSON so the payload bytes
+ * inside it are known exactly. It carries at most `pageBytes` of message JSON, and always at least one
  * message, so a client progresses whatever the page size: a batch cut short says
  * `"more":true`, with the cursor at the last message in it. One answer (and one client
  * that does not read it) then costs a page of memory, not the whole history. For a client
@@ -326,14 +328,11 @@ export function batchBody(
     payloadBytes += bytes;
   }
   const more = page.length < batch.messages.length;
-  const cursor = more ? (batch.messages[page.length - 1] as Message).id : batch.cursor;
-  const body = encodePollAnswer({
-    epoch: batch.epoch,
-    cursor,
-    messagesJson: page,
-    missed: batch.missed,
-    reset: batch.reset,
-    more,
-  });
+  const lastMessageId = batch.messages[page.length - 1]?.id;
+  const cursor = more ? (lastMessageId as number) : batch.cursor;
+  const body = encodePollAnswer(
+    { epoch: batch.epoch, cursor, messagesJson: page, lastMessageId, missed: batch.missed, reset: batch.reset, more },
+    asked,
+  );
   return { body, messages: page.length, payloadBytes };
 }
