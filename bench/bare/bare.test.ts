@@ -137,3 +137,56 @@ for (const technique of techniques.filter((t) => t.capabilities.streams && !t.ca
     assert.deepEqual(seen[1], seen[0]);
   });
 }
+
+/** A poll's status, the headers a client acts on, and its body with ids, times and epoch masked. */
+async function pollAnswer(url: string, epoch: string) {
+  const answer = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
+    (resolve, reject) => {
+      const req = request(url, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => (body += text));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    },
+  );
+  const wanted = ['content-type', 'cache-control', 'x-content-type-options', 'connection', 'keep-alive'];
+  return {
+    status: answer.status,
+    headers: Object.fromEntries(wanted.map((name) => [name, answer.headers[name]])),
+    body: answer.body
+      .replaceAll(epoch, 'EPOCH')
+      .replace(/"id":\d+/g, '"id":ID')
+      .replace(/"ts":[\d.]+/g, '"ts":TS'),
+  };
+}
+
+for (const technique of techniques.filter((t) => !t.capabilities.streams && !t.capabilities.upgrades)) {
+  test(`${technique.id}: the bare server answers a poll as realtime-lab does, nothing new and one message`, async (t) => {
+    const lab = await startServer(t);
+    const text = `same answer ${technique.id}`;
+    const held = technique.capabilities.holdsRequest;
+    const seen = await Promise.all(
+      [lab.url, bare.baseUrl].map(async (baseUrl) => {
+        const health = (await (await fetch(`${baseUrl}/api/health`)).json()) as { lastId: number; epoch: string };
+        const at = (cursor: number, extra = '') =>
+          `${baseUrl}/api/${technique.id}?since=${cursor}&epoch=${health.epoch}${extra}`;
+        const nothingNew = await pollAnswer(at(health.lastId, held ? '&timeout=1' : ''), health.epoch);
+        let message: ReturnType<typeof pollAnswer>;
+        if (held) {
+          message = pollAnswer(at(health.lastId), health.epoch);
+          await new Promise((r) => setTimeout(r, 200));
+          await publish(text, baseUrl);
+        } else {
+          await publish(text, baseUrl);
+          message = pollAnswer(at(health.lastId), health.epoch);
+        }
+        return { nothingNew, message: await message };
+      }),
+    );
+    assert.equal(seen[0]?.nothingNew.status, 204, 'realtime-lab: nothing new is a 204');
+    assert.deepEqual(seen[1], seen[0]);
+  });
+}

@@ -84,7 +84,8 @@ interface Stored {
 interface Route {
   technique: Technique;
   streams: Set<ServerResponse>;
-  held: Map<ServerResponse, NodeJS.Timeout>;
+  /** Held polls, each with its timer and whether it named its cursor and epoch (then it gets the lean answer). */
+  held: Map<ServerResponse, { timer: NodeJS.Timeout; lean: boolean }>;
   sockets: Set<WebSocket>;
 }
 
@@ -115,8 +116,12 @@ export async function startBareServer(port = 0, host = '127.0.0.1'): Promise<Bar
       ? []
       : recent.filter((m) => m.id > cursor);
 
-  const pollBody = (messages: Stored[]) =>
-    encodePollAnswer({ epoch, cursor: messages.at(-1)?.id ?? lastId, messagesJson: messages.map((m) => m.json) });
+  /** A poll's 200 body, as realtime-lab writes it for a request that named `asked`. */
+  const pollBody = (messages: Stored[], asked: { cursor?: number; epoch?: string } = {}) => {
+    const lastMessageId = messages.at(-1)?.id;
+    const messagesJson = messages.map((m) => m.json);
+    return encodePollAnswer({ epoch, cursor: lastMessageId ?? lastId, messagesJson, lastMessageId }, asked);
+  };
 
   /** A poll's answer, as realtime-lab writes it: no keep-alive lines; nothing new is a bare 204. */
   const answerPoll = (res: ServerResponse, body: string | Buffer | undefined) => {
@@ -141,7 +146,11 @@ export async function startBareServer(port = 0, host = '127.0.0.1'): Promise<Bar
     recent.push({ id: message.id, json });
     if (recent.length > RECENT) recent.shift();
     const perWire = new Map<WireFormat, Buffer>();
-    const pollAnswer = Buffer.from(pollBody([{ id: message.id, json }]));
+    // Two bodies for every held poll: the lean one for a poll that named its cursor and
+    // this epoch, the whole one for any other.
+    const stored = [{ id: message.id, json }];
+    const leanAnswer = Buffer.from(pollBody(stored, { cursor: message.id - 1, epoch }));
+    const wholeAnswer = Buffer.from(pollBody(stored));
     const frame = Buffer.from(websocketFrames.message(json));
     for (const route of routes.values()) {
       const wire = STREAM_WIRES[route.technique.wire];
@@ -153,9 +162,9 @@ export async function startBareServer(port = 0, host = '127.0.0.1'): Promise<Bar
         }
         for (const res of route.streams) res.write(bytes);
       }
-      for (const [res, timer] of route.held) {
-        clearTimeout(timer);
-        answerPoll(res, pollAnswer);
+      for (const [res, hold] of route.held) {
+        clearTimeout(hold.timer);
+        answerPoll(res, hold.lean ? leanAnswer : wholeAnswer);
       }
       route.held.clear();
       for (const socket of route.sockets)
@@ -180,7 +189,7 @@ export async function startBareServer(port = 0, host = '127.0.0.1'): Promise<Bar
   const servePoll = (route: Route, res: ServerResponse, url: URL) => {
     const { since, epoch: cursorEpoch } = cursorFrom(queryCursor(url));
     const waiting = after(since, cursorEpoch);
-    if (waiting.length > 0) return answerPoll(res, pollBody(waiting));
+    if (waiting.length > 0) return answerPoll(res, pollBody(waiting, { cursor: since, epoch: cursorEpoch }));
     if (!route.technique.capabilities.holdsRequest) return answerPoll(res, nothingNew(since, cursorEpoch));
     const timeout = url.searchParams.get('timeout');
     const holdMs = timeout === null ? LONG_POLL_TIMEOUT_MS : Number(timeout);
@@ -190,7 +199,7 @@ export async function startBareServer(port = 0, host = '127.0.0.1'): Promise<Bar
       route.held.delete(res);
       answerPoll(res, nothingNew(since, cursorEpoch));
     }, holdMs);
-    route.held.set(res, timer);
+    route.held.set(res, { timer, lean: since !== undefined && cursorEpoch === epoch });
     res.once('close', () => {
       clearTimeout(timer);
       route.held.delete(res);
@@ -267,7 +276,7 @@ export async function startBareServer(port = 0, host = '127.0.0.1'): Promise<Bar
     close: () =>
       new Promise<void>((resolve) => {
         for (const route of routes.values()) {
-          for (const timer of route.held.values()) clearTimeout(timer);
+          for (const hold of route.held.values()) clearTimeout(hold.timer);
           for (const socket of route.sockets) socket.terminate();
         }
         server.close(() => resolve());
