@@ -12,6 +12,7 @@ import type { WsVariant } from './ws-variants.ts';
 import type { Protocol } from './protocols/protocol.ts';
 import type { ProtocolResult } from './protocols/run.ts';
 import type { StrategiesResult } from './strategies/figures.ts';
+import type { StormResult } from './storm/figures.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -185,5 +186,10 @@ export interface BenchResult {
    * Chromium pages (bench/strategies/); `techniques` is then empty.
    */
   strategies?: StrategiesResult;
+  /**
+   * With --storm: each technique's reconnect storm, with and without jitter (bench/storm/);
+   * `techniques` is then empty.
+   */
+  storm?: StormResult;
   warnings: string[];
 }

@@ -4,6 +4,7 @@
  * technique in this folder, `<id>.ts` exporting `driver`, found by `index.ts` from the
  * registry (server/contract/techniques.js), as `server/transports/` are.
  */
+import { reconnectDelay } from '../../server/contract/backoff.js';
 import { cursorQuery } from '../../server/contract/feed.js';
 import type { Prediction as ContractPrediction } from '../../server/contract/models.js';
 import type { ClientStats, WireCounters } from '../../server/contract/stats.js';
@@ -37,6 +38,12 @@ export interface SubscribeContext {
   clock: Clock;
   /** For a technique that upgrades: the variant to speak (bench/ws-variants.ts); absent: plain JSON. */
   wsVariant?: WsVariant;
+  /**
+   * False: every reconnect waits the backoff's base delay exactly, so clients cut together
+   * retry together (the reconnect storm's run without jitter). Absent or true: the
+   * contract's jitter, as the pages do.
+   */
+  reconnectJitter?: boolean;
 }
 
 /** autocannon's own figures, kept as it reported them. */
@@ -103,6 +110,15 @@ export function subscriberQuery(
   extra = '',
 ): string {
   return cursorQuery({ cursor, epoch, client: context.clientId }) + extra;
+}
+
+/**
+ * The wait before a subscriber's retry number `attempt` (0 first), ms: the contract's
+ * backoff, jittered unless the context turns jitter off (the random factor's midpoint,
+ * 0.5, gives the base delay itself).
+ */
+export function reconnectWait(context: SubscribeContext, attempt: number): number {
+  return context.reconnectJitter === false ? reconnectDelay(attempt, () => 0.5) : reconnectDelay(attempt);
 }
 
 /** The path of a technique's endpoint on the server. */

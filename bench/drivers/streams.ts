@@ -8,10 +8,9 @@
  * breaks, it reopens from its cursor after the contract's backoff, as the pages do.
  */
 import { type ClientRequest, request as httpRequest } from 'node:http';
-import { reconnectDelay } from '../../server/contract/backoff.js';
 import type { FeedItem, Message } from '../../server/contract/feed.js';
 import type { SubscribeContext, SubscriberReport, Subscribers } from './driver.ts';
-import { endpointOf, subscriberQuery } from './driver.ts';
+import { endpointOf, reconnectWait, subscriberQuery } from './driver.ts';
 
 /** Feeds text in, gets complete items out; keeps an incomplete tail for the next chunk. */
 export interface StreamParser {
@@ -55,7 +54,7 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
       open.delete(req);
       if (stopping) return;
       reconnects += 1;
-      const delay = clean ? 0 : reconnectDelay(attempt);
+      const delay = clean ? 0 : reconnectWait(context, attempt);
       const timer = setTimeout(() => {
         timers.delete(timer);
         connect(index, cursor, epoch, false, clean ? 0 : attempt + 1);

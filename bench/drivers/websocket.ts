@@ -5,7 +5,6 @@
  * the MessagePack subprotocol (binary frames), or JSON with permessage-deflate offered.
  */
 import WebSocket from 'ws';
-import { reconnectDelay } from '../../server/contract/backoff.js';
 import type { Message } from '../../server/contract/feed.js';
 import {
   SUBPROTOCOLS,
@@ -15,7 +14,7 @@ import {
 } from '../../server/contract/formats/websocket.js';
 import { streamModel } from '../../server/contract/models.js';
 import type { WsVariant } from '../ws-variants.ts';
-import { type BenchDriver, endpointOf, type SubscriberReport } from './driver.ts';
+import { type BenchDriver, endpointOf, reconnectWait, type SubscriberReport } from './driver.ts';
 import { subscriberQuery } from './driver.ts';
 
 /** How long a subscriber waits for the server's close frame before cutting the socket, ms. */
@@ -92,10 +91,13 @@ export const driver: BenchDriver = {
         sockets.delete(socket);
         if (stopping) return;
         reconnects += 1;
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          open(index, cursor, epoch, attempt + 1).catch(() => undefined);
-        }, reconnectDelay(attempt));
+        const timer = setTimeout(
+          () => {
+            timers.delete(timer);
+            open(index, cursor, epoch, attempt + 1).catch(() => undefined);
+          },
+          reconnectWait(context, attempt),
+        );
         timers.add(timer);
       });
       return new Promise<void>((resolve, reject) => {
@@ -113,6 +115,9 @@ export const driver: BenchDriver = {
         });
         socket.once('unexpected-response', (_req, res) => {
           errors += 1;
+          // With this listener ws leaves the handshake hanging: end it, so that a refused
+          // reconnect (a 503 past a cap) closes and backs off instead of waiting forever.
+          socket.terminate();
           reject(new Error(`${path} answered ${res.statusCode}`));
         });
         socket.once('error', reject);

@@ -14,6 +14,7 @@ import { protocolCharts } from './protocols.ts';
 import { intermediariesChart } from './intermediaries.ts';
 import { dotPlot } from './dots.ts';
 import { strategyCharts } from './strategies.ts';
+import { stormCharts } from './storm.ts';
 
 export interface NamedChart {
   /** File name without extension: `bytes-per-message` → bytes-per-message.png. */
@@ -50,7 +51,11 @@ export function buildCharts(result: BenchResult): NamedChart[] {
   // its charts are its own.
   if (result.techniques.length === 0) {
     const subtitles = [describeConfig(result), describeEnvironment(result)];
-    return [...protocolCharts(result, subtitles), ...strategyCharts(result, subtitles)];
+    return [
+      ...protocolCharts(result, subtitles),
+      ...strategyCharts(result, subtitles),
+      ...stormCharts(result, subtitles),
+    ];
   }
   const counts = [...new Set(result.techniques.map((t) => t.clients))];
   const largest = Math.max(...counts);

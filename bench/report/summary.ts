@@ -10,6 +10,7 @@ import { renderBackplane } from './backplane.ts';
 import { renderIntermediaries } from './intermediaries.ts';
 import { renderProtocols } from './protocols.ts';
 import { renderStrategies } from './strategies.ts';
+import { renderStorm } from './storm.ts';
 
 export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
   const lines: string[] = [];
@@ -23,6 +24,7 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   // A --strategies run or a protocol comparison has no autocannon runs: its own section,
   // then the warnings and the charts, is the whole summary.
   if (result.strategies) lines.push(renderStrategies(result));
+  if (result.storm) lines.push(renderStorm(result));
   const protocols = renderProtocols(result);
   if (protocols) lines.push(protocols);
   if (result.techniques.length === 0) return [...lines, ...warningsAndCharts(result, charts)].join('\n');
