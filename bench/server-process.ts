@@ -57,9 +57,16 @@ export function procFigures(pid: number): ProcessFigures | null {
   }
 }
 
-/** Starts `server/main.ts` on a free loopback port with `env` added to its environment. */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+/**
+ * Starts `server/main.ts` (or `script`, another server that prints `serving URL/` once it
+ * listens, such as bench/bare/main.ts) on a free loopback port with `env` added to its
+ * environment.
+ */
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  script = 'server/main.ts',
+): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
     // The bench measures delivery, not the publish rate limits: both are off in its
     // servers (the publisher and every subscriber are 127.0.0.1).

@@ -1,0 +1,54 @@
+/**
+ * What a subscriber worker (worker.ts) and its parent (subscribe.ts) say to each other
+ * over the IPC channel (advanced serialization, so typed arrays travel as they are).
+ * Deliveries go up in batches: one message per receipt would be 100,000 IPC messages for
+ * 10,000 clients and 10 publishes.
+ */
+import type { SubscriberReport } from '../drivers/driver.ts';
+import type { WsVariant } from '../ws-variants.ts';
+
+/** The parent's first message: which technique, which slice of the clients, and the clock. */
+export interface WorkerStart {
+  type: 'start';
+  techniqueId: string;
+  baseUrl: string;
+  clientId: string;
+  /** Clients in this worker's slice, numbered from 0 here; the parent adds the slice's first number. */
+  clients: number;
+  since: number;
+  epoch: string | undefined;
+  pollIntervalMs: number;
+  wsVariant?: WsVariant;
+  clockOffsetMs: number;
+  reconnectJitter: boolean;
+}
+
+/** Sent to every worker once all have loaded their driver: the clients connect together, timed from here. */
+export interface WorkerConnect {
+  type: 'connect';
+}
+
+export interface WorkerStop {
+  type: 'stop';
+}
+
+export type ToWorker = WorkerStart | WorkerConnect | WorkerStop;
+
+/** Values per receipt in `WorkerDeliveries.receipts`: client, id, ts, delay ms, payload bytes, author index. */
+export const RECEIPT_FIELDS = 6;
+
+/** A batch of receipts; `authors` names the authors the receipts point at by index. */
+export interface WorkerDeliveries {
+  type: 'deliveries';
+  receipts: Float64Array;
+  authors: string[];
+  /** Pairs of (client, missed): the gaps the server reported. */
+  gaps: Float64Array;
+}
+
+export type FromWorker =
+  | WorkerDeliveries
+  | { type: 'loaded' }
+  | { type: 'ready' }
+  | { type: 'failed'; message: string }
+  | { type: 'stopped'; report: SubscriberReport };
