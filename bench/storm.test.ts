@@ -7,7 +7,8 @@
  * must come back together (the lesson), which with jitter they do not.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,8 +90,10 @@ describe('the reconnect storm', needs(REDIS), () => {
     }
   });
 
-  test("the figures are there: the server's requests per second, retries, its CPU", () => {
+  test("the figures are there: the server's requests per second, retries, its CPU and the workers'", () => {
+    assert.equal(result.storm?.workers, 2);
     for (const t of result.storm?.trials ?? []) {
+      assert.equal(t.clientCpu?.workers.length, 2, `${t.jitter}: client CPU of both workers`);
       assert.ok(t.connections.requestsSeen >= CLIENTS, `${t.jitter}: requests seen ${t.connections.requestsSeen}`);
       assert.ok(t.connections.peakPerSecond > 0 && t.connections.series.length > 0);
       assert.ok(t.reconnectAttempts >= CLIENTS, `${t.jitter}: every client tried again at least once`);
@@ -135,5 +138,71 @@ describe('--storm, its flags', () => {
     assert.throws(() => parseOptions(['--storm', '--clients', '10001']), UsageError);
     assert.throws(() => parseOptions(['--storm', '--feed', 'memory']), UsageError);
     assert.throws(() => parseOptions(['--storm', '--chaos']), UsageError);
+  });
+});
+
+/** Every process under `pid` now (children, theirs, …), from /proc. */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const [child, of] of parents) {
+      if (of !== parent) continue;
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('a storm stopped halfway', needs(REDIS), () => {
+  test('leaves no server, Redis or client worker behind', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'realtime-lab-storm-stopped-'));
+    const cli = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/cli.ts', '--storm', '--techniques', STREAMING.id, '--clients', '20', '--out', out],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    try {
+      // Once its clients are connected, the bench runs a Redis, two servers and two workers.
+      await new Promise<void>((resolve, reject) => {
+        let said = '';
+        cli.stderr?.on('data', (chunk: Buffer) => {
+          said += chunk.toString();
+          if (/connected; publishing/.test(said)) resolve();
+        });
+        cli.once('exit', (code) => reject(new Error(`the bench exited (${code}) before connecting: ${said}`)));
+      });
+      const under = descendants(cli.pid as number);
+      assert.ok(under.length >= 5, `processes under the bench: ${under.length}`);
+      const exited = new Promise((resolve) => cli.once('exit', resolve));
+      cli.kill('SIGTERM');
+      await exited;
+      const deadline = Date.now() + 10_000;
+      while (under.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(under.filter(alive), [], 'processes the stopped bench left running');
+    } finally {
+      if (cli.exitCode === null) cli.kill('SIGKILL');
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });

@@ -27,6 +27,7 @@ const HEADINGS = [
   'dup',
   'gaps',
   'server CPU',
+  'client CPU, busiest worker',
 ];
 
 const backoff = (t: StormTrial) => (t.jitter ? 'jitter' : 'no jitter');
@@ -59,6 +60,9 @@ export function stormTable(result: BenchResult): { headings: string[]; rows: str
         bad(m.duplicates),
         bad(m.gapsReported),
         t.server ? `${count(t.server.cpuMs)} ms (${fixed(t.server.cpuPercent)}%), ${mb(t.server.maxRssBytes)} MB` : '–',
+        t.clientCpu
+          ? `${Math.round(Math.max(0, ...t.clientCpu.workers.map((w) => w.coreShare)) * 100)}% of a core (${t.clientCpu.workers.length} workers)`
+          : '–',
       ];
     }),
   };
@@ -84,7 +88,7 @@ export function renderStorm(result: BenchResult): string {
   for (const row of table.rows) lines.push(`| ${row.join(' | ')} |`);
   lines.push('');
   lines.push(
-    "Refused: answers other than 200/101 the clients got. Retries: connection attempts beyond one per client (the first attempt after the cut is due; each retry is one that failed, most of them against the port while no server listened). Server CPU: the restarted server's, from its start until every client caught up, and its peak memory.",
+    "Refused: answers other than 200/101 the clients got. Retries: connection attempts beyond one per client (the first attempt after the cut is due; each retry is one that failed, most of them against the port while no server listened). Server CPU: the restarted server's, from its start until every client caught up, and its peak memory. Client CPU: the busiest client worker's share of one core from the kill until every client caught up (above 80%, the clients may be what is slow, and a warning says so).",
     '',
   );
   return lines.join('\n');

@@ -12,6 +12,8 @@ import { type BenchResult, SCHEMA_VERSION } from '../result.ts';
 import { startServerProcess } from '../server-process.ts';
 import type { StormResult, StormTrial } from './figures.ts';
 import { type SubscribeFn, runTrial } from './run.ts';
+import { subscribeInWorkers } from '../workers/subscribe.ts';
+import { clientCpuWarning } from '../workers/cpu.ts';
 
 /** Publishing before the kill and after every client caught up, ms. */
 const BEFORE_MS = 1500;
@@ -19,8 +21,19 @@ const AFTER_MS = 1000;
 /** The most a storm may take to catch every client up (and then to deliver the rest), ms. */
 export const STORM_DEADLINE_MS = 60_000;
 
-/** The subscribers in the bench's own process (until the worker spread is there). */
-const inProcess: SubscribeFn = (technique, context) => technique.subscribe(context);
+/** Clients per worker process: each worker's sockets, parsing and timers stay well under a core. */
+export const STORM_CLIENTS_PER_WORKER = 2500;
+
+/** The workers a storm of `clients` spreads them over: at least two, so the spread itself is always exercised. */
+export function stormWorkers(clients: number): number {
+  return Math.max(2, Math.ceil(clients / STORM_CLIENTS_PER_WORKER));
+}
+
+/** The subscribers, each technique's own driver, spread over `workers` processes. */
+function inWorkers(workers: number): SubscribeFn {
+  return (technique, { technique: _technique, tracker, clock, ...context }) =>
+    subscribeInWorkers({ ...context, techniqueId: technique.id, workers, clockOffsetMs: clock.offsetMs }, tracker);
+}
 
 /** What a storm run lost: a sentence per trial that lost, repeated or gapped a message, or left a client behind; null when none. */
 export function stormFailure(storm: StormResult): string | null {
@@ -39,12 +52,12 @@ export function stormFailure(storm: StormResult): string | null {
 export async function runStormBench(
   options: BenchOptions,
   onProgress: (line: string) => void = () => undefined,
-  subscribe: SubscribeFn = inProcess,
-  workers = 0,
 ): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const start = machineAtStart();
   const clients = options.clients[0] as number;
+  const workers = stormWorkers(clients);
+  const subscribe = inWorkers(workers);
   const chosen = drivers.filter((d) => options.techniques.includes(d.id));
   const redis = await startRedis();
   // The server processes die with the bench (server-process.ts); the Redis too.
@@ -91,6 +104,15 @@ export async function runStormBench(
   const warnings: string[] = [];
   const busy = start.busyWarning('connection rates and catch-up times');
   if (busy) warnings.push(busy);
+  for (const trial of trials) {
+    const busyClients = trial.clientCpu
+      ? clientCpuWarning(
+          trial.clientCpu,
+          `${trial.technique} (${trial.jitter ? 'jitter' : 'no jitter'}), from the kill until every client caught up`,
+        )
+      : null;
+    if (busyClients) warnings.push(busyClients);
+  }
   const failure = stormFailure(storm);
   if (failure) warnings.push(`the storm broke a guarantee: ${failure}`);
   return {

@@ -4,6 +4,7 @@
  * clients caught up over time (from each one's receipt of the marker message).
  */
 import { round } from '../delivery.ts';
+import type { ClientCpu } from '../workers/cpu.ts';
 
 /** One reading of the restarted server's /api/stats for the technique. */
 export interface StatsSample {
@@ -80,6 +81,12 @@ export interface StormTrial {
     outOfOrder: number;
     gapsReported: number;
   };
+  /**
+   * The client workers' CPU from the kill until every client caught up (null in the
+   * bench's own process): a worker near a full core delays its clients' reconnects and
+   * reads, and the times are then partly the bench's.
+   */
+  clientCpu: ClientCpu | null;
   /** The restarted server from its start until every client caught up: CPU time and share of one core, peak memory. */
   server: { cpuMs: number; cpuPercent: number; maxRssBytes: number } | null;
 }

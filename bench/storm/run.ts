@@ -14,10 +14,17 @@ import type { BenchTechnique } from '../drivers/index.ts';
 import { procFigures, startServerProcess } from '../server-process.ts';
 import { type StormTrial, caughtUpSeries, percentile, ratesOf } from './figures.ts';
 import { sampleStats } from './stats-sampler.ts';
+import { type WorkerCpuSample, clientCpuBetween } from '../workers/cpu.ts';
 import { steadyPublisher } from './steady-publisher.ts';
 
-/** Starts a technique's subscribers: its driver's own `subscribe`, or the same spread over worker processes. */
-export type SubscribeFn = (technique: BenchTechnique, context: SubscribeContext) => Subscribers;
+/**
+ * Starts a technique's subscribers: its driver's own `subscribe`, or the same spread over
+ * worker processes, which can then say how much CPU each used.
+ */
+export type SubscribeFn = (
+  technique: BenchTechnique,
+  context: SubscribeContext,
+) => Subscribers & { clientCpu?(): WorkerCpuSample[] };
 
 export interface TrialOptions {
   technique: BenchTechnique;
@@ -71,7 +78,7 @@ export async function runTrial(options: TrialOptions): Promise<StormTrial> {
   const author = `bench-storm-${process.pid}`;
   const label = `${technique.id}, ${options.jitter ? 'jitter' : 'no jitter'}`;
   let server = await startServerProcess(env);
-  let subscribers: Subscribers | undefined;
+  let subscribers: ReturnType<SubscribeFn> | undefined;
   const publisher = steadyPublisher({
     baseUrl: options.publisherUrl,
     rate: options.rate,
@@ -124,6 +131,7 @@ export async function runTrial(options: TrialOptions): Promise<StormTrial> {
     const killedAt = performance.now();
     killedAtServerMs = clock.now();
     const sinceKill = () => performance.now() - killedAt;
+    const clientCpuAtKill = subscribers.clientCpu?.();
     // Published through the node that stays up while no subscriber is connected: nobody
     // can hold it before reconnecting, so its receipt is the moment a client caught up.
     marker = await publisher.publishNow();
@@ -145,6 +153,7 @@ export async function runTrial(options: TrialOptions): Promise<StormTrial> {
     );
     const allCaughtAt = sinceKill();
     const cpuAtEnd = procFigures(server.pid);
+    const clientCpuAtEnd = subscribers.clientCpu?.();
     const samples = await sampler.stop();
     await sleep(options.afterMs);
     const published = await publisher.stop();
@@ -198,6 +207,8 @@ export async function runTrial(options: TrialOptions): Promise<StormTrial> {
         outOfOrder: figures.outOfOrder,
         gapsReported: figures.gapsReported,
       },
+      clientCpu:
+        clientCpuAtKill && clientCpuAtEnd ? clientCpuBetween(clientCpuAtKill, clientCpuAtEnd, allCaughtAt) : null,
       server:
         cpuAtStart && cpuAtEnd
           ? {
