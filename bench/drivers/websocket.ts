@@ -14,7 +14,13 @@ import {
 } from '../../server/contract/formats/websocket.js';
 import { streamModel } from '../../server/contract/models.js';
 import type { WsVariant } from '../ws-variants.ts';
-import { type BenchDriver, endpointOf, reconnectWait, type SubscriberReport } from './driver.ts';
+import {
+  type BenchDriver,
+  FIRST_CONNECTS_IN_FLIGHT,
+  endpointOf,
+  reconnectWait,
+  type SubscriberReport,
+} from './driver.ts';
 import { subscriberQuery } from './driver.ts';
 
 /** How long a subscriber waits for the server's close frame before cutting the socket, ms. */
@@ -124,9 +130,14 @@ export const driver: BenchDriver = {
       });
     };
 
-    const ready = Promise.all(
-      Array.from({ length: clients }, (_, index) => open(index, context.since, context.epoch, 0)),
-    ).then(() => undefined);
+    // FIRST_CONNECTS_IN_FLIGHT lanes, each opening its next client once its last one is open.
+    let nextFirst = 0;
+    const lane = async () => {
+      while (nextFirst < clients && !stopping) await open(nextFirst++, context.since, context.epoch, 0);
+    };
+    const ready = Promise.all(Array.from({ length: Math.min(clients, FIRST_CONNECTS_IN_FLIGHT) }, lane)).then(
+      () => undefined,
+    );
     return {
       ready,
       async stop(): Promise<SubscriberReport> {

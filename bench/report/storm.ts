@@ -15,6 +15,7 @@ const HEADINGS = [
   'backoff',
   'clients',
   'server back after, ms',
+  'window, ms',
   'peak new requests/s (at, ms)',
   'requests seen',
   'refused',
@@ -48,6 +49,7 @@ export function stormTable(result: BenchResult): { headings: string[]; rows: str
         backoff(t),
         count(t.clients),
         count(t.serverDownMs),
+        t.windowMs >= storm.deadlineMs ? `**${count(t.windowMs)}** (deadline)` : count(t.windowMs),
         `${count(t.connections.peakPerSecond)} (${count(t.connections.peakAtMs)})`,
         count(t.connections.requestsSeen),
         count(t.refused),
@@ -88,7 +90,7 @@ export function renderStorm(result: BenchResult): string {
   for (const row of table.rows) lines.push(`| ${row.join(' | ')} |`);
   lines.push('');
   lines.push(
-    "Refused: answers other than 200/101 the clients got. Retries: connection attempts beyond one per client (the first attempt after the cut is due; each retry is one that failed, most of them against the port while no server listened). Server CPU: the restarted server's, from its start until every client caught up, and its peak memory. Client CPU: the busiest client worker's share of one core from the kill until every client caught up (above 80%, the clients may be what is slow, and a warning says so).",
+    `Refused: answers other than 200/101 the clients got. Retries: connection attempts beyond one per client (the first attempt after the cut is due; each retry is one that failed, most of them against the port while no server listened). Window: from the kill until every client caught up, or the run's deadline (${count(storm.deadlineMs)} ms) if some had not; the request counts and the CPU figures cover it, and a client that comes back after it still counts as caught up, at its time. Server CPU: the restarted server's, from its start to the end of the window, and its peak memory. Client CPU: the busiest client worker's share of one core from the kill until every client caught up (above 80%, the clients may be what is slow, and a warning says so).`,
     '',
   );
   return lines.join('\n');

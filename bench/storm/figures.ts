@@ -31,6 +31,11 @@ export interface StormTrial {
   /** From the kill to the new server serving on the same port, ms (its process starting). */
   serverDownMs: number;
   /**
+   * From the kill until every client caught up, or until the run's deadline if some never
+   * did within it: the span of the request series and of the CPU figures, ms.
+   */
+  windowMs: number;
+  /**
    * New requests per second the restarted server saw (its /api/stats `httpRequests` for the
    * technique, read every `sampleEveryMs`; a reading the busy server answered late covers
    * a longer interval, and its rate is that interval's mean).
