@@ -19,6 +19,9 @@ import { browserClientsWarning } from './browser/capacity.ts';
 import { runStrategiesBench } from './strategies/bench.ts';
 import { deliveryFailure } from './strategies/figures.ts';
 import { renderStrategies } from './report/strategies.ts';
+import { crowdMain } from './crowd/main.ts';
+import type { PeersSelection } from './peers/names.ts';
+import { renderPeers } from './report/peers.ts';
 import { runStormBench, stormFailure } from './storm/bench.ts';
 import { renderStorm } from './report/storm.ts';
 
@@ -39,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
   if (options.protocols) return protocolMain({ ...options, protocols: options.protocols });
 
   if (options.strategies) return strategiesMain(options);
+  if (options.crowd) return crowdMain({ ...options, crowd: options.crowd });
+  if (options.peers) return peersMain({ ...options, peers: options.peers });
   if (options.storm) return stormMain(options);
   // A --url that does not answer is said at once, before any estimate of the run.
   if (options.url) await checkServer(options.url);
@@ -134,6 +139,45 @@ async function strategiesMain(options: NonNullable<ReturnType<typeof parseOption
   const failure = result.strategies ? deliveryFailure(result.strategies) : null;
   if (failure) {
     process.stderr.write(`\nbench: failed: the auto clients lost or repeated messages: ${failure}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/**
+ * `--peers`: realtime-lab's techniques beside the established libraries. The files are
+ * written either way; a row that lost or repeated messages is in the warnings (socket.io
+ * and SockJS deliver at most once by design: a loss there is a finding, not a bench
+ * fault), and one of realtime-lab's fails the run (exit 1), as a lost message is a bug.
+ */
+async function peersMain(options: BenchOptions & { peers: PeersSelection }): Promise<number> {
+  // Loaded here alone: the peers' client libraries are nothing the other runs need.
+  const { runPeersBench, targetsFor } = await import('./peers/bench.ts');
+  const rows = targetsFor(options, options.peers).length;
+  // Per row: ~4 s to start, calibrate and warm up, the idle connections (~3 ms each, and
+  // 3 s idle and settling), the publishing and up to ~1 s to drain.
+  const perRow = 5 + (options.peers.idleClients > 0 ? 3 + options.peers.idleClients * 0.003 : 0) + options.durationSec;
+  const estimate = rows * perRow;
+  process.stderr.write(
+    `bench: --peers, ${rows} rows (${options.clients[0]} subscribers at ${options.rate} msg/s for ${options.durationSec} s, then ${options.peers.idleClients} idle), about ${estimate < 90 ? `${Math.ceil(estimate / 5) * 5} s` : `${Math.round(estimate / 60)} min`}\n`,
+  );
+  const result = await runPeersBench(options, (line) => process.stderr.write(`${line}\n`));
+  const files = await writeReport(result, options.out);
+  if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    process.stdout.write(`\n${renderPeers(result) ?? ''}`);
+    for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
+    process.stdout.write(
+      `\nwrote ${files.length} files to ${relative(process.cwd(), options.out) || '.'}/: open index.html, or read summary.md\n`,
+    );
+  }
+  const broken = (result.peers?.rows ?? []).filter(
+    (r) => r.side === 'realtime-lab' && (r.lost > 0 || r.duplicates > 0),
+  );
+  if (broken.length > 0) {
+    process.stderr.write(
+      `\nbench: failed: realtime-lab lost or repeated messages: ${broken.map((r) => `${r.name} ${r.lost} lost, ${r.duplicates} duplicated`).join('; ')}\n`,
+    );
     return 1;
   }
   return 0;

@@ -12,6 +12,15 @@ import { chromiumMissing } from './browser/chromium.ts';
 import { INTERMEDIARIES, type IntermediarySpec, parseIntermediaries } from './network/intermediaries.ts';
 import { type Protocol, protocolsOf } from './protocols/protocol.ts';
 import {
+  CROWD_DURATION_SEC,
+  CROWD_FLAGS,
+  CROWD_HELP,
+  CROWD_RATE,
+  type CrowdOptions,
+  crowdTechniqueIds,
+  parseCrowdOptions,
+} from './crowd/options.ts';
+import {
   type BlockSet,
   STRATEGIES,
   type Strategy,
@@ -20,6 +29,7 @@ import {
   parseBlockSets,
   parseStrategies,
 } from './strategies/cases.ts';
+import { PEER_NAMES, type PeerName, type PeersSelection } from './peers/names.ts';
 import { DEFAULT_WS_VARIANTS, WS_VARIANT_SUMMARIES, type WsVariant, parseWsVariants } from './ws-variants.ts';
 
 export interface BenchOptions {
@@ -74,6 +84,16 @@ export interface BenchOptions {
   blockSets: BlockSet[];
   /** With --storm: the reconnect storm (bench/storm/) of each technique, instead of its runs. */
   storm: boolean;
+  /**
+   * With --crowd: the client counts and worker processes of the crowd run (bench/crowd/),
+   * which runs instead of the autocannon runs; null otherwise.
+   */
+  crowd: CrowdOptions | null;
+  /**
+   * With --peers: the established libraries' servers to run beside the techniques
+   * (bench/peers/), and the idle connections of the memory figure; null: no peers run.
+   */
+  peers: PeersSelection | null;
 }
 
 /** Node clients (autocannon, node:http, ws) or Chromium pages running the pages' own clients. */
@@ -148,6 +168,8 @@ export function defaultStormTechniques(): string[] {
     .filter((t) => t.capabilities.streams && ['event-stream', 'websocket'].includes(t.wire))
     .map((t) => t.id);
 }
+/** --peers' own defaults where the flags say nothing: ~5 s of publishing per row, then 1,000 idle connections. */
+export const PEERS_DEFAULTS = Object.freeze({ clients: 100, rate: 20, durationSec: 5, idleClients: 1000 });
 
 /** Limits that keep a run on one machine bounded; past them the bench refuses to start. */
 export const LIMITS = Object.freeze({
@@ -247,6 +269,18 @@ ${Object.entries(WS_VARIANT_SUMMARIES)
                         comma-separated sets, each none or ID=refuse|buffer joined
                         by + (buffer: techniques that hold a request). Default:
                         ${defaultBlockSets().map(blockSetLabel).join(',')}
+${CROWD_HELP}
+  --peers               instead of the techniques' runs, set realtime-lab's techniques
+                        (by family: WebSocket, SSE, streaming HTTP, polling) beside
+                        small servers built on the established libraries, each in its
+                        own process, measured with their own clients: wire bytes per
+                        message, delay p50/p90/p99, server CPU per message, memory per
+                        idle connection (default ${PEERS_DEFAULTS.clients} clients, ${PEERS_DEFAULTS.rate} msg/s, ${PEERS_DEFAULTS.durationSec} s per row;
+                        --techniques, --clients, --rate, --duration, --payload apply)
+  --peer-names NAMES    the peers of --peers, comma-separated (default all):
+${wrapped(PEER_NAMES, '                        ')}
+  --idle-clients N      connections held idle per row for --peers' memory figure
+                        (0..${LIMITS.clients}, default ${PEERS_DEFAULTS.idleClients}; 0 leaves memory out)
   -h, --help            this text
 
 Scenarios:
@@ -269,8 +303,25 @@ Examples:
   npm run bench -- --ws-variants json,msgpack,deflate --clients 50
   npm run bench -- --http 1.1,2 --tls --clients 20 --rate 20 --duration 3
   npm run bench -- --strategies all --duration 4 --out results/fallback
+  npm run bench -- --crowd 1000,2000,5000,10000 --out results/crowd
+  npm run bench -- --peers --out results/peers
   npm run bench -- --storm --out results/storm
 `;
+
+/** `words`, comma-separated, in lines of at most 80 characters, each after `indent`. */
+function wrapped(words: readonly string[], indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const [i, word] of words.entries()) {
+    const item = i < words.length - 1 ? `${word},` : word;
+    if (line !== '' && indent.length + line.length + 1 + item.length > 80) {
+      lines.push(line);
+      line = item;
+    } else line = line === '' ? item : `${line} ${item}`;
+  }
+  lines.push(line);
+  return lines.map((l) => `${indent}${l}`).join('\n');
+}
 
 /** The flags, as node:util's parseArgs reads them. */
 const FLAGS = {
@@ -295,9 +346,13 @@ const FLAGS = {
   tls: { type: 'boolean' },
   strategies: { type: 'string' },
   blocks: { type: 'string' },
+  peers: { type: 'boolean' },
+  'peer-names': { type: 'string' },
+  'idle-clients': { type: 'string' },
   storm: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...NETWORK_FLAGS,
+  ...CROWD_FLAGS,
 } as const;
 
 /** Parses argv (without node and the script); returns null when help was asked for. */
@@ -319,8 +374,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
       `--scenario: unknown scenario ${JSON.stringify(scenarioName)}; known: ${Object.keys(SCENARIOS).join(', ')}`,
     );
 
+  const crowd = parseCrowdOptions(values, (message) => {
+    throw new UsageError(message);
+  });
   const known: readonly string[] = techniqueIds;
-  let techniques = [...known];
+  let techniques = crowd ? crowdTechniqueIds() : [...known];
   // `all` is the default said out loud.
   if (values.techniques !== undefined && values.techniques !== 'all') {
     techniques = list('--techniques', values.techniques);
@@ -333,6 +391,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
   }
 
   const strategies = strategiesOf(values);
+  const peers = peersOf(values);
   const storm = values.storm ?? false;
   if (storm) techniques = stormTechniques(values, techniques);
   const clients =
@@ -341,7 +400,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
         ? [STRATEGY_CLIENTS_DEFAULT]
         : storm
           ? [STORM_CLIENTS_DEFAULT]
-          : scenario.clients
+          : peers && values.scenario === undefined
+            ? [PEERS_DEFAULTS.clients]
+            : scenario.clients
       : list('--clients', values.clients).map((v) =>
           integer('--clients', v, 1, storm ? STORM_CLIENTS_MAX : LIMITS.clients),
         );
@@ -424,11 +485,19 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
       values.rate === undefined
         ? storm
           ? STORM_RATE_DEFAULT
-          : scenario.rate
-        : integer('--rate', values.rate, storm ? 1 : 0, LIMITS.rate),
+          : crowd
+            ? CROWD_RATE
+            : peers && values.scenario === undefined
+              ? PEERS_DEFAULTS.rate
+              : scenario.rate
+        : integer('--rate', values.rate, storm || crowd || peers ? 1 : 0, LIMITS.rate),
     durationSec:
       values.duration === undefined
-        ? scenario.durationSec
+        ? crowd
+          ? CROWD_DURATION_SEC
+          : peers && values.scenario === undefined
+            ? PEERS_DEFAULTS.durationSec
+            : scenario.durationSec
         : number('--duration', values.duration, 1, LIMITS.durationSec),
     payloadBytes:
       values.payload === undefined
@@ -453,6 +522,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     protocols,
     strategies,
     blockSets: values.blocks === undefined ? defaultBlockSets() : blockSetsOf(values.blocks),
+    crowd,
+    peers,
     storm,
   };
 }
@@ -471,6 +542,11 @@ const NOT_WITH_STORM = [
   'tls',
   'strategies',
   'blocks',
+  'crowd',
+  'crowd-workers',
+  'peers',
+  'peer-names',
+  'idle-clients',
   ...Object.keys(NETWORK_FLAGS),
 ];
 
@@ -491,6 +567,51 @@ function stormTechniques(values: Record<string, unknown>, named: string[]): stri
         .join(', ')}`,
     );
   return named;
+}
+
+/** The flags that set up the techniques' other runs, which a --peers run has none of. */
+const NOT_WITH_PEERS = [
+  'url',
+  'chaos',
+  'feed',
+  'nodes',
+  'browser',
+  'client-kinds',
+  'intermediary',
+  'ws-variants',
+  'http',
+  'tls',
+  'strategies',
+  'blocks',
+  'storm',
+  ...Object.keys(NETWORK_FLAGS),
+];
+
+function peersOf(values: Record<string, unknown>): PeersSelection | null {
+  if (!values.peers) {
+    const stray = ['peer-names', 'idle-clients'].find((flag) => values[flag] !== undefined);
+    if (stray) throw new UsageError(`--${stray} sets up a --peers run; add --peers`);
+    return null;
+  }
+  const conflicting = NOT_WITH_PEERS.find((flag) => values[flag] !== undefined);
+  if (conflicting)
+    throw new UsageError(
+      `--peers runs each technique and each peer on a fresh local server with Node clients; --${conflicting} is for another kind of run`,
+    );
+  if (typeof values.clients === 'string' && values.clients.includes(','))
+    throw new UsageError('--peers runs one client count: give --clients one number');
+  const names =
+    values['peer-names'] === undefined ? [...PEER_NAMES] : list('--peer-names', values['peer-names'] as string);
+  const known: readonly string[] = PEER_NAMES;
+  for (const name of names)
+    if (!known.includes(name))
+      throw new UsageError(`--peer-names: unknown peer ${JSON.stringify(name)}; known: ${PEER_NAMES.join(', ')}`);
+  if (new Set(names).size !== names.length) throw new UsageError('--peer-names: a peer is listed twice');
+  const idleClients =
+    values['idle-clients'] === undefined
+      ? PEERS_DEFAULTS.idleClients
+      : integer('--idle-clients', values['idle-clients'] as string, 0, LIMITS.clients);
+  return { names: names as PeerName[], idleClients };
 }
 
 /** --http and --tls: null for plain HTTP/1.1 (the autocannon runs); a run of its own otherwise. */

@@ -12,6 +12,8 @@ import type { WsVariant } from './ws-variants.ts';
 import type { Protocol } from './protocols/protocol.ts';
 import type { ProtocolResult } from './protocols/run.ts';
 import type { StrategiesResult } from './strategies/figures.ts';
+import type { CrowdResult } from './crowd/bench.ts';
+import type { PeersResult } from './peers/bench.ts';
 import type { StormResult } from './storm/figures.ts';
 
 export const SCHEMA_VERSION = 1;
@@ -186,6 +188,16 @@ export interface BenchResult {
    * Chromium pages (bench/strategies/); `techniques` is then empty.
    */
   strategies?: StrategiesResult;
+  /**
+   * With --crowd: each technique at each client count, realtime-lab beside the bare
+   * broadcast server (bench/crowd/); `techniques` is then empty.
+   */
+  crowd?: CrowdResult;
+  /**
+   * With --peers: realtime-lab's techniques beside the established libraries' servers,
+   * family by family (bench/peers/); `techniques` is then empty.
+   */
+  peers?: PeersResult;
   /**
    * With --storm: each technique's reconnect storm, with and without jitter (bench/storm/);
    * `techniques` is then empty.

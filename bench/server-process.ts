@@ -58,9 +58,9 @@ export function procFigures(pid: number): ProcessFigures | null {
 }
 
 /**
- * Starts `server/main.ts` (or `script`, another server that prints `serving URL/` once it
- * listens, such as bench/bare/main.ts) on a free loopback port with `env` added to its
- * environment.
+ * Starts `server/main.ts` (or `script`, another server that prints the same `serving URL/`
+ * line, such as a peer of bench/peers/servers/ or the bare broadcast server of
+ * bench/bare/main.ts) on a free loopback port with `env` added to its environment.
  */
 export async function startServerProcess(
   env: Record<string, string> = {},

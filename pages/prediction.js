@@ -5,7 +5,6 @@
 // really cost. A figure outside the model's tolerance is highlighted; inside, it is not,
 // so that a class looks only where the model and the wire part. Below, what that same
 // model costs the server at N clients, for a student to change N.
-import { encodePollAnswer } from '/contract/formats/poll.js';
 import { agrees, predict } from '/contract/models.js';
 
 /**
@@ -221,7 +220,8 @@ export class PredictionBlock {
     const minutes = elapsedMs / 60_000;
     const perRequestHeaders = delta.httpRequests > 0 ? delta.headers / delta.httpRequests : 0;
     const delivered = delta.messagesDelivered;
-    const framing = this.#framing(predictions, requests, input, delivered);
+    // The model's own, pollers' too: the envelope of each answer that carries messages.
+    const framing = delivered > 0 ? model('framingBytesPerMessage') : undefined;
 
     this.#show('requestsPerMinute', requests, delta.httpRequests, minutes);
     this.#show(
@@ -242,43 +242,13 @@ export class PredictionBlock {
 
     const seconds = elapsedMs / 1000;
     this.windowCell.textContent = `over ${Math.round(seconds)} s`;
-    // With no messages, a poller's answers still carry their JSON: an idle poller costs it too.
-    const idlePoller = delivered === 0 && !this.technique.capabilities.streams;
-    const { answers, envelope } = this.#answers(requests, input);
-    const framingBytes = idlePoller ? answers.predicted * envelope : framing ? framing.predicted * delivered : 0;
+    // With no messages, a poller's answers are 204s with no body: headers only.
+    const framingBytes = framing ? framing.predicted * delivered : 0;
     this.#perClient = {
       requests: requests.predicted / seconds,
       bytes: (requests.predicted * perRequestHeaders + framingBytes + delta.payloadBytes) / seconds,
     };
     this.#renderCost();
-  }
-
-  /**
-   * The framing per message: the model's own for a stream; for a poller, the answer's JSON
-   * around the messages (the contract's encoder, once per answer: the empty ones too).
-   * @param {Prediction[]} predictions @param {Prediction} requests @param {ModelInput} input @param {number} delivered
-   * @returns {Judged | undefined}
-   */
-  #framing(predictions, requests, input, delivered) {
-    const stream = predictions.find((prediction) => prediction.metric === 'framingBytesPerMessage');
-    if (stream || this.technique.capabilities.streams || delivered === 0) return stream;
-    const { answers, envelope } = this.#answers(requests, input);
-    // One comma between two messages of one answer.
-    const commas = Math.max(0, delivered - Math.max(1, answers.predicted)) / delivered;
-    return scaled(answers, envelope / delivered, commas);
-  }
-
-  /**
-   * A poller's predicted answers (every request gets one, but a held request still open)
-   * and the bytes of one answer's JSON without its messages, from the contract's encoder.
-   * @param {Prediction} requests @param {ModelInput} input
-   */
-  #answers(requests, input) {
-    const cursor = input.publishedIds.at(-1) ?? 0;
-    const envelope = encodePollAnswer({ epoch: input.epoch, cursor, messagesJson: [] }).length;
-    // A held request is counted as it arrives and answered later: the open one has no answer yet.
-    const unanswered = this.technique.capabilities.holdsRequest ? input.clients : 0;
-    return { answers: { ...requests, predicted: Math.max(0, requests.predicted - unanswered) }, envelope };
   }
 
   /**

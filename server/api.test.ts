@@ -234,7 +234,7 @@ test(`stats has counters for every registered technique (${techniqueIds.join(', 
   }
 });
 
-test('every answer carries X-Content-Type-Options: nosniff', async (t) => {
+test('every answer with a body carries X-Content-Type-Options: nosniff', async (t) => {
   const server = await startServer(t);
   for (const path of ['/', '/api/health', '/api/stats', '/api/short-polling', '/api/nope']) {
     const response = await fetch(`${server.url}${path}`);

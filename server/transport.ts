@@ -15,7 +15,7 @@ import type { Config } from './config.ts';
 import { BadCursor, BadEpoch } from './errors.ts';
 import { type Batch, type Feed, isEpoch } from './feed.ts';
 import type { Technique } from './contract/techniques.js';
-import { encodePollAnswer } from './contract/formats/poll.js';
+import { encodePollAnswer, tellsNothingNew } from './contract/formats/poll.js';
 import type { ControlEvent } from './contract/feed.js';
 import type { Message } from './message.ts';
 
@@ -244,8 +244,11 @@ function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void
 
 /** A polling answer: its body, and what it carries of the feed. */
 export interface PollPage {
-  /** `{"cursor":N,"messages":[...]}`, + `"missed"`, `"reset"`, `"more"`. */
-  body: string;
+  /**
+   * `{"epoch":"E","cursor":N,"messages":[...]}`, + `"missed"`, `"reset"`, `"more"`; or
+   * undefined when it would tell the client nothing new (`204 No Content`, no body).
+   */
+  body: string | undefined;
   /** Messages in it. */
   messages: number;
   /** Bytes of message JSON in it. */
@@ -258,9 +261,17 @@ export interface PollPage {
  * exactly. It carries at most `pageBytes` of message JSON, and always at least one
  * message, so a client progresses whatever the page size: a batch cut short says
  * `"more":true`, with the cursor at the last message in it. One answer (and one client
- * that does not read it) then costs a page of memory, not the whole history.
+ * that does not read it) then costs a page of memory, not the whole history. For a client
+ * that named the cursor and epoch it would be told (`asked`), with nothing new: no body.
  */
-export function batchBody(batch: Batch, pageBytes = Number.POSITIVE_INFINITY): PollPage {
+export function batchBody(
+  batch: Batch,
+  pageBytes = Number.POSITIVE_INFINITY,
+  asked: { cursor?: number; epoch?: string } = {},
+): PollPage {
+  if (tellsNothingNew({ ...batch, messages: batch.messages.length }, asked)) {
+    return { body: undefined, messages: 0, payloadBytes: 0 };
+  }
   const page: string[] = [];
   let payloadBytes = 0;
   for (const message of batch.messages) {

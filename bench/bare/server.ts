@@ -19,17 +19,18 @@
  * open stream of the format, answers every held long poll with one shared body, and
  * hands one payload buffer to ws for every socket (ws adds its 2-byte frame header).
  */
-import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { LONG_POLL_TIMEOUT_MS } from '../../server/contract/defaults.js';
 import { EVENT_STREAM_HEADERS, eventStream, splitEventId } from '../../server/contract/formats/event-stream.js';
 import { NDJSON_HEADERS, ndjson } from '../../server/contract/formats/ndjson.js';
-import { encodePollAnswer } from '../../server/contract/formats/poll.js';
+import { NOTHING_NEW_STATUS, encodePollAnswer, tellsNothingNew } from '../../server/contract/formats/poll.js';
 import { SCRIPT_STREAM_HEADERS, scriptStream } from '../../server/contract/formats/script-stream.js';
 import { websocketFrames } from '../../server/contract/formats/websocket.js';
 import { type Technique, type WireFormat, techniques } from '../../server/contract/techniques.js';
+// The same epoch realtime-lab names (6 characters), so an SSE id line is byte for byte the same length.
+import { newEpoch } from '../../server/feed.ts';
 
 /** Messages kept for polls a message or two behind. */
 const RECENT = 64;
@@ -67,9 +68,9 @@ const STREAM_WIRES: Partial<Record<WireFormat, StreamWire>> = {
   },
 };
 
-/** The polling answer's headers, as realtime-lab writes them. */
+/** The polling answer's headers, as realtime-lab writes them (server/poll-reply.ts). */
 const POLL_HEADERS = Object.freeze({
-  'content-type': 'application/json; charset=utf-8',
+  'content-type': 'application/json',
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
 });
@@ -97,7 +98,7 @@ class BadRequest extends Error {}
 
 /** Starts the bare server on `host`:`port` (0: a free port). */
 export async function startBareServer(port = 0, host = '127.0.0.1'): Promise<BareServer> {
-  const epoch = randomBytes(8).readBigUInt64BE().toString(36).slice(0, 12);
+  const epoch = newEpoch();
   const recent: Stored[] = [];
   let lastId = 0;
   const routes = new Map<string, Route>(
@@ -117,10 +118,22 @@ export async function startBareServer(port = 0, host = '127.0.0.1'): Promise<Bar
   const pollBody = (messages: Stored[]) =>
     encodePollAnswer({ epoch, cursor: messages.at(-1)?.id ?? lastId, messagesJson: messages.map((m) => m.json) });
 
-  const answerPoll = (res: ServerResponse, body: string | Buffer) => {
+  /** A poll's answer, as realtime-lab writes it: no keep-alive lines; nothing new is a bare 204. */
+  const answerPoll = (res: ServerResponse, body: string | Buffer | undefined) => {
+    if (res.shouldKeepAlive) res.removeHeader('connection');
+    if (body === undefined) {
+      res.writeHead(NOTHING_NEW_STATUS, { 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
     res.writeHead(200, { ...POLL_HEADERS, 'content-length': Buffer.byteLength(body) });
     res.end(body);
   };
+  /** The answer to a poll at (`since`, `cursorEpoch`) with nothing new: 204 when that position is current. */
+  const nothingNew = (since: number | undefined, cursorEpoch: string | undefined) =>
+    tellsNothingNew({ epoch, cursor: lastId, messages: 0 }, { epoch: cursorEpoch, cursor: since })
+      ? undefined
+      : pollBody([]);
 
   const publish = (author: string, text: string): string => {
     const message = { id: ++lastId, ts: preciseNow(), author, text };
@@ -167,14 +180,15 @@ export async function startBareServer(port = 0, host = '127.0.0.1'): Promise<Bar
   const servePoll = (route: Route, res: ServerResponse, url: URL) => {
     const { since, epoch: cursorEpoch } = cursorFrom(queryCursor(url));
     const waiting = after(since, cursorEpoch);
-    if (waiting.length > 0 || !route.technique.capabilities.holdsRequest) return answerPoll(res, pollBody(waiting));
+    if (waiting.length > 0) return answerPoll(res, pollBody(waiting));
+    if (!route.technique.capabilities.holdsRequest) return answerPoll(res, nothingNew(since, cursorEpoch));
     const timeout = url.searchParams.get('timeout');
     const holdMs = timeout === null ? LONG_POLL_TIMEOUT_MS : Number(timeout);
     if (!/^\d{1,10}$/.test(timeout ?? '0') || holdMs > MAX_HOLD_MS)
       throw new BadRequest(`timeout: expected 0..${MAX_HOLD_MS} ms, got ${JSON.stringify(timeout)}`);
     const timer = setTimeout(() => {
       route.held.delete(res);
-      answerPoll(res, pollBody([]));
+      answerPoll(res, nothingNew(since, cursorEpoch));
     }, holdMs);
     route.held.set(res, timer);
     res.once('close', () => {

@@ -1,7 +1,8 @@
 /**
  * The models live in the contract (server/contract/models.js), shared with the page; the
  * bench's drivers call them. These tests hold the bench's predictions to what they were
- * before the move (fixtures/predictions.json, 10 fixed runs × every technique), and the
+ * before the move (fixtures/predictions.json, 10 fixed runs × every technique; the pollers'
+ * framing, added with the 204 of issue 16, recorded since), and the
  * contract's choice of model by capability to each driver's own, number for number.
  */
 import assert from 'node:assert/strict';

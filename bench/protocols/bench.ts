@@ -7,7 +7,7 @@ import type { BenchOptions } from '../options.ts';
 import { type BenchResult, SCHEMA_VERSION } from '../result.ts';
 import { type Protocol, type ProtocolPlan, plansFor } from './protocol.ts';
 import { runProtocols } from './run.ts';
-import { machineAtStart } from '../machine.ts';
+import { machineAtStart, ownServersConfig } from '../machine.ts';
 
 /** Runs every selected technique over every protocol of `options.protocols`. */
 export async function runProtocolBench(
@@ -35,19 +35,7 @@ export async function runProtocolBench(
   return {
     schemaVersion: SCHEMA_VERSION,
     config: {
-      scenario: options.scenario,
-      techniques: options.techniques,
-      clients,
-      rate: options.rate,
-      durationSec: options.durationSec,
-      payloadBytes: options.payloadBytes,
-      pollIntervalMs: options.pollIntervalMs,
-      url: null,
-      chaos: false,
-      feeds: ['memory'],
-      nodes: 1,
-      network: null,
-      clientKinds: ['node'],
+      ...ownServersConfig(options, { scenario: options.scenario, techniques: options.techniques, clients }),
       protocols: options.protocols,
     },
     environment: {

@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { cursorQuery } from '../../server/contract/feed.js';
 import { EventStreamParser } from '../../server/contract/formats/event-stream.js';
 import { NdjsonParser } from '../../server/contract/formats/ndjson.js';
-import { parsePollAnswer, pollItems } from '../../server/contract/formats/poll.js';
+import { pollItems, readPollResponse } from '../../server/contract/formats/poll.js';
 import { ScriptStreamParser } from '../../server/contract/formats/script-stream.js';
 import { SUBPROTOCOLS, parseServerFrame } from '../../server/contract/formats/websocket.js';
 import type { Technique, WireFormat } from '../../server/contract/techniques.js';
@@ -92,8 +92,7 @@ function followPolls(context: FollowContext): Follower {
         if (context.technique.capabilities.holdsRequest) setTimeout(signalReady, 50);
         const answer = await reply;
         const body = await readAll(answer.body);
-        if (answer.status !== 200) throw new Error(`status ${answer.status}`);
-        const parsed = parsePollAnswer(body.toString('utf8'));
+        const parsed = readPollResponse(answer.status, body.toString('utf8'), { cursor, epoch });
         if (context.alone)
           state.headerBytesPerRequest.push(plainBytes(context.session.connection) - before - body.length);
         for (const item of pollItems(parsed)) if (item.kind === 'message') context.take(item.json);

@@ -14,6 +14,8 @@ import { protocolCharts } from './protocols.ts';
 import { intermediariesChart } from './intermediaries.ts';
 import { dotPlot } from './dots.ts';
 import { strategyCharts } from './strategies.ts';
+import { crowdCharts } from './crowd.ts';
+import { peersCharts } from './peers.ts';
 import { stormCharts } from './storm.ts';
 
 export interface NamedChart {
@@ -54,6 +56,8 @@ export function buildCharts(result: BenchResult): NamedChart[] {
     return [
       ...protocolCharts(result, subtitles),
       ...strategyCharts(result, subtitles),
+      ...crowdCharts(result, subtitles),
+      ...peersCharts(result, subtitles),
       ...stormCharts(result, subtitles),
     ];
   }

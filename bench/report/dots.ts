@@ -21,7 +21,8 @@ export interface DotSeries {
 export function dotPlot(
   title: string,
   subtitle: string[],
-  columns: { label: string; technique: string }[],
+  /** `colour`, where given, instead of the technique's (a column that is no technique of the registry). */
+  columns: { label: string; technique: string; colour?: string | undefined }[],
   series: DotSeries[],
   yTitle: string,
   /** What each marker means, in words and glyphs: `● p50  ▲ p99`. */
@@ -39,7 +40,7 @@ export function dotPlot(
     });
   // The first and last columns half a column in from the edges, as bars would be.
   if (options?.scales?.x) Object.assign(options.scales.x, { offset: true });
-  const colours = columns.map((c, i) => colorOf(c.technique, i));
+  const colours = columns.map((c, i) => c.colour ?? colorOf(c.technique, i));
   return {
     type: 'line',
     data: {

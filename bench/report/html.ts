@@ -8,6 +8,8 @@ import type { NamedChart } from './charts.ts';
 import { columnsFor, describeConfig, describeEnvironment } from './table.ts';
 import { PROTOCOL_NOTES, protocolTable } from './protocols.ts';
 import { strategiesTable } from './strategies.ts';
+import { CROWD_NOTES, crowdTable } from './crowd.ts';
+import { PEERS_NOTES, peersTable } from './peers.ts';
 import { stormTable } from './storm.ts';
 
 function escapeHtml(text: string): string {
@@ -44,9 +46,21 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
       )
       .join('\n');
   }
+  // So has a --peers run, realtime-lab's techniques and the libraries side by side.
+  const peers = peersTable(result);
+  if (peers && result.techniques.length === 0) {
+    headings = peers.headings;
+    numeric = peers.headings.map((_, i) => i > 1);
+    rows = peers.rows
+      .map(
+        (row) =>
+          `<tr>${row.map((cell, i) => (cell.startsWith('**') ? `<td class="num"><strong>${escapeHtml(cell.replaceAll('**', ''))}</strong></td>` : `<td${i > 1 ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`)).join('')}</tr>`,
+      )
+      .join('\n');
+  }
   // A --strategies run has no technique runs (nor protocols): no empty table for them.
   const techniqueTable =
-    result.techniques.length === 0 && !protocols
+    result.techniques.length === 0 && !protocols && !peers
       ? ''
       : `<p class="scroll-hint" hidden>The table is wider than the window: scroll it sideways for the columns on the right (the first stays in place).</p>
 <div class="table"><table>
@@ -55,7 +69,7 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
 ${rows}
 </tbody>
 </table></div>
-${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}`;
+${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}${peers ? `<ul>${PEERS_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}`;
   const strategies = strategiesTable(result);
   const strategiesHtml = strategies
     ? `<h2>Fallback and upgrade strategies</h2>
@@ -65,6 +79,18 @@ ${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`
 ${strategies.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.replaceAll('**', ''))}</td>`).join('')}</tr>`).join('\n')}
 </tbody>
 </table></div>
+`
+    : '';
+  const crowd = crowdTable(result);
+  const crowdHtml = crowd
+    ? `<h2>Crowd: realtime-lab beside a bare broadcast server</h2>
+<div class="table"><table>
+<thead><tr>${crowd.headings.map((h, i) => `<th${i > 0 ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${crowd.rows.map((row) => `<tr>${row.map((cell, i) => `<td${i > 0 ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`).join('')}</tr>`).join('\n')}
+</tbody>
+</table></div>
+<ul>${CROWD_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>
 `
     : '';
   const storm = stormTable(result);
@@ -101,7 +127,7 @@ ${storm.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.replac
 <body>
 <h1>realtime-lab bench results</h1>
 <p class="meta">${escapeHtml(describeConfig(result))}<br>${escapeHtml(describeEnvironment(result))}<br>Server: ${escapeHtml(result.environment.server)}. Raw figures: <a href="results.json">results.json</a>, <a href="summary.md">summary.md</a>.</p>
-${strategiesHtml}${stormHtml}${techniqueTable}
+${strategiesHtml}${crowdHtml}${stormHtml}${techniqueTable}
 <h2>Warnings</h2>
 ${warnings}
 ${figures}

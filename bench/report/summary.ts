@@ -10,6 +10,8 @@ import { renderBackplane } from './backplane.ts';
 import { renderIntermediaries } from './intermediaries.ts';
 import { renderProtocols } from './protocols.ts';
 import { renderStrategies } from './strategies.ts';
+import { renderCrowd } from './crowd.ts';
+import { renderPeers } from './peers.ts';
 import { renderStorm } from './storm.ts';
 
 export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
@@ -27,6 +29,10 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   if (result.storm) lines.push(renderStorm(result));
   const protocols = renderProtocols(result);
   if (protocols) lines.push(protocols);
+  const crowd = renderCrowd(result);
+  if (crowd) lines.push(crowd);
+  const peers = renderPeers(result);
+  if (peers) lines.push(peers);
   if (result.techniques.length === 0) return [...lines, ...warningsAndCharts(result, charts)].join('\n');
 
   lines.push('## Delivery and cost', '');

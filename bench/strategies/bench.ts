@@ -11,7 +11,7 @@ import { startServerProcess } from '../server-process.ts';
 import { casesOf } from './cases.ts';
 import { deliveryFailure } from './figures.ts';
 import { runStrategies } from './run.ts';
-import { machineAtStart } from '../machine.ts';
+import { machineAtStart, ownServersConfig } from '../machine.ts';
 
 /** Connections one auto client may hold at once: two attempts (a probe beside a long poll), the clock and report fetches, a margin. */
 const CONNECTIONS_PER_CLIENT = 6;
@@ -45,21 +45,12 @@ export async function runStrategiesBench(
     if (busy) warnings.unshift(busy);
     return {
       schemaVersion: SCHEMA_VERSION,
-      config: {
+      config: ownServersConfig(options, {
         scenario: options.scenario,
         techniques: [],
         clients,
-        rate: options.rate,
-        durationSec: options.durationSec,
-        payloadBytes: options.payloadBytes,
-        pollIntervalMs: options.pollIntervalMs,
-        url: null,
-        chaos: false,
-        feeds: ['memory'],
-        nodes: 1,
-        network: null,
         clientKinds: ['browser'],
-      },
+      }),
       environment: {
         ...start.machine,
         autocannon: autocannonVersion(),

@@ -28,11 +28,16 @@ export interface WorkerConnect {
   type: 'connect';
 }
 
+/** The start of the phase a worker's event-loop delay is measured over (it is reset). */
+export interface WorkerPhase {
+  type: 'phase';
+}
+
 export interface WorkerStop {
   type: 'stop';
 }
 
-export type ToWorker = WorkerStart | WorkerConnect | WorkerStop;
+export type ToWorker = WorkerStart | WorkerConnect | WorkerPhase | WorkerStop;
 
 /** Values per receipt in `WorkerDeliveries.receipts`: client, id, ts, delay ms, payload bytes, author index. */
 export const RECEIPT_FIELDS = 6;
@@ -51,4 +56,5 @@ export type FromWorker =
   | { type: 'loaded' }
   | { type: 'ready' }
   | { type: 'failed'; message: string }
+  | { type: 'loop'; p99Ms: number; maxMs: number }
   | { type: 'stopped'; report: SubscriberReport };

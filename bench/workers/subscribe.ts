@@ -50,6 +50,10 @@ export interface WorkerSubscribers extends Subscribers {
    * to every client connected, ms; null until ready.
    */
   connectMs(): number | null;
+  /** Starts the phase the workers' event-loop delay is measured over (by default, since each started). */
+  markPhase(): void;
+  /** Each worker's event-loop delay over the phase, ms, as it reported it when stopped (empty before). */
+  loopDelays(): { pid: number; p99Ms: number; maxMs: number }[];
 }
 
 /** The slices of `clients` over `workers`: sizes differing by at most one, each with its first client number. */
@@ -71,6 +75,7 @@ export function subscribeInWorkers(options: WorkerSubscribeOptions, tracker: Del
   const reports: Promise<SubscriberReport>[] = [];
   const readies: Promise<void>[] = [];
   const loads: Promise<void>[] = [];
+  const loops: { pid: number; p99Ms: number; maxMs: number }[] = [];
   const children: ChildProcess[] = [];
 
   for (const slice of slices(options.clients, options.workers)) {
@@ -97,6 +102,7 @@ export function subscribeInWorkers(options: WorkerSubscribeOptions, tracker: Del
       else if (message.type === 'ready') markReady();
       else if (message.type === 'failed')
         markFailed(new Error(`subscriber worker ${child.pid} (${techniqueId}): ${message.message}`));
+      else if (message.type === 'loop') loops.push({ pid: child.pid ?? 0, p99Ms: message.p99Ms, maxMs: message.maxMs });
       else if (message.type === 'stopped') markStopped(message.report);
     });
     child.once('exit', (code, signal) => {
@@ -134,6 +140,10 @@ export function subscribeInWorkers(options: WorkerSubscribeOptions, tracker: Del
   });
   let stopping: Promise<SubscriberReport> | undefined;
   return {
+    markPhase() {
+      for (const child of children) if (child.connected) child.send({ type: 'phase' } satisfies ToWorker);
+    },
+    loopDelays: () => [...loops],
     connectMs: () =>
       connectingSince === undefined || connectedAt === undefined ? null : connectedAt - connectingSince,
     ready: Promise.all(readies).then(async () => {

@@ -8,6 +8,7 @@
  * left and its report, and exits. It exits too when its parent goes away, so a crashed
  * bench leaves no subscribers behind.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type Technique, techniques } from '../../server/contract/techniques.js';
 import { localNow } from '../clock.ts';
 import type { FeedMessage } from '../delivery.ts';
@@ -19,6 +20,14 @@ import { type FromWorker, RECEIPT_FIELDS, type ToWorker, type WorkerStart } from
 const FLUSH_MS = 50;
 /** …or as soon as this many are waiting. */
 const FLUSH_RECEIPTS = 4096;
+
+/**
+ * How late this worker's event loop ran, since the phase began: a busy worker reads its
+ * sockets late, and the delays it records are then partly its own.
+ */
+const LOOP_RESOLUTION_MS = 10;
+const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+loop.enable();
 
 if (!process.send) throw new Error('bench/workers/worker.ts runs as a child process of bench/workers/subscribe.ts');
 
@@ -96,6 +105,11 @@ async function subscribe(driver: BenchDriver, technique: Technique, options: Wor
 }
 
 async function stop(): Promise<void> {
+  // Read before stopping, which is work of its own.
+  // The histogram holds the time between its timer's turns, the resolution included:
+  // the loop was late by what is past it.
+  const late = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+  send({ type: 'loop', p99Ms: late(loop.percentile(99)), maxMs: late(loop.max) });
   const report = subscribers ? await subscribers.stop() : { errors: 0, reconnects: 0 };
   flush();
   // Disconnected only once the report is written: the channel drops what it has not sent.
@@ -107,6 +121,7 @@ process.on('message', (message: ToWorker) => {
     send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
   if (message.type === 'start') load(message).catch(fail);
   else if (message.type === 'connect') (connect?.() ?? Promise.reject(new Error('connect before start'))).catch(fail);
+  else if (message.type === 'phase') loop.reset();
   else if (message.type === 'stop') stop().catch(fail);
 });
 // The parent is gone (it crashed, or was killed): nobody will read these clients.

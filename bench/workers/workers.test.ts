@@ -4,7 +4,7 @@ import { publish, startServer } from '../../test/support.ts';
 import { test } from '../../test/suite.ts';
 import { calibrate } from '../clock.ts';
 import { DeliveryTracker } from '../delivery.ts';
-import { clientCpuBetween, clientCpuWarning } from './cpu.ts';
+import { clientCpuBetween, clientCpuWarning, withLoopDelays } from './cpu.ts';
 import { slices, subscribeInWorkers } from './subscribe.ts';
 
 const AUTHOR = 'bench-workers-test';
@@ -60,6 +60,14 @@ for (const technique of picked) {
     while (!tracker.hasAll(ids) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const cpu = subscribers.clientCpu();
     const report = await subscribers.stop();
+    assert.deepEqual(
+      subscribers
+        .loopDelays()
+        .map((l) => l.pid)
+        .sort(),
+      cpu.map((w) => w.pid).sort(),
+      'each worker reported its event-loop delay',
+    );
     const figures = tracker.figures();
     assert.ok(tracker.hasAll(ids), `every client has every id (${figures.messagesDelivered} of ${CLIENTS * 3})`);
     assert.equal(figures.messagesDelivered, CLIENTS * ids.length);
@@ -114,5 +122,10 @@ test('a worker above 80% of a core during a phase is warned about, one below is 
   );
   assert.equal(cpu.totalMs, 1200);
   assert.match(clientCpuWarning(cpu, 'sse, 10000 clients') ?? '', /1 of 2 client workers used 90% of a core/);
-  assert.equal(clientCpuWarning(clientCpuBetween([{ pid: 1, cpuMs: 0 }], [{ pid: 1, cpuMs: 500 }], 1000), 'x'), null);
+  const idle = clientCpuBetween([{ pid: 1, cpuMs: 0 }], [{ pid: 1, cpuMs: 500 }], 1000);
+  assert.equal(clientCpuWarning(idle, 'x'), null);
+  // Little CPU over the phase, but an event loop that ran late in the bursts.
+  const late = withLoopDelays(idle, [{ pid: 1, p99Ms: 120, maxMs: 300 }]);
+  assert.match(clientCpuWarning(late, 'x') ?? '', /1 of 1 client workers' event loops ran up to 120 ms late/);
+  assert.equal(clientCpuWarning(withLoopDelays(idle, [{ pid: 1, p99Ms: 12, maxMs: 30 }]), 'x'), null);
 });

@@ -1,6 +1,6 @@
 // Long polling: ask the same question, but the server holds the request until there is
 // an answer (or its timeout passes, 25 s by default); ask again as soon as it comes back.
-import { parsePollAnswer } from '/contract/formats/poll.js';
+import { readPollResponse } from '/contract/formats/poll.js';
 import { FeedClient } from './client.js';
 
 export class Client extends FeedClient {
@@ -19,9 +19,11 @@ export class Client extends FeedClient {
     // Held by the server: open, though nothing has come back yet.
     this.setState('OPEN');
     try {
+      // Where this poll stands: a 204 answers "nothing new after it".
+      const asked = { cursor: this.cursor, epoch: this.epoch };
       const response = await fetch(this.url(), { signal, cache: 'no-store' });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const answer = parsePollAnswer(await response.text());
+      const answer = readPollResponse(response.status, await response.text(), asked);
       this.spanEnd(span);
       if (signal.aborted) return;
       this.opened();

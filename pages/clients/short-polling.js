@@ -1,6 +1,6 @@
 // Short polling: ask "anything after my cursor?" every interval. Each question is a whole
 // HTTP request and response, and most answers are empty.
-import { parsePollAnswer } from '/contract/formats/poll.js';
+import { readPollResponse } from '/contract/formats/poll.js';
 import { FeedClient } from './client.js';
 
 export class Client extends FeedClient {
@@ -18,9 +18,11 @@ export class Client extends FeedClient {
     const { signal } = this.#abort;
     const span = this.spanStart('request');
     try {
+      // Where this poll stands: a 204 answers "nothing new after it".
+      const asked = { cursor: this.cursor, epoch: this.epoch };
       const response = await fetch(this.url(), { signal, cache: 'no-store' });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const answer = parsePollAnswer(await response.text());
+      const answer = readPollResponse(response.status, await response.text(), asked);
       this.spanEnd(span);
       if (signal.aborted) return;
       this.opened();

@@ -11,7 +11,7 @@ import { RECONNECT_FIRST_MS, RECONNECT_JITTER, RECONNECT_MAX_MS, reconnectDelay 
 import type { ControlEvent, FeedItem, Message } from './feed.js';
 import { EventStreamParser, eventStream, splitEventId } from './formats/event-stream.js';
 import { NDJSON_HEADERS, NdjsonParser, ndjson } from './formats/ndjson.js';
-import { encodePollAnswer, parsePollAnswer, pollItems } from './formats/poll.js';
+import { encodePollAnswer, parsePollAnswer, pollItems, readPollResponse, tellsNothingNew } from './formats/poll.js';
 import { SCRIPT_CALLBACKS, ScriptStreamParser, scriptStream } from './formats/script-stream.js';
 import {
   SUBPROTOCOLS,
@@ -91,6 +91,37 @@ test('poll: an answer round-trips, flags included, and reads as the items a stre
     `{"epoch":"${EPOCH}","cursor":0,"messages":[]}`,
   );
   assert.throws(() => parsePollAnswer('{"cursor":1}'), /not a polling answer/);
+});
+
+test('poll: a 204 reads as nothing new at the position asked; it tells nothing only to a client at that position', () => {
+  assert.deepEqual(readPollResponse(204, '', { cursor: 7, epoch: EPOCH }), { epoch: EPOCH, cursor: 7, messages: [] });
+  assert.throws(() => readPollResponse(204, '', { cursor: 7 }), /no cursor and epoch/);
+  assert.throws(() => readPollResponse(204, '', { epoch: EPOCH }), /no cursor and epoch/);
+  assert.throws(() => readPollResponse(503, '{"code":"x"}', { cursor: 7, epoch: EPOCH }), /HTTP 503/);
+  const body = encodePollAnswer({ epoch: EPOCH, cursor: 8, messagesJson: messages.map(json) });
+  assert.deepEqual(readPollResponse(200, body, {}), parsePollAnswer(body));
+  const current = { epoch: EPOCH, cursor: 7, messages: 0 };
+  assert.equal(tellsNothingNew(current, { cursor: 7, epoch: EPOCH }), true);
+  for (const [answer, asked] of [
+    [current, { cursor: 7 }],
+    [current, { epoch: EPOCH }],
+    [current, { cursor: 6, epoch: EPOCH }],
+    [current, { cursor: 7, epoch: 'other' }],
+    [
+      { ...current, messages: 1 },
+      { cursor: 7, epoch: EPOCH },
+    ],
+    [
+      { ...current, missed: 2 },
+      { cursor: 7, epoch: EPOCH },
+    ],
+    [
+      { ...current, reset: true },
+      { cursor: 7, epoch: EPOCH },
+    ],
+  ] as const) {
+    assert.equal(tellsNothingNew(answer, asked), false, JSON.stringify([answer, asked]));
+  }
 });
 
 /** A `padding=` prelude (the classic 2 KiB), which every parser must skip. */

@@ -8,6 +8,7 @@
 import { IFRAME_MAX_BYTES, LONG_POLL_TIMEOUT_MS } from './defaults.js';
 import { eventStream } from './formats/event-stream.js';
 import { ndjson } from './formats/ndjson.js';
+import { encodePollAnswer } from './formats/poll.js';
 import { scriptStream } from './formats/script-stream.js';
 import { websocketFrames } from './formats/websocket.js';
 
@@ -134,18 +135,39 @@ export function firstMessageLatency(network, trips, model) {
 }
 
 /**
+ * The framing of polling answers per message: the envelope of each answer that carries
+ * messages (`{"epoch":"E","cursor":N,"messages":[` … `]}`, the contract's encoder, at the
+ * mean of the ids published) and a comma between two messages of one answer. An answer
+ * with nothing new is a 204 with no body: it adds nothing. Null with nothing published.
+ * @param {ModelInput} input @param {number} answers  answers carrying messages, per client
+ * @param {string} model
+ * @returns {Prediction | null}
+ */
+export function pollFraming({ publishedIds, epoch }, answers, model) {
+  const messages = publishedIds.length;
+  if (messages === 0) return null;
+  const envelope =
+    publishedIds.reduce((sum, id) => sum + encodePollAnswer({ epoch, cursor: id, messagesJson: [] }).length, 0) /
+    messages;
+  const carrying = Math.max(1, Math.min(messages, answers));
+  return {
+    metric: 'framingBytesPerMessage',
+    predicted: (carrying * envelope + (messages - carrying)) / messages,
+    tolerance: 0.05,
+    // Two answers more or fewer carrying an envelope: as a client's phase falls, and the
+    // first answer of a client that started without a cursor (a page's), which names one.
+    toleranceAbs: Math.max(2, (2 * envelope) / messages),
+    model,
+  };
+}
+
+/**
  * A client that asks once per interval whatever happens (`pollsWhenIdle`).
  * @param {ModelInput} input
  * @returns {Prediction[]}
  */
-export function intervalPollingModel({
-  clients,
-  subscribedMs,
-  pollIntervalMs,
-  publishedIds,
-  network,
-  payloadBytesPerMessage,
-}) {
+export function intervalPollingModel(input) {
+  const { clients, subscribedMs, pollIntervalMs, publishedIds, network, payloadBytesPerMessage } = input;
   /** @type {Prediction[]} */
   const predictions = [
     {
@@ -163,6 +185,15 @@ export function intervalPollingModel({
       tolerance: 0.25,
       model: 'a message waits half an interval for the next poll, on average, then the answer travels one way',
     });
+    // Messages closer together than an interval share the polls of the publishing window:
+    // a poll finds new ones when it falls within an interval after one, (window + interval)
+    // ÷ interval polls on average, as each client's phase falls.
+    const framing = pollFraming(
+      input,
+      input.publishWindowMs / pollIntervalMs + 1,
+      'the answer envelope once per poll that finds messages (one per interval while they come, one each when further apart) and a comma between two; an empty poll is a 204 with no body',
+    );
+    if (framing) predictions.push(framing);
   }
   predictions.push(
     firstMessageLatency(
@@ -180,14 +211,8 @@ export function intervalPollingModel({
  * @param {ModelInput} input
  * @returns {Prediction[]}
  */
-export function heldPollingModel({
-  clients,
-  publishedIds,
-  subscribedMs,
-  publishWindowMs,
-  network,
-  payloadBytesPerMessage,
-}) {
+export function heldPollingModel(input) {
+  const { clients, publishedIds, subscribedMs, publishWindowMs, network, payloadBytesPerMessage } = input;
   // Timeouts only happen when nothing is published for a whole hold time.
   const timeouts = publishedIds.length === 0 ? Math.floor(subscribedMs / LONG_POLL_TIMEOUT_MS) : 0;
   const messages = publishedIds.length;
@@ -221,6 +246,14 @@ export function heldPollingModel({
         ? 'one way, plus half a round trip waiting for the next request (batching)'
         : 'one way: the request is already waiting at the server',
     });
+    const framing = pollFraming(
+      input,
+      answers,
+      batching
+        ? 'the answer envelope once per round trip (batching) and a comma between two messages of an answer; a hold that ends empty is a 204 with no body'
+        : 'the answer envelope once per message, each its own answer; a hold that ends empty is a 204 with no body',
+    );
+    if (framing) predictions.push(framing);
   }
   predictions.push(
     firstMessageLatency(

@@ -1,7 +1,8 @@
 /**
  * What a browser page may do with this server, as a plugin: the API's cross-origin
  * policy (origin.ts), the Host check against DNS rebinding (host-check.ts), and the
- * headers every answer carries (nosniff; the pages' Content-Security-Policy).
+ * headers every answer carries (nosniff on every answer with a body; the pages'
+ * Content-Security-Policy).
  */
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
@@ -45,7 +46,8 @@ export const security = fp<SecurityOptions>(
     const checkHost = hostCheck(config);
     app.addHook('onRequest', async (request) => checkHost(request));
     app.addHook('onSend', async (_request, reply) => {
-      reply.header('x-content-type-options', 'nosniff');
+      // A 204 has no body to sniff (RFC 9110 §15.3.5): 32 bytes for nothing, on every empty poll.
+      if (reply.statusCode !== 204) reply.header('x-content-type-options', 'nosniff');
       const type = reply.getHeader('content-type');
       if (typeof type === 'string' && type.startsWith('text/html') && !reply.hasHeader('content-security-policy')) {
         reply.header('content-security-policy', PAGE_CSP);

@@ -58,6 +58,25 @@ test('the timeout ends the hold with an empty list and the same cursor', async (
   assert.equal(server.feed.listenerCount, 0);
 });
 
+test('a hold that ends with nothing new for a current cursor and epoch answers 204, and the client keeps its cursor', async (t) => {
+  const server = await startServer(t);
+  await publish(server.url, { author: 'ada', text: 'one' });
+  const response = await fetch(`${server.url}/api/long-polling?since=1&epoch=${server.feed.epoch}&timeout=50`);
+  assert.equal(response.status, 204);
+  assert.equal(await response.text(), '');
+  assert.equal(response.headers.get('cache-control'), 'no-store');
+  assert.equal(response.headers.get('x-content-type-options'), null);
+  assert.equal(server.feed.listenerCount, 0);
+  // A message during the hold is still the 200 with it.
+  const held = poll(`${server.url}/api/long-polling?since=1&epoch=${server.feed.epoch}&timeout=30000`);
+  await until(() => server.feed.listenerCount === 1, 'the held request');
+  await publish(server.url, { author: 'ada', text: 'two' });
+  assert.deepEqual(
+    (await held).messages.map((m) => m.text),
+    ['two'],
+  );
+});
+
 test('a client that hangs up during the hold leaves no listener behind', async (t) => {
   const server = await startServer(t);
   const abort = new AbortController();

@@ -5,6 +5,7 @@
  */
 import { BadTimeout } from '../errors.ts';
 import { closeConnectionAfter } from '../protocol.ts';
+import { sendPollPage } from '../poll-reply.ts';
 import { type TransportBehaviour, batchBody, epochOf, nextPublish, sinceOf } from '../transport.ts';
 
 export const transport: TransportBehaviour = {
@@ -44,9 +45,8 @@ export const transport: TransportBehaviour = {
         // The client hung up: there is nobody left to answer.
         if (reply.raw.destroyed) return reply.hijack();
       }
-      const { body, messages, payloadBytes } = batchBody(batch, context.config.pollPageBytes);
-      context.delivered(request.raw, messages, payloadBytes);
-      return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
+      const page = batchBody(batch, context.config.pollPageBytes, { cursor, epoch });
+      return sendPollPage(request, reply, page, context);
     });
   },
 };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { publish, startServer } from '../../test/support.ts';
 import { clientFor } from '../../test/clients/index.ts';
+import { rawConnection, rawGet } from '../../test/raw-http.ts';
 import { techniqueById } from '../contract/techniques.js';
 
 const technique = techniqueById('short-polling');
@@ -11,7 +12,7 @@ const PATH = `/api/${technique.id}`;
 async function poll(url: string) {
   const response = await fetch(url);
   assert.equal(response.status, 200);
-  assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
+  assert.equal(response.headers.get('content-type'), 'application/json');
   assert.equal(response.headers.get('cache-control'), 'no-store');
   return (await response.json()) as Record<string, unknown>;
 }
@@ -27,8 +28,47 @@ test('the answer holds the messages after the cursor, and the cursor is the last
   for (let i = 1; i <= 3; i += 1) published.push(await publish(server.url, { author: 'ada', text: `m${i}` }));
   const { epoch } = server.feed;
   assert.deepEqual(await poll(`${server.url}${PATH}?since=1`), { epoch, cursor: 3, messages: published.slice(1) });
-  assert.deepEqual(await poll(`${server.url}${PATH}?since=3&epoch=${epoch}`), { epoch, cursor: 3, messages: [] });
+  assert.deepEqual(await poll(`${server.url}${PATH}?since=3`), { epoch, cursor: 3, messages: [] });
   assert.deepEqual(await poll(`${server.url}${PATH}`), { epoch, cursor: 3, messages: [] });
+});
+
+test('nothing new for a current cursor and epoch is a 204: no body, no nosniff, no keep-alive lines, not to be cached', async (t) => {
+  const server = await startServer(t);
+  await publish(server.url, { author: 'ada', text: 'm1' });
+  const { port } = new URL(server.url);
+  const connection = await rawConnection(Number(port));
+  t.after(() => connection.close());
+  const nothingNew = await connection.exchange(rawGet(Number(port), `${PATH}?since=1&epoch=${server.feed.epoch}`));
+  assert.equal(nothingNew.lines[0], 'HTTP/1.1 204 No Content');
+  assert.deepEqual([...nothingNew.headers.keys()], ['cache-control', 'date']);
+  assert.equal(nothingNew.headers.get('cache-control'), 'no-store');
+  assert.equal(nothingNew.body.length, 0);
+  // The connection persists without saying so (RFC 9112 §9.3): the next poll goes on it.
+  const news = publish(server.url, { author: 'ada', text: 'm2' });
+  await news;
+  const answer = await connection.exchange(rawGet(Number(port), `${PATH}?since=1&epoch=${server.feed.epoch}`));
+  assert.equal(answer.status, 200);
+  assert.deepEqual(
+    [...answer.headers.keys()],
+    ['cache-control', 'content-type', 'x-content-type-options', 'content-length', 'date'],
+  );
+  assert.equal(JSON.parse(answer.body.toString()).cursor, 2);
+  // A client that asks to close is still told the connection closes.
+  const last = await connection.exchange(
+    rawGet(Number(port), `${PATH}?since=2&epoch=${server.feed.epoch}`, ['Connection: close']),
+  );
+  assert.equal(last.headers.get('connection'), 'close');
+});
+
+test('a poll that names no epoch, or another one, or a cursor the feed has not reached, gets the 200 it must learn from', async (t) => {
+  const server = await startServer(t);
+  await publish(server.url, { author: 'ada', text: 'm1' });
+  const { epoch } = server.feed;
+  for (const query of ['since=1', '', `epoch=${epoch}`, 'since=1&epoch=zzzzzz', `since=9&epoch=${epoch}`]) {
+    const response = await fetch(`${server.url}${PATH}?${query}`);
+    assert.equal(response.status, 200, query);
+    assert.equal(((await response.json()) as { epoch: string }).epoch, epoch, query);
+  }
 });
 
 test('missed appears only after a gap', async (t) => {

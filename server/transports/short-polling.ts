@@ -3,15 +3,17 @@
  * server answers at once, mostly with nothing. Simple and proxy-proof; it pays a full
  * HTTP request and response per poll, and a message waits on average half an interval.
  */
+import { sendPollPage } from '../poll-reply.ts';
 import { type TransportBehaviour, batchBody, epochOf, sinceOf } from '../transport.ts';
 
 export const transport: TransportBehaviour = {
   register(scope, context) {
     scope.get('/', async (request, reply) => {
-      const batch = await context.feed.since(sinceOf(request.query), epochOf(request.query));
-      const { body, messages, payloadBytes } = batchBody(batch, context.config.pollPageBytes);
-      context.delivered(request.raw, messages, payloadBytes);
-      return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
+      const cursor = sinceOf(request.query);
+      const epoch = epochOf(request.query);
+      const batch = await context.feed.since(cursor, epoch);
+      const page = batchBody(batch, context.config.pollPageBytes, { cursor, epoch });
+      return sendPollPage(request, reply, page, context);
     });
   },
 };

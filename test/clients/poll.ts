@@ -4,7 +4,7 @@
  * capabilities, never from its name: one that polls when idle waits an interval between
  * polls; one whose server holds the request asks it to hold for at most a second.
  */
-import { parsePollAnswer, pollItems } from '../../server/contract/formats/poll.js';
+import { pollItems, readPollResponse } from '../../server/contract/formats/poll.js';
 import type { Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
@@ -38,12 +38,15 @@ export async function pollClient(technique: Technique, url: string, options: Cli
   let failure: unknown = null;
 
   const poll = async (): Promise<void> => {
-    const asked = new URL(endpoint(url, technique, { ...options, since: position.cursor, epoch: position.epoch }));
+    const at = { cursor: position.cursor, epoch: position.epoch };
+    const asked = new URL(endpoint(url, technique, { ...options, since: at.cursor, epoch: at.epoch }));
     if (technique.capabilities.holdsRequest) asked.searchParams.set('timeout', String(HELD_POLL_TIMEOUT_MS));
     const response = await labFetch(asked, { signal: abort.signal });
     const text = await response.text();
-    if (response.status !== 200) throw new Error(`${technique.id} answered ${response.status}: ${text}`);
-    const answer = parsePollAnswer(text);
+    if (response.status !== 200 && response.status !== 204) {
+      throw new Error(`${technique.id} answered ${response.status}: ${text}`);
+    }
+    const answer = readPollResponse(response.status, text, at);
     for (const item of pollItems(answer)) {
       if (item.kind === 'message') client.take(JSON.parse(item.json) as Message);
       else client.control(item.event);

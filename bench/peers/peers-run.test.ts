@@ -1,0 +1,122 @@
+/**
+ * A tiny `npm run bench -- --peers` end to end through the CLI: one technique of
+ * realtime-lab's beside two peers of other families, a few subscribers, a second of
+ * publishing and a few idle connections per row. The result validates against the
+ * schema, has every row and every figure, and each row delivered exactly once.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { type Technique, withCapabilities } from '../../server/contract/techniques.js';
+import { takeHeavySlot } from '../../test/heavy.ts';
+import { after, before, describe, test } from '../../test/suite.ts';
+import { UsageError, parseOptions } from '../options.ts';
+import type { BenchResult } from '../result.ts';
+
+// A bench run: never beside another (test/heavy.ts).
+await takeHeavySlot();
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLIENTS = 3;
+const RATE = 10;
+const IDLE = 10;
+const TECHNIQUE = withCapabilities({ upgrades: true })[0] as Technique;
+const PEER_NAMES = ['ws', 'sockjs-xhr-streaming'];
+
+describe('a tiny --peers run', () => {
+  let out: string;
+  let result: BenchResult;
+  let stderr: string;
+
+  before(async () => {
+    out = await mkdtemp(join(tmpdir(), 'realtime-lab-peers-'));
+    const run = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/cli.ts',
+        '--peers',
+        '--techniques',
+        TECHNIQUE.id,
+        '--peer-names',
+        PEER_NAMES.join(','),
+        '--clients',
+        String(CLIENTS),
+        '--rate',
+        String(RATE),
+        '--duration',
+        '1',
+        '--idle-clients',
+        String(IDLE),
+        '--out',
+        out,
+        '--json',
+      ],
+      // SIGTERM on a timeout: the CLI exits through process.exit, which ends the servers it started.
+      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 90_000 },
+    );
+    result = JSON.parse(run.stdout) as BenchResult;
+    stderr = run.stderr;
+  });
+  after(() => rm(out, { recursive: true, force: true }));
+
+  test('results.json validates against the schema and has every row, in family order', async () => {
+    const ajv = new Ajv({ allErrors: true, strict: true });
+    addFormats.default(ajv);
+    const validate = ajv.compile(JSON.parse(await readFile(join(ROOT, 'bench/results.schema.json'), 'utf8')));
+    assert.ok(validate(result), ajv.errorsText(validate.errors));
+    assert.deepEqual(
+      result.peers?.rows.map((r) => `${r.side} ${r.name}`),
+      [`realtime-lab ${TECHNIQUE.id}`, `peer ${PEER_NAMES[0]}`, `peer ${PEER_NAMES[1]}`],
+    );
+    assert.ok(stderr.includes(`[3/3] peer ${PEER_NAMES[1]}`), stderr);
+  });
+
+  test('every row has every figure, and delivered each message exactly once', () => {
+    for (const r of result.peers?.rows ?? []) {
+      assert.equal(r.messagesPublished, RATE, r.name);
+      assert.equal(r.messagesExpected, RATE * CLIENTS, r.name);
+      assert.equal(r.messagesDelivered, r.messagesExpected, r.name);
+      assert.equal(r.duplicates, 0, r.name);
+      // Every delivered message crossed the wire with at least its JSON.
+      assert.ok((r.wireBytesPerMessage ?? 0) >= 80, `${r.name}: ${r.wireBytesPerMessage} B/msg`);
+      assert.ok(r.latencyMs && r.latencyMs.samples === r.messagesDelivered, r.name);
+      assert.ok(r.cpuMs !== null && r.cpuUsPerMessage !== null, r.name);
+      assert.ok(r.memory && r.memory.clients === IDLE && r.memory.rssConnectedBytes > 0, r.name);
+    }
+    assert.deepEqual(Object.keys(result.peers?.best ?? {}), ['websocket', 'streaming']);
+  });
+
+  test('the summary has the table and the charts are drawn', async () => {
+    const summary = await readFile(join(out, 'summary.md'), 'utf8');
+    assert.match(summary, /## realtime-lab beside the established libraries/);
+    for (const name of [`realtime-lab ${TECHNIQUE.id}`, ...PEER_NAMES])
+      assert.ok(summary.includes(`| ${name} |`), name);
+    const pngs = (await readdir(out)).filter((f) => f.endsWith('.png')).sort();
+    assert.deepEqual(pngs, [
+      'peers-bytes-per-message.png',
+      'peers-cpu-per-message.png',
+      'peers-delay.png',
+      'peers-memory-per-connection.png',
+    ]);
+  });
+});
+
+test('--peers refuses what it cannot do, with the reason', () => {
+  assert.throws(() => parseOptions(['--peers', '--http', '2']), UsageError);
+  assert.throws(() => parseOptions(['--peers', '--clients', '10,100']), /one client count/);
+  assert.throws(() => parseOptions(['--peers', '--peer-names', 'nope']), /unknown peer "nope"/);
+  assert.throws(() => parseOptions(['--idle-clients', '10']), /add --peers/);
+  const options = parseOptions(['--peers']);
+  assert.deepEqual(
+    [options?.clients, options?.rate, options?.durationSec, options?.peers?.idleClients],
+    [[100], 20, 5, 1000],
+  );
+});
