@@ -169,7 +169,12 @@ export async function runTrial(options: TrialOptions): Promise<StormTrial> {
     await until(
       () => caught === clients,
       deadline,
-      () => options.onProgress(`${label}: ${caught} / ${clients} caught up, ${(sinceKill() / 1000).toFixed(1)} s`),
+      () => {
+        const held = sampler.latest();
+        options.onProgress(
+          `${label}: ${caught} / ${clients} caught up, ${(sinceKill() / 1000).toFixed(1)} s${held ? `; the server holds ${held.held}, has seen ${held.requests} requests` : ''}`,
+        );
+      },
     );
     const allCaughtAt = sinceKill();
     const cpuAtEnd = procFigures(server.pid);

@@ -8,6 +8,8 @@ import type { ServerStats } from '../../server/contract/stats.js';
 import type { StatsSample } from './figures.ts';
 
 export interface StatsSampler {
+  /** The latest reading, for progress; undefined before the first. */
+  latest(): StatsSample | undefined;
   /** Takes a last reading, stops, and gives every reading taken. */
   stop(): Promise<StatsSample[]>;
 }
@@ -70,6 +72,7 @@ export function sampleStats(options: {
     }
   })();
   return {
+    latest: () => samples[samples.length - 1],
     async stop() {
       stopped = true;
       try {
