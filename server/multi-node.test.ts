@@ -21,6 +21,7 @@ import { freePort } from '../bench/redis-process.ts';
 import { type TestServer, publish, startServer, until, usePrivateRedis } from '../test/support.ts';
 import { NGINX, REDIS, needs } from '../test/tools.ts';
 import { type FeedClient, clientFor } from '../test/clients/index.ts';
+import { readPoll } from '../test/clients/poll.ts';
 import { techniqueIds, techniques } from './contract/techniques.js';
 
 const redis = usePrivateRedis();
@@ -210,10 +211,8 @@ describe('Redis going away', needs(REDIS), () => {
     assert.ok(Date.now() - started < 10_000, 'the start does not wait for Redis forever');
     assert.equal((await fetch(`${late.url}/api/health`)).status, 503);
     // It knows no feed yet: a client of a's feed is told nothing new, and above all not reset.
-    const early = (await (await fetch(`${late.url}/api/short-polling?since=1&epoch=${a.feed.epoch}`)).json()) as Record<
-      string,
-      unknown
-    >;
+    const earlyUrl = `${late.url}/api/short-polling?since=1&epoch=${a.feed.epoch}`;
+    const early = await readPoll(earlyUrl, await fetch(earlyUrl));
     assert.deepEqual(early, { epoch: a.feed.epoch, cursor: 1, messages: [] });
     await redis().start();
     await until(
@@ -303,12 +302,8 @@ describe('Redis going away', needs(REDIS), () => {
       [0, a.feed.epoch],
       [3, old],
     ] as const) {
-      const answer = (await (await fetch(`${a.url}/api/short-polling?since=${cursor}&epoch=${epoch}`)).json()) as {
-        epoch: string;
-        reset?: boolean;
-        missed?: number;
-        messages: Message[];
-      };
+      const url = `${a.url}/api/short-polling?since=${cursor}&epoch=${epoch}`;
+      const answer = await readPoll(url, await fetch(url));
       assert.equal(answer.epoch, a.feed.epoch);
       assert.equal(answer.reset, epoch === old ? true : undefined);
       assert.equal(answer.missed, 3);

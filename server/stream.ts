@@ -7,10 +7,11 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Message } from './message.ts';
-import { type ControlEvent, type EndReason, type TransportContext, encode, followFeed } from './transport.ts';
+import { type ControlEvent, type EndReason, Stopper, type TransportContext, encode, followFeed } from './transport.ts';
 import { MAX_STREAM_PADDING_BYTES } from './contract/defaults.js';
 import { BadPadding } from './errors.ts';
 import { http2SessionOf } from './protocol.ts';
+import { everyHeartbeat } from './heartbeat.ts';
 
 /** How one streaming technique writes things on the wire. */
 export interface StreamFormat {
@@ -34,24 +35,35 @@ export interface StreamFormat {
   readonly maxBytes?: number;
 }
 
-// What a format writes for a message, kept once per (format, message) rather than built
-// and measured again for every client: the SSE lines or the escaped <script> call. A
+// What a format writes for a message, as one Buffer written to every client of the format
+// rather than built, measured and converted again for each: the SSE lines or the escaped
+// <script> call. The newest message's is kept apart, as that is what a publish writes to
+// every live client in turn; older ones (replays) in a WeakMap, gone with the history. A
 // message belongs to one feed, so its epoch is the same for every client; it is checked
 // all the same, as it is part of what is written.
-const formattedByFormat = new WeakMap<StreamFormat, WeakMap<Message, { epoch: string; text: string; bytes: number }>>();
+interface Formatted {
+  message: Message;
+  epoch: string;
+  bytes: Buffer;
+  payloadBytes: number;
+}
+const formattedByFormat = new WeakMap<StreamFormat, { newest?: Formatted; older: WeakMap<Message, Formatted> }>();
 
-function formatted(format: StreamFormat, message: Message, epoch: string): { text: string; bytes: number } {
+function formatted(format: StreamFormat, message: Message, epoch: string): Formatted {
   let cache = formattedByFormat.get(format);
   if (!cache) {
-    cache = new WeakMap();
+    cache = { older: new WeakMap() };
     formattedByFormat.set(format, cache);
   }
-  let entry = cache.get(message);
+  const newest = cache.newest;
+  if (newest !== undefined && newest.message === message && newest.epoch === epoch) return newest;
+  let entry = cache.older.get(message);
   if (entry?.epoch !== epoch) {
-    const text = format.message(message, encode(message).json, epoch);
-    entry = { epoch, text, bytes: Buffer.byteLength(text) };
-    cache.set(message, entry);
+    const { json, bytes: payloadBytes } = encode(message);
+    entry = { message, epoch, bytes: Buffer.from(format.message(message, json, epoch)), payloadBytes };
+    cache.older.set(message, entry);
   }
+  if (newest === undefined || message.id >= newest.message.id) cache.newest = entry;
   return entry;
 }
 
@@ -82,24 +94,41 @@ export function serveStream(
     return;
   }
   const { heartbeatMs, slowClientTimeoutMs } = context.config;
-  const abort = new AbortController();
-  let ending: StreamEnd = 'hangup';
+  const stopper = new Stopper<StreamEnd>();
   let written = 0;
   let stallTimer: NodeJS.Timeout | undefined;
-
-  const stop = (why: StreamEnd) => {
-    if (abort.signal.aborted) return;
-    ending = why;
-    // With a reason, abort() does not build a DOMException and its stack: at shutdown it
-    // runs for every client at once.
-    abort.abort(why);
+  // Per-connection functions are methods and inline arrows, not `const f = () => …`: tsx
+  // compiles with esbuild's keepNames, which gives each named arrow a `name` property of
+  // its own, ~250 bytes per connection apiece.
+  const outlet = {
+    write(chunk: string | Buffer, flushed?: () => void): boolean {
+      written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+      return res.write(chunk, flushed);
+    },
+    message(message: Message, epoch: string): boolean {
+      const { bytes, payloadBytes } = formatted(format, message, epoch);
+      const room = outlet.write(bytes);
+      context.delivered(request.raw, 1, payloadBytes);
+      if (format.maxBytes !== undefined && written >= format.maxBytes) stopper.stop('limit');
+      return room;
+    },
+    control(event: ControlEvent): boolean {
+      return outlet.write(format.control(event));
+    },
+    drained(): Promise<void> {
+      return new Promise((resolve) => {
+        stallTimer = setTimeout(() => stopper.stop('slow'), slowClientTimeoutMs);
+        res.once('drain', () => {
+          clearTimeout(stallTimer);
+          resolve();
+        });
+      });
+    },
   };
-  const write = (chunk: string, bytes = Buffer.byteLength(chunk), flushed?: () => void): boolean => {
-    written += bytes;
-    return res.write(chunk, flushed);
-  };
-  let lastWordsLeft!: () => void;
-  const lastWords = new Promise<void>((resolve) => (lastWordsLeft = resolve));
+  // The promise of the last words is made only when shutdown asks for them: an idle
+  // connection does not carry one for its whole life.
+  let closed = false;
+  let lastWordsLeft: (() => void) | undefined;
 
   // No chunked transfer encoding: a response that never ends needs no length, and
   // HTTP/1.1 lets a body end with its connection (RFC 9112 §6.3). Chunking would add a
@@ -110,44 +139,27 @@ export function serveStream(
   // with its 9-byte header, and the stream ends alone, its connection going on.
   res.removeHeader('transfer-encoding');
   res.writeHead(200, http2SessionOf(request.raw) ? format.headers : { ...format.headers, connection: 'close' });
-  write(format.open() + (padding > 0 ? format.padding(padding) : ''));
-  res.once('close', () => {
-    stop('hangup');
-    lastWordsLeft();
+  outlet.write(format.open() + (padding > 0 ? format.padding(padding) : ''));
+  // `on`, not `once`: it fires once anyway, and once's wrapper costs ~200 bytes a connection.
+  res.on('close', () => {
+    closed = true;
+    stopper.stop('hangup');
+    lastWordsLeft?.();
   });
   const release = context.hold(request.raw, () => {
-    stop('shutdown');
-    return lastWords;
+    stopper.stop('shutdown');
+    return closed ? Promise.resolve() : new Promise<void>((resolve) => (lastWordsLeft = resolve));
   });
   // A heartbeat behind unread data would only pile up: send it when the buffer is empty.
-  const heartbeat = setInterval(() => {
-    if (res.writableLength === 0) write(format.heartbeat());
-  }, heartbeatMs);
+  const leaveHeartbeat = everyHeartbeat(heartbeatMs, () => {
+    if (res.writableLength === 0) outlet.write(format.heartbeat());
+  });
 
-  const outlet = {
-    message(message: Message, epoch: string): boolean {
-      const { text, bytes } = formatted(format, message, epoch);
-      const room = write(text, bytes);
-      context.delivered(request.raw, 1, encode(message).bytes);
-      if (format.maxBytes !== undefined && written >= format.maxBytes) stop('limit');
-      return room;
-    },
-    control: (event: ControlEvent) => write(format.control(event)),
-    drained(): Promise<void> {
-      return new Promise((resolve) => {
-        stallTimer = setTimeout(() => stop('slow'), slowClientTimeoutMs);
-        res.once('drain', () => {
-          clearTimeout(stallTimer);
-          resolve();
-        });
-      });
-    },
-  };
-
-  void followFeed(context.feed, cursor, epoch, outlet, abort.signal).then((position) => {
-    clearInterval(heartbeat);
+  void followFeed(context.feed, cursor, epoch, outlet, stopper).then((position) => {
+    leaveHeartbeat();
     clearTimeout(stallTimer);
     release();
+    const ending = stopper.reason ?? 'hangup';
     if (ending === 'hangup') return;
     if (ending === 'slow') {
       // Its buffer is full, so a polite last word would never arrive: cut it.
@@ -160,11 +172,11 @@ export function serveStream(
       // The response stays open: shutdown cuts the connection once this has left, which
       // ends a body delimited by its connection just as res.end() would, on the wire. It
       // spares Node ending thousands of responses one by one while the process leaves.
-      write(end, undefined, lastWordsLeft);
+      outlet.write(end, () => lastWordsLeft?.());
       return;
     }
     if (ending === 'shutdown') {
-      res.end(end, lastWordsLeft);
+      res.end(end, () => lastWordsLeft?.());
       return;
     }
     res.end(end);

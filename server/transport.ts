@@ -119,28 +119,13 @@ export function epochOf(query: unknown): string | undefined {
   return parseEpoch('epoch', (query as Record<string, unknown> | undefined)?.epoch);
 }
 
-/**
- * Resolves at the next publish, or when `signal` aborts. Subscribes only while waiting,
- * so a client that hangs up leaves no listener behind.
- */
-export function nextPublish(feed: Feed, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      unsubscribe();
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const unsubscribe = feed.subscribe(done);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** Where `followFeed` writes: one per client of a streaming technique. */
 export interface FeedOutlet {
   /**
    * Writes a message of the feed `epoch` (its payload is `encode(message)`); returns false
-   * when the client's buffer is full.
+   * when the client's buffer is full. On the live path it is called from the feed's
+   * notification for every client that keeps up, one after another: it should write the
+   * bytes encoded once for every client of its format, not encode them again.
    */
   message(message: Message, epoch: string): boolean;
   /** Writes a control event; returns false when the client's buffer is full. */
@@ -156,97 +141,158 @@ export interface FeedPosition {
 }
 
 /**
- * Follows the feed from `cursor` of `epoch` into one client until `signal` aborts. The
+ * Ends a follow, with the reason why: what an AbortController did here, without its
+ * EventTarget (about 1 KB per connection once a listener is on it, against a few dozen
+ * bytes), which ten thousand idle connections would each hold.
+ */
+export class Stopper<Reason extends string = string> {
+  /** Why it was stopped; undefined until then. */
+  reason: Reason | undefined;
+  /** Called once, at the stop: followFeed's wake-up. */
+  onStop: (() => void) | undefined;
+  #stopWaiting: (() => void) | undefined;
+
+  get stopped(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** Stops with `reason`; a second stop changes nothing. */
+  stop(reason: Reason): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.onStop?.();
+    this.#stopWaiting?.();
+  }
+
+  /** Resolves when `promise` settles or at the stop, whichever comes first (one wait at a time). */
+  async until(promise: Promise<void>): Promise<void> {
+    if (this.stopped) return;
+    await new Promise<void>((resolve) => {
+      this.#stopWaiting = resolve;
+      promise.then(resolve, resolve);
+    });
+    this.#stopWaiting = undefined;
+  }
+}
+
+/**
+ * Follows the feed from `cursor` of `epoch` into one client until `stopper` stops. The
  * first thing written is an `epoch` event naming the feed served; a cursor of another
  * epoch then gets a `reset` carrying this feed's epoch, and the history from the start.
  *
- * It pulls rather than queues: each round asks the feed for everything after the last
- * message written, writes it, and sleeps until the next publish. A client that reads
- * slowly is simply waited for, with at most a buffer's worth unsent (the outlet says when
- * its buffer is full: Node's 16 KiB for an HTTP response, STREAM_HIGH_WATER_BYTES for a
- * WebSocket); when it
- * falls behind the history, the next read says so with a gap. So memory per client is
- * bounded, and nothing is skipped silently. Resolves with the epoch and the id of the
- * last message written: where the client resumes from. A client that stops reading
- * altogether is the outlet's to drop: its `drained()` never resolves, so it aborts `signal`.
+ * Two paths, one client at a time on either:
+ *
+ * - **Live** (a client that keeps up): its cursor is the feed's newest id and its buffer
+ *   has room. Each publish is written to it from the feed's own notification, in the same
+ *   synchronous step: the outlet writes the message as encoded once for every client of
+ *   its format, and nothing is read, awaited or allocated for this client. What a bare
+ *   broadcast server does, with the cursor checked first.
+ * - **Pull** (a client that is behind, replaying, or waiting for a drain): each round asks
+ *   the feed for everything after the last message written, writes it, and waits. A client
+ *   that reads slowly is simply waited for, with at most a buffer's worth unsent (the
+ *   outlet says when its buffer is full: Node's 16 KiB for an HTTP response,
+ *   STREAM_HIGH_WATER_BYTES for a WebSocket); when it falls behind the history, the next
+ *   read says so with a gap.
+ *
+ * A client goes live only when a round leaves it caught up, and the check (its cursor is
+ * the feed's newest id, of the feed's epoch) and the join are one synchronous step, so no
+ * publish can fall between them; it leaves at the first publish it cannot take as the
+ * next one (an id that does not follow, another epoch: the pull path then reads the gap
+ * or the reset) or that fills its buffer. So memory per client is bounded, nothing is
+ * skipped silently, and every message is written once per cursor. Resolves with the
+ * epoch and the id of the last message written: where the client resumes from. A client
+ * that stops reading altogether is the outlet's to drop: its `drained()` never resolves,
+ * so it stops `stopper`.
  */
 export async function followFeed(
   feed: Feed,
   cursor: number | undefined,
   epoch: string | undefined,
   outlet: FeedOutlet,
-  signal: AbortSignal,
+  stopper: Stopper,
 ): Promise<FeedPosition> {
-  // Set by every publish, cleared before each read: no wake-up can fall between the two.
+  // Set by every publish the live path did not write, cleared before each read: no
+  // wake-up can fall between the two.
   let dirty = true;
+  // On the live path: the feed's notifications write to this client directly.
+  let live = false;
+  // The live path filled the client's buffer: the pull path waits for a drain first.
+  let stalled = false;
   let wake: (() => void) | null = null;
-  const unsubscribe = feed.subscribe(() => {
-    dirty = true;
-    wake?.();
-  });
-  const onAbort = () => wake?.();
-  signal.addEventListener('abort', onAbort);
   // Without a cursor: from the newest message this node holds, fixed with its epoch before
   // any await so that whatever is published once the client is connected reaches it.
   let sent = cursor ?? feed.lastId;
   // The epoch `sent` belongs to. None (a bare cursor, typed by hand) is taken as this
   // feed's by the first read, which then names it.
   let sentEpoch = cursor === undefined ? feed.epoch : epoch;
+  const unsubscribe = feed.subscribe((message) => {
+    if (live && !stopper.stopped) {
+      if (message.id === sent + 1 && sentEpoch === feed.epoch) {
+        sent = message.id;
+        if (outlet.message(message, feed.epoch)) return;
+        stalled = true;
+      }
+      live = false;
+    }
+    dirty = true;
+    wake?.();
+  });
+  // A wait for a drain ends at the drain or the stop (stopper.until), never at a publish:
+  // the outlet keeps one drain wait (and its slow-client timer) at a time.
+  stopper.onStop = () => wake?.();
   outlet.control({ type: 'epoch', epoch: feed.epoch });
   try {
-    while (!signal.aborted) {
+    while (!stopper.stopped) {
+      if (stalled) {
+        await stopper.until(outlet.drained());
+        stalled = false;
+        continue;
+      }
       if (!dirty) {
+        // Caught up with what this node holds: live from the next publish on. A cursor
+        // ahead of this node (another node served it) waits for the next publish instead.
+        live = sent === feed.lastId && sentEpoch === feed.epoch;
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
+        live = false;
         continue;
       }
       dirty = false;
       const batch = await feed.since(sent, sentEpoch);
-      if (signal.aborted) break;
+      if (stopper.stopped) break;
       sentEpoch = batch.epoch;
       let room = true;
       if (batch.reset) room = outlet.control({ type: 'reset', epoch: batch.epoch });
       if (batch.missed) room = outlet.control({ type: 'gap', missed: batch.missed }) && room;
       if (batch.reset || batch.missed) sent = (batch.messages[0]?.id ?? batch.cursor + 1) - 1;
       for (const message of batch.messages) {
-        if (signal.aborted) break;
+        if (stopper.stopped) break;
         room = outlet.message(message, batch.epoch) && room;
         sent = message.id;
         if (!room) {
-          await untilAborted(outlet.drained(), signal);
+          await stopper.until(outlet.drained());
           room = true;
           // Read again from `sent`: the history may have moved on meanwhile (a gap).
           dirty = true;
           break;
         }
       }
-      if (!room) await untilAborted(outlet.drained(), signal);
+      if (!room) await stopper.until(outlet.drained());
     }
   } finally {
+    live = false;
     unsubscribe();
-    signal.removeEventListener('abort', onAbort);
+    stopper.onStop = undefined;
   }
   return { epoch: sentEpoch ?? feed.epoch, cursor: sent };
-}
-
-/** Resolves when `promise` settles or `signal` aborts, whichever comes first. */
-function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done, { once: true });
-    promise.then(done, done);
-  });
 }
 
 /** A polling answer: its body, and what it carries of the feed. */
 export interface PollPage {
   /**
-   * `{"epoch":"E","cursor":N,"messages":[...]}`, + `"missed"`, `"reset"`, `"more"`; or
-   * undefined when it would tell the client nothing new (`204 No Content`, no body).
+   * `{"messages":[...]}`, + `"epoch"` and `"cursor"` when the client cannot know them,
+   * `"missed"`, `"reset"`, `"more"` (the contract's encodePollAnswer); or undefined when it
+   * would tell the client nothing new (`204 No Content`, no body).
    */
   body: string | undefined;
   /** Messages in it. */
@@ -256,9 +302,10 @@ export interface PollPage {
 }
 
 /**
- * The JSON body of a polling answer, `{"epoch":"E","cursor":N,"messages":[...]}` (+
- * `"missed"` or `"reset"`), built from each message's own JSON so the payload bytes inside it are known
- * exactly. It carries at most `pageBytes` of message JSON, and always at least one
+ * The JSON body of a polling answer, `{"messages":[...]}` (+ `"epoch"` unless it is the one
+ * `asked`, `"cursor"` unless it is the last message's id, `"missed"` or `"reset"`: the
+ * contract's encodePollAnswer), built from each message's own JSON so the payload bytes
+ * inside it are known exactly. It carries at most `pageBytes` of message JSON, and always at least one
  * message, so a client progresses whatever the page size: a batch cut short says
  * `"more":true`, with the cursor at the last message in it. One answer (and one client
  * that does not read it) then costs a page of memory, not the whole history. For a client
@@ -281,14 +328,11 @@ export function batchBody(
     payloadBytes += bytes;
   }
   const more = page.length < batch.messages.length;
-  const cursor = more ? (batch.messages[page.length - 1] as Message).id : batch.cursor;
-  const body = encodePollAnswer({
-    epoch: batch.epoch,
-    cursor,
-    messagesJson: page,
-    missed: batch.missed,
-    reset: batch.reset,
-    more,
-  });
+  const lastMessageId = batch.messages[page.length - 1]?.id;
+  const cursor = more ? (lastMessageId as number) : batch.cursor;
+  const body = encodePollAnswer(
+    { epoch: batch.epoch, cursor, messagesJson: page, lastMessageId, missed: batch.missed, reset: batch.reset, more },
+    asked,
+  );
   return { body, messages: page.length, payloadBytes };
 }

@@ -10,7 +10,6 @@ import { cursorQuery } from '../../server/contract/feed.js';
 import { EVENT_STREAM_HEADERS } from '../../server/contract/formats/event-stream.js';
 import { NDJSON_HEADERS } from '../../server/contract/formats/ndjson.js';
 import { SCRIPT_STREAM_HEADERS } from '../../server/contract/formats/script-stream.js';
-import { LONG_POLL_TIMEOUT_MS } from '../../server/contract/defaults.js';
 import { type Technique, type WireFormat, techniques } from '../../server/contract/techniques.js';
 import { type RawConnection, type RawResponse, rawConnection } from '../../test/raw-http.ts';
 import { benchRequestHead } from './clients.ts';
@@ -57,6 +56,11 @@ export interface TechniqueBytes {
 
 /** The server's heartbeat during the capture, ms: short, so that one comes in a moment. */
 const CAPTURE_HEARTBEAT_MS = 250;
+/**
+ * The capture server's long-poll hold, ms: short, so that a hold ends with nothing in a
+ * moment, and long past SETTLE_MS, so that a message published after it finds the hold on.
+ */
+const CAPTURE_HOLD_MS = 600;
 /** Long enough after the first byte of a write for the rest of it to come, ms. */
 const SETTLE_MS = 60;
 
@@ -124,7 +128,10 @@ function clientFrame(opcode: number, payload: Buffer): Buffer {
 }
 
 /** A server on port 0 with a feed holding one message, until `use` is done with it. */
-async function withServer<T>(config: { heartbeatMs?: number }, use: (server: Served) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  config: { heartbeatMs?: number; longPollTimeoutMs?: number },
+  use: (server: Served) => Promise<T>,
+): Promise<T> {
   const lab = await buildApp({ config: { logLevel: 'silent', ...config } });
   await lab.app.listen({ port: 0, host: '127.0.0.1' });
   try {
@@ -146,13 +153,12 @@ interface Served {
 /** The head the bench's client of `technique` sends to `server`, asking from its head (cursor 1). */
 async function headFor(technique: Technique, server: Served): Promise<string> {
   // As the bench's subscriber asks: from the head it found, naming its feed and its client
-  // id (`bench-<8 hex>-<technique>`, engine.ts), and a long poll its hold (its driver).
-  const { holdsRequest, streams } = technique.capabilities;
+  // id (`bench-<8 hex>-<technique>`, engine.ts); a long poll names no hold (the server's
+  // default, its driver).
   const query = cursorQuery({ cursor: 1, epoch: server.epoch, client: `bench-0123abcd-${technique.id}` });
-  const hold = holdsRequest && !streams ? `&timeout=${LONG_POLL_TIMEOUT_MS}` : '';
   return benchRequestHead(
     technique,
-    `/api/${technique.id}?${query}${hold}`,
+    `/api/${technique.id}?${query}`,
     server.port,
     STREAM_CONTENT_TYPES[technique.wire],
   );
@@ -161,7 +167,7 @@ async function headFor(technique: Technique, server: Served): Promise<string> {
 /** Captures one technique, each on servers of its own: the cursor and ids are the same for every technique. */
 async function captureOne(technique: Technique): Promise<TechniqueBytes> {
   const { capabilities } = technique;
-  const exchanges = await withServer({}, async (server) => {
+  const exchanges = await withServer({ longPollTimeoutMs: CAPTURE_HOLD_MS }, async (server) => {
     const head = await headFor(technique, server);
     const request = headParts(head);
     const requestBytes = Buffer.byteLength(head, 'latin1');
@@ -208,10 +214,8 @@ function heartbeatParts(written: Buffer, upgrades: boolean): Part[] {
 }
 
 async function capturePolls(connection: RawConnection, head: string, url: string, held: boolean) {
-  // A hold that ends with nothing: the same head, asking for a 200 ms hold instead (the
-  // same number of digits, so the same bytes; the answer does not depend on it).
-  const quick = held ? head.replace(`timeout=${LONG_POLL_TIMEOUT_MS}`, `timeout=${'200'.padStart(5, '0')}`) : head;
-  const nothingNew = answerOf(await connection.exchange(quick));
+  // A hold that ends with nothing: the server's hold is CAPTURE_HOLD_MS here.
+  const nothingNew = answerOf(await connection.exchange(head));
   let payload: string;
   let answered: RawResponse;
   if (held) {

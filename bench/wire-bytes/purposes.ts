@@ -53,7 +53,7 @@ const QUERY_PARAMETERS: Record<string, string> = {
   since: 'the cursor: resume, exactly once per cursor',
   epoch: 'the feed the cursor counts in: a restarted feed is told, not trusted',
   client: 'the client\u2019s id, for per-client figures (the bench\u2019s and the pages\u2019 meters; optional)',
-  timeout: 'the bench asks for the default hold by name (the pages send none)',
+  timeout: 'a hold other than the server\u2019s default (neither the bench nor the pages ask for one)',
 };
 
 function lookup(table: Record<string, string | ((value: string) => string)>, line: string, what: string): string {

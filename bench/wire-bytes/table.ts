@@ -134,6 +134,8 @@ function answerRows(label: string, answer: Answer, epoch: string, port: string):
 
 function envelopePurpose(answer: Answer): string {
   const text = answer.envelope?.text ?? '';
+  if (text.startsWith('{"messages"'))
+    return 'the envelope, and no more: the epoch is the one the request named and the next cursor is the message\u2019s id, so neither is written (a first poll gets both; `missed`, `reset`, `more` when due)';
   if (text.startsWith('{"epoch"'))
     return 'the envelope: the feed\u2019s epoch and the next cursor, which a client must learn (and `missed`, `reset`, `more` when due)';
   if (text.startsWith('id: '))
@@ -264,7 +266,7 @@ function buys(captured: TechniqueBytes, emptyPoll: boolean): string {
   if (!captured.technique.capabilities.streams) {
     items.push(`the cursor and its epoch in the request (${parameter('since') + parameter('epoch')})`);
     items.push(`the client id, for per-client figures (${parameter('client')})`);
-    if (parameter('timeout')) items.push(`the bench\u2019s explicit hold (${parameter('timeout')})`);
+    if (parameter('timeout')) items.push(`an explicit hold (${parameter('timeout')})`);
     const connection = captured.request.find((part) => /^connection: keep-alive$/i.test(part.text));
     if (connection) items.push(`autocannon\u2019s \`Connection: keep-alive\` (${connection.bytes})`);
     const answer = emptyPoll ? captured.nothingNew : captured.opening;
@@ -272,8 +274,9 @@ function buys(captured: TechniqueBytes, emptyPoll: boolean): string {
       if (/^cache-control:/i.test(line.text)) items.push(`\`no-store\` (${line.bytes})`);
       if (/^x-content-type-options:/i.test(line.text)) items.push(`nosniff (${line.bytes})`);
     }
+    // Beside a bare JSON array: the object that leaves room for `missed`, `reset` and `more`.
     if (!emptyPoll && answer?.envelope)
-      items.push(`the envelope\u2019s epoch and cursor (${answer.envelope.bytes - '[]'.length})`);
+      items.push(`the envelope around the messages (${answer.envelope.bytes - '[]'.length})`);
   } else {
     const envelope = captured.message?.envelope?.text ?? '';
     const id = /^id: [^\n]*\n/.exec(envelope)?.[0];

@@ -56,3 +56,10 @@ test('the streams and WebSocket are at or under the best peer per message, but f
     assert.ok(perMessage <= peer, `${technique.technique.id}: ${perMessage} B per message, the peer ${peer}`);
   }
 });
+
+test('a poll carrying a message to a client at its cursor and epoch wraps it in {"messages":[…]} and nothing else', () => {
+  for (const technique of captured.filter((t) => !t.technique.capabilities.streams)) {
+    assert.equal(technique.opening.envelope?.text, '{"messages":[<payload>]}', technique.technique.id);
+    assert.equal(technique.opening.envelope?.bytes, '{"messages":[]}'.length, technique.technique.id);
+  }
+});

@@ -136,7 +136,7 @@ export class FeedClient {
   }
 
   /**
-   * Takes a polling answer (read with the contract's `parsePollAnswer`): the same for
+   * Takes a polling answer (read whole with the contract's `readPollResponse`): the same for
    * short and long polling. `more` says the answer was cut to a page and the rest waits.
    * @param {PollAnswer} answer
    */

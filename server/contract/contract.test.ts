@@ -93,6 +93,93 @@ test('poll: an answer round-trips, flags included, and reads as the items a stre
   assert.throws(() => parsePollAnswer('{"cursor":1}'), /not a polling answer/);
 });
 
+test('poll: an answer leaves out the epoch asked and a cursor that is its last message, and reads back whole', () => {
+  const all = messages.map(json);
+  const last = messages.length;
+  const asked = { cursor: 0, epoch: EPOCH };
+  const cases: {
+    name: string;
+    answer: Parameters<typeof encodePollAnswer>[0];
+    asked: { cursor?: number; epoch?: string };
+    written: string;
+  }[] = [
+    {
+      name: 'plain: the messages, nothing else',
+      answer: { epoch: EPOCH, cursor: last, messagesJson: all, lastMessageId: last },
+      asked,
+      written: `{"messages":[${all.join(',')}]}`,
+    },
+    {
+      name: 'a gap: how many, and the messages after it',
+      answer: { epoch: EPOCH, cursor: last, messagesJson: all.slice(3), lastMessageId: last, missed: 3 },
+      asked,
+      written: `{"messages":[${all.slice(3).join(',')}],"missed":3}`,
+    },
+    {
+      name: 'a page: the cursor is its last message, and more says ask again',
+      answer: { epoch: EPOCH, cursor: 2, messagesJson: all.slice(0, 2), lastMessageId: 2, more: true },
+      asked,
+      written: `{"messages":[${all.slice(0, 2).join(',')}],"more":true}`,
+    },
+    {
+      name: 'a reset to another feed names it',
+      answer: { epoch: 'zz0001', cursor: last, messagesJson: all, lastMessageId: last, reset: true },
+      asked,
+      written: `{"epoch":"zz0001","messages":[${all.join(',')}],"reset":true}`,
+    },
+    {
+      name: 'a reset of a cursor ahead of the same feed names it too',
+      answer: { epoch: EPOCH, cursor: 1, messagesJson: all.slice(0, 1), lastMessageId: 1, reset: true },
+      asked: { cursor: 99, epoch: EPOCH },
+      written: `{"epoch":"${EPOCH}","messages":[${all[0]}],"reset":true}`,
+    },
+    {
+      name: 'a reset of an empty feed: where it stands, with no message to tell it',
+      answer: { epoch: 'zz0001', cursor: 0, messagesJson: [], reset: true },
+      asked,
+      written: '{"epoch":"zz0001","cursor":0,"messages":[],"reset":true}',
+    },
+    {
+      name: 'a gap that left nothing to send: the cursor past it',
+      answer: { epoch: EPOCH, cursor: 12, messagesJson: [], missed: 5 },
+      asked: { cursor: 7, epoch: EPOCH },
+      written: '{"cursor":12,"messages":[],"missed":5}',
+    },
+    {
+      name: 'a first poll, which named neither: both',
+      answer: { epoch: EPOCH, cursor: last, messagesJson: [] },
+      asked: {},
+      written: `{"epoch":"${EPOCH}","cursor":${last},"messages":[]}`,
+    },
+    {
+      name: 'an epoch with no cursor names no position: both',
+      answer: { epoch: EPOCH, cursor: last, messagesJson: [] },
+      asked: { epoch: EPOCH },
+      written: `{"epoch":"${EPOCH}","cursor":${last},"messages":[]}`,
+    },
+    {
+      name: 'a bare since, as a client from before epochs asks: the whole answer, as it always was',
+      answer: { epoch: EPOCH, cursor: last, messagesJson: all.slice(4), lastMessageId: last },
+      asked: { cursor: 4 },
+      written: `{"epoch":"${EPOCH}","cursor":${last},"messages":[${all.slice(4).join(',')}]}`,
+    },
+  ];
+  for (const { name, answer, asked: position, written } of cases) {
+    const body = encodePollAnswer(answer, position);
+    assert.equal(body, written, name);
+    const { messagesJson, lastMessageId, ...rest } = answer;
+    assert.deepEqual(
+      readPollResponse(200, body, position),
+      { ...rest, messages: messagesJson.map((text) => JSON.parse(text) as Message) },
+      name,
+    );
+  }
+  // What the request did not name, an answer cannot leave out.
+  assert.throws(() => parsePollAnswer(`{"messages":[${all[0]}]}`, {}), /no epoch or cursor/);
+  assert.throws(() => parsePollAnswer('{"messages":[]}', { epoch: EPOCH }), /no epoch or cursor/);
+  assert.throws(() => parsePollAnswer(`{"messages":[${all[0]}],"reset":true}`, asked), /no epoch or cursor/);
+});
+
 test('poll: a 204 reads as nothing new at the position asked; it tells nothing only to a client at that position', () => {
   assert.deepEqual(readPollResponse(204, '', { cursor: 7, epoch: EPOCH }), { epoch: EPOCH, cursor: 7, messages: [] });
   assert.throws(() => readPollResponse(204, '', { cursor: 7 }), /no cursor and epoch/);

@@ -136,9 +136,10 @@ export function firstMessageLatency(network, trips, model) {
 
 /**
  * The framing of polling answers per message: the envelope of each answer that carries
- * messages (`{"epoch":"E","cursor":N,"messages":[` … `]}`, the contract's encoder, at the
- * mean of the ids published) and a comma between two messages of one answer. An answer
- * with nothing new is a 204 with no body: it adds nothing. Null with nothing published.
+ * messages (`{"messages":[` … `]}`, the contract's encoder for a client that named its
+ * epoch: the cursor is the last message's id, so neither is written) and a comma between
+ * two messages of one answer. An answer with nothing new is a 204 with no body: it adds
+ * nothing. Null with nothing published.
  * @param {ModelInput} input @param {number} answers  answers carrying messages, per client
  * @param {string} model
  * @returns {Prediction | null}
@@ -146,17 +147,21 @@ export function firstMessageLatency(network, trips, model) {
 export function pollFraming({ publishedIds, epoch }, answers, model) {
   const messages = publishedIds.length;
   if (messages === 0) return null;
-  const envelope =
-    publishedIds.reduce((sum, id) => sum + encodePollAnswer({ epoch, cursor: id, messagesJson: [] }).length, 0) /
-    messages;
+  const lastId = publishedIds.at(-1) ?? 0;
+  // One message of zero bytes, to a client that named its cursor and epoch: what is left
+  // is the envelope.
+  const asked = { cursor: lastId - 1, epoch };
+  const envelope = encodePollAnswer({ epoch, cursor: lastId, messagesJson: [''], lastMessageId: lastId }, asked).length;
+  // The first answer of a client that started without a cursor (a page's) names both.
+  const naming = encodePollAnswer({ epoch, cursor: lastId, messagesJson: [] }).length;
   const carrying = Math.max(1, Math.min(messages, answers));
   return {
     metric: 'framingBytesPerMessage',
     predicted: (carrying * envelope + (messages - carrying)) / messages,
     tolerance: 0.05,
-    // Two answers more or fewer carrying an envelope: as a client's phase falls, and the
-    // first answer of a client that started without a cursor (a page's), which names one.
-    toleranceAbs: Math.max(2, (2 * envelope) / messages),
+    // Two answers more or fewer carrying an envelope, as a client's phase falls, and that
+    // first answer.
+    toleranceAbs: Math.max(2, (2 * envelope + naming) / messages),
     model,
   };
 }

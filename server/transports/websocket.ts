@@ -27,12 +27,14 @@ import type { AbuseMeter } from '../abuse.ts';
 import { clientOf } from '../plugins/wire-meter.ts';
 import { UnsupportedSubprotocol, UpgradeRequired } from '../errors.ts';
 import { checkSocketOrigin } from '../origin.ts';
+import { everyHeartbeat } from '../heartbeat.ts';
 import { MAX_REF_CHARS, checkPublish } from '../message.ts';
 import type { Message } from '../message.ts';
 import {
   type ControlEvent,
   type EndReason,
   STREAM_HIGH_WATER_BYTES,
+  Stopper,
   type TransportBehaviour,
   type TransportContext,
   encode,
@@ -129,17 +131,43 @@ function bytesOf(data: RawData): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
 
-// Encoded once per message, not once per client, as transport.ts's encode() does for JSON.
-const msgpackEncodings = new WeakMap<Message, Uint8Array>();
-
-function msgpackOf(message: Message): Uint8Array {
-  let encoded = msgpackEncodings.get(message);
-  if (!encoded) {
-    encoded = msgpackFrames.message(message);
-    msgpackEncodings.set(message, encoded);
-  }
-  return encoded;
+/** A message as one subprotocol frames it: the bytes every client of the subprotocol is sent. */
+interface EncodedFrame {
+  message: Message;
+  frame: Buffer;
+  payloadBytes: number;
 }
+
+/**
+ * Encodes a message once per subprotocol, not once per client: the newest message's frame
+ * is what a publish writes to every live client in turn, so it is kept apart; older ones
+ * (replays) in a WeakMap, gone with the history. The same Buffer goes to every socket
+ * (ws frames it without copying; permessage-deflate, when on, compresses per socket).
+ */
+function frameCache(encodeFrame: (message: Message) => Buffer): (message: Message) => EncodedFrame {
+  let newest: EncodedFrame | undefined;
+  const older = new WeakMap<Message, EncodedFrame>();
+  return (message) => {
+    if (newest?.message === message) return newest;
+    let entry = older.get(message);
+    if (!entry) {
+      const frame = encodeFrame(message);
+      entry = { message, frame, payloadBytes: frame.byteLength };
+      older.set(message, entry);
+    }
+    if (newest === undefined || message.id >= newest.message.id) newest = entry;
+    return entry;
+  };
+}
+
+const jsonFrameOf = frameCache((message) => Buffer.from(websocketFrames.message(encode(message).json)));
+const msgpackFrameOf = frameCache((message) => {
+  const packed = msgpackFrames.message(message);
+  return Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
+});
+/** Options of every message frame sent, built once: JSON goes in text frames, MessagePack in binary ones. */
+const TEXT_FRAME = Object.freeze({ binary: false });
+const BINARY_FRAME = Object.freeze({ binary: true });
 
 /**
  * An 'error' on an open socket. From ws it is a client breaking the protocol (a bad
@@ -203,60 +231,111 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   context.upgraded(request.raw);
   // ws sets no protocol when none was offered: JSON, as before subprotocols existed.
   const subprotocol = (socket.protocol || SUBPROTOCOLS.json) as Subprotocol;
-  const frames = subprotocol === SUBPROTOCOLS.msgpack ? msgpackFrames : websocketFrames;
-  const abort = new AbortController();
-  let ending: EndReason | 'hangup' = 'hangup';
+  const msgpack = subprotocol === SUBPROTOCOLS.msgpack;
+  const frames = msgpack ? msgpackFrames : websocketFrames;
+  const frameOf = msgpack ? msgpackFrameOf : jsonFrameOf;
+  const frameOptions = msgpack ? BINARY_FRAME : TEXT_FRAME;
+  const stopper = new Stopper<EndReason | 'hangup'>();
   let badFramesInARow = 0;
   let alive = true;
-  let lastSend: Promise<void> = Promise.resolve();
+  // Frames handed to ws and frames it has written, counted rather than a promise per frame:
+  // the drain is when the two meet.
+  let framesQueued = 0;
+  let framesWritten = 0;
+  let onAllWritten: (() => void) | undefined;
   let stall: Promise<void> | undefined;
   let stallTimer: NodeJS.Timeout | undefined;
   const pingWithinBudget = pingBudget(config.wsPingBudget);
+  // The promise of the last words is made only when shutdown asks for them: an idle
+  // connection does not carry one for its whole life.
+  let closed = false;
+  let lastWordsLeft: (() => void) | undefined;
 
-  const stop = (why: EndReason | 'hangup') => {
-    if (abort.signal.aborted) return;
-    ending = why;
-    // With a reason, abort() does not build a DOMException and its stack: at shutdown it
-    // runs for every client at once.
-    abort.abort(why);
-  };
-  let lastWordsLeft!: () => void;
-  const lastWords = new Promise<void>((resolve) => (lastWordsLeft = resolve));
-  const send = (frame: string | Uint8Array): boolean => {
-    lastSend = new Promise((resolve) => socket.send(frame, () => resolve()));
-    return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
-  };
-  // Resolves once what was written so far has left. One timer for messages and pongs
-  // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
-  const drained = (): Promise<void> => {
-    if (abort.signal.aborted) return Promise.resolve();
-    stall ??= new Promise<void>((resolve) => {
-      stallTimer = setTimeout(() => stop('slow'), config.slowClientTimeoutMs);
-      void lastSend.then(() => {
-        clearTimeout(stallTimer);
-        stall = undefined;
-        resolve();
+  // Per-connection functions are methods and inline arrows, not `const f = () => …`: tsx
+  // compiles with esbuild's keepNames, which gives each named arrow a `name` property of
+  // its own, ~250 bytes per connection apiece.
+  const conn = {
+    frameWritten(): void {
+      framesWritten += 1;
+      if (framesWritten === framesQueued) onAllWritten?.();
+    },
+    send(frame: string | Uint8Array, options?: { binary: boolean }): boolean {
+      framesQueued += 1;
+      if (options) socket.send(frame, options, conn.frameWritten);
+      else socket.send(frame, conn.frameWritten);
+      return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
+    },
+    // Resolves once what was written so far has left. One timer for messages and pongs
+    // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
+    drained(): Promise<void> {
+      if (stopper.stopped) return Promise.resolve();
+      if (framesWritten === framesQueued) return Promise.resolve();
+      stall ??= new Promise<void>((resolve) => {
+        stallTimer = setTimeout(() => stopper.stop('slow'), config.slowClientTimeoutMs);
+        onAllWritten = () => {
+          onAllWritten = undefined;
+          clearTimeout(stallTimer);
+          stall = undefined;
+          resolve();
+        };
       });
-    });
-    return stall;
+      return stall;
+    },
+    closeForAbuse(reason: string): void {
+      if (socket.readyState !== socket.OPEN) return;
+      context.abuse.report('websocketPolicyCloses', request.log, { reason }, `WebSocket closed with 1008: ${reason}`);
+      socket.close(CLOSE.POLICY_VIOLATION, reason);
+      cutAfterGrace(socket);
+      stopper.stop('hangup');
+    },
+    async handleFrame(data: RawData, isBinary: boolean): Promise<PublishAnswer> {
+      const read = readClientFrame(subprotocol, bytesOf(data), isBinary);
+      if (!read.ok) return { type: 'error', message: read.message };
+      const frame = read.value;
+      const record =
+        typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : {};
+      const ref = typeof record.ref === 'string' && [...record.ref].length <= MAX_REF_CHARS ? record.ref : undefined;
+      const withRef = (reply: PublishAnswer): PublishAnswer => (ref === undefined ? reply : { ...reply, ref });
+      if (record.type !== 'publish') {
+        return withRef({
+          type: 'error',
+          message: 'unknown frame type: the only frame a client sends is {"type":"publish",...}',
+        });
+      }
+      if (record.ref !== undefined && ref === undefined) {
+        return { type: 'error', message: `"ref" must be a string of at most ${MAX_REF_CHARS} characters` };
+      }
+      const checked = checkPublish(frame, config, ['type', 'ref']);
+      if (!checked.ok) return withRef({ type: 'error', message: checked.message });
+      try {
+        // A flood is answered with error frames, and counts towards the 1008 below.
+        context.limitPublish(request.raw, clientOf(request.query));
+      } catch (error) {
+        return withRef({ type: 'error', message: (error as Error).message });
+      }
+      try {
+        const message: Message = await feed.publish(checked.value);
+        return withRef({ type: 'ack', id: message.id });
+      } catch (error) {
+        // The feed's backplane is away: its 503 says so, and its code whether the message may
+        // have been stored (RTL_PUBLISH_UNCONFIRMED) or not (RTL_FEED_UNAVAILABLE), as over
+        // HTTP. Anything else is a bug, logged.
+        const { statusCode, code } = error as { statusCode?: number; code?: string };
+        if (statusCode === 503) return withRef({ type: 'error', code, message: (error as Error).message });
+        request.log.error(error, 'publish over WebSocket failed');
+        return withRef({ type: 'error', message: 'the feed could not store the message; try again' });
+      }
+    },
   };
-  const closeForAbuse = (reason: string) => {
-    if (socket.readyState !== socket.OPEN) return;
-    context.abuse.report('websocketPolicyCloses', request.log, { reason }, `WebSocket closed with 1008: ${reason}`);
-    socket.close(CLOSE.POLICY_VIOLATION, reason);
-    cutAfterGrace(socket);
-    stop('hangup');
-  };
-
   // Ping every heartbeat; a peer that has not answered the previous ping is gone.
-  const heartbeat = setInterval(() => {
+  const leaveHeartbeat = everyHeartbeat(config.heartbeatMs, () => {
     if (!alive) {
       socket.terminate();
       return;
     }
     alive = false;
     socket.ping();
-  }, config.heartbeatMs);
+  });
   socket.on('pong', () => {
     alive = true;
   });
@@ -264,101 +343,64 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   socket.on('ping', (data: Buffer) => {
     if (socket.readyState !== socket.OPEN) return;
     if (!pingWithinBudget()) {
-      closeForAbuse('too many pings');
+      conn.closeForAbuse('too many pings');
       return;
     }
     // A pong may answer only the latest of several pings (RFC 6455 §5.5.3): none is
     // buffered for a client that is not reading, which is then dropped as too slow.
-    if (socket.bufferedAmount >= STREAM_HIGH_WATER_BYTES) void drained();
-    else lastSend = new Promise((resolve) => socket.pong(data, false, () => resolve()));
+    if (socket.bufferedAmount >= STREAM_HIGH_WATER_BYTES) void conn.drained();
+    else {
+      framesQueued += 1;
+      socket.pong(data, false, conn.frameWritten);
+    }
   });
 
   // Answers go out in the order the frames came in (a publish awaits the feed, an error
   // does not), so a run of bad frames is counted as a run.
   let answered: Promise<void> = Promise.resolve();
   socket.on('message', (data: RawData, isBinary: boolean) => {
-    const answer = handleFrame(data, isBinary);
+    const answer = conn.handleFrame(data, isBinary);
     answered = answered
       .then(() => answer)
       .then((reply) => {
         if (socket.readyState !== socket.OPEN) return;
-        send(frames.answer(reply));
+        conn.send(frames.answer(reply));
         // A refusal by the feed (it carries the feed's `code`) answers a good frame: while
         // Redis is away it comes at once, and must not close a client that did nothing wrong.
         badFramesInARow = reply.type === 'error' && reply.code === undefined ? badFramesInARow + 1 : 0;
-        if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) closeForAbuse('too many bad frames');
+        if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) conn.closeForAbuse('too many bad frames');
       });
   });
-
-  async function handleFrame(data: RawData, isBinary: boolean): Promise<PublishAnswer> {
-    const read = readClientFrame(subprotocol, bytesOf(data), isBinary);
-    if (!read.ok) return { type: 'error', message: read.message };
-    const frame = read.value;
-    const record =
-      typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : {};
-    const ref = typeof record.ref === 'string' && [...record.ref].length <= MAX_REF_CHARS ? record.ref : undefined;
-    const withRef = (reply: PublishAnswer): PublishAnswer => (ref === undefined ? reply : { ...reply, ref });
-    if (record.type !== 'publish') {
-      return withRef({
-        type: 'error',
-        message: 'unknown frame type: the only frame a client sends is {"type":"publish",...}',
-      });
-    }
-    if (record.ref !== undefined && ref === undefined) {
-      return { type: 'error', message: `"ref" must be a string of at most ${MAX_REF_CHARS} characters` };
-    }
-    const checked = checkPublish(frame, config, ['type', 'ref']);
-    if (!checked.ok) return withRef({ type: 'error', message: checked.message });
-    try {
-      // A flood is answered with error frames, and counts towards the 1008 below.
-      context.limitPublish(request.raw, clientOf(request.query));
-    } catch (error) {
-      return withRef({ type: 'error', message: (error as Error).message });
-    }
-    try {
-      const message: Message = await feed.publish(checked.value);
-      return withRef({ type: 'ack', id: message.id });
-    } catch (error) {
-      // The feed's backplane is away: its 503 says so, and its code whether the message may
-      // have been stored (RTL_PUBLISH_UNCONFIRMED) or not (RTL_FEED_UNAVAILABLE), as over
-      // HTTP. Anything else is a bug, logged.
-      const { statusCode, code } = error as { statusCode?: number; code?: string };
-      if (statusCode === 503) return withRef({ type: 'error', code, message: (error as Error).message });
-      request.log.error(error, 'publish over WebSocket failed');
-      return withRef({ type: 'error', message: 'the feed could not store the message; try again' });
-    }
-  }
 
   socket.on('close', () => {
-    clearInterval(heartbeat);
-    stop('hangup');
-    lastWordsLeft();
+    closed = true;
+    leaveHeartbeat();
+    stopper.stop('hangup');
+    lastWordsLeft?.();
   });
   const release = context.hold(request.raw, () => {
-    stop('shutdown');
-    return lastWords;
+    stopper.stop('shutdown');
+    return closed ? Promise.resolve() : new Promise<void>((resolve) => (lastWordsLeft = resolve));
   });
 
   const outlet = {
     // The payload counted is the message as this connection carries it: its JSON, or its
     // MessagePack bytes.
     message(message: Message): boolean {
-      if (subprotocol === SUBPROTOCOLS.msgpack) {
-        const packed = msgpackOf(message);
-        context.delivered(request.raw, 1, packed.byteLength);
-        return send(packed);
-      }
-      const { json, bytes } = encode(message);
-      context.delivered(request.raw, 1, bytes);
-      return send(websocketFrames.message(json));
+      const { frame, payloadBytes } = frameOf(message);
+      context.delivered(request.raw, 1, payloadBytes);
+      return conn.send(frame, frameOptions);
     },
-    control: (event: ControlEvent) => send(frames.control(event)),
-    drained,
+    control(event: ControlEvent): boolean {
+      return conn.send(frames.control(event));
+    },
+    drained: conn.drained,
   };
 
-  void followFeed(feed, sinceOf(request.query), epochOf(request.query), outlet, abort.signal).then(() => {
+  void followFeed(feed, sinceOf(request.query), epochOf(request.query), outlet, stopper).then(() => {
     clearTimeout(stallTimer);
     release();
+    const ending = stopper.reason ?? 'hangup';
     if (ending === 'hangup') return;
     const [code, reason] =
       ending === 'slow'
@@ -369,7 +411,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       // The server is going: its side of the TCP connection ends right behind the close
       // frame (RFC 6455 §7.1.1 has the server close first), without waiting for the
       // peer's answering close frame, which thousands of peers take their time to send.
-      request.raw.socket.end(lastWordsLeft);
+      request.raw.socket.end(() => lastWordsLeft?.());
     }
     cutAfterGrace(socket);
   });

@@ -4,7 +4,7 @@
  * capabilities, never from its name: one that polls when idle waits an interval between
  * polls; one whose server holds the request asks it to hold for at most a second.
  */
-import { pollItems, readPollResponse } from '../../server/contract/formats/poll.js';
+import { type PollAnswer, pollItems, readPollResponse } from '../../server/contract/formats/poll.js';
 import type { Message } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
@@ -26,6 +26,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * Reads the answer to a poll of `url` whole, as a client would: the contract's reader fills
+ * in the epoch and cursor the wire leaves out from the `since` and `epoch` the URL named.
+ */
+export async function readPoll(url: string | URL, response: Response): Promise<PollAnswer> {
+  const query = new URL(url).searchParams;
+  const since = query.get('since');
+  const asked = { cursor: since === null ? undefined : Number(since), epoch: query.get('epoch') ?? undefined };
+  return readPollResponse(response.status, await response.text(), asked);
 }
 
 /** Opens a polling client of `technique`; resolves after its first answer. */

@@ -1,8 +1,25 @@
 // The polling answer, short and long polling alike: one JSON object per request,
-//   {"epoch":"E","cursor":N,"messages":[...]}  (+ "missed":K, "reset":true, "more":true)
-// `cursor` is where the next request starts (`since=N&epoch=E`). `reset` says the cursor
-// was of another feed and the messages start over; `missed` says K messages fell out of
-// the history; `more` says the answer was cut to a page: ask again at once.
+//   {"messages":[...]}  (+ "epoch":"E", "cursor":N, "missed":K, "reset":true, "more":true)
+// To a request that named its position (`since=N&epoch=E`) it carries only what the client
+// cannot know already: where the client stands next is the answer's `epoch` and `cursor`,
+// each left out when the client knows it without being told. A request that named no
+// cursor or no epoch (a first poll; a bare `since`, typed by hand or from a client of the
+// contract before epochs, which reads `cursor` from every answer; an epoch alone, which
+// names no position) gets both, always.
+// - `epoch` is left out when it is the epoch the request named. It is written on every
+//   `reset`: a reset says the cursor was of another feed (another epoch, or one ahead of
+//   this feed), and names the feed the messages now count in, even when its epoch is the
+//   one asked.
+// - `cursor` is left out when it is the id of the last message in the answer, which it
+//   always is when the answer has messages: a plain answer, a gap (`missed`: K messages
+//   fell out of the history before these; the client counts them and goes on from the last
+//   one it has), a reset (the messages start over from this feed's oldest), and an answer
+//   cut to a page (`more`: the cursor is the last message of this page, and the client asks
+//   again at once from it). It is written when the answer has no message: a gap that left
+//   nothing to send (`asked + missed`, as the history may hold nothing now), a reset of an
+//   empty feed.
+// The contract's readers fill in what was left out from the position asked, so every
+// client works with the whole answer: `readPollResponse(status, text, asked)`.
 // Nothing new for a client whose cursor and epoch are current is `204 No Content`, no body:
 // the client keeps its cursor and epoch. A request that named no cursor or no epoch always
 // gets the 200, since it has them to learn. (Polls only: an EventSource stops for good on 204.)
@@ -10,6 +27,7 @@
 /** @import { Message, FeedItem } from '../feed.js' */
 
 /**
+ * A polling answer as its readers give it: whole, whatever the wire left out.
  * @typedef {object} PollAnswer
  * @property {string} epoch       the feed the answer was read from
  * @property {number} cursor      where the next request starts
@@ -20,14 +38,29 @@
  */
 
 /**
+ * The position a poll named: its `since` and `epoch`, each undefined when it named none.
+ * @typedef {{ epoch?: string, cursor?: number }} AskedPosition
+ */
+
+/**
  * The body of a polling answer, built around each message's own JSON (so the server knows
  * the payload bytes exactly and serializes each message once, whatever its clients).
- * @param {{ epoch: string, cursor: number, messagesJson: readonly string[], missed?: number, reset?: boolean, more?: boolean }} answer
+ * `lastMessageId` is the id of the last message in `messagesJson` (undefined with none):
+ * the cursor is left out when it equals it. `asked` is the position the request named:
+ * only when it named both a cursor and an epoch, the epoch is left out when it is the one
+ * asked (unless the answer is a reset), and the cursor as above. Without them, every field
+ * is written (an answer any reader takes).
+ * @param {{ epoch: string, cursor: number, messagesJson: readonly string[], lastMessageId?: number, missed?: number, reset?: boolean, more?: boolean }} answer
+ * @param {AskedPosition} [asked]
  */
-export function encodePollAnswer({ epoch, cursor, messagesJson, missed, reset, more }) {
-  const extra = (missed ? `,"missed":${missed}` : '') + (reset ? ',"reset":true' : '') + (more ? ',"more":true' : '');
+export function encodePollAnswer({ epoch, cursor, messagesJson, lastMessageId, missed, reset, more }, asked = {}) {
   // An epoch is [0-9a-z] only (isEpoch): nothing in it needs escaping.
-  return `{"epoch":"${epoch}","cursor":${cursor},"messages":[${messagesJson.join(',')}]${extra}}`;
+  const lean = asked.cursor !== undefined && asked.epoch !== undefined;
+  const named = lean && !reset && asked.epoch === epoch ? '' : `"epoch":"${epoch}",`;
+  const cursorKnown = lean && messagesJson.length > 0 && lastMessageId === cursor;
+  const position = named + (cursorKnown ? '' : `"cursor":${cursor},`);
+  const extra = (missed ? `,"missed":${missed}` : '') + (reset ? ',"reset":true' : '') + (more ? ',"more":true' : '');
+  return `{${position}"messages":[${messagesJson.join(',')}]${extra}}`;
 }
 
 /** The status of a poll with nothing new for a client whose cursor and epoch are current. */
@@ -58,7 +91,7 @@ export function tellsNothingNew(answer, asked) {
  * server never sends one), and on a 200 whose body is not a polling answer.
  * @param {number} status
  * @param {string} text  the body ('' for a 204)
- * @param {{ epoch?: string, cursor?: number }} asked  the position the request named
+ * @param {AskedPosition} asked  the position the request named
  * @returns {PollAnswer}
  */
 export function readPollResponse(status, text, asked) {
@@ -69,24 +102,30 @@ export function readPollResponse(status, text, asked) {
     return { epoch: asked.epoch, cursor: asked.cursor, messages: [] };
   }
   if (status !== 200) throw new Error(`HTTP ${status}: ${text.slice(0, 120)}`);
-  return parsePollAnswer(text);
+  return parsePollAnswer(text, asked);
 }
 
 /**
- * Reads a polling answer (a 200's body); throws on anything that is not one.
+ * Reads a polling answer (a 200's body) to a request that named `asked`, whole: a missing
+ * `epoch` is the one asked with a cursor, a missing `cursor` the id of the last message. Throws on
+ * anything that is not a polling answer, and on one that leaves out what the request did
+ * not name (an epoch it never asked with, a cursor with no message to take it from).
  * @param {string} text
+ * @param {AskedPosition} [asked]
  * @returns {PollAnswer}
  */
-export function parsePollAnswer(text) {
+export function parsePollAnswer(text, asked = {}) {
   const answer = JSON.parse(text);
-  if (
-    typeof answer !== 'object' ||
-    answer === null ||
-    typeof answer.epoch !== 'string' ||
-    !Number.isSafeInteger(answer.cursor) ||
-    !Array.isArray(answer.messages)
-  ) {
+  if (typeof answer !== 'object' || answer === null || !Array.isArray(answer.messages)) {
     throw new Error(`not a polling answer: ${text.slice(0, 120)}`);
+  }
+  const last = answer.messages.at(-1);
+  answer.epoch ??= answer.reset || asked.cursor === undefined ? undefined : asked.epoch;
+  answer.cursor ??= last?.id;
+  if (typeof answer.epoch !== 'string' || !Number.isSafeInteger(answer.cursor)) {
+    throw new Error(
+      `not a polling answer (no epoch or cursor, and none to take from the request): ${text.slice(0, 120)}`,
+    );
   }
   return answer;
 }
