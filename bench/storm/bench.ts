@@ -117,6 +117,10 @@ export async function runStormBench(
         )
       : null;
     if (busyClients) warnings.push(busyClients);
+    if (trial.connections.readingsFailed > 0)
+      warnings.push(
+        `${trial.technique} (${trial.jitter ? 'jitter' : 'no jitter'}): the restarted server did not answer ${trial.connections.readingsFailed} of its /api/stats readings in time, so the request series has holes there`,
+      );
   }
   const failure = stormFailure(storm);
   if (failure) warnings.push(`the storm broke a guarantee: ${failure}`);

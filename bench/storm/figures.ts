@@ -48,6 +48,8 @@ export interface StormTrial {
     peakAtMs: number;
     /** Requests the new server saw for the technique until every client caught up. */
     requestsSeen: number;
+    /** Readings the server did not answer in time (20 s each): it was too busy to, or its accept queue full. */
+    readingsFailed: number;
     series: RatePoint[];
   };
   /** Answers other than 200/101 the clients got after the cut (503: a cap, a full server). */

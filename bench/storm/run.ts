@@ -179,7 +179,7 @@ export async function runTrial(options: TrialOptions): Promise<StormTrial> {
     const allCaughtAt = sinceKill();
     const cpuAtEnd = procFigures(server.pid);
     const clientCpuAtEnd = subscribers.clientCpu?.();
-    const samples = await sampler.stop();
+    const { samples, failed: readingsFailed } = await sampler.stop();
     await sleep(options.afterMs);
     const published = await publisher.stop();
     const ids = published.map((p) => p.id);
@@ -214,6 +214,7 @@ export async function runTrial(options: TrialOptions): Promise<StormTrial> {
         peakPerSecond: Math.round(peak.perSecond),
         peakAtMs: Math.round(peak.atMs),
         requestsSeen: lastSample?.requests ?? 0,
+        readingsFailed,
         series: rates,
       },
       refused: report.errors,

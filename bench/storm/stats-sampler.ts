@@ -10,12 +10,16 @@ import type { StatsSample } from './figures.ts';
 export interface StatsSampler {
   /** The latest reading, for progress; undefined before the first. */
   latest(): StatsSample | undefined;
-  /** Takes a last reading, stops, and gives every reading taken. */
-  stop(): Promise<StatsSample[]>;
+  /** Takes a last reading, stops, and gives every reading taken and how many failed. */
+  stop(): Promise<{ samples: StatsSample[]; failed: number }>;
 }
 
-/** How long one reading may take before it is given up (a server that stopped answering). */
-const READ_TIMEOUT_MS = 5000;
+/**
+ * How long one reading may take before it is given up: long, because a reading given up
+ * costs its kept-alive connection, and the next one must then get through the accept
+ * queue the storm is filling.
+ */
+const READ_TIMEOUT_MS = 20_000;
 
 function readStats(baseUrl: string, agent: Agent): Promise<ServerStats> {
   return new Promise((resolve, reject) => {
@@ -60,10 +64,9 @@ export function sampleStats(options: {
     while (!stopped) {
       try {
         await read();
-      } catch (error) {
-        // A reading lost to the storm is a longer interval for the next one, not a failure
-        // of the run; one that keeps failing is.
-        if (++failures > 20) throw error;
+      } catch {
+        // A reading lost to the storm is a longer interval for the next one, and a figure.
+        failures += 1;
       }
       next += options.everyMs;
       const wait = next - options.now();
@@ -78,11 +81,11 @@ export function sampleStats(options: {
       try {
         await loop;
         // One reading at the end: the last one in the loop may have been taken mid-burst.
-        await read();
+        await read().catch(() => (failures += 1));
       } finally {
         agent.destroy();
       }
-      return samples;
+      return { samples, failed: failures };
     },
   };
 }
