@@ -22,6 +22,8 @@ import { renderStrategies } from './report/strategies.ts';
 import { crowdMain } from './crowd/main.ts';
 import type { PeersSelection } from './peers/names.ts';
 import { renderPeers } from './report/peers.ts';
+import { runStormBench, stormFailure } from './storm/bench.ts';
+import { renderStorm } from './report/storm.ts';
 
 async function main(argv: string[]): Promise<number> {
   let options: ReturnType<typeof parseOptions>;
@@ -42,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
   if (options.strategies) return strategiesMain(options);
   if (options.crowd) return crowdMain({ ...options, crowd: options.crowd });
   if (options.peers) return peersMain({ ...options, peers: options.peers });
+  if (options.storm) return stormMain(options);
   // A --url that does not answer is said at once, before any estimate of the run.
   if (options.url) await checkServer(options.url);
   const events = new EventEmitter();
@@ -175,6 +178,40 @@ async function peersMain(options: BenchOptions & { peers: PeersSelection }): Pro
     process.stderr.write(
       `\nbench: failed: realtime-lab lost or repeated messages: ${broken.map((r) => `${r.name} ${r.lost} lost, ${r.duplicates} duplicated`).join('; ')}\n`,
     );
+    return 1;
+  }
+  return 0;
+}
+
+/**
+ * `--storm`: each technique's reconnect storm, with and without jitter. The files are
+ * written either way; a storm that lost, repeated or gapped a message, or left a client
+ * behind, fails the run (exit 1).
+ */
+async function stormMain(options: NonNullable<ReturnType<typeof parseOptions>>): Promise<number> {
+  const clients = options.clients[0] as number;
+  const trials = options.techniques.length * 2;
+  process.stderr.write(
+    `bench: reconnect storm, ${options.techniques.join(', ')}, ${clients} clients, with and without jitter: ${trials} restarts, about ${Math.ceil((trials * (12 + clients * 0.004)) / 60)} min\n`,
+  );
+  // Stopped by a signal, the bench still exits through 'exit', where its servers and its Redis are killed.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  const started = performance.now();
+  const result = await runStormBench(options, (line) =>
+    process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`),
+  );
+  await writeReport(result, options.out);
+  if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    process.stdout.write(`\n${renderStorm(result)}`);
+    for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
+    process.stdout.write(
+      `\nwrote ${relative(process.cwd(), options.out) || '.'}/: open index.html, or read summary.md\n`,
+    );
+  }
+  const failure = result.storm ? stormFailure(result.storm) : null;
+  if (failure) {
+    process.stderr.write(`\nbench: failed: the storm broke a guarantee: ${failure}\n`);
     return 1;
   }
   return 0;

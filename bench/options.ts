@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { techniqueIds } from '../server/contract/techniques.js';
+import { techniqueById, techniqueIds, techniques as registry } from '../server/contract/techniques.js';
 import { NETWORK_FLAGS, NETWORK_HELP, type NetworkOptions, parseNetworkOptions } from './network/options.ts';
 import { BROWSER_CLIENTS_MAX } from './browser/capacity.ts';
 import { chromiumMissing } from './browser/chromium.ts';
@@ -82,6 +82,8 @@ export interface BenchOptions {
   strategies: Strategy[] | null;
   /** The block sets each strategy runs under (--blocks; defaults from capabilities). */
   blockSets: BlockSet[];
+  /** With --storm: the reconnect storm (bench/storm/) of each technique, instead of its runs. */
+  storm: boolean;
   /**
    * With --crowd: the client counts and worker processes of the crowd run (bench/crowd/),
    * which runs instead of the autocannon runs; null otherwise.
@@ -152,6 +154,20 @@ export const DEFAULT_OUT = fileURLToPath(new URL('../results/latest/', import.me
 /** Auto clients per case when --clients is not given: a few pages, on a 2-core machine. */
 export const STRATEGY_CLIENTS_DEFAULT = 3;
 
+/** A --storm's clients when --clients is not given, and the most it runs (one socket each, spread over processes). */
+export const STORM_CLIENTS_DEFAULT = 10_000;
+export const STORM_CLIENTS_MAX = 10_000;
+/** A --storm's publishing rate when --rate is not given: a few messages before, during and after the restart. */
+export const STORM_RATE_DEFAULT = 5;
+/**
+ * A --storm's techniques when --techniques is not given: the streams of the two wire
+ * formats the established libraries put side by side, the event stream and WebSocket.
+ */
+export function defaultStormTechniques(): string[] {
+  return registry
+    .filter((t) => t.capabilities.streams && ['event-stream', 'websocket'].includes(t.wire))
+    .map((t) => t.id);
+}
 /** --peers' own defaults where the flags say nothing: ~5 s of publishing per row, then 1,000 idle connections. */
 export const PEERS_DEFAULTS = Object.freeze({ clients: 100, rate: 20, durationSec: 5, idleClients: 1000 });
 
@@ -239,6 +255,16 @@ ${Object.entries(WS_VARIANT_SUMMARIES)
                         message, messages delayed by a switch and lost (must be 0:
                         the run fails otherwise), duplicates dropped, bytes of failed
                         attempts, and where each client landed
+  --storm               instead of the techniques' runs, a reconnect storm: --clients
+                        subscribers (default ${STORM_CLIENTS_DEFAULT}, at most ${STORM_CLIENTS_MAX}) of each
+                        streaming technique (default ${defaultStormTechniques().join(', ')}) on a server
+                        with a Redis feed, which is killed and restarted on the same
+                        port; they come back with the contract's backoff, once with
+                        its jitter and once without. Measures the new server's
+                        requests per second, refusals and retries, the time until
+                        every client holds a message published after the kill, and
+                        every message delivered exactly once (the run fails otherwise);
+                        --rate (default ${STORM_RATE_DEFAULT}) is the publishing rate throughout
   --blocks SETS         what the server refuses or buffers for each auto client:
                         comma-separated sets, each none or ID=refuse|buffer joined
                         by + (buffer: techniques that hold a request). Default:
@@ -279,6 +305,7 @@ Examples:
   npm run bench -- --strategies all --duration 4 --out results/fallback
   npm run bench -- --crowd 1000,2000,5000,10000 --out results/crowd
   npm run bench -- --peers --out results/peers
+  npm run bench -- --storm --out results/storm
 `;
 
 /** `words`, comma-separated, in lines of at most 80 characters, each after `indent`. */
@@ -322,6 +349,7 @@ const FLAGS = {
   peers: { type: 'boolean' },
   'peer-names': { type: 'string' },
   'idle-clients': { type: 'string' },
+  storm: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...NETWORK_FLAGS,
   ...CROWD_FLAGS,
@@ -364,14 +392,21 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
 
   const strategies = strategiesOf(values);
   const peers = peersOf(values);
+  const storm = values.storm ?? false;
+  if (storm) techniques = stormTechniques(values, techniques);
   const clients =
     values.clients === undefined
       ? strategies
         ? [STRATEGY_CLIENTS_DEFAULT]
-        : peers && values.scenario === undefined
-          ? [PEERS_DEFAULTS.clients]
-          : scenario.clients
-      : list('--clients', values.clients).map((v) => integer('--clients', v, 1, LIMITS.clients));
+        : storm
+          ? [STORM_CLIENTS_DEFAULT]
+          : peers && values.scenario === undefined
+            ? [PEERS_DEFAULTS.clients]
+            : scenario.clients
+      : list('--clients', values.clients).map((v) =>
+          integer('--clients', v, 1, storm ? STORM_CLIENTS_MAX : LIMITS.clients),
+        );
+  if (storm && clients.length > 1) throw new UsageError('--storm runs one client count: give --clients one number');
   if (new Set(clients).size !== clients.length) throw new UsageError('--clients: a client count is listed twice');
 
   const nodes = values.nodes === undefined ? 1 : integer('--nodes', values.nodes, 1, LIMITS.nodes);
@@ -448,12 +483,14 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     clients,
     rate:
       values.rate === undefined
-        ? crowd
-          ? CROWD_RATE
-          : peers && values.scenario === undefined
-            ? PEERS_DEFAULTS.rate
-            : scenario.rate
-        : integer('--rate', values.rate, crowd || peers ? 1 : 0, LIMITS.rate),
+        ? storm
+          ? STORM_RATE_DEFAULT
+          : crowd
+            ? CROWD_RATE
+            : peers && values.scenario === undefined
+              ? PEERS_DEFAULTS.rate
+              : scenario.rate
+        : integer('--rate', values.rate, storm || crowd || peers ? 1 : 0, LIMITS.rate),
     durationSec:
       values.duration === undefined
         ? crowd
@@ -487,7 +524,49 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
     blockSets: values.blocks === undefined ? defaultBlockSets() : blockSetsOf(values.blocks),
     crowd,
     peers,
+    storm,
   };
+}
+
+/** The flags that set up other kinds of run, which a --storm has none of. */
+const NOT_WITH_STORM = [
+  'url',
+  'chaos',
+  'feed',
+  'nodes',
+  'browser',
+  'client-kinds',
+  'intermediary',
+  'ws-variants',
+  'http',
+  'tls',
+  'strategies',
+  'blocks',
+  'crowd',
+  'crowd-workers',
+  'peers',
+  'peer-names',
+  'idle-clients',
+  ...Object.keys(NETWORK_FLAGS),
+];
+
+/** --storm's techniques: the default pair, or those named, each of which must stream (a held connection to cut, and a backoff to come back with). */
+function stormTechniques(values: Record<string, unknown>, named: string[]): string[] {
+  const conflicting = NOT_WITH_STORM.find((flag) => values[flag] !== undefined);
+  if (conflicting)
+    throw new UsageError(
+      `--storm restarts a server of its own on a private Redis, with Node clients; --${conflicting} is a run of its own`,
+    );
+  if (values.techniques === undefined || values.techniques === 'all') return defaultStormTechniques();
+  const holdsNone = named.filter((id) => !techniqueById(id)?.capabilities.streams);
+  if (holdsNone.length > 0)
+    throw new UsageError(
+      `--storm: ${holdsNone.join(', ')} does not stream (no connection held to cut); streaming techniques: ${registry
+        .filter((t) => t.capabilities.streams)
+        .map((t) => t.id)
+        .join(', ')}`,
+    );
+  return named;
 }
 
 /** The flags that set up the techniques' other runs, which a --peers run has none of. */
@@ -504,6 +583,7 @@ const NOT_WITH_PEERS = [
   'tls',
   'strategies',
   'blocks',
+  'storm',
   ...Object.keys(NETWORK_FLAGS),
 ];
 

@@ -14,6 +14,7 @@ import type { ProtocolResult } from './protocols/run.ts';
 import type { StrategiesResult } from './strategies/figures.ts';
 import type { CrowdResult } from './crowd/bench.ts';
 import type { PeersResult } from './peers/bench.ts';
+import type { StormResult } from './storm/figures.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -197,5 +198,10 @@ export interface BenchResult {
    * family by family (bench/peers/); `techniques` is then empty.
    */
   peers?: PeersResult;
+  /**
+   * With --storm: each technique's reconnect storm, with and without jitter (bench/storm/);
+   * `techniques` is then empty.
+   */
+  storm?: StormResult;
   warnings: string[];
 }

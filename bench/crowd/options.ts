@@ -51,6 +51,7 @@ const NOT_WITH_CROWD = [
   'tls',
   'strategies',
   'blocks',
+  'storm',
   'peers',
   'peer-names',
   'idle-clients',

@@ -4,6 +4,7 @@
  * technique in this folder, `<id>.ts` exporting `driver`, found by `index.ts` from the
  * registry (server/contract/techniques.js), as `server/transports/` are.
  */
+import { reconnectDelay } from '../../server/contract/backoff.js';
 import { cursorQuery } from '../../server/contract/feed.js';
 import type { Prediction as ContractPrediction } from '../../server/contract/models.js';
 import type { ClientStats, WireCounters } from '../../server/contract/stats.js';
@@ -37,6 +38,12 @@ export interface SubscribeContext {
   clock: Clock;
   /** For a technique that upgrades: the variant to speak (bench/ws-variants.ts); absent: plain JSON. */
   wsVariant?: WsVariant;
+  /**
+   * False: every reconnect waits the backoff's base delay exactly, so clients cut together
+   * retry together (the reconnect storm's run without jitter). Absent or true: the
+   * contract's jitter, as the pages do.
+   */
+  reconnectJitter?: boolean;
 }
 
 /** autocannon's own figures, kept as it reported them. */
@@ -103,6 +110,25 @@ export function subscriberQuery(
   extra = '',
 ): string {
   return cursorQuery({ cursor, epoch, client: context.clientId }) + extra;
+}
+
+/**
+ * First connections a driver has under way at once: each next one starts as one before it
+ * is answered. Thousands opened in the same millisecond overflow the server's accept queue
+ * (Node listens with a backlog of 511), and the kernel then drops connections it let the
+ * client think were open, reset a minute later: a run that measures the server would
+ * measure its queue's overflow instead. Clients that arrive together are the reconnect
+ * storm's subject (bench/storm/), not every run's start.
+ */
+export const FIRST_CONNECTS_IN_FLIGHT = 100;
+
+/**
+ * The wait before a subscriber's retry number `attempt` (0 first), ms: the contract's
+ * backoff, jittered unless the context turns jitter off (the random factor's midpoint,
+ * 0.5, gives the base delay itself).
+ */
+export function reconnectWait(context: SubscribeContext, attempt: number): number {
+  return context.reconnectJitter === false ? reconnectDelay(attempt, () => 0.5) : reconnectDelay(attempt);
 }
 
 /** The path of a technique's endpoint on the server. */

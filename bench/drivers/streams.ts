@@ -8,10 +8,9 @@
  * breaks, it reopens from its cursor after the contract's backoff, as the pages do.
  */
 import { type ClientRequest, request as httpRequest } from 'node:http';
-import { reconnectDelay } from '../../server/contract/backoff.js';
 import type { FeedItem, Message } from '../../server/contract/feed.js';
 import type { SubscribeContext, SubscriberReport, Subscribers } from './driver.ts';
-import { endpointOf, subscriberQuery } from './driver.ts';
+import { FIRST_CONNECTS_IN_FLIGHT, endpointOf, reconnectWait, subscriberQuery } from './driver.ts';
 
 /** Feeds text in, gets complete items out; keeps an incomplete tail for the next chunk. */
 export interface StreamParser {
@@ -41,8 +40,21 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
     failed = reject;
   });
 
+  let nextFirst = 0;
+  const connectNext = () => {
+    if (stopping || nextFirst >= clients) return;
+    connect(nextFirst++, context.since, context.epoch, true, 0);
+  };
+
   const connect = (index: number, cursor: number, epoch: string | undefined, first: boolean, attempt: number) => {
     const parser = options.parser();
+    // A first connection, once answered or failed, lets the next client's start.
+    let handedOn = !first;
+    const handOn = () => {
+      if (handedOn) return;
+      handedOn = true;
+      connectNext();
+    };
     let settled = false;
     // The server's own `end` event: only then did the stream end on purpose (a body that
     // ends with its connection cannot tell a clean end from a cut by itself).
@@ -55,7 +67,7 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
       open.delete(req);
       if (stopping) return;
       reconnects += 1;
-      const delay = clean ? 0 : reconnectDelay(attempt);
+      const delay = clean ? 0 : reconnectWait(context, attempt);
       const timer = setTimeout(() => {
         timers.delete(timer);
         connect(index, cursor, epoch, false, clean ? 0 : attempt + 1);
@@ -68,6 +80,7 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
     });
     open.add(req);
     req.on('response', (res) => {
+      handOn();
       if (res.statusCode !== 200) {
         errors += 1;
         res.resume();
@@ -105,13 +118,14 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
       res.on('error', () => ended(false));
     });
     req.on('error', (error) => {
+      handOn();
       if (first && !stopping && connected < clients) failed(error);
       ended(false);
     });
     req.end();
   };
 
-  for (let i = 0; i < clients; i++) connect(i, context.since, context.epoch, true, 0);
+  for (let i = 0; i < Math.min(clients, FIRST_CONNECTS_IN_FLIGHT); i++) connectNext();
   return {
     ready,
     async stop(): Promise<SubscriberReport> {

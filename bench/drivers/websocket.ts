@@ -5,7 +5,6 @@
  * the MessagePack subprotocol (binary frames), or JSON with permessage-deflate offered.
  */
 import WebSocket from 'ws';
-import { reconnectDelay } from '../../server/contract/backoff.js';
 import type { Message } from '../../server/contract/feed.js';
 import {
   SUBPROTOCOLS,
@@ -15,7 +14,13 @@ import {
 } from '../../server/contract/formats/websocket.js';
 import { streamModel } from '../../server/contract/models.js';
 import type { WsVariant } from '../ws-variants.ts';
-import { type BenchDriver, endpointOf, type SubscriberReport } from './driver.ts';
+import {
+  type BenchDriver,
+  FIRST_CONNECTS_IN_FLIGHT,
+  endpointOf,
+  reconnectWait,
+  type SubscriberReport,
+} from './driver.ts';
 import { subscriberQuery } from './driver.ts';
 
 /** How long a subscriber waits for the server's close frame before cutting the socket, ms. */
@@ -92,10 +97,13 @@ export const driver: BenchDriver = {
         sockets.delete(socket);
         if (stopping) return;
         reconnects += 1;
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          open(index, cursor, epoch, attempt + 1).catch(() => undefined);
-        }, reconnectDelay(attempt));
+        const timer = setTimeout(
+          () => {
+            timers.delete(timer);
+            open(index, cursor, epoch, attempt + 1).catch(() => undefined);
+          },
+          reconnectWait(context, attempt),
+        );
         timers.add(timer);
       });
       return new Promise<void>((resolve, reject) => {
@@ -113,15 +121,23 @@ export const driver: BenchDriver = {
         });
         socket.once('unexpected-response', (_req, res) => {
           errors += 1;
+          // With this listener ws leaves the handshake hanging: end it, so that a refused
+          // reconnect (a 503 past a cap) closes and backs off instead of waiting forever.
+          socket.terminate();
           reject(new Error(`${path} answered ${res.statusCode}`));
         });
         socket.once('error', reject);
       });
     };
 
-    const ready = Promise.all(
-      Array.from({ length: clients }, (_, index) => open(index, context.since, context.epoch, 0)),
-    ).then(() => undefined);
+    // FIRST_CONNECTS_IN_FLIGHT lanes, each opening its next client once its last one is open.
+    let nextFirst = 0;
+    const lane = async () => {
+      while (nextFirst < clients && !stopping) await open(nextFirst++, context.since, context.epoch, 0);
+    };
+    const ready = Promise.all(Array.from({ length: Math.min(clients, FIRST_CONNECTS_IN_FLIGHT) }, lane)).then(
+      () => undefined,
+    );
     return {
       ready,
       async stop(): Promise<SubscriberReport> {

@@ -16,6 +16,7 @@ import { dotPlot } from './dots.ts';
 import { strategyCharts } from './strategies.ts';
 import { crowdCharts } from './crowd.ts';
 import { peersCharts } from './peers.ts';
+import { stormCharts } from './storm.ts';
 
 export interface NamedChart {
   /** File name without extension: `bytes-per-message` → bytes-per-message.png. */
@@ -57,6 +58,7 @@ export function buildCharts(result: BenchResult): NamedChart[] {
       ...strategyCharts(result, subtitles),
       ...crowdCharts(result, subtitles),
       ...peersCharts(result, subtitles),
+      ...stormCharts(result, subtitles),
     ];
   }
   const counts = [...new Set(result.techniques.map((t) => t.clients))];

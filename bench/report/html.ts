@@ -10,6 +10,7 @@ import { PROTOCOL_NOTES, protocolTable } from './protocols.ts';
 import { strategiesTable } from './strategies.ts';
 import { CROWD_NOTES, crowdTable } from './crowd.ts';
 import { PEERS_NOTES, peersTable } from './peers.ts';
+import { stormTable } from './storm.ts';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -92,6 +93,17 @@ ${crowd.rows.map((row) => `<tr>${row.map((cell, i) => `<td${i > 0 ? ' class="num
 <ul>${CROWD_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>
 `
     : '';
+  const storm = stormTable(result);
+  const stormHtml = storm
+    ? `<h2>Reconnect storm</h2>
+<div class="table"><table>
+<thead><tr>${storm.headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${storm.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.replaceAll('**', ''))}</td>`).join('')}</tr>`).join('\n')}
+</tbody>
+</table></div>
+`
+    : '';
   const warnings = result.warnings.length
     ? `<ul class="warnings">${result.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
     : '<p>No warnings: every message arrived once and in order, the bench was not saturated, and every model held.</p>';
@@ -115,7 +127,7 @@ ${crowd.rows.map((row) => `<tr>${row.map((cell, i) => `<td${i > 0 ? ' class="num
 <body>
 <h1>realtime-lab bench results</h1>
 <p class="meta">${escapeHtml(describeConfig(result))}<br>${escapeHtml(describeEnvironment(result))}<br>Server: ${escapeHtml(result.environment.server)}. Raw figures: <a href="results.json">results.json</a>, <a href="summary.md">summary.md</a>.</p>
-${strategiesHtml}${crowdHtml}${techniqueTable}
+${strategiesHtml}${crowdHtml}${stormHtml}${techniqueTable}
 <h2>Warnings</h2>
 ${warnings}
 ${figures}

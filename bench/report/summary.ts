@@ -12,6 +12,7 @@ import { renderProtocols } from './protocols.ts';
 import { renderStrategies } from './strategies.ts';
 import { renderCrowd } from './crowd.ts';
 import { renderPeers } from './peers.ts';
+import { renderStorm } from './storm.ts';
 
 export function renderSummary(result: BenchResult, charts: NamedChart[]): string {
   const lines: string[] = [];
@@ -25,6 +26,7 @@ export function renderSummary(result: BenchResult, charts: NamedChart[]): string
   // A --strategies run or a protocol comparison has no autocannon runs: its own section,
   // then the warnings and the charts, is the whole summary.
   if (result.strategies) lines.push(renderStrategies(result));
+  if (result.storm) lines.push(renderStorm(result));
   const protocols = renderProtocols(result);
   if (protocols) lines.push(protocols);
   const crowd = renderCrowd(result);

@@ -36,8 +36,8 @@ export interface WorkerSubscribeOptions extends Omit<SubscribeContext, 'techniqu
   /** The parent's calibrated Clock offset (server minus local, ms), so delays are on the server's clock. */
   clockOffsetMs: number;
   /**
-   * Reserved for the reconnect storm: whether reconnects wait the contract's jittered
-   * backoff (the default, true). Passed to each worker; the drivers do not read it yet.
+   * Whether reconnects wait the contract's jittered backoff (the default, true); false:
+   * every client waits the base delay exactly (the reconnect storm's run without jitter).
    */
   reconnectJitter?: boolean;
 }

@@ -95,6 +95,7 @@ async function subscribe(driver: BenchDriver, technique: Technique, options: Wor
     epoch: options.epoch,
     pollIntervalMs: options.pollIntervalMs,
     ...(options.wsVariant ? { wsVariant: options.wsVariant } : {}),
+    reconnectJitter: options.reconnectJitter,
     tracker: sink,
     // The parent's calibrated offset: every process reads the same system clock.
     clock: { offsetMs, uncertaintyMs: 0, now: () => localNow() + offsetMs },
