@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { techniqueById, techniqueIds, techniques as registry } from '../server/contract/techniques.js';
+import { flagsNotWith } from './run-kinds.ts';
 import { NETWORK_FLAGS, NETWORK_HELP, type NetworkOptions, parseNetworkOptions } from './network/options.ts';
 import { BROWSER_CLIENTS_MAX } from './browser/capacity.ts';
 import { chromiumMissing } from './browser/chromium.ts';
@@ -529,26 +530,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
 }
 
 /** The flags that set up other kinds of run, which a --storm has none of. */
-const NOT_WITH_STORM = [
-  'url',
-  'chaos',
-  'feed',
-  'nodes',
-  'browser',
-  'client-kinds',
-  'intermediary',
-  'ws-variants',
-  'http',
-  'tls',
-  'strategies',
-  'blocks',
-  'crowd',
-  'crowd-workers',
-  'peers',
-  'peer-names',
-  'idle-clients',
-  ...Object.keys(NETWORK_FLAGS),
-];
+const NOT_WITH_STORM = flagsNotWith('storm');
 
 /** --storm's techniques: the default pair, or those named, each of which must stream (a held connection to cut, and a backoff to come back with). */
 function stormTechniques(values: Record<string, unknown>, named: string[]): string[] {
@@ -570,22 +552,7 @@ function stormTechniques(values: Record<string, unknown>, named: string[]): stri
 }
 
 /** The flags that set up the techniques' other runs, which a --peers run has none of. */
-const NOT_WITH_PEERS = [
-  'url',
-  'chaos',
-  'feed',
-  'nodes',
-  'browser',
-  'client-kinds',
-  'intermediary',
-  'ws-variants',
-  'http',
-  'tls',
-  'strategies',
-  'blocks',
-  'storm',
-  ...Object.keys(NETWORK_FLAGS),
-];
+const NOT_WITH_PEERS = flagsNotWith('peers');
 
 function peersOf(values: Record<string, unknown>): PeersSelection | null {
   if (!values.peers) {
@@ -638,19 +605,8 @@ function protocolsFrom(
 }
 
 /** The flags that set up runs of techniques, which a --strategies run has none of. */
-const NOT_WITH_STRATEGIES = [
-  'techniques',
-  'url',
-  'chaos',
-  'feed',
-  'nodes',
-  'client-kinds',
-  'intermediary',
-  'ws-variants',
-  'http',
-  'tls',
-  ...Object.keys(NETWORK_FLAGS),
-];
+// --browser says what a strategies run always is: its clients are Chromium pages.
+const NOT_WITH_STRATEGIES = ['techniques', ...flagsNotWith('strategies').filter((flag) => flag !== 'browser')];
 
 function strategiesOf(values: Record<string, unknown>): Strategy[] | null {
   if (values.strategies === undefined) {
@@ -661,7 +617,7 @@ function strategiesOf(values: Record<string, unknown>): Strategy[] | null {
   const conflicting = NOT_WITH_STRATEGIES.find((flag) => values[flag] !== undefined);
   if (conflicting)
     throw new UsageError(
-      `--strategies runs the auto client in Chromium against a server of its own; --${conflicting} is for the techniques' runs`,
+      `--strategies runs the auto client in Chromium against a server of its own; --${conflicting} is for another kind of run`,
     );
   try {
     return parseStrategies(values.strategies as string);

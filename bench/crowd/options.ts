@@ -5,6 +5,7 @@
  * than the chat scenario's 20/s.
  */
 import { techniques } from '../../server/contract/techniques.js';
+import { flagsNotWith } from '../run-kinds.ts';
 
 /** What --crowd adds to the options: the client counts and the worker processes. */
 export interface CrowdOptions {
@@ -38,29 +39,7 @@ export const CROWD_HELP = `  --crowd N[,N...]      the crowd run: per technique 
   --crowd-workers N     worker processes for the crowd's clients (1..${CROWD_LIMITS.workers}, default ${DEFAULT_CROWD_WORKERS})`;
 
 /** The flags of other kinds of runs, which a crowd run does not take. */
-const NOT_WITH_CROWD = [
-  'url',
-  'chaos',
-  'feed',
-  'nodes',
-  'browser',
-  'client-kinds',
-  'intermediary',
-  'ws-variants',
-  'http',
-  'tls',
-  'strategies',
-  'blocks',
-  'storm',
-  'peers',
-  'peer-names',
-  'idle-clients',
-  'clients',
-  'rtt',
-  'bandwidth',
-  'loss',
-  'network',
-];
+const NOT_WITH_CROWD = [...flagsNotWith('crowd'), 'clients'];
 
 /** The crowd's ids of the techniques to run by default: those that hold a request or a connection open. */
 export function crowdTechniqueIds(): string[] {
