@@ -186,7 +186,7 @@ export class ConnectionGuard {
       this.#refusedSockets.add(socket);
       const linger = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
       linger.unref();
-      socket.once('close', () => {
+      socket.on('close', () => {
         clearTimeout(linger);
         entry.refused -= 1;
         forget();
@@ -195,7 +195,11 @@ export class ConnectionGuard {
     }
     entry.open += 1;
     this.#open += 1;
-    socket.once('close', () => {
+    // `on`, not `once`, for every listener an idle connection keeps: a socket or a
+    // response emits 'close' (and 'finish') once, and Node's `once` wraps each listener
+    // in a bound function and a state object, about 190 bytes more per listener per
+    // connection (docs/guarantees.md, "How the promises hold with thousands of clients").
+    socket.on('close', () => {
       entry.open -= 1;
       this.#open -= 1;
       forget();
@@ -228,7 +232,7 @@ export class ConnectionGuard {
       const created: SocketQueue = { busy: null, waiting: [] };
       queue = created;
       this.#queues.set(socket, created);
-      socket.once('close', () => {
+      socket.on('close', () => {
         created.waiting.length = 0;
       });
     }
@@ -255,8 +259,9 @@ export class ConnectionGuard {
       if (following)
         this.#later(() => socket.destroyed || this.#serve(socket, queue, following[0], following[1], handle));
     };
-    res.once('finish', next);
-    res.once('close', next);
+    // Both fire, and `next` runs once per response (its first line): `on` suffices (see #admit).
+    res.on('finish', next);
+    res.on('close', next);
     handle(req, res);
   }
 }

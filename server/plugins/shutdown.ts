@@ -101,7 +101,8 @@ export const shutdown = fp(
 
     app.addHook('onRequest', async (request, reply) => {
       answering.add(request.raw);
-      reply.raw.once('close', () => {
+      // `on`: a response emits 'close' once, and `once` costs a wrapper per connection (connections.ts, #admit).
+      reply.raw.on('close', () => {
         answering.delete(request.raw);
         settle();
       });
