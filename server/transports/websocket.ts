@@ -279,7 +279,8 @@ function serveSocket(
   let onAllWritten: (() => void) | undefined;
   let stall: Promise<void> | undefined;
   let stallTimer: NodeJS.Timeout | undefined;
-  const pingWithinBudget = pingBudget(config.wsPingBudget);
+  // Made at the first ping: most clients never ping (browsers cannot), and an idle connection need not carry it.
+  let pingWithinBudget: (() => boolean) | undefined;
   // The promise of the last words is made only when shutdown asks for them: an idle
   // connection does not carry one for its whole life.
   let closed = false;
@@ -376,6 +377,7 @@ function serveSocket(
   // Every ping within the budget gets its pong, as RFC 6455 asks; a flood gets 1008.
   socket.on('ping', (data: Buffer) => {
     if (socket.readyState !== socket.OPEN) return;
+    pingWithinBudget ??= pingBudget(config.wsPingBudget);
     if (!pingWithinBudget()) {
       conn.closeForAbuse('too many pings');
       return;
