@@ -172,34 +172,44 @@ export class ConnectionGuard {
       this.#byAddress.set(address, count);
     }
     const entry = count;
-    const forget = () => {
-      if (entry.open === 0 && entry.refused === 0) this.#byAddress.delete(address);
-    };
     if (this.#max > 0 && entry.open >= this.#max) {
       this.#refused += 1;
       if (entry.refused >= REFUSED_LINGER_MAX) {
         socket.destroy();
-        forget();
+        this.#forget(address, entry);
         return;
       }
       entry.refused += 1;
       this.#refusedSockets.add(socket);
       const linger = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
       linger.unref();
-      socket.once('close', () => {
+      socket.on('close', () => {
         clearTimeout(linger);
         entry.refused -= 1;
-        forget();
+        this.#forget(address, entry);
       });
       return;
     }
     entry.open += 1;
     this.#open += 1;
-    socket.once('close', () => {
+    // `on`, not `once`, for every listener an idle connection keeps: a socket or a
+    // response emits 'close' (and 'finish') once, and Node's `once` wraps each listener
+    // in a bound function and a state object, about 190 bytes more per listener per
+    // connection (docs/guarantees.md, "How the promises hold with thousands of clients").
+    socket.on('close', () => {
       entry.open -= 1;
       this.#open -= 1;
-      forget();
+      this.#forget(address, entry);
     });
+  }
+
+  /**
+   * Drops the count of an address that has nothing open or refused. A method, not a
+   * `const forget = () => …` per connection: tsx keeps names (esbuild's keepNames), which
+   * gives every named arrow its own `name` property, ~250 bytes per connection.
+   */
+  #forget(address: string, entry: AddressCount): void {
+    if (entry.open === 0 && entry.refused === 0) this.#byAddress.delete(address);
   }
 
   /** Runs `serve` on a later turn of the event loop, PIPELINED_PER_TURN a turn, first come first served. */
@@ -228,7 +238,7 @@ export class ConnectionGuard {
       const created: SocketQueue = { busy: null, waiting: [] };
       queue = created;
       this.#queues.set(socket, created);
-      socket.once('close', () => {
+      socket.on('close', () => {
         created.waiting.length = 0;
       });
     }
@@ -248,17 +258,23 @@ export class ConnectionGuard {
     queue.busy = res;
     // 'finish': the answer is with the operating system (Node has already given the
     // connection to the next response, its listener being older than this one).
-    const next = () => {
+    // Both fire, and the listener acts once per response (its first line): `on` suffices
+    // (see #admit). An inline arrow, not a named one: see #forget.
+    onFinishOrClose(res, () => {
       if (queue.busy !== res) return;
       const following = queue.waiting.shift();
       queue.busy = following?.[1] ?? null;
       if (following)
         this.#later(() => socket.destroyed || this.#serve(socket, queue, following[0], following[1], handle));
-    };
-    res.once('finish', next);
-    res.once('close', next);
+    });
     handle(req, res);
   }
+}
+
+/** Calls `listener` when `res` finishes and when it closes (both happen, 'finish' first when it does). */
+function onFinishOrClose(res: ServerResponse, listener: () => void): void {
+  res.on('finish', listener);
+  res.on('close', listener);
 }
 
 let descriptorsCache: { at: number; figures: DescriptorFigures | null } | undefined;

@@ -115,7 +115,8 @@ export class WireMeter {
     };
     this.#setOwner(record, buckets);
     this.#busy.add(record);
-    res.once('close', () => this.#end(record));
+    // `on`: a response emits 'close' once, and `once` costs a wrapper per connection (connections.ts, #admit).
+    res.on('close', () => this.#end(record));
   }
 
   /**
@@ -203,7 +204,7 @@ export class WireMeter {
       const created: SocketRecord = { socket, readMark: 0, writeMark: 0, owner: null, current: null };
       record = created;
       this.#sockets.set(socket, created);
-      socket.once('close', () => {
+      socket.on('close', () => {
         this.#flush(created);
         if (created.current) this.#finish(created);
         this.#setOwner(created, null);

@@ -100,9 +100,13 @@ export const shutdown = fp(
     });
 
     app.addHook('onRequest', async (request, reply) => {
-      answering.add(request.raw);
-      reply.raw.once('close', () => {
-        answering.delete(request.raw);
+      // The listener holds the raw request, not Fastify's Request: an upgraded WebSocket's
+      // response lives as long as its socket, and would keep the Request with it.
+      const raw = request.raw;
+      answering.add(raw);
+      // `on`: a response emits 'close' once, and `once` costs a wrapper per connection (connections.ts, #admit).
+      reply.raw.on('close', () => {
+        answering.delete(raw);
         settle();
       });
     });

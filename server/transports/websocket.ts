@@ -21,6 +21,7 @@ import {
   readClientFrame,
   websocketFrames,
 } from '../contract/formats/websocket.js';
+import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { AbuseMeter } from '../abuse.ts';
@@ -65,6 +66,7 @@ export const PER_MESSAGE_DEFLATE = Object.freeze({ threshold: 0 });
 export const transport: TransportBehaviour = {
   async register(scope, context) {
     const { config } = context;
+    const onSocketError = socketErrorHandler(context.abuse, 'WebSocket', 'server error: reconnect with your cursor');
     // Registered here, inside this technique's scope, and nowhere else.
     await scope.register(fastifyWebsocket, {
       options: {
@@ -77,7 +79,7 @@ export const transport: TransportBehaviour = {
         // preValidation has already refused an offer with nothing spoken in it.
         handleProtocols: (offers: Set<string>) => chooseSubprotocol([...offers]) ?? false,
       },
-      errorHandler: socketErrorHandler(context.abuse, 'WebSocket', 'server error: reconnect with your cursor'),
+      errorHandler: onSocketError,
     });
     scope.route({
       method: 'GET',
@@ -93,7 +95,7 @@ export const transport: TransportBehaviour = {
         // The path it was reached at: a technique does not know its own id.
         throw new UpgradeRequired(request.url.split('?')[0]);
       },
-      wsHandler: (socket, request) => serveSocket(socket, request, context),
+      wsHandler: (socket, request) => serveSocket(socket, request, context, onSocketError),
     });
   },
 };
@@ -181,7 +183,7 @@ export function socketErrorHandler(
   abuse: AbuseMeter,
   who: string,
   closeReason: string,
-): (error: Error, socket: WebSocket, request: FastifyRequest) => void {
+): (error: Error, socket: WebSocket, request: Pick<FastifyRequest, 'log'>) => void {
   return (error, socket, request) => {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
@@ -197,6 +199,27 @@ export function socketErrorHandler(
     }
     cutAfterGrace(socket);
   };
+}
+
+type SocketErrorHandler = ReturnType<typeof socketErrorHandler>;
+
+/**
+ * Lets go of what only the HTTP exchange needed, so that an idle WebSocket does not keep
+ * Fastify's Reply (its headers, its request) for its whole life (~1 KB a connection):
+ * - Fastify's listeners for the end of the response (`onResFinished`, on 'finish' and
+ *   'error'), which hold the Reply: an upgraded response is never written, so never
+ *   finishes; it only closes with its socket, and that 'close' (what presence and the
+ *   classroom listen for) is kept. Found by name: should Fastify rename it, nothing is
+ *   freed and nothing else changes.
+ * - @fastify/websocket's 'error' listener, a closure over the Request and the Reply: the
+ *   caller puts the same handler back with the request's log alone.
+ */
+function letGoOfHandshake(raw: IncomingMessage): void {
+  const res = (raw.socket as { _httpMessage?: unknown } | null)?._httpMessage;
+  if (!(res instanceof ServerResponse)) return;
+  for (const event of ['finish', 'error'] as const)
+    for (const listener of res.listeners(event))
+      if (listener.name === 'onResFinished') res.removeListener(event, listener as (...args: unknown[]) => void);
 }
 
 /**
@@ -226,9 +249,20 @@ export function cutAfterGrace(socket: WebSocket): void {
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }
 
-function serveSocket(socket: WebSocket, request: FastifyRequest, context: TransportContext): void {
+function serveSocket(
+  socket: WebSocket,
+  request: FastifyRequest,
+  context: TransportContext,
+  onSocketError: SocketErrorHandler,
+): void {
   const { feed, config } = context;
-  context.upgraded(request.raw);
+  // What the connection needs of its handshake, and not the Request itself: see letGoOfHandshake.
+  const { raw, log, query } = request;
+  const handshake = { log };
+  context.upgraded(raw);
+  letGoOfHandshake(raw);
+  socket.removeAllListeners('error');
+  socket.on('error', (error) => onSocketError(error, socket, handshake));
   // ws sets no protocol when none was offered: JSON, as before subprotocols existed.
   const subprotocol = (socket.protocol || SUBPROTOCOLS.json) as Subprotocol;
   const msgpack = subprotocol === SUBPROTOCOLS.msgpack;
@@ -245,7 +279,8 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   let onAllWritten: (() => void) | undefined;
   let stall: Promise<void> | undefined;
   let stallTimer: NodeJS.Timeout | undefined;
-  const pingWithinBudget = pingBudget(config.wsPingBudget);
+  // Made at the first ping: most clients never ping (browsers cannot), and an idle connection need not carry it.
+  let pingWithinBudget: (() => boolean) | undefined;
   // The promise of the last words is made only when shutdown asks for them: an idle
   // connection does not carry one for its whole life.
   let closed = false;
@@ -283,7 +318,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     },
     closeForAbuse(reason: string): void {
       if (socket.readyState !== socket.OPEN) return;
-      context.abuse.report('websocketPolicyCloses', request.log, { reason }, `WebSocket closed with 1008: ${reason}`);
+      context.abuse.report('websocketPolicyCloses', log, { reason }, `WebSocket closed with 1008: ${reason}`);
       socket.close(CLOSE.POLICY_VIOLATION, reason);
       cutAfterGrace(socket);
       stopper.stop('hangup');
@@ -309,7 +344,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       if (!checked.ok) return withRef({ type: 'error', message: checked.message });
       try {
         // A flood is answered with error frames, and counts towards the 1008 below.
-        context.limitPublish(request.raw, clientOf(request.query));
+        context.limitPublish(raw, clientOf(query));
       } catch (error) {
         return withRef({ type: 'error', message: (error as Error).message });
       }
@@ -322,7 +357,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
         // HTTP. Anything else is a bug, logged.
         const { statusCode, code } = error as { statusCode?: number; code?: string };
         if (statusCode === 503) return withRef({ type: 'error', code, message: (error as Error).message });
-        request.log.error(error, 'publish over WebSocket failed');
+        log.error(error, 'publish over WebSocket failed');
         return withRef({ type: 'error', message: 'the feed could not store the message; try again' });
       }
     },
@@ -342,6 +377,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
   // Every ping within the budget gets its pong, as RFC 6455 asks; a flood gets 1008.
   socket.on('ping', (data: Buffer) => {
     if (socket.readyState !== socket.OPEN) return;
+    pingWithinBudget ??= pingBudget(config.wsPingBudget);
     if (!pingWithinBudget()) {
       conn.closeForAbuse('too many pings');
       return;
@@ -378,7 +414,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     stopper.stop('hangup');
     lastWordsLeft?.();
   });
-  const release = context.hold(request.raw, () => {
+  const release = context.hold(raw, () => {
     stopper.stop('shutdown');
     return closed ? Promise.resolve() : new Promise<void>((resolve) => (lastWordsLeft = resolve));
   });
@@ -388,7 +424,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     // MessagePack bytes.
     message(message: Message): boolean {
       const { frame, payloadBytes } = frameOf(message);
-      context.delivered(request.raw, 1, payloadBytes);
+      context.delivered(raw, 1, payloadBytes);
       return conn.send(frame, frameOptions);
     },
     control(event: ControlEvent): boolean {
@@ -397,7 +433,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
     drained: conn.drained,
   };
 
-  void followFeed(feed, sinceOf(request.query), epochOf(request.query), outlet, stopper).then(() => {
+  void followFeed(feed, sinceOf(query), epochOf(query), outlet, stopper).then(() => {
     clearTimeout(stallTimer);
     release();
     const ending = stopper.reason ?? 'hangup';
@@ -411,7 +447,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, context: Transp
       // The server is going: its side of the TCP connection ends right behind the close
       // frame (RFC 6455 §7.1.1 has the server close first), without waiting for the
       // peer's answering close frame, which thousands of peers take their time to send.
-      request.raw.socket.end(() => lastWordsLeft?.());
+      raw.socket.end(() => lastWordsLeft?.());
     }
     cutAfterGrace(socket);
   });

@@ -1,0 +1,116 @@
+/**
+ * What an idle connection keeps: an upgraded WebSocket lets go of Fastify's Request and
+ * Reply, and the listeners every idle stream or WebSocket carries are plain ones, without
+ * Node's `once` wrapper (docs/guarantees.md, "How the promises hold with thousands of
+ * clients"). Memory per connection is measured by the crowd bench; these hold the causes.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import WebSocket from 'ws';
+import { test } from '../test/suite.ts';
+import { publish, until } from '../test/support.ts';
+import { buildApp } from './app.ts';
+import { withCapabilities } from './contract/techniques.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const upgrading = withCapabilities({ upgrades: true });
+const holding = withCapabilities({ holdsRequest: true });
+
+/** A server on port 0 whose every request and reply is watched through a WeakRef, and every raw request kept. */
+async function watchedServer(t: { after: (fn: () => unknown) => void }) {
+  const lab = await buildApp({ config: { logLevel: 'silent' } });
+  const watched: { url: string; request: WeakRef<object>; reply: WeakRef<object> }[] = [];
+  lab.app.addHook('onRequest', async (request, reply) => {
+    watched.push({ url: request.url, request: new WeakRef(request), reply: new WeakRef(reply) });
+  });
+  const raw: IncomingMessage[] = [];
+  const responses = new WeakMap<IncomingMessage, ServerResponse>();
+  lab.app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    raw.push(req);
+    responses.set(req, res);
+  });
+  lab.app.server.on('upgrade', (req: IncomingMessage) => raw.push(req));
+  await lab.app.listen({ port: 0, host: '127.0.0.1' });
+  t.after(() => lab.app.close());
+  const { port } = lab.app.server.address() as { port: number };
+  // An upgrade's response is made by @fastify/websocket and given the socket.
+  const responseOf = (req: IncomingMessage) =>
+    responses.get(req) ?? (req.socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  return { url: `http://127.0.0.1:${port}`, watched, raw, responseOf };
+}
+
+/** Collects garbage until `gone` holds or a few rounds have passed (a WeakRef clears only after its turn ends). */
+async function collectedUntil(gone: () => boolean): Promise<boolean> {
+  for (let round = 0; round < 5 && !gone(); round += 1) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+  return gone();
+}
+
+/** The listeners of `emitter` that Node's `once` wrapped, said with the event and the start of the function. */
+function onceWrapped(emitter: NodeJS.EventEmitter | undefined | null, what: string): string[] {
+  if (!emitter) return [];
+  return emitter.eventNames().flatMap((event) =>
+    emitter
+      .rawListeners(event)
+      .filter((listener) => 'listener' in listener)
+      .map(
+        (listener) =>
+          `${what} '${String(event)}': ${String((listener as { listener: unknown }).listener).slice(0, 80)}`,
+      ),
+  );
+}
+
+for (const technique of upgrading) {
+  test(`${technique.id}: an open connection keeps neither Fastify's Request nor its Reply, and still delivers`, async (t) => {
+    const server = await watchedServer(t);
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/${technique.id}`, { origin: server.url });
+    t.after(() => socket.terminate());
+    const frames: string[] = [];
+    socket.on('message', (data) => frames.push(String(data)));
+    await once(socket, 'open');
+    const handshake = server.watched.find((entry) => entry.url.startsWith(`/api/${technique.id}`));
+    assert.ok(handshake, 'the handshake went through the onRequest hooks');
+    assert.ok(
+      await collectedUntil(() => handshake.request.deref() === undefined && handshake.reply.deref() === undefined),
+      'the Request and the Reply of an open WebSocket are collected',
+    );
+    const text = 'after the handshake was let go of';
+    await publish(server.url, { author: 'test', text });
+    await until(() => frames.some((frame) => frame.includes(text)), 'the message on the WebSocket');
+  });
+}
+
+test('an idle stream, held poll or WebSocket carries no once wrapper on its response or socket', async (t) => {
+  const server = await watchedServer(t);
+  const ends: (() => void)[] = [];
+  t.after(() => {
+    for (const end of ends) end();
+  });
+  for (const { id } of holding) {
+    const controller = new AbortController();
+    ends.push(() => controller.abort());
+    // A held long poll answers only when something is published: its request arriving is enough.
+    fetch(`${server.url}/api/${id}`, { signal: controller.signal }).catch(() => {});
+  }
+  for (const { id } of upgrading) {
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/${id}`, { origin: server.url });
+    ends.push(() => socket.terminate());
+    await once(socket, 'open');
+  }
+  const opened = (id: string) => server.raw.some((req) => req.url?.startsWith(`/api/${id}`));
+  await until(() => [...holding, ...upgrading].every(({ id }) => opened(id)), 'every connection open');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const found = server.raw.flatMap((req) => [
+    ...onceWrapped(server.responseOf(req), `${req.url} response`),
+    ...onceWrapped(req.socket, `${req.url} socket`),
+  ]);
+  assert.deepEqual(found, []);
+});
