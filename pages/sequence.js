@@ -28,6 +28,8 @@ const TOP = 44;
 const LANES = Object.freeze({ time: 70, client: 170, server: 470, publisher: 650 });
 /** The least room between two arrows (SVG units), so that each one's label can be read. */
 const ARROW_GAP = 22;
+/** How far after the arrow before an arrow of the same millisecond is laid out, ms: enough to be a line of its own. */
+const LAYOUT_STEP_MS = 0.001;
 
 /**
  * Where time `t` goes down the picture: in proportion to the time, except that an arrow
@@ -84,10 +86,16 @@ export function sequenceDiagram(exchange, technique) {
   const held = exchange.publishedAtMs !== undefined;
   const times = [exchange.elapsedMs, exchange.firstByteMs ?? 0, exchange.publishedAtMs ?? 0];
   const total = Math.max(1, ...times, ...chunks.map((chunk) => chunk.atMs));
-  const y = timeScale(
-    [0, exchange.publishedAtMs ?? 0, ...chunks.map((chunk) => chunk.atMs)],
-    (t) => TOP + (t / total) * TIME_HEIGHT,
-  );
+  // Where each arrow is laid out, in the order things happened (the request, the publish,
+  // each read): times are whole milliseconds, so an answer read in the request's own
+  // millisecond (a fast loopback stream) or two reads in one would share a line. Each is
+  // laid out a hair after the one before (LAYOUT_STEP_MS); its label keeps the time measured.
+  let laidOut = 0;
+  const layout = (/** @type {number} */ at) => (laidOut = Math.max(at, laidOut + LAYOUT_STEP_MS));
+  const publishedAt = held && exchange.publishedAtMs != null ? layout(exchange.publishedAtMs) : null;
+  const readAt = chunks.map((chunk) => layout(chunk.atMs));
+  const firstByteAt = readAt[0] ?? exchange.firstByteMs ?? 0;
+  const y = timeScale([0, publishedAt ?? 0, ...readAt], (t) => TOP + (t / total) * TIME_HEIGHT);
   const height = y(total) + 40;
   const root = /** @type {SVGSVGElement} */ (
     svg('svg', {
@@ -143,13 +151,13 @@ export function sequenceDiagram(exchange, technique) {
         x: LANES.server - 7,
         y: y(0),
         width: 14,
-        height: Math.max(1, y(exchange.firstByteMs) - y(0)),
+        height: Math.max(1, y(firstByteAt) - y(0)),
         fill: TIMELINE_COLORS.request,
         opacity: 0.35,
       }),
       svg(
         'text',
-        { x: LANES.server + 14, y: (y(0) + y(exchange.firstByteMs)) / 2, class: 'note' },
+        { x: LANES.server + 14, y: (y(0) + y(firstByteAt)) / 2, class: 'note' },
         `held ${ms(exchange.firstByteMs)}: nothing to send`,
       ),
     );
@@ -158,9 +166,9 @@ export function sequenceDiagram(exchange, technique) {
       svg('rect', {
         'data-role': 'open',
         x: LANES.server - 5,
-        y: y(exchange.firstByteMs),
+        y: y(firstByteAt),
         width: 10,
-        height: Math.max(1, y(exchange.elapsedMs) - y(exchange.firstByteMs)),
+        height: Math.max(1, y(exchange.elapsedMs) - y(firstByteAt)),
         fill: TIMELINE_COLORS.connection,
         opacity: 0.3,
       }),
@@ -176,35 +184,45 @@ export function sequenceDiagram(exchange, technique) {
    * One arrow at its measured time, with its time on the left and its label above it.
    * @param {'request' | 'response' | 'publish'} kind @param {number} at @param {number} fromX @param {number} toX
    * @param {keyof typeof TIMELINE_COLORS} colour @param {string} label
+   * @param {number} [laidOutAt] where it is drawn, when the layout moved it (see `layout`)
    */
-  const arrow = (kind, at, fromX, toX, colour, label) => {
+  const arrow = (kind, at, fromX, toX, colour, label, laidOutAt = at) => {
     const group = svg('g', { 'data-arrow': kind, 'data-at-ms': at });
     group.append(
       svg('line', {
         x1: fromX,
-        y1: y(at),
+        y1: y(laidOutAt),
         x2: toX,
-        y2: y(at),
+        y2: y(laidOutAt),
         stroke: TIMELINE_COLORS[colour],
         'stroke-width': 2.5,
         'marker-end': `url(#head-${colour})`,
       }),
     );
     group.append(
-      svg('text', { x: LANES.time, y: y(at) + 4, 'text-anchor': 'end', class: 'time' }, ms(at)),
-      svg('text', { x: (fromX + toX) / 2, y: y(at) - 5, 'text-anchor': 'middle', class: 'label' }, label),
+      svg('text', { x: LANES.time, y: y(laidOutAt) + 4, 'text-anchor': 'end', class: 'time' }, ms(at)),
+      svg('text', { x: (fromX + toX) / 2, y: y(laidOutAt) - 5, 'text-anchor': 'middle', class: 'label' }, label),
     );
     root.append(group);
   };
 
   arrow('request', 0, LANES.client, LANES.server, 'request', clip(exchange.request.split('\r\n')[0] ?? '', 44));
   if (held && exchange.publishedAtMs != null)
-    arrow('publish', exchange.publishedAtMs, LANES.publisher, LANES.server, 'sent', 'POST a message');
+    arrow(
+      'publish',
+      exchange.publishedAtMs,
+      LANES.publisher,
+      LANES.server,
+      'sent',
+      'POST a message',
+      publishedAt ?? undefined,
+    );
   const statusLine = clip(exchange.response.split(/\r?\n/)[0] ?? '', 40);
   chunks.forEach((chunk, index) => {
     const more = technique.capabilities.upgrades ? 'B of frames' : 'B more';
     const what = index === 0 ? `${statusLine} (${chunk.bytes}\u00a0B)` : `${chunk.bytes}\u00a0${more}`;
-    arrow('response', chunk.atMs, LANES.server, LANES.client, index === 0 ? 'connection' : 'message', what);
+    const colour = index === 0 ? 'connection' : 'message';
+    arrow('response', chunk.atMs, LANES.server, LANES.client, colour, what, readAt[index]);
   });
   if (chunks.length === 0)
     root.append(

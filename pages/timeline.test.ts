@@ -150,6 +150,42 @@ describe('each technique shape, in Chromium', needs(CHROMIUM), () => {
     assert.deepEqual(problems, []);
   });
 
+  test("answers read in the request's own millisecond, or two in one, each get a line of their own", async (t) => {
+    const server = await startServer(t);
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    t.after(() => context.close());
+    const page = await context.newPage();
+    await page.goto(`${server.url}/techniques/${techniques[0]?.id}.html`);
+    const lines = await page.evaluate(
+      async (technique) => {
+        // The page's own module, by the URL the browser loads it from (which tsc cannot follow).
+        const module = '/sequence.js';
+        const { sequenceDiagram } = (await import(module)) as {
+          sequenceDiagram: (exchange: unknown, technique: unknown) => SVGSVGElement;
+        };
+        const exchange = {
+          request: 'GET /api/x HTTP/1.1\r\n',
+          response: 'HTTP/1.1 200 OK\r\n',
+          responseBytes: 30,
+          firstByteMs: 0,
+          elapsedMs: 5,
+          chunks: [
+            { atMs: 0, bytes: 10 },
+            { atMs: 0, bytes: 10 },
+            { atMs: 3, bytes: 10 },
+            { atMs: 3, bytes: 10 },
+          ],
+        };
+        const svg = sequenceDiagram(exchange, technique);
+        return [...svg.querySelectorAll('[data-arrow] line')].map((line) => Number(line.getAttribute('y1')));
+      },
+      techniques.find((technique) => technique.capabilities.streams && !technique.capabilities.upgrades),
+    );
+    assert.equal(lines.length, 5);
+    for (let i = 1; i < lines.length; i += 1)
+      assert.ok((lines[i] as number) > (lines[i - 1] as number), `arrows on lines of their own: ${lines.join(', ')}`);
+  });
+
   // Each page records on a server of its own, so the six can record at once.
   describe('the technique pages', { concurrency: true }, () => {
     for (const technique of techniques) {
