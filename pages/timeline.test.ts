@@ -161,7 +161,10 @@ describe('each technique shape, in Chromium', needs(CHROMIUM), () => {
         // The page's own module, by the URL the browser loads it from (which tsc cannot follow).
         const module = '/sequence.js';
         const { sequenceDiagram } = (await import(module)) as {
-          sequenceDiagram: (exchange: unknown, technique: unknown) => SVGSVGElement;
+          sequenceDiagram: (
+            exchange: unknown,
+            technique: unknown,
+          ) => { querySelectorAll(selector: string): Iterable<{ getAttribute(name: string): string | null }> };
         };
         const exchange = {
           request: 'GET /api/x HTTP/1.1\r\n',
