@@ -23,7 +23,8 @@ const runs = readdirSync(RESULTS)
 
 /** The registry id a label names (`websocket [deflate]`, `sse p99`, `forever-iframe (browser)`). */
 function techniqueOf(label: unknown): string | undefined {
-  const text = Array.isArray(label) ? String(label[0]) : String(label ?? '');
+  // The peers' charts name realtime-lab's bars `realtime-lab <id>`, beside the libraries'.
+  const text = (Array.isArray(label) ? String(label[0]) : String(label ?? '')).replace(/^realtime-lab /, '');
   return TECHNIQUES.map((t) => t.id)
     .filter((id) => text === id || text.startsWith(`${id} `))
     .sort((a, b) => b.length - a.length)[0];
