@@ -23,10 +23,11 @@ const runs = readdirSync(RESULTS)
 
 /** The registry id a label names (`websocket [deflate]`, `sse p99`, `forever-iframe (browser)`). */
 function techniqueOf(label: unknown): string | undefined {
-  // The peers' charts name realtime-lab's bars `realtime-lab <id>`, beside the libraries'.
+  // The peers' charts name realtime-lab's bars `realtime-lab <id>`, beside the libraries';
+  // the storm's series are `<id>, jitter` and `<id>, no jitter`.
   const text = (Array.isArray(label) ? String(label[0]) : String(label ?? '')).replace(/^realtime-lab /, '');
   return TECHNIQUES.map((t) => t.id)
-    .filter((id) => text === id || text.startsWith(`${id} `))
+    .filter((id) => text === id || text.startsWith(`${id} `) || text.startsWith(`${id},`))
     .sort((a, b) => b.length - a.length)[0];
 }
 
