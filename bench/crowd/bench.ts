@@ -67,10 +67,12 @@ export async function runCrowdBench(
   const first = plans[0];
   return {
     schemaVersion: SCHEMA_VERSION,
+    // One size is a number, as in any run of one client count (results.schema.json: a list
+    // is a sweep of two counts or more).
     config: ownServersConfig(options, {
       scenario: 'crowd',
       techniques: options.techniques,
-      clients: options.crowd.sizes,
+      clients: options.crowd.sizes.length === 1 ? (options.crowd.sizes[0] as number) : options.crowd.sizes,
     }),
     environment: {
       ...start.machine,

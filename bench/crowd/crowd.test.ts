@@ -1,6 +1,7 @@
 /**
- * The crowd run end to end, small: two techniques chosen by capability, 50 and 100
- * clients in 2 worker processes, realtime-lab and the bare server each, a few messages.
+ * The crowd run end to end, small: two techniques chosen by capability, 100 clients in
+ * 2 worker processes, realtime-lab and the bare server each, a few messages (one size,
+ * which results.json records as a number: a list is a sweep).
  * Every delivery once, the result's fields and schema, the charts drawn with every value
  * on its axis; and no process left behind, after a run and after a failed one.
  */
@@ -67,12 +68,13 @@ test('a small crowd run: every delivery once, on realtime-lab and on the bare se
   ]);
   assert.ok(options?.crowd);
   assert.deepEqual(options.crowd.sizes, [50, 100], 'sizes in order');
-  const result = await runCrowdBench({ ...options, crowd: { ...options.crowd, idleMs: 300 } });
+  // One size runs (two would double the time for nothing more: each size is its own runs).
+  const result = await runCrowdBench({ ...options, crowd: { ...options.crowd, sizes: [100], idleMs: 300 } });
 
   const runs = result.crowd?.runs ?? [];
   assert.deepEqual(
     runs.map((r) => `${r.technique} ${r.clients} ${r.server}`),
-    [stream.id, held.id].flatMap((id) => [50, 100].flatMap((n) => [`${id} ${n} realtime-lab`, `${id} ${n} bare`])),
+    [stream.id, held.id].flatMap((id) => [`${id} 100 realtime-lab`, `${id} 100 bare`]),
   );
   for (const r of runs) {
     const name = `${r.technique} on ${r.server} at ${r.clients}`;
@@ -104,7 +106,7 @@ test('a small crowd run: every delivery once, on realtime-lab and on the bare se
       const y = chart.scales.y;
       assert.ok(y);
       const drawn = chart.data.datasets.flatMap((d) => (d.data as (number | null)[]).filter((v) => v !== null));
-      assert.equal(drawn.length, 8, `${name}: a value per run`);
+      assert.equal(drawn.length, 4, `${name}: a value per run`);
       for (const value of drawn) assert.ok(y.min <= value && value <= y.max, `${name}: ${value} off its axis`);
       if (y.type === 'linear') assert.ok(y.min <= 0, `${name}: a linear axis from zero`);
     });
