@@ -34,7 +34,19 @@ export interface TheoryCheck extends Prediction {
   agrees: boolean;
 }
 
-export interface TechniqueResult {
+/** What a run published and what its subscribers got, checked per (client, id) by bench/delivery.ts. */
+export interface DeliveryCounts {
+  messagesPublished: number;
+  /** Published × subscribers: what every subscriber was owed. */
+  messagesExpected: number;
+  messagesDelivered: number;
+  /** Expected − delivered. */
+  lost: number;
+  duplicates: number;
+  outOfOrder: number;
+}
+
+export interface TechniqueResult extends DeliveryCounts {
   technique: string;
   clients: number;
   /** The servers' feed: one process's memory, or Redis (`unknown` with --url). */
@@ -65,12 +77,6 @@ export interface TechniqueResult {
    * the pages' own estimates of the server's clock, ms.
    */
   browser?: { cpuMs: number | null; cpuPercent: number | null; saturated: boolean; clockUncertaintyMs: number };
-  messagesPublished: number;
-  messagesExpected: number;
-  messagesDelivered: number;
-  lost: number;
-  duplicates: number;
-  outOfOrder: number;
   /** Messages the server reported as missed past its history. */
   gapsReported: number;
   /** Messages from someone else's publishing during the run (with --url). */

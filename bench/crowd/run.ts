@@ -13,6 +13,7 @@ import type { Technique } from '../../server/contract/techniques.js';
 import { calibrate } from '../clock.ts';
 import { DeliveryTracker, type LatencySummary, round } from '../delivery.ts';
 import { paddedText, publish } from '../publisher.ts';
+import type { DeliveryCounts } from '../result.ts';
 import { type ServerProcess, startServerProcess } from '../server-process.ts';
 import { type ClientCpu, clientCpuBetween, clientCpuWarning, withLoopDelays } from '../workers/cpu.ts';
 import { subscribeInWorkers } from '../workers/subscribe.ts';
@@ -46,19 +47,13 @@ export interface CrowdPlan {
 }
 
 /** One crowd run, as results.json holds it (`crowd.runs[]`). */
-export interface CrowdRun {
+export interface CrowdRun extends DeliveryCounts {
   technique: string;
   server: CrowdServer;
   clients: number;
   workers: number;
   /** From every worker up to every client connected (and, for held requests, held by the server), ms. */
   connectMs: number;
-  messagesPublished: number;
-  messagesExpected: number;
-  messagesDelivered: number;
-  lost: number;
-  duplicates: number;
-  outOfOrder: number;
   /** Fan-out delay of every delivery: the server accepting the message to a client parsing it, ms. */
   latencyMs: LatencySummary | null;
   /** Server memory: after the warm-up, with every client connected and idle; their difference per client. */

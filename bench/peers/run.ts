@@ -18,12 +18,13 @@ import { DeliveryTracker, type LatencySummary, round } from '../delivery.ts';
 import { type Subscribers, fetchClientStats } from '../drivers/driver.ts';
 import type { BenchTechnique } from '../drivers/index.ts';
 import { paddedText, publish } from '../publisher.ts';
+import type { DeliveryCounts } from '../result.ts';
 import { type ServerProcess, startServerProcess } from '../server-process.ts';
 import { subscribe } from './clients/common.ts';
 import { type Family, type Peer, familyOf } from './peers.ts';
 
 /** One row of the comparison, as results.json holds it (`peers.rows[]`). */
-export interface PeerRowResult {
+export interface PeerRowResult extends DeliveryCounts {
   family: Family;
   /** realtime-lab's own technique, or an established library's server. */
   side: 'realtime-lab' | 'peer';
@@ -32,12 +33,6 @@ export interface PeerRowResult {
   server: string;
   client: string;
   clients: number;
-  messagesPublished: number;
-  messagesExpected: number;
-  messagesDelivered: number;
-  lost: number;
-  duplicates: number;
-  outOfOrder: number;
   /** Bytes both ways on the subscribers' sockets while publishing, per delivered message. */
   wireBytesPerMessage: number | null;
   latencyMs: LatencySummary | null;

@@ -5,7 +5,7 @@
  */
 import { autocannonVersion } from '../engine.ts';
 import { drivers } from '../drivers/index.ts';
-import { machineAtStart } from '../machine.ts';
+import { machineAtStart, ownServersConfig } from '../machine.ts';
 import type { BenchOptions } from '../options.ts';
 import { startRedis, freePort } from '../redis-process.ts';
 import { type BenchResult, SCHEMA_VERSION } from '../result.ts';
@@ -126,20 +126,11 @@ export async function runStormBench(
   if (failure) warnings.push(`the storm broke a guarantee: ${failure}`);
   return {
     schemaVersion: SCHEMA_VERSION,
+    // Its servers share a private Redis: the subscribers' node, restarted, and the publisher's.
     config: {
-      scenario: 'storm',
-      techniques: options.techniques,
-      clients,
-      rate: options.rate,
-      durationSec: options.durationSec,
-      payloadBytes: options.payloadBytes,
-      pollIntervalMs: options.pollIntervalMs,
-      url: null,
-      chaos: false,
+      ...ownServersConfig(options, { scenario: 'storm', techniques: options.techniques, clients }),
       feeds: ['redis'],
       nodes: 2,
-      network: null,
-      clientKinds: ['node'],
     },
     environment: {
       ...start.machine,

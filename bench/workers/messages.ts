@@ -5,21 +5,15 @@
  * 10,000 clients and 10 publishes.
  */
 import type { SubscriberReport } from '../drivers/driver.ts';
-import type { WsVariant } from '../ws-variants.ts';
+import type { WorkerSubscribeOptions } from './subscribe.ts';
 
-/** The parent's first message: which technique, which slice of the clients, and the clock. */
-export interface WorkerStart {
+/**
+ * The parent's first message: the options of `subscribeInWorkers` for this worker's slice
+ * (`clients` numbered from 0 here; the parent adds the slice's first number), its jitter
+ * settled.
+ */
+export interface WorkerStart extends Omit<WorkerSubscribeOptions, 'workers' | 'reconnectJitter'> {
   type: 'start';
-  techniqueId: string;
-  baseUrl: string;
-  clientId: string;
-  /** Clients in this worker's slice, numbered from 0 here; the parent adds the slice's first number. */
-  clients: number;
-  since: number;
-  epoch: string | undefined;
-  pollIntervalMs: number;
-  wsVariant?: WsVariant;
-  clockOffsetMs: number;
   reconnectJitter: boolean;
 }
 
