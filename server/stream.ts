@@ -7,7 +7,15 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Message } from './message.ts';
-import { type ControlEvent, type EndReason, Stopper, type TransportContext, encode, followFeed } from './transport.ts';
+import {
+  type ControlEvent,
+  type EndReason,
+  Stopper,
+  type TransportContext,
+  encode,
+  followFeed,
+  oncePerMessage,
+} from './transport.ts';
 import { MAX_STREAM_PADDING_BYTES } from './contract/defaults.js';
 import { BadPadding } from './errors.ts';
 import { http2SessionOf } from './protocol.ts';
@@ -37,34 +45,28 @@ export interface StreamFormat {
 
 // What a format writes for a message, as one Buffer written to every client of the format
 // rather than built, measured and converted again for each: the SSE lines or the escaped
-// <script> call. The newest message's is kept apart, as that is what a publish writes to
-// every live client in turn; older ones (replays) in a WeakMap, gone with the history. A
-// message belongs to one feed, so its epoch is the same for every client; it is checked
-// all the same, as it is part of what is written.
+// <script> call, made once per message (oncePerMessage). A message belongs to one feed, so
+// its epoch is the same for every client; it is part of what is written all the same, so
+// the cache is of one epoch, and made anew when the feed's changes.
 interface Formatted {
-  message: Message;
-  epoch: string;
   bytes: Buffer;
   payloadBytes: number;
 }
-const formattedByFormat = new WeakMap<StreamFormat, { newest?: Formatted; older: WeakMap<Message, Formatted> }>();
+const formattedByFormat = new WeakMap<StreamFormat, { epoch: string; of: (message: Message) => Formatted }>();
 
 function formatted(format: StreamFormat, message: Message, epoch: string): Formatted {
   let cache = formattedByFormat.get(format);
-  if (!cache) {
-    cache = { older: new WeakMap() };
+  if (cache?.epoch !== epoch) {
+    cache = {
+      epoch,
+      of: oncePerMessage((message) => {
+        const { json, bytes: payloadBytes } = encode(message);
+        return { bytes: Buffer.from(format.message(message, json, epoch)), payloadBytes };
+      }),
+    };
     formattedByFormat.set(format, cache);
   }
-  const newest = cache.newest;
-  if (newest !== undefined && newest.message === message && newest.epoch === epoch) return newest;
-  let entry = cache.older.get(message);
-  if (entry?.epoch !== epoch) {
-    const { json, bytes: payloadBytes } = encode(message);
-    entry = { message, epoch, bytes: Buffer.from(format.message(message, json, epoch)), payloadBytes };
-    cache.older.set(message, entry);
-  }
-  if (newest === undefined || message.id >= newest.message.id) cache.newest = entry;
-  return entry;
+  return cache.of(message);
 }
 
 /** Why a stream ended: the server's reasons, or the client hanging up. */

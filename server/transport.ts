@@ -71,21 +71,33 @@ export interface EncodedMessage {
   bytes: number;
 }
 
-// Encoded once per message, not once per client: with 1,000 subscribers, a message would
-// otherwise be serialized and measured 1,000 times. Messages are the feed's own objects,
-// so the cache goes when they leave the history.
-const encodings = new WeakMap<Message, EncodedMessage>();
+/**
+ * `build` made once per message, not once per client: what every client of a format is
+ * sent (with 10,000 subscribers, a message would otherwise be serialized, framed and
+ * measured 10,000 times). The newest message's is kept apart, as that is what a publish
+ * writes to every live client in turn; older ones (replays) in a WeakMap: messages are
+ * the feed's own objects, so they go when they leave the history.
+ */
+export function oncePerMessage<T>(build: (message: Message) => T): (message: Message) => T {
+  let newest: { message: Message; value: T } | undefined;
+  const older = new WeakMap<Message, { value: T }>();
+  return (message) => {
+    if (newest?.message === message) return newest.value;
+    let entry = older.get(message);
+    if (!entry) {
+      entry = { value: build(message) };
+      older.set(message, entry);
+    }
+    if (newest === undefined || message.id >= newest.message.id) newest = { message, value: entry.value };
+    return entry.value;
+  };
+}
 
 /** The message's JSON (the payload every technique carries), computed once. */
-export function encode(message: Message): EncodedMessage {
-  let encoded = encodings.get(message);
-  if (!encoded) {
-    const json = JSON.stringify(message);
-    encoded = { json, bytes: Buffer.byteLength(json) };
-    encodings.set(message, encoded);
-  }
-  return encoded;
-}
+export const encode = oncePerMessage((message): EncodedMessage => {
+  const json = JSON.stringify(message);
+  return { json, bytes: Buffer.byteLength(json) };
+});
 
 /**
  * Reads a cursor (`since` or a Last-Event-ID value): undefined when absent, a safe integer

@@ -41,6 +41,7 @@ import {
   encode,
   epochOf,
   followFeed,
+  oncePerMessage,
   sinceOf,
 } from '../transport.ts';
 
@@ -133,33 +134,16 @@ function bytesOf(data: RawData): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
 
-/** A message as one subprotocol frames it: the bytes every client of the subprotocol is sent. */
-interface EncodedFrame {
-  message: Message;
-  frame: Buffer;
-  payloadBytes: number;
-}
-
 /**
- * Encodes a message once per subprotocol, not once per client: the newest message's frame
- * is what a publish writes to every live client in turn, so it is kept apart; older ones
- * (replays) in a WeakMap, gone with the history. The same Buffer goes to every socket
- * (ws frames it without copying; permessage-deflate, when on, compresses per socket).
+ * A message as one subprotocol frames it, once per message (oncePerMessage), not once per
+ * client: the same Buffer goes to every socket (ws frames it without copying;
+ * permessage-deflate, when on, compresses per socket).
  */
-function frameCache(encodeFrame: (message: Message) => Buffer): (message: Message) => EncodedFrame {
-  let newest: EncodedFrame | undefined;
-  const older = new WeakMap<Message, EncodedFrame>();
-  return (message) => {
-    if (newest?.message === message) return newest;
-    let entry = older.get(message);
-    if (!entry) {
-      const frame = encodeFrame(message);
-      entry = { message, frame, payloadBytes: frame.byteLength };
-      older.set(message, entry);
-    }
-    if (newest === undefined || message.id >= newest.message.id) newest = entry;
-    return entry;
-  };
+function frameCache(encodeFrame: (message: Message) => Buffer) {
+  return oncePerMessage((message) => {
+    const frame = encodeFrame(message);
+    return { frame, payloadBytes: frame.byteLength };
+  });
 }
 
 const jsonFrameOf = frameCache((message) => Buffer.from(websocketFrames.message(encode(message).json)));
