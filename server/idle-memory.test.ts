@@ -30,19 +30,29 @@ async function watchedServer(t: { after: (fn: () => unknown) => void }) {
     watched.push({ url: request.url, request: new WeakRef(request), reply: new WeakRef(reply) });
   });
   const raw: IncomingMessage[] = [];
-  const responses = new WeakMap<IncomingMessage, ServerResponse>();
+  // Weakly: an entry's value lives as long as its key, which `raw` keeps.
+  const responses = new WeakMap<IncomingMessage, WeakRef<ServerResponse>>();
   lab.app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     raw.push(req);
-    responses.set(req, res);
+    responses.set(req, new WeakRef(res));
   });
-  lab.app.server.on('upgrade', (req: IncomingMessage) => raw.push(req));
+  // After @fastify/websocket's own 'upgrade' listener, which has given the request its response.
+  lab.app.server.on('upgrade', (req: IncomingMessage) => {
+    raw.push(req);
+    const response = (req.socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    if (response) responses.set(req, new WeakRef(response));
+  });
   await lab.app.listen({ port: 0, host: '127.0.0.1' });
   t.after(() => lab.app.close());
   const { port } = lab.app.server.address() as { port: number };
-  // An upgrade's response is made by @fastify/websocket and given the socket.
-  const responseOf = (req: IncomingMessage) =>
-    responses.get(req) ?? (req.socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-  return { url: `http://127.0.0.1:${port}`, watched, raw, responseOf };
+  const responseOf = (req: IncomingMessage) => responses.get(req)?.deref();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    watched,
+    raw,
+    responseOf,
+    responseRefOf: (req: IncomingMessage) => responses.get(req),
+  };
 }
 
 /** Collects garbage until `gone` holds or a few rounds have passed (a WeakRef clears only after its turn ends). */
@@ -78,9 +88,20 @@ for (const technique of upgrading) {
     await once(socket, 'open');
     const handshake = server.watched.find((entry) => entry.url.startsWith(`/api/${technique.id}`));
     assert.ok(handshake, 'the handshake went through the onRequest hooks');
+    // And Node's own objects of the handshake: the IncomingMessage (its headers, its URL)
+    // and the ServerResponse an upgrade is given, which is never written.
+    const index = server.raw.findIndex((req) => req.url?.startsWith(`/api/${technique.id}`));
+    const rawRequest = new WeakRef(server.raw[index] as IncomingMessage);
+    const rawResponse = server.responseRefOf(server.raw[index] as IncomingMessage);
+    assert.ok(rawResponse, 'the upgrade was given a response');
+    server.raw.splice(index, 1);
     assert.ok(
       await collectedUntil(() => handshake.request.deref() === undefined && handshake.reply.deref() === undefined),
       'the Request and the Reply of an open WebSocket are collected',
+    );
+    assert.ok(
+      await collectedUntil(() => rawRequest.deref() === undefined && rawResponse.deref() === undefined),
+      "the handshake's IncomingMessage and ServerResponse of an open WebSocket are collected",
     );
     const text = 'after the handshake was let go of';
     await publish(server.url, { author: 'test', text });

@@ -9,6 +9,7 @@
  * look at a technique's name.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { AbuseMeter } from './abuse.ts';
 import type { Config } from './config.ts';
@@ -33,6 +34,15 @@ export interface TransportBehaviour {
 /** A registered technique with its server side: its registry line and its file's behaviour. */
 export interface Transport extends Technique, TransportBehaviour {}
 
+/**
+ * What the meters, the publish limit and shutdown know a client's connection by: its
+ * request (an `IncomingMessage` is one), or, for a WebSocket, which lets go of its
+ * handshake once upgraded, `{ socket }` alone. Only `socket` is read.
+ */
+export interface ConnectionKey {
+  readonly socket: Socket;
+}
+
 /** What the app gives a technique: the feed, the settings and its meters. */
 export interface TransportContext {
   readonly feed: Feed;
@@ -41,8 +51,11 @@ export interface TransportContext {
    * Counts messages handed to the client of `request` and their payload bytes, for this
    * technique and, when the request named one, for its client.
    */
-  delivered(request: IncomingMessage, messages: number, payloadBytes: number): void;
-  /** Tells the wire meter a WebSocket handshake is done (before the first frame). */
+  delivered(request: ConnectionKey, messages: number, payloadBytes: number): void;
+  /**
+   * Tells the wire meter a WebSocket handshake is done (before the first frame), and
+   * shutdown that its request owes no HTTP answer.
+   */
   upgraded(request: IncomingMessage): void;
   /**
    * Keeps a held request or connection so that shutdown can end it. `close` must write its
@@ -50,12 +63,12 @@ export interface TransportContext {
    * handed to the kernel, or the client is gone; it never rejects. Shutdown closes the
    * socket afterwards. Returns the release to call when it ends by itself.
    */
-  hold(request: IncomingMessage, close: () => Promise<void>): () => void;
+  hold(request: ConnectionKey, close: () => Promise<void>): () => void;
   /**
    * Counts one publish against the rate limit of `client` (or of the request's address
    * when it names none); throws the 429 error when the client is over its limit.
    */
-  limitPublish(request: IncomingMessage, client: string | undefined): void;
+  limitPublish(request: ConnectionKey, client: string | undefined): void;
   /** Where a technique counts and logs what misbehaving clients do (`/api/stats` → `abuse`). */
   readonly abuse: AbuseMeter;
 }

@@ -19,6 +19,7 @@
  *   open go to its latest stream's technique, as an idle keep-alive connection's do.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ConnectionKey } from './transport.ts';
 import { type Http2Session, constants } from 'node:http2';
 import type { WireCounters } from './contract/stats.js';
 
@@ -58,7 +59,7 @@ export function isHttp2(req: IncomingMessage): req is Http2Request {
 export class Http2WireMeter {
   readonly #sessions = new WeakMap<Http2Session, SessionRecord>();
   readonly #busy = new Set<SessionRecord>();
-  readonly #requests = new WeakMap<IncomingMessage, StreamRecord>();
+  readonly #requests = new WeakMap<ConnectionKey, StreamRecord>();
   readonly #shared: SharedHttp2Bytes = { bytesIn: 0, bytesOut: 0 };
   /** Where a session's bytes go when it has no stream and never had one. */
   readonly #idle: WireCounters;
@@ -101,7 +102,7 @@ export class Http2WireMeter {
   }
 
   /** The counters of the stream of `req`, if it is an HTTP/2 request being metered. */
-  bucketsOf(req: IncomingMessage): WireCounters[] | undefined {
+  bucketsOf(req: ConnectionKey): WireCounters[] | undefined {
     return this.#requests.get(req)?.buckets;
   }
 

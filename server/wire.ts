@@ -24,6 +24,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ByteSplit, WireCounters } from './contract/stats.js';
 import { Http2WireMeter, type SharedHttp2Bytes, isHttp2 } from './wire-http2.ts';
+import type { ConnectionKey } from './transport.ts';
 
 export type { ByteSplit, SharedHttp2Bytes, WireCounters };
 
@@ -136,7 +137,7 @@ export class WireMeter {
    * Counts messages handed to the client of `req` and their payload bytes, in the
    * counters of the request the socket is serving (its technique's, and its client's).
    */
-  delivered(req: IncomingMessage, messages: number, payloadBytes: number): void {
+  delivered(req: ConnectionKey, messages: number, payloadBytes: number): void {
     const buckets = this.#http2.bucketsOf(req) ?? this.#sockets.get(req.socket)?.current?.buckets ?? [];
     for (const counters of buckets) {
       counters.messagesDelivered += messages;

@@ -2,10 +2,10 @@
  * The publish rate limit, shared by every way to publish (the API's POST, WebSocket
  * frames), and the abuse meter that counts its refusals among what misbehaving clients did.
  */
-import type { IncomingMessage } from 'node:http';
 import fp from 'fastify-plugin';
 import { AbuseMeter } from '../abuse.ts';
 import { PublishLimiter } from '../limits.ts';
+import type { ConnectionKey } from '../transport.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,7 +15,7 @@ declare module 'fastify' {
      * Counts one publish against the rate limit of `client` (or of the request's address
      * when it names none); throws the 429, which says when to come back, when over it.
      */
-    limitPublish(request: IncomingMessage, client: string | undefined): void;
+    limitPublish(request: ConnectionKey, client: string | undefined): void;
   }
 }
 
@@ -29,7 +29,7 @@ export const publishLimit = fp<PublishLimitOptions>(
     const abuse = new AbuseMeter();
     const limiter = new PublishLimiter(config);
     app.decorate('abuse', abuse);
-    app.decorate('limitPublish', (request: IncomingMessage, client: string | undefined) => {
+    app.decorate('limitPublish', (request: ConnectionKey, client: string | undefined) => {
       try {
         limiter.take(client, request.socket.remoteAddress);
       } catch (error) {

@@ -7,10 +7,12 @@
  * thousands of close frames, or Node tearing down thousands of sockets one by one, would
  * each take longer than telling them all.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Server } from 'node:net';
 import fp from 'fastify-plugin';
+import type { ConnectionKey } from '../transport.ts';
 import { trackSecureConnections } from '../secure-connections.ts';
 
 /**
@@ -26,7 +28,7 @@ declare module 'fastify' {
      * Keeps a held request or connection so that shutdown can end it; see
      * `TransportContext.hold`. Returns the release to call when it ends by itself.
      */
-    hold(request: IncomingMessage, close: () => Promise<void>): () => void;
+    hold(request: ConnectionKey, close: () => Promise<void>): () => void;
     /**
      * Says goodbye to every client, for a shutdown: stops accepting connections, ends
      * every held request and connection politely in one pass (an `end` event, an answer,
@@ -46,10 +48,10 @@ declare module 'fastify' {
 export const shutdown = fp(
   async (app) => {
     // Held requests and connections, each with the function that ends it politely.
-    const held = new Map<IncomingMessage, () => Promise<void>>();
-    // Requests whose answer has not left yet (a publish in flight): shutdown waits for
-    // them too. A WebSocket leaves this set when upgraded, and a held request when told.
-    const answering = new Set<IncomingMessage>();
+    const held = new Map<ConnectionKey, () => Promise<void>>();
+    // Requests whose answer has not left yet (a publish in flight), with that answer:
+    // shutdown waits for them too. A WebSocket leaves when upgraded, a held request when told.
+    const answering = new Map<ConnectionKey, ServerResponse | Http2ServerResponse>();
     const toldSockets: Socket[] = [];
     let farewell: Promise<void> | undefined;
     let lastWordsUnsent = 0;
@@ -59,8 +61,17 @@ export const shutdown = fp(
     const settle = () => {
       if (lastWordsUnsent === 0 && answering.size === 0) saidEverything?.();
     };
-    const tell = (request: IncomingMessage, close: () => Promise<void>) => {
+    // One listener for every response, not a closure per request: `this` is the response.
+    function answered(this: ServerResponse | Http2ServerResponse) {
+      answering.delete(this.req);
+      settle();
+    }
+    const answerNotDue = (request: ConnectionKey) => {
+      answering.get(request)?.removeListener('close', answered);
       answering.delete(request);
+    };
+    const tell = (request: ConnectionKey, close: () => Promise<void>) => {
+      answerNotDue(request);
       toldSockets.push(request.socket);
       lastWordsUnsent += 1;
       void close().then(() => {
@@ -87,7 +98,7 @@ export const shutdown = fp(
           settle();
         })),
     );
-    app.decorate('hold', (request: IncomingMessage, close: () => Promise<void>) => {
+    app.decorate('hold', (request: ConnectionKey, close: () => Promise<void>) => {
       if (farewell) {
         tell(request, close);
         return () => {};
@@ -95,20 +106,12 @@ export const shutdown = fp(
       held.set(request, close);
       return () => held.delete(request);
     });
-    app.decorate('answerNotDue', (request: IncomingMessage) => {
-      answering.delete(request);
-    });
+    app.decorate('answerNotDue', answerNotDue);
 
     app.addHook('onRequest', async (request, reply) => {
-      // The listener holds the raw request, not Fastify's Request: an upgraded WebSocket's
-      // response lives as long as its socket, and would keep the Request with it.
-      const raw = request.raw;
-      answering.add(raw);
+      answering.set(request.raw, reply.raw);
       // `on`: a response emits 'close' once, and `once` costs a wrapper per connection (connections.ts, #admit).
-      reply.raw.on('close', () => {
-        answering.delete(raw);
-        settle();
-      });
+      reply.raw.on('close', answered);
     });
     app.addHook('preClose', async () => {
       await app.farewell();

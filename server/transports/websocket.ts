@@ -32,6 +32,7 @@ import { everyHeartbeat } from '../heartbeat.ts';
 import { MAX_REF_CHARS, checkPublish } from '../message.ts';
 import type { Message } from '../message.ts';
 import {
+  type ConnectionKey,
   type ControlEvent,
   type EndReason,
   STREAM_HIGH_WATER_BYTES,
@@ -188,22 +189,20 @@ export function socketErrorHandler(
 type SocketErrorHandler = ReturnType<typeof socketErrorHandler>;
 
 /**
- * Lets go of what only the HTTP exchange needed, so that an idle WebSocket does not keep
- * Fastify's Reply (its headers, its request) for its whole life (~1 KB a connection):
- * - Fastify's listeners for the end of the response (`onResFinished`, on 'finish' and
- *   'error'), which hold the Reply: an upgraded response is never written, so never
- *   finishes; it only closes with its socket, and that 'close' (what presence and the
- *   classroom listen for) is kept. Found by name: should Fastify rename it, nothing is
- *   freed and nothing else changes.
- * - @fastify/websocket's 'error' listener, a closure over the Request and the Reply: the
- *   caller puts the same handler back with the request's log alone.
+ * Lets go of what only the HTTP exchange needed, so that an idle WebSocket keeps neither
+ * Fastify's Request and Reply nor Node's IncomingMessage and ServerResponse (its headers,
+ * its URL, ~3 KB a connection) for its whole life. The response an upgrade is given is
+ * never written; it only closes with its socket, which holds it. So whatever waits for that
+ * 'close' (presence, the classroom, the wire meter) is moved to the socket's own 'close',
+ * the same moment, and the response is detached from the socket. Call it after
+ * `context.upgraded`, which takes shutdown's listener off first.
  */
 function letGoOfHandshake(raw: IncomingMessage): void {
-  const res = (raw.socket as { _httpMessage?: unknown } | null)?._httpMessage;
+  const socket = raw.socket;
+  const res = (socket as { _httpMessage?: unknown } | null)?._httpMessage;
   if (!(res instanceof ServerResponse)) return;
-  for (const event of ['finish', 'error'] as const)
-    for (const listener of res.listeners(event))
-      if (listener.name === 'onResFinished') res.removeListener(event, listener as (...args: unknown[]) => void);
+  for (const listener of res.listeners('close')) socket.on('close', listener as () => void);
+  res.detachSocket(socket);
 }
 
 /**
@@ -240,8 +239,12 @@ function serveSocket(
   onSocketError: SocketErrorHandler,
 ): void {
   const { feed, config } = context;
-  // What the connection needs of its handshake, and not the Request itself: see letGoOfHandshake.
-  const { raw, log, query } = request;
+  // What the connection needs of its handshake, and not the request itself: see letGoOfHandshake.
+  const { raw, log } = request;
+  const client = clientOf(request.query);
+  const since = sinceOf(request.query);
+  const epoch = epochOf(request.query);
+  const connection: ConnectionKey = { socket: raw.socket };
   const handshake = { log };
   context.upgraded(raw);
   letGoOfHandshake(raw);
@@ -328,7 +331,7 @@ function serveSocket(
       if (!checked.ok) return withRef({ type: 'error', message: checked.message });
       try {
         // A flood is answered with error frames, and counts towards the 1008 below.
-        context.limitPublish(raw, clientOf(query));
+        context.limitPublish(connection, client);
       } catch (error) {
         return withRef({ type: 'error', message: (error as Error).message });
       }
@@ -398,7 +401,7 @@ function serveSocket(
     stopper.stop('hangup');
     lastWordsLeft?.();
   });
-  const release = context.hold(raw, () => {
+  const release = context.hold(connection, () => {
     stopper.stop('shutdown');
     return closed ? Promise.resolve() : new Promise<void>((resolve) => (lastWordsLeft = resolve));
   });
@@ -408,7 +411,7 @@ function serveSocket(
     // MessagePack bytes.
     message(message: Message): boolean {
       const { frame, payloadBytes } = frameOf(message);
-      context.delivered(raw, 1, payloadBytes);
+      context.delivered(connection, 1, payloadBytes);
       return conn.send(frame, frameOptions);
     },
     control(event: ControlEvent): boolean {
@@ -417,7 +420,7 @@ function serveSocket(
     drained: conn.drained,
   };
 
-  void followFeed(feed, sinceOf(query), epochOf(query), outlet, stopper).then(() => {
+  void followFeed(feed, since, epoch, outlet, stopper).then(() => {
     clearTimeout(stallTimer);
     release();
     const ending = stopper.reason ?? 'hangup';
@@ -431,7 +434,7 @@ function serveSocket(
       // The server is going: its side of the TCP connection ends right behind the close
       // frame (RFC 6455 §7.1.1 has the server close first), without waiting for the
       // peer's answering close frame, which thousands of peers take their time to send.
-      raw.socket.end(() => lastWordsLeft?.());
+      connection.socket.end(() => lastWordsLeft?.());
     }
     cutAfterGrace(socket);
   });
