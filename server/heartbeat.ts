@@ -8,27 +8,26 @@
  * phase aside). A dead WebSocket peer is still cut within two intervals of going silent.
  */
 
-type Beat = () => void;
-/** A connection's place in a ring: an object, so the same function joined twice is two members. */
-interface Member {
-  beat: Beat;
+/** A connection that beats: an object, so that joining costs it a Set entry and no closure. */
+export interface Heartbeating {
+  beat(): void;
 }
 
 /** The shared timers by interval, ms; each stops when its last connection leaves. */
-const rings = new Map<number, { beats: Set<Member>; timer: NodeJS.Timeout }>();
+const rings = new Map<number, { beats: Set<Heartbeating>; timer: NodeJS.Timeout }>();
 
 /**
- * Calls `beat` every `intervalMs` (at a tick shared with every other connection beating
- * at that interval) until the returned function is called.
+ * Calls `member.beat()` every `intervalMs` (at a tick shared with every other connection
+ * beating at that interval) until `leaveHeartbeat(intervalMs, member)`.
  */
-export function everyHeartbeat(intervalMs: number, beat: Beat): () => void {
+export function joinHeartbeat(intervalMs: number, member: Heartbeating): void {
   let ring = rings.get(intervalMs);
   if (!ring) {
-    const beats = new Set<Member>();
+    const beats = new Set<Heartbeating>();
     const timer = setInterval(() => {
-      for (const member of beats) {
+      for (const beating of beats) {
         try {
-          member.beat();
+          beating.beat();
         } catch (error) {
           // One connection's failure must not stop the others' heartbeats.
           console.error('heartbeat failed', error);
@@ -40,14 +39,13 @@ export function everyHeartbeat(intervalMs: number, beat: Beat): () => void {
     ring = { beats, timer };
     rings.set(intervalMs, ring);
   }
-  // Not a closure: tsx compiles with esbuild's keepNames, which gives every named arrow
-  // function a `name` property of its own, ~250 bytes per connection.
-  const member: Member = { beat };
-  const joined = ring;
-  joined.beats.add(member);
-  return () => {
-    if (!joined.beats.delete(member) || joined.beats.size > 0) return;
-    clearInterval(joined.timer);
-    if (rings.get(intervalMs) === joined) rings.delete(intervalMs);
-  };
+  ring.beats.add(member);
+}
+
+/** Stops `member`'s heartbeat; leaving twice, or without having joined, changes nothing. */
+export function leaveHeartbeat(intervalMs: number, member: Heartbeating): void {
+  const ring = rings.get(intervalMs);
+  if (!ring?.beats.delete(member) || ring.beats.size > 0) return;
+  clearInterval(ring.timer);
+  rings.delete(intervalMs);
 }

@@ -19,7 +19,7 @@ import {
 import { MAX_STREAM_PADDING_BYTES } from './contract/defaults.js';
 import { BadPadding } from './errors.ts';
 import { http2SessionOf } from './protocol.ts';
-import { everyHeartbeat } from './heartbeat.ts';
+import { joinHeartbeat, leaveHeartbeat } from './heartbeat.ts';
 
 /** How one streaming technique writes things on the wire. */
 export interface StreamFormat {
@@ -117,6 +117,10 @@ export function serveStream(
     control(event: ControlEvent): boolean {
       return outlet.write(format.control(event));
     },
+    // A heartbeat behind unread data would only pile up: send it when the buffer is empty.
+    beat(): void {
+      if (res.writableLength === 0) outlet.write(format.heartbeat());
+    },
     drained(): Promise<void> {
       return new Promise((resolve) => {
         stallTimer = setTimeout(() => stopper.stop('slow'), slowClientTimeoutMs);
@@ -153,13 +157,10 @@ export function serveStream(
     stopper.stop('shutdown');
     return closed ? Promise.resolve() : new Promise<void>((resolve) => (lastWordsLeft = resolve));
   });
-  // A heartbeat behind unread data would only pile up: send it when the buffer is empty.
-  const leaveHeartbeat = everyHeartbeat(heartbeatMs, () => {
-    if (res.writableLength === 0) outlet.write(format.heartbeat());
-  });
+  joinHeartbeat(heartbeatMs, outlet);
 
   void followFeed(context.feed, cursor, epoch, outlet, stopper).then((position) => {
-    leaveHeartbeat();
+    leaveHeartbeat(heartbeatMs, outlet);
     clearTimeout(stallTimer);
     release();
     const ending = stopper.reason ?? 'hangup';

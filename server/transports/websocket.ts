@@ -22,19 +22,21 @@ import {
   websocketFrames,
 } from '../contract/formats/websocket.js';
 import { type IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { AbuseMeter } from '../abuse.ts';
 import { clientOf } from '../plugins/wire-meter.ts';
 import { UnsupportedSubprotocol, UpgradeRequired } from '../errors.ts';
 import { checkSocketOrigin } from '../origin.ts';
-import { everyHeartbeat } from '../heartbeat.ts';
+import { joinHeartbeat, leaveHeartbeat } from '../heartbeat.ts';
 import { MAX_REF_CHARS, checkPublish } from '../message.ts';
 import type { Message } from '../message.ts';
 import {
   type ConnectionKey,
   type ControlEvent,
   type EndReason,
+  type FeedOutlet,
   STREAM_HIGH_WATER_BYTES,
   Stopper,
   type TransportBehaviour,
@@ -232,210 +234,288 @@ export function cutAfterGrace(socket: WebSocket): void {
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }
 
+/** The subscriber each open WebSocket serves: ws emits events with the socket as `this`. */
+const subscriberOf = new WeakMap<WebSocket, SocketSubscriber>();
+
+// One function per event for every connection, not a closure per connection each: ten
+// thousand idle sockets then share five listeners, and each keeps its subscriber alone.
+function onPong(this: WebSocket): void {
+  const subscriber = subscriberOf.get(this);
+  if (subscriber) subscriber.alive = true;
+}
+function onPing(this: WebSocket, data: Buffer): void {
+  subscriberOf.get(this)?.ping(data);
+}
+function onFrame(this: WebSocket, data: RawData, isBinary: boolean): void {
+  subscriberOf.get(this)?.frame(data, isBinary);
+}
+function onClose(this: WebSocket): void {
+  subscriberOf.get(this)?.hungUp();
+}
+function onError(this: WebSocket, error: Error): void {
+  subscriberOf.get(this)?.failed(error);
+}
+
 function serveSocket(
   socket: WebSocket,
   request: FastifyRequest,
   context: TransportContext,
   onSocketError: SocketErrorHandler,
 ): void {
-  const { feed, config } = context;
   // What the connection needs of its handshake, and not the request itself: see letGoOfHandshake.
-  const { raw, log } = request;
-  const client = clientOf(request.query);
-  const since = sinceOf(request.query);
-  const epoch = epochOf(request.query);
-  const connection: ConnectionKey = { socket: raw.socket };
-  const handshake = { log };
+  const { raw } = request;
+  const subscriber = new SocketSubscriber(
+    socket,
+    raw.socket,
+    context,
+    request.server.log,
+    request.id,
+    clientOf(request.query),
+    onSocketError,
+  );
   context.upgraded(raw);
   letGoOfHandshake(raw);
-  socket.removeAllListeners('error');
-  socket.on('error', (error) => onSocketError(error, socket, handshake));
-  // ws sets no protocol when none was offered: JSON, as before subprotocols existed.
-  const subprotocol = (socket.protocol || SUBPROTOCOLS.json) as Subprotocol;
-  const msgpack = subprotocol === SUBPROTOCOLS.msgpack;
-  const frames = msgpack ? msgpackFrames : websocketFrames;
-  const frameOf = msgpack ? msgpackFrameOf : jsonFrameOf;
-  const frameOptions = msgpack ? BINARY_FRAME : TEXT_FRAME;
-  const stopper = new Stopper<EndReason | 'hangup'>();
-  let badFramesInARow = 0;
-  let alive = true;
+  subscriber.follow(sinceOf(request.query), epochOf(request.query));
+}
+
+/**
+ * One WebSocket client, from its handshake to its close: what it is sent (the feed, the
+ * answers to its frames, pongs), what it may do (publish, ping within a budget), and its
+ * end. A class, so that ten thousand idle connections share its methods and each keeps
+ * its fields alone (about 1.5 KB less a connection than a closure per function). It is
+ * also the key the meters, the publish limit and shutdown know the connection by.
+ */
+class SocketSubscriber implements FeedOutlet, ConnectionKey {
+  readonly stopper = new Stopper<EndReason | 'hangup'>();
+  alive = true;
+  #badFramesInARow = 0;
   // Frames handed to ws and frames it has written, counted rather than a promise per frame:
   // the drain is when the two meet.
-  let framesQueued = 0;
-  let framesWritten = 0;
-  let onAllWritten: (() => void) | undefined;
-  let stall: Promise<void> | undefined;
-  let stallTimer: NodeJS.Timeout | undefined;
+  #framesQueued = 0;
+  #framesWritten = 0;
+  #onAllWritten: (() => void) | undefined;
+  #stall: Promise<void> | undefined;
+  #stallTimer: NodeJS.Timeout | undefined;
   // Made at the first ping: most clients never ping (browsers cannot), and an idle connection need not carry it.
-  let pingWithinBudget: (() => boolean) | undefined;
+  #pingWithinBudget: (() => boolean) | undefined;
   // The promise of the last words is made only when shutdown asks for them: an idle
   // connection does not carry one for its whole life.
-  let closed = false;
-  let lastWordsLeft: (() => void) | undefined;
+  #closed = false;
+  #lastWordsLeft: (() => void) | undefined;
+  // Answers go out in the order the frames came in (a publish awaits the feed, an error
+  // does not), so a run of bad frames is counted as a run.
+  #answered: Promise<void> = Promise.resolve();
+  readonly #msgpack: boolean;
+  readonly #subprotocol: Subprotocol;
+  // ws's write callback, one per connection: the frame has left.
+  readonly #frameWritten: () => void;
+  #release: (() => void) | undefined;
+  #log: FastifyBaseLogger | undefined;
 
-  // Per-connection functions are methods and inline arrows, not `const f = () => …`: tsx
-  // compiles with esbuild's keepNames, which gives each named arrow a `name` property of
-  // its own, ~250 bytes per connection apiece.
-  const conn = {
-    frameWritten(): void {
-      framesWritten += 1;
-      if (framesWritten === framesQueued) onAllWritten?.();
-    },
-    send(frame: string | Uint8Array, options?: { binary: boolean }): boolean {
-      framesQueued += 1;
-      if (options) socket.send(frame, options, conn.frameWritten);
-      else socket.send(frame, conn.frameWritten);
-      return socket.bufferedAmount < STREAM_HIGH_WATER_BYTES;
-    },
-    // Resolves once what was written so far has left. One timer for messages and pongs
-    // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
-    drained(): Promise<void> {
-      if (stopper.stopped) return Promise.resolve();
-      if (framesWritten === framesQueued) return Promise.resolve();
-      stall ??= new Promise<void>((resolve) => {
-        stallTimer = setTimeout(() => stopper.stop('slow'), config.slowClientTimeoutMs);
-        onAllWritten = () => {
-          onAllWritten = undefined;
-          clearTimeout(stallTimer);
-          stall = undefined;
-          resolve();
-        };
-      });
-      return stall;
-    },
-    closeForAbuse(reason: string): void {
-      if (socket.readyState !== socket.OPEN) return;
-      context.abuse.report('websocketPolicyCloses', log, { reason }, `WebSocket closed with 1008: ${reason}`);
-      socket.close(CLOSE.POLICY_VIOLATION, reason);
-      cutAfterGrace(socket);
-      stopper.stop('hangup');
-    },
-    async handleFrame(data: RawData, isBinary: boolean): Promise<PublishAnswer> {
-      const read = readClientFrame(subprotocol, bytesOf(data), isBinary);
-      if (!read.ok) return { type: 'error', message: read.message };
-      const frame = read.value;
-      const record =
-        typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : {};
-      const ref = typeof record.ref === 'string' && [...record.ref].length <= MAX_REF_CHARS ? record.ref : undefined;
-      const withRef = (reply: PublishAnswer): PublishAnswer => (ref === undefined ? reply : { ...reply, ref });
-      if (record.type !== 'publish') {
-        return withRef({
-          type: 'error',
-          message: 'unknown frame type: the only frame a client sends is {"type":"publish",...}',
-        });
-      }
-      if (record.ref !== undefined && ref === undefined) {
-        return { type: 'error', message: `"ref" must be a string of at most ${MAX_REF_CHARS} characters` };
-      }
-      const checked = checkPublish(frame, config, ['type', 'ref']);
-      if (!checked.ok) return withRef({ type: 'error', message: checked.message });
-      try {
-        // A flood is answered with error frames, and counts towards the 1008 below.
-        context.limitPublish(connection, client);
-      } catch (error) {
-        return withRef({ type: 'error', message: (error as Error).message });
-      }
-      try {
-        const message: Message = await feed.publish(checked.value);
-        return withRef({ type: 'ack', id: message.id });
-      } catch (error) {
-        // The feed's backplane is away: its 503 says so, and its code whether the message may
-        // have been stored (RTL_PUBLISH_UNCONFIRMED) or not (RTL_FEED_UNAVAILABLE), as over
-        // HTTP. Anything else is a bug, logged.
-        const { statusCode, code } = error as { statusCode?: number; code?: string };
-        if (statusCode === 503) return withRef({ type: 'error', code, message: (error as Error).message });
-        log.error(error, 'publish over WebSocket failed');
-        return withRef({ type: 'error', message: 'the feed could not store the message; try again' });
-      }
-    },
-  };
-  // Ping every heartbeat; a peer that has not answered the previous ping is gone.
-  const leaveHeartbeat = everyHeartbeat(config.heartbeatMs, () => {
-    if (!alive) {
-      socket.terminate();
+  constructor(
+    readonly ws: WebSocket,
+    /** The TCP (or TLS) socket under it: what ConnectionKey names. */
+    readonly socket: Socket,
+    readonly context: TransportContext,
+    /** The server's logger and the handshake's request id: the request's own child logger is made again when needed. */
+    readonly serverLog: FastifyBaseLogger,
+    readonly requestId: string,
+    readonly client: string | undefined,
+    readonly onSocketError: SocketErrorHandler,
+  ) {
+    // ws sets no protocol when none was offered: JSON, as before subprotocols existed.
+    this.#subprotocol = (ws.protocol || SUBPROTOCOLS.json) as Subprotocol;
+    this.#msgpack = this.#subprotocol === SUBPROTOCOLS.msgpack;
+    // Assigned here rather than as a field `#frameWritten = () => …`: tsx compiles with
+    // esbuild's keepNames, which would give it a `name` property of its own (~250 bytes).
+    this.#frameWritten = () => {
+      this.#framesWritten += 1;
+      if (this.#framesWritten === this.#framesQueued) this.#onAllWritten?.();
+    };
+    subscriberOf.set(ws, this);
+    ws.removeAllListeners('error');
+    ws.on('error', onError);
+    ws.on('pong', onPong);
+    ws.on('ping', onPing);
+    ws.on('message', onFrame);
+    ws.on('close', onClose);
+    // Ping every heartbeat; a peer that has not answered the previous ping is gone.
+    joinHeartbeat(context.config.heartbeatMs, this);
+  }
+
+  /** Follows the feed from the handshake's cursor until the connection ends, then closes it with the reason. */
+  follow(since: number | undefined, epoch: string | undefined): void {
+    this.#release = this.context.hold(this, () => {
+      this.stopper.stop('shutdown');
+      return this.#closed ? Promise.resolve() : new Promise<void>((resolve) => (this.#lastWordsLeft = resolve));
+    });
+    void followFeed(this.context.feed, since, epoch, this, this.stopper).then(() => this.#ended());
+  }
+
+  /** The handshake's request's logger (its lines carry its `reqId`), made at its first line: most connections never log one. */
+  get log(): FastifyBaseLogger {
+    this.#log ??= this.serverLog.child({ reqId: this.requestId });
+    return this.#log;
+  }
+
+  beat(): void {
+    if (!this.alive) {
+      this.ws.terminate();
       return;
     }
-    alive = false;
-    socket.ping();
-  });
-  socket.on('pong', () => {
-    alive = true;
-  });
-  // Every ping within the budget gets its pong, as RFC 6455 asks; a flood gets 1008.
-  socket.on('ping', (data: Buffer) => {
-    if (socket.readyState !== socket.OPEN) return;
-    pingWithinBudget ??= pingBudget(config.wsPingBudget);
-    if (!pingWithinBudget()) {
-      conn.closeForAbuse('too many pings');
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  // The payload counted is the message as this connection carries it: its JSON, or its
+  // MessagePack bytes.
+  message(message: Message): boolean {
+    const { frame, payloadBytes } = (this.#msgpack ? msgpackFrameOf : jsonFrameOf)(message);
+    this.context.delivered(this, 1, payloadBytes);
+    return this.#send(frame, this.#msgpack ? BINARY_FRAME : TEXT_FRAME);
+  }
+
+  control(event: ControlEvent): boolean {
+    return this.#send(this.#frames().control(event));
+  }
+
+  // Resolves once what was written so far has left. One timer for messages and pongs
+  // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
+  drained(): Promise<void> {
+    if (this.stopper.stopped) return Promise.resolve();
+    if (this.#framesWritten === this.#framesQueued) return Promise.resolve();
+    this.#stall ??= new Promise<void>((resolve) => {
+      this.#stallTimer = setTimeout(() => this.stopper.stop('slow'), this.context.config.slowClientTimeoutMs);
+      this.#onAllWritten = () => {
+        this.#onAllWritten = undefined;
+        clearTimeout(this.#stallTimer);
+        this.#stall = undefined;
+        resolve();
+      };
+    });
+    return this.#stall;
+  }
+
+  /** Every ping within the budget gets its pong, as RFC 6455 asks; a flood gets 1008. */
+  ping(data: Buffer): void {
+    const { ws } = this;
+    if (ws.readyState !== ws.OPEN) return;
+    this.#pingWithinBudget ??= pingBudget(this.context.config.wsPingBudget);
+    if (!this.#pingWithinBudget()) {
+      this.#closeForAbuse('too many pings');
       return;
     }
     // A pong may answer only the latest of several pings (RFC 6455 §5.5.3): none is
     // buffered for a client that is not reading, which is then dropped as too slow.
-    if (socket.bufferedAmount >= STREAM_HIGH_WATER_BYTES) void conn.drained();
+    if (ws.bufferedAmount >= STREAM_HIGH_WATER_BYTES) void this.drained();
     else {
-      framesQueued += 1;
-      socket.pong(data, false, conn.frameWritten);
+      this.#framesQueued += 1;
+      ws.pong(data, false, this.#frameWritten);
     }
-  });
+  }
 
-  // Answers go out in the order the frames came in (a publish awaits the feed, an error
-  // does not), so a run of bad frames is counted as a run.
-  let answered: Promise<void> = Promise.resolve();
-  socket.on('message', (data: RawData, isBinary: boolean) => {
-    const answer = conn.handleFrame(data, isBinary);
-    answered = answered
+  /** A frame from the client: answered in turn, after the answers to the frames before it. */
+  frame(data: RawData, isBinary: boolean): void {
+    const answer = this.#handleFrame(data, isBinary);
+    this.#answered = this.#answered
       .then(() => answer)
       .then((reply) => {
-        if (socket.readyState !== socket.OPEN) return;
-        conn.send(frames.answer(reply));
+        if (this.ws.readyState !== this.ws.OPEN) return;
+        this.#send(this.#frames().answer(reply));
         // A refusal by the feed (it carries the feed's `code`) answers a good frame: while
         // Redis is away it comes at once, and must not close a client that did nothing wrong.
-        badFramesInARow = reply.type === 'error' && reply.code === undefined ? badFramesInARow + 1 : 0;
-        if (badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) conn.closeForAbuse('too many bad frames');
+        this.#badFramesInARow = reply.type === 'error' && reply.code === undefined ? this.#badFramesInARow + 1 : 0;
+        if (this.#badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) this.#closeForAbuse('too many bad frames');
       });
-  });
+  }
 
-  socket.on('close', () => {
-    closed = true;
-    leaveHeartbeat();
-    stopper.stop('hangup');
-    lastWordsLeft?.();
-  });
-  const release = context.hold(connection, () => {
-    stopper.stop('shutdown');
-    return closed ? Promise.resolve() : new Promise<void>((resolve) => (lastWordsLeft = resolve));
-  });
+  hungUp(): void {
+    this.#closed = true;
+    leaveHeartbeat(this.context.config.heartbeatMs, this);
+    this.stopper.stop('hangup');
+    this.#lastWordsLeft?.();
+  }
 
-  const outlet = {
-    // The payload counted is the message as this connection carries it: its JSON, or its
-    // MessagePack bytes.
-    message(message: Message): boolean {
-      const { frame, payloadBytes } = frameOf(message);
-      context.delivered(connection, 1, payloadBytes);
-      return conn.send(frame, frameOptions);
-    },
-    control(event: ControlEvent): boolean {
-      return conn.send(frames.control(event));
-    },
-    drained: conn.drained,
-  };
+  failed(error: Error): void {
+    this.onSocketError(error, this.ws, this);
+  }
 
-  void followFeed(feed, since, epoch, outlet, stopper).then(() => {
-    clearTimeout(stallTimer);
-    release();
-    const ending = stopper.reason ?? 'hangup';
+  #frames(): typeof websocketFrames | typeof msgpackFrames {
+    return this.#msgpack ? msgpackFrames : websocketFrames;
+  }
+
+  #send(frame: string | Uint8Array, options?: { binary: boolean }): boolean {
+    this.#framesQueued += 1;
+    if (options) this.ws.send(frame, options, this.#frameWritten);
+    else this.ws.send(frame, this.#frameWritten);
+    return this.ws.bufferedAmount < STREAM_HIGH_WATER_BYTES;
+  }
+
+  #closeForAbuse(reason: string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.context.abuse.report('websocketPolicyCloses', this.log, { reason }, `WebSocket closed with 1008: ${reason}`);
+    this.ws.close(CLOSE.POLICY_VIOLATION, reason);
+    cutAfterGrace(this.ws);
+    this.stopper.stop('hangup');
+  }
+
+  async #handleFrame(data: RawData, isBinary: boolean): Promise<PublishAnswer> {
+    const read = readClientFrame(this.#subprotocol, bytesOf(data), isBinary);
+    if (!read.ok) return { type: 'error', message: read.message };
+    const frame = read.value;
+    const record =
+      typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : {};
+    const ref = typeof record.ref === 'string' && [...record.ref].length <= MAX_REF_CHARS ? record.ref : undefined;
+    const withRef = (reply: PublishAnswer): PublishAnswer => (ref === undefined ? reply : { ...reply, ref });
+    if (record.type !== 'publish') {
+      return withRef({
+        type: 'error',
+        message: 'unknown frame type: the only frame a client sends is {"type":"publish",...}',
+      });
+    }
+    if (record.ref !== undefined && ref === undefined) {
+      return { type: 'error', message: `"ref" must be a string of at most ${MAX_REF_CHARS} characters` };
+    }
+    const { config, feed } = this.context;
+    const checked = checkPublish(frame, config, ['type', 'ref']);
+    if (!checked.ok) return withRef({ type: 'error', message: checked.message });
+    try {
+      // A flood is answered with error frames, and counts towards the 1008 below.
+      this.context.limitPublish(this, this.client);
+    } catch (error) {
+      return withRef({ type: 'error', message: (error as Error).message });
+    }
+    try {
+      const message: Message = await feed.publish(checked.value);
+      return withRef({ type: 'ack', id: message.id });
+    } catch (error) {
+      // The feed's backplane is away: its 503 says so, and its code whether the message may
+      // have been stored (RTL_PUBLISH_UNCONFIRMED) or not (RTL_FEED_UNAVAILABLE), as over
+      // HTTP. Anything else is a bug, logged.
+      const { statusCode, code } = error as { statusCode?: number; code?: string };
+      if (statusCode === 503) return withRef({ type: 'error', code, message: (error as Error).message });
+      this.log.error(error, 'publish over WebSocket failed');
+      return withRef({ type: 'error', message: 'the feed could not store the message; try again' });
+    }
+  }
+
+  /** The follow is over: the close frame its reason calls for, unless the client hung up. */
+  #ended(): void {
+    clearTimeout(this.#stallTimer);
+    this.#release?.();
+    const ending = this.stopper.reason ?? 'hangup';
     if (ending === 'hangup') return;
     const [code, reason] =
       ending === 'slow'
         ? [CLOSE.TRY_AGAIN_LATER, 'too slow: reconnect with your cursor']
         : [CLOSE.GOING_AWAY, ending === 'shutdown' ? 'server shutting down' : 'reconnect with your cursor'];
-    socket.close(code, reason);
+    this.ws.close(code, reason);
     if (ending === 'shutdown') {
       // The server is going: its side of the TCP connection ends right behind the close
       // frame (RFC 6455 §7.1.1 has the server close first), without waiting for the
       // peer's answering close frame, which thousands of peers take their time to send.
-      connection.socket.end(() => lastWordsLeft?.());
+      this.socket.end(() => this.#lastWordsLeft?.());
     }
-    cutAfterGrace(socket);
-  });
+    cutAfterGrace(this.ws);
+  }
 }
