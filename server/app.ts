@@ -182,6 +182,7 @@ async function serveTechnique(
       app.answerNotDue(request);
     },
     hold: (request, close) => app.hold(request, close),
+    release: (request) => app.release(request),
     limitPublish: (request, client) => app.limitPublish(request, client),
     abuse: app.abuse,
   };

@@ -69,6 +69,7 @@ export interface DescriptorFigures {
 }
 
 interface AddressCount {
+  address: string;
   open: number;
   refused: number;
 }
@@ -87,6 +88,10 @@ export class ConnectionGuard {
   readonly #byAddress = new Map<string, AddressCount>();
   readonly #refusedSockets = new WeakSet<Socket>();
   readonly #queues = new WeakMap<Socket, SocketQueue>();
+  /** The count each admitted connection is in, for its 'close'. */
+  readonly #admitted = new WeakMap<Socket, AddressCount>();
+  // One 'close' listener for every admitted connection, not a closure each: `this` is the socket.
+  readonly #admittedClosed: (this: Socket) => void;
   readonly #followUps: (() => void)[] = [];
   #open = 0;
   #refused = 0;
@@ -96,6 +101,15 @@ export class ConnectionGuard {
   constructor(config: Pick<Config, 'maxConnectionsPerAddress' | 'slowClientTimeoutMs'>) {
     this.#max = config.maxConnectionsPerAddress;
     this.#writeDeadlineMs = config.slowClientTimeoutMs;
+    const guard = this;
+    this.#admittedClosed = function (this: Socket) {
+      const entry = guard.#admitted.get(this);
+      if (!entry) return;
+      guard.#admitted.delete(this);
+      entry.open -= 1;
+      guard.#open -= 1;
+      guard.#forget(entry);
+    };
   }
 
   /**
@@ -168,7 +182,7 @@ export class ConnectionGuard {
     const address = addressOf(socket);
     let count = this.#byAddress.get(address);
     if (!count) {
-      count = { open: 0, refused: 0 };
+      count = { address, open: 0, refused: 0 };
       this.#byAddress.set(address, count);
     }
     const entry = count;
@@ -176,7 +190,7 @@ export class ConnectionGuard {
       this.#refused += 1;
       if (entry.refused >= REFUSED_LINGER_MAX) {
         socket.destroy();
-        this.#forget(address, entry);
+        this.#forget(entry);
         return;
       }
       entry.refused += 1;
@@ -186,7 +200,7 @@ export class ConnectionGuard {
       socket.on('close', () => {
         clearTimeout(linger);
         entry.refused -= 1;
-        this.#forget(address, entry);
+        this.#forget(entry);
       });
       return;
     }
@@ -196,11 +210,8 @@ export class ConnectionGuard {
     // response emits 'close' (and 'finish') once, and Node's `once` wraps each listener
     // in a bound function and a state object, about 190 bytes more per listener per
     // connection (docs/guarantees.md, "How the promises hold with thousands of clients").
-    socket.on('close', () => {
-      entry.open -= 1;
-      this.#open -= 1;
-      this.#forget(address, entry);
-    });
+    this.#admitted.set(socket, entry);
+    socket.on('close', this.#admittedClosed);
   }
 
   /**
@@ -208,8 +219,8 @@ export class ConnectionGuard {
    * `const forget = () => …` per connection: tsx keeps names (esbuild's keepNames), which
    * gives every named arrow its own `name` property, ~250 bytes per connection.
    */
-  #forget(address: string, entry: AddressCount): void {
-    if (entry.open === 0 && entry.refused === 0) this.#byAddress.delete(address);
+  #forget(entry: AddressCount): void {
+    if (entry.open === 0 && entry.refused === 0) this.#byAddress.delete(entry.address);
   }
 
   /** Runs `serve` on a later turn of the event loop, PIPELINED_PER_TURN a turn, first come first served. */

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from '../test/suite.ts';
-import { type Feed, MemoryFeed } from './feed.ts';
+import { type Feed, type FeedSubscriber, MemoryFeed } from './feed.ts';
 import { RedisFeed } from './redis-feed.ts';
 import { usePrivateRedis } from '../test/support.ts';
 import { REDIS, type ToolOptions, needs } from '../test/tools.ts';
@@ -147,18 +147,21 @@ for (const [backend, { needs: required, open: openFeed }] of Object.entries(back
       assert.equal(batch.missed, 7);
     });
 
-    test('subscribe delivers each publish and returns its own unsubscribe', async (t) => {
+    test('subscribe delivers each publish to each subscriber until it unsubscribes', async (t) => {
       const feed = await open(t, { historySize: 10 });
       const seen: number[] = [];
-      const listener = (m: { id: number }) => seen.push(m.id);
-      const first = feed.subscribe(listener);
-      const second = feed.subscribe(listener);
-      assert.equal(feed.listenerCount, 2);
+      const subscriber = (): FeedSubscriber => ({ published: (m) => seen.push(m.id) });
+      const first = subscriber();
+      const second = subscriber();
+      feed.subscribe(first);
+      feed.subscribe(second);
+      feed.subscribe(second);
+      assert.equal(feed.listenerCount, 2, 'the same subscriber subscribed twice is one subscription');
       await feed.publish(input('a'));
-      first();
+      feed.unsubscribe(first);
       await feed.publish(input('b'));
-      second();
-      second();
+      feed.unsubscribe(second);
+      feed.unsubscribe(second);
       await feed.publish(input('c'));
       assert.deepEqual(seen, [1, 1, 2]);
       assert.equal(feed.listenerCount, 0);
@@ -168,10 +171,12 @@ for (const [backend, { needs: required, open: openFeed }] of Object.entries(back
       const errors: unknown[] = [];
       const feed = await open(t, { historySize: 10, onListenerError: (error) => errors.push(error) });
       const seen: number[] = [];
-      feed.subscribe(() => {
-        throw new Error('boom');
+      feed.subscribe({
+        published() {
+          throw new Error('boom');
+        },
       });
-      feed.subscribe((m) => seen.push(m.id));
+      feed.subscribe({ published: (m) => seen.push(m.id) });
       await feed.publish(input('a'));
       assert.deepEqual(seen, [1]);
       assert.equal(errors.length, 1);

@@ -34,7 +34,7 @@ import {
   type Batch,
   type Feed,
   type FeedHealth,
-  type FeedListener,
+  type FeedSubscriber,
   History,
   Listeners,
   batchFrom,
@@ -375,8 +375,12 @@ export class RedisFeed implements Feed {
     return { epoch: epoch ?? this.#history.epoch, cursor, messages: [] };
   }
 
-  subscribe(listener: FeedListener): () => void {
-    return this.#listeners.add(listener);
+  subscribe(subscriber: FeedSubscriber): void {
+    this.#listeners.add(subscriber);
+  }
+
+  unsubscribe(subscriber: FeedSubscriber): void {
+    this.#listeners.delete(subscriber);
   }
 
   /** Whether the commands connection is up and Redis has answered it lately: worth asking. */

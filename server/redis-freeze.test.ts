@@ -341,7 +341,7 @@ describe('a frozen Redis (SIGSTOP)', needs(REDIS), () => {
     });
     t.after(() => feed.close());
     const read: { text: string; at: number }[] = [];
-    feed.subscribe((message) => read.push({ text: message.text, at: Date.now() }));
+    feed.subscribe({ published: (message) => read.push({ text: message.text, at: Date.now() }) });
 
     const admin = new Redis(redis().url);
     t.after(() => admin.quit());

@@ -10,6 +10,7 @@ import type { Message } from './message.ts';
 import {
   type ControlEvent,
   type EndReason,
+  type FeedPosition,
   Stopper,
   type TransportContext,
   encode,
@@ -117,6 +118,33 @@ export function serveStream(
     control(event: ControlEvent): boolean {
       return outlet.write(format.control(event));
     },
+    // The follow is over: the stream's last words, as its reason calls for.
+    ended(position: FeedPosition): void {
+      leaveHeartbeat(heartbeatMs, outlet);
+      clearTimeout(stallTimer);
+      context.release(request.raw);
+      const ending = stopper.reason ?? 'hangup';
+      if (ending === 'hangup') return;
+      if (ending === 'slow') {
+        // Its buffer is full, so a polite last word would never arrive: cut it.
+        request.log.info({ technique: request.routeOptions.config.technique }, 'dropped a client that stopped reading');
+        res.destroy();
+        return;
+      }
+      const end = format.control({ type: 'end', epoch: position.epoch, cursor: position.cursor, reason: ending });
+      if (ending === 'shutdown' && endsCleanlyWhenCut(request.raw)) {
+        // The response stays open: shutdown cuts the connection once this has left, which
+        // ends a body delimited by its connection just as res.end() would, on the wire. It
+        // spares Node ending thousands of responses one by one while the process leaves.
+        outlet.write(end, () => lastWordsLeft?.());
+        return;
+      }
+      if (ending === 'shutdown') {
+        res.end(end, () => lastWordsLeft?.());
+        return;
+      }
+      res.end(end);
+    },
     // A heartbeat behind unread data would only pile up: send it when the buffer is empty.
     beat(): void {
       if (res.writableLength === 0) outlet.write(format.heartbeat());
@@ -153,38 +181,13 @@ export function serveStream(
     stopper.stop('hangup');
     lastWordsLeft?.();
   });
-  const release = context.hold(request.raw, () => {
+  context.hold(request.raw, () => {
     stopper.stop('shutdown');
     return closed ? Promise.resolve() : new Promise<void>((resolve) => (lastWordsLeft = resolve));
   });
   joinHeartbeat(heartbeatMs, outlet);
 
-  void followFeed(context.feed, cursor, epoch, outlet, stopper).then((position) => {
-    leaveHeartbeat(heartbeatMs, outlet);
-    clearTimeout(stallTimer);
-    release();
-    const ending = stopper.reason ?? 'hangup';
-    if (ending === 'hangup') return;
-    if (ending === 'slow') {
-      // Its buffer is full, so a polite last word would never arrive: cut it.
-      request.log.info({ technique: request.routeOptions.config.technique }, 'dropped a client that stopped reading');
-      res.destroy();
-      return;
-    }
-    const end = format.control({ type: 'end', epoch: position.epoch, cursor: position.cursor, reason: ending });
-    if (ending === 'shutdown' && endsCleanlyWhenCut(request.raw)) {
-      // The response stays open: shutdown cuts the connection once this has left, which
-      // ends a body delimited by its connection just as res.end() would, on the wire. It
-      // spares Node ending thousands of responses one by one while the process leaves.
-      outlet.write(end, () => lastWordsLeft?.());
-      return;
-    }
-    if (ending === 'shutdown') {
-      res.end(end, () => lastWordsLeft?.());
-      return;
-    }
-    res.end(end);
-  });
+  followFeed(context.feed, cursor, epoch, outlet, stopper);
 }
 
 /**

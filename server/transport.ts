@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AbuseMeter } from './abuse.ts';
 import type { Config } from './config.ts';
 import { BadCursor, BadEpoch } from './errors.ts';
-import { type Batch, type Feed, isEpoch } from './feed.ts';
+import { type Batch, type Feed, type FeedSubscriber, isEpoch } from './feed.ts';
 import type { Technique } from './contract/techniques.js';
 import { encodePollAnswer, tellsNothingNew } from './contract/formats/poll.js';
 import type { ControlEvent } from './contract/feed.js';
@@ -61,9 +61,11 @@ export interface TransportContext {
    * Keeps a held request or connection so that shutdown can end it. `close` must write its
    * last words (the answer, an `end` event, a close frame) and resolve once they have been
    * handed to the kernel, or the client is gone; it never rejects. Shutdown closes the
-   * socket afterwards. Returns the release to call when it ends by itself.
+   * socket afterwards. `release` it when it ends by itself.
    */
-  hold(request: ConnectionKey, close: () => Promise<void>): () => void;
+  hold(request: ConnectionKey, close: () => Promise<void>): void;
+  /** Forgets a held request or connection that ended by itself (holding it again is a new hold). */
+  release(request: ConnectionKey): void;
   /**
    * Counts one publish against the rate limit of `client` (or of the request's address
    * when it names none); throws the 429 error when the client is over its limit.
@@ -157,6 +159,8 @@ export interface FeedOutlet {
   control(event: ControlEvent): boolean;
   /** Resolves once the client has taken what was written. */
   drained(): Promise<void>;
+  /** The follow is over (its stopper stopped): the client resumes from `position`. */
+  ended(position: FeedPosition): void;
 }
 
 /** Where a client is in the feed: the id of the last message it has, and that feed's epoch. */
@@ -173,8 +177,8 @@ export interface FeedPosition {
 export class Stopper<Reason extends string = string> {
   /** Why it was stopped; undefined until then. */
   reason: Reason | undefined;
-  /** Called once, at the stop: followFeed's wake-up. */
-  onStop: (() => void) | undefined;
+  /** Told once, at the stop: the follow it ends (an object, not a closure per connection). */
+  watcher: { onStopped(): void } | undefined;
   #stopWaiting: (() => void) | undefined;
 
   get stopped(): boolean {
@@ -185,7 +189,7 @@ export class Stopper<Reason extends string = string> {
   stop(reason: Reason): void {
     if (this.reason !== undefined) return;
     this.reason = reason;
-    this.onStop?.();
+    this.watcher?.onStopped();
     this.#stopWaiting?.();
   }
 
@@ -201,9 +205,11 @@ export class Stopper<Reason extends string = string> {
 }
 
 /**
- * Follows the feed from `cursor` of `epoch` into one client until `stopper` stops. The
- * first thing written is an `epoch` event naming the feed served; a cursor of another
- * epoch then gets a `reset` carrying this feed's epoch, and the history from the start.
+ * Follows the feed from `cursor` of `epoch` into one client until `stopper` stops, then
+ * calls `outlet.ended` with the epoch and the id of the last message written: where the
+ * client resumes from. The first thing written is an `epoch` event naming the feed
+ * served; a cursor of another epoch then gets a `reset` carrying this feed's epoch, and
+ * the history from the start.
  *
  * Two paths, one client at a time on either:
  *
@@ -224,92 +230,140 @@ export class Stopper<Reason extends string = string> {
  * publish can fall between them; it leaves at the first publish it cannot take as the
  * next one (an id that does not follow, another epoch: the pull path then reads the gap
  * or the reset) or that fills its buffer. So memory per client is bounded, nothing is
- * skipped silently, and every message is written once per cursor. Resolves with the
- * epoch and the id of the last message written: where the client resumes from. A client
- * that stops reading altogether is the outlet's to drop: its `drained()` never resolves,
- * so it stops `stopper`.
+ * skipped silently, and every message is written once per cursor. A client that stops
+ * reading altogether is the outlet's to drop: its `drained()` never resolves, so it stops
+ * `stopper`.
  */
-export async function followFeed(
+export function followFeed(
   feed: Feed,
   cursor: number | undefined,
   epoch: string | undefined,
   outlet: FeedOutlet,
   stopper: Stopper,
-): Promise<FeedPosition> {
+): void {
+  new FeedFollower(feed, cursor, epoch, outlet, stopper).start();
+}
+
+/**
+ * followFeed's state for one client. Between publishes a client that keeps up holds no
+ * promise, timer or closure here: the pull path runs only while there is something to
+ * read or a drain to wait for, and the feed's notification (`published`) and the stop
+ * (`onStopped`) start it again. Ten thousand idle followers are ten thousand of these.
+ */
+class FeedFollower implements FeedSubscriber {
   // Set by every publish the live path did not write, cleared before each read: no
-  // wake-up can fall between the two.
-  let dirty = true;
+  // publish can fall between the two.
+  #dirty = true;
   // On the live path: the feed's notifications write to this client directly.
-  let live = false;
+  #live = false;
   // The live path filled the client's buffer: the pull path waits for a drain first.
-  let stalled = false;
-  let wake: (() => void) | null = null;
-  // Without a cursor: from the newest message this node holds, fixed with its epoch before
-  // any await so that whatever is published once the client is connected reaches it.
-  let sent = cursor ?? feed.lastId;
-  // The epoch `sent` belongs to. None (a bare cursor, typed by hand) is taken as this
+  #stalled = false;
+  // The pull path is running (reading, writing or waiting for a drain).
+  #pulling = false;
+  #ended = false;
+  // The id of the last message written. Without a cursor: the newest message this node
+  // holds, fixed with its epoch before any await so that whatever is published once the
+  // client is connected reaches it.
+  #sent: number;
+  // The epoch `#sent` belongs to. None (a bare cursor, typed by hand) is taken as this
   // feed's by the first read, which then names it.
-  let sentEpoch = cursor === undefined ? feed.epoch : epoch;
-  const unsubscribe = feed.subscribe((message) => {
-    if (live && !stopper.stopped) {
-      if (message.id === sent + 1 && sentEpoch === feed.epoch) {
-        sent = message.id;
-        if (outlet.message(message, feed.epoch)) return;
-        stalled = true;
-      }
-      live = false;
-    }
-    dirty = true;
-    wake?.();
-  });
-  // A wait for a drain ends at the drain or the stop (stopper.until), never at a publish:
-  // the outlet keeps one drain wait (and its slow-client timer) at a time.
-  stopper.onStop = () => wake?.();
-  outlet.control({ type: 'epoch', epoch: feed.epoch });
-  try {
-    while (!stopper.stopped) {
-      if (stalled) {
-        await stopper.until(outlet.drained());
-        stalled = false;
-        continue;
-      }
-      if (!dirty) {
-        // Caught up with what this node holds: live from the next publish on. A cursor
-        // ahead of this node (another node served it) waits for the next publish instead.
-        live = sent === feed.lastId && sentEpoch === feed.epoch;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-        live = false;
-        continue;
-      }
-      dirty = false;
-      const batch = await feed.since(sent, sentEpoch);
-      if (stopper.stopped) break;
-      sentEpoch = batch.epoch;
-      let room = true;
-      if (batch.reset) room = outlet.control({ type: 'reset', epoch: batch.epoch });
-      if (batch.missed) room = outlet.control({ type: 'gap', missed: batch.missed }) && room;
-      if (batch.reset || batch.missed) sent = (batch.messages[0]?.id ?? batch.cursor + 1) - 1;
-      for (const message of batch.messages) {
-        if (stopper.stopped) break;
-        room = outlet.message(message, batch.epoch) && room;
-        sent = message.id;
-        if (!room) {
-          await stopper.until(outlet.drained());
-          room = true;
-          // Read again from `sent`: the history may have moved on meanwhile (a gap).
-          dirty = true;
-          break;
-        }
-      }
-      if (!room) await stopper.until(outlet.drained());
-    }
-  } finally {
-    live = false;
-    unsubscribe();
-    stopper.onStop = undefined;
+  #sentEpoch: string | undefined;
+
+  constructor(
+    readonly feed: Feed,
+    cursor: number | undefined,
+    epoch: string | undefined,
+    readonly outlet: FeedOutlet,
+    readonly stopper: Stopper,
+  ) {
+    this.#sent = cursor ?? feed.lastId;
+    this.#sentEpoch = cursor === undefined ? feed.epoch : epoch;
   }
-  return { epoch: sentEpoch ?? feed.epoch, cursor: sent };
+
+  start(): void {
+    this.feed.subscribe(this);
+    // A wait for a drain ends at the drain or the stop (stopper.until), never at a publish:
+    // the outlet keeps one drain wait (and its slow-client timer) at a time.
+    this.stopper.watcher = this;
+    this.outlet.control({ type: 'epoch', epoch: this.feed.epoch });
+    void this.#pull();
+  }
+
+  /** The feed's notification: written here when the client is live and it is the next message, else pulled. */
+  published(message: Message): void {
+    if (this.#live && !this.stopper.stopped) {
+      if (message.id === this.#sent + 1 && this.#sentEpoch === this.feed.epoch) {
+        this.#sent = message.id;
+        if (this.outlet.message(message, this.feed.epoch)) return;
+        this.#stalled = true;
+      }
+      this.#live = false;
+    }
+    this.#dirty = true;
+    if (!this.#pulling) void this.#pull();
+  }
+
+  onStopped(): void {
+    this.#live = false;
+    // A pull in progress sees the stop after its await (stopper.until ends at the stop).
+    // Otherwise the end comes on a later tick, as it did when the follow was one loop:
+    // the caller of stop() finishes what it was doing first.
+    if (!this.#pulling) void Promise.resolve().then(() => this.#end());
+  }
+
+  /** Rounds of the pull path until the client is caught up (then live) or stopped (then ended). */
+  async #pull(): Promise<void> {
+    const { feed, outlet, stopper } = this;
+    this.#pulling = true;
+    try {
+      while (!stopper.stopped) {
+        if (this.#stalled) {
+          await stopper.until(outlet.drained());
+          this.#stalled = false;
+          continue;
+        }
+        if (!this.#dirty) {
+          // Caught up with what this node holds: live from the next publish on. A cursor
+          // ahead of this node (another node served it) waits for the next publish instead.
+          this.#live = this.#sent === feed.lastId && this.#sentEpoch === feed.epoch;
+          return;
+        }
+        this.#dirty = false;
+        const batch = await feed.since(this.#sent, this.#sentEpoch);
+        if (stopper.stopped) break;
+        this.#sentEpoch = batch.epoch;
+        let room = true;
+        if (batch.reset) room = outlet.control({ type: 'reset', epoch: batch.epoch });
+        if (batch.missed) room = outlet.control({ type: 'gap', missed: batch.missed }) && room;
+        if (batch.reset || batch.missed) this.#sent = (batch.messages[0]?.id ?? batch.cursor + 1) - 1;
+        for (const message of batch.messages) {
+          if (stopper.stopped) break;
+          room = outlet.message(message, batch.epoch) && room;
+          this.#sent = message.id;
+          if (!room) {
+            await stopper.until(outlet.drained());
+            room = true;
+            // Read again from `sent`: the history may have moved on meanwhile (a gap).
+            this.#dirty = true;
+            break;
+          }
+        }
+        if (!room) await stopper.until(outlet.drained());
+      }
+    } finally {
+      this.#pulling = false;
+    }
+    this.#end();
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#live = false;
+    this.feed.unsubscribe(this);
+    this.stopper.watcher = undefined;
+    this.outlet.ended({ epoch: this.#sentEpoch ?? this.feed.epoch, cursor: this.#sent });
+  }
 }
 
 /** A polling answer: its body, and what it carries of the feed. */

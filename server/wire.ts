@@ -64,11 +64,29 @@ export class WireMeter {
   /** Sockets serving a request right now: flushed on every snapshot. */
   readonly #busy = new Set<SocketRecord>();
   readonly #http2: Http2WireMeter;
+  // The 'close' listeners of every socket and every response, one function each for all
+  // of them rather than a closure per connection: Node calls them with the emitter as `this`.
+  readonly #socketClosed: (this: Socket) => void;
+  readonly #responseClosed: (this: ServerResponse) => void;
 
   constructor(techniques: readonly string[]) {
     this.#techniques = techniques;
     for (const id of [...techniques, OTHER]) this.#counters.set(id, emptyCounters());
     this.#http2 = new Http2WireMeter(this.#get(OTHER));
+    const meter = this;
+    this.#socketClosed = function (this: Socket) {
+      const record = meter.#sockets.get(this);
+      if (!record) return;
+      meter.#flush(record);
+      if (record.current) meter.#finish(record);
+      meter.#setOwner(record, null);
+      meter.#busy.delete(record);
+    };
+    // The request's socket: the response's own is gone once it has finished.
+    this.#responseClosed = function (this: ServerResponse) {
+      const record = meter.#sockets.get(this.req.socket);
+      if (record) meter.#end(record);
+    };
   }
 
   /** HTTP/2 session bytes that streams of several techniques shared (wire-http2.ts), up to date. */
@@ -117,7 +135,7 @@ export class WireMeter {
     this.#setOwner(record, buckets);
     this.#busy.add(record);
     // `on`: a response emits 'close' once, and `once` costs a wrapper per connection (connections.ts, #admit).
-    res.on('close', () => this.#end(record));
+    res.on('close', this.#responseClosed);
   }
 
   /**
@@ -128,7 +146,9 @@ export class WireMeter {
     const record = this.#sockets.get(req.socket);
     const current = record?.current;
     if (!record || !current) return;
-    current.res = null; // the response object of an upgrade is never written
+    // The response object of an upgrade is never written, and the socket's 'close' ends the request.
+    current.res?.removeListener('close', this.#responseClosed);
+    current.res = null;
     current.handshakeBytes = counter(record.socket.bytesWritten) - record.writeMark;
     this.#flush(record);
   }
@@ -205,12 +225,7 @@ export class WireMeter {
       const created: SocketRecord = { socket, readMark: 0, writeMark: 0, owner: null, current: null };
       record = created;
       this.#sockets.set(socket, created);
-      socket.on('close', () => {
-        this.#flush(created);
-        if (created.current) this.#finish(created);
-        this.#setOwner(created, null);
-        this.#busy.delete(created);
-      });
+      socket.on('close', this.#socketClosed);
     }
     return record;
   }

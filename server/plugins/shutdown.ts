@@ -26,9 +26,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     /**
      * Keeps a held request or connection so that shutdown can end it; see
-     * `TransportContext.hold`. Returns the release to call when it ends by itself.
+     * `TransportContext.hold`.
      */
-    hold(request: ConnectionKey, close: () => Promise<void>): () => void;
+    hold(request: ConnectionKey, close: () => Promise<void>): void;
+    /** Forgets a held request or connection that ended by itself. */
+    release(request: ConnectionKey): void;
     /**
      * Says goodbye to every client, for a shutdown: stops accepting connections, ends
      * every held request and connection politely in one pass (an `end` event, an answer,
@@ -44,7 +46,7 @@ declare module 'fastify' {
   }
 }
 
-/** Decorates `hold`, `farewell` and `answerNotDue`, and cuts every socket on `preClose`. */
+/** Decorates `hold`, `release`, `farewell` and `answerNotDue`, and cuts every socket on `preClose`. */
 export const shutdown = fp(
   async (app) => {
     // Held requests and connections, each with the function that ends it politely.
@@ -99,12 +101,11 @@ export const shutdown = fp(
         })),
     );
     app.decorate('hold', (request: ConnectionKey, close: () => Promise<void>) => {
-      if (farewell) {
-        tell(request, close);
-        return () => {};
-      }
-      held.set(request, close);
-      return () => held.delete(request);
+      if (farewell) tell(request, close);
+      else held.set(request, close);
+    });
+    app.decorate('release', (request: ConnectionKey) => {
+      held.delete(request);
     });
     app.decorate('answerNotDue', answerNotDue);
 

@@ -23,21 +23,22 @@ export const transport: TransportBehaviour = {
         let over = false;
         let published = false;
         let wake: (() => void) | null = null;
-        // A method, not `const end = () => …`, which tsx (esbuild's keepNames) would give a
+        // Methods, not `const end = () => …`, which tsx (esbuild's keepNames) would give a
         // `name` property of its own: ~250 bytes per held request.
         const hold = {
           end(): void {
             over = true;
             wake?.();
           },
+          published(): void {
+            published = true;
+            wake?.();
+          },
         };
-        const unsubscribe = feed.subscribe(() => {
-          published = true;
-          wake?.();
-        });
+        feed.subscribe(hold);
         const timer = setTimeout(hold.end, timeoutMs);
         reply.raw.on('close', hold.end);
-        const release = context.hold(request.raw, () => {
+        context.hold(request.raw, () => {
           closeConnectionAfter(request.raw, reply.raw);
           hold.end();
           return new Promise<void>((answered) =>
@@ -60,10 +61,10 @@ export const transport: TransportBehaviour = {
           batch = await feed.since(batch.cursor, batch.epoch);
           if (batch.messages.length > 0 || batch.reset) break;
         }
-        unsubscribe();
+        feed.unsubscribe(hold);
         clearTimeout(timer);
         reply.raw.off('close', hold.end);
-        release();
+        context.release(request.raw);
         // The client hung up: there is nobody left to answer.
         if (reply.raw.destroyed) return reply.hijack();
       }

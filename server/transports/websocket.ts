@@ -303,13 +303,12 @@ class SocketSubscriber implements FeedOutlet, ConnectionKey {
   #closed = false;
   #lastWordsLeft: (() => void) | undefined;
   // Answers go out in the order the frames came in (a publish awaits the feed, an error
-  // does not), so a run of bad frames is counted as a run.
-  #answered: Promise<void> = Promise.resolve();
+  // does not), so a run of bad frames is counted as a run. None until the first frame.
+  #answered: Promise<void> | undefined;
   readonly #msgpack: boolean;
   readonly #subprotocol: Subprotocol;
   // ws's write callback, one per connection: the frame has left.
   readonly #frameWritten: () => void;
-  #release: (() => void) | undefined;
   #log: FastifyBaseLogger | undefined;
 
   constructor(
@@ -345,11 +344,11 @@ class SocketSubscriber implements FeedOutlet, ConnectionKey {
 
   /** Follows the feed from the handshake's cursor until the connection ends, then closes it with the reason. */
   follow(since: number | undefined, epoch: string | undefined): void {
-    this.#release = this.context.hold(this, () => {
+    this.context.hold(this, () => {
       this.stopper.stop('shutdown');
       return this.#closed ? Promise.resolve() : new Promise<void>((resolve) => (this.#lastWordsLeft = resolve));
     });
-    void followFeed(this.context.feed, since, epoch, this, this.stopper).then(() => this.#ended());
+    followFeed(this.context.feed, since, epoch, this, this.stopper);
   }
 
   /** The handshake's request's logger (its lines carry its `reqId`), made at its first line: most connections never log one. */
@@ -417,7 +416,7 @@ class SocketSubscriber implements FeedOutlet, ConnectionKey {
   /** A frame from the client: answered in turn, after the answers to the frames before it. */
   frame(data: RawData, isBinary: boolean): void {
     const answer = this.#handleFrame(data, isBinary);
-    this.#answered = this.#answered
+    this.#answered = (this.#answered ?? Promise.resolve())
       .then(() => answer)
       .then((reply) => {
         if (this.ws.readyState !== this.ws.OPEN) return;
@@ -500,9 +499,9 @@ class SocketSubscriber implements FeedOutlet, ConnectionKey {
   }
 
   /** The follow is over: the close frame its reason calls for, unless the client hung up. */
-  #ended(): void {
+  ended(): void {
     clearTimeout(this.#stallTimer);
-    this.#release?.();
+    this.context.release(this);
     const ending = this.stopper.reason ?? 'hangup';
     if (ending === 'hangup') return;
     const [code, reason] =
