@@ -92,6 +92,9 @@ export class ConnectionGuard {
   readonly #admitted = new WeakMap<Socket, AddressCount>();
   // One 'close' listener for every admitted connection, not a closure each: `this` is the socket.
   readonly #admittedClosed: (this: Socket) => void;
+  // One 'finish' and 'close' listener for every answer: `this` is the response.
+  readonly #answerLeft: (this: ServerResponse) => void;
+  #handle: RequestHandler = () => {};
   readonly #followUps: (() => void)[] = [];
   #open = 0;
   #refused = 0;
@@ -110,6 +113,17 @@ export class ConnectionGuard {
       guard.#open -= 1;
       guard.#forget(entry);
     };
+    // 'finish': the answer is with the operating system (Node has already given the
+    // connection to the next response, its listener being older than this one, so the
+    // connection is the request's). Both fire, and the listener acts once per response.
+    this.#answerLeft = function (this: ServerResponse) {
+      const socket = this.req.socket;
+      const queue = guard.#queues.get(socket);
+      if (queue?.busy !== this) return;
+      const following = queue.waiting.shift();
+      queue.busy = following?.[1] ?? null;
+      if (following) guard.#later(() => socket.destroyed || guard.#serve(queue, following[0], following[1]));
+    };
   }
 
   /**
@@ -125,10 +139,10 @@ export class ConnectionGuard {
     // connection at a time.
     const handlers = server.listeners('request') as RequestHandler[];
     server.removeAllListeners('request');
-    const handle: RequestHandler = (req, res) => {
+    this.#handle = (req, res) => {
       for (const handler of handlers) handler.call(server, req, res);
     };
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#request(req, res, handle));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#request(req, res));
   }
 
   /**
@@ -234,11 +248,11 @@ export class ConnectionGuard {
     if (this.#followUps.length > 0) setImmediate(this.#serveFollowUps);
   };
 
-  #request(req: IncomingMessage, res: ServerResponse, handle: RequestHandler): void {
+  #request(req: IncomingMessage, res: ServerResponse): void {
     // HTTP/2 has no pipelining: its streams are concurrent by design, bounded by the
     // session's SETTINGS_MAX_CONCURRENT_STREAMS (http2-settings.ts).
     if (req.httpVersionMajor === 2) {
-      handle(req, res);
+      this.#handle(req, res);
       return;
     }
     const socket = req.socket;
@@ -254,7 +268,7 @@ export class ConnectionGuard {
       });
     }
     if (queue.busy === null) {
-      this.#serve(socket, queue, req, res, handle);
+      this.#serve(queue, req, res);
       return;
     }
     if (queue.waiting.length >= PIPELINE_MAX_WAITING) {
@@ -265,27 +279,13 @@ export class ConnectionGuard {
     queue.waiting.push([req, res]);
   }
 
-  #serve(socket: Socket, queue: SocketQueue, req: IncomingMessage, res: ServerResponse, handle: RequestHandler): void {
+  #serve(queue: SocketQueue, req: IncomingMessage, res: ServerResponse): void {
     queue.busy = res;
-    // 'finish': the answer is with the operating system (Node has already given the
-    // connection to the next response, its listener being older than this one).
-    // Both fire, and the listener acts once per response (its first line): `on` suffices
-    // (see #admit). An inline arrow, not a named one: see #forget.
-    onFinishOrClose(res, () => {
-      if (queue.busy !== res) return;
-      const following = queue.waiting.shift();
-      queue.busy = following?.[1] ?? null;
-      if (following)
-        this.#later(() => socket.destroyed || this.#serve(socket, queue, following[0], following[1], handle));
-    });
-    handle(req, res);
+    // Both fire, 'finish' first when it does: `on` suffices (see #admit).
+    res.on('finish', this.#answerLeft);
+    res.on('close', this.#answerLeft);
+    this.#handle(req, res);
   }
-}
-
-/** Calls `listener` when `res` finishes and when it closes (both happen, 'finish' first when it does). */
-function onFinishOrClose(res: ServerResponse, listener: () => void): void {
-  res.on('finish', listener);
-  res.on('close', listener);
 }
 
 let descriptorsCache: { at: number; figures: DescriptorFigures | null } | undefined;

@@ -10,6 +10,7 @@ import type { Message } from './message.ts';
 import {
   type ControlEvent,
   type EndReason,
+  type FeedOutlet,
   type FeedPosition,
   Stopper,
   type TransportContext,
@@ -96,74 +97,6 @@ export function serveStream(
     res.writeHead(200, format.headers).end();
     return;
   }
-  const { heartbeatMs, slowClientTimeoutMs } = context.config;
-  const stopper = new Stopper<StreamEnd>();
-  let written = 0;
-  let stallTimer: NodeJS.Timeout | undefined;
-  // Per-connection functions are methods and inline arrows, not `const f = () => …`: tsx
-  // compiles with esbuild's keepNames, which gives each named arrow a `name` property of
-  // its own, ~250 bytes per connection apiece.
-  const outlet = {
-    write(chunk: string | Buffer, flushed?: () => void): boolean {
-      written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-      return res.write(chunk, flushed);
-    },
-    message(message: Message, epoch: string): boolean {
-      const { bytes, payloadBytes } = formatted(format, message, epoch);
-      const room = outlet.write(bytes);
-      context.delivered(request.raw, 1, payloadBytes);
-      if (format.maxBytes !== undefined && written >= format.maxBytes) stopper.stop('limit');
-      return room;
-    },
-    control(event: ControlEvent): boolean {
-      return outlet.write(format.control(event));
-    },
-    // The follow is over: the stream's last words, as its reason calls for.
-    ended(position: FeedPosition): void {
-      leaveHeartbeat(heartbeatMs, outlet);
-      clearTimeout(stallTimer);
-      context.release(request.raw);
-      const ending = stopper.reason ?? 'hangup';
-      if (ending === 'hangup') return;
-      if (ending === 'slow') {
-        // Its buffer is full, so a polite last word would never arrive: cut it.
-        request.log.info({ technique: request.routeOptions.config.technique }, 'dropped a client that stopped reading');
-        res.destroy();
-        return;
-      }
-      const end = format.control({ type: 'end', epoch: position.epoch, cursor: position.cursor, reason: ending });
-      if (ending === 'shutdown' && endsCleanlyWhenCut(request.raw)) {
-        // The response stays open: shutdown cuts the connection once this has left, which
-        // ends a body delimited by its connection just as res.end() would, on the wire. It
-        // spares Node ending thousands of responses one by one while the process leaves.
-        outlet.write(end, () => lastWordsLeft?.());
-        return;
-      }
-      if (ending === 'shutdown') {
-        res.end(end, () => lastWordsLeft?.());
-        return;
-      }
-      res.end(end);
-    },
-    // A heartbeat behind unread data would only pile up: send it when the buffer is empty.
-    beat(): void {
-      if (res.writableLength === 0) outlet.write(format.heartbeat());
-    },
-    drained(): Promise<void> {
-      return new Promise((resolve) => {
-        stallTimer = setTimeout(() => stopper.stop('slow'), slowClientTimeoutMs);
-        res.once('drain', () => {
-          clearTimeout(stallTimer);
-          resolve();
-        });
-      });
-    },
-  };
-  // The promise of the last words is made only when shutdown asks for them: an idle
-  // connection does not carry one for its whole life.
-  let closed = false;
-  let lastWordsLeft: (() => void) | undefined;
-
   // No chunked transfer encoding: a response that never ends needs no length, and
   // HTTP/1.1 lets a body end with its connection (RFC 9112 §6.3). Chunking would add a
   // `<hex length>\r\n … \r\n` line of about 6 bytes to every message: for SSE, a third
@@ -174,20 +107,121 @@ export function serveStream(
   res.removeHeader('transfer-encoding');
   res.writeHead(200, http2SessionOf(request.raw) ? format.headers : { ...format.headers, connection: 'close' });
   flattenHeaderBlock(res);
-  outlet.write(format.open() + (padding > 0 ? format.padding(padding) : ''));
-  // `on`, not `once`: it fires once anyway, and once's wrapper costs ~200 bytes a connection.
-  res.on('close', () => {
-    closed = true;
-    stopper.stop('hangup');
-    lastWordsLeft?.();
-  });
-  context.hold(request.raw, () => {
-    stopper.stop('shutdown');
-    return closed ? Promise.resolve() : new Promise<void>((resolve) => (lastWordsLeft = resolve));
-  });
-  joinHeartbeat(heartbeatMs, outlet);
+  const subscriber = new StreamSubscriber(request, res, context, format);
+  subscriber.write(format.open() + (padding > 0 ? format.padding(padding) : ''));
+  subscriber.follow(cursor, epoch);
+}
 
-  followFeed(context.feed, cursor, epoch, outlet, stopper);
+/** The stream of the response `res` is in subscriberOf.get(res): Node calls its listeners with the response as `this`. */
+const subscriberOf = new WeakMap<object, StreamSubscriber>();
+
+// One 'close' listener for every stream, not a closure each. `on`, not `once`: it fires
+// once anyway, and once's wrapper costs ~200 bytes a connection.
+function onResponseClose(this: object): void {
+  subscriberOf.get(this)?.hungUp();
+}
+
+/**
+ * One client of a stream, from its headers to its last words: what it is written and
+ * when it ends. A class, so that ten thousand idle streams share its methods and each
+ * keeps its fields alone.
+ */
+class StreamSubscriber implements FeedOutlet {
+  readonly stopper = new Stopper<StreamEnd>();
+  #written = 0;
+  #stallTimer: NodeJS.Timeout | undefined;
+  // The promise of the last words is made only when shutdown asks for them: an idle
+  // connection does not carry one for its whole life.
+  #closed = false;
+  #lastWordsLeft: (() => void) | undefined;
+
+  constructor(
+    readonly request: FastifyRequest,
+    readonly res: FastifyReply['raw'],
+    readonly context: TransportContext,
+    readonly format: StreamFormat,
+  ) {
+    subscriberOf.set(res, this);
+    res.on('close', onResponseClose);
+  }
+
+  follow(cursor: number | undefined, epoch: string | undefined): void {
+    const { context } = this;
+    context.hold(this.request.raw, () => {
+      this.stopper.stop('shutdown');
+      return this.#closed ? Promise.resolve() : new Promise<void>((resolve) => (this.#lastWordsLeft = resolve));
+    });
+    joinHeartbeat(context.config.heartbeatMs, this);
+    followFeed(context.feed, cursor, epoch, this, this.stopper);
+  }
+
+  write(chunk: string | Buffer, flushed?: () => void): boolean {
+    this.#written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    return this.res.write(chunk, flushed);
+  }
+
+  message(message: Message, epoch: string): boolean {
+    const { format } = this;
+    const { bytes, payloadBytes } = formatted(format, message, epoch);
+    const room = this.write(bytes);
+    this.context.delivered(this.request.raw, 1, payloadBytes);
+    if (format.maxBytes !== undefined && this.#written >= format.maxBytes) this.stopper.stop('limit');
+    return room;
+  }
+
+  control(event: ControlEvent): boolean {
+    return this.write(this.format.control(event));
+  }
+
+  // A heartbeat behind unread data would only pile up: send it when the buffer is empty.
+  beat(): void {
+    if (this.res.writableLength === 0) this.write(this.format.heartbeat());
+  }
+
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#stallTimer = setTimeout(() => this.stopper.stop('slow'), this.context.config.slowClientTimeoutMs);
+      this.res.once('drain', () => {
+        clearTimeout(this.#stallTimer);
+        resolve();
+      });
+    });
+  }
+
+  hungUp(): void {
+    this.#closed = true;
+    this.stopper.stop('hangup');
+    this.#lastWordsLeft?.();
+  }
+
+  // The follow is over: the stream's last words, as its reason calls for.
+  ended(position: FeedPosition): void {
+    const { request, res, format, context, stopper } = this;
+    leaveHeartbeat(context.config.heartbeatMs, this);
+    clearTimeout(this.#stallTimer);
+    context.release(request.raw);
+    const ending = stopper.reason ?? 'hangup';
+    if (ending === 'hangup') return;
+    if (ending === 'slow') {
+      // Its buffer is full, so a polite last word would never arrive: cut it.
+      request.log.info({ technique: request.routeOptions.config.technique }, 'dropped a client that stopped reading');
+      res.destroy();
+      return;
+    }
+    const end = format.control({ type: 'end', epoch: position.epoch, cursor: position.cursor, reason: ending });
+    if (ending === 'shutdown' && endsCleanlyWhenCut(request.raw)) {
+      // The response stays open: shutdown cuts the connection once this has left, which
+      // ends a body delimited by its connection just as res.end() would, on the wire. It
+      // spares Node ending thousands of responses one by one while the process leaves.
+      this.write(end, () => this.#lastWordsLeft?.());
+      return;
+    }
+    if (ending === 'shutdown') {
+      res.end(end, () => this.#lastWordsLeft?.());
+      return;
+    }
+    res.end(end);
+  }
 }
 
 /**
