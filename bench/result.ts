@@ -46,6 +46,24 @@ export interface DeliveryCounts {
   outOfOrder: number;
 }
 
+/**
+ * Server memory per idle connection, from its settled memory (garbage collected first:
+ * bench/server-process.ts, settledMemory) before the connections and with them open.
+ */
+export interface IdleMemory {
+  /** Connections open and idle for the second reading. */
+  clients: number;
+  /** V8's heap in use plus Buffers' memory, before and with them. */
+  heldBeforeBytes: number;
+  heldConnectedBytes: number;
+  /** (heldConnected − heldBefore) ÷ clients: what one connection holds. */
+  perConnectionBytes: number;
+  rssBeforeBytes: number;
+  rssConnectedBytes: number;
+  /** The same of VmRSS: noisier, as the allocator keeps or returns pages on its own time. */
+  rssPerConnectionBytes: number;
+}
+
 export interface TechniqueResult extends DeliveryCounts {
   technique: string;
   clients: number;

@@ -4,9 +4,12 @@
  * system), `status` for the resident set (VmRSS now, VmHWM the peak since start).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { LONG_POLL_TIMEOUT_MS } from '../server/contract/defaults.js';
+import type { IdleMemory } from './result.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -23,12 +26,39 @@ export interface ProcessFigures {
   maxRssBytes: number;
 }
 
+/**
+ * A server's memory once its garbage is collected: what it holds, not what it has yet to
+ * free. Read right after connections opened, the resident set is mostly the garbage of
+ * opening them and V8's young generation grown for it: for `ws` alone, 11 kB "per
+ * connection" 4 s after a thousand opened, 4.7 kB after a full collection (docs/peers.md).
+ */
+export interface SettledMemory {
+  /** VmRSS after the collection. */
+  rssBytes: number;
+  /** V8's heap in use plus the memory outside it that JavaScript objects own (Buffers): `process.memoryUsage()`'s heapUsed + external. */
+  heldBytes: number;
+}
+
 export interface ServerProcess {
   baseUrl: string;
   pid: number;
   /** Null where /proc cannot be read (not Linux). */
   figures(): ProcessFigures | null;
+  /**
+   * Collects the server's garbage (two full collections, through its inspector) and reads
+   * its memory; null unless it was started with `{ inspectable: true }`, or where /proc
+   * cannot be read.
+   */
+  settledMemory(): Promise<SettledMemory | null>;
   stop(): Promise<void>;
+}
+
+export interface ServerProcessOptions {
+  /**
+   * Starts it with its inspector on a random loopback port, for settledMemory: a server of
+   * the bench only, which nobody else can reach, and with no session attached in between.
+   */
+  inspectable?: boolean;
 }
 
 let clockTicks: number | undefined;
@@ -66,8 +96,10 @@ export function procFigures(pid: number): ProcessFigures | null {
 export async function startServerProcess(
   env: Record<string, string> = {},
   script = 'server/main.ts',
+  { inspectable = false }: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  const inspect = inspectable ? ['--inspect=127.0.0.1:0'] : [];
+  const child: ChildProcess = spawn(process.execPath, [...inspect, '--import', 'tsx', script], {
     cwd: ROOT,
     // The bench measures delivery, not the publish rate limits: both are off in its
     // servers (the publisher and every subscriber are 127.0.0.1).
@@ -113,6 +145,23 @@ export async function startServerProcess(
     baseUrl,
     pid,
     figures: () => procFigures(pid),
+    settledMemory: async () => {
+      // Node prints where its inspector listens on stderr, before the program runs.
+      const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(output)?.[1];
+      if (!inspector) return null;
+      const answers = await inspectorCalls(inspector, [
+        { method: 'HeapProfiler.collectGarbage' },
+        { method: 'HeapProfiler.collectGarbage' },
+        {
+          method: 'Runtime.evaluate',
+          params: { expression: 'process.memoryUsage()', returnByValue: true },
+        },
+      ]);
+      const usage = (answers[2] as { result?: { value?: { heapUsed?: number; external?: number } } }).result?.value;
+      const rssBytes = procFigures(pid)?.rssBytes;
+      if (rssBytes === undefined || usage?.heapUsed === undefined || usage.external === undefined) return null;
+      return { rssBytes, heldBytes: usage.heapUsed + usage.external };
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -121,4 +170,44 @@ export async function startServerProcess(
         setTimeout(() => child.kill('SIGKILL'), 6000).unref();
       }),
   };
+}
+
+/** Memory per idle connection from two settled readings, before `clients` connections and with them. */
+export function idleMemory(before: SettledMemory, connected: SettledMemory, clients: number): IdleMemory {
+  return {
+    clients,
+    heldBeforeBytes: before.heldBytes,
+    heldConnectedBytes: connected.heldBytes,
+    perConnectionBytes: Math.round((connected.heldBytes - before.heldBytes) / clients),
+    rssBeforeBytes: before.rssBytes,
+    rssConnectedBytes: connected.rssBytes,
+    rssPerConnectionBytes: Math.round((connected.rssBytes - before.rssBytes) / clients),
+  };
+}
+
+/** Sends `calls` in turn over the inspector's WebSocket at `url`; resolves with their results. */
+async function inspectorCalls(url: string, calls: { method: string; params?: object }[]): Promise<unknown[]> {
+  const socket = new WebSocket(url);
+  try {
+    await once(socket, 'open');
+    const results: unknown[] = [];
+    for (const [index, call] of calls.entries()) {
+      socket.send(JSON.stringify({ id: index + 1, ...call }));
+      results.push(
+        await new Promise((resolve, reject) => {
+          const onMessage = (data: WebSocket.RawData) => {
+            const answer = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+            if (answer.id !== index + 1) return;
+            socket.off('message', onMessage);
+            if (answer.error) reject(new Error(`${call.method}: ${answer.error.message}`));
+            else resolve(answer.result);
+          };
+          socket.on('message', onMessage);
+        }),
+      );
+    }
+    return results;
+  } finally {
+    socket.close();
+  }
 }

@@ -86,6 +86,9 @@ test('a small crowd run: every delivery once, on realtime-lab and on the bare se
     assert.equal(r.latencyMs?.samples, 5 * r.clients, name);
     assert.ok(r.connectMs > 0, `${name}: connect time`);
     assert.ok(r.memory.rssBeforeBytes > 0 && r.memory.rssConnectedBytes > 0, `${name}: memory read`);
+    // Each connection holds something once garbage is collected: a figure that came out
+    // zero or below would say the reading missed it.
+    assert.ok(r.memory.heldConnectedBytes > r.memory.heldBeforeBytes, `${name}: the connections hold memory`);
     assert.equal(r.clientCpu.workers.length, 2, `${name}: two workers`);
     assert.ok(r.clientCpu.totalMs >= 0 && r.cpu.publishPhaseMs > 0, name);
   }

@@ -13,8 +13,8 @@ import type { Technique } from '../../server/contract/techniques.js';
 import { calibrate } from '../clock.ts';
 import { DeliveryTracker, type LatencySummary, round } from '../delivery.ts';
 import { paddedText, publish } from '../publisher.ts';
-import type { DeliveryCounts } from '../result.ts';
-import { type ServerProcess, startServerProcess } from '../server-process.ts';
+import type { DeliveryCounts, IdleMemory } from '../result.ts';
+import { type ServerProcess, type SettledMemory, idleMemory, startServerProcess } from '../server-process.ts';
 import { type ClientCpu, clientCpuBetween, clientCpuWarning, withLoopDelays } from '../workers/cpu.ts';
 import { subscribeInWorkers } from '../workers/subscribe.ts';
 
@@ -56,8 +56,8 @@ export interface CrowdRun extends DeliveryCounts {
   connectMs: number;
   /** Fan-out delay of every delivery: the server accepting the message to a client parsing it, ms. */
   latencyMs: LatencySummary | null;
-  /** Server memory: after the warm-up, with every client connected and idle; their difference per client. */
-  memory: { rssBeforeBytes: number; rssConnectedBytes: number; perConnectionBytes: number };
+  /** Server memory per client: after the warm-up, and with every client connected and idle, garbage collected first. */
+  memory: IdleMemory;
   /** Server CPU over the publishing phase (first publish to last delivery), and per delivered message, µs. */
   cpu: { publishPhaseMs: number; serverCpuMs: number; serverCpuPercent: number; perDeliveredMessageUs: number | null };
   /** The client workers' CPU over the same phase: the sign that the bench itself was the bottleneck. */
@@ -73,13 +73,23 @@ export async function runCrowd(plan: CrowdPlan, note: (line: string) => void = (
   const cap = String(clients + CONNECTIONS_MARGIN);
   const server =
     plan.server === 'bare'
-      ? await startServerProcess({}, BARE_SCRIPT)
-      : await startServerProcess({ MAX_CONNECTIONS_PER_ADDRESS: cap, MAX_CONNECTIONS_PER_TECHNIQUE: cap });
+      ? await startServerProcess({}, BARE_SCRIPT, { inspectable: true })
+      : await startServerProcess({ MAX_CONNECTIONS_PER_ADDRESS: cap, MAX_CONNECTIONS_PER_TECHNIQUE: cap }, undefined, {
+          inspectable: true,
+        });
   try {
     return await measure(plan, server, note);
   } finally {
     await server.stop();
   }
+}
+
+/** The server's settled memory, or a clear error where it cannot be read. */
+async function settledMemoryOf(server: ServerProcess): Promise<SettledMemory> {
+  const memory = await server.settledMemory();
+  if (!memory)
+    throw new Error("the server's memory could not be read: the crowd needs Linux's /proc and Node's inspector");
+  return memory;
 }
 
 async function measure(plan: CrowdPlan, server: ServerProcess, note: (line: string) => void): Promise<CrowdRun> {
@@ -94,7 +104,7 @@ async function measure(plan: CrowdPlan, server: ServerProcess, note: (line: stri
   await publish({ baseUrl: server.baseUrl, rate: 10, count: 1, author: `${author}-warmup`, text });
   const clock = await calibrate(server.baseUrl, 10);
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const rssBeforeBytes = server.figures()?.rssBytes ?? 0;
+  const memoryBefore = await settledMemoryOf(server);
   const health = (await (await fetch(`${server.baseUrl}/api/health`)).json()) as Health;
 
   note(`${label}: connecting`);
@@ -119,7 +129,7 @@ async function measure(plan: CrowdPlan, server: ServerProcess, note: (line: stri
     const connectMs = subscribers.connectMs() ?? Number.NaN;
     note(`${label}: connected in ${(connectMs / 1000).toFixed(1)} s; idle ${plan.idleMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, plan.idleMs));
-    const rssConnectedBytes = server.figures()?.rssBytes ?? 0;
+    const memoryConnected = await settledMemoryOf(server);
 
     note(`${label}: publishing ${plan.messages} at ${plan.rate}/s`);
     const cpuBefore = server.figures()?.cpuMs ?? 0;
@@ -161,11 +171,7 @@ async function measure(plan: CrowdPlan, server: ServerProcess, note: (line: stri
       duplicates: delivery.duplicates,
       outOfOrder: delivery.outOfOrder,
       latencyMs: delivery.latencyMs,
-      memory: {
-        rssBeforeBytes,
-        rssConnectedBytes,
-        perConnectionBytes: Math.round((rssConnectedBytes - rssBeforeBytes) / clients),
-      },
+      memory: idleMemory(memoryBefore, memoryConnected, clients),
       cpu: {
         publishPhaseMs: Math.round(phaseMs),
         serverCpuMs: round(serverCpuMs),

@@ -10,7 +10,7 @@ export const COMPARED = {
   wireBytesPerMessage: (r: PeerRowResult) => r.wireBytesPerMessage,
   delayP50Ms: (r: PeerRowResult) => r.latencyMs?.p50 ?? null,
   delayP99Ms: (r: PeerRowResult) => r.latencyMs?.p99 ?? null,
-  memoryPerConnectionBytes: (r: PeerRowResult) => r.memory?.bytesPerConnection ?? null,
+  memoryPerConnectionBytes: (r: PeerRowResult) => r.memory?.perConnectionBytes ?? null,
   cpuUsPerMessage: (r: PeerRowResult) => r.cpuUsPerMessage,
 } as const;
 export type ComparedFigure = keyof typeof COMPARED;

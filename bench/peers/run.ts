@@ -18,8 +18,8 @@ import { DeliveryTracker, type LatencySummary, round } from '../delivery.ts';
 import { type Subscribers, fetchClientStats } from '../drivers/driver.ts';
 import type { BenchTechnique } from '../drivers/index.ts';
 import { paddedText, publish } from '../publisher.ts';
-import type { DeliveryCounts } from '../result.ts';
-import { type ServerProcess, startServerProcess } from '../server-process.ts';
+import type { DeliveryCounts, IdleMemory } from '../result.ts';
+import { type ServerProcess, idleMemory, startServerProcess } from '../server-process.ts';
 import { subscribe } from './clients/common.ts';
 import { type Family, type Peer, familyOf } from './peers.ts';
 
@@ -40,8 +40,8 @@ export interface PeerRowResult extends DeliveryCounts {
   cpuMs: number | null;
   /** `cpuMs` per delivered message, µs. */
   cpuUsPerMessage: number | null;
-  /** VmRSS with `clients` idle connections open for a while, minus VmRSS before them. */
-  memory: { clients: number; rssBeforeBytes: number; rssConnectedBytes: number; bytesPerConnection: number } | null;
+  /** Memory per idle connection, garbage collected before each reading. */
+  memory: IdleMemory | null;
   /** The bench process's own CPU over the publish phase, % of one core: past ~80 %, the bench may be the bottleneck. */
   benchCpuPercent: number;
   errors: number;
@@ -92,7 +92,8 @@ export function techniqueTarget(driver: BenchTechnique): RowTarget | null {
     server: 'realtime-lab (server/main.ts)',
     client: driver.client,
     // Every subscriber is 127.0.0.1: the per-address cap is lifted to what the row opens.
-    start: (connections) => startServerProcess({ MAX_CONNECTIONS_PER_ADDRESS: String(connections) }),
+    start: (connections) =>
+      startServerProcess({ MAX_CONNECTIONS_PER_ADDRESS: String(connections) }, undefined, { inspectable: true }),
     subscribe: (c) =>
       driver.subscribe({
         technique: driver,
@@ -121,7 +122,7 @@ export function peerTarget(peer: Peer): RowTarget {
     name: peer.name,
     server: peer.server,
     client: peer.peerClient.client,
-    start: () => startServerProcess(peer.env, peer.script),
+    start: () => startServerProcess(peer.env, peer.script, { inspectable: true }),
     subscribe: (c) =>
       subscribe(peer.peerClient, {
         baseUrl: c.baseUrl,
@@ -193,22 +194,16 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
     let memory: PeerRowResult['memory'] = null;
     if (options.idleClients > 0) {
       step(`memory: ${options.idleClients} idle connections`);
-      const before = server.figures();
+      const before = await server.settledMemory();
       const idle = await phase(
         `${author}-idle`,
         options.idleClients,
         new DeliveryTracker(`${author}-idle`, options.idleClients),
       );
       await sleep(IDLE_MS);
-      const connected = server.figures();
+      const connected = await server.settledMemory();
       await idle.stop();
-      if (before && connected)
-        memory = {
-          clients: options.idleClients,
-          rssBeforeBytes: before.rssBytes,
-          rssConnectedBytes: connected.rssBytes,
-          bytesPerConnection: Math.round((connected.rssBytes - before.rssBytes) / options.idleClients),
-        };
+      if (before && connected) memory = idleMemory(before, connected, options.idleClients);
       // The idle clients' hang-ups are the server's to finish before anything is measured.
       await sleep(1000);
     }

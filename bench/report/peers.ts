@@ -42,7 +42,8 @@ export function peersTable(result: BenchResult): { headings: string[]; rows: str
       'p90',
       'p99',
       'server CPU µs / msg',
-      `RSS / idle conn (${peers.idleClients})`,
+      `held / idle conn (${peers.idleClients})`,
+      'RSS / idle conn',
       'bench CPU',
     ],
     rows: peers.rows.map((r) => [
@@ -56,7 +57,8 @@ export function peersTable(result: BenchResult): { headings: string[]; rows: str
       ms(r.latencyMs?.p90),
       best(r, 'delayP99Ms', ms(r.latencyMs?.p99)),
       best(r, 'cpuUsPerMessage', fixed(r.cpuUsPerMessage)),
-      r.memory ? best(r, 'memoryPerConnectionBytes', `${fixed(r.memory.bytesPerConnection / 1000)} kB`) : '–',
+      r.memory ? best(r, 'memoryPerConnectionBytes', `${fixed(r.memory.perConnectionBytes / 1000)} kB`) : '–',
+      r.memory ? `${fixed(r.memory.rssPerConnectionBytes / 1000)} kB` : '–',
       `${fixed(r.benchCpuPercent)}%`,
     ]),
   };
@@ -66,7 +68,7 @@ export function peersTable(result: BenchResult): { headings: string[]; rows: str
 export const PEERS_NOTES = [
   'Each row is a fresh server process on 127.0.0.1: realtime-lab’s (server/main.ts) measured with its technique’s bench driver, or a small server on an established library (bench/peers/servers/) measured with that library’s own client. The same publisher (autocannon), clock and per-(client, id) delivery check serve every row.',
   'B / msg: bytes both ways on the subscribers’ sockets while publishing, per delivered message, counted on the server side: realtime-lab’s /api/stats for the run’s client id, a peer’s /__bench/wire (bytesRead + bytesWritten of every socket but the bench’s own).',
-  'Delay: the receipt on the server’s clock minus the message’s ts (set when the server accepted it). Server CPU: user + system from /proc, first publish to last delivery, per delivered message. RSS / idle conn: VmRSS with that many connections idle for 2 s, minus VmRSS before them (after a warm-up), per connection.',
+  'Delay: the receipt on the server’s clock minus the message’s ts (set when the server accepted it). Server CPU: user + system from /proc, first publish to last delivery, per delivered message. Held / idle conn: what the server holds with that many connections idle for 2 s (V8’s heap in use plus Buffers, after two full garbage collections through its inspector), minus the same before them (after a warm-up), per connection; RSS / idle conn: VmRSS after the same collections, the same way (noisier: the allocator keeps or returns pages on its own time).',
   'Bold: the best (lowest) of its family at that figure. socket.io and SockJS deliver at most once by design; any loss or repeat is in the lost and dup columns and the warnings.',
 ];
 
@@ -158,13 +160,13 @@ export function peersCharts(result: BenchResult, subtitle: string[]): NamedChart
   if (rows.some((r) => r.memory))
     charts.push({
       name: 'peers-memory-per-connection',
-      caption: `Server memory per idle connection: VmRSS with ${result.peers?.idleClients} connections idle for 2 s, minus VmRSS before them, per connection, kB.`,
+      caption: `Server memory per idle connection: what the server holds (V8's heap in use plus Buffers, garbage collected first) with ${result.peers?.idleClients} connections idle for 2 s, minus the same before them, per connection, kB.`,
       config: bars(
         'Server memory per idle connection',
         [...subtitle, key],
-        'VmRSS per connection, kB',
+        'held per connection (heap + Buffers, after a full GC), kB',
         labels,
-        rows.map((r) => (r.memory ? Math.round(r.memory.bytesPerConnection / 100) / 10 : null)),
+        rows.map((r) => (r.memory ? Math.round(r.memory.perConnectionBytes / 100) / 10 : null)),
         colours,
       ),
     });
