@@ -175,7 +175,9 @@ export function defaultStormTechniques(): string[] {
     .map((t) => t.id);
 }
 /** --peers' own defaults where the flags say nothing: ~5 s of publishing per row, then 1,000 idle connections. */
-export const PEERS_DEFAULTS = Object.freeze({ clients: 100, rate: 20, durationSec: 5, idleClients: 1000 });
+export const PEERS_DEFAULTS = Object.freeze({ clients: 100, rate: 20, durationSec: 5, idleClients: 1000, rounds: 1 });
+/** At most this many rounds of a --peers run: each is all its rows again. */
+export const MAX_PEER_ROUNDS = 9;
 
 /** Limits that keep a run on one machine bounded; past them the bench refuses to start. */
 export const LIMITS = Object.freeze({
@@ -287,6 +289,9 @@ ${CROWD_HELP}
 ${wrapped(PEER_NAMES, '                        ')}
   --idle-clients N      connections held idle per row for --peers' memory figure
                         (0..${LIMITS.clients}, default ${PEERS_DEFAULTS.idleClients}; 0 leaves memory out)
+  --peer-rounds N       runs every --peers row N times, the rows of a round one after
+                        the other, and gives each figure's median (1..${MAX_PEER_ROUNDS}, default
+                        ${PEERS_DEFAULTS.rounds}): a busy moment then weighs on one round of every row
   -h, --help            this text
 
 Scenarios:
@@ -355,6 +360,7 @@ const FLAGS = {
   peers: { type: 'boolean' },
   'peer-names': { type: 'string' },
   'idle-clients': { type: 'string' },
+  'peer-rounds': { type: 'string' },
   storm: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...NETWORK_FLAGS,
@@ -561,7 +567,7 @@ const NOT_WITH_PEERS = flagsNotWith('peers');
 
 function peersOf(values: Record<string, unknown>): PeersSelection | null {
   if (!values.peers) {
-    const stray = ['peer-names', 'idle-clients'].find((flag) => values[flag] !== undefined);
+    const stray = ['peer-names', 'idle-clients', 'peer-rounds'].find((flag) => values[flag] !== undefined);
     if (stray) throw new UsageError(`--${stray} sets up a --peers run; add --peers`);
     return null;
   }
@@ -583,7 +589,11 @@ function peersOf(values: Record<string, unknown>): PeersSelection | null {
     values['idle-clients'] === undefined
       ? PEERS_DEFAULTS.idleClients
       : integer('--idle-clients', values['idle-clients'] as string, 0, LIMITS.clients);
-  return { names: names as PeerName[], idleClients };
+  const rounds =
+    values['peer-rounds'] === undefined
+      ? PEERS_DEFAULTS.rounds
+      : integer('--peer-rounds', values['peer-rounds'] as string, 1, MAX_PEER_ROUNDS);
+  return { names: names as PeerName[], idleClients, rounds };
 }
 
 /** --http and --tls: null for plain HTTP/1.1 (the autocannon runs); a run of its own otherwise. */

@@ -23,7 +23,7 @@ const RUN_KIND_FLAGS = {
   protocols: ['http', 'tls'],
   strategies: ['strategies', 'blocks'],
   crowd: ['crowd', 'crowd-workers'],
-  peers: ['peers', 'peer-names', 'idle-clients'],
+  peers: ['peers', 'peer-names', 'idle-clients', 'peer-rounds'],
   storm: ['storm'],
 } as const satisfies Record<string, readonly string[]>;
 

@@ -10,11 +10,14 @@ import { type BenchResult, SCHEMA_VERSION } from '../result.ts';
 import { type BestPerFamily, bestPerFamily } from './best.ts';
 import type { PeersSelection } from './names.ts';
 import { FAMILIES, type Family, peersNamed } from './peers.ts';
+import { rowOfRounds } from './rounds.ts';
 import { type PeerRowResult, type RowTarget, peerTarget, runRow, techniqueTarget } from './run.ts';
 
 /** results.json's `peers`: the rows in family order, and the best of each family at each figure. */
 export interface PeersResult {
   idleClients: number;
+  /** Rounds of every row; each figure is the median of its rounds, each count their sum. */
+  rounds: number;
   rows: PeerRowResult[];
   best: BestPerFamily;
 }
@@ -43,23 +46,32 @@ export async function runPeersBench(
   const start = machineAtStart();
   const targets = targetsFor(options, options.peers);
   const clients = options.clients[0] ?? 1;
-  const rows: PeerRowResult[] = [];
-  for (const [index, target] of targets.entries()) {
-    onStep(`[${index + 1}/${targets.length}] ${target.side === 'peer' ? 'peer ' : 'realtime-lab '}${target.name}`);
-    const row = await runRow(target, {
-      clients,
-      idleClients: options.peers.idleClients,
-      rate: options.rate,
-      durationSec: options.durationSec,
-      payloadBytes: options.payloadBytes,
-      pollIntervalMs: options.pollIntervalMs,
-      onStep,
-    });
-    rows.push(row);
-    onStep(
-      `✓ ${row.name}: ${row.messagesDelivered} / ${row.messagesExpected} delivered, ${row.duplicates} dup, ${row.wireBytesPerMessage ?? '–'} B/msg, p50 ${row.latencyMs?.p50 ?? '–'} ms`,
-    );
+  const { rounds } = options.peers;
+  // Round after round of every row, not every round of one row after another: a busy
+  // moment on the machine then weighs on one round of several rows, which the median drops.
+  const measured: PeerRowResult[][] = targets.map(() => []);
+  for (let round = 1; round <= rounds; round += 1) {
+    for (const [index, target] of targets.entries()) {
+      const of = rounds > 1 ? `, round ${round}/${rounds}` : '';
+      onStep(
+        `[${index + 1}/${targets.length}${of}] ${target.side === 'peer' ? 'peer ' : 'realtime-lab '}${target.name}`,
+      );
+      const row = await runRow(target, {
+        clients,
+        idleClients: options.peers.idleClients,
+        rate: options.rate,
+        durationSec: options.durationSec,
+        payloadBytes: options.payloadBytes,
+        pollIntervalMs: options.pollIntervalMs,
+        onStep,
+      });
+      measured[index]?.push(row);
+      onStep(
+        `✓ ${row.name}: ${row.messagesDelivered} / ${row.messagesExpected} delivered, ${row.duplicates} dup, ${row.wireBytesPerMessage ?? '–'} B/msg, p50 ${row.latencyMs?.p50 ?? '–'} ms`,
+      );
+    }
   }
+  const rows = measured.map(rowOfRounds);
   const warnings: string[] = [];
   const busy = start.busyWarning();
   if (busy) warnings.push(busy);
@@ -89,7 +101,7 @@ export async function runPeersBench(
     },
     techniques: [],
     backplane: null,
-    peers: { idleClients: options.peers.idleClients, rows, best: bestPerFamily(rows) },
+    peers: { idleClients: options.peers.idleClients, rounds, rows, best: bestPerFamily(rows) },
     warnings,
   };
 }

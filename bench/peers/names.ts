@@ -22,4 +22,6 @@ export type PeerName = (typeof PEER_NAMES)[number];
 export interface PeersSelection {
   names: PeerName[];
   idleClients: number;
+  /** Rounds of every row, interleaved; each figure is the median of its rounds. */
+  rounds: number;
 }

@@ -120,9 +120,13 @@ test('--peers refuses what it cannot do, with the reason', () => {
   assert.throws(() => parseOptions(['--peers', '--clients', '10,100']), /one client count/);
   assert.throws(() => parseOptions(['--peers', '--peer-names', 'nope']), /unknown peer "nope"/);
   assert.throws(() => parseOptions(['--idle-clients', '10']), /add --peers/);
+  assert.throws(() => parseOptions(['--peer-rounds', '3']), /add --peers/);
+  assert.throws(() => parseOptions(['--peers', '--peer-rounds', '0']), /--peer-rounds/);
+  assert.throws(() => parseOptions(['--peers', '--peer-rounds', '10']), /--peer-rounds/);
   const options = parseOptions(['--peers']);
   assert.deepEqual(
-    [options?.clients, options?.rate, options?.durationSec, options?.peers?.idleClients],
-    [[100], 20, 5, 1000],
+    [options?.clients, options?.rate, options?.durationSec, options?.peers?.idleClients, options?.peers?.rounds],
+    [[100], 20, 5, 1000, 1],
   );
+  assert.equal(parseOptions(['--peers', '--peer-rounds', '3'])?.peers?.rounds, 3);
 });

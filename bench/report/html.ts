@@ -9,7 +9,7 @@ import { columnsFor, describeConfig, describeEnvironment } from './table.ts';
 import { PROTOCOL_NOTES, protocolTable } from './protocols.ts';
 import { strategiesTable } from './strategies.ts';
 import { CROWD_NOTES, crowdTable } from './crowd.ts';
-import { PEERS_NOTES, peersTable } from './peers.ts';
+import { peersNotes, peersTable } from './peers.ts';
 import { stormTable } from './storm.ts';
 
 function escapeHtml(text: string): string {
@@ -69,7 +69,13 @@ export function renderHtml(result: BenchResult, charts: NamedChart[]): string {
 ${rows}
 </tbody>
 </table></div>
-${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}${peers ? `<ul>${PEERS_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}`;
+${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : ''}${
+  peers
+    ? `<ul>${peersNotes(result)
+        .map((note) => `<li>${escapeHtml(note)}</li>`)
+        .join('')}</ul>`
+    : ''
+}`;
   const strategies = strategiesTable(result);
   const strategiesHtml = strategies
     ? `<h2>Fallback and upgrade strategies</h2>

@@ -72,11 +72,26 @@ export const PEERS_NOTES = [
   'Bold: the best (lowest) of its family at that figure. socket.io and SockJS deliver at most once by design; any loss or repeat is in the lost and dup columns and the warnings.',
 ];
 
+/** PEERS_NOTES, and how the rounds of a run of several were put together. */
+export function peersNotes(result: BenchResult): string[] {
+  const rounds = result.peers?.rounds ?? 1;
+  if (rounds <= 1) return PEERS_NOTES;
+  return [
+    ...PEERS_NOTES,
+    `Every row ran ${rounds} times, the rows of a round one after the other: each figure is the median of its ${rounds} rounds; delivered, expected, lost and dup are their sums.`,
+  ];
+}
+
 /** The --peers section of summary.md and of the CLI's output, or null for a run without one. */
 export function renderPeers(result: BenchResult): string | null {
   const table = peersTable(result);
   if (!table || !result.peers) return null;
-  const lines = ['## realtime-lab beside the established libraries', '', ...PEERS_NOTES.map((n) => `- ${n}`), ''];
+  const lines = [
+    '## realtime-lab beside the established libraries',
+    '',
+    ...peersNotes(result).map((n) => `- ${n}`),
+    '',
+  ];
   lines.push(`| ${table.headings.join(' | ')} |`);
   lines.push(`| ${table.headings.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`);
   for (const row of table.rows) lines.push(`| ${row.join(' | ')} |`);

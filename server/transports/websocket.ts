@@ -82,6 +82,9 @@ export const transport: TransportBehaviour = {
         autoPong: false,
         // preValidation has already refused an offer with nothing spoken in it.
         handleProtocols: (offers: Set<string>) => chooseSubprotocol([...offers]) ?? false,
+        // ws's own Set of clients, and a 'close' listener on each to leave it: shutdown
+        // knows every connection already (context.hold), so nothing would read it.
+        clientTracking: false,
       },
       errorHandler: onSocketError,
     });
