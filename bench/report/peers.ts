@@ -19,6 +19,8 @@ export function peerRowLabel(row: Pick<PeerRowResult, 'side' | 'name'>): string 
 }
 
 const X_TITLE = 'server (realtime-lab technique or library)';
+/** Every column named: chart.js would otherwise skip every other of fifteen long labels. */
+const EVERY_LABEL = { autoSkip: false, maxRotation: 50, minRotation: 50 };
 
 function colourOf(row: PeerRowResult, index: number): string {
   return row.side === 'realtime-lab' ? colorOf(row.name, index) : NEUTRALS.dark;
@@ -138,7 +140,7 @@ export function peersCharts(result: BenchResult, subtitle: string[]): NamedChart
     '● p50  ▲ p99',
   );
   const x = delay.options?.scales?.x;
-  if (x) Object.assign(x, { title: { display: true, text: X_TITLE, font: { size: 14 } } });
+  if (x) Object.assign(x, { title: { display: true, text: X_TITLE, font: { size: 14 } }, ticks: EVERY_LABEL });
   const charts: NamedChart[] = [
     {
       name: 'peers-bytes-per-message',
@@ -197,6 +199,8 @@ function bars(
   colours: string[],
 ): ChartConfiguration {
   const options = baseOptions(title, subtitle, yTitle, false, X_TITLE);
+  const x = options?.scales?.x;
+  if (x) Object.assign(x, { ticks: EVERY_LABEL });
   // One series, coloured per column: a legend would show one column's colour for all.
   if (options?.plugins?.legend) options.plugins.legend.display = false;
   return {
