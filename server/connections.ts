@@ -94,6 +94,8 @@ export class ConnectionGuard {
   readonly #admittedClosed: (this: Socket) => void;
   // One 'finish' and 'close' listener for every answer: `this` is the response.
   readonly #answerLeft: (this: ServerResponse) => void;
+  // One 'close' listener for every queued connection: `this` is the socket.
+  readonly #queueClosed: (this: Socket) => void;
   #handle: RequestHandler = () => {};
   readonly #followUps: (() => void)[] = [];
   #open = 0;
@@ -116,6 +118,10 @@ export class ConnectionGuard {
     // 'finish': the answer is with the operating system (Node has already given the
     // connection to the next response, its listener being older than this one, so the
     // connection is the request's). Both fire, and the listener acts once per response.
+    this.#queueClosed = function (this: Socket) {
+      const queue = guard.#queues.get(this);
+      if (queue) queue.waiting.length = 0;
+    };
     this.#answerLeft = function (this: ServerResponse) {
       const socket = this.req.socket;
       const queue = guard.#queues.get(socket);
@@ -260,12 +266,9 @@ export class ConnectionGuard {
     if (socket.destroyed) return;
     let queue = this.#queues.get(socket);
     if (!queue) {
-      const created: SocketQueue = { busy: null, waiting: [] };
-      queue = created;
-      this.#queues.set(socket, created);
-      socket.on('close', () => {
-        created.waiting.length = 0;
-      });
+      queue = { busy: null, waiting: [] };
+      this.#queues.set(socket, queue);
+      socket.on('close', this.#queueClosed);
     }
     if (queue.busy === null) {
       this.#serve(queue, req, res);

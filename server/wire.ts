@@ -82,9 +82,12 @@ export class WireMeter {
       meter.#setOwner(record, null);
       meter.#busy.delete(record);
     };
-    // The request's socket: the response's own is gone once it has finished.
-    this.#responseClosed = function (this: ServerResponse) {
-      const record = meter.#sockets.get(this.req.socket);
+    // The request's socket: the response's own is gone once it has finished. `this` is
+    // the response; `req` is checked all the same, so that a listener moved elsewhere
+    // (an upgrade's, see websocket.ts letGoOfHandshake) could never throw in a 'close'.
+    this.#responseClosed = function (this: Partial<Pick<ServerResponse, 'req'>>) {
+      const socket = this.req?.socket;
+      const record = socket ? meter.#sockets.get(socket) : undefined;
       if (record) meter.#end(record);
     };
   }

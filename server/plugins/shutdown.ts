@@ -63,9 +63,10 @@ export const shutdown = fp(
     const settle = () => {
       if (lastWordsUnsent === 0 && answering.size === 0) saidEverything?.();
     };
-    // One listener for every response, not a closure per request: `this` is the response.
-    function answered(this: ServerResponse | Http2ServerResponse) {
-      answering.delete(this.req);
+    // One listener for every response, not a closure per request: `this` is the response
+    // (`req` checked all the same: see wire.ts, #responseClosed).
+    function answered(this: Partial<Pick<ServerResponse | Http2ServerResponse, 'req'>>) {
+      if (this.req) answering.delete(this.req);
       settle();
     }
     const answerNotDue = (request: ConnectionKey) => {

@@ -197,10 +197,12 @@ type SocketErrorHandler = ReturnType<typeof socketErrorHandler>;
  * Lets go of what only the HTTP exchange needed, so that an idle WebSocket keeps neither
  * Fastify's Request and Reply nor Node's IncomingMessage and ServerResponse (its headers,
  * its URL, ~3 KB a connection) for its whole life. The response an upgrade is given is
- * never written; it only closes with its socket, which holds it. So whatever waits for that
- * 'close' (presence, the classroom, the wire meter) is moved to the socket's own 'close',
- * the same moment, and the response is detached from the socket. Call it after
- * `context.upgraded`, which takes shutdown's listener off first.
+ * never written; it only closes with its socket, which holds it. So whatever still waits
+ * for that 'close' (presence, the classroom) is moved to the socket's own 'close', the
+ * same moment, and the response is detached from the socket; a moved listener then runs
+ * with the socket as `this`. Call it after `context.upgraded`, which takes the wire
+ * meter's and shutdown's listeners off first (the meter's own socket listener ends the
+ * request).
  */
 function letGoOfHandshake(raw: IncomingMessage): void {
   const socket = raw.socket;
