@@ -9,13 +9,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Message } from './message.ts';
 import {
   type ControlEvent,
-  type EndReason,
-  type FeedOutlet,
+  FeedClient,
   type FeedPosition,
-  Stopper,
   type TransportContext,
   encode,
-  followFeed,
   oncePerMessage,
 } from './transport.ts';
 import { MAX_STREAM_PADDING_BYTES } from './contract/defaults.js';
@@ -71,9 +68,6 @@ function formatted(format: StreamFormat, message: Message, epoch: string): Forma
   return cache.of(message);
 }
 
-/** Why a stream ended: the server's reasons, or the client hanging up. */
-type StreamEnd = EndReason | 'hangup';
-
 /**
  * Takes over the response and streams the feed from `cursor` of `epoch` into it until the
  * client hangs up, the server shuts down, the byte limit is reached or the client stops
@@ -109,7 +103,7 @@ export function serveStream(
   flattenHeaderBlock(res);
   const subscriber = new StreamSubscriber(request, res, context, format);
   subscriber.write(format.open() + (padding > 0 ? format.padding(padding) : ''));
-  subscriber.follow(cursor, epoch);
+  subscriber.start(cursor, epoch);
 }
 
 /** The stream of the response `res` is in subscriberOf.get(res): Node calls its listeners with the response as `this`. */
@@ -126,33 +120,25 @@ function onResponseClose(this: object): void {
  * when it ends. A class, so that ten thousand idle streams share its methods and each
  * keeps its fields alone.
  */
-class StreamSubscriber implements FeedOutlet {
-  readonly stopper = new Stopper<StreamEnd>();
+class StreamSubscriber extends FeedClient {
   #written = 0;
   #stallTimer: NodeJS.Timeout | undefined;
-  // The promise of the last words is made only when shutdown asks for them: an idle
-  // connection does not carry one for its whole life.
-  #closed = false;
-  #lastWordsLeft: (() => void) | undefined;
 
   constructor(
     readonly request: FastifyRequest,
     readonly res: FastifyReply['raw'],
-    readonly context: TransportContext,
+    context: TransportContext,
     readonly format: StreamFormat,
   ) {
+    super(context);
     subscriberOf.set(res, this);
     res.on('close', onResponseClose);
   }
 
-  follow(cursor: number | undefined, epoch: string | undefined): void {
-    const { context } = this;
-    context.hold(this.request.raw, () => {
-      this.stopper.stop('shutdown');
-      return this.#closed ? Promise.resolve() : new Promise<void>((resolve) => (this.#lastWordsLeft = resolve));
-    });
-    joinHeartbeat(context.config.heartbeatMs, this);
-    followFeed(context.feed, cursor, epoch, this, this.stopper);
+  /** Follows the feed from `cursor` of `epoch`, held for shutdown by its request, with a heartbeat. */
+  start(cursor: number | undefined, epoch: string | undefined): void {
+    joinHeartbeat(this.context.config.heartbeatMs, this);
+    this.follow(this.request.raw, cursor, epoch);
   }
 
   write(chunk: string | Buffer, flushed?: () => void): boolean {
@@ -188,12 +174,6 @@ class StreamSubscriber implements FeedOutlet {
     });
   }
 
-  hungUp(): void {
-    this.#closed = true;
-    this.stopper.stop('hangup');
-    this.#lastWordsLeft?.();
-  }
-
   // The follow is over: the stream's last words, as its reason calls for.
   ended(position: FeedPosition): void {
     const { request, res, format, context, stopper } = this;
@@ -213,11 +193,11 @@ class StreamSubscriber implements FeedOutlet {
       // The response stays open: shutdown cuts the connection once this has left, which
       // ends a body delimited by its connection just as res.end() would, on the wire. It
       // spares Node ending thousands of responses one by one while the process leaves.
-      this.write(end, () => this.#lastWordsLeft?.());
+      this.write(end, () => this.lastWordsSaid());
       return;
     }
     if (ending === 'shutdown') {
-      res.end(end, () => this.#lastWordsLeft?.());
+      res.end(end, () => this.lastWordsSaid());
       return;
     }
     res.end(end);

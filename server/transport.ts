@@ -17,7 +17,7 @@ import { BadCursor, BadEpoch } from './errors.ts';
 import { type Batch, type Feed, type FeedSubscriber, isEpoch } from './feed.ts';
 import type { Technique } from './contract/techniques.js';
 import { encodePollAnswer, tellsNothingNew } from './contract/formats/poll.js';
-import type { ControlEvent } from './contract/feed.js';
+import type { ControlEvent, EndReason } from './contract/feed.js';
 import type { Message } from './message.ts';
 
 export type { ControlEvent, EndReason } from './contract/feed.js';
@@ -242,6 +242,50 @@ export function followFeed(
   stopper: Stopper,
 ): void {
   new FeedFollower(feed, cursor, epoch, outlet, stopper).start();
+}
+
+/**
+ * What every streaming client's object shares (stream.ts's StreamSubscriber,
+ * transports/websocket.ts's SocketSubscriber): its stop, its follow of the feed, and the
+ * last words shutdown waits for, whose promise is made only when shutdown asks for them
+ * (an idle connection does not carry one for its whole life).
+ */
+export abstract class FeedClient implements FeedOutlet {
+  readonly stopper = new Stopper<EndReason | 'hangup'>();
+  #closed = false;
+  #lastWordsLeft: (() => void) | undefined;
+
+  constructor(readonly context: TransportContext) {}
+
+  abstract message(message: Message, epoch: string): boolean;
+  abstract control(event: ControlEvent): boolean;
+  abstract drained(): Promise<void>;
+  abstract ended(position: FeedPosition): void;
+
+  /** The client hung up: its follow stops, and shutdown has nothing left to wait for. */
+  hungUp(): void {
+    this.#closed = true;
+    this.stopper.stop('hangup');
+    this.#lastWordsLeft?.();
+  }
+
+  /**
+   * Holds the connection for shutdown, known by `key` (its last words: the stop with
+   * 'shutdown', then `lastWordsSaid()` or the hang-up), and follows the feed from `cursor`
+   * of `epoch` into it until it stops.
+   */
+  protected follow(key: ConnectionKey, cursor: number | undefined, epoch: string | undefined): void {
+    this.context.hold(key, () => {
+      this.stopper.stop('shutdown');
+      return this.#closed ? Promise.resolve() : new Promise<void>((resolve) => (this.#lastWordsLeft = resolve));
+    });
+    followFeed(this.context.feed, cursor, epoch, this, this.stopper);
+  }
+
+  /** The last words have been handed to the kernel: shutdown may go on. */
+  protected lastWordsSaid(): void {
+    this.#lastWordsLeft?.();
+  }
 }
 
 /**

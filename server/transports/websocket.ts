@@ -35,15 +35,12 @@ import type { Message } from '../message.ts';
 import {
   type ConnectionKey,
   type ControlEvent,
-  type EndReason,
-  type FeedOutlet,
+  FeedClient,
   STREAM_HIGH_WATER_BYTES,
-  Stopper,
   type TransportBehaviour,
   type TransportContext,
   encode,
   epochOf,
-  followFeed,
   oncePerMessage,
   sinceOf,
 } from '../transport.ts';
@@ -280,7 +277,7 @@ function serveSocket(
   );
   context.upgraded(raw);
   letGoOfHandshake(raw);
-  subscriber.follow(sinceOf(request.query), epochOf(request.query));
+  subscriber.start(sinceOf(request.query), epochOf(request.query));
 }
 
 /**
@@ -290,8 +287,7 @@ function serveSocket(
  * its fields alone (about 1.5 KB less a connection than a closure per function). It is
  * also the key the meters, the publish limit and shutdown know the connection by.
  */
-class SocketSubscriber implements FeedOutlet, ConnectionKey {
-  readonly stopper = new Stopper<EndReason | 'hangup'>();
+class SocketSubscriber extends FeedClient implements ConnectionKey {
   alive = true;
   #badFramesInARow = 0;
   // Frames handed to ws and frames it has written, counted rather than a promise per frame:
@@ -303,10 +299,6 @@ class SocketSubscriber implements FeedOutlet, ConnectionKey {
   #stallTimer: NodeJS.Timeout | undefined;
   // Made at the first ping: most clients never ping (browsers cannot), and an idle connection need not carry it.
   #pingWithinBudget: (() => boolean) | undefined;
-  // The promise of the last words is made only when shutdown asks for them: an idle
-  // connection does not carry one for its whole life.
-  #closed = false;
-  #lastWordsLeft: (() => void) | undefined;
   // Answers go out in the order the frames came in (a publish awaits the feed, an error
   // does not), so a run of bad frames is counted as a run. None until the first frame.
   #answered: Promise<void> | undefined;
@@ -320,13 +312,14 @@ class SocketSubscriber implements FeedOutlet, ConnectionKey {
     readonly ws: WebSocket,
     /** The TCP (or TLS) socket under it: what ConnectionKey names. */
     readonly socket: Socket,
-    readonly context: TransportContext,
+    context: TransportContext,
     /** The server's logger and the handshake's request id: the request's own child logger is made again when needed. */
     readonly serverLog: FastifyBaseLogger,
     readonly requestId: string,
     readonly client: string | undefined,
     readonly onSocketError: SocketErrorHandler,
   ) {
+    super(context);
     // ws sets no protocol when none was offered: JSON, as before subprotocols existed.
     this.#subprotocol = (ws.protocol || SUBPROTOCOLS.json) as Subprotocol;
     this.#msgpack = this.#subprotocol === SUBPROTOCOLS.msgpack;
@@ -348,12 +341,8 @@ class SocketSubscriber implements FeedOutlet, ConnectionKey {
   }
 
   /** Follows the feed from the handshake's cursor until the connection ends, then closes it with the reason. */
-  follow(since: number | undefined, epoch: string | undefined): void {
-    this.context.hold(this, () => {
-      this.stopper.stop('shutdown');
-      return this.#closed ? Promise.resolve() : new Promise<void>((resolve) => (this.#lastWordsLeft = resolve));
-    });
-    followFeed(this.context.feed, since, epoch, this, this.stopper);
+  start(since: number | undefined, epoch: string | undefined): void {
+    this.follow(this, since, epoch);
   }
 
   /** The handshake's request's logger (its lines carry its `reqId`), made at its first line: most connections never log one. */
@@ -433,11 +422,9 @@ class SocketSubscriber implements FeedOutlet, ConnectionKey {
       });
   }
 
-  hungUp(): void {
-    this.#closed = true;
+  override hungUp(): void {
     leaveHeartbeat(this.context.config.heartbeatMs, this);
-    this.stopper.stop('hangup');
-    this.#lastWordsLeft?.();
+    super.hungUp();
   }
 
   failed(error: Error): void {
@@ -518,7 +505,7 @@ class SocketSubscriber implements FeedOutlet, ConnectionKey {
       // The server is going: its side of the TCP connection ends right behind the close
       // frame (RFC 6455 §7.1.1 has the server close first), without waiting for the
       // peer's answering close frame, which thousands of peers take their time to send.
-      this.socket.end(() => this.#lastWordsLeft?.());
+      this.socket.end(() => this.lastWordsSaid());
     }
     cutAfterGrace(this.ws);
   }
