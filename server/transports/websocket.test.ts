@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import type { AbuseCounts } from '../abuse.ts';
 import { DEFAULT_CONFIG } from '../config.ts';
 import { type TestServer, largestPublish, startServer, until } from '../../test/support.ts';
-import { CLOSE_GRACE_MS, MAX_BAD_FRAMES_IN_A_ROW } from './websocket.ts';
+import { CLOSE_GRACE_MS, MAX_BAD_FRAMES_IN_A_ROW, serverFrame } from './websocket.ts';
 
 function wsUrl(server: TestServer, query = ''): string {
   return `${server.url.replace('http', 'ws')}/api/websocket${query}`;
@@ -625,4 +625,42 @@ test('rate-limited publishes (HTTP 429 and WebSocket) and 1008 closes are counte
   assert.equal(counts.websocketPolicyCloses, 2);
   assert.equal(counts.websocketProtocolErrors, 0);
   assert.equal(counts.rateLimitedPublishes, 1 + refused, 'the 429 and every refused frame');
+});
+
+test('serverFrame: a ws client reads every length form (7, 16 and 64 bits), text and binary, byte for byte', async (t) => {
+  // A bare TCP server that accepts the handshake (RFC 6455 §4.2.2) and then writes only
+  // frames serverFrame made: the client's own parser is the judge.
+  const lengths = [0, 1, 125, 126, 65_535, 65_536, 100_000];
+  const payloads = lengths.flatMap((length) => [
+    { binary: false, bytes: Buffer.alloc(length, 'é'.charCodeAt(0) % 128) },
+    { binary: true, bytes: randomBytes(length) },
+  ]);
+  const server = net.createServer((socket) => {
+    socket.once('data', (head) => {
+      const key = /sec-websocket-key: *(\S+)/i.exec(head.toString())?.[1] ?? '';
+      const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
+      for (const { binary, bytes } of payloads) socket.write(serverFrame(binary ? 0x2 : 0x1, bytes));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const { port } = server.address() as net.AddressInfo;
+  const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+  t.after(() => client.terminate());
+  const received: { binary: boolean; bytes: Buffer }[] = [];
+  client.on('message', (data, isBinary) => received.push({ binary: isBinary, bytes: data as Buffer }));
+  await until(() => received.length === payloads.length, 'every frame');
+  // ws reads a longer length form than needed too; RFC 6455 §5.2 asks for the shortest.
+  for (const length of lengths) {
+    const header = serverFrame(0x1, Buffer.alloc(length)).byteLength - length;
+    assert.equal(header, length < 126 ? 2 : length < 65_536 ? 4 : 10, `the header of ${length} bytes`);
+  }
+  for (const [index, { binary, bytes }] of payloads.entries()) {
+    assert.equal(received[index]?.binary, binary, `frame ${index}: its opcode`);
+    assert.ok(received[index]?.bytes.equals(bytes), `frame ${index}: its ${bytes.byteLength} bytes`);
+  }
 });
