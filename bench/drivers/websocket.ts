@@ -5,7 +5,7 @@
  * the MessagePack subprotocol (binary frames), or JSON with permessage-deflate offered.
  */
 import WebSocket from 'ws';
-import type { Message } from '../../server/contract/feed.js';
+import { type Message, messageOf } from '../../server/contract/feed.js';
 import {
   SUBPROTOCOLS,
   type ServerFrame,
@@ -81,7 +81,7 @@ export const driver: BenchDriver = {
         }
         const { frame, payloadBytes } = read;
         if (frame.kind === 'message') {
-          const message = JSON.parse(frame.json) as Message;
+          const message = messageOf(frame) as Message;
           tracker.record(index, message, now - message.ts, payloadBytes);
           cursor = message.id;
         } else if (frame.kind === 'control') {

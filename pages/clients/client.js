@@ -4,7 +4,7 @@
 // (the message, the control events, each format's parser, the backoff) is the server's
 // own contract, loaded from /contract/: the same modules the server and the bench run.
 import { reconnectDelay } from '/contract/backoff.js';
-import { cursorQuery } from '/contract/feed.js';
+import { cursorQuery, messageOf } from '/contract/feed.js';
 import { pollItems } from '/contract/formats/poll.js';
 
 /**
@@ -131,7 +131,7 @@ export class FeedClient {
 
   /** What a wire-format parser found: a message or a control event. @param {FeedItem} item */
   receiveItem(item) {
-    if (item.kind === 'message') this.receive(JSON.parse(item.json));
+    if (item.kind === 'message') this.receive(messageOf(item));
     else this.control(item.event);
   }
 

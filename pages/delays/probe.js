@@ -7,6 +7,7 @@
 //   panel=1                 the side-by-side page's panel around each client, each drawing
 //                           its timeline every frame
 // The harness (pages/delays/harness.ts) reads window.probe.
+import { messageOf } from '/contract/feed.js';
 import { EventStreamParser } from '/contract/formats/event-stream.js';
 import { techniqueById } from '/contract/techniques.js';
 import { FeedClient } from '../clients/client.js';
@@ -78,7 +79,7 @@ async function readWithFetch(technique) {
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    for (const item of parser.push(value)) if (item.kind === 'message') arrived(technique, JSON.parse(item.json));
+    for (const item of parser.push(value)) if (item.kind === 'message') arrived(technique, messageOf(item));
   }
 }
 

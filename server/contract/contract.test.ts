@@ -83,7 +83,7 @@ test('poll: an answer round-trips, flags included, and reads as the items a stre
   assert.deepEqual(pollItems(answer), [
     { kind: 'control', event: { type: 'reset', epoch: EPOCH } },
     { kind: 'control', event: { type: 'gap', missed: 3 } },
-    ...messages.map((message) => ({ kind: 'message', json: json(message) })),
+    ...messages.map((message) => ({ kind: 'message', json: json(message), message })),
   ]);
   // No flag is written when it does not apply.
   assert.equal(
@@ -295,6 +295,7 @@ test('websocket: server frames parse as messages, control events and publish ans
     assert.deepEqual(parseServerFrame(websocketFrames.message(json(message))), {
       kind: 'message',
       json: json(message),
+      message,
     });
   for (const event of CONTROLS)
     assert.deepEqual(parseServerFrame(websocketFrames.control(event)), { kind: 'control', event });
@@ -317,7 +318,11 @@ test('websocket: server frames parse as messages, control events and publish ans
 
 test('websocket in MessagePack: the same frames, as MessagePack, parse back the same', () => {
   for (const message of messages)
-    assert.deepEqual(parseMsgpackServerFrame(msgpackFrames.message(message)), { kind: 'message', json: json(message) });
+    assert.deepEqual(parseMsgpackServerFrame(msgpackFrames.message(message)), {
+      kind: 'message',
+      json: json(message),
+      message,
+    });
   for (const event of CONTROLS)
     assert.deepEqual(parseMsgpackServerFrame(msgpackFrames.control(event)), { kind: 'control', event });
   const refusal = { type: 'error', message: 'no', code: 'RTL_FEED_UNAVAILABLE', ref: 'r1' } as const;

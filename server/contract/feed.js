@@ -36,9 +36,20 @@
 
 /**
  * What a wire-format parser finds: a message, as the exact JSON the server wrote for it
- * (its payload, whose bytes the bench counts), or a control event.
- * @typedef {{ kind: 'message', json: string } | { kind: 'control', event: ControlEvent }} FeedItem
+ * (its payload, whose bytes the bench counts), or a control event. A parser that had to
+ * read a message's JSON to know what it is (a WebSocket frame, a poll answer) gives the
+ * message too, so that nobody parses it twice: read it with `messageOf`.
+ * @typedef {{ kind: 'message', json: string, message?: Message } | { kind: 'control', event: ControlEvent }} FeedItem
  */
+
+/**
+ * The message a parser found: the one it already read, or its JSON read now.
+ * @param {{ json: string, message?: Message }} item
+ * @returns {Message}
+ */
+export function messageOf(item) {
+  return item.message ?? JSON.parse(item.json);
+}
 
 /** The control event types, in the order a stream can carry them. */
 export const CONTROL_TYPES = Object.freeze(/** @type {const} */ (['epoch', 'gap', 'reset', 'end']));

@@ -141,6 +141,6 @@ export function pollItems(answer) {
   const items = [];
   if (answer.reset) items.push({ kind: 'control', event: { type: 'reset', epoch: answer.epoch } });
   if (answer.missed) items.push({ kind: 'control', event: { type: 'gap', missed: answer.missed } });
-  for (const message of answer.messages) items.push({ kind: 'message', json: JSON.stringify(message) });
+  for (const message of answer.messages) items.push({ kind: 'message', json: JSON.stringify(message), message });
   return items;
 }

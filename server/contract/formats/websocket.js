@@ -8,7 +8,7 @@
 
 import { decode, encode } from '../msgpack.js';
 
-/** @import { ControlEvent, FeedItem } from '../feed.js' */
+/** @import { ControlEvent, FeedItem, Message } from '../feed.js' */
 
 /**
  * The subprotocols the WebSocket endpoint speaks (`Sec-WebSocket-Protocol`), named in the
@@ -134,26 +134,28 @@ export function readClientFrame(subprotocol, data, isBinary) {
 }
 
 /**
- * Reads a server frame; throws on a frame that is not JSON.
+ * Reads a server frame; throws on a frame that is not JSON. A message comes back as its
+ * text and as the object read from it (read once: use `messageOf`).
  * @param {string} text
  * @returns {ServerFrame}
  */
 export function parseServerFrame(text) {
   const frame = JSON.parse(text);
-  if (typeof frame.type !== 'string') return { kind: 'message', json: text };
+  if (typeof frame.type !== 'string') return { kind: 'message', json: text, message: frame };
   if (frame.type === 'ack' || frame.type === 'error') return { kind: 'answer', answer: frame };
   return { kind: 'control', event: frame };
 }
 
 /**
  * Reads a realtime-lab.v1.msgpack server frame; throws on bytes that are not MessagePack.
- * A message comes back as its JSON, as parseServerFrame gives it.
+ * A message comes back as its JSON and itself, as parseServerFrame gives it.
  * @param {Uint8Array} bytes
  * @returns {ServerFrame}
  */
 export function parseMsgpackServerFrame(bytes) {
   const frame = /** @type {Record<string, unknown>} */ (decode(bytes));
-  if (typeof frame.type !== 'string') return { kind: 'message', json: JSON.stringify(frame) };
+  if (typeof frame.type !== 'string')
+    return { kind: 'message', json: JSON.stringify(frame), message: /** @type {Message} */ (frame) };
   if (frame.type === 'ack' || frame.type === 'error')
     return { kind: 'answer', answer: /** @type {PublishAnswer} */ (frame) };
   return { kind: 'control', event: /** @type {ControlEvent} */ (frame) };
