@@ -1,11 +1,20 @@
 /**
  * The server's clock, as seen from the bench. A message's `ts` is the server's clock when
- * it accepted the message; the delay is the receipt time on the same clock. On one machine
- * both processes read the same system clock, but each derives epoch milliseconds from its
- * own start (`performance.timeOrigin`), so the bench measures the offset instead of
- * assuming it is zero, the way NTP does: ask for the server's time, and trust the sample
- * with the shortest round trip.
+ * it accepted the message; the delay is the receipt time on the same clock.
+ *
+ * A server process the bench started is on this machine, and reads its clock as the
+ * bench does (`performance.timeOrigin + performance.now()`, the server's preciseNow): two
+ * Node processes on one machine agree to a few microseconds (clock.test.ts checks a
+ * server's against the bench's), so its clock is the bench's own (sameMachineClock).
+ * Measuring the offset over HTTP could only blur that: half a round trip of fetch is
+ * ±0.3 ms here, different for every server and every run, which is more than some of
+ * the differences a side-by-side run is read for. A server the bench did not start
+ * (`--url`) may be on another machine: its offset is measured the way NTP does
+ * (calibrate): ask for its time, and trust the sample with the shortest round trip.
  */
+
+/** How far apart two processes' clocks on this machine may be, ms (clock.test.ts). */
+export const SAME_MACHINE_CLOCK_MS = 0.01;
 
 /** Epoch milliseconds with sub-millisecond precision, from this process's clock. */
 export function localNow(): number {
@@ -17,7 +26,7 @@ export interface Clock {
   now(): number;
   /** Server clock minus ours, ms. */
   offsetMs: number;
-  /** Half the best round trip: how far off the offset can be, ms. */
+  /** How far off the offset can be, ms: half the best round trip, or SAME_MACHINE_CLOCK_MS. */
   uncertaintyMs: number;
 }
 
@@ -36,4 +45,9 @@ export async function calibrate(baseUrl: string, samples = 15): Promise<Clock> {
   }
   const offsetMs = best.offset;
   return { offsetMs, uncertaintyMs: best.rtt / 2, now: () => localNow() + offsetMs };
+}
+
+/** The clock of a server process this bench started on this machine: its own. */
+export function sameMachineClock(): Clock {
+  return { offsetMs: 0, uncertaintyMs: SAME_MACHINE_CLOCK_MS, now: localNow };
 }

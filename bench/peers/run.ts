@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Health } from '../../server/contract/stats.js';
-import { calibrate } from '../clock.ts';
+import { type Clock, sameMachineClock } from '../clock.ts';
 import { DeliveryTracker, type LatencySummary, round } from '../delivery.ts';
 import { type Subscribers, fetchClientStats } from '../drivers/driver.ts';
 import type { BenchTechnique } from '../drivers/index.ts';
@@ -74,7 +74,7 @@ export interface RowTarget {
     clients: number;
     health: Health & Record<string, unknown>;
     tracker: DeliveryTracker;
-    clock: Awaited<ReturnType<typeof calibrate>>;
+    clock: Clock;
     pollIntervalMs: number;
   }): Subscribers;
   /** Bytes both ways of the subscribers named `clientId` (realtime-lab) or of every subscriber (a peer), so far. */
@@ -159,7 +159,7 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
   );
   try {
     const { baseUrl } = server;
-    const clock = await calibrate(baseUrl);
+    const clock = sameMachineClock();
     const health = async () =>
       (await (await fetch(`${baseUrl}/api/health`)).json()) as Health & Record<string, unknown>;
     const phase = async (clientId: string, clients: number, tracker: DeliveryTracker) => {

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { get } from 'node:http';
+import { after, before, test } from 'node:test';
+import { SAME_MACHINE_CLOCK_MS, localNow, sameMachineClock } from './clock.ts';
+import { type ServerProcess, startServerProcess } from './server-process.ts';
+
+let server: ServerProcess;
+before(async () => {
+  server = await startServerProcess();
+});
+after(() => server.stop());
+
+/** One `GET /api/health`: the server's `now`, and this process's clock just before and just after. */
+function healthNow(baseUrl: string): Promise<{ sent: number; now: number; received: number }> {
+  return new Promise((resolve, reject) => {
+    const sent = localNow();
+    get(`${baseUrl}/api/health`, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => {
+        const received = localNow();
+        resolve({ sent, now: (JSON.parse(body) as { now: number }).now, received });
+      });
+    }).on('error', reject);
+  });
+}
+
+test("a server process the bench starts reads this process's clock: its now falls between the request and the answer, to the bound sameMachineClock claims", async () => {
+  const clock = sameMachineClock();
+  assert.equal(clock.offsetMs, 0);
+  for (let sample = 0; sample < 40; sample += 1) {
+    const { sent, now, received } = await healthNow(server.baseUrl);
+    // Whatever the round trip took (a busy machine only widens it), the server read its
+    // clock after the request left and before the answer came back, on one clock.
+    assert.ok(
+      now >= sent - SAME_MACHINE_CLOCK_MS && now <= received + SAME_MACHINE_CLOCK_MS,
+      `sample ${sample}: the server's now ${now} is outside [${sent}, ${received}] by more than ${SAME_MACHINE_CLOCK_MS} ms`,
+    );
+  }
+});
