@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { calibrate, sameMachineClock } from './clock.ts';
+import { calibrate, startedServerClock } from './clock.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { type RunNetwork, runNetworks } from './network/options.ts';
 import { shapeAll } from './network/run.ts';
@@ -317,7 +317,7 @@ async function runOne(
   };
   try {
     // A server this run started is on this machine (clock.ts); one at --url is measured.
-    const clock = options.url ? await calibrate(baseUrl) : sameMachineClock();
+    const clock = options.url ? await calibrate(baseUrl) : await startedServerClock(baseUrl);
     const health = (await (await fetch(`${baseUrl}/api/health`)).json()) as Health;
     const author = `bench-${tag}`;
     const clientId = `bench-${tag}-${technique}`;

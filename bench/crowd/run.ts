@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Health } from '../../server/contract/stats.js';
 import type { Technique } from '../../server/contract/techniques.js';
-import { sameMachineClock } from '../clock.ts';
+import { startedServerClock } from '../clock.ts';
 import { DeliveryTracker, type LatencySummary, round } from '../delivery.ts';
 import { paddedText, publish } from '../publisher.ts';
 import type { DeliveryCounts, IdleMemory } from '../result.ts';
@@ -102,7 +102,7 @@ async function measure(plan: CrowdPlan, server: ServerProcess, note: (line: stri
   // Warm-up: the publish path, the clock, and the code of the technique's first answer
   // (one message published, so the feed's structures exist), then the baseline memory.
   await publish({ baseUrl: server.baseUrl, rate: 10, count: 1, author: `${author}-warmup`, text });
-  const clock = sameMachineClock();
+  const clock = await startedServerClock(server.baseUrl);
   await new Promise((resolve) => setTimeout(resolve, 500));
   const memoryBefore = await settledMemoryOf(server);
   const health = (await (await fetch(`${server.baseUrl}/api/health`)).json()) as Health;

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Health } from '../../server/contract/stats.js';
-import { type Clock, sameMachineClock } from '../clock.ts';
+import { type Clock, startedServerClock } from '../clock.ts';
 import { DeliveryTracker, type LatencySummary, round } from '../delivery.ts';
 import { type Subscribers, fetchClientStats } from '../drivers/driver.ts';
 import type { BenchTechnique } from '../drivers/index.ts';
@@ -159,7 +159,7 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
   );
   try {
     const { baseUrl } = server;
-    const clock = sameMachineClock();
+    const clock = await startedServerClock(baseUrl);
     const health = async () =>
       (await (await fetch(`${baseUrl}/api/health`)).json()) as Health & Record<string, unknown>;
     const phase = async (clientId: string, clients: number, tracker: DeliveryTracker) => {

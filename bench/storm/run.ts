@@ -7,7 +7,7 @@
  * first message published after the kill, and every message owed to every client.
  */
 import type { Health, ServerStats } from '../../server/contract/stats.js';
-import { sameMachineClock } from '../clock.ts';
+import { startedServerClock } from '../clock.ts';
 import { DeliveryTracker, type DeliverySink } from '../delivery.ts';
 import type { SubscribeContext, Subscribers } from '../drivers/driver.ts';
 import type { BenchTechnique } from '../drivers/index.ts';
@@ -86,7 +86,7 @@ export async function runTrial(options: TrialOptions): Promise<StormTrial> {
     const health = (await (await fetch(`${server.baseUrl}/api/health`)).json()) as Health;
     // A server on its own memory would lose the feed with its process: the storm would measure nothing.
     if (health.feed === 'memory') throw new Error('the storm needs a server on a Redis feed; it answered feed memory');
-    const clock = sameMachineClock();
+    const clock = await startedServerClock(server.baseUrl);
     const tracker = new DeliveryTracker(author, clients);
     // Each client's catch-up time, on the server's clock: its receipt of the marker (the
     // first message published after the kill) minus the kill. NaN: not yet.

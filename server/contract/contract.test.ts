@@ -249,7 +249,8 @@ test('script-stream: the parser reads what a browser would run, in any chunking'
   for (const step of [1, 5, 64, document.length]) {
     assert.deepEqual(
       parseInChunks(new ScriptStreamParser(), document, Math.min(step, document.length), step),
-      expectedItems,
+      // It reads each message's JSON to undo the escapes, and hands over what it read.
+      expectedItems.map((item) => (item.kind === 'message' ? { ...item, message: JSON.parse(item.json) } : item)),
       `chunks of ${step}`,
     );
   }

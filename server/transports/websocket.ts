@@ -399,8 +399,10 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
     const framed = (this.#msgpack ? msgpackFrameOf : jsonFrameOf)(message);
     this.context.delivered(this, 1, framed.payloadBytes);
     const { ws } = this;
-    // permessage-deflate compresses each socket's frames in its own window, so ws frames them.
-    if (ws.extensions !== '') return this.#send(framed.payload, this.#msgpack ? BINARY_FRAME : TEXT_FRAME);
+    // permessage-deflate compresses each socket's frames in its own window, so ws frames
+    // them. (ws's `extensions` builds a string each time it is read: only when deflate is on.)
+    if (this.context.config.wsPerMessageDeflate && ws.extensions !== '')
+      return this.#send(framed.payload, this.#msgpack ? BINARY_FRAME : TEXT_FRAME);
     // Otherwise the frame is the same bytes for every socket, framed once, and written
     // here in one write: ws.send would build a header and an options object and write two
     // chunks (a writev) for each socket, about a third of the fan-out's CPU (docs/peers.md).

@@ -75,8 +75,10 @@ export class ScriptStreamParser {
       consumed = calls.lastIndex;
       const argument = match[2] ?? '';
       // The escapes only change how the JSON is spelled: the payload is the JSON itself.
-      if (match[1] === 'm') items.push({ kind: 'message', json: JSON.stringify(JSON.parse(argument)) });
-      else items.push({ kind: 'control', event: JSON.parse(argument) });
+      if (match[1] === 'm') {
+        const message = JSON.parse(argument);
+        items.push({ kind: 'message', json: JSON.stringify(message), message });
+      } else items.push({ kind: 'control', event: JSON.parse(argument) });
     }
     this.#tail = buffer.slice(consumed);
     return items;
