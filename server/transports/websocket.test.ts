@@ -664,3 +664,34 @@ test('serverFrame: a ws client reads every length form (7, 16 and 64 bits), text
     assert.ok(received[index]?.bytes.equals(bytes), `frame ${index}: its ${bytes.byteLength} bytes`);
   }
 });
+
+test("frames written past ws keep their order beside ws's own: each published message before its ack, every pong, then the close frame", async (t) => {
+  const server = await startServer(t);
+  const socket = new WebSocket(wsUrl(server));
+  t.after(() => socket.terminate());
+  const seen: string[] = [];
+  socket.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as { type?: string; id?: number; ref?: string };
+    if (frame.type === undefined) seen.push(`message ${frame.id}`);
+    else if (frame.type === 'ack') seen.push(`ack ${frame.id}`);
+  });
+  let pongs = 0;
+  socket.on('pong', () => (pongs += 1));
+  await once(socket, 'open');
+  const PUBLISHES = 40;
+  for (let i = 1; i <= PUBLISHES; i += 1) {
+    socket.send(JSON.stringify({ type: 'publish', author: 'ada', text: `n${i}`, ref: `r${i}` }));
+    if (i % 4 === 0) socket.ping();
+  }
+  await until(() => seen.filter((entry) => entry.startsWith('ack')).length === PUBLISHES, 'every ack');
+  // The message reaches its publisher's own socket (written by the feed's notification,
+  // past ws) before the ack that answers its publish (sent through ws, after the feed).
+  for (let id = 1; id <= PUBLISHES; id += 1) {
+    assert.ok(seen.indexOf(`message ${id}`) >= 0, `message ${id} arrived`);
+    assert.ok(seen.indexOf(`message ${id}`) < seen.indexOf(`ack ${id}`), `message ${id} before its ack`);
+  }
+  await until(() => pongs === PUBLISHES / 4, 'every pong');
+  socket.close(1000);
+  const [code] = (await once(socket, 'close')) as [number];
+  assert.equal(code, 1000);
+});
