@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { createServer, get } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { SAME_MACHINE_CLOCK_MS, localNow, sameMachineClock, startedServerClock } from './clock.ts';
+import { SAME_MACHINE_CLOCK_MS, healthNow, localNow, sameMachineClock, startedServerClock } from './clock.ts';
 import { type ServerProcess, startServerProcess } from './server-process.ts';
 
 let server: ServerProcess;
@@ -10,22 +10,6 @@ before(async () => {
   server = await startServerProcess();
 });
 after(() => server.stop());
-
-/** One `GET /api/health`: the server's `now`, and this process's clock just before and just after. */
-function healthNow(baseUrl: string): Promise<{ sent: number; now: number; received: number }> {
-  return new Promise((resolve, reject) => {
-    const sent = localNow();
-    get(`${baseUrl}/api/health`, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => {
-        const received = localNow();
-        resolve({ sent, now: (JSON.parse(body) as { now: number }).now, received });
-      });
-    }).on('error', reject);
-  });
-}
 
 test("a server process the bench starts reads this process's clock: its now falls between the request and the answer, to the bound sameMachineClock claims", async () => {
   const clock = sameMachineClock();

@@ -31,18 +31,23 @@ export interface Clock {
   uncertaintyMs: number;
 }
 
+/** One `GET /api/health`: the server's `now`, and this process's clock just before and just after. */
+export async function healthNow(baseUrl: string): Promise<{ sent: number; now: number; received: number }> {
+  const sent = localNow();
+  const body = (await (await fetch(`${baseUrl}/api/health`)).json()) as { now?: unknown };
+  const received = localNow();
+  if (typeof body.now !== 'number')
+    throw new Error(`${baseUrl}/api/health has no "now": is this a realtime-lab server?`);
+  return { sent, now: body.now, received };
+}
+
 /** Samples `/api/health` `samples` times and keeps the tightest estimate. */
 export async function calibrate(baseUrl: string, samples = 15): Promise<Clock> {
   let best = { offset: 0, rtt: Number.POSITIVE_INFINITY };
   for (let i = 0; i < samples; i++) {
-    const sent = localNow();
-    const response = await fetch(`${baseUrl}/api/health`);
-    const body = (await response.json()) as { now?: unknown };
-    const received = localNow();
-    if (typeof body.now !== 'number')
-      throw new Error(`${baseUrl}/api/health has no "now": is this a realtime-lab server?`);
+    const { sent, now, received } = await healthNow(baseUrl);
     const rtt = received - sent;
-    if (rtt < best.rtt) best = { offset: body.now - (sent + received) / 2, rtt };
+    if (rtt < best.rtt) best = { offset: now - (sent + received) / 2, rtt };
   }
   const offsetMs = best.offset;
   return { offsetMs, uncertaintyMs: best.rtt / 2, now: () => localNow() + offsetMs };
@@ -64,13 +69,8 @@ const SAME_CLOCK_TRIES = 3;
  */
 export async function startedServerClock(baseUrl: string): Promise<Clock> {
   for (let i = 0; i < SAME_CLOCK_TRIES; i++) {
-    const sent = localNow();
-    const body = (await (await fetch(`${baseUrl}/api/health`)).json()) as { now?: unknown };
-    const received = localNow();
-    if (typeof body.now !== 'number')
-      throw new Error(`${baseUrl}/api/health has no "now": is this a realtime-lab server?`);
-    if (body.now >= sent - SAME_MACHINE_CLOCK_MS && body.now <= received + SAME_MACHINE_CLOCK_MS)
-      return sameMachineClock();
+    const { sent, now, received } = await healthNow(baseUrl);
+    if (now >= sent - SAME_MACHINE_CLOCK_MS && now <= received + SAME_MACHINE_CLOCK_MS) return sameMachineClock();
   }
   return calibrate(baseUrl);
 }

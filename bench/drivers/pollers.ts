@@ -3,7 +3,7 @@
  * carrying the client's own cursor, each answer checked message by message. Short and
  * long polling differ only in the path, the pace, and when they count as ready.
  */
-import { type Message, messageOf } from '../../server/contract/feed.js';
+import { messageOf } from '../../server/contract/feed.js';
 import { type PollAnswer, pollItems, readPollResponse } from '../../server/contract/formats/poll.js';
 import { type AutocannonClient, figuresOf, paced, start } from '../autocannon.ts';
 import type { SubscribeContext, SubscriberReport, Subscribers } from './driver.ts';
@@ -76,7 +76,7 @@ export function pollers(context: SubscribeContext, options: PollerOptions): Subs
           }
           for (const item of pollItems(answer)) {
             if (item.kind === 'message') {
-              const message = messageOf(item) as Message;
+              const message = messageOf(item);
               tracker.record(index, message, now - message.ts, Buffer.byteLength(item.json));
             } else if (item.event.type === 'gap') tracker.gap(index, item.event.missed);
           }

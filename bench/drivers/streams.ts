@@ -8,7 +8,7 @@
  * breaks, it reopens from its cursor after the contract's backoff, as the pages do.
  */
 import { type ClientRequest, request as httpRequest } from 'node:http';
-import { type FeedItem, type Message, messageOf } from '../../server/contract/feed.js';
+import { type FeedItem, messageOf } from '../../server/contract/feed.js';
 import type { SubscribeContext, SubscriberReport, Subscribers } from './driver.ts';
 import { FIRST_CONNECTS_IN_FLIGHT, endpointOf, reconnectWait, subscriberQuery } from './driver.ts';
 
@@ -96,7 +96,7 @@ export function httpStreams(context: SubscribeContext, options: StreamOptions): 
         const now = clock.now();
         for (const item of parser.push(text)) {
           if (item.kind === 'message') {
-            const message = messageOf(item) as Message;
+            const message = messageOf(item);
             tracker.record(index, message, now - message.ts, Buffer.byteLength(item.json));
             cursor = message.id;
           } else if (item.event.type === 'epoch') {

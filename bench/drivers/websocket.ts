@@ -5,7 +5,7 @@
  * the MessagePack subprotocol (binary frames), or JSON with permessage-deflate offered.
  */
 import WebSocket from 'ws';
-import { type Message, messageOf } from '../../server/contract/feed.js';
+import { messageOf } from '../../server/contract/feed.js';
 import {
   SUBPROTOCOLS,
   type ServerFrame,
@@ -81,7 +81,7 @@ export const driver: BenchDriver = {
         }
         const { frame, payloadBytes } = read;
         if (frame.kind === 'message') {
-          const message = messageOf(frame) as Message;
+          const message = messageOf(frame);
           tracker.record(index, message, now - message.ts, payloadBytes);
           cursor = message.id;
         } else if (frame.kind === 'control') {

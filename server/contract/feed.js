@@ -37,7 +37,7 @@
 /**
  * What a wire-format parser finds: a message, as the exact JSON the server wrote for it
  * (its payload, whose bytes the bench counts), or a control event. A parser that had to
- * read a message's JSON to know what it is (a WebSocket frame, a poll answer) gives the
+ * read a message's JSON (a WebSocket frame, a poll answer, an iframe's script call) gives the
  * message too, so that nobody parses it twice: read it with `messageOf`.
  * @typedef {{ kind: 'message', json: string, message?: Message } | { kind: 'control', event: ControlEvent }} FeedItem
  */

@@ -405,7 +405,7 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
       return this.#send(framed.payload, this.#msgpack ? BINARY_FRAME : TEXT_FRAME);
     // Otherwise the frame is the same bytes for every socket, framed once, and written
     // here in one write: ws.send would build a header and an options object and write two
-    // chunks (a writev) for each socket, about a third of the fan-out's CPU (docs/peers.md).
+    // chunks (a writev) for each socket, about a quarter of the fan-out's CPU (docs/peers.md).
     // It is safe beside ws's own writes (pongs, pings, the close frame): without an
     // extension ws's Sender queues nothing, so every frame reaches the socket in the order
     // it was sent. After a close, ws would drop the frame too.
@@ -413,7 +413,7 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
       this.#framesQueued += 1;
       this.socket.write(framed.frame, this.#frameWritten);
     }
-    return ws.bufferedAmount < STREAM_HIGH_WATER_BYTES;
+    return this.#hasRoom();
   }
 
   control(event: ControlEvent): boolean {
@@ -448,7 +448,7 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
     }
     // A pong may answer only the latest of several pings (RFC 6455 §5.5.3): none is
     // buffered for a client that is not reading, which is then dropped as too slow.
-    if (ws.bufferedAmount >= STREAM_HIGH_WATER_BYTES) void this.drained();
+    if (!this.#hasRoom()) void this.drained();
     else {
       this.#framesQueued += 1;
       ws.pong(data, false, this.#frameWritten);
@@ -487,6 +487,11 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
     this.#framesQueued += 1;
     if (options) this.ws.send(frame, options, this.#frameWritten);
     else this.ws.send(frame, this.#frameWritten);
+    return this.#hasRoom();
+  }
+
+  /** Whether the socket can take more before the client must drain what waits unsent. */
+  #hasRoom(): boolean {
     return this.ws.bufferedAmount < STREAM_HIGH_WATER_BYTES;
   }
 

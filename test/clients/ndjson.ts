@@ -4,7 +4,7 @@
  * ReadableStream reader. fetch does not reconnect by itself, so neither does this client.
  */
 import { NdjsonParser } from '../../server/contract/formats/ndjson.js';
-import { type Message, messageOf } from '../../server/contract/feed.js';
+import { messageOf } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
 import { labFetch } from '../tls-fetch.ts';
@@ -24,7 +24,7 @@ export async function ndjsonClient(technique: Technique, url: string, options: C
         const { value, done: ended } = await reader.read();
         if (ended) return;
         for (const item of parser.push(decoder.decode(value, { stream: true }))) {
-          if (item.kind === 'message') client.take(messageOf(item) as Message);
+          if (item.kind === 'message') client.take(messageOf(item));
           else client.control(item.event);
         }
       }

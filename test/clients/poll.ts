@@ -5,7 +5,7 @@
  * polls; one whose server holds the request asks it to hold for at most a second.
  */
 import { type PollAnswer, pollItems, readPollResponse } from '../../server/contract/formats/poll.js';
-import { type Message, messageOf } from '../../server/contract/feed.js';
+import { messageOf } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
 import { labFetch } from '../tls-fetch.ts';
@@ -59,7 +59,7 @@ export async function pollClient(technique: Technique, url: string, options: Cli
     }
     const answer = readPollResponse(response.status, text, at);
     for (const item of pollItems(answer)) {
-      if (item.kind === 'message') client.take(messageOf(item) as Message);
+      if (item.kind === 'message') client.take(messageOf(item));
       else client.control(item.event);
     }
     // The answer names the feed it was read from: with no reset, the client's own.

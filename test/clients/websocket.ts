@@ -10,7 +10,7 @@ import {
   parseMsgpackServerFrame,
   parseServerFrame,
 } from '../../server/contract/formats/websocket.js';
-import { type Message, messageOf } from '../../server/contract/feed.js';
+import { messageOf } from '../../server/contract/feed.js';
 import type { Technique } from '../../server/contract/techniques.js';
 import { type ClientOptions, type FeedClient, clientState, endpoint } from './client.ts';
 import { caFor } from '../tls-fetch.ts';
@@ -26,7 +26,7 @@ export async function websocketClient(technique: Technique, url: string, options
   );
   socket.on('message', (data, isBinary) => {
     const frame = readServerFrame(socket.protocol, data as Buffer, isBinary);
-    if (frame.kind === 'message') client.take(messageOf(frame) as Message);
+    if (frame.kind === 'message') client.take(messageOf(frame));
     else if (frame.kind === 'control') client.control(frame.event);
     // A publish answer: this client does not publish, so none is expected; none is kept.
   });
