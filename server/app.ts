@@ -105,6 +105,8 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   await app.register(publishLimit, { config });
 
   const { wire, connections, abuse, limitPublish } = app;
+  // One 'close' listener per connection for the guard and the meter both.
+  wire.closeThrough(connections);
   await api(app, { feed, config, wire, transports, limitPublish, abuse, connections });
   const shared = config.feed === 'memory' ? undefined : redisPresence(config.feed, config.redisKeyPrefix);
   const presence = new Presence(

@@ -33,6 +33,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
 import { TooManyAddressConnections } from './errors.ts';
 import { closeConnectionAfter, tcpSocketOf } from './protocol.ts';
+import type { SocketCloseTeller } from './wire.ts';
 
 /** Requests one connection may have waiting behind the answer it is being sent; one more closes it. */
 export const PIPELINE_MAX_WAITING = 16;
@@ -82,7 +83,7 @@ interface SocketQueue {
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export class ConnectionGuard {
+export class ConnectionGuard implements SocketCloseTeller {
   readonly #max: number;
   readonly #writeDeadlineMs: number;
   readonly #byAddress = new Map<string, AddressCount>();
@@ -96,6 +97,8 @@ export class ConnectionGuard {
   readonly #answerLeft: (this: ServerResponse) => void;
   // One 'close' listener for every queued connection: `this` is the socket.
   readonly #queueClosed: (this: Socket) => void;
+  /** Told of every admitted connection's 'close', after the guard (tellOnClose). */
+  readonly #closeWatchers: ((socket: Socket) => void)[] = [];
   #handle: RequestHandler = () => {};
   readonly #followUps: (() => void)[] = [];
   #open = 0;
@@ -114,6 +117,7 @@ export class ConnectionGuard {
       entry.open -= 1;
       guard.#open -= 1;
       guard.#forget(entry);
+      for (const watcher of guard.#closeWatchers) watcher(this);
     };
     // 'finish': the answer is with the operating system (Node has already given the
     // connection to the next response, its listener being older than this one, so the
@@ -149,6 +153,19 @@ export class ConnectionGuard {
       for (const handler of handlers) handler.call(server, req, res);
     };
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#request(req, res));
+  }
+
+  /** Whether the 'close' of `socket` (an admitted connection, until it closes) is told to tellOnClose's watchers. */
+  watchesClose(socket: Socket): boolean {
+    return this.#admitted.has(socket);
+  }
+
+  /**
+   * Calls `onClosed` with every admitted connection when it closes, from the guard's own
+   * 'close' listener: one listener per socket for both (see WireMeter.closeThrough).
+   */
+  tellOnClose(onClosed: (socket: Socket) => void): void {
+    this.#closeWatchers.push(onClosed);
   }
 
   /**

@@ -135,3 +135,39 @@ test('an idle stream, held poll or WebSocket carries no once wrapper on its resp
   ]);
   assert.deepEqual(found, []);
 });
+
+test("an open WebSocket's socket has two 'close' listeners, ws's and the guard's, and its close is still counted", async (t) => {
+  // A third listener, even one taken off again, has V8 grow the socket's listener array to
+  // 19 slots for the connection's life: the wire meter hears the close through the
+  // connection guard's listener, and a handshake's listeners (the classroom's, for the
+  // client id) move to the WebSocket's 'close'.
+  const server = await watchedServer(t);
+  const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/websocket?client=listeners-1`, {
+    origin: server.url,
+  });
+  t.after(() => socket.terminate());
+  await once(socket, 'message');
+  const req = server.raw.find((request) => request.url?.startsWith('/api/websocket'));
+  assert.ok(req, 'the handshake reached the server');
+  assert.equal(req.socket.listenerCount('close'), 2);
+  const counters = async () =>
+    (
+      (await (await fetch(`${server.url}/api/stats?client=listeners-1`)).json()) as {
+        techniques: Record<string, { openConnections: number; activeRequests: number; bytesIn: { body: number } }>;
+      }
+    ).techniques.websocket;
+  assert.equal((await counters())?.openConnections, 1);
+  socket.send(JSON.stringify({ type: 'publish', author: 'listeners', text: 'counted' }));
+  await once(socket, 'message');
+  socket.close();
+  await once(socket, 'close');
+  const deadline = Date.now() + 5000;
+  let closed = await counters();
+  while (closed?.openConnections !== 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    closed = await counters();
+  }
+  assert.equal(closed?.openConnections, 0, 'the close counted');
+  assert.equal(closed?.activeRequests, 0);
+  assert.ok((closed?.bytesIn.body ?? 0) > 0, 'the publish frame counted as read');
+});

@@ -55,6 +55,14 @@ interface SocketRecord {
   current: RequestRecord | null;
 }
 
+/** Something that listens for the 'close' of sockets anyway, and can pass it on (the connection guard). */
+export interface SocketCloseTeller {
+  /** Whether `socket`'s 'close' will be told. */
+  watchesClose(socket: Socket): boolean;
+  /** Calls `onClosed` with every watched socket when it closes. */
+  tellOnClose(onClosed: (socket: Socket) => void): void;
+}
+
 export class WireMeter {
   readonly #counters = new Map<string, WireCounters>();
   /** Per client id, per technique; a Map keeps insertion order, oldest first. */
@@ -64,6 +72,8 @@ export class WireMeter {
   /** Sockets serving a request right now: flushed on every snapshot. */
   readonly #busy = new Set<SocketRecord>();
   readonly #http2: Http2WireMeter;
+  /** Who already listens for the 'close' of some sockets and tells this meter (closeThrough). */
+  #closeTeller: SocketCloseTeller | undefined;
   // The 'close' listeners of every socket and every response, one function each for all
   // of them rather than a closure per connection: Node calls them with the emitter as `this`.
   readonly #socketClosed: (this: Socket) => void;
@@ -75,12 +85,7 @@ export class WireMeter {
     this.#http2 = new Http2WireMeter(this.#get(OTHER));
     const meter = this;
     this.#socketClosed = function (this: Socket) {
-      const record = meter.#sockets.get(this);
-      if (!record) return;
-      meter.#flush(record);
-      if (record.current) meter.#finish(record);
-      meter.#setOwner(record, null);
-      meter.#busy.delete(record);
+      meter.socketClosed(this);
     };
     // The request's socket: the response's own is gone once it has finished. `this` is
     // the response; `req` is checked all the same, so that a listener moved elsewhere
@@ -90,6 +95,28 @@ export class WireMeter {
       const record = socket ? meter.#sockets.get(socket) : undefined;
       if (record) meter.#end(record);
     };
+  }
+
+  /**
+   * Lets `teller` (the connection guard) tell this meter of the 'close' of the sockets it
+   * already listens to, instead of a listener of the meter's own on each: a socket with a
+   * third 'close' listener has V8 grow the listener array from 2 slots to 19, ~140 bytes
+   * an idle connection keeps (docs/peers.md). Sockets it does not watch (a refused
+   * connection's; a TLS socket, which wraps the TCP one it counts) get the meter's own.
+   */
+  closeThrough(teller: SocketCloseTeller): void {
+    this.#closeTeller = teller;
+    teller.tellOnClose((socket) => this.socketClosed(socket));
+  }
+
+  /** A socket closed: what it carried since its marks is counted, and its request ends. */
+  socketClosed(socket: Socket): void {
+    const record = this.#sockets.get(socket);
+    if (!record) return;
+    this.#flush(record);
+    if (record.current) this.#finish(record);
+    this.#setOwner(record, null);
+    this.#busy.delete(record);
   }
 
   /** HTTP/2 session bytes that streams of several techniques shared (wire-http2.ts), up to date. */
@@ -113,8 +140,10 @@ export class WireMeter {
     if (!http2 && !record) return;
     // Not flushed first: what was read since the socket's mark is this request's headers.
     const id = technique && this.#counters.has(technique) ? technique : OTHER;
-    const buckets = [this.#get(id)];
-    if (client !== undefined && id !== OTHER) buckets.push(this.#clientCounters(client, id));
+    // An array literal of its final length: one grown by push would keep room for 17 entries,
+    // ~140 bytes a connection for as long as it is open.
+    const buckets =
+      client !== undefined && id !== OTHER ? [this.#get(id), this.#clientCounters(client, id)] : [this.#get(id)];
     const declared = Number(req.headers['content-length']);
     const declaredBodyBytes = Number.isFinite(declared) && declared > 0 ? declared : 0;
     for (const counters of buckets) {
@@ -228,7 +257,7 @@ export class WireMeter {
       const created: SocketRecord = { socket, readMark: 0, writeMark: 0, owner: null, current: null };
       record = created;
       this.#sockets.set(socket, created);
-      socket.on('close', this.#socketClosed);
+      if (!this.#closeTeller?.watchesClose(socket)) socket.on('close', this.#socketClosed);
     }
     return record;
   }

@@ -9,7 +9,7 @@
  * Client to server: `{"type":"publish","author","text"}` with an optional `"ref"` string
  * that the ack or error echoes.
  */
-import fastifyWebsocket from '@fastify/websocket';
+import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocket';
 import {
   CLOSE,
   type PublishAnswer,
@@ -24,7 +24,7 @@ import {
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
-import type { RawData, WebSocket } from 'ws';
+import { type RawData, WebSocket } from 'ws';
 import type { AbuseMeter } from '../abuse.ts';
 import { clientOf } from '../plugins/wire-meter.ts';
 import { UnsupportedSubprotocol, UpgradeRequired } from '../errors.ts';
@@ -82,6 +82,8 @@ export const transport: TransportBehaviour = {
         // ws's own Set of clients, and a 'close' listener on each to leave it: shutdown
         // knows every connection already (context.hold), so nothing would read it.
         clientTracking: false,
+        // (Typed as ws's whole module, statics and all: a subclass is what ws asks for.)
+        WebSocket: SubscribedSocket as unknown as WebSocketClass,
       },
       errorHandler: onSocketError,
     });
@@ -99,10 +101,12 @@ export const transport: TransportBehaviour = {
         // The path it was reached at: a technique does not know its own id.
         throw new UpgradeRequired(request.url.split('?')[0]);
       },
-      wsHandler: (socket, request) => serveSocket(socket, request, context, onSocketError),
+      wsHandler: (socket, request) => serveSocket(socket as SubscribedSocket, request, context, onSocketError),
     });
   },
 };
+
+type WebSocketClass = NonNullable<NonNullable<WebsocketPluginOptions['options']>['WebSocket']>;
 
 /** Longest list of offers a refusal repeats back, in characters. */
 const MAX_OFFERS_ECHOED = 200;
@@ -228,18 +232,28 @@ type SocketErrorHandler = ReturnType<typeof socketErrorHandler>;
  * Fastify's Request and Reply nor Node's IncomingMessage and ServerResponse (its headers,
  * its URL, ~3 KB a connection) for its whole life. The response an upgrade is given is
  * never written; it only closes with its socket, which holds it. So whatever still waits
- * for that 'close' (presence, the classroom) is moved to the socket's own 'close', the
- * same moment, and the response is detached from the socket; a moved listener then runs
- * with the socket as `this`. Call it after `context.upgraded`, which takes the wire
+ * for that 'close' (presence, the classroom) is moved to the WebSocket's 'close' (its
+ * socket's, once ws has read what was left: not on the socket itself, whose 'close'
+ * listeners are kept to two, see WireMeter.closeThrough), and the response is detached
+ * from the socket; a moved listener then runs with the WebSocket as `this`. Call it after `context.upgraded`, which takes the wire
  * meter's and shutdown's listeners off first (the meter's own socket listener ends the
  * request).
  */
-function letGoOfHandshake(raw: IncomingMessage): void {
+function letGoOfHandshake(raw: IncomingMessage, ws: WebSocket): void {
   const socket = raw.socket;
   const res = (socket as { _httpMessage?: unknown } | null)?._httpMessage;
   if (!(res instanceof ServerResponse)) return;
-  for (const listener of res.listeners('close')) socket.on('close', listener as () => void);
+  for (const listener of res.listeners('close')) ws.on('close', listener as () => void);
   res.detachSocket(socket);
+  // The response's own 'close' listener on the socket (ServerResponse.assignSocket) was a
+  // third one while ws added its own, so V8 grew the socket's listener array to 19 slots,
+  // which it keeps once the response's goes: listed again, the array is as long as its
+  // listeners, ~140 bytes less for every idle connection.
+  // (Taken off and put back in front of the last, in order: removing them all would
+  // delete the event's key, which turns the socket's table of events into a slow one.)
+  const earlier = (socket.rawListeners('close') as (() => void)[]).slice(0, -1);
+  for (const listener of earlier) socket.removeListener('close', listener);
+  for (const listener of earlier.reverse()) socket.prependListener('close', listener);
 }
 
 /**
@@ -269,30 +283,42 @@ export function cutAfterGrace(socket: WebSocket): void {
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }
 
-/** The subscriber each open WebSocket serves: ws emits events with the socket as `this`. */
-const subscriberOf = new WeakMap<WebSocket, SocketSubscriber>();
+/**
+ * ws's WebSocket, whose events go straight to the subscriber it serves: ws emits
+ * 'message', 'ping', 'pong', 'close' and 'error' on the socket, and a listener for each
+ * would cost every idle connection its own table of five (~100 bytes), and a WeakMap entry
+ * to find its subscriber. Any other listener (a handshake's, moved by letGoOfHandshake)
+ * still hears its event.
+ */
+class SubscribedSocket extends WebSocket {
+  subscriber: SocketSubscriber | undefined = undefined;
 
-// One function per event for every connection, not a closure per connection each: ten
-// thousand idle sockets then share five listeners, and each keeps its subscriber alone.
-function onPong(this: WebSocket): void {
-  const subscriber = subscriberOf.get(this);
-  if (subscriber) subscriber.alive = true;
-}
-function onPing(this: WebSocket, data: Buffer): void {
-  subscriberOf.get(this)?.ping(data);
-}
-function onFrame(this: WebSocket, data: RawData, isBinary: boolean): void {
-  subscriberOf.get(this)?.frame(data, isBinary);
-}
-function onClose(this: WebSocket): void {
-  subscriberOf.get(this)?.hungUp();
-}
-function onError(this: WebSocket, error: Error): void {
-  subscriberOf.get(this)?.failed(error);
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const { subscriber } = this;
+    if (subscriber === undefined) return super.emit(event, ...args);
+    switch (event) {
+      case 'message':
+        subscriber.frame(args[0] as RawData, args[1] as boolean);
+        return true;
+      case 'ping':
+        subscriber.ping(args[0] as Buffer);
+        return true;
+      case 'pong':
+        subscriber.alive = true;
+        return true;
+      case 'error':
+        subscriber.failed(args[0] as Error);
+        return true;
+      case 'close':
+        subscriber.hungUp();
+        break;
+    }
+    return super.emit(event, ...args);
+  }
 }
 
 function serveSocket(
-  socket: WebSocket,
+  socket: SubscribedSocket,
   request: FastifyRequest,
   context: TransportContext,
   onSocketError: SocketErrorHandler,
@@ -309,7 +335,7 @@ function serveSocket(
     onSocketError,
   );
   context.upgraded(raw);
-  letGoOfHandshake(raw);
+  letGoOfHandshake(raw, socket);
   subscriber.start(sinceOf(request.query), epochOf(request.query));
 }
 
@@ -342,7 +368,7 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
   #log: FastifyBaseLogger | undefined;
 
   constructor(
-    readonly ws: WebSocket,
+    readonly ws: SubscribedSocket,
     /** The TCP (or TLS) socket under it: what ConnectionKey names. */
     readonly socket: Socket,
     context: TransportContext,
@@ -356,21 +382,20 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
     // ws sets no protocol when none was offered: JSON, as before subprotocols existed.
     this.#subprotocol = (ws.protocol || SUBPROTOCOLS.json) as Subprotocol;
     this.#msgpack = this.#subprotocol === SUBPROTOCOLS.msgpack;
-    // Assigned here rather than as a field `#frameWritten = () => …`: tsx compiles with
-    // esbuild's keepNames, which would give it a `name` property of its own (~250 bytes).
-    this.#frameWritten = () => {
-      this.#framesWritten += 1;
-      if (this.#framesWritten === this.#framesQueued) this.#onAllWritten?.();
-    };
-    subscriberOf.set(ws, this);
+    // A bound method (~50 bytes), not an arrow function: its closure and context are twice
+    // that, and tsx's keepNames would give an arrow field a `name` of its own (~250 bytes).
+    this.#frameWritten = this.#countWritten.bind(this);
+    // From here on the socket's events are this subscriber's (SubscribedSocket), the
+    // errors included: @fastify/websocket's listener (which keeps the request) goes.
+    ws.subscriber = this;
     ws.removeAllListeners('error');
-    ws.on('error', onError);
-    ws.on('pong', onPong);
-    ws.on('ping', onPing);
-    ws.on('message', onFrame);
-    ws.on('close', onClose);
     // Ping every heartbeat; a peer that has not answered the previous ping is gone.
     joinHeartbeat(context.config.heartbeatMs, this);
+  }
+
+  #countWritten(): void {
+    this.#framesWritten += 1;
+    if (this.#framesWritten === this.#framesQueued) this.#onAllWritten?.();
   }
 
   /** Follows the feed from the handshake's cursor until the connection ends, then closes it with the reason. */
