@@ -151,7 +151,7 @@ class StreamSubscriber extends FeedClient {
     const { bytes, payloadBytes } = formatted(format, message, epoch);
     const room = this.write(bytes);
     this.context.delivered(this.request.raw, 1, payloadBytes);
-    if (format.maxBytes !== undefined && this.#written >= format.maxBytes) this.stopper.stop('limit');
+    if (format.maxBytes !== undefined && this.#written >= format.maxBytes) this.stop('limit');
     return room;
   }
 
@@ -166,7 +166,7 @@ class StreamSubscriber extends FeedClient {
 
   drained(): Promise<void> {
     return new Promise((resolve) => {
-      this.#stallTimer = setTimeout(() => this.stopper.stop('slow'), this.context.config.slowClientTimeoutMs);
+      this.#stallTimer = setTimeout(() => this.stop('slow'), this.context.config.slowClientTimeoutMs);
       this.res.once('drain', () => {
         clearTimeout(this.#stallTimer);
         resolve();
@@ -176,11 +176,11 @@ class StreamSubscriber extends FeedClient {
 
   // The follow is over: the stream's last words, as its reason calls for.
   ended(position: FeedPosition): void {
-    const { request, res, format, context, stopper } = this;
+    const { request, res, format, context } = this;
     leaveHeartbeat(context.config.heartbeatMs, this);
     clearTimeout(this.#stallTimer);
     context.release(request.raw);
-    const ending = stopper.reason ?? 'hangup';
+    const ending = this.stopReason ?? 'hangup';
     if (ending === 'hangup') return;
     if (ending === 'slow') {
       // Its buffer is full, so a polite last word would never arrive: cut it.

@@ -146,7 +146,7 @@ export function epochOf(query: unknown): string | undefined {
   return parseEpoch('epoch', (query as Record<string, unknown> | undefined)?.epoch);
 }
 
-/** Where `followFeed` writes: one per client of a streaming technique. */
+/** What a FeedClient writes to: one per client of a streaming technique (its subclass). */
 export interface FeedOutlet {
   /**
    * Writes a message of the feed `epoch` (its payload is `encode(message)`); returns false
@@ -159,7 +159,7 @@ export interface FeedOutlet {
   control(event: ControlEvent): boolean;
   /** Resolves once the client has taken what was written. */
   drained(): Promise<void>;
-  /** The follow is over (its stopper stopped): the client resumes from `position`. */
+  /** The follow is over (the client was stopped): the client resumes from `position`. */
   ended(position: FeedPosition): void;
 }
 
@@ -169,47 +169,16 @@ export interface FeedPosition {
   cursor: number;
 }
 
-/**
- * Ends a follow, with the reason why: what an AbortController did here, without its
- * EventTarget (about 1 KB per connection once a listener is on it, against a few dozen
- * bytes), which ten thousand idle connections would each hold.
- */
-export class Stopper<Reason extends string = string> {
-  /** Why it was stopped; undefined until then. */
-  reason: Reason | undefined;
-  /** Told once, at the stop: the follow it ends (an object, not a closure per connection). */
-  watcher: { onStopped(): void } | undefined;
-  #stopWaiting: (() => void) | undefined;
-
-  get stopped(): boolean {
-    return this.reason !== undefined;
-  }
-
-  /** Stops with `reason`; a second stop changes nothing. */
-  stop(reason: Reason): void {
-    if (this.reason !== undefined) return;
-    this.reason = reason;
-    this.watcher?.onStopped();
-    this.#stopWaiting?.();
-  }
-
-  /** Resolves when `promise` settles or at the stop, whichever comes first (one wait at a time). */
-  async until(promise: Promise<void>): Promise<void> {
-    if (this.stopped) return;
-    await new Promise<void>((resolve) => {
-      this.#stopWaiting = resolve;
-      promise.then(resolve, resolve);
-    });
-    this.#stopWaiting = undefined;
-  }
-}
+/** Why a follow ended: the contract's reasons, or the client hung up. */
+export type StopReason = EndReason | 'hangup';
 
 /**
- * Follows the feed from `cursor` of `epoch` into one client until `stopper` stops, then
- * calls `outlet.ended` with the epoch and the id of the last message written: where the
- * client resumes from. The first thing written is an `epoch` event naming the feed
- * served; a cursor of another epoch then gets a `reset` carrying this feed's epoch, and
- * the history from the start.
+ * One streaming client (stream.ts's StreamSubscriber, transports/websocket.ts's
+ * SocketSubscriber) following the feed: from `cursor` of `epoch` until it is stopped, then
+ * `ended` with the epoch and the id of the last message written, where the client resumes
+ * from. The first thing written is an `epoch` event naming the feed served; a cursor of
+ * another epoch then gets a `reset` carrying this feed's epoch, and the history from the
+ * start. Its subclass is the outlet it writes to (FeedOutlet).
  *
  * Two paths, one client at a time on either:
  *
@@ -232,28 +201,40 @@ export class Stopper<Reason extends string = string> {
  * or the reset) or that fills its buffer. So memory per client is bounded, nothing is
  * skipped silently, and every message is written once per cursor. A client that stops
  * reading altogether is the outlet's to drop: its `drained()` never resolves, so it stops
- * `stopper`.
+ * the client ('slow').
+ *
+ * Between publishes a client that keeps up holds no promise, timer or closure here: the
+ * pull path runs only while there is something to read or a drain to wait for, and the
+ * feed's notification (`published`) and the stop start it again. The stop is a field and a
+ * method, not an AbortController (whose EventTarget is about 1 KB a connection once a
+ * listener is on it), and the follow's state is this object's own fields, not an object
+ * of its own: ten thousand idle clients are ten thousand of these and nothing more.
+ * Shutdown's last words are made into a promise only when shutdown asks for them.
  */
-export function followFeed(
-  feed: Feed,
-  cursor: number | undefined,
-  epoch: string | undefined,
-  outlet: FeedOutlet,
-  stopper: Stopper,
-): void {
-  new FeedFollower(feed, cursor, epoch, outlet, stopper).start();
-}
-
-/**
- * What every streaming client's object shares (stream.ts's StreamSubscriber,
- * transports/websocket.ts's SocketSubscriber): its stop, its follow of the feed, and the
- * last words shutdown waits for, whose promise is made only when shutdown asks for them
- * (an idle connection does not carry one for its whole life).
- */
-export abstract class FeedClient implements FeedOutlet {
-  readonly stopper = new Stopper<EndReason | 'hangup'>();
+export abstract class FeedClient implements FeedOutlet, FeedSubscriber {
+  /** Why the client was stopped; undefined until then. */
+  stopReason: StopReason | undefined;
+  #stopWaiting: (() => void) | undefined;
   #closed = false;
   #lastWordsLeft: (() => void) | undefined;
+  // Set by every publish the live path did not write, cleared before each read: no
+  // publish can fall between the two.
+  #dirty = true;
+  // On the live path: the feed's notifications write to this client directly.
+  #live = false;
+  // The live path filled the client's buffer: the pull path waits for a drain first.
+  #stalled = false;
+  // The pull path is running (reading, writing or waiting for a drain).
+  #pulling = false;
+  // Before follow(), while following, and once ended (its `ended` called).
+  #phase: 'new' | 'following' | 'ended' = 'new';
+  // The id of the last message written. Without a cursor: the newest message this node
+  // holds, fixed with its epoch before any await so that whatever is published once the
+  // client is connected reaches it.
+  #sent = 0;
+  // The epoch `#sent` belongs to. None (a bare cursor, typed by hand) is taken as this
+  // feed's by the first read, which then names it.
+  #sentEpoch: string | undefined;
 
   constructor(readonly context: TransportContext) {}
 
@@ -262,10 +243,27 @@ export abstract class FeedClient implements FeedOutlet {
   abstract drained(): Promise<void>;
   abstract ended(position: FeedPosition): void;
 
+  get stopped(): boolean {
+    return this.stopReason !== undefined;
+  }
+
+  /**
+   * Ends the follow with `reason` (a second stop changes nothing). A pull in progress sees
+   * it after its await; otherwise the end comes on a later tick, so that the caller of
+   * stop() finishes what it was doing first.
+   */
+  stop(reason: StopReason): void {
+    if (this.stopReason !== undefined) return;
+    this.stopReason = reason;
+    this.#live = false;
+    this.#stopWaiting?.();
+    if (this.#phase === 'following' && !this.#pulling) void Promise.resolve().then(() => this.#end());
+  }
+
   /** The client hung up: its follow stops, and shutdown has nothing left to wait for. */
   hungUp(): void {
     this.#closed = true;
-    this.stopper.stop('hangup');
+    this.stop('hangup');
     this.#lastWordsLeft?.();
   }
 
@@ -278,72 +276,27 @@ export abstract class FeedClient implements FeedOutlet {
     // A bound method (~50 bytes) rather than an arrow function, whose closure and context
     // every idle connection would keep at twice that.
     this.context.hold(key, this.#sayLastWords.bind(this));
-    followFeed(this.context.feed, cursor, epoch, this, this.stopper);
-  }
-
-  /** Shutdown's call: the stop with 'shutdown', resolved once the last words are said or the client is gone. */
-  #sayLastWords(): Promise<void> {
-    this.stopper.stop('shutdown');
-    return this.#closed ? Promise.resolve() : new Promise<void>((resolve) => (this.#lastWordsLeft = resolve));
+    const { feed } = this.context;
+    this.#sent = cursor ?? feed.lastId;
+    this.#sentEpoch = cursor === undefined ? feed.epoch : epoch;
+    feed.subscribe(this);
+    this.#phase = 'following';
+    this.control({ type: 'epoch', epoch: feed.epoch });
+    void this.#pull();
   }
 
   /** The last words have been handed to the kernel: shutdown may go on. */
   protected lastWordsSaid(): void {
     this.#lastWordsLeft?.();
   }
-}
-
-/**
- * followFeed's state for one client. Between publishes a client that keeps up holds no
- * promise, timer or closure here: the pull path runs only while there is something to
- * read or a drain to wait for, and the feed's notification (`published`) and the stop
- * (`onStopped`) start it again. Ten thousand idle followers are ten thousand of these.
- */
-class FeedFollower implements FeedSubscriber {
-  // Set by every publish the live path did not write, cleared before each read: no
-  // publish can fall between the two.
-  #dirty = true;
-  // On the live path: the feed's notifications write to this client directly.
-  #live = false;
-  // The live path filled the client's buffer: the pull path waits for a drain first.
-  #stalled = false;
-  // The pull path is running (reading, writing or waiting for a drain).
-  #pulling = false;
-  #ended = false;
-  // The id of the last message written. Without a cursor: the newest message this node
-  // holds, fixed with its epoch before any await so that whatever is published once the
-  // client is connected reaches it.
-  #sent: number;
-  // The epoch `#sent` belongs to. None (a bare cursor, typed by hand) is taken as this
-  // feed's by the first read, which then names it.
-  #sentEpoch: string | undefined;
-
-  constructor(
-    readonly feed: Feed,
-    cursor: number | undefined,
-    epoch: string | undefined,
-    readonly outlet: FeedOutlet,
-    readonly stopper: Stopper,
-  ) {
-    this.#sent = cursor ?? feed.lastId;
-    this.#sentEpoch = cursor === undefined ? feed.epoch : epoch;
-  }
-
-  start(): void {
-    this.feed.subscribe(this);
-    // A wait for a drain ends at the drain or the stop (stopper.until), never at a publish:
-    // the outlet keeps one drain wait (and its slow-client timer) at a time.
-    this.stopper.watcher = this;
-    this.outlet.control({ type: 'epoch', epoch: this.feed.epoch });
-    void this.#pull();
-  }
 
   /** The feed's notification: written here when the client is live and it is the next message, else pulled. */
   published(message: Message): void {
-    if (this.#live && !this.stopper.stopped) {
-      if (message.id === this.#sent + 1 && this.#sentEpoch === this.feed.epoch) {
+    const { feed } = this.context;
+    if (this.#live && !this.stopped) {
+      if (message.id === this.#sent + 1 && this.#sentEpoch === feed.epoch) {
         this.#sent = message.id;
-        if (this.outlet.message(message, this.feed.epoch)) return;
+        if (this.message(message, feed.epoch)) return;
         this.#stalled = true;
       }
       this.#live = false;
@@ -352,22 +305,32 @@ class FeedFollower implements FeedSubscriber {
     if (!this.#pulling) void this.#pull();
   }
 
-  onStopped(): void {
-    this.#live = false;
-    // A pull in progress sees the stop after its await (stopper.until ends at the stop).
-    // Otherwise the end comes on a later tick, as it did when the follow was one loop:
-    // the caller of stop() finishes what it was doing first.
-    if (!this.#pulling) void Promise.resolve().then(() => this.#end());
+  /** Shutdown's call: the stop with 'shutdown', resolved once the last words are said or the client is gone. */
+  #sayLastWords(): Promise<void> {
+    this.stop('shutdown');
+    return this.#closed ? Promise.resolve() : new Promise<void>((resolve) => (this.#lastWordsLeft = resolve));
+  }
+
+  /** Resolves when `promise` settles or at the stop, whichever comes first (one wait at a time). */
+  async #until(promise: Promise<void>): Promise<void> {
+    if (this.stopped) return;
+    await new Promise<void>((resolve) => {
+      this.#stopWaiting = resolve;
+      promise.then(resolve, resolve);
+    });
+    this.#stopWaiting = undefined;
   }
 
   /** Rounds of the pull path until the client is caught up (then live) or stopped (then ended). */
   async #pull(): Promise<void> {
-    const { feed, outlet, stopper } = this;
+    const { feed } = this.context;
     this.#pulling = true;
     try {
-      while (!stopper.stopped) {
+      while (!this.stopped) {
         if (this.#stalled) {
-          await stopper.until(outlet.drained());
+          // A wait for a drain ends at the drain or the stop, never at a publish: the
+          // outlet keeps one drain wait (and its slow-client timer) at a time.
+          await this.#until(this.drained());
           this.#stalled = false;
           continue;
         }
@@ -379,25 +342,25 @@ class FeedFollower implements FeedSubscriber {
         }
         this.#dirty = false;
         const batch = await feed.since(this.#sent, this.#sentEpoch);
-        if (stopper.stopped) break;
+        if (this.stopped) break;
         this.#sentEpoch = batch.epoch;
         let room = true;
-        if (batch.reset) room = outlet.control({ type: 'reset', epoch: batch.epoch });
-        if (batch.missed) room = outlet.control({ type: 'gap', missed: batch.missed }) && room;
+        if (batch.reset) room = this.control({ type: 'reset', epoch: batch.epoch });
+        if (batch.missed) room = this.control({ type: 'gap', missed: batch.missed }) && room;
         if (batch.reset || batch.missed) this.#sent = (batch.messages[0]?.id ?? batch.cursor + 1) - 1;
         for (const message of batch.messages) {
-          if (stopper.stopped) break;
-          room = outlet.message(message, batch.epoch) && room;
+          if (this.stopped) break;
+          room = this.message(message, batch.epoch) && room;
           this.#sent = message.id;
           if (!room) {
-            await stopper.until(outlet.drained());
+            await this.#until(this.drained());
             room = true;
             // Read again from `sent`: the history may have moved on meanwhile (a gap).
             this.#dirty = true;
             break;
           }
         }
-        if (!room) await stopper.until(outlet.drained());
+        if (!room) await this.#until(this.drained());
       }
     } finally {
       this.#pulling = false;
@@ -406,12 +369,12 @@ class FeedFollower implements FeedSubscriber {
   }
 
   #end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.#phase === 'ended') return;
+    this.#phase = 'ended';
     this.#live = false;
-    this.feed.unsubscribe(this);
-    this.stopper.watcher = undefined;
-    this.outlet.ended({ epoch: this.#sentEpoch ?? this.feed.epoch, cursor: this.#sent });
+    const { feed } = this.context;
+    feed.unsubscribe(this);
+    this.ended({ epoch: this.#sentEpoch ?? feed.epoch, cursor: this.#sent });
   }
 }
 

@@ -30,7 +30,7 @@ export interface SharedHttp2Bytes {
 }
 
 interface StreamRecord {
-  buckets: WireCounters[];
+  buckets: readonly WireCounters[];
   /** Bytes the response wrote to its stream, not yet seen leave the session's socket. */
   bodyOutPending: number;
   /** The request's declared body, not yet seen arrive. */
@@ -45,7 +45,7 @@ interface SessionRecord {
   /** Streams open now, and those ended with bytes not yet attributed. */
   streams: Set<StreamRecord>;
   /** Counters of the latest stream: the ones this connection counts as open for. */
-  owner: WireCounters[] | null;
+  owner: readonly WireCounters[] | null;
 }
 
 /** An HTTP/2 request, as Node's compatibility layer gives it. */
@@ -72,7 +72,7 @@ export class Http2WireMeter {
    * Starts accounting for the stream of `req`: its bytes go to `buckets`, and it leaves
    * them (`activeRequests`) when its response closes.
    */
-  begin(req: Http2Request, res: ServerResponse, buckets: WireCounters[], declaredBodyBytes: number): void {
+  begin(req: Http2Request, res: ServerResponse, buckets: readonly WireCounters[], declaredBodyBytes: number): void {
     const session = req.stream.session;
     if (!session) return;
     const record = this.#sessionRecord(session);
@@ -102,7 +102,7 @@ export class Http2WireMeter {
   }
 
   /** The counters of the stream of `req`, if it is an HTTP/2 request being metered. */
-  bucketsOf(req: ConnectionKey): WireCounters[] | undefined {
+  bucketsOf(req: ConnectionKey): readonly WireCounters[] | undefined {
     return this.#requests.get(req)?.buckets;
   }
 
@@ -178,9 +178,9 @@ export class Http2WireMeter {
    * publish on the same connection does not take a subscriber's stream from it), else the
    * latest open stream, else the latest stream, as an idle HTTP/1.1 connection.
    */
-  #ownerOf(record: SessionRecord): WireCounters[] | null {
-    let latestOpen: WireCounters[] | null = null;
-    let latestTechnique: WireCounters[] | null = null;
+  #ownerOf(record: SessionRecord): readonly WireCounters[] | null {
+    let latestOpen: readonly WireCounters[] | null = null;
+    let latestTechnique: readonly WireCounters[] | null = null;
     for (const stream of record.streams) {
       if (!stream.open) continue;
       latestOpen = stream.buckets;
@@ -189,7 +189,7 @@ export class Http2WireMeter {
     return latestTechnique ?? latestOpen ?? record.owner;
   }
 
-  #setOwner(record: SessionRecord, owner: WireCounters[] | null): void {
+  #setOwner(record: SessionRecord, owner: readonly WireCounters[] | null): void {
     if (record.owner === owner) return;
     for (const counters of record.owner ?? []) counters.openConnections -= 1;
     for (const counters of owner ?? []) counters.openConnections += 1;
@@ -198,8 +198,8 @@ export class Http2WireMeter {
 }
 
 /** The bucket lists among `lists` that differ (same counters, in the same order, are one). */
-function distinctOwners(lists: WireCounters[][]): WireCounters[][] {
-  const distinct: WireCounters[][] = [];
+function distinctOwners(lists: (readonly WireCounters[])[]): (readonly WireCounters[])[] {
+  const distinct: (readonly WireCounters[])[] = [];
   for (const list of lists)
     if (!distinct.some((seen) => seen.length === list.length && seen.every((counters, i) => counters === list[i])))
       distinct.push(list);

@@ -35,9 +35,8 @@ export const OTHER = 'other';
 export const MAX_CLIENTS = 1000;
 
 interface RequestRecord {
-  technique: string;
-  /** Where this request's figures go: its technique's counters, and its client's if named. */
-  buckets: WireCounters[];
+  /** Where this request's figures go: its technique's counters, and its client's if named (#bucketsFor). */
+  buckets: readonly WireCounters[];
   res: ServerResponse | null;
   declaredBodyBytes: number;
   requestHeadersCounted: boolean;
@@ -51,7 +50,7 @@ interface SocketRecord {
   readMark: number;
   writeMark: number;
   /** Counters of the latest request: the ones this connection counts as open for. */
-  owner: WireCounters[] | null;
+  owner: readonly WireCounters[] | null;
   current: RequestRecord | null;
 }
 
@@ -69,6 +68,8 @@ export class WireMeter {
   readonly #clients = new Map<string, Map<string, WireCounters>>();
   readonly #techniques: readonly string[];
   readonly #sockets = new WeakMap<Socket, SocketRecord>();
+  /** #bucketsFor's arrays, by the counters that are a request's own (its client's, else its technique's). */
+  readonly #bucketsOf = new WeakMap<WireCounters, readonly WireCounters[]>();
   /** Sockets serving a request right now: flushed on every snapshot. */
   readonly #busy = new Set<SocketRecord>();
   readonly #http2: Http2WireMeter;
@@ -140,10 +141,7 @@ export class WireMeter {
     if (!http2 && !record) return;
     // Not flushed first: what was read since the socket's mark is this request's headers.
     const id = technique && this.#counters.has(technique) ? technique : OTHER;
-    // An array literal of its final length: one grown by push would keep room for 17 entries,
-    // ~140 bytes a connection for as long as it is open.
-    const buckets =
-      client !== undefined && id !== OTHER ? [this.#get(id), this.#clientCounters(client, id)] : [this.#get(id)];
+    const buckets = this.#bucketsFor(id, client);
     const declared = Number(req.headers['content-length']);
     const declaredBodyBytes = Number.isFinite(declared) && declared > 0 ? declared : 0;
     for (const counters of buckets) {
@@ -156,7 +154,6 @@ export class WireMeter {
     }
     if (!record) return;
     record.current = {
-      technique: id,
       buckets,
       res,
       declaredBodyBytes,
@@ -227,6 +224,23 @@ export class WireMeter {
       out.set(client, Object.fromEntries([...(known ?? [])].map(([id, counters]) => [id, structuredClone(counters)])));
     }
     return out;
+  }
+
+  /**
+   * The counters a request of technique `id` naming `client` counts in: its technique's,
+   * and its client's when it names one. One array per technique and per client of it,
+   * shared by all their requests: an array per request would cost every open connection
+   * ~60 bytes more (one grown by push, ~200).
+   */
+  #bucketsFor(id: string, client: string | undefined): readonly WireCounters[] {
+    const technique = this.#get(id);
+    const own = client !== undefined && id !== OTHER ? this.#clientCounters(client, id) : technique;
+    let buckets = this.#bucketsOf.get(own);
+    if (!buckets) {
+      buckets = own === technique ? [technique] : [technique, own];
+      this.#bucketsOf.set(own, buckets);
+    }
+    return buckets;
   }
 
   #clientCounters(client: string, technique: string): WireCounters {
@@ -314,7 +328,7 @@ export class WireMeter {
       add(counters, headersIn, readDelta - headersIn, headersOut, writeDelta - headersOut);
   }
 
-  #setOwner(record: SocketRecord, owner: WireCounters[] | null): void {
+  #setOwner(record: SocketRecord, owner: readonly WireCounters[] | null): void {
     if (record.owner === owner) return;
     for (const counters of record.owner ?? []) counters.openConnections -= 1;
     for (const counters of owner ?? []) counters.openConnections += 1;

@@ -87,6 +87,8 @@ export const transport: TransportBehaviour = {
       },
       errorHandler: onSocketError,
     });
+    // What every connection of this technique shares, kept once rather than in each.
+    const shared: SocketScope = { context, log: scope.log, onSocketError };
     scope.route({
       method: 'GET',
       url: '/',
@@ -101,7 +103,7 @@ export const transport: TransportBehaviour = {
         // The path it was reached at: a technique does not know its own id.
         throw new UpgradeRequired(request.url.split('?')[0]);
       },
-      wsHandler: (socket, request) => serveSocket(socket as SubscribedSocket, request, context, onSocketError),
+      wsHandler: (socket, request) => serveSocket(socket as SubscribedSocket, request, shared),
     });
   },
 };
@@ -317,24 +319,18 @@ class SubscribedSocket extends WebSocket {
   }
 }
 
-function serveSocket(
-  socket: SubscribedSocket,
-  request: FastifyRequest,
-  context: TransportContext,
-  onSocketError: SocketErrorHandler,
-): void {
+/** What every WebSocket connection of the technique shares: its context, the server's logger, its error handler. */
+interface SocketScope {
+  context: TransportContext;
+  log: FastifyBaseLogger;
+  onSocketError: SocketErrorHandler;
+}
+
+function serveSocket(socket: SubscribedSocket, request: FastifyRequest, shared: SocketScope): void {
   // What the connection needs of its handshake, and not the request itself: see letGoOfHandshake.
   const { raw } = request;
-  const subscriber = new SocketSubscriber(
-    socket,
-    raw.socket,
-    context,
-    request.server.log,
-    request.id,
-    clientOf(request.query),
-    onSocketError,
-  );
-  context.upgraded(raw);
+  const subscriber = new SocketSubscriber(socket, raw.socket, shared, request.id, clientOf(request.query));
+  shared.context.upgraded(raw);
   letGoOfHandshake(raw, socket);
   subscriber.start(sinceOf(request.query), epochOf(request.query));
 }
@@ -353,15 +349,13 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
   // the drain is when the two meet.
   #framesQueued = 0;
   #framesWritten = 0;
-  #onAllWritten: (() => void) | undefined;
-  #stall: Promise<void> | undefined;
-  #stallTimer: NodeJS.Timeout | undefined;
+  // A wait for the drain (drained()) and its slow-client timer; none most of the time.
+  #stall: { done: Promise<void>; resolve: () => void; timer: NodeJS.Timeout } | undefined;
   // Made at the first ping: most clients never ping (browsers cannot), and an idle connection need not carry it.
   #pingWithinBudget: (() => boolean) | undefined;
   // Answers go out in the order the frames came in (a publish awaits the feed, an error
   // does not), so a run of bad frames is counted as a run. None until the first frame.
   #answered: Promise<void> | undefined;
-  readonly #msgpack: boolean;
   readonly #subprotocol: Subprotocol;
   // ws's write callback, one per connection: the frame has left.
   readonly #frameWritten: () => void;
@@ -371,17 +365,15 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
     readonly ws: SubscribedSocket,
     /** The TCP (or TLS) socket under it: what ConnectionKey names. */
     readonly socket: Socket,
-    context: TransportContext,
-    /** The server's logger and the handshake's request id: the request's own child logger is made again when needed. */
-    readonly serverLog: FastifyBaseLogger,
+    /** What every connection of the technique shares. */
+    readonly shared: SocketScope,
+    /** The handshake's request id: its child logger is made again when needed. */
     readonly requestId: string,
     readonly client: string | undefined,
-    readonly onSocketError: SocketErrorHandler,
   ) {
-    super(context);
+    super(shared.context);
     // ws sets no protocol when none was offered: JSON, as before subprotocols existed.
     this.#subprotocol = (ws.protocol || SUBPROTOCOLS.json) as Subprotocol;
-    this.#msgpack = this.#subprotocol === SUBPROTOCOLS.msgpack;
     // A bound method (~50 bytes), not an arrow function: its closure and context are twice
     // that, and tsx's keepNames would give an arrow field a `name` of its own (~250 bytes).
     this.#frameWritten = this.#countWritten.bind(this);
@@ -390,12 +382,16 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
     ws.subscriber = this;
     ws.removeAllListeners('error');
     // Ping every heartbeat; a peer that has not answered the previous ping is gone.
-    joinHeartbeat(context.config.heartbeatMs, this);
+    joinHeartbeat(shared.context.config.heartbeatMs, this);
   }
 
   #countWritten(): void {
     this.#framesWritten += 1;
-    if (this.#framesWritten === this.#framesQueued) this.#onAllWritten?.();
+    if (this.#framesWritten !== this.#framesQueued || !this.#stall) return;
+    const { resolve, timer } = this.#stall;
+    this.#stall = undefined;
+    clearTimeout(timer);
+    resolve();
   }
 
   /** Follows the feed from the handshake's cursor until the connection ends, then closes it with the reason. */
@@ -405,7 +401,7 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
 
   /** The handshake's request's logger (its lines carry its `reqId`), made at its first line: most connections never log one. */
   get log(): FastifyBaseLogger {
-    this.#log ??= this.serverLog.child({ reqId: this.requestId });
+    this.#log ??= this.shared.log.child({ reqId: this.requestId });
     return this.#log;
   }
 
@@ -421,13 +417,14 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
   // The payload counted is the message as this connection carries it: its JSON, or its
   // MessagePack bytes.
   message(message: Message): boolean {
-    const framed = (this.#msgpack ? msgpackFrameOf : jsonFrameOf)(message);
+    const msgpack = this.#msgpack();
+    const framed = (msgpack ? msgpackFrameOf : jsonFrameOf)(message);
     this.context.delivered(this, 1, framed.payloadBytes);
     const { ws } = this;
     // permessage-deflate compresses each socket's frames in its own window, so ws frames
     // them. (ws's `extensions` builds a string each time it is read: only when deflate is on.)
     if (this.context.config.wsPerMessageDeflate && ws.extensions !== '')
-      return this.#send(framed.payload, this.#msgpack ? BINARY_FRAME : TEXT_FRAME);
+      return this.#send(framed.payload, msgpack ? BINARY_FRAME : TEXT_FRAME);
     // Otherwise the frame is the same bytes for every socket, framed once, and written
     // here in one write: ws.send would build a header and an options object and write two
     // chunks (a writev) for each socket, about a quarter of the fan-out's CPU (docs/peers.md).
@@ -448,18 +445,15 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
   // Resolves once what was written so far has left. One timer for messages and pongs
   // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
   drained(): Promise<void> {
-    if (this.stopper.stopped) return Promise.resolve();
+    if (this.stopped) return Promise.resolve();
     if (this.#framesWritten === this.#framesQueued) return Promise.resolve();
-    this.#stall ??= new Promise<void>((resolve) => {
-      this.#stallTimer = setTimeout(() => this.stopper.stop('slow'), this.context.config.slowClientTimeoutMs);
-      this.#onAllWritten = () => {
-        this.#onAllWritten = undefined;
-        clearTimeout(this.#stallTimer);
-        this.#stall = undefined;
-        resolve();
-      };
-    });
-    return this.#stall;
+    if (!this.#stall) {
+      let resolve = () => {};
+      const done = new Promise<void>((resolved) => (resolve = resolved));
+      const timer = setTimeout(() => this.stop('slow'), this.context.config.slowClientTimeoutMs);
+      this.#stall = { done, resolve, timer };
+    }
+    return this.#stall.done;
   }
 
   /** Every ping within the budget gets its pong, as RFC 6455 asks; a flood gets 1008. */
@@ -501,11 +495,15 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
   }
 
   failed(error: Error): void {
-    this.onSocketError(error, this.ws, this);
+    this.shared.onSocketError(error, this.ws, this);
   }
 
   #frames(): typeof websocketFrames | typeof msgpackFrames {
-    return this.#msgpack ? msgpackFrames : websocketFrames;
+    return this.#msgpack() ? msgpackFrames : websocketFrames;
+  }
+
+  #msgpack(): boolean {
+    return this.#subprotocol === SUBPROTOCOLS.msgpack;
   }
 
   #send(frame: string | Uint8Array, options?: { binary: boolean }): boolean {
@@ -525,7 +523,7 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
     this.context.abuse.report('websocketPolicyCloses', this.log, { reason }, `WebSocket closed with 1008: ${reason}`);
     this.ws.close(CLOSE.POLICY_VIOLATION, reason);
     cutAfterGrace(this.ws);
-    this.stopper.stop('hangup');
+    this.stop('hangup');
   }
 
   async #handleFrame(data: RawData, isBinary: boolean): Promise<PublishAnswer> {
@@ -570,9 +568,9 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
 
   /** The follow is over: the close frame its reason calls for, unless the client hung up. */
   ended(): void {
-    clearTimeout(this.#stallTimer);
+    clearTimeout(this.#stall?.timer);
     this.context.release(this);
-    const ending = this.stopper.reason ?? 'hangup';
+    const ending = this.stopReason ?? 'hangup';
     if (ending === 'hangup') return;
     const [code, reason] =
       ending === 'slow'
