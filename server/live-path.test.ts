@@ -1,5 +1,5 @@
 /**
- * The two paths of followFeed (transport.ts) and the handoff between them: a client that
+ * The two paths of FeedClient's follow (transport.ts) and the handoff between them: a client that
  * keeps up is written each publish from the feed's notification (live), one that is behind
  * pulls from the history; whichever path a message takes, every client gets it exactly
  * once, in order, and a client that stops reading never holds up the others.

@@ -237,15 +237,17 @@ type SocketErrorHandler = ReturnType<typeof socketErrorHandler>;
  * for that 'close' (presence, the classroom) is moved to the WebSocket's 'close' (its
  * socket's, once ws has read what was left: not on the socket itself, whose 'close'
  * listeners are kept to two, see WireMeter.closeThrough), and the response is detached
- * from the socket; a moved listener then runs with the WebSocket as `this`. Call it after `context.upgraded`, which takes the wire
- * meter's and shutdown's listeners off first (the meter's own socket listener ends the
- * request).
+ * from the socket; a moved listener then runs with the WebSocket as `this`. Call it after
+ * `context.upgraded`, which takes the wire meter's and shutdown's listeners off first
+ * (the socket's own 'close' ends the request in the meter).
  */
 function letGoOfHandshake(raw: IncomingMessage, ws: WebSocket): void {
   const socket = raw.socket;
   const res = (socket as { _httpMessage?: unknown } | null)?._httpMessage;
   if (!(res instanceof ServerResponse)) return;
+  // Moved, not copied: a listener left on the response too could be called twice.
   for (const listener of res.listeners('close')) ws.on('close', listener as () => void);
+  res.removeAllListeners('close');
   res.detachSocket(socket);
   // The response's own 'close' listener on the socket (ServerResponse.assignSocket) was a
   // third one while ws added its own, so V8 grew the socket's listener array to 19 slots,
@@ -289,8 +291,8 @@ export function cutAfterGrace(socket: WebSocket): void {
  * ws's WebSocket, whose events go straight to the subscriber it serves: ws emits
  * 'message', 'ping', 'pong', 'close' and 'error' on the socket, and a listener for each
  * would cost every idle connection its own table of five (~100 bytes), and a WeakMap entry
- * to find its subscriber. Any other listener (a handshake's, moved by letGoOfHandshake)
- * still hears its event.
+ * to find its subscriber. A listener added all the same (a handshake's 'close', moved by
+ * letGoOfHandshake; a test's) still hears its event, after the subscriber.
  */
 class SubscribedSocket extends WebSocket {
   subscriber: SocketSubscriber | undefined = undefined;
@@ -301,21 +303,24 @@ class SubscribedSocket extends WebSocket {
     switch (event) {
       case 'message':
         subscriber.frame(args[0] as RawData, args[1] as boolean);
-        return true;
+        break;
       case 'ping':
         subscriber.ping(args[0] as Buffer);
-        return true;
+        break;
       case 'pong':
         subscriber.alive = true;
-        return true;
+        break;
       case 'error':
         subscriber.failed(args[0] as Error);
-        return true;
+        break;
       case 'close':
         subscriber.hungUp();
         break;
+      default:
+        return super.emit(event, ...args);
     }
-    return super.emit(event, ...args);
+    // Handled: an 'error' with no listener of its own must not throw as EventEmitter's would.
+    return this.listenerCount(event) === 0 || super.emit(event, ...args);
   }
 }
 
