@@ -146,23 +146,6 @@ export function epochOf(query: unknown): string | undefined {
   return parseEpoch('epoch', (query as Record<string, unknown> | undefined)?.epoch);
 }
 
-/** What a FeedClient writes to: one per client of a streaming technique (its subclass). */
-export interface FeedOutlet {
-  /**
-   * Writes a message of the feed `epoch` (its payload is `encode(message)`); returns false
-   * when the client's buffer is full. On the live path it is called from the feed's
-   * notification for every client that keeps up, one after another: it should write the
-   * bytes encoded once for every client of its format, not encode them again.
-   */
-  message(message: Message, epoch: string): boolean;
-  /** Writes a control event; returns false when the client's buffer is full. */
-  control(event: ControlEvent): boolean;
-  /** Resolves once the client has taken what was written. */
-  drained(): Promise<void>;
-  /** The follow is over (the client was stopped): the client resumes from `position`. */
-  ended(position: FeedPosition): void;
-}
-
 /** Where a client is in the feed: the id of the last message it has, and that feed's epoch. */
 export interface FeedPosition {
   epoch: string;
@@ -178,19 +161,19 @@ export type StopReason = EndReason | 'hangup';
  * `ended` with the epoch and the id of the last message written, where the client resumes
  * from. The first thing written is an `epoch` event naming the feed served; a cursor of
  * another epoch then gets a `reset` carrying this feed's epoch, and the history from the
- * start. Its subclass is the outlet it writes to (FeedOutlet).
+ * start. Its subclass writes to the client: the four abstract methods.
  *
  * Two paths, one client at a time on either:
  *
  * - **Live** (a client that keeps up): its cursor is the feed's newest id and its buffer
  *   has room. Each publish is written to it from the feed's own notification, in the same
- *   synchronous step: the outlet writes the message as encoded once for every client of
+ *   synchronous step: the subclass writes the message as encoded once for every client of
  *   its format, and nothing is read, awaited or allocated for this client. What a bare
  *   broadcast server does, with the cursor checked first.
  * - **Pull** (a client that is behind, replaying, or waiting for a drain): each round asks
  *   the feed for everything after the last message written, writes it, and waits. A client
  *   that reads slowly is simply waited for, with at most a buffer's worth unsent (the
- *   outlet says when its buffer is full: Node's 16 KiB for an HTTP response,
+ *   subclass says when its buffer is full: Node's 16 KiB for an HTTP response,
  *   STREAM_HIGH_WATER_BYTES for a WebSocket); when it falls behind the history, the next
  *   read says so with a gap.
  *
@@ -200,7 +183,7 @@ export type StopReason = EndReason | 'hangup';
  * next one (an id that does not follow, another epoch: the pull path then reads the gap
  * or the reset) or that fills its buffer. So memory per client is bounded, nothing is
  * skipped silently, and every message is written once per cursor. A client that stops
- * reading altogether is the outlet's to drop: its `drained()` never resolves, so it stops
+ * reading altogether is the subclass's to drop: its `drained()` never resolves, so it stops
  * the client ('slow').
  *
  * Between publishes a client that keeps up holds no promise, timer or closure here: the
@@ -211,7 +194,7 @@ export type StopReason = EndReason | 'hangup';
  * of its own: ten thousand idle clients are ten thousand of these and nothing more.
  * Shutdown's last words are made into a promise only when shutdown asks for them.
  */
-export abstract class FeedClient implements FeedOutlet, FeedSubscriber {
+export abstract class FeedClient implements FeedSubscriber {
   /** Why the client was stopped; undefined until then. */
   stopReason: StopReason | undefined;
   #stopWaiting: (() => void) | undefined;
@@ -238,9 +221,18 @@ export abstract class FeedClient implements FeedOutlet, FeedSubscriber {
 
   constructor(readonly context: TransportContext) {}
 
+  /**
+   * Writes a message of the feed `epoch` (its payload is `encode(message)`); returns false
+   * when the client's buffer is full. On the live path it is called from the feed's
+   * notification for every client that keeps up, one after another: it should write the
+   * bytes encoded once for every client of its format, not encode them again.
+   */
   abstract message(message: Message, epoch: string): boolean;
+  /** Writes a control event; returns false when the client's buffer is full. */
   abstract control(event: ControlEvent): boolean;
+  /** Resolves once the client has taken what was written. */
   abstract drained(): Promise<void>;
+  /** The follow is over (the client was stopped): the client resumes from `position`. */
   abstract ended(position: FeedPosition): void;
 
   get stopped(): boolean {
@@ -329,7 +321,7 @@ export abstract class FeedClient implements FeedOutlet, FeedSubscriber {
       while (!this.stopped) {
         if (this.#stalled) {
           // A wait for a drain ends at the drain or the stop, never at a publish: the
-          // outlet keeps one drain wait (and its slow-client timer) at a time.
+          // subclass keeps one drain wait (and its slow-client timer) at a time.
           await this.#until(this.drained());
           this.#stalled = false;
           continue;

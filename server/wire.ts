@@ -104,11 +104,11 @@ export class WireMeter {
    * third 'close' listener has V8 grow the listener array from 2 slots to 19, ~140 bytes
    * an idle connection keeps (docs/peers.md). Sockets it does not watch (a refused
    * connection's; a TLS socket, which wraps the TCP one it counts) get the meter's own.
+   * The guard's listener is the socket's first (added at 'connection'), so the meter hears
+   * a close before Node's own listener and the response's 'close': a response 'close'
+   * listener that counted deliveries would find the request already ended. None does
+   * (#responseClosed only ends a request the socket's close has not).
    */
-  // The guard's listener is the socket's first (added at 'connection'), so the meter now
-  // hears a close before Node's own listener and the response's 'close': a response
-  // 'close' listener that counted deliveries would find the request already ended. None
-  // does (#responseClosed only ends a request the socket's close has not).
   closeThrough(teller: SocketCloseTeller): void {
     this.#closeTeller = teller;
     teller.tellOnClose((socket) => this.socketClosed(socket));
