@@ -183,7 +183,7 @@ async function serveTechnique(
       app.wire.upgraded(request);
       app.answerNotDue(request);
     },
-    hold: (request, close) => app.hold(request, close),
+    hold: (request, client) => app.hold(request, client),
     release: (request) => app.release(request),
     limitPublish: (request, client) => app.limitPublish(request, client),
     abuse: app.abuse,

@@ -94,7 +94,10 @@ export interface ClassroomAnswer {
 }
 
 interface Seen {
-  open: number;
+  /**
+   * When the client last began a request, or was last sampled with one open (the wire
+   * meter's count of its open requests): it leaves the list once that is leaveAfterMs ago.
+   */
   lastSeen: number;
   nick: string | null;
   delays: Record<string, number>;
@@ -131,8 +134,11 @@ export class Classroom {
     this.#sampler.unref();
   }
 
-  /** A request naming `client` (and maybe a nickname) began; returns the call for its end. */
-  enter(client: string, nick: string | undefined): () => void {
+  /**
+   * A request naming `client` (and maybe a nickname) began. Its end is not watched: the
+   * wire meter counts the client's open requests, which each sample reads.
+   */
+  enter(client: string, nick: string | undefined): void {
     let seen = this.#seen.get(client);
     if (seen) this.#seen.delete(client);
     else {
@@ -140,22 +146,10 @@ export class Classroom {
         const oldest = this.#seen.keys().next().value;
         if (oldest !== undefined) this.#seen.delete(oldest);
       }
-      seen = { open: 0, lastSeen: Date.now(), nick: null, delays: {}, reportedAt: 0, samples: new Map() };
+      seen = { lastSeen: 0, nick: null, delays: {}, reportedAt: 0, samples: new Map() };
     }
     this.#seen.set(client, seen);
     if (nick !== undefined) seen.nick = nick;
-    seen.open += 1;
-    // Call it once (a response's or a WebSocket's 'close' fires once). A bound function, the
-    // smallest thing that can carry its entry: a closure and its context would be twice
-    // that, for as long as the connection is open. Of a static method: a function that tsx
-    // has named (esbuild's keepNames) binds into a function with its own `name` and
-    // properties, ~290 bytes.
-    return Classroom.#requestLeft.bind(undefined, seen);
-  }
-
-  /** A request that enter() counted has ended. */
-  static #requestLeft(seen: Seen): void {
-    seen.open -= 1;
     seen.lastSeen = Date.now();
   }
 
@@ -218,7 +212,11 @@ export class Classroom {
     this.#sampledAt = now;
     const here: [string, Seen][] = [];
     for (const [client, seen] of this.#seen) {
-      if (seen.open === 0 && now - seen.lastSeen > this.leaveAfterMs) this.#seen.delete(client);
+      // Still connected: the wire meter counts its open requests. The classroom keeps no
+      // listener of its own on each request, which every idle connection would carry
+      // (~100 bytes: a bound function, and a 'close' key on a WebSocket).
+      if (this.#wire.activeRequestsOf(client) > 0) seen.lastSeen = now;
+      if (now - seen.lastSeen > this.leaveAfterMs) this.#seen.delete(client);
       else here.push([client, seen]);
     }
     // The most recently active last in the Map: keep those.
@@ -344,14 +342,13 @@ export function checkReport(body: unknown, techniques: readonly string[]): Recor
  * room; `POST /api/classroom/delays?client=ID` takes a page's delay medians.
  */
 export async function classroomApi(app: FastifyInstance, classroom: Classroom, techniques: readonly string[]) {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (request) => {
     // The classroom's own calls are not a student's presence: a report cannot make one.
     if (request.url.startsWith('/api/classroom')) return;
     const client = clientOf(request.query);
     if (client === undefined) return;
     const nick = request.routeOptions.config.technique ? nickOf(request.query) : undefined;
-    // `on`: a response emits 'close' once, and `once` costs a wrapper per connection (connections.ts, #admit).
-    reply.raw.on('close', classroom.enter(client, nick));
+    classroom.enter(client, nick);
   });
   app.get('/api/classroom', async (_request, reply) => {
     reply.header('cache-control', 'no-store');

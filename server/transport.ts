@@ -43,6 +43,19 @@ export interface ConnectionKey {
   readonly socket: Socket;
 }
 
+/**
+ * How shutdown ends a held request or connection politely. An object with a method (for a
+ * streaming client, the client itself) rather than a function: a bound function per
+ * connection would cost every idle one ~50 bytes more.
+ */
+export interface LastWords {
+  /**
+   * Writes the last words (the answer, an `end` event, a close frame) and resolves once
+   * they have been handed to the kernel, or the client is gone; never rejects.
+   */
+  sayLastWords(): Promise<void>;
+}
+
 /** What the app gives a technique: the feed, the settings and its meters. */
 export interface TransportContext {
   readonly feed: Feed;
@@ -58,12 +71,11 @@ export interface TransportContext {
    */
   upgraded(request: IncomingMessage): void;
   /**
-   * Keeps a held request or connection so that shutdown can end it. `close` must write its
-   * last words (the answer, an `end` event, a close frame) and resolve once they have been
-   * handed to the kernel, or the client is gone; it never rejects. Shutdown closes the
-   * socket afterwards. `release` it when it ends by itself.
+   * Keeps a held request or connection so that shutdown can end it with `client`'s
+   * sayLastWords (LastWords). Shutdown closes the socket afterwards. `release` it when it
+   * ends by itself.
    */
-  hold(request: ConnectionKey, close: () => Promise<void>): void;
+  hold(request: ConnectionKey, client: LastWords): void;
   /** Forgets a held request or connection that ended by itself (holding it again is a new hold). */
   release(request: ConnectionKey): void;
   /**
@@ -156,6 +168,23 @@ export interface FeedPosition {
 export type StopReason = EndReason | 'hangup';
 
 /**
+ * The bits of FeedClient's `#flags`. CLOSED: the client hung up. DIRTY: a publish the live
+ * path did not write came since the last read (set by every such publish, cleared before
+ * each read: no publish can fall between the two). LIVE: on the live path, the feed's
+ * notifications write to the client directly. STALLED: the live path filled the client's
+ * buffer, so the pull path waits for a drain first. PULLING: the pull path is running
+ * (reading, writing or waiting for a drain). FOLLOWING, then ENDED: from follow() to the
+ * end (its `ended` called); neither before.
+ */
+const CLOSED = 1;
+const DIRTY = 2;
+const LIVE = 4;
+const STALLED = 8;
+const PULLING = 16;
+const FOLLOWING = 32;
+const ENDED = 64;
+
+/**
  * One streaming client (stream.ts's StreamSubscriber, transports/websocket.ts's
  * SocketSubscriber) following the feed: from `cursor` of `epoch` until it is stopped, then
  * `ended` with the epoch and the id of the last message written, where the client resumes
@@ -194,23 +223,15 @@ export type StopReason = EndReason | 'hangup';
  * of its own: ten thousand idle clients are ten thousand of these and nothing more.
  * Shutdown's last words are made into a promise only when shutdown asks for them.
  */
-export abstract class FeedClient implements FeedSubscriber {
+export abstract class FeedClient implements FeedSubscriber, LastWords {
   /** Why the client was stopped; undefined until then. */
   stopReason: StopReason | undefined;
   #stopWaiting: (() => void) | undefined;
-  #closed = false;
   #lastWordsLeft: (() => void) | undefined;
-  // Set by every publish the live path did not write, cleared before each read: no
-  // publish can fall between the two.
-  #dirty = true;
-  // On the live path: the feed's notifications write to this client directly.
-  #live = false;
-  // The live path filled the client's buffer: the pull path waits for a drain first.
-  #stalled = false;
-  // The pull path is running (reading, writing or waiting for a drain).
-  #pulling = false;
-  // Before follow(), while following, and once ended (its `ended` called).
-  #phase: 'new' | 'following' | 'ended' = 'new';
+  // The follow's yes-or-no state (CLOSED, DIRTY, LIVE...), a bit each in one small
+  // integer: six fields of their own would cost every idle connection 40 bytes more.
+  // DIRTY to start with: nothing has been read yet.
+  #flags = DIRTY;
   // The id of the last message written. Without a cursor: the newest message this node
   // holds, fixed with its epoch before any await so that whatever is published once the
   // client is connected reaches it.
@@ -239,6 +260,14 @@ export abstract class FeedClient implements FeedSubscriber {
     return this.stopReason !== undefined;
   }
 
+  #has(flag: number): boolean {
+    return (this.#flags & flag) !== 0;
+  }
+
+  #mark(flag: number, on: boolean): void {
+    this.#flags = on ? this.#flags | flag : this.#flags & ~flag;
+  }
+
   /**
    * Ends the follow with `reason` (a second stop changes nothing). A pull in progress sees
    * it after its await; otherwise the end comes on a later tick, so that the caller of
@@ -247,14 +276,14 @@ export abstract class FeedClient implements FeedSubscriber {
   stop(reason: StopReason): void {
     if (this.stopReason !== undefined) return;
     this.stopReason = reason;
-    this.#live = false;
+    this.#mark(LIVE, false);
     this.#stopWaiting?.();
-    if (this.#phase === 'following' && !this.#pulling) void Promise.resolve().then(() => this.#end());
+    if (this.#has(FOLLOWING) && !this.#has(PULLING)) void Promise.resolve().then(() => this.#end());
   }
 
   /** The client hung up: its follow stops, and shutdown has nothing left to wait for. */
   hungUp(): void {
-    this.#closed = true;
+    this.#mark(CLOSED, true);
     this.stop('hangup');
     this.#lastWordsLeft?.();
   }
@@ -265,14 +294,12 @@ export abstract class FeedClient implements FeedSubscriber {
    * of `epoch` into it until it stops.
    */
   protected follow(key: ConnectionKey, cursor: number | undefined, epoch: string | undefined): void {
-    // A bound method (~50 bytes) rather than an arrow function, whose closure and context
-    // every idle connection would keep at twice that.
-    this.context.hold(key, this.#sayLastWords.bind(this));
+    this.context.hold(key, this);
     const { feed } = this.context;
     this.#sent = cursor ?? feed.lastId;
     this.#sentEpoch = cursor === undefined ? feed.epoch : epoch;
     feed.subscribe(this);
-    this.#phase = 'following';
+    this.#mark(FOLLOWING, true);
     this.control({ type: 'epoch', epoch: feed.epoch });
     void this.#pull();
   }
@@ -285,22 +312,22 @@ export abstract class FeedClient implements FeedSubscriber {
   /** The feed's notification: written here when the client is live and it is the next message, else pulled. */
   published(message: Message): void {
     const { feed } = this.context;
-    if (this.#live && !this.stopped) {
+    if (this.#has(LIVE) && !this.stopped) {
       if (message.id === this.#sent + 1 && this.#sentEpoch === feed.epoch) {
         this.#sent = message.id;
         if (this.message(message, feed.epoch)) return;
-        this.#stalled = true;
+        this.#mark(STALLED, true);
       }
-      this.#live = false;
+      this.#mark(LIVE, false);
     }
-    this.#dirty = true;
-    if (!this.#pulling) void this.#pull();
+    this.#mark(DIRTY, true);
+    if (!this.#has(PULLING)) void this.#pull();
   }
 
   /** Shutdown's call: the stop with 'shutdown', resolved once the last words are said or the client is gone. */
-  #sayLastWords(): Promise<void> {
+  sayLastWords(): Promise<void> {
     this.stop('shutdown');
-    return this.#closed ? Promise.resolve() : new Promise<void>((resolve) => (this.#lastWordsLeft = resolve));
+    return this.#has(CLOSED) ? Promise.resolve() : new Promise<void>((resolve) => (this.#lastWordsLeft = resolve));
   }
 
   /** Resolves when `promise` settles or at the stop, whichever comes first (one wait at a time). */
@@ -316,23 +343,23 @@ export abstract class FeedClient implements FeedSubscriber {
   /** Rounds of the pull path until the client is caught up (then live) or stopped (then ended). */
   async #pull(): Promise<void> {
     const { feed } = this.context;
-    this.#pulling = true;
+    this.#mark(PULLING, true);
     try {
       while (!this.stopped) {
-        if (this.#stalled) {
+        if (this.#has(STALLED)) {
           // A wait for a drain ends at the drain or the stop, never at a publish: the
           // subclass keeps one drain wait (and its slow-client timer) at a time.
           await this.#until(this.drained());
-          this.#stalled = false;
+          this.#mark(STALLED, false);
           continue;
         }
-        if (!this.#dirty) {
+        if (!this.#has(DIRTY)) {
           // Caught up with what this node holds: live from the next publish on. A cursor
           // ahead of this node (another node served it) waits for the next publish instead.
-          this.#live = this.#sent === feed.lastId && this.#sentEpoch === feed.epoch;
+          this.#mark(LIVE, this.#sent === feed.lastId && this.#sentEpoch === feed.epoch);
           return;
         }
-        this.#dirty = false;
+        this.#mark(DIRTY, false);
         const batch = await feed.since(this.#sent, this.#sentEpoch);
         if (this.stopped) break;
         this.#sentEpoch = batch.epoch;
@@ -348,22 +375,21 @@ export abstract class FeedClient implements FeedSubscriber {
             await this.#until(this.drained());
             room = true;
             // Read again from `sent`: the history may have moved on meanwhile (a gap).
-            this.#dirty = true;
+            this.#mark(DIRTY, true);
             break;
           }
         }
         if (!room) await this.#until(this.drained());
       }
     } finally {
-      this.#pulling = false;
+      this.#mark(PULLING, false);
     }
     this.#end();
   }
 
   #end(): void {
-    if (this.#phase === 'ended') return;
-    this.#phase = 'ended';
-    this.#live = false;
+    if (this.#has(ENDED)) return;
+    this.#flags = (this.#flags & ~(FOLLOWING | LIVE)) | ENDED;
     const { feed } = this.context;
     feed.unsubscribe(this);
     this.ended({ epoch: this.#sentEpoch ?? feed.epoch, cursor: this.#sent });

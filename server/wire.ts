@@ -34,24 +34,29 @@ export const OTHER = 'other';
 /** Clients whose figures are kept; past this, the least recently seen is forgotten. */
 export const MAX_CLIENTS = 1000;
 
-interface RequestRecord {
-  /** Where this request's figures go: its technique's counters, and its client's if named (#bucketsFor). */
-  buckets: readonly WireCounters[];
-  res: ServerResponse | null;
-  declaredBodyBytes: number;
-  requestHeadersCounted: boolean;
-  responseHeadersCounted: boolean;
-  /** For WebSocket handshakes: bytes of the 101 response, known once the upgrade is done. */
-  handshakeBytes: number | null;
-}
-
+/**
+ * A connection's accounting, and that of the request it is serving: one object, not one
+ * for the socket and one per request, which every idle WebSocket would keep both of
+ * (~40 bytes more).
+ */
 interface SocketRecord {
   socket: Socket;
   readMark: number;
   writeMark: number;
   /** Counters of the latest request: the ones this connection counts as open for. */
   owner: readonly WireCounters[] | null;
-  current: RequestRecord | null;
+  /**
+   * Where the figures of the request being served go (its technique's counters, and its
+   * client's if named: #bucketsFor); null between requests. The fields below are that
+   * request's.
+   */
+  current: readonly WireCounters[] | null;
+  res: ServerResponse | null;
+  declaredBodyBytes: number;
+  requestHeadersCounted: boolean;
+  responseHeadersCounted: boolean;
+  /** For WebSocket handshakes: bytes of the 101 response, known once the upgrade is done. */
+  handshakeBytes: number | null;
 }
 
 /** Something that listens for the 'close' of sockets anyway, and can pass it on (the connection guard). */
@@ -130,6 +135,16 @@ export class WireMeter {
     return this.#http2.shared();
   }
 
+  /**
+   * Requests of `client` in progress right now, of every technique (the classroom's
+   * presence); 0 for a client no longer among the MAX_CLIENTS kept.
+   */
+  activeRequestsOf(client: string): number {
+    let active = 0;
+    for (const counters of this.#clients.get(client)?.values() ?? []) active += counters.activeRequests;
+    return active;
+  }
+
   /** Requests of `technique` in progress right now (held long polls, streams, WebSockets). */
   activeRequests(technique: string): number {
     return this.#counters.get(technique)?.activeRequests ?? 0;
@@ -157,14 +172,12 @@ export class WireMeter {
       return;
     }
     if (!record) return;
-    record.current = {
-      buckets,
-      res,
-      declaredBodyBytes,
-      requestHeadersCounted: false,
-      responseHeadersCounted: false,
-      handshakeBytes: null,
-    };
+    record.current = buckets;
+    record.res = res;
+    record.declaredBodyBytes = declaredBodyBytes;
+    record.requestHeadersCounted = false;
+    record.responseHeadersCounted = false;
+    record.handshakeBytes = null;
     this.#setOwner(record, buckets);
     this.#busy.add(record);
     // `on`: a response emits 'close' once, and `once` costs a wrapper per connection (connections.ts, #admit).
@@ -177,12 +190,11 @@ export class WireMeter {
    */
   upgraded(req: IncomingMessage): void {
     const record = this.#sockets.get(req.socket);
-    const current = record?.current;
-    if (!record || !current) return;
+    if (!record?.current) return;
     // The response object of an upgrade is never written, and the socket's 'close' ends the request.
-    current.res?.removeListener('close', this.#responseClosed);
-    current.res = null;
-    current.handshakeBytes = counter(record.socket.bytesWritten) - record.writeMark;
+    record.res?.removeListener('close', this.#responseClosed);
+    record.res = null;
+    record.handshakeBytes = counter(record.socket.bytesWritten) - record.writeMark;
     this.#flush(record);
   }
 
@@ -191,7 +203,7 @@ export class WireMeter {
    * counters of the request the socket is serving (its technique's, and its client's).
    */
   delivered(req: ConnectionKey, messages: number, payloadBytes: number): void {
-    const buckets = this.#http2.bucketsOf(req) ?? this.#sockets.get(req.socket)?.current?.buckets ?? [];
+    const buckets = this.#http2.bucketsOf(req) ?? this.#sockets.get(req.socket)?.current ?? [];
     for (const counters of buckets) {
       counters.messagesDelivered += messages;
       counters.payloadBytes += payloadBytes;
@@ -272,7 +284,18 @@ export class WireMeter {
     if (!socket) return null;
     let record = this.#sockets.get(socket);
     if (!record) {
-      const created: SocketRecord = { socket, readMark: 0, writeMark: 0, owner: null, current: null };
+      const created: SocketRecord = {
+        socket,
+        readMark: 0,
+        writeMark: 0,
+        owner: null,
+        current: null,
+        res: null,
+        declaredBodyBytes: 0,
+        requestHeadersCounted: false,
+        responseHeadersCounted: false,
+        handshakeBytes: null,
+      };
       record = created;
       this.#sockets.set(socket, created);
       if (!this.#closeTeller?.watchesClose(socket)) socket.on('close', this.#socketClosed);
@@ -289,9 +312,10 @@ export class WireMeter {
     const current = record.current;
     if (!current) return;
     // An upgraded socket keeps its request until the socket closes.
-    if (current.handshakeBytes !== null && !record.socket.destroyed) return;
-    for (const counters of current.buckets) counters.activeRequests -= 1;
+    if (record.handshakeBytes !== null && !record.socket.destroyed) return;
+    for (const counters of current) counters.activeRequests -= 1;
     record.current = null;
+    record.res = null;
     this.#busy.delete(record);
   }
 
@@ -311,24 +335,24 @@ export class WireMeter {
       return;
     }
     let headersIn = 0;
-    if (!current.requestHeadersCounted) {
-      headersIn = readDelta - Math.min(current.declaredBodyBytes, readDelta);
-      current.requestHeadersCounted = readDelta > 0;
+    if (!record.requestHeadersCounted) {
+      headersIn = readDelta - Math.min(record.declaredBodyBytes, readDelta);
+      record.requestHeadersCounted = readDelta > 0;
     }
     let headersOut = 0;
-    if (!current.responseHeadersCounted) {
-      if (current.handshakeBytes !== null) {
-        headersOut = current.handshakeBytes;
-        current.responseHeadersCounted = true;
-      } else if (current.res?.headersSent) {
+    if (!record.responseHeadersCounted) {
+      if (record.handshakeBytes !== null) {
+        headersOut = record.handshakeBytes;
+        record.responseHeadersCounted = true;
+      } else if (record.res?.headersSent) {
         // Node keeps the exact header block it wrote; its length is the header bytes.
-        const header = (current.res as ServerResponse & { _header?: string | null })._header;
+        const header = (record.res as ServerResponse & { _header?: string | null })._header;
         headersOut = header ? Buffer.byteLength(header, 'latin1') : 0;
-        current.responseHeadersCounted = true;
+        record.responseHeadersCounted = true;
       }
     }
     headersOut = Math.min(headersOut, writeDelta);
-    for (const counters of current.buckets)
+    for (const counters of current)
       add(counters, headersIn, readDelta - headersIn, headersOut, writeDelta - headersOut);
   }
 

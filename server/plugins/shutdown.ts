@@ -12,7 +12,7 @@ import type { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Server } from 'node:net';
 import fp from 'fastify-plugin';
-import type { ConnectionKey } from '../transport.ts';
+import type { ConnectionKey, LastWords } from '../transport.ts';
 import { trackSecureConnections } from '../secure-connections.ts';
 
 /**
@@ -28,7 +28,7 @@ declare module 'fastify' {
      * Keeps a held request or connection so that shutdown can end it; see
      * `TransportContext.hold`.
      */
-    hold(request: ConnectionKey, close: () => Promise<void>): void;
+    hold(request: ConnectionKey, client: LastWords): void;
     /** Forgets a held request or connection that ended by itself. */
     release(request: ConnectionKey): void;
     /**
@@ -49,8 +49,8 @@ declare module 'fastify' {
 /** Decorates `hold`, `release`, `farewell` and `answerNotDue`, and cuts every socket on `preClose`. */
 export const shutdown = fp(
   async (app) => {
-    // Held requests and connections, each with the function that ends it politely.
-    const held = new Map<ConnectionKey, () => Promise<void>>();
+    // Held requests and connections, each with what ends it politely.
+    const held = new Map<ConnectionKey, LastWords>();
     // Requests whose answer has not left yet (a publish in flight), with that answer:
     // shutdown waits for them too. A WebSocket leaves when upgraded, a held request when told.
     const answering = new Map<ConnectionKey, ServerResponse | Http2ServerResponse>();
@@ -73,11 +73,11 @@ export const shutdown = fp(
       answering.get(request)?.removeListener('close', answered);
       answering.delete(request);
     };
-    const tell = (request: ConnectionKey, close: () => Promise<void>) => {
+    const tell = (request: ConnectionKey, client: LastWords) => {
       answerNotDue(request);
       toldSockets.push(request.socket);
       lastWordsUnsent += 1;
-      void close().then(() => {
+      void client.sayLastWords().then(() => {
         lastWordsUnsent -= 1;
         settle();
       });
@@ -91,7 +91,7 @@ export const shutdown = fp(
           // streams there; the open ones take their last words below.
           if (app.server.listening) app.server.close();
           // One synchronous pass: every client's last words are written before any is waited for.
-          for (const [request, close] of held) tell(request, close);
+          for (const [request, client] of held) tell(request, client);
           held.clear();
           const grace = setTimeout(resolve, SHUTDOWN_GRACE_MS);
           saidEverything = () => {
@@ -101,9 +101,9 @@ export const shutdown = fp(
           settle();
         })),
     );
-    app.decorate('hold', (request: ConnectionKey, close: () => Promise<void>) => {
-      if (farewell) tell(request, close);
-      else held.set(request, close);
+    app.decorate('hold', (request: ConnectionKey, client: LastWords) => {
+      if (farewell) tell(request, client);
+      else held.set(request, client);
     });
     app.decorate('release', (request: ConnectionKey) => {
       held.delete(request);

@@ -38,12 +38,14 @@ export const transport: TransportBehaviour = {
         feed.subscribe(hold);
         const timer = setTimeout(hold.end, timeoutMs);
         reply.raw.on('close', hold.end);
-        context.hold(request.raw, () => {
-          closeConnectionAfter(request.raw, reply.raw);
-          hold.end();
-          return new Promise<void>((answered) =>
-            reply.raw.destroyed ? answered() : reply.raw.once('close', () => answered()),
-          );
+        context.hold(request.raw, {
+          sayLastWords() {
+            closeConnectionAfter(request.raw, reply.raw);
+            hold.end();
+            return new Promise<void>((answered) =>
+              reply.raw.destroyed ? answered() : reply.raw.once('close', () => answered()),
+            );
+          },
         });
         // `batch.cursor` is where this request started, so a message published during the
         // hold is in this answer even when the request named no `since`. A wake-up can

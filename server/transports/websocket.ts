@@ -324,6 +324,25 @@ class SubscribedSocket extends WebSocket {
   }
 }
 
+/**
+ * What a WebSocket connection needs only once it pings, publishes, stalls or logs, in an
+ * object made then: five fields fewer on every connection that only listens (40 bytes).
+ */
+interface Seldom {
+  /** A wait for the drain (drained()) and its slow-client timer; none most of the time. */
+  stall: { done: Promise<void>; resolve: () => void; timer: NodeJS.Timeout } | undefined;
+  /** Made at the first ping: most clients never ping (browsers cannot). */
+  pingWithinBudget: (() => boolean) | undefined;
+  /**
+   * Answers go out in the order the frames came in (a publish awaits the feed, an error
+   * does not), so a run of bad frames is counted as a run. None until the first frame.
+   */
+  answered: Promise<void> | undefined;
+  /** The handshake's request's logger, made at its first line. */
+  log: FastifyBaseLogger | undefined;
+  badFramesInARow: number;
+}
+
 /** What every WebSocket connection of the technique shares: its context, the server's logger, its error handler. */
 interface SocketScope {
   context: TransportContext;
@@ -349,22 +368,14 @@ function serveSocket(socket: SubscribedSocket, request: FastifyRequest, shared: 
  */
 class SocketSubscriber extends FeedClient implements ConnectionKey {
   alive = true;
-  #badFramesInARow = 0;
-  // Frames handed to ws and frames it has written, counted rather than a promise per frame:
-  // the drain is when the two meet.
-  #framesQueued = 0;
-  #framesWritten = 0;
-  // A wait for the drain (drained()) and its slow-client timer; none most of the time.
-  #stall: { done: Promise<void>; resolve: () => void; timer: NodeJS.Timeout } | undefined;
-  // Made at the first ping: most clients never ping (browsers cannot), and an idle connection need not carry it.
-  #pingWithinBudget: (() => boolean) | undefined;
-  // Answers go out in the order the frames came in (a publish awaits the feed, an error
-  // does not), so a run of bad frames is counted as a run. None until the first frame.
-  #answered: Promise<void> | undefined;
+  // Frames handed to ws that it has not written yet, counted rather than a promise per
+  // frame: the drain is when none is left.
+  #framesUnwritten = 0;
+  // Made the first time one is needed: see Seldom.
+  #seldom: Seldom | undefined;
   readonly #subprotocol: Subprotocol;
   // ws's write callback, one per connection: the frame has left.
   readonly #frameWritten: () => void;
-  #log: FastifyBaseLogger | undefined;
 
   constructor(
     readonly ws: SubscribedSocket,
@@ -391,12 +402,25 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
   }
 
   #countWritten(): void {
-    this.#framesWritten += 1;
-    if (this.#framesWritten !== this.#framesQueued || !this.#stall) return;
-    const { resolve, timer } = this.#stall;
-    this.#stall = undefined;
+    this.#framesUnwritten -= 1;
+    const seldom = this.#seldom;
+    if (this.#framesUnwritten !== 0 || !seldom?.stall) return;
+    const { resolve, timer } = seldom.stall;
+    seldom.stall = undefined;
     clearTimeout(timer);
     resolve();
+  }
+
+  /** What few connections need, made at the first need. */
+  #rarely(): Seldom {
+    this.#seldom ??= {
+      stall: undefined,
+      pingWithinBudget: undefined,
+      answered: undefined,
+      log: undefined,
+      badFramesInARow: 0,
+    };
+    return this.#seldom;
   }
 
   /** Follows the feed from the handshake's cursor until the connection ends, then closes it with the reason. */
@@ -406,8 +430,9 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
 
   /** The handshake's request's logger (its lines carry its `reqId`), made at its first line: most connections never log one. */
   get log(): FastifyBaseLogger {
-    this.#log ??= this.shared.log.child({ reqId: this.requestId });
-    return this.#log;
+    const seldom = this.#rarely();
+    seldom.log ??= this.shared.log.child({ reqId: this.requestId });
+    return seldom.log;
   }
 
   beat(): void {
@@ -437,7 +462,7 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
     // extension ws's Sender queues nothing, so every frame reaches the socket in the order
     // it was sent. After a close, ws would drop the frame too.
     if (ws.readyState === ws.OPEN) {
-      this.#framesQueued += 1;
+      this.#framesUnwritten += 1;
       this.socket.write(framed.frame, this.#frameWritten);
     }
     return this.#hasRoom();
@@ -451,22 +476,24 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
   // alike: a client that leaves its buffer full for slowClientTimeoutMs is too slow.
   drained(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    if (this.#framesWritten === this.#framesQueued) return Promise.resolve();
-    if (!this.#stall) {
+    if (this.#framesUnwritten === 0) return Promise.resolve();
+    const seldom = this.#rarely();
+    if (!seldom.stall) {
       let resolve = () => {};
       const done = new Promise<void>((resolved) => (resolve = resolved));
       const timer = setTimeout(() => this.stop('slow'), this.context.config.slowClientTimeoutMs);
-      this.#stall = { done, resolve, timer };
+      seldom.stall = { done, resolve, timer };
     }
-    return this.#stall.done;
+    return seldom.stall.done;
   }
 
   /** Every ping within the budget gets its pong, as RFC 6455 asks; a flood gets 1008. */
   ping(data: Buffer): void {
     const { ws } = this;
     if (ws.readyState !== ws.OPEN) return;
-    this.#pingWithinBudget ??= pingBudget(this.context.config.wsPingBudget);
-    if (!this.#pingWithinBudget()) {
+    const seldom = this.#rarely();
+    seldom.pingWithinBudget ??= pingBudget(this.context.config.wsPingBudget);
+    if (!seldom.pingWithinBudget()) {
       this.#closeForAbuse('too many pings');
       return;
     }
@@ -474,7 +501,7 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
     // buffered for a client that is not reading, which is then dropped as too slow.
     if (!this.#hasRoom()) void this.drained();
     else {
-      this.#framesQueued += 1;
+      this.#framesUnwritten += 1;
       ws.pong(data, false, this.#frameWritten);
     }
   }
@@ -482,15 +509,16 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
   /** A frame from the client: answered in turn, after the answers to the frames before it. */
   frame(data: RawData, isBinary: boolean): void {
     const answer = this.#handleFrame(data, isBinary);
-    this.#answered = (this.#answered ?? Promise.resolve())
+    const seldom = this.#rarely();
+    seldom.answered = (seldom.answered ?? Promise.resolve())
       .then(() => answer)
       .then((reply) => {
         if (this.ws.readyState !== this.ws.OPEN) return;
         this.#send(this.#frames().answer(reply));
         // A refusal by the feed (it carries the feed's `code`) answers a good frame: while
         // Redis is away it comes at once, and must not close a client that did nothing wrong.
-        this.#badFramesInARow = reply.type === 'error' && reply.code === undefined ? this.#badFramesInARow + 1 : 0;
-        if (this.#badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) this.#closeForAbuse('too many bad frames');
+        seldom.badFramesInARow = reply.type === 'error' && reply.code === undefined ? seldom.badFramesInARow + 1 : 0;
+        if (seldom.badFramesInARow >= MAX_BAD_FRAMES_IN_A_ROW) this.#closeForAbuse('too many bad frames');
       });
   }
 
@@ -512,7 +540,7 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
   }
 
   #send(frame: string | Uint8Array, options?: { binary: boolean }): boolean {
-    this.#framesQueued += 1;
+    this.#framesUnwritten += 1;
     if (options) this.ws.send(frame, options, this.#frameWritten);
     else this.ws.send(frame, this.#frameWritten);
     return this.#hasRoom();
@@ -573,7 +601,7 @@ class SocketSubscriber extends FeedClient implements ConnectionKey {
 
   /** The follow is over: the close frame its reason calls for, unless the client hung up. */
   ended(): void {
-    clearTimeout(this.#stall?.timer);
+    clearTimeout(this.#seldom?.stall?.timer);
     this.context.release(this);
     const ending = this.stopReason ?? 'hangup';
     if (ending === 'hangup') return;
