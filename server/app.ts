@@ -186,6 +186,7 @@ async function serveTechnique(
     hold: (request, client) => app.hold(request, client),
     release: (request) => app.release(request),
     limitPublish: (request, client) => app.limitPublish(request, client),
+    clientId: (client) => (client === undefined ? undefined : app.wire.keptClientId(client)),
     abuse: app.abuse,
   };
   await app.register(

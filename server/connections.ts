@@ -330,8 +330,21 @@ export function descriptorFigures(now = performance.now()): DescriptorFigures | 
   return figures;
 }
 
-/** The client address of a socket; an IPv4 client of an IPv6 socket counts as its IPv4 address. */
+/** Where addressOf has the socket's handle write the peer's address: one object for every connection. */
+const peerName: { address?: string } = {};
+
+/**
+ * The client address of a socket; an IPv4 client of an IPv6 socket counts as its IPv4
+ * address. Asked of the socket's handle, as Node's `remoteAddress` asks it, but written
+ * into one object for all connections: `remoteAddress` keeps an object of its own on the
+ * socket (`_peername`: address, family, port) for the socket's life, ~100 bytes every
+ * idle connection would hold for an address the guard reads once (docs/peers.md).
+ * `remoteAddress` where there is no such handle (a socket not connected, a test's).
+ */
 function addressOf(socket: Socket): string {
-  const address = socket.remoteAddress ?? 'unknown';
+  const handle = (socket as { _handle?: { getpeername?: (out: object) => number } | null })._handle;
+  peerName.address = undefined;
+  const asked = handle?.getpeername && !socket.connecting && handle.getpeername(peerName) === 0;
+  const address = (asked ? peerName.address : undefined) ?? socket.remoteAddress ?? 'unknown';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }

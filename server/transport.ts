@@ -83,6 +83,11 @@ export interface TransportContext {
    * when it names none); throws the 429 error when the client is over its limit.
    */
   limitPublish(request: ConnectionKey, client: string | undefined): void;
+  /**
+   * The client id a request named (`clientOf`), as one string shared by every connection
+   * of that client (WireMeter.keptClientId): what a connection that lasts should keep.
+   */
+  clientId(client: string | undefined): string | undefined;
   /** Where a technique counts and logs what misbehaving clients do (`/api/stats` → `abuse`). */
   readonly abuse: AbuseMeter;
 }

@@ -59,6 +59,13 @@ interface SocketRecord {
   handshakeBytes: number | null;
 }
 
+/** One client's figures, per technique. */
+interface ClientFigures {
+  /** Its id as first seen: the string every connection of the client keeps (keptClientId). */
+  id: string;
+  byTechnique: Map<string, WireCounters>;
+}
+
 /** Something that listens for the 'close' of sockets anyway, and can pass it on (the connection guard). */
 export interface SocketCloseTeller {
   /** Whether `socket`'s 'close' will be told. */
@@ -70,7 +77,7 @@ export interface SocketCloseTeller {
 export class WireMeter {
   readonly #counters = new Map<string, WireCounters>();
   /** Per client id, per technique; a Map keeps insertion order, oldest first. */
-  readonly #clients = new Map<string, Map<string, WireCounters>>();
+  readonly #clients = new Map<string, ClientFigures>();
   readonly #techniques: readonly string[];
   readonly #sockets = new WeakMap<Socket, SocketRecord>();
   /** #bucketsFor's arrays, by the counters that are a request's own (its client's, else its technique's). */
@@ -141,8 +148,18 @@ export class WireMeter {
    */
   activeRequestsOf(client: string): number {
     let active = 0;
-    for (const counters of this.#clients.get(client)?.values() ?? []) active += counters.activeRequests;
+    for (const counters of this.#clients.get(client)?.byTechnique.values() ?? []) active += counters.activeRequests;
     return active;
+  }
+
+  /**
+   * `client` as this meter keeps it: the same string for every connection of the client,
+   * for a connection to keep instead of its own. Its own is a slice of its request's URL
+   * (the query parser's), which keeps the whole URL alive: ~110 bytes an idle WebSocket
+   * would hold. `client` itself for a client this meter does not keep.
+   */
+  keptClientId(client: string): string {
+    return this.#clients.get(client)?.id ?? client;
   }
 
   /** Requests of `technique` in progress right now (held long polls, streams, WebSockets). */
@@ -221,7 +238,7 @@ export class WireMeter {
     if (client === undefined) {
       for (const [id, counters] of this.#counters) out[id] = structuredClone(counters);
     } else {
-      const known = this.#clients.get(client);
+      const known = this.#clients.get(client)?.byTechnique;
       for (const id of this.#techniques) out[id] = structuredClone(known?.get(id) ?? emptyCounters());
     }
     return out;
@@ -236,7 +253,7 @@ export class WireMeter {
     for (const record of this.#busy) this.#flush(record);
     const out = new Map<string, Record<string, WireCounters>>();
     for (const client of clients) {
-      const known = this.#clients.get(client);
+      const known = this.#clients.get(client)?.byTechnique;
       out.set(client, Object.fromEntries([...(known ?? [])].map(([id, counters]) => [id, structuredClone(counters)])));
     }
     return out;
@@ -260,22 +277,22 @@ export class WireMeter {
   }
 
   #clientCounters(client: string, technique: string): WireCounters {
-    let byTechnique = this.#clients.get(client);
-    if (byTechnique) {
+    let figures = this.#clients.get(client);
+    if (figures) {
       // Seen again: move it to the young end, so the oldest is the least recently seen.
       this.#clients.delete(client);
     } else {
-      byTechnique = new Map();
+      figures = { id: client, byTechnique: new Map() };
       if (this.#clients.size >= MAX_CLIENTS) {
         const oldest = this.#clients.keys().next().value;
         if (oldest !== undefined) this.#clients.delete(oldest);
       }
     }
-    this.#clients.set(client, byTechnique);
-    let counters = byTechnique.get(technique);
+    this.#clients.set(figures.id, figures);
+    let counters = figures.byTechnique.get(technique);
     if (!counters) {
       counters = emptyCounters();
-      byTechnique.set(technique, counters);
+      figures.byTechnique.set(technique, counters);
     }
     return counters;
   }

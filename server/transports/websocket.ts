@@ -353,7 +353,8 @@ interface SocketScope {
 function serveSocket(socket: SubscribedSocket, request: FastifyRequest, shared: SocketScope): void {
   // What the connection needs of its handshake, and not the request itself: see letGoOfHandshake.
   const { raw } = request;
-  const subscriber = new SocketSubscriber(socket, raw.socket, shared, request.id, clientOf(request.query));
+  const client = shared.context.clientId(clientOf(request.query));
+  const subscriber = new SocketSubscriber(socket, raw.socket, shared, request.id, client);
   shared.context.upgraded(raw);
   letGoOfHandshake(raw, socket);
   subscriber.start(sinceOf(request.query), epochOf(request.query));
