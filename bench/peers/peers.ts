@@ -6,7 +6,6 @@
 import type { Technique } from '../../server/contract/techniques.js';
 import { eventSourceClient } from './clients/better-sse.ts';
 import type { PeerClient } from './clients/common.ts';
-import { nodejsWebsocketClient } from './clients/nodejs-websocket.ts';
 import { socketIoClient } from './clients/socket-io.ts';
 import { sockjsClient } from './clients/sockjs.ts';
 import { wsClient } from './clients/ws.ts';
@@ -33,7 +32,15 @@ export interface Peer {
   /** What the server is, in a few words. */
   server: string;
   peerClient: PeerClient;
+  /**
+   * How long the server keeps a connection's state after its client left, ms: what the
+   * memory figure waits for after the idle connections' first round (bench/peers/run.ts).
+   */
+  keepsClosedMs: number;
 }
+
+/** A SockJS server keeps a session this long after its client left (sockjs's `disconnect_delay`, left at its default), ms. */
+const SOCKJS_DISCONNECT_DELAY_MS = 5000;
 
 const SERVERS = 'bench/peers/servers';
 
@@ -61,7 +68,7 @@ export const PEERS: readonly Peer[] = [
     'nodejs-websocket.ts',
     {},
     'nodejs-websocket server (its own TCP server), sendText to each',
-    nodejsWebsocketClient,
+    wsClient,
   ),
   peer(
     'better-sse',
@@ -107,7 +114,8 @@ function peer(
   server: string,
   peerClient: PeerClient,
 ): Peer {
-  return { name, family, script: `${SERVERS}/${script}`, env, server, peerClient };
+  const keepsClosedMs = script === 'sockjs.ts' ? SOCKJS_DISCONNECT_DELAY_MS : 0;
+  return { name, family, script: `${SERVERS}/${script}`, env, server, peerClient, keepsClosedMs };
 }
 
 /**
