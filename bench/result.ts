@@ -53,7 +53,10 @@ export interface DeliveryCounts {
 export interface IdleMemory {
   /** Connections open and idle for the second reading. */
   clients: number;
-  /** V8's heap in use plus Buffers' memory, before and with them. */
+  /** Compiled code and bytecode, before and with them: left out of the held figures (SettledMemory.codeBytes). */
+  codeBeforeBytes: number;
+  codeConnectedBytes: number;
+  /** V8's heap in use plus Buffers' memory, less compiled code, before and with them. */
   heldBeforeBytes: number;
   heldConnectedBytes: number;
   /** (heldConnected − heldBefore) ÷ clients: what one connection holds. */

@@ -35,8 +35,20 @@ export interface ProcessFigures {
 export interface SettledMemory {
   /** VmRSS after the collection. */
   rssBytes: number;
-  /** V8's heap in use plus the memory outside it that JavaScript objects own (Buffers): `process.memoryUsage()`'s heapUsed + external. */
+  /**
+   * V8's heap in use plus the memory outside it that JavaScript objects own (Buffers):
+   * `process.memoryUsage()`'s heapUsed + external, less the compiled code in them
+   * (`codeBytes`).
+   */
   heldBytes: number;
+  /**
+   * Compiled code, bytecode and their metadata (`v8.getHeapCodeStatistics()`'s
+   * code_and_metadata_size + bytecode_and_metadata_size). Left out of `heldBytes`: V8
+   * compiles a server's hot functions while its connections open, once for all of them
+   * and on its own schedule (for realtime-lab's WebSocket, 30 to 90 bytes "per connection"
+   * at 1,000 even after a first round; 30 to 40 for ws), which is not what a connection holds.
+   */
+  codeBytes: number;
 }
 
 export interface ServerProcess {
@@ -154,13 +166,19 @@ export async function startServerProcess(
         { method: 'HeapProfiler.collectGarbage' },
         {
           method: 'Runtime.evaluate',
-          params: { expression: 'process.memoryUsage()', returnByValue: true },
+          params: { expression: SETTLED_FIGURES, returnByValue: true },
         },
       ]);
-      const usage = (answers[2] as { result?: { value?: { heapUsed?: number; external?: number } } }).result?.value;
+      const figures = (answers[2] as { result?: { value?: Partial<Record<string, number>> } }).result?.value;
       const rssBytes = procFigures(pid)?.rssBytes;
-      if (rssBytes === undefined || usage?.heapUsed === undefined || usage.external === undefined) return null;
-      return { rssBytes, heldBytes: usage.heapUsed + usage.external };
+      const { heapUsed, external, code_and_metadata_size: code, bytecode_and_metadata_size: bytecode } = figures ?? {};
+      if ([rssBytes, heapUsed, external, code, bytecode].some((n) => typeof n !== 'number')) return null;
+      const codeBytes = (code as number) + (bytecode as number);
+      return {
+        rssBytes: rssBytes as number,
+        heldBytes: (heapUsed as number) + (external as number) - codeBytes,
+        codeBytes,
+      };
     },
     stop: () =>
       new Promise<void>((resolve) => {
@@ -172,10 +190,16 @@ export async function startServerProcess(
   };
 }
 
+/** What settledMemory reads in the server, through its inspector: its memory, and its compiled code's. */
+const SETTLED_FIGURES =
+  "({ ...process.memoryUsage(), ...process.getBuiltinModule('node:v8').getHeapCodeStatistics() })";
+
 /** Memory per idle connection from two settled readings, before `clients` connections and with them. */
 export function idleMemory(before: SettledMemory, connected: SettledMemory, clients: number): IdleMemory {
   return {
     clients,
+    codeBeforeBytes: before.codeBytes,
+    codeConnectedBytes: connected.codeBytes,
     heldBeforeBytes: before.heldBytes,
     heldConnectedBytes: connected.heldBytes,
     perConnectionBytes: Math.round((connected.heldBytes - before.heldBytes) / clients),

@@ -32,6 +32,8 @@ function round(p50: number, p99: number, heldPerConnection: number, lost = 0): P
     cpuUsPerMessage: p50,
     memory: {
       clients: 1000,
+      codeBeforeBytes: 3_000_000,
+      codeConnectedBytes: 3_050_000,
       heldBeforeBytes: 1_000_000,
       heldConnectedBytes: 1_000_000 + 1000 * heldPerConnection,
       perConnectionBytes: heldPerConnection,

@@ -44,6 +44,8 @@ function memoryOf(rounds: readonly PeerRowResult[]): IdleMemory | null {
   const at = (figure: (m: IdleMemory) => number) => Math.round(medianOf(readings, figure) as number);
   return {
     clients: first.clients,
+    codeBeforeBytes: at((m) => m.codeBeforeBytes),
+    codeConnectedBytes: at((m) => m.codeConnectedBytes),
     heldBeforeBytes: at((m) => m.heldBeforeBytes),
     heldConnectedBytes: at((m) => m.heldConnectedBytes),
     perConnectionBytes: at((m) => m.perConnectionBytes),

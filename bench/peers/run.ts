@@ -79,6 +79,8 @@ export interface RowTarget {
   }): Subscribers;
   /** Bytes both ways of the subscribers named `clientId` (realtime-lab) or of every subscriber (a peer), so far. */
   wireBytes(baseUrl: string, clientId: string): Promise<number>;
+  /** How long the server keeps a connection's state after its client left, ms (Peer.keepsClosedMs). */
+  keepsClosedMs: number;
 }
 
 /** realtime-lab's technique as a row: its server, its bench driver, its own per-client counters. */
@@ -111,6 +113,7 @@ export function techniqueTarget(driver: BenchTechnique): RowTarget | null {
       if (!counters) throw new Error(`${baseUrl}/api/stats has no figures for ${driver.id}`);
       return counters.bytesIn.headers + counters.bytesIn.body + counters.bytesOut.headers + counters.bytesOut.body;
     },
+    keepsClosedMs: 0,
   };
 }
 
@@ -135,6 +138,7 @@ export function peerTarget(peer: Peer): RowTarget {
       const figures = (await (await fetch(`${baseUrl}/__bench/wire`)).json()) as { bytes: number };
       return figures.bytes;
     },
+    keepsClosedMs: peer.keepsClosedMs,
   };
 }
 
@@ -142,6 +146,8 @@ const WARM_UP_CLIENTS = 10;
 const WARM_UP_MESSAGES = 20;
 /** Idle connections stay this long before VmRSS is read: what they hold once settled. */
 const IDLE_MS = 2000;
+/** After clients hang up, the server's time to finish with their connections, ms (plus what it keeps: RowTarget.keepsClosedMs). */
+const HANG_UP_MS = 1000;
 const SETTLE_MS = 300;
 const DRAIN_MS = 3000;
 const CONNECT_TIMEOUT_MS = 60_000;
@@ -193,7 +199,19 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
 
     let memory: PeerRowResult['memory'] = null;
     if (options.idleClients > 0) {
-      step(`memory: ${options.idleClients} idle connections`);
+      step(`memory: ${options.idleClients} idle connections, opened and closed once first`);
+      // A first round, opened and closed: V8 compiles the code of the connect path while
+      // a server's first thousand connections open, a cost paid once (for realtime-lab's
+      // WebSocket, ~300 bytes "per connection" at 1,000, ~140 for ws: docs/peers.md), not
+      // memory a connection holds. It is then compiled for the round that is measured.
+      const first = await phase(
+        `${author}-idle`,
+        options.idleClients,
+        new DeliveryTracker(`${author}-idle`, options.idleClients),
+      );
+      await sleep(SETTLE_MS);
+      await first.stop();
+      await sleep(HANG_UP_MS + target.keepsClosedMs);
       const before = await server.settledMemory();
       const idle = await phase(
         `${author}-idle`,
@@ -205,7 +223,7 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
       await idle.stop();
       if (before && connected) memory = idleMemory(before, connected, options.idleClients);
       // The idle clients' hang-ups are the server's to finish before anything is measured.
-      await sleep(1000);
+      await sleep(HANG_UP_MS);
     }
 
     step(`delivery: ${options.clients} subscribers, ${options.rate} msg/s for ${options.durationSec} s`);
