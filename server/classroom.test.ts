@@ -9,7 +9,7 @@ import { type FeedClient, clientFor } from '../test/clients/index.ts';
 import { publish, startServer, usePrivateRedis } from '../test/support.ts';
 import { describe, test } from '../test/suite.ts';
 import { REDIS, needs } from '../test/tools.ts';
-import type { ClassroomAnswer } from './classroom.ts';
+import { type ClassroomAnswer, SAMPLE_MS } from './classroom.ts';
 import type { Config } from './config.ts';
 import { techniques } from './contract/techniques.js';
 
@@ -82,6 +82,23 @@ describe('the classroom list', () => {
     assert.equal(withDelay.room.delayMs, (12.5 + 40) / 2);
 
     for (const client of clients) await client.close();
+    await eventually(server.url, (answer) => answer.room.clients === 0, 'the client gone once closed', 3000);
+  });
+
+  test('a client whose connection stays open stays listed past the leave delay, and leaves once it closes', async (t) => {
+    // The classroom keeps no listener per request: each sample asks the wire meter for the
+    // client's open requests. A WebSocket opened once and then silent makes no request
+    // after its handshake, so only that count keeps it listed for three samples here.
+    const server = await startServer(t, { classroomLeaveAfterMs: 300 });
+    const websocket = techniques.find((technique) => technique.capabilities.upgrades);
+    assert.ok(websocket);
+    const client = await clientFor(websocket)(server.url, { chatter: { client: CLIENT, nick: 'ada' } });
+    t.after(() => client.close());
+    const listed = (answer: ClassroomAnswer) => answer.room.clients === 1;
+    await eventually(server.url, listed, 'the client listed');
+    await new Promise((resolve) => setTimeout(resolve, 3 * SAMPLE_MS + 300));
+    assert.ok(listed(await room(server.url)), 'still listed after three samples with its connection open');
+    await client.close();
     await eventually(server.url, (answer) => answer.room.clients === 0, 'the client gone once closed', 3000);
   });
 

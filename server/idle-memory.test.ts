@@ -136,7 +136,7 @@ test('an idle stream, held poll or WebSocket carries no once wrapper on its resp
   assert.deepEqual(found, []);
 });
 
-test("an open WebSocket's socket has two 'close' listeners, ws's and the guard's, and its close is still counted", async (t) => {
+test("an open WebSocket's socket has two 'close' listeners, ws's and the guard's, no cached peer address, and its close is still counted", async (t) => {
   // A third listener, even one taken off again, has V8 grow the socket's listener array to
   // 19 slots for the connection's life: the wire meter hears the close through the
   // connection guard's listener, and a handshake's listeners (the classroom's, for the
@@ -150,6 +150,15 @@ test("an open WebSocket's socket has two 'close' listeners, ws's and the guard's
   const req = server.raw.find((request) => request.url?.startsWith('/api/websocket'));
   assert.ok(req, 'the handshake reached the server');
   assert.equal(req.socket.listenerCount('close'), 2);
+  // The guard counted the connection under its address without Node keeping that address
+  // on the socket (`_peername`, which a read of `remoteAddress` fills for the socket's
+  // life): ~100 bytes an idle connection would hold.
+  assert.equal((req.socket as Socket & { _peername?: unknown })._peername, undefined, 'no peer address cached');
+  const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as {
+    connections: { addresses: number; mostFromOneAddress: number };
+  };
+  assert.equal(stats.connections.addresses, 1, 'one address: 127.0.0.1');
+  assert.ok(stats.connections.mostFromOneAddress >= 1);
   const counters = async () =>
     (
       (await (await fetch(`${server.url}/api/stats?client=listeners-1`)).json()) as {
