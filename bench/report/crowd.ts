@@ -17,7 +17,7 @@ const POINT_STYLES: PointStyle[] = ['circle', 'rect', 'triangle', 'rectRot', 'st
 /** What a reader must know to read the table; printed with it. */
 export const CROWD_NOTES = [
   'Each run alone on the machine: a fresh server process (realtime-lab, or the bare node:http/ws broadcast server of bench/bare/, which writes the same bytes with no history, no slow-consumer bound and no meters), its clients spread over worker processes.',
-  'connect: from every worker ready to every client connected (held, for long polls). memory: what the server holds (V8’s heap in use plus Buffers, after two full garbage collections through its inspector) with every client connected and idle for 2 s, minus the same before any connected, per client (1 kB = 1,000 B).',
+  'connect: from every worker ready to every client connected (held, for long polls). memory: what the server holds (V8’s heap in use plus Buffers, less compiled code and bytecode, after two full garbage collections through its inspector) with every client connected and idle for 2 s, minus the same before any connected, per client (1 kB = 1,000 B).',
   'delay: the server accepting a message to a client parsing it, over every delivery. CPU: the server’s CPU time from the first publish to the last delivery, per delivered message.',
   'ratio: realtime-lab ÷ bare (above 1: realtime-lab costs more or is slower). clients: the busiest client worker’s share of one core while publishing, and the latest worker’s event-loop delay p99 (above 80%, or above 50 ms: the clients may be the bottleneck, and the delays partly theirs).',
 ];
@@ -131,9 +131,9 @@ const FIGURES: Figure[] = [
   {
     name: 'crowd-memory-per-connection',
     title: 'Server memory per idle connection against clients',
-    yTitle: 'held per connection (heap + Buffers, after a full GC), kB',
+    yTitle: 'held per connection (heap + Buffers less compiled code, after a full GC), kB',
     caption:
-      'What one connected, idle client costs the server in memory it holds: V8’s heap in use plus Buffers after a full garbage collection, all connected and idle for 2 s, minus before any connected, per client.',
+      'What one connected, idle client costs the server in memory it holds: V8’s heap in use plus Buffers, less compiled code, after a full garbage collection, all connected and idle for 2 s, minus before any connected, per client.',
     value: (r) => r.memory.perConnectionBytes / 1000,
     logY: false,
   },

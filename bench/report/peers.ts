@@ -68,9 +68,9 @@ export function peersTable(result: BenchResult): { headings: string[]; rows: str
 
 /** What a reader must know to read the table; printed with it. */
 export const PEERS_NOTES = [
-  'Each row is a fresh server process on 127.0.0.1: realtime-lab’s (server/main.ts) measured with its technique’s bench driver, or a small server on an established library (bench/peers/servers/) measured with that library’s own client. The same publisher (autocannon), clock and per-(client, id) delivery check serve every row.',
+  'Each row is a fresh server process on 127.0.0.1: realtime-lab’s (server/main.ts) measured with its technique’s bench driver, or a small server on an established library (bench/peers/servers/) measured with that library’s own client, except the plain WebSocket servers (ws, nodejs-websocket), measured with ws’s WebSocket as realtime-lab’s is. The same publisher (autocannon), clock and per-(client, id) delivery check serve every row.',
   'B / msg: bytes both ways on the subscribers’ sockets while publishing, per delivered message, counted on the server side: realtime-lab’s /api/stats for the run’s client id, a peer’s /__bench/wire (bytesRead + bytesWritten of every socket but the bench’s own).',
-  'Delay: the receipt on the server’s clock minus the message’s ts (set when the server accepted it). Server CPU: user + system from /proc, first publish to last delivery, per delivered message. Held / idle conn: what the server holds with that many connections idle for 2 s (V8’s heap in use plus Buffers, after two full garbage collections through its inspector), minus the same before them (after a warm-up), per connection; RSS / idle conn: VmRSS after the same collections, the same way (noisier: the allocator keeps or returns pages on its own time).',
+  'Delay: the receipt on the server’s clock minus the message’s ts (set when the server accepted it). Server CPU: user + system from /proc, first publish to last delivery, per delivered message. Held / idle conn: what the server holds with that many connections idle for 2 s (V8’s heap in use plus Buffers, less compiled code and bytecode, after two full garbage collections through its inspector), minus the same before them (after a warm-up and a first round of as many connections, opened and closed), per connection; RSS / idle conn: VmRSS after the same collections, the same way (noisier: the allocator keeps or returns pages on its own time).',
   'Bold: the best (lowest) of its family at that figure. socket.io and SockJS deliver at most once by design; any loss or repeat is in the lost and dup columns and the warnings.',
 ];
 
@@ -181,7 +181,7 @@ export function peersCharts(result: BenchResult, subtitle: string[]): NamedChart
       config: bars(
         'Server memory per idle connection',
         [...subtitle, key],
-        'held per connection (heap + Buffers, after a full GC), kB',
+        'held per connection (heap + Buffers less compiled code, after a full GC), kB',
         labels,
         rows.map((r) => (r.memory ? Math.round(r.memory.perConnectionBytes / 100) / 10 : null)),
         colours,
