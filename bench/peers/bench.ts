@@ -92,7 +92,8 @@ export async function runPeersBench(
     }),
     environment: {
       ...start.machine,
-      autocannon: 'the publisher only; subscribers are the techniques’ drivers, the peers’ own library clients, and ws’s WebSocket for the plain WebSocket peers',
+      autocannon:
+        'the publisher only; subscribers are the techniques’ drivers, the peers’ own library clients, and ws’s WebSocket for the plain WebSocket peers',
       server:
         'a fresh server process per row on 127.0.0.1: realtime-lab (server/main.ts) or a peer program (bench/peers/servers/)',
       redis: null,
