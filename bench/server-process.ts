@@ -172,13 +172,16 @@ export async function startServerProcess(
       const figures = (answers[2] as { result?: { value?: Partial<Record<string, number>> } }).result?.value;
       const rssBytes = procFigures(pid)?.rssBytes;
       const { heapUsed, external, code_and_metadata_size: code, bytecode_and_metadata_size: bytecode } = figures ?? {};
-      if ([rssBytes, heapUsed, external, code, bytecode].some((n) => typeof n !== 'number')) return null;
-      const codeBytes = (code as number) + (bytecode as number);
-      return {
-        rssBytes: rssBytes as number,
-        heldBytes: (heapUsed as number) + (external as number) - codeBytes,
-        codeBytes,
-      };
+      if (
+        rssBytes === undefined ||
+        heapUsed === undefined ||
+        external === undefined ||
+        code === undefined ||
+        bytecode === undefined
+      )
+        return null;
+      const codeBytes = code + bytecode;
+      return { rssBytes, heldBytes: heapUsed + external - codeBytes, codeBytes };
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -204,20 +204,15 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
       // a server's first thousand connections open, a cost paid once (for realtime-lab's
       // WebSocket, ~300 bytes "per connection" at 1,000, ~140 for ws: docs/peers.md), not
       // memory a connection holds. It is then compiled for the round that is measured.
-      const first = await phase(
-        `${author}-idle`,
-        options.idleClients,
-        new DeliveryTracker(`${author}-idle`, options.idleClients),
-      );
+      // Both rounds are the same connections: one client id, one count.
+      const idleRound = () =>
+        phase(`${author}-idle`, options.idleClients, new DeliveryTracker(`${author}-idle`, options.idleClients));
+      const first = await idleRound();
       await sleep(SETTLE_MS);
       await first.stop();
       await sleep(HANG_UP_MS + target.keepsClosedMs);
       const before = await server.settledMemory();
-      const idle = await phase(
-        `${author}-idle`,
-        options.idleClients,
-        new DeliveryTracker(`${author}-idle`, options.idleClients),
-      );
+      const idle = await idleRound();
       await sleep(IDLE_MS);
       const connected = await server.settledMemory();
       await idle.stop();
