@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { LONG_POLL_TIMEOUT_MS } from '../server/contract/defaults.js';
+import { onCpus } from './cpu-split.ts';
 import type { IdleMemory } from './result.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -71,6 +72,8 @@ export interface ServerProcessOptions {
    * the bench only, which nobody else can reach, and with no session attached in between.
    */
   inspectable?: boolean;
+  /** Runs it on these CPUs only (cpu-split.ts); anywhere when absent. */
+  cpus?: readonly number[];
 }
 
 let clockTicks: number | undefined;
@@ -108,10 +111,12 @@ export function procFigures(pid: number): ProcessFigures | null {
 export async function startServerProcess(
   env: Record<string, string> = {},
   script = 'server/main.ts',
-  { inspectable = false }: ServerProcessOptions = {},
+  { inspectable = false, cpus }: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
   const inspect = inspectable ? ['--inspect=127.0.0.1:0'] : [];
-  const child: ChildProcess = spawn(process.execPath, [...inspect, '--import', 'tsx', script], {
+  const node = [...inspect, '--import', 'tsx', script];
+  const [command, args] = cpus ? onCpus(cpus, process.execPath, node) : [process.execPath, node];
+  const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
     // The bench measures delivery, not the publish rate limits: both are off in its
     // servers (the publisher and every subscriber are 127.0.0.1).

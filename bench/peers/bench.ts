@@ -3,6 +3,7 @@
  * (bench/peers/peers.ts), family by family, each row on a fresh server process, as one
  * run in the shape of results.json (its rows in `peers`, `techniques` empty).
  */
+import { type CpuSplitPlan, allowedCpus, cpuListOf, pinProcess, planCpuSplit } from '../cpu-split.ts';
 import { drivers } from '../drivers/index.ts';
 import { machineAtStart, ownServersConfig } from '../machine.ts';
 import type { BenchOptions } from '../options.ts';
@@ -20,6 +21,11 @@ export interface PeersResult {
   rounds: number;
   rows: PeerRowResult[];
   best: BestPerFamily;
+  /**
+   * The CPUs the servers and the bench were kept on (cpu-split.ts), as CPU lists; null
+   * when they were not (the reason is in the warnings). Optional: older results have none.
+   */
+  cpuSplit?: { server: string; bench: string } | null;
 }
 
 /** Past this share of one core, the bench's own process may have slowed the deliveries it times. */
@@ -45,6 +51,25 @@ export async function runPeersBench(
   const startedAt = new Date().toISOString();
   const start = machineAtStart();
   const targets = targetsFor(options, options.peers);
+  // The servers on a CPU of their own, the bench on the others, for the whole run.
+  const plan = planCpuSplit();
+  const benchCpusBefore = plan.split ? allowedCpus() : null;
+  if (plan.split) pinProcess(process.pid, plan.split.bench);
+  try {
+    return await measureRounds(options, targets, plan, startedAt, start, onStep);
+  } finally {
+    if (benchCpusBefore) pinProcess(process.pid, benchCpusBefore);
+  }
+}
+
+async function measureRounds(
+  options: BenchOptions & { peers: PeersSelection },
+  targets: RowTarget[],
+  plan: CpuSplitPlan,
+  startedAt: string,
+  start: ReturnType<typeof machineAtStart>,
+  onStep: (line: string) => void,
+): Promise<BenchResult> {
   const clients = options.clients[0] ?? 1;
   const { rounds } = options.peers;
   // Round after round of every row, not every round of one row after another: a busy
@@ -63,6 +88,7 @@ export async function runPeersBench(
         durationSec: options.durationSec,
         payloadBytes: options.payloadBytes,
         pollIntervalMs: options.pollIntervalMs,
+        serverCpus: plan.split?.server,
         onStep,
       });
       measured[index]?.push(row);
@@ -75,6 +101,10 @@ export async function runPeersBench(
   const warnings: string[] = [];
   const busy = start.busyWarning();
   if (busy) warnings.push(busy);
+  if (plan.reason !== undefined)
+    warnings.push(
+      `the servers and the bench shared the CPUs (${plan.reason}): delays include where the scheduler put them`,
+    );
   for (const r of rows) {
     if (r.lost > 0 || r.duplicates > 0)
       warnings.push(`${r.name}: ${r.lost} lost, ${r.duplicates} duplicated of ${r.messagesExpected} expected`);
@@ -102,7 +132,16 @@ export async function runPeersBench(
     },
     techniques: [],
     backplane: null,
-    peers: { idleClients: options.peers.idleClients, rounds, rows, best: bestPerFamily(rows) },
+    peers: {
+      idleClients: options.peers.idleClients,
+      rounds,
+      rows,
+      best: bestPerFamily(rows),
+      // As the kernel lists this process's CPUs now (still pinned), not as planned.
+      cpuSplit: plan.split
+        ? { server: cpuListOf(plan.split.server), bench: cpuListOf(allowedCpus() ?? plan.split.bench) }
+        : null,
+    },
     warnings,
   };
 }

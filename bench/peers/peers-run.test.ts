@@ -16,6 +16,7 @@ import addFormats from 'ajv-formats';
 import { type Technique, withCapabilities } from '../../server/contract/techniques.js';
 import { takeHeavySlot } from '../../test/heavy.ts';
 import { after, before, describe, test } from '../../test/suite.ts';
+import { allowedCpus, parseCpuList } from '../cpu-split.ts';
 import { UsageError, parseOptions } from '../options.ts';
 import type { BenchResult } from '../result.ts';
 
@@ -101,6 +102,27 @@ describe('a tiny --peers run', () => {
     assert.deepEqual(Object.keys(result.peers?.best ?? {}), ['websocket', 'streaming']);
   });
 
+  test('the servers ran on a CPU of their own, the bench on the others (bench/cpu-split.ts)', () => {
+    const cpus = allowedCpus();
+    const split = result.peers?.cpuSplit;
+    if (cpus !== null && cpus.length < 2) {
+      assert.equal(split, null);
+      assert.ok(
+        result.warnings.some((w) => w.includes('shared the CPUs')),
+        result.warnings.join('\n'),
+      );
+      return;
+    }
+    // Two CPUs or more: a split, or the run says why not (taskset missing) and this fails with it.
+    assert.ok(split, `no CPU split: ${result.warnings.join('\n')}`);
+    const server = parseCpuList(split.server);
+    const bench = parseCpuList(split.bench);
+    assert.ok(server.length > 0 && bench.length > 0, JSON.stringify(split));
+    assert.ok(!server.some((cpu) => bench.includes(cpu)), `server ${split.server} and bench ${split.bench} overlap`);
+    // Each row's server, as the kernel listed its CPUs while it was publishing.
+    for (const r of result.peers?.rows ?? []) assert.equal(r.serverCpus, split.server, r.name);
+  });
+
   test('the summary has the table and the charts are drawn', async () => {
     const summary = await readFile(join(out, 'summary.md'), 'utf8');
     assert.match(summary, /## realtime-lab beside the established libraries/);
@@ -114,6 +136,12 @@ describe('a tiny --peers run', () => {
       'peers-memory-per-connection.png',
     ]);
   });
+});
+
+test('a CPU list reads as the kernel and taskset write it', () => {
+  assert.deepEqual(parseCpuList('0'), [0]);
+  assert.deepEqual(parseCpuList('0-3,6,8-9\n'), [0, 1, 2, 3, 6, 8, 9]);
+  assert.throws(() => parseCpuList('0-x'), /not a CPU list/);
 });
 
 test('--peers refuses what it cannot do, with the reason', () => {

@@ -78,5 +78,7 @@ export function rowOfRounds(rounds: readonly PeerRowResult[]): PeerRowResult {
     cpuUsPerMessage: rounded(medianOf(rounds, (r) => r.cpuUsPerMessage)),
     memory: memoryOf(rounds),
     benchCpuPercent: rounded(medianOf(rounds, (r) => r.benchCpuPercent)) as number,
+    // The same CPUs every round, unless the machine changed under the run: then each.
+    serverCpus: [...new Set(rounds.map((r) => r.serverCpus ?? null))].join(' / ') || null,
   };
 }

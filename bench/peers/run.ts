@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Health } from '../../server/contract/stats.js';
 import { type Clock, startedServerClock } from '../clock.ts';
+import { allowedCpus, cpuListOf } from '../cpu-split.ts';
 import { DeliveryTracker, type LatencySummary, round } from '../delivery.ts';
 import { type Subscribers, fetchClientStats } from '../drivers/driver.ts';
 import type { BenchTechnique } from '../drivers/index.ts';
@@ -44,6 +45,12 @@ export interface PeerRowResult extends DeliveryCounts {
   memory: IdleMemory | null;
   /** The bench process's own CPU over the publish phase, % of one core: past ~80 %, the bench may be the bottleneck. */
   benchCpuPercent: number;
+  /**
+   * The CPUs the server process was allowed to run on while publishing, as the kernel
+   * reported them (its /proc status, e.g. `0`); null where it could not be read. Optional:
+   * older results have none.
+   */
+  serverCpus?: string | null;
   errors: number;
   reconnects: number;
 }
@@ -56,6 +63,8 @@ export interface PeerRunOptions {
   durationSec: number;
   payloadBytes: number;
   pollIntervalMs: number;
+  /** The CPUs the row's server runs on (cpu-split.ts); anywhere when absent. */
+  serverCpus?: readonly number[];
   /** A line of progress. */
   onStep?: (line: string) => void;
 }
@@ -67,7 +76,8 @@ export interface RowTarget {
   name: string;
   server: string;
   client: string;
-  start(connections: number): Promise<ServerProcess>;
+  /** Starts the row's server, on `cpus` when given (cpu-split.ts). */
+  start(connections: number, cpus?: readonly number[]): Promise<ServerProcess>;
   subscribe(context: {
     baseUrl: string;
     clientId: string;
@@ -94,8 +104,8 @@ export function techniqueTarget(driver: BenchTechnique): RowTarget | null {
     server: 'realtime-lab (server/main.ts)',
     client: driver.client,
     // Every subscriber is 127.0.0.1: the per-address cap is lifted to what the row opens.
-    start: (connections) =>
-      startServerProcess({ MAX_CONNECTIONS_PER_ADDRESS: String(connections) }, undefined, { inspectable: true }),
+    start: (connections, cpus) =>
+      startServerProcess({ MAX_CONNECTIONS_PER_ADDRESS: String(connections) }, undefined, { inspectable: true, cpus }),
     subscribe: (c) =>
       driver.subscribe({
         technique: driver,
@@ -125,7 +135,7 @@ export function peerTarget(peer: Peer): RowTarget {
     name: peer.name,
     server: peer.server,
     client: peer.peerClient.client,
-    start: () => startServerProcess(peer.env, peer.script, { inspectable: true }),
+    start: (_connections, cpus) => startServerProcess(peer.env, peer.script, { inspectable: true, cpus }),
     subscribe: (c) =>
       subscribe(peer.peerClient, {
         baseUrl: c.baseUrl,
@@ -162,6 +172,7 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
   step('starting the server');
   const server = await target.start(
     Math.max(options.clients, options.idleClients, WARM_UP_CLIENTS) + CONNECTION_MARGIN,
+    options.serverCpus,
   );
   try {
     const { baseUrl } = server;
@@ -230,6 +241,7 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
       await sleep(SETTLE_MS);
       const bytesStart = await target.wireBytes(baseUrl, clientId);
       const cpuStart = server.figures();
+      const serverCpus = allowedCpus(server.pid);
       const benchStart = process.cpuUsage();
       const started = performance.now();
       const count = Math.max(1, Math.round(options.rate * options.durationSec));
@@ -271,6 +283,7 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
         cpuUsPerMessage: cpuMs !== null && delivered > 0 ? round((cpuMs * 1000) / delivered) : null,
         memory,
         benchCpuPercent: round(((bench.user + bench.system) / 1000 / windowMs) * 100),
+        serverCpus: serverCpus === null ? null : cpuListOf(serverCpus),
         errors: report.errors,
         reconnects: report.reconnects,
       };
