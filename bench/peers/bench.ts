@@ -52,13 +52,20 @@ export async function runPeersBench(
   const start = machineAtStart();
   const targets = targetsFor(options, options.peers);
   // The servers on a CPU of their own, the bench on the others, for the whole run.
-  const plan = planCpuSplit();
+  let plan = planCpuSplit();
   const benchCpusBefore = plan.split ? allowedCpus() : null;
-  if (plan.split) pinProcess(process.pid, plan.split.bench);
+  if (plan.split) {
+    try {
+      pinProcess(process.pid, plan.split.bench);
+    } catch (error) {
+      // A container may refuse sched_setaffinity: the run goes on unsplit, and says why.
+      plan = { split: null, reason: `taskset could not move the bench: ${(error as Error).message.split('\n')[0]}` };
+    }
+  }
   try {
     return await measureRounds(options, targets, plan, startedAt, start, onStep);
   } finally {
-    if (benchCpusBefore) pinProcess(process.pid, benchCpusBefore);
+    if (plan.split && benchCpusBefore) pinProcess(process.pid, benchCpusBefore);
   }
 }
 
