@@ -123,6 +123,14 @@ describe('a tiny --peers run', () => {
     for (const r of result.peers?.rows ?? []) assert.equal(r.serverCpus, split.server, r.name);
   });
 
+  test('the summary says which CPUs the servers and the bench ran on', async () => {
+    const summary = await readFile(join(out, 'summary.md'), 'utf8');
+    const split = result.peers?.cpuSplit;
+    if (split)
+      assert.ok(summary.includes(`Every server ran on CPU ${split.server} and the bench on CPU ${split.bench}`));
+    else assert.ok(summary.includes('The servers and the bench shared the CPUs'), summary);
+  });
+
   test('the summary has the table and the charts are drawn', async () => {
     const summary = await readFile(join(out, 'summary.md'), 'utf8');
     assert.match(summary, /## realtime-lab beside the established libraries/);

@@ -74,14 +74,27 @@ export const PEERS_NOTES = [
   'Bold: the best (lowest) of its family at that figure. socket.io and SockJS deliver at most once by design; any loss or repeat is in the lost and dup columns and the warnings.',
 ];
 
-/** PEERS_NOTES, and how the rounds of a run of several were put together. */
+/** PEERS_NOTES, which CPUs the servers and the bench ran on, and how the rounds of a run of several were put together. */
 export function peersNotes(result: BenchResult): string[] {
   const rounds = result.peers?.rounds ?? 1;
-  if (rounds <= 1) return PEERS_NOTES;
-  return [
-    ...PEERS_NOTES,
-    `Every row ran ${rounds} times, the rows of a round one after the other: each figure is the median of its ${rounds} rounds; delivered, expected, lost and dup are their sums.`,
-  ];
+  const split = result.peers?.cpuSplit;
+  const cpus =
+    split === undefined
+      ? []
+      : split === null
+        ? [
+            'The servers and the bench shared the CPUs (the warnings say why): delays include where the scheduler put them.',
+          ]
+        : [
+            `Every server ran on CPU ${split.server} and the bench on CPU ${split.bench} (bench/cpu-split.ts): unsplit, a server’s write often woke the bench on the server’s own CPU, and the two took turns on it.`,
+          ];
+  const roundsNote =
+    rounds <= 1
+      ? []
+      : [
+          `Every row ran ${rounds} times, the rows of a round one after the other: each figure is the median of its ${rounds} rounds; delivered, expected, lost and dup are their sums.`,
+        ];
+  return [...PEERS_NOTES, ...cpus, ...roundsNote];
 }
 
 /** The --peers section of summary.md and of the CLI's output, or null for a run without one. */
