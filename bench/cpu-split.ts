@@ -66,7 +66,7 @@ function hasTaskset(): boolean {
  * The server on the first CPU this process may use, the bench on the others; none with
  * fewer than two CPUs, without /proc, or without `taskset`.
  */
-export function planCpuSplit(): CpuSplitPlan {
+function planCpuSplit(): CpuSplitPlan {
   const cpus = allowedCpus();
   if (cpus === null) return { split: null, reason: 'this system has no /proc/self/status to read CPUs from' };
   if (cpus.length < 2) return { split: null, reason: `the bench may use ${cpus.length} CPU, and a split needs two` };
@@ -75,8 +75,30 @@ export function planCpuSplit(): CpuSplitPlan {
   return { split: { server: [server], bench } };
 }
 
+/** A split taken: the bench is on its CPUs until `restore()` gives it back all it had. */
+export type TakenCpuSplit = CpuSplitPlan & { restore(): void };
+
+/**
+ * Plans the split and moves the bench (this process, every thread) onto its CPUs. Should
+ * the move be refused (a container may refuse sched_setaffinity), there is no split, and
+ * that is its reason.
+ */
+export function takeCpuSplit(): TakenCpuSplit {
+  const plan = planCpuSplit();
+  const { split } = plan;
+  if (!split) return { ...plan, restore: () => undefined };
+  try {
+    pinProcess(process.pid, split.bench);
+  } catch (error) {
+    const reason = `taskset could not move the bench: ${(error as Error).message.split('\n')[0]}`;
+    return { split: null, reason, restore: () => undefined };
+  }
+  // The split is of the CPUs the bench had, first for the server and the rest for itself.
+  return { split, restore: () => pinProcess(process.pid, [...split.server, ...split.bench]) };
+}
+
 /** Moves every thread of process `pid` onto `cpus`. */
-export function pinProcess(pid: number, cpus: readonly number[]): void {
+function pinProcess(pid: number, cpus: readonly number[]): void {
   execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpuListOf(cpus), String(pid)], { stdio: 'ignore' });
 }
 

@@ -3,7 +3,7 @@
  * (bench/peers/peers.ts), family by family, each row on a fresh server process, as one
  * run in the shape of results.json (its rows in `peers`, `techniques` empty).
  */
-import { type CpuSplitPlan, allowedCpus, cpuListOf, pinProcess, planCpuSplit } from '../cpu-split.ts';
+import { type CpuSplitPlan, allowedCpus, cpuListOf, takeCpuSplit } from '../cpu-split.ts';
 import { drivers } from '../drivers/index.ts';
 import { machineAtStart, ownServersConfig } from '../machine.ts';
 import type { BenchOptions } from '../options.ts';
@@ -48,35 +48,23 @@ export async function runPeersBench(
   options: BenchOptions & { peers: PeersSelection },
   onStep: (line: string) => void = () => undefined,
 ): Promise<BenchResult> {
-  const startedAt = new Date().toISOString();
-  const start = machineAtStart();
-  const targets = targetsFor(options, options.peers);
   // The servers on a CPU of their own, the bench on the others, for the whole run.
-  let plan = planCpuSplit();
-  const benchCpusBefore = plan.split ? allowedCpus() : null;
-  if (plan.split) {
-    try {
-      pinProcess(process.pid, plan.split.bench);
-    } catch (error) {
-      // A container may refuse sched_setaffinity: the run goes on unsplit, and says why.
-      plan = { split: null, reason: `taskset could not move the bench: ${(error as Error).message.split('\n')[0]}` };
-    }
-  }
+  const cpus = takeCpuSplit();
   try {
-    return await measureRounds(options, targets, plan, startedAt, start, onStep);
+    return await measureRounds(options, cpus, onStep);
   } finally {
-    if (plan.split && benchCpusBefore) pinProcess(process.pid, benchCpusBefore);
+    cpus.restore();
   }
 }
 
 async function measureRounds(
   options: BenchOptions & { peers: PeersSelection },
-  targets: RowTarget[],
   plan: CpuSplitPlan,
-  startedAt: string,
-  start: ReturnType<typeof machineAtStart>,
   onStep: (line: string) => void,
 ): Promise<BenchResult> {
+  const startedAt = new Date().toISOString();
+  const start = machineAtStart();
+  const targets = targetsFor(options, options.peers);
   const clients = options.clients[0] ?? 1;
   const { rounds } = options.peers;
   // Round after round of every row, not every round of one row after another: a busy
