@@ -19,6 +19,7 @@ import { errorHandler } from './plugins/error-handler.ts';
 import { publishLimit } from './plugins/publish-limit.ts';
 import { security } from './plugins/security.ts';
 import { shutdown } from './plugins/shutdown.ts';
+import { requestHook } from './plugins/sync-hooks.ts';
 import { wireMeter } from './plugins/wire-meter.ts';
 import { PRESENCE_GRACE_MS } from './contract/defaults.js';
 import { Presence, nickOf } from './presence.ts';
@@ -195,36 +196,45 @@ async function serveTechnique(
         route.config = { ...route.config, technique: transport.id };
       });
       // The lab's block switches first: a request the "network" refuses never reached the server's limits.
-      scope.addHook('onRequest', async (request, reply) => blocks.apply(transport.id, request, reply));
+      scope.addHook(
+        'onRequest',
+        requestHook((request, reply) => blocks.apply(transport.id, request, reply)),
+      );
       // Before any handler (and before a WebSocket upgrade): is there room for one more?
-      scope.addHook('onRequest', async () => {
-        checkConnectionCap(transport.id, app.wire.activeRequests(transport.id), config.maxConnectionsPerTechnique);
-      });
+      scope.addHook(
+        'onRequest',
+        requestHook(() =>
+          checkConnectionCap(transport.id, app.wire.activeRequests(transport.id), config.maxConnectionsPerTechnique),
+        ),
+      );
       // A request that names a nickname is a chatter's: online while it is open. For an
       // upgraded connection, the handshake's response closes with its socket. A join is a
       // message in the feed, so it takes from the publish limit like a publish; refused, the
       // request is still served (reading the feed is never limited), unlisted and unannounced.
-      scope.addHook('onRequest', async (request, reply) => {
-        const nick = nickOf(request.query);
-        if (nick === undefined) return;
-        const client = clientOf(request.query);
-        const mayAnnounce = () => {
-          try {
-            app.limitPublish(request.raw, client);
-            return true;
-          } catch {
-            return false;
-          }
-        };
-        const entered = presence.enter(
-          client ?? request.ip,
-          nick,
-          transport.id,
-          request.socket.remoteAddress,
-          mayAnnounce,
-        );
-        if (typeof entered === 'function') reply.raw.once('close', entered);
-      });
+      scope.addHook(
+        'onRequest',
+        requestHook((request, reply) => {
+          const nick = nickOf(request.query);
+          if (nick === undefined) return;
+          const client = clientOf(request.query);
+          const mayAnnounce = () => {
+            try {
+              app.limitPublish(request.raw, client);
+              return true;
+            } catch {
+              return false;
+            }
+          };
+          const entered = presence.enter(
+            client ?? request.ip,
+            nick,
+            transport.id,
+            request.socket.remoteAddress,
+            mayAnnounce,
+          );
+          if (typeof entered === 'function') reply.raw.once('close', entered);
+        }),
+      );
       await transport.register(scope, context);
     },
     { prefix: `/api/${transport.id}` },

@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { PRESENCE_GRACE_MS } from './contract/defaults.js';
 import { BadClassroomReport, ClassroomReportTooSoon } from './errors.ts';
+import { requestHook } from './plugins/sync-hooks.ts';
 import { clientOf } from './plugins/wire-meter.ts';
 import { nickOf } from './presence.ts';
 import type { SharedClassroom } from './redis-classroom.ts';
@@ -342,14 +343,17 @@ export function checkReport(body: unknown, techniques: readonly string[]): Recor
  * room; `POST /api/classroom/delays?client=ID` takes a page's delay medians.
  */
 export async function classroomApi(app: FastifyInstance, classroom: Classroom, techniques: readonly string[]) {
-  app.addHook('onRequest', async (request) => {
-    // The classroom's own calls are not a student's presence: a report cannot make one.
-    if (request.url.startsWith('/api/classroom')) return;
-    const client = clientOf(request.query);
-    if (client === undefined) return;
-    const nick = request.routeOptions.config.technique ? nickOf(request.query) : undefined;
-    classroom.enter(client, nick);
-  });
+  app.addHook(
+    'onRequest',
+    requestHook((request) => {
+      // The classroom's own calls are not a student's presence: a report cannot make one.
+      if (request.url.startsWith('/api/classroom')) return;
+      const client = clientOf(request.query);
+      if (client === undefined) return;
+      const nick = request.routeOptions.config.technique ? nickOf(request.query) : undefined;
+      classroom.enter(client, nick);
+    }),
+  );
   app.get('/api/classroom', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     return classroom.answer();

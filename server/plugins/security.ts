@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
 import { hostCheck } from '../host-check.ts';
 import { applyCors } from '../origin.ts';
+import { requestHook, sendHook } from './sync-hooks.ts';
 
 /**
  * The pages' Content-Security-Policy: scripts, styles and connections from this server
@@ -37,22 +38,31 @@ export const security = fp<SecurityOptions>(
     // A preflight needs a route to land on. First among the checks, so that a refusal
     // after it (421, 400, 503) still names an allowed origin: its page can read why, and
     // when to come back.
-    app.addHook('onRequest', async (request, reply) => {
-      if (request.url.startsWith('/api/')) applyCors(request, reply, config.allowedOrigins);
-    });
+    app.addHook(
+      'onRequest',
+      requestHook((request, reply) => {
+        if (request.url.startsWith('/api/')) applyCors(request, reply, config.allowedOrigins);
+      }),
+    );
     app.options('/api/*', async (_request, reply) => reply.code(204).send());
     // Before any page, API answer or WebSocket upgrade: a name this server answers to.
     // Counted by the wire meter like any refused request.
     const checkHost = hostCheck(config);
-    app.addHook('onRequest', async (request) => checkHost(request));
-    app.addHook('onSend', async (_request, reply) => {
-      // A 204 has no body to sniff (RFC 9110 §15.3.5): 32 bytes for nothing, on every empty poll.
-      if (reply.statusCode !== 204) reply.header('x-content-type-options', 'nosniff');
-      const type = reply.getHeader('content-type');
-      if (typeof type === 'string' && type.startsWith('text/html') && !reply.hasHeader('content-security-policy')) {
-        reply.header('content-security-policy', PAGE_CSP);
-      }
-    });
+    app.addHook(
+      'onRequest',
+      requestHook((request) => checkHost(request)),
+    );
+    app.addHook(
+      'onSend',
+      sendHook((_request, reply) => {
+        // A 204 has no body to sniff (RFC 9110 §15.3.5): 32 bytes for nothing, on every empty poll.
+        if (reply.statusCode !== 204) reply.header('x-content-type-options', 'nosniff');
+        const type = reply.getHeader('content-type');
+        if (typeof type === 'string' && type.startsWith('text/html') && !reply.hasHeader('content-security-policy')) {
+          reply.header('content-security-policy', PAGE_CSP);
+        }
+      }),
+    );
   },
   { name: 'realtime-lab-security', fastify: '5.x' },
 );

@@ -14,6 +14,7 @@ import type { Server } from 'node:net';
 import fp from 'fastify-plugin';
 import type { ConnectionKey, LastWords } from '../transport.ts';
 import { trackSecureConnections } from '../secure-connections.ts';
+import { requestHook } from './sync-hooks.ts';
 
 /**
  * How long shutdown waits for the last words (end events, answers, close frames) and the
@@ -110,11 +111,14 @@ export const shutdown = fp(
     });
     app.decorate('answerNotDue', answerNotDue);
 
-    app.addHook('onRequest', async (request, reply) => {
-      answering.set(request.raw, reply.raw);
-      // `on`: a response emits 'close' once, and `once` costs a wrapper per connection (connections.ts, #admit).
-      reply.raw.on('close', answered);
-    });
+    app.addHook(
+      'onRequest',
+      requestHook((request, reply) => {
+        answering.set(request.raw, reply.raw);
+        // `on`: a response emits 'close' once, and `once` costs a wrapper per connection (connections.ts, #admit).
+        reply.raw.on('close', answered);
+      }),
+    );
     app.addHook('preClose', async () => {
       await app.farewell();
       // Then cut every socket, as the process's exit would: those of the told clients,

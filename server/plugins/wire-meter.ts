@@ -6,6 +6,7 @@
 import fp from 'fastify-plugin';
 import { BadClientId } from '../errors.ts';
 import { WireMeter } from '../wire.ts';
+import { requestHook } from './sync-hooks.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,14 +32,17 @@ export const wireMeter = fp<WireMeterOptions>(
   async (app, { techniques }) => {
     const wire = new WireMeter(techniques);
     app.decorate('wire', wire);
-    app.addHook('onRequest', async (request, reply) => {
-      // Each cross-cutting part (this meter, the shutdown's bookkeeping, the write deadline)
-      // listens once for the response's close, and a piped file adds Node's own: 11 for a
-      // page, past the default of 10 at which Node warns of listeners piling up. These do
-      // not pile up: a fixed handful per response, gone with it.
-      reply.raw.setMaxListeners(RESPONSE_CLOSE_LISTENERS);
-      wire.begin(request.raw, reply.raw, request.routeOptions.config.technique, clientOf(request.query));
-    });
+    app.addHook(
+      'onRequest',
+      requestHook((request, reply) => {
+        // Each cross-cutting part (this meter, the shutdown's bookkeeping, the write deadline)
+        // listens once for the response's close, and a piped file adds Node's own: 11 for a
+        // page, past the default of 10 at which Node warns of listeners piling up. These do
+        // not pile up: a fixed handful per response, gone with it.
+        reply.raw.setMaxListeners(RESPONSE_CLOSE_LISTENERS);
+        wire.begin(request.raw, reply.raw, request.routeOptions.config.technique, clientOf(request.query));
+      }),
+    );
   },
   { name: 'realtime-lab-wire-meter', fastify: '5.x' },
 );
