@@ -3,10 +3,13 @@
  * the request until there is an answer (or the timeout runs out), then the client asks
  * again at once. About one request per message, and no waiting for the next poll.
  */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BadTimeout } from '../errors.ts';
 import { closeConnectionAfter } from '../protocol.ts';
 import { sendPollPage } from '../poll-reply.ts';
-import { type TransportBehaviour, batchBody, epochOf, sinceOf } from '../transport.ts';
+import type { Batch } from '../feed.ts';
+import type { Message } from '../message.ts';
+import { type TransportBehaviour, type TransportContext, batchBody, epochOf, sinceOf } from '../transport.ts';
 
 export const transport: TransportBehaviour = {
   register(scope, context) {
@@ -22,6 +25,8 @@ export const transport: TransportBehaviour = {
         // during a read is not lost: it sets `published`, and the loop reads again.
         let over = false;
         let published = false;
+        let answered = false;
+        let failure: unknown;
         let wake: (() => void) | null = null;
         // Methods, not `const end = () => …`, which tsx (esbuild's keepNames) would give a
         // `name` property of its own: ~250 bytes per held request.
@@ -30,9 +35,38 @@ export const transport: TransportBehaviour = {
             over = true;
             wake?.();
           },
-          published(): void {
-            published = true;
+          published(message: Message): void {
+            if (over) return;
+            // The one message this client lacks: answered in the publish's own call, as
+            // the streams write theirs, and not after a turn of the event loop and a read
+            // of the feed per held request (a fan-out to 100 then wrote its first answer
+            // after all 100 reads). Anything else (a message this client already had from
+            // another node, one after a gap, a feed that started over) takes the loop.
+            if (message.id === batch.cursor + 1 && feed.epoch === batch.epoch && !reply.raw.destroyed) {
+              over = true;
+              answered = true;
+              hold.letGo();
+              try {
+                answer(
+                  request,
+                  reply,
+                  context,
+                  { epoch: batch.epoch, cursor: message.id, messages: [message] },
+                  { cursor, epoch },
+                );
+              } catch (error) {
+                failure = error;
+              }
+            } else {
+              published = true;
+            }
             wake?.();
+          },
+          letGo(): void {
+            feed.unsubscribe(hold);
+            clearTimeout(timer);
+            reply.raw.off('close', hold.end);
+            context.release(request.raw);
           },
         };
         feed.subscribe(hold);
@@ -63,18 +97,29 @@ export const transport: TransportBehaviour = {
           batch = await feed.since(batch.cursor, batch.epoch);
           if (batch.messages.length > 0 || batch.reset) break;
         }
-        feed.unsubscribe(hold);
-        clearTimeout(timer);
-        reply.raw.off('close', hold.end);
-        context.release(request.raw);
+        hold.letGo();
+        if (answered) {
+          if (failure !== undefined) throw failure;
+          return reply;
+        }
         // The client hung up: there is nobody left to answer.
         if (reply.raw.destroyed) return reply.hijack();
       }
-      const page = batchBody(batch, context.config.pollPageBytes, { cursor, epoch });
-      return sendPollPage(request, reply, page, context);
+      return answer(request, reply, context, batch, { cursor, epoch });
     });
   },
 };
+
+/** Sends `batch`, a page of it at most, as the answer to a poll that `asked` from a cursor and epoch. */
+function answer(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  context: TransportContext,
+  batch: Batch,
+  asked: { cursor?: number; epoch?: string },
+): FastifyReply {
+  return sendPollPage(request, reply, batchBody(batch, context.config.pollPageBytes, asked), context);
+}
 
 /** The hold time a request asks for with `timeout=MS`, bounded; the default otherwise. */
 function timeoutOf(query: unknown, fallback: number, max: number): number {
