@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from '../../test/suite.ts';
 import type { LatencySummary } from '../delivery.ts';
+import { renderPeers } from '../report/peers.ts';
+import type { BenchResult } from '../result.ts';
+import { bestPerFamily } from './best.ts';
 import { median, rowOfRounds } from './rounds.ts';
 import type { PeerRowResult } from './run.ts';
 
@@ -69,9 +72,24 @@ test('a row of three rounds: every figure the median, so the one busy round move
     [30, 300, 299, 1],
     'a message lost in one round stays lost',
   );
+  assert.deepEqual(
+    row.delayByRound,
+    { p50Ms: [2, 9, 3], p99Ms: [5, 90, 6] },
+    "each round's delay, in round order: how far one round moves from the next",
+  );
 });
 
 test('a row of one round is that round', () => {
   const only = round(2, 5, 4600);
   assert.equal(rowOfRounds([only]), only);
+});
+
+test("the summary shows each round's delay beside the median, for a run of several rounds", () => {
+  const row = rowOfRounds([round(2, 5, 4600), round(9, 90, 9000), round(3, 6, 4400)]);
+  const peers = { idleClients: 1000, rounds: 3, rows: [row], best: bestPerFamily([row]) };
+  const summary = renderPeers({ peers } as unknown as BenchResult) ?? '';
+  assert.match(summary, /### Each round's delay/);
+  assert.ok(summary.includes('| realtime-lab websocket | 3.00 (2.00, 9.00, 3.00) | 6.00 (5.00, 90.0, 6.00) |'), summary);
+  const single = renderPeers({ peers: { ...peers, rounds: 1, rows: [round(2, 5, 4600)] } } as unknown as BenchResult);
+  assert.doesNotMatch(single ?? '', /Each round's delay/, 'one round: nothing to spread');
 });

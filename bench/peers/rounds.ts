@@ -1,7 +1,8 @@
 /**
  * A --peers row measured over several rounds, as one row: each figure the median of its
  * rounds (a busy moment on a shared machine then moves one round of every row, not one
- * row's only reading), the delivery counts summed (a message lost in any round stays lost).
+ * row's only reading), the delivery counts summed (a message lost in any round stays lost),
+ * and each round's delay kept beside the medians (how far the rounds differ).
  */
 import { type LatencySummary, round } from '../delivery.ts';
 import type { IdleMemory } from '../result.ts';
@@ -80,5 +81,9 @@ export function rowOfRounds(rounds: readonly PeerRowResult[]): PeerRowResult {
     benchCpuPercent: rounded(medianOf(rounds, (r) => r.benchCpuPercent)) as number,
     // The same CPUs every round, unless the machine changed under the run: then each.
     serverCpus: [...new Set(rounds.map((r) => r.serverCpus ?? null))].join(' / ') || null,
+    delayByRound: {
+      p50Ms: rounds.map((r) => r.latencyMs?.p50 ?? null),
+      p99Ms: rounds.map((r) => r.latencyMs?.p99 ?? null),
+    },
   };
 }

@@ -51,6 +51,13 @@ export interface PeerRowResult extends DeliveryCounts {
    * older results have none.
    */
   serverCpus?: string | null;
+  /**
+   * For a row of several rounds (rounds.ts), each round's delay p50 and p99 in round
+   * order, beside their medians in `latencyMs`: how far a row's tail moves from one round
+   * to the next on a shared machine, so that a lead smaller than that reads as one.
+   * Absent for a row of one round, and from results made before 2026-12-03 09:30 UTC.
+   */
+  delayByRound?: { p50Ms: (number | null)[]; p99Ms: (number | null)[] };
   errors: number;
   reconnects: number;
 }

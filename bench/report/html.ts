@@ -9,7 +9,7 @@ import { columnsFor, describeConfig, describeEnvironment } from './table.ts';
 import { PROTOCOL_NOTES, protocolTable } from './protocols.ts';
 import { strategiesTable } from './strategies.ts';
 import { CROWD_NOTES, crowdTable } from './crowd.ts';
-import { peersNotes, peersTable } from './peers.ts';
+import { peersNotes, peersRoundsTable, peersTable } from './peers.ts';
 import { stormTable } from './storm.ts';
 
 function escapeHtml(text: string): string {
@@ -76,6 +76,17 @@ ${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`
         .join('')}</ul>`
     : ''
 }`;
+  const byRound = peersRoundsTable(result);
+  const byRoundHtml = byRound
+    ? `<h2>Each round's delay</h2>
+<div class="table"><table>
+<thead><tr>${byRound.headings.map((h, i) => `<th${i > 1 ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${byRound.rows.map((row) => `<tr>${row.map((cell, i) => `<td${i > 1 ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`).join('')}</tr>`).join('\n')}
+</tbody>
+</table></div>
+`
+    : '';
   const strategies = strategiesTable(result);
   const strategiesHtml = strategies
     ? `<h2>Fallback and upgrade strategies</h2>
@@ -133,7 +144,7 @@ ${storm.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.replac
 <body>
 <h1>realtime-lab bench results</h1>
 <p class="meta">${escapeHtml(describeConfig(result))}<br>${escapeHtml(describeEnvironment(result))}<br>Server: ${escapeHtml(result.environment.server)}. Raw figures: <a href="results.json">results.json</a>, <a href="summary.md">summary.md</a>.</p>
-${strategiesHtml}${crowdHtml}${stormHtml}${techniqueTable}
+${strategiesHtml}${crowdHtml}${stormHtml}${techniqueTable}${byRoundHtml}
 <h2>Warnings</h2>
 ${warnings}
 ${figures}

@@ -66,6 +66,26 @@ export function peersTable(result: BenchResult): { headings: string[]; rows: str
   };
 }
 
+/**
+ * For a run of several rounds, each row's delay p50 and p99 round by round beside their
+ * medians (the table's figures), or null: on a shared machine a row's p99 can move by 2×
+ * from one round to the next, and a lead smaller than that is no lead.
+ */
+export function peersRoundsTable(result: BenchResult): { headings: string[]; rows: string[][] } | null {
+  const rows = (result.peers?.rows ?? []).filter((r) => r.delayByRound !== undefined);
+  if (rows.length === 0) return null;
+  const each = (values: readonly (number | null)[]) => values.map((v) => ms(v)).join(', ');
+  return {
+    headings: ['family', 'server', 'delay p50 ms: median (each round)', 'p99 ms: median (each round)'],
+    rows: rows.map((r) => [
+      FAMILY_TITLES[r.family],
+      peerRowLabel(r),
+      `${ms(r.latencyMs?.p50)} (${each(r.delayByRound?.p50Ms ?? [])})`,
+      `${ms(r.latencyMs?.p99)} (${each(r.delayByRound?.p99Ms ?? [])})`,
+    ]),
+  };
+}
+
 /** What a reader must know to read the table; printed with it. */
 export const PEERS_NOTES = [
   'Each row is a fresh server process on 127.0.0.1: realtime-lab’s (server/main.ts) measured with its technique’s bench driver, or a small server on an established library (bench/peers/servers/) measured with that library’s own client, except the plain WebSocket servers (ws, nodejs-websocket), measured with ws’s WebSocket as realtime-lab’s is. The same publisher (autocannon), clock and per-(client, id) delivery check serve every row.',
@@ -128,6 +148,13 @@ export function renderPeers(result: BenchResult): string | null {
       .filter(([, names]) => names.length > 0)
       .map(([figure, names]) => `${words[figure]}: ${names.map(label).join(', ')}`);
     lines.push(`- **${FAMILY_TITLES[family as keyof typeof FAMILY_TITLES]}**: ${said.join('; ')}`);
+  }
+  const byRound = peersRoundsTable(result);
+  if (byRound) {
+    lines.push('', "### Each round's delay", '');
+    lines.push(`| ${byRound.headings.join(' | ')} |`);
+    lines.push(`| ${byRound.headings.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`);
+    for (const row of byRound.rows) lines.push(`| ${row.join(' | ')} |`);
   }
   lines.push('', '### Clients used', '');
   for (const r of result.peers.rows) lines.push(`- **${peerRowLabel(r)}**: ${r.server}; ${r.client}`);
