@@ -162,12 +162,24 @@ export function renderPeers(result: BenchResult): string | null {
 }
 
 /** The charts of a --peers run: bytes, delay, CPU per message, memory per connection. */
-export function peersCharts(result: BenchResult, subtitle: string[]): NamedChart[] {
+export function peersCharts(result: BenchResult, runSubtitle: string[]): NamedChart[] {
   const rows = result.peers?.rows ?? [];
   if (rows.length === 0) return [];
   const labels = rows.map(peerRowLabel);
   const colours = rows.map(colourOf);
   const key = 'realtime-lab in its techniques’ colours, peers in grey; columns grouped by family, in the table’s order';
+  // How the figures were taken, on the chart itself: a chart is often read without its notes.
+  const rounds = result.peers?.rounds ?? 1;
+  const split = result.peers?.cpuSplit;
+  const method = [
+    rounds > 1 ? `each figure the median of ${rounds} rounds` : '',
+    split
+      ? `servers on CPU ${split.server}, the bench on CPU ${split.bench}`
+      : split === null
+        ? 'servers and bench sharing the CPUs'
+        : '',
+  ].filter((part) => part !== '');
+  const subtitle = method.length > 0 ? [...runSubtitle, method.join(' · ')] : runSubtitle;
   const delay = dotPlot(
     'Delivery delay: realtime-lab and the libraries',
     [...subtitle, key],
