@@ -89,7 +89,10 @@ test("the summary shows each round's delay beside the median, for a run of sever
   const peers = { idleClients: 1000, rounds: 3, rows: [row], best: bestPerFamily([row]) };
   const summary = renderPeers({ peers } as unknown as BenchResult) ?? '';
   assert.match(summary, /### Each round's delay/);
-  assert.ok(summary.includes('| realtime-lab websocket | 3.00 (2.00, 9.00, 3.00) | 6.00 (5.00, 90.0, 6.00) |'), summary);
+  assert.ok(
+    summary.includes('| realtime-lab websocket | 3.00 (2.00, 9.00, 3.00) | 6.00 (5.00, 90.0, 6.00) |'),
+    summary,
+  );
   const single = renderPeers({ peers: { ...peers, rounds: 1, rows: [round(2, 5, 4600)] } } as unknown as BenchResult);
   assert.doesNotMatch(single ?? '', /Each round's delay/, 'one round: nothing to spread');
 });
