@@ -9,6 +9,8 @@ import tls from 'node:tls';
 
 /** How long a transcript listens to a response that does not end by itself, ms. */
 export const TRANSCRIPT_LISTEN_MS = 700;
+/** How long the recording waits for its connection to the server itself (and, over TLS, its handshake), ms. */
+const CONNECT_MS = 2000;
 /**
  * For a technique that holds a request without streaming (a long poll): how long the
  * request is held at the head of the feed before the recording publishes a message, ms.
@@ -183,10 +185,18 @@ export function recordTranscript(
         chunks: reads,
       });
     };
-    const timer = setTimeout(finish, listenMs);
+    // The listening starts once the request is written, not when the connection is asked
+    // for: on a busy server connecting can take a good part of the window. When the window
+    // ends, what already waits in the socket is read first (the timer's turn comes before
+    // the reads of the same turn of the event loop), so a server that answered in time is
+    // never recorded as silent: under load a browser test once got no bytes at all.
+    const endListening = () => setImmediate(finish);
+    let timer = setTimeout(endListening, CONNECT_MS + listenMs);
     socket.on(secure ? 'secureConnect' : 'connect', () =>
       socket.write(request, () => {
         sentAt = performance.now();
+        clearTimeout(timer);
+        timer = setTimeout(endListening, listenMs);
         onSent?.();
       }),
     );
