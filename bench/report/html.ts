@@ -12,6 +12,26 @@ import { CROWD_NOTES, crowdTable } from './crowd.ts';
 import { peersNotes, peersRoundsTable, peersTable } from './peers.ts';
 import { stormTable } from './storm.ts';
 
+/**
+ * A table of its own under an `<h2>`: headings and cells escaped, bold marks (`**`)
+ * dropped, the columns from `numericFrom` on aligned as numbers.
+ */
+function sectionTable(
+  title: string,
+  { headings, rows }: { headings: string[]; rows: string[][] },
+  numericFrom = Number.POSITIVE_INFINITY,
+): string {
+  const num = (i: number) => (i >= numericFrom ? ' class="num"' : '');
+  return `<h2>${escapeHtml(title)}</h2>
+<div class="table"><table>
+<thead><tr>${headings.map((h, i) => `<th${num(i)}>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${rows.map((row) => `<tr>${row.map((cell, i) => `<td${num(i)}>${escapeHtml(cell.replaceAll('**', ''))}</td>`).join('')}</tr>`).join('\n')}
+</tbody>
+</table></div>
+`;
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -77,50 +97,16 @@ ${protocols ? `<ul>${PROTOCOL_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`
     : ''
 }`;
   const byRound = peersRoundsTable(result);
-  const byRoundHtml = byRound
-    ? `<h2>Each round's delay</h2>
-<div class="table"><table>
-<thead><tr>${byRound.headings.map((h, i) => `<th${i > 1 ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead>
-<tbody>
-${byRound.rows.map((row) => `<tr>${row.map((cell, i) => `<td${i > 1 ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`).join('')}</tr>`).join('\n')}
-</tbody>
-</table></div>
-`
-    : '';
+  const byRoundHtml = byRound ? sectionTable("Each round's delay", byRound, 2) : '';
   const strategies = strategiesTable(result);
-  const strategiesHtml = strategies
-    ? `<h2>Fallback and upgrade strategies</h2>
-<div class="table"><table>
-<thead><tr>${strategies.headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
-<tbody>
-${strategies.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.replaceAll('**', ''))}</td>`).join('')}</tr>`).join('\n')}
-</tbody>
-</table></div>
-`
-    : '';
+  const strategiesHtml = strategies ? sectionTable('Fallback and upgrade strategies', strategies) : '';
   const crowd = crowdTable(result);
   const crowdHtml = crowd
-    ? `<h2>Crowd: realtime-lab beside a bare broadcast server</h2>
-<div class="table"><table>
-<thead><tr>${crowd.headings.map((h, i) => `<th${i > 0 ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead>
-<tbody>
-${crowd.rows.map((row) => `<tr>${row.map((cell, i) => `<td${i > 0 ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`).join('')}</tr>`).join('\n')}
-</tbody>
-</table></div>
-<ul>${CROWD_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>
+    ? `${sectionTable('Crowd: realtime-lab beside a bare broadcast server', crowd, 1)}<ul>${CROWD_NOTES.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>
 `
     : '';
   const storm = stormTable(result);
-  const stormHtml = storm
-    ? `<h2>Reconnect storm</h2>
-<div class="table"><table>
-<thead><tr>${storm.headings.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
-<tbody>
-${storm.rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell.replaceAll('**', ''))}</td>`).join('')}</tr>`).join('\n')}
-</tbody>
-</table></div>
-`
-    : '';
+  const stormHtml = storm ? sectionTable('Reconnect storm', storm) : '';
   const warnings = result.warnings.length
     ? `<ul class="warnings">${result.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
     : '<p>No warnings: every message arrived once and in order, the bench was not saturated, and every model held.</p>';
