@@ -97,11 +97,12 @@ export const transport: TransportBehaviour = {
           batch = await feed.since(batch.cursor, batch.epoch);
           if (batch.messages.length > 0 || batch.reset) break;
         }
-        hold.letGo();
+        // Answered in the publish's call, which let go of the hold there.
         if (answered) {
           if (failure !== undefined) throw failure;
           return reply;
         }
+        hold.letGo();
         // The client hung up: there is nobody left to answer.
         if (reply.raw.destroyed) return reply.hijack();
       }
