@@ -23,11 +23,8 @@ import { requestHook } from './plugins/sync-hooks.ts';
 import { wireMeter } from './plugins/wire-meter.ts';
 import { PRESENCE_GRACE_MS } from './contract/defaults.js';
 import { Presence, nickOf } from './presence.ts';
-import { redisClassroom } from './redis-classroom.ts';
-import { redisPresence } from './redis-presence.ts';
 import { clientOf } from './plugins/wire-meter.ts';
 import { QuietRequestLog } from './quiet-request-log.ts';
-import { RedisFeed } from './redis-feed.ts';
 import { results } from './results.ts';
 import { type Certificate, certificateFor } from './tls.ts';
 import { type Http1Timeouts, applyHttp1Timeouts, http2ServerOptions } from './http2-settings.ts';
@@ -109,7 +106,13 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
   // One 'close' listener per connection for the guard and the meter both.
   wire.closeThrough(connections);
   await api(app, { feed, config, wire, transports, limitPublish, abuse, connections });
-  const shared = config.feed === 'memory' ? undefined : redisPresence(config.feed, config.redisKeyPrefix);
+  // The Redis modules are loaded only for a Redis feed: ioredis holds ~2 MB of heap that a
+  // server on the memory feed would otherwise carry, and every major GC would mark.
+  const redis =
+    config.feed === 'memory'
+      ? null
+      : { ...(await import('./redis-presence.ts')), ...(await import('./redis-classroom.ts')) };
+  const shared = redis?.redisPresence(config.feed, config.redisKeyPrefix);
   const presence = new Presence(
     feed,
     options.presenceGraceMs ?? PRESENCE_GRACE_MS,
@@ -131,7 +134,7 @@ export async function buildApp(options: AppOptions = {}): Promise<RealtimeLab> {
     wire,
     techniqueIds,
     options.classroomLeaveAfterMs,
-    config.feed === 'memory' ? undefined : redisClassroom(config.feed, config.redisKeyPrefix),
+    redis?.redisClassroom(config.feed, config.redisKeyPrefix),
   );
   await classroomApi(app, classroom, techniqueIds);
   const blocks = new Blocks(transports);
@@ -282,5 +285,6 @@ function serverOptions(config: Config, logStream: AppOptions['logStream'], certi
 export async function openFeed(config: Config): Promise<Feed> {
   if (config.feed === 'memory') return new MemoryFeed({ historySize: config.historySize });
   const log = config.logLevel === 'silent' ? () => {} : (line: string) => console.error(line);
+  const { RedisFeed } = await import('./redis-feed.ts');
   return RedisFeed.open({ url: config.feed, historySize: config.historySize, keyPrefix: config.redisKeyPrefix, log });
 }

@@ -13,7 +13,6 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 
 /** What the HTTPS server presents. */
 export interface Certificate {
@@ -111,6 +110,10 @@ function stillGood(certificate: Certificate, names: string[]): boolean {
 }
 
 async function makeDevelopmentCertificate(names: string[]): Promise<Certificate> {
+  // Loaded only here: selfsigned and the certificate code under it hold ~3 MB of heap,
+  // which a server without TLS (and a server with its certificate already made) would
+  // otherwise carry, and every major GC would mark, for its whole life.
+  const { generate } = await import('selfsigned');
   const now = new Date();
   const pems = await generate([{ name: 'commonName', value: 'realtime-lab development' }], {
     keyType: 'ec',
