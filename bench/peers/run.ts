@@ -159,8 +159,10 @@ export function peerTarget(peer: Peer): RowTarget {
   };
 }
 
+/** At least this many subscribers warm up; the delivery's count when it has more. */
 const WARM_UP_CLIENTS = 10;
-const WARM_UP_MESSAGES = 20;
+/** Messages of the warm-up, at 100 a second. */
+const WARM_UP_MESSAGES = 100;
 /** Idle connections stay this long before VmRSS is read: what they hold once settled. */
 const IDLE_MS = 2000;
 /** After clients hang up, the server's time to finish with their connections, ms (plus what it keeps: RowTarget.keepsClosedMs). */
@@ -207,14 +209,6 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
       return subscribers;
     };
 
-    step('warming up');
-    // Every code path the figures go through runs once before any figure is taken.
-    const warm = await phase(`${author}-warm`, WARM_UP_CLIENTS, new DeliveryTracker(`${author}-warm`, WARM_UP_CLIENTS));
-    await publish({ baseUrl, rate: 100, count: WARM_UP_MESSAGES, author: `${author}-warm`, text: 'warm-up' });
-    await sleep(SETTLE_MS);
-    await warm.stop();
-    await sleep(500);
-
     let memory: PeerRowResult['memory'] = null;
     if (options.idleClients > 0) {
       step(`memory: ${options.idleClients} idle connections, opened and closed once first`);
@@ -238,6 +232,22 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
       // The idle clients' hang-ups are the server's to finish before anything is measured.
       await sleep(HANG_UP_MS);
     }
+
+    step(`warming up: ${options.clients} subscribers, ${WARM_UP_MESSAGES} messages`);
+    // The delivery's code paths, run as often as the delivery runs them, right before it is
+    // measured. A path run a few times is still interpreted, and V8 compiles it while the
+    // delivery is measured, on helper threads that share the server's one CPU with its main
+    // thread (cpu-split.ts): in the long-polling row, realtime-lab's server spent 397 ms of
+    // its 5-s delivery compiling (SockJS's 133) after a warm-up of 10 subscribers and 20
+    // messages made before the memory phase, 91 ms (SockJS's 23) after this one. A bigger
+    // warm-up before the memory phase did not help: its thousands of connections undid it
+    // (docs/peers.md).
+    const warmClients = Math.max(options.clients, WARM_UP_CLIENTS);
+    const warm = await phase(`${author}-warm`, warmClients, new DeliveryTracker(`${author}-warm`, warmClients));
+    await publish({ baseUrl, rate: 100, count: WARM_UP_MESSAGES, author: `${author}-warm`, text: 'warm-up' });
+    await sleep(SETTLE_MS);
+    await warm.stop();
+    await sleep(500);
 
     step(`delivery: ${options.clients} subscribers, ${options.rate} msg/s for ${options.durationSec} s`);
     const tracker = new DeliveryTracker(author, options.clients);
