@@ -196,8 +196,8 @@ export class ConnectionGuard implements SocketCloseTeller {
    * handed whole to the operating system in the same call, and need no timer: the
    * deadline is armed after that turn of the event loop, for those still unwritten (a
    * client that does not read, an answer queued behind another on its connection). A
-   * timer, its two listeners and its closures for every answer were a tenth of the time
-   * a long poll's fan-out took (docs/peers.md).
+   * timer, its two listeners and its closures for every answer were ~8 % of a long poll
+   * fan-out's time (--cpu-prof of the bench's --peers long-polling row, 2026-12-03).
    */
   writeDeadline(res: ServerResponse): void {
     if (res.writableFinished) return;
