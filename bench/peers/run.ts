@@ -233,7 +233,6 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
       await sleep(HANG_UP_MS);
     }
 
-    step(`warming up: ${options.clients} subscribers, ${WARM_UP_MESSAGES} messages`);
     // The delivery's code paths, run as often as the delivery runs them, right before it is
     // measured. A path run a few times is still interpreted, and V8 compiles it while the
     // delivery is measured, on helper threads that share the server's one CPU with its main
@@ -243,6 +242,7 @@ export async function runRow(target: RowTarget, options: PeerRunOptions): Promis
     // warm-up before the memory phase did not help: its thousands of connections undid it
     // (docs/peers.md).
     const warmClients = Math.max(options.clients, WARM_UP_CLIENTS);
+    step(`warming up: ${warmClients} subscribers, ${WARM_UP_MESSAGES} messages`);
     const warm = await phase(`${author}-warm`, warmClients, new DeliveryTracker(`${author}-warm`, warmClients));
     await publish({ baseUrl, rate: 100, count: WARM_UP_MESSAGES, author: `${author}-warm`, text: 'warm-up' });
     await sleep(SETTLE_MS);
