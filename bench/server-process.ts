@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { LONG_POLL_TIMEOUT_MS } from '../server/contract/defaults.js';
+import { compiledScript } from './compiled.ts';
 import { onCpus } from './cpu-split.ts';
 import type { IdleMemory } from './result.ts';
 
@@ -74,6 +75,12 @@ export interface ServerProcessOptions {
   inspectable?: boolean;
   /** Runs it on these CPUs only (cpu-split.ts); anywhere when absent. */
   cpus?: readonly number[];
+  /**
+   * Runs its program compiled to JavaScript (compiled.ts), with no TypeScript loader in
+   * the process, where it is measured beside another program; through tsx when absent,
+   * as `npm start` runs it.
+   */
+  compiled?: boolean;
 }
 
 let clockTicks: number | undefined;
@@ -111,10 +118,11 @@ export function procFigures(pid: number): ProcessFigures | null {
 export async function startServerProcess(
   env: Record<string, string> = {},
   script = 'server/main.ts',
-  { inspectable = false, cpus }: ServerProcessOptions = {},
+  { inspectable = false, cpus, compiled = false }: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
   const inspect = inspectable ? ['--inspect=127.0.0.1:0'] : [];
-  const node = [...inspect, '--import', 'tsx', script];
+  const program = compiled ? [await compiledScript(script)] : ['--import', 'tsx', script];
+  const node = [...inspect, ...program];
   const [command, args] = cpus ? onCpus(cpus, process.execPath, node) : [process.execPath, node];
   const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,

@@ -3,7 +3,14 @@
  * folder, exporting one named value, joined with the technique's registry line. The
  * server finds its transports this way, and the bench its drivers.
  */
+import { extname } from 'node:path';
 import type { Technique } from './contract/techniques.js';
+
+/**
+ * `.ts` as the sources run (`--import tsx`), `.js` once compiled (bench/compiled.ts): the
+ * technique files are compiled with this one.
+ */
+const CODE_EXTENSION = extname(new URL(import.meta.url).pathname);
 
 export interface TechniqueFileKind<T> {
   /** The folder, as a URL ending in `/` (e.g. `new URL('./', import.meta.url)`). */
@@ -32,7 +39,7 @@ export async function loadTechniqueFiles<T extends object>(
       const file = `${kind.label}/${technique.id}.ts`;
       let module: Record<string, unknown>;
       try {
-        module = await import(new URL(`./${technique.id}.ts`, kind.folder).href);
+        module = await import(new URL(`./${technique.id}${CODE_EXTENSION}`, kind.folder).href);
       } catch (error) {
         throw new Error(
           `technique "${technique.id}" is registered, but ${file} could not be loaded: ${(error as Error).message}`,

@@ -73,9 +73,10 @@ export async function runCrowd(plan: CrowdPlan, note: (line: string) => void = (
   const cap = String(clients + CONNECTIONS_MARGIN);
   const server =
     plan.server === 'bare'
-      ? await startServerProcess({}, BARE_SCRIPT, { inspectable: true })
+      ? await startServerProcess({}, BARE_SCRIPT, { inspectable: true, compiled: true })
       : await startServerProcess({ MAX_CONNECTIONS_PER_ADDRESS: cap, MAX_CONNECTIONS_PER_TECHNIQUE: cap }, undefined, {
           inspectable: true,
+          compiled: true,
         });
   try {
     return await measure(plan, server, note);

@@ -112,7 +112,11 @@ export function techniqueTarget(driver: BenchTechnique): RowTarget | null {
     client: driver.client,
     // Every subscriber is 127.0.0.1: the per-address cap is lifted to what the row opens.
     start: (connections, cpus) =>
-      startServerProcess({ MAX_CONNECTIONS_PER_ADDRESS: String(connections) }, undefined, { inspectable: true, cpus }),
+      startServerProcess({ MAX_CONNECTIONS_PER_ADDRESS: String(connections) }, undefined, {
+        inspectable: true,
+        cpus,
+        compiled: true,
+      }),
     subscribe: (c) =>
       driver.subscribe({
         technique: driver,
@@ -142,7 +146,8 @@ export function peerTarget(peer: Peer): RowTarget {
     name: peer.name,
     server: peer.server,
     client: peer.peerClient.client,
-    start: (_connections, cpus) => startServerProcess(peer.env, peer.script, { inspectable: true, cpus }),
+    start: (_connections, cpus) =>
+      startServerProcess(peer.env, peer.script, { inspectable: true, cpus, compiled: true }),
     subscribe: (c) =>
       subscribe(peer.peerClient, {
         baseUrl: c.baseUrl,

@@ -1,0 +1,112 @@
+/**
+ * The bench's server programs as JavaScript, for the runs that set realtime-lab beside
+ * another program (`--peers`, `--crowd`): each server then runs as one deployed would,
+ * `node main.js`, with no TypeScript loader in its process.
+ *
+ * Why: `node --import tsx` runs tsx's module hooks on a thread of their own (Node 20's
+ * `module.register`), with a V8 heap of its own. V8's memory reducer collects that heap
+ * once, 8 s after the process starts, or 16 s after when the process was busy at 8: three
+ * collections, ~44 ms of CPU, pauses up to 12.9 ms. On a server pinned to one CPU that
+ * thread takes its turns from the one answering. Measured in the WebSocket row of
+ * `--peers` (2026-12-03, `--trace-gc`, two rounds): it fell inside realtime-lab's
+ * delivery (12.9 to 17.9 s after start) in both rounds and before ws's (9.3 to 14.3 s),
+ * ~4.4 µs a delivered message of a gap of 8 to 13 (docs/peers.md). Which row it hits
+ * depends on how long a server takes to start, not on the server.
+ *
+ * TypeScript's own compiler emits the files, without type-checking them (`npm test`
+ * does that), in about 3 s; relative `.ts` imports become `.js`
+ * (`rewriteRelativeImportExtensions`). Packages resolve from the project's node_modules,
+ * above the output. What the server reads at run time beside its code (the pages, the
+ * results, the contract's browser modules) is linked into the output where the server
+ * looks for it.
+ */
+import { rmSync } from 'node:fs';
+import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Under node_modules: ignored by git, and where bare imports resolve from. */
+const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'realtime-lab', 'compiled-servers');
+/** One output per bench process (test files run side by side), removed when it exits. */
+const OUT_DIR = join(CACHE_DIR, String(process.pid));
+
+/** The folders whose programs are compiled: the server, the peers, the bare broadcast server. */
+const SOURCE_DIRS = ['server', 'bench/peers/servers', 'bench/bare'];
+/**
+ * Read at run time relative to the server's own files (app.ts, results.ts), and not
+ * code to compile: linked. The contract's modules are JavaScript already, served to
+ * browsers as they are.
+ */
+const LINKED = ['pages', 'results', 'server/contract'];
+
+let compiling: Promise<void> | undefined;
+
+/** The JavaScript of `script` (a path like `server/main.ts`), compiled once per bench process. */
+export async function compiledScript(script: string): Promise<string> {
+  compiling ??= compile();
+  await compiling;
+  return join(OUT_DIR, script.replace(/\.ts$/, '.js'));
+}
+
+async function compile(): Promise<void> {
+  await removeOrphans();
+  process.once('exit', () => rmSync(OUT_DIR, { recursive: true, force: true }));
+  const configFile = ts.findConfigFile(ROOT, ts.sys.fileExists);
+  if (!configFile) throw new Error(`no tsconfig.json in ${ROOT}`);
+  const { config } = ts.readConfigFile(configFile, ts.sys.readFile);
+  const parsed = ts.parseJsonConfigFileContent(config, ts.sys, ROOT);
+  const rootNames = parsed.fileNames.filter((file) => {
+    const path = relative(ROOT, file);
+    return path.endsWith('.ts') && !path.endsWith('.test.ts') && SOURCE_DIRS.some((dir) => path.startsWith(`${dir}/`));
+  });
+  const program = ts.createProgram(rootNames, {
+    ...parsed.options,
+    noEmit: false,
+    noCheck: true,
+    outDir: OUT_DIR,
+    rootDir: ROOT,
+    rewriteRelativeImportExtensions: true,
+    // The contract's JavaScript is linked, not emitted again.
+    allowJs: false,
+    checkJs: false,
+    declaration: false,
+    sourceMap: false,
+    incremental: false,
+  });
+  const emitted = program.emit();
+  const errors = emitted.diagnostics.filter((diagnostic) => diagnostic.category === ts.DiagnosticCategory.Error);
+  if (emitted.emitSkipped || errors.length > 0) {
+    const host = {
+      getCanonicalFileName: (name: string) => name,
+      getCurrentDirectory: () => ROOT,
+      getNewLine: () => '\n',
+    };
+    throw new Error(`compiling the bench's servers failed:\n${ts.formatDiagnostics(errors, host)}`);
+  }
+  for (const path of LINKED) {
+    const link = join(OUT_DIR, path);
+    await rm(link, { recursive: true, force: true });
+    await mkdir(join(link, '..'), { recursive: true });
+    await symlink(join(ROOT, path), link, 'dir');
+  }
+}
+
+/** Outputs left by bench processes that ended without removing theirs (killed). */
+async function removeOrphans(): Promise<void> {
+  const names = await readdir(CACHE_DIR).catch(() => [] as string[]);
+  for (const name of names)
+    if (!isRunning(Number(name))) await rm(join(CACHE_DIR, name), { recursive: true, force: true });
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: running, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
