@@ -5,6 +5,7 @@ import { test } from '../test/suite.ts';
 import { calibrate } from './clock.ts';
 import { DeliveryTracker } from './delivery.ts';
 import { drivers } from './drivers/index.ts';
+import { PEERS } from './peers/peers.ts';
 import { type ServerProcess, startServerProcess } from './server-process.ts';
 
 const AUTHOR = 'bench-compiled-test';
@@ -19,7 +20,7 @@ let server: ServerProcess;
 before(async () => {
   server = await startServerProcess({}, undefined, { compiled: true });
 });
-after(() => server.stop());
+after(() => server?.stop());
 
 test('the compiled server runs as JavaScript, with no TypeScript loader in its process', () => {
   const args = commandLine(server.pid);
@@ -74,3 +75,27 @@ for (const driver of drivers) {
     assert.equal(figures.duplicates, 0);
   });
 }
+
+/** Every other program --peers and --crowd start compiled: each peer's, once per script and environment, and the bare server. */
+const OTHER_PROGRAMS = new Map<string, { script: string; env: Record<string, string> }>([
+  ['bench/bare/main.ts', { script: 'bench/bare/main.ts', env: {} }],
+  ...PEERS.map(
+    (peer) => [`${peer.script} ${JSON.stringify(peer.env)}`, { script: peer.script, env: peer.env }] as const,
+  ),
+]);
+
+for (const [name, { script, env }] of OTHER_PROGRAMS) {
+  test(`${name}: serves compiled, with no TypeScript loader`, async () => {
+    const other = await startServerProcess(env, script, { compiled: true });
+    try {
+      assert.ok(!commandLine(other.pid).some((arg) => arg.includes('tsx')));
+      assert.equal((await fetch(`${other.baseUrl}/api/health`)).status, 200);
+    } finally {
+      await other.stop();
+    }
+  });
+}
+
+test('a program outside the compiled folders is a clear error', async () => {
+  await assert.rejects(startServerProcess({}, 'bench/cli.ts', { compiled: true }), /not among the compiled servers/);
+});

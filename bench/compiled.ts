@@ -20,7 +20,7 @@
  * results, the contract's browser modules) is linked into the output where the server
  * looks for it.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -41,24 +41,40 @@ const OUT_DIR = join(CACHE_DIR, String(process.pid));
 /** The folders whose programs are compiled: the server, the peers, the bare broadcast server. */
 const SOURCE_DIRS = ['server', 'bench/peers/servers', 'bench/bare'];
 /**
- * Read at run time relative to the server's own files (app.ts, results.ts), and not
- * code to compile: linked. The contract's modules are JavaScript already, served to
- * browsers as they are.
+ * Read at run time relative to the server's own files, and not code to compile: linked.
+ * The pages and the results (app.ts, results.ts); the contract's modules, JavaScript
+ * already, served to browsers as they are; docs/scale-out.md, whose nginx configuration
+ * the server's INTERMEDIARY=nginx reads (bench/network/nginx.ts).
  */
-const LINKED = ['pages', 'results', 'server/contract'];
+const LINKED = ['pages', 'results', 'server/contract', 'docs'];
 
 let compiling: Promise<void> | undefined;
 
-/** The JavaScript of `script` (a path like `server/main.ts`), compiled once per bench process. */
+/**
+ * The JavaScript of `script` (a path like `server/main.ts`), compiled once per bench
+ * process. A failed compilation fails every later call alike: the sources are the same.
+ */
 export async function compiledScript(script: string): Promise<string> {
   compiling ??= compile();
   await compiling;
-  return join(OUT_DIR, script.replace(/\.ts$/, '.js'));
+  const compiled = join(OUT_DIR, script.replace(/\.ts$/, '.js'));
+  if (!existsSync(compiled)) {
+    throw new Error(`${script} is not among the compiled servers: a .ts file under ${SOURCE_DIRS.join(', ')}`);
+  }
+  return compiled;
 }
 
 async function compile(): Promise<void> {
   await removeOrphans();
-  process.once('exit', () => rmSync(OUT_DIR, { recursive: true, force: true }));
+  // Another process with this pid may have left its output (killed before its exit).
+  await rm(OUT_DIR, { recursive: true, force: true });
+  process.once('exit', () => {
+    try {
+      rmSync(OUT_DIR, { recursive: true, force: true });
+    } catch {
+      // Left for the next run's removeOrphans.
+    }
+  });
   await mkdir(OUT_DIR, { recursive: true });
   // tsc in a process of its own: TypeScript's compiler keeps ~135 MB of heap once it has
   // run (heapUsed 7 MB before, 135 MB after a full collection), which the bench's
@@ -88,8 +104,9 @@ async function compile(): Promise<void> {
   try {
     await run(process.execPath, [TSC, '--project', config], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
-    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    throw new Error(`compiling the bench's servers failed:\n${stdout}${stderr}`);
+    // tsc's own report is on its stdout; the message has the exit code or the signal.
+    const { stdout = '', stderr = '', message } = error as Error & { stdout?: string; stderr?: string };
+    throw new Error(`compiling the bench's servers failed (${message.split('\n')[0]}):\n${stdout}${stderr}`);
   }
   for (const path of LINKED) {
     const link = join(OUT_DIR, path);

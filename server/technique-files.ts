@@ -36,7 +36,7 @@ export async function loadTechniqueFiles<T extends object>(
 ): Promise<(Readonly<Technique> & T)[]> {
   return Promise.all(
     registry.map(async (technique) => {
-      const file = `${kind.label}/${technique.id}.ts`;
+      const file = `${kind.label}/${technique.id}${CODE_EXTENSION}`;
       let module: Record<string, unknown>;
       try {
         module = await import(new URL(`./${technique.id}${CODE_EXTENSION}`, kind.folder).href);
