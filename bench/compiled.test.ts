@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before } from 'node:test';
+import { assertDriverGetsEveryMessageOnce } from '../test/driver-delivery.ts';
 import { test } from '../test/suite.ts';
-import { calibrate } from './clock.ts';
-import { DeliveryTracker } from './delivery.ts';
 import { drivers } from './drivers/index.ts';
 import { PEERS } from './peers/peers.ts';
 import { type ServerProcess, startServerProcess } from './server-process.ts';
@@ -38,41 +37,11 @@ test('the compiled server loads every registered technique and serves its page',
 
 for (const driver of drivers) {
   test(`${driver.id}: the bench's own driver gets every message once from the compiled server`, async () => {
-    const health = (await (await fetch(`${server.baseUrl}/api/health`)).json()) as { lastId: number; epoch: string };
-    const clock = await calibrate(server.baseUrl, 3);
-    const tracker = new DeliveryTracker(AUTHOR, CLIENTS);
-    const subscribers = driver.subscribe({
-      technique: driver,
-      baseUrl: server.baseUrl,
+    await assertDriverGetsEveryMessageOnce(driver, server.baseUrl, {
+      author: AUTHOR,
       clientId: `compiled-${driver.id}`,
       clients: CLIENTS,
-      since: health.lastId,
-      epoch: health.epoch,
-      pollIntervalMs: 100,
-      tracker,
-      clock,
     });
-    const ids: number[] = [];
-    try {
-      await subscribers.ready;
-      for (const text of ['one', 'two']) {
-        const response = await fetch(`${server.baseUrl}/api/messages`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ author: AUTHOR, text }),
-        });
-        assert.equal(response.status, 201);
-        ids.push(((await response.json()) as { id: number }).id);
-      }
-      const deadline = Date.now() + 5000;
-      while (!tracker.hasAll(ids) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    } finally {
-      const report = await subscribers.stop();
-      assert.equal(report.errors, 0);
-    }
-    const figures = tracker.figures();
-    assert.equal(figures.messagesDelivered, 2 * CLIENTS);
-    assert.equal(figures.duplicates, 0);
   });
 }
 

@@ -3,10 +3,9 @@ import { request } from 'node:http';
 import { after, before } from 'node:test';
 import { techniques } from '../../server/contract/techniques.js';
 import { clientFor } from '../../test/clients/index.ts';
+import { assertDriverGetsEveryMessageOnce } from '../../test/driver-delivery.ts';
 import { startServer } from '../../test/support.ts';
 import { test } from '../../test/suite.ts';
-import { calibrate } from '../clock.ts';
-import { DeliveryTracker } from '../delivery.ts';
 import { drivers } from '../drivers/index.ts';
 import { type ServerProcess, startServerProcess } from '../server-process.ts';
 
@@ -31,32 +30,11 @@ async function publish(text: string, baseUrl = bare.baseUrl): Promise<number> {
 
 for (const driver of drivers) {
   test(`${driver.id}: the bench's own driver gets every message once from the bare server`, async () => {
-    const health = (await (await fetch(`${bare.baseUrl}/api/health`)).json()) as { lastId: number; epoch: string };
-    const clock = await calibrate(bare.baseUrl, 3);
-    const tracker = new DeliveryTracker(AUTHOR, CLIENTS);
-    const subscribers = driver.subscribe({
-      technique: driver,
-      baseUrl: bare.baseUrl,
+    const figures = await assertDriverGetsEveryMessageOnce(driver, bare.baseUrl, {
+      author: AUTHOR,
       clientId: 'bare-test',
       clients: CLIENTS,
-      since: health.lastId,
-      epoch: health.epoch,
-      pollIntervalMs: 100,
-      tracker,
-      clock,
     });
-    try {
-      await subscribers.ready;
-      const ids = [await publish('one'), await publish('two')];
-      const deadline = Date.now() + 5000;
-      while (!tracker.hasAll(ids) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    } finally {
-      const report = await subscribers.stop();
-      assert.equal(report.errors, 0);
-    }
-    const figures = tracker.figures();
-    assert.equal(figures.messagesDelivered, 2 * CLIENTS);
-    assert.equal(figures.duplicates, 0);
     assert.ok((figures.latencyMs?.max ?? -1) >= 0, 'delays on the server clock are not negative');
   });
 }
