@@ -55,7 +55,15 @@ const online = byId('online');
 const greetingLine = byId('greeting');
 let greeted = false;
 const panels = techniques.map(
-  (technique) => new Panel({ technique, root, clientId, serverNow: () => clock.now(), rttMs: () => clock.rtt }),
+  (technique) =>
+    new Panel({
+      technique,
+      root,
+      clientId,
+      serverNow: () => clock.now(),
+      heard: (ts) => clock.heard(ts),
+      rttMs: () => clock.rtt,
+    }),
 );
 const clientsLoaded = Promise.all(panels.map((panel) => panel.load()));
 // After the technique panels, not a registry line: it runs their clients, one at a time

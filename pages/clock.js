@@ -33,6 +33,18 @@ export class ServerClock {
   }
 
   /**
+   * What a message proves: the server stamped it `ts`, so the server's clock reads at least
+   * `ts` when it arrives. An estimate behind that (samples taken while the machine was busy,
+   * their round trips long) would show the message a negative delay; it moves up to what
+   * the message proves, which is never past the server's true clock.
+   * @param {number} ts a server stamp, epoch ms, of something that has arrived
+   */
+  heard(ts) {
+    const behind = ts - this.now();
+    if (behind > 0) this.offset += behind;
+  }
+
+  /**
    * Takes `count` samples one after the other, keeping the best of these and all before.
    * @param {number} [count]
    */

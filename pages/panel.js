@@ -66,6 +66,7 @@ function formatMs(ms) {
  * @property {HTMLElement} root               where the panel goes
  * @property {string} clientId                the page's client id, which the server's figures are kept under
  * @property {() => number} serverNow         the server's clock now, epoch ms (for delivery delays)
+ * @property {(ts: number) => void} [heard]  told each message's `ts` as it arrives, before its delay is read (ServerClock.heard)
  * @property {() => number} [rttMs]            the best round trip to the server seen, ms (for the models)
  */
 
@@ -119,10 +120,11 @@ export class Panel {
   #waiting = false;
 
   /** @param {PanelOptions} options */
-  constructor({ technique, root, clientId, serverNow, rttMs }) {
+  constructor({ technique, root, clientId, serverNow, heard, rttMs }) {
     this.technique = technique;
     this.clientId = clientId;
     this.serverNow = serverNow;
+    this.heard = heard;
     this.section = el('section', { class: 'panel', 'data-technique': technique.id });
     // CSSOM, not a style attribute: the page's CSP allows no inline styles.
     this.section.style.setProperty('--technique', technique.colour);
@@ -313,6 +315,7 @@ export class Panel {
 
   /** @param {Message} message */
   #show(message) {
+    this.heard?.(message.ts);
     const delay = this.serverNow() - message.ts;
     this.#delays.push(delay);
     if (this.#delays.length > 200) this.#delays.shift();
